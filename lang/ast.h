@@ -1,0 +1,251 @@
+// The abstract syntax tree of a .aos module, as lang/parser.cc builds it from
+// the grammar's flat tree. Every node keeps its source span (byte offsets into
+// the module's text) so that late errors point at source.
+//
+// The AST is plain data, owned by its Module, and not changed after parsing;
+// the checker annotates it from the outside (see checker.h) and the DAG
+// (dag.h) points into it.
+#ifndef AOS_LANG_AST_H_
+#define AOS_LANG_AST_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lang/value.h"
+
+namespace aos {
+
+// A half-open byte range [begin, end) in one source file.
+struct Span {
+  uint32_t begin = 0;
+  uint32_t end = 0;
+};
+
+// ------------------------------------------------------------ expressions
+enum class ExprKind {
+  kLiteral,  // literal: value
+  kIdent,    // name
+  kMember,   // args[0].name
+  kIndex,    // args[0][args[1]]
+  kCall,     // name(args...) or args[0].name(args[1]...) when has_receiver
+  kUnary,    // name is "!" or "-"; args[0]
+  kBinary,   // name is the operator ("+", "&&", "in", ...); args[0], args[1]
+  kCond,     // args[0] ? args[1] : args[2]
+  kList,     // [args...]
+  kMap,      // {args[0]: args[1], args[2]: args[3], ...}
+  kInterp,   // "a${b}c": args are the parts; string literals and expressions
+};
+
+struct Expr;
+using ExprPtr = std::unique_ptr<Expr>;
+
+struct Expr {
+  ExprKind kind = ExprKind::kLiteral;
+  Span span;
+  Value literal;
+  std::string name;
+  std::vector<ExprPtr> args;
+  // kCall: one per argument (receiver excluded); "" for positional ones.
+  std::vector<std::string> arg_names;
+  bool has_receiver = false;
+};
+
+// ------------------------------------------------------------ types
+struct TypeRef;
+using TypeRefPtr = std::unique_ptr<TypeRef>;
+struct TypeRef {
+  Span span;
+  std::string name;  // "list", "map", or a scalar / declared type name
+  std::vector<TypeRefPtr> params;
+  bool optional = false;
+};
+
+struct Field {
+  Span span;
+  std::string name;
+  Span name_span;
+  TypeRefPtr type;
+  ExprPtr default_value;  // may be null
+  bool is_key = false;
+};
+
+// ------------------------------------------------------------ declarations
+struct TypeDecl {
+  Span span;
+  std::string name;
+  Span name_span;
+  std::vector<Field> fields;
+  bool is_entity = false;  // entity: exactly one field has is_key
+};
+
+struct Setting {
+  Span span;
+  std::string key;
+  Span key_span;
+  ExprPtr value;       // null for an agent's `output: T`
+  TypeRefPtr type;     // only for an agent's `output: T`
+};
+
+struct ConnectorDecl {
+  Span span;
+  std::string name;
+  Span name_span;
+  std::string kind;  // "http"
+  Span kind_span;
+  std::vector<Setting> settings;
+};
+
+struct AgentDecl {
+  Span span;
+  std::string name;
+  Span name_span;
+  std::vector<Setting> settings;
+};
+
+// A call written as a statement's right-hand side: `http.get(url, query: q)`.
+struct Call {
+  Span span;
+  std::string callee;  // dotted: "http.get", "writer.ask", "Lead.list"
+  Span callee_span;
+  std::vector<ExprPtr> args;
+  std::vector<std::string> arg_names;  // "" for positional
+};
+
+struct RetrySpec {
+  Span span;
+  int64_t attempts = 0;               // additional attempts after the first
+  std::optional<Duration> backoff;    // first delay
+  double factor = 1.0;                // multiplier per attempt
+  std::optional<Duration> max_delay;
+  bool jitter = false;
+  std::vector<std::string> on;        // empty: the default retryable kinds
+  std::vector<Span> on_spans;
+};
+
+enum class ModifierKind {
+  kRetry,
+  kTimeout,
+  kCache,
+  kKey,
+  kCompensate,
+  kConfirm,
+  kEscalate,
+  kDescribe,
+};
+
+struct Modifier {
+  ModifierKind kind;
+  Span span;
+  RetrySpec retry;                 // kRetry
+  ExprPtr value;                   // kTimeout, kKey, kDescribe
+  std::optional<Duration> ttl;     // kCache (none: the default)
+  std::unique_ptr<Call> call;      // kCompensate
+  int64_t count = 0;               // kEscalate
+};
+
+enum class StmtKind {
+  kStep,
+  kEffect,
+  kApproval,
+  kWait,
+  kSignal,
+  kLet,
+  kFor,
+  kOutput,
+  kFail,
+};
+
+struct Stmt;
+using StmtPtr = std::unique_ptr<Stmt>;
+
+struct Stmt {
+  StmtKind kind;
+  Span span;
+  std::string name;  // empty for output and fail
+  Span name_span;
+
+  // step, effect
+  std::unique_ptr<Call> call;
+  std::vector<Modifier> modifiers;
+
+  // approval
+  ExprPtr ask;
+  ExprPtr show;
+  ExprPtr timeout;        // approval, signal
+  std::string on_timeout;  // "" when not given
+  Span on_timeout_span;
+  TypeRefPtr returns;
+  ExprPtr approvers;
+
+  // wait: `for` duration or `until` time
+  ExprPtr wait_for;
+  ExprPtr wait_until;
+
+  // signal: the external event name (defaults to the statement's name)
+  std::string event;
+
+  // let, output, fail: the value; for: the iterated list
+  ExprPtr value;
+
+  // for
+  std::string loop_var;
+  Span loop_var_span;
+  std::optional<int64_t> max_parallel;
+  std::vector<StmtPtr> body;
+
+  // every statement
+  ExprPtr when;
+  std::vector<std::string> after;
+  std::vector<Span> after_spans;
+
+  const Modifier* FindModifier(ModifierKind k) const {
+    for (const auto& m : modifiers) {
+      if (m.kind == k) return &m;
+    }
+    return nullptr;
+  }
+};
+
+struct Param {
+  Field field;
+};
+
+enum class FailurePolicy { kDefault, kCompensate, kFail, kEscalate };
+
+struct WorkflowDecl {
+  Span span;
+  std::string name;
+  Span name_span;
+  std::vector<Field> params;
+  TypeRefPtr return_type;  // may be null
+
+  ExprPtr budget;                       // may be null
+  std::optional<int64_t> concurrency;
+  std::optional<RetrySpec> retry;
+  FailurePolicy on_failure = FailurePolicy::kDefault;
+  Span settings_span;                   // of the last setting, for messages
+
+  std::vector<StmtPtr> body;
+};
+
+struct ImportDecl {
+  Span span;
+  std::string path;
+};
+
+// One parsed file.
+struct Module {
+  std::string version;  // "0.1", or "" when the file has no `aos` line
+  std::vector<ImportDecl> imports;
+  std::vector<TypeDecl> types;  // types and entities, in file order
+  std::vector<ConnectorDecl> connectors;
+  std::vector<AgentDecl> agents;
+  std::vector<WorkflowDecl> workflows;
+};
+
+}  // namespace aos
+
+#endif  // AOS_LANG_AST_H_

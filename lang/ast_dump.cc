@@ -1,0 +1,217 @@
+#include "lang/ast_dump.h"
+
+namespace aos {
+namespace {
+
+void Dump(const Expr& e, std::string& out);
+
+void DumpArgs(const Expr& e, size_t from, std::string& out) {
+  for (size_t i = from; i < e.args.size(); ++i) {
+    out += ' ';
+    const size_t named = i - (e.has_receiver ? 1 : 0);
+    if (e.kind == ExprKind::kCall && i >= (e.has_receiver ? 1u : 0u) &&
+        named < e.arg_names.size() && !e.arg_names[named].empty()) {
+      out += e.arg_names[named] + ": ";
+    }
+    Dump(*e.args[i], out);
+  }
+}
+
+void Dump(const Expr& e, std::string& out) {
+  switch (e.kind) {
+    case ExprKind::kLiteral:
+      out += e.literal.ToJson();
+      return;
+    case ExprKind::kIdent:
+      out += e.name;
+      return;
+    case ExprKind::kMember:
+      out += "(. ";
+      Dump(*e.args[0], out);
+      out += " " + e.name + ")";
+      return;
+    case ExprKind::kIndex:
+      out += "([] ";
+      Dump(*e.args[0], out);
+      out += " ";
+      Dump(*e.args[1], out);
+      out += ")";
+      return;
+    case ExprKind::kCall:
+      out += e.has_receiver ? "(method " + e.name : "(call " + e.name;
+      DumpArgs(e, 0, out);
+      out += ")";
+      return;
+    case ExprKind::kUnary:
+    case ExprKind::kBinary:
+      out += "(" + e.name;
+      DumpArgs(e, 0, out);
+      out += ")";
+      return;
+    case ExprKind::kCond:
+      out += "(?";
+      DumpArgs(e, 0, out);
+      out += ")";
+      return;
+    case ExprKind::kList:
+      out += "(list";
+      DumpArgs(e, 0, out);
+      out += ")";
+      return;
+    case ExprKind::kMap:
+      out += "(map";
+      DumpArgs(e, 0, out);
+      out += ")";
+      return;
+    case ExprKind::kInterp:
+      out += "(interp";
+      DumpArgs(e, 0, out);
+      out += ")";
+      return;
+  }
+}
+
+std::string DumpType(const TypeRef& t) {
+  std::string out = t.name;
+  if (!t.params.empty()) {
+    out += "<";
+    for (size_t i = 0; i < t.params.size(); ++i) {
+      out += (i ? ", " : "") + DumpType(*t.params[i]);
+    }
+    out += ">";
+  }
+  return out + (t.optional ? "?" : "");
+}
+
+const char* StmtKeyword(StmtKind k) {
+  switch (k) {
+    case StmtKind::kStep: return "step";
+    case StmtKind::kEffect: return "effect";
+    case StmtKind::kApproval: return "approval";
+    case StmtKind::kWait: return "wait";
+    case StmtKind::kSignal: return "signal";
+    case StmtKind::kLet: return "let";
+    case StmtKind::kFor: return "for";
+    case StmtKind::kOutput: return "output";
+    case StmtKind::kFail: return "fail";
+  }
+  return "?";
+}
+
+const char* ModifierName(ModifierKind k) {
+  switch (k) {
+    case ModifierKind::kRetry: return "retry";
+    case ModifierKind::kTimeout: return "timeout";
+    case ModifierKind::kCache: return "cache";
+    case ModifierKind::kKey: return "key";
+    case ModifierKind::kCompensate: return "compensate";
+    case ModifierKind::kConfirm: return "confirm";
+    case ModifierKind::kEscalate: return "escalate";
+    case ModifierKind::kDescribe: return "describe";
+  }
+  return "?";
+}
+
+void DumpOpt(const char* label, const ExprPtr& e, std::string& out) {
+  if (!e) return;
+  out += std::string(" ") + label + " ";
+  Dump(*e, out);
+}
+
+void DumpStmt(const Stmt& s, const std::string& indent, std::string& out) {
+  out += indent + StmtKeyword(s.kind);
+  if (!s.name.empty()) out += " " + s.name;
+  if (s.kind == StmtKind::kFor) out += " " + s.loop_var;
+  if (s.call) {
+    out += " = (call " + s.call->callee;
+    for (size_t i = 0; i < s.call->args.size(); ++i) {
+      out += " ";
+      if (!s.call->arg_names[i].empty()) out += s.call->arg_names[i] + ": ";
+      Dump(*s.call->args[i], out);
+    }
+    out += ")";
+  }
+  DumpOpt("value", s.value, out);
+  DumpOpt("ask", s.ask, out);
+  DumpOpt("show", s.show, out);
+  DumpOpt("timeout", s.timeout, out);
+  if (!s.on_timeout.empty()) out += " on_timeout " + s.on_timeout;
+  if (s.returns) out += " returns " + DumpType(*s.returns);
+  DumpOpt("approvers", s.approvers, out);
+  DumpOpt("for", s.wait_for, out);
+  DumpOpt("until", s.wait_until, out);
+  if (s.kind == StmtKind::kSignal) out += " event " + s.event;
+  if (s.max_parallel) out += " max " + std::to_string(*s.max_parallel);
+  for (const auto& m : s.modifiers) {
+    out += std::string(" [") + ModifierName(m.kind);
+    if (m.kind == ModifierKind::kRetry) {
+      out += " " + std::to_string(m.retry.attempts);
+      if (m.retry.backoff) out += " backoff " + FormatDuration(*m.retry.backoff);
+      if (m.retry.factor != 1.0) out += " x " + Value::Double(m.retry.factor).ToJson();
+      if (m.retry.max_delay) out += " max " + FormatDuration(*m.retry.max_delay);
+      if (m.retry.jitter) out += " jitter";
+      for (const auto& k : m.retry.on) out += " on " + k;
+    }
+    if (m.value) {
+      out += " ";
+      Dump(*m.value, out);
+    }
+    if (m.ttl) out += " " + FormatDuration(*m.ttl);
+    if (m.call) out += " " + m.call->callee;
+    if (m.kind == ModifierKind::kEscalate) out += " " + std::to_string(m.count);
+    out += "]";
+  }
+  DumpOpt("when", s.when, out);
+  for (const auto& a : s.after) out += " after " + a;
+  out += "\n";
+  for (const auto& b : s.body) DumpStmt(*b, indent + "  ", out);
+}
+
+}  // namespace
+
+std::string DumpExpr(const Expr& e) {
+  std::string out;
+  Dump(e, out);
+  return out;
+}
+
+std::string DumpModule(const Module& m) {
+  std::string out;
+  if (!m.version.empty()) out += "aos " + m.version + "\n";
+  for (const auto& i : m.imports) out += "import " + i.path + "\n";
+  for (const auto& t : m.types) {
+    out += std::string(t.is_entity ? "entity " : "type ") + t.name + "\n";
+    for (const auto& f : t.fields) {
+      out += std::string("  ") + (f.is_key ? "key " : "") + f.name + ": " +
+             DumpType(*f.type);
+      if (f.default_value) out += " = " + DumpExpr(*f.default_value);
+      out += "\n";
+    }
+  }
+  for (const auto& c : m.connectors) {
+    out += "connector " + c.name + " = " + c.kind + "\n";
+    for (const auto& s : c.settings) out += "  " + s.key + ": " + DumpExpr(*s.value) + "\n";
+  }
+  for (const auto& a : m.agents) {
+    out += "agent " + a.name + "\n";
+    for (const auto& s : a.settings) {
+      out += "  " + s.key + ": " + (s.type ? DumpType(*s.type) : DumpExpr(*s.value)) + "\n";
+    }
+  }
+  for (const auto& w : m.workflows) {
+    out += "workflow " + w.name + "(";
+    for (size_t i = 0; i < w.params.size(); ++i) {
+      out += (i ? ", " : "") + w.params[i].name + ": " + DumpType(*w.params[i].type);
+      if (w.params[i].default_value) out += " = " + DumpExpr(*w.params[i].default_value);
+    }
+    out += ")";
+    if (w.return_type) out += " -> " + DumpType(*w.return_type);
+    out += "\n";
+    if (w.budget) out += "  budget " + DumpExpr(*w.budget) + "\n";
+    if (w.concurrency) out += "  concurrency " + std::to_string(*w.concurrency) + "\n";
+    for (const auto& s : w.body) DumpStmt(*s, "  ", out);
+  }
+  return out;
+}
+
+}  // namespace aos

@@ -1,0 +1,18 @@
+// A deterministic text form of the AST, for tests and `aoscheck --dump-ast`:
+// expressions as S-expressions, e.g. `(+ 1 (* 2 3))`, `(. a b)`,
+// `(call size (. a items))`, statements one per line.
+#ifndef AOS_LANG_AST_DUMP_H_
+#define AOS_LANG_AST_DUMP_H_
+
+#include <string>
+
+#include "lang/ast.h"
+
+namespace aos {
+
+std::string DumpExpr(const Expr& e);
+std::string DumpModule(const Module& m);
+
+}  // namespace aos
+
+#endif  // AOS_LANG_AST_DUMP_H_

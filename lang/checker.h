@@ -1,0 +1,60 @@
+// The checker: loads a .aos file and its imports, resolves names, checks the
+// types of expressions where they are known, runs the lints of language.md
+// §3.2 and §9.4, and lowers each workflow to its Dag (dag.h).
+//
+// A Program owns everything it was built from (sources, ASTs, DAGs), so the
+// spans and pointers inside stay valid as long as it lives.
+#ifndef AOS_LANG_CHECKER_H_
+#define AOS_LANG_CHECKER_H_
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "lang/ast.h"
+#include "lang/dag.h"
+#include "lang/diagnostic.h"
+#include "lang/source.h"
+#include "lang/value.h"
+
+namespace aos {
+
+struct CheckOptions {
+  // The model names of the config file; when set, agents and llm.chat calls
+  // naming another model are an error (E131).
+  std::optional<std::set<std::string>> known_models;
+};
+
+struct Program {
+  std::vector<std::unique_ptr<SourceFile>> sources;  // the main file first
+  std::vector<std::unique_ptr<Module>> modules;      // of the files that parsed
+  std::map<std::string, const TypeDecl*> types;      // types and entities
+  std::map<std::string, const ConnectorDecl*> connectors;
+  std::map<std::string, const AgentDecl*> agents;
+  std::vector<std::unique_ptr<Dag>> workflows;  // of the main file, in order
+
+  // The workflow called `name`; the only one when `name` is empty. Null with
+  // *error set when there is none, or several and no name.
+  const Dag* FindWorkflow(const std::string& name, std::string* error) const;
+};
+
+// Parses and checks `text` (the contents of `path`) and what it imports.
+// Always returns the program (its sources back the diagnostics' pointers);
+// it has no workflows when the file did not parse, and its DAGs are
+// trustworthy only when `diags` has no errors.
+std::unique_ptr<Program> LoadProgram(const std::string& path, std::string text,
+                                     const CheckOptions& options, Diagnostics& diags);
+
+// A command-line value typed as the user most likely meant it: JSON if it
+// parses as JSON (42, 1.5, true, [..], {..}, "..."), otherwise a string.
+Value InputValue(const std::string& text);
+
+// The error kinds of language.md §3.3, for retry `on [...]` checks.
+bool IsKnownErrorKind(std::string_view kind);
+
+}  // namespace aos
+
+#endif  // AOS_LANG_CHECKER_H_

@@ -1,0 +1,155 @@
+#include "lang/dag.h"
+
+#include <algorithm>
+
+namespace aos {
+
+const char* StmtKindName(StmtKind k) {
+  switch (k) {
+    case StmtKind::kStep: return "step";
+    case StmtKind::kEffect: return "effect";
+    case StmtKind::kApproval: return "approval";
+    case StmtKind::kWait: return "wait";
+    case StmtKind::kSignal: return "signal";
+    case StmtKind::kLet: return "let";
+    case StmtKind::kFor: return "for";
+    case StmtKind::kOutput: return "output";
+    case StmtKind::kFail: return "fail";
+  }
+  return "?";
+}
+
+namespace {
+
+// Orders `siblings` by longest path from a source (the group), then by file
+// order; deps outside the sibling set are ignored (they finish before the
+// parent starts).
+std::vector<uint32_t> OrderSiblings(Dag& dag, const std::vector<uint32_t>& siblings,
+                                    int32_t parent) {
+  // Siblings are in file order, but deps can point forward: iterate to a
+  // fixed point in topological order via Kahn's algorithm.
+  std::vector<uint32_t> indegree(dag.nodes.size(), 0);
+  std::vector<std::vector<uint32_t>> users(dag.nodes.size());
+  for (uint32_t n : siblings) {
+    for (const Dep& d : dag.nodes[n].deps) {
+      if (dag.nodes[d.node].parent == parent && d.node != n) {
+        ++indegree[n];
+        users[d.node].push_back(n);
+      }
+    }
+  }
+  std::vector<uint32_t> ready, out;
+  for (uint32_t n : siblings) {
+    dag.nodes[n].group = 0;
+    if (indegree[n] == 0) ready.push_back(n);
+  }
+  for (size_t next = 0; next < ready.size(); ++next) {
+    const uint32_t n = ready[next];
+    out.push_back(n);
+    for (uint32_t u : users[n]) {
+      dag.nodes[u].group = std::max(dag.nodes[u].group, dag.nodes[n].group + 1);
+      if (--indegree[u] == 0) ready.push_back(u);
+    }
+  }
+  std::stable_sort(out.begin(), out.end(), [&](uint32_t a, uint32_t b) {
+    if (dag.nodes[a].group != dag.nodes[b].group) {
+      return dag.nodes[a].group < dag.nodes[b].group;
+    }
+    return a < b;
+  });
+  return out;
+}
+
+}  // namespace
+
+void OrderDag(Dag& dag) {
+  std::vector<uint32_t> top;
+  for (uint32_t i = 0; i < dag.nodes.size(); ++i) {
+    if (dag.nodes[i].parent < 0) top.push_back(i);
+  }
+  dag.order = OrderSiblings(dag, top, -1);
+  for (uint32_t i = 0; i < dag.nodes.size(); ++i) {
+    if (!dag.nodes[i].children.empty()) {
+      dag.nodes[i].children = OrderSiblings(dag, dag.nodes[i].children,
+                                            static_cast<int32_t>(i));
+    }
+  }
+}
+
+std::string Dag::Dump() const {
+  std::string out;
+  auto dump = [&](auto& self, const std::vector<uint32_t>& ids, const std::string& indent)
+      -> void {
+    for (uint32_t id : ids) {
+      const DagNode& n = nodes[id];
+      out += indent + std::to_string(n.group) + " " + StmtKindName(n.stmt->kind) + " " +
+             n.name;
+      if (!n.deps.empty()) {
+        out += " <-";
+        for (size_t i = 0; i < n.deps.size(); ++i) {
+          out += (i ? ", " : " ") + nodes[n.deps[i].node].name;
+          if (n.deps[i].soft) out += "?";
+        }
+      }
+      out += "\n";
+      self(self, n.children, indent + "  ");
+    }
+  };
+  dump(dump, order, "");
+  return out;
+}
+
+namespace {
+
+std::string DotId(const Dag& dag, uint32_t id) { return "n" + std::to_string(id); }
+
+std::string DotQuote(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+std::string RenderDot(const Dag& dag) {
+  std::string out = "digraph " + DotQuote(dag.workflow->name) + " {\n";
+  out += "  rankdir=LR;\n  node [shape=box, fontname=\"Helvetica\"];\n";
+  auto emit_nodes = [&](auto& self, const std::vector<uint32_t>& ids,
+                        const std::string& indent) -> void {
+    for (uint32_t id : ids) {
+      const DagNode& n = dag.nodes[id];
+      const std::string kind = StmtKindName(n.stmt->kind);
+      if (!n.children.empty() || n.stmt->kind == StmtKind::kFor) {
+        out += indent + "subgraph cluster_" + std::to_string(id) + " {\n";
+        out += indent + "  label=" + DotQuote("for " + n.stmt->loop_var) + ";\n";
+        out += indent + "  " + DotId(dag, id) + " [label=" +
+               DotQuote("for " + n.stmt->loop_var) + ", shape=diamond];\n";
+        self(self, n.children, indent + "  ");
+        out += indent + "}\n";
+        continue;
+      }
+      std::string shape;
+      if (n.stmt->kind == StmtKind::kEffect) shape = ", style=bold";
+      if (n.stmt->kind == StmtKind::kApproval) shape = ", shape=octagon";
+      if (n.stmt->kind == StmtKind::kWait || n.stmt->kind == StmtKind::kSignal) {
+        shape = ", shape=ellipse";
+      }
+      const std::string label =
+          n.stmt->kind == StmtKind::kOutput ? "output" : kind + " " + n.name;
+      out += indent + DotId(dag, id) + " [label=" + DotQuote(label) + shape + "];\n";
+    }
+  };
+  emit_nodes(emit_nodes, dag.order, "  ");
+  for (uint32_t id = 0; id < dag.nodes.size(); ++id) {
+    for (const Dep& d : dag.nodes[id].deps) {
+      out += "  " + DotId(dag, d.node) + " -> " + DotId(dag, id) +
+             (d.soft ? " [style=dashed]" : "") + ";\n";
+    }
+  }
+  return out + "}\n";
+}
+
+}  // namespace aos

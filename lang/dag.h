@@ -1,0 +1,58 @@
+// Dag: a checked workflow lowered to its dependency graph, immutable after
+// lowering. Nodes are statements (a `for` body's statements are children of
+// the for node and are instantiated once per item at run time); edges come
+// from references and `after`. The plan (ready sets) and the runtime's
+// executor read it; nothing here does I/O.
+#ifndef AOS_LANG_DAG_H_
+#define AOS_LANG_DAG_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "lang/ast.h"
+#include "lang/source.h"
+#include "lang/types.h"
+
+namespace aos {
+
+struct Dep {
+  uint32_t node;
+  bool soft;  // only inside default()/coalesce(): a skip does not propagate
+  Span at;    // where the reference (or the `after` name) is written
+};
+
+struct DagNode {
+  std::string name;         // the statement's name; "output", or "fail@L:C"
+  const Stmt* stmt = nullptr;
+  int32_t parent = -1;      // the enclosing for node, or -1
+  std::vector<Dep> deps;    // nodes that must finish first (siblings or outer)
+  std::vector<uint32_t> children;  // for: its body's nodes, in file order
+  uint32_t group = 0;       // parallel group among its siblings, 0-based
+  TypePtr type;             // the result's type (any when unknown)
+  bool secret = false;      // its value is derived from a secret
+};
+
+struct Dag {
+  const WorkflowDecl* workflow = nullptr;
+  const SourceFile* source = nullptr;
+  std::vector<DagNode> nodes;
+  // The top-level nodes in execution order (by group, then file order); a
+  // for node's children are ordered the same way in `children`.
+  std::vector<uint32_t> order;
+
+  // A deterministic text form: one line per node, "name <- dep, dep".
+  std::string Dump() const;
+};
+
+// Assigns groups and orders siblings. Precondition: no cycles among siblings.
+void OrderDag(Dag& dag);
+
+// Graphviz DOT: nodes labelled "kind name", for bodies as clusters.
+std::string RenderDot(const Dag& dag);
+
+const char* StmtKindName(StmtKind k);
+
+}  // namespace aos
+
+#endif  // AOS_LANG_DAG_H_

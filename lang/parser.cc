@@ -1,0 +1,956 @@
+#include "lang/parser.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+
+#include "grammar/grammar.h"
+#include "lang/spelling.h"
+
+namespace aos {
+namespace {
+
+namespace g = grammar;
+using g::NodeKind;
+
+// The most binary operators one expression may chain (a + b + c ... nests
+// one level per operator in the AST).
+constexpr size_t kMaxOperators = 256;
+
+// Walks the flat preorder tree of one parse and builds the AST.
+class Converter {
+ public:
+  Converter(const g::ParseState& st, const SourceFile* src, Diagnostics& diags)
+      : n_(st.nodes), text_(st.src), src_(src), diags_(diags) {}
+
+  std::unique_ptr<Module> BuildModule() {
+    auto m = std::make_unique<Module>();
+    for (uint32_t i = 0; i < n_.size(); i += n_[i].size) {
+      switch (n_[i].kind) {
+        case NodeKind::version_decl:
+          m->version = std::string(Text(Child(i, NodeKind::version_number)));
+          break;
+        case NodeKind::import_decl: {
+          ImportDecl d;
+          d.span = SpanOf(i);
+          if (auto e = StringValue(i + 1)) d.path = *e;
+          m->imports.push_back(std::move(d));
+          break;
+        }
+        case NodeKind::type_decl:
+        case NodeKind::entity_decl:
+          m->types.push_back(BuildType(i));
+          break;
+        case NodeKind::connector_decl:
+          m->connectors.push_back(BuildConnector(i));
+          break;
+        case NodeKind::agent_decl:
+          m->agents.push_back(BuildAgent(i));
+          break;
+        case NodeKind::workflow_decl:
+          m->workflows.push_back(BuildWorkflow(i));
+          break;
+        default:
+          break;
+      }
+    }
+    return m;
+  }
+
+  ExprPtr BuildExpr(uint32_t i) {
+    // Children: operands (unary) and operators (binop), then optionally
+    // cond_q followed by the two branch expressions.
+    std::vector<uint32_t> operands;
+    std::vector<std::string_view> ops;
+    uint32_t cond_at = 0;
+    for (uint32_t c : Kids(i)) {
+      const NodeKind k = n_[c].kind;
+      if (k == NodeKind::unary) {
+        operands.push_back(c);
+      } else if (k == NodeKind::binop) {
+        ops.push_back(Text(c));
+      } else if (k == NodeKind::cond_q) {
+        cond_at = c;
+        break;
+      }
+    }
+    if (ops.size() > kMaxOperators) {
+      // A left-deep tree this deep would exhaust the stack of every later pass.
+      auto& d = diags_.Error(src_, SpanOf(i), "E004",
+                             "expression too long: more than " +
+                                 std::to_string(kMaxOperators) + " operators");
+      d.hints.push_back("split it into several let statements");
+      return Literal(i, Value());
+    }
+    size_t next = 0;
+    ExprPtr e = Climb(operands, ops, &next, 1);
+    if (cond_at) {
+      std::vector<uint32_t> branches;
+      for (uint32_t c : Kids(i)) {
+        if (c > cond_at && n_[c].kind == NodeKind::expr) branches.push_back(c);
+      }
+      auto cond = NewExpr(ExprKind::kCond, SpanOf(i));
+      cond->args.push_back(std::move(e));
+      for (uint32_t b : branches) cond->args.push_back(BuildExpr(b));
+      return cond;
+    }
+    return e;
+  }
+
+ private:
+  // ---------------------------------------------------------------- tree
+  class KidRange {
+   public:
+    struct It {
+      const std::vector<g::FlatNode>* n;
+      uint32_t i;
+      uint32_t operator*() const { return i; }
+      It& operator++() {
+        i += (*n)[i].size;
+        return *this;
+      }
+      bool operator!=(const It& o) const { return i != o.i; }
+    };
+    KidRange(const std::vector<g::FlatNode>& n, uint32_t i) : n_(n), i_(i) {}
+    It begin() const { return It{&n_, i_ + 1}; }
+    It end() const { return It{&n_, i_ + n_[i_].size}; }
+
+   private:
+    const std::vector<g::FlatNode>& n_;
+    uint32_t i_;
+  };
+
+  KidRange Kids(uint32_t i) const { return KidRange(n_, i); }
+
+  // The first child of kind k, or 0 (never a valid child index).
+  uint32_t Child(uint32_t i, NodeKind k) const {
+    for (uint32_t c : Kids(i)) {
+      if (n_[c].kind == k) return c;
+    }
+    return 0;
+  }
+
+  std::string_view Text(uint32_t i) const {
+    return text_.substr(n_[i].begin, n_[i].end - n_[i].begin);
+  }
+  Span SpanOf(uint32_t i) const { return Span{n_[i].begin, n_[i].end}; }
+
+  ExprPtr NewExpr(ExprKind k, Span s) {
+    auto e = std::make_unique<Expr>();
+    e->kind = k;
+    e->span = s;
+    return e;
+  }
+
+  void Error(Span s, std::string msg, std::string hint = "") {
+    auto& d = diags_.Error(src_, s, "E005", std::move(msg));
+    if (!hint.empty()) d.hints.push_back(std::move(hint));
+  }
+
+  // ---------------------------------------------------------------- exprs
+  static int Precedence(std::string_view op) {
+    if (op == "||") return 1;
+    if (op == "&&") return 2;
+    if (op == "+" || op == "-") return 4;
+    if (op == "*" || op == "/" || op == "%") return 5;
+    return 3;  // relations and `in`
+  }
+
+  ExprPtr Climb(const std::vector<uint32_t>& operands,
+                const std::vector<std::string_view>& ops, size_t* next, int min_prec) {
+    ExprPtr lhs = BuildUnary(operands[*next]);
+    ++*next;
+    while (*next - 1 < ops.size() && Precedence(ops[*next - 1]) >= min_prec) {
+      const std::string_view op = ops[*next - 1];
+      ExprPtr rhs = Climb(operands, ops, next, Precedence(op) + 1);
+      auto b = NewExpr(ExprKind::kBinary, Span{lhs->span.begin, rhs->span.end});
+      b->name = std::string(op);
+      b->args.push_back(std::move(lhs));
+      b->args.push_back(std::move(rhs));
+      lhs = std::move(b);
+    }
+    return lhs;
+  }
+
+  ExprPtr BuildUnary(uint32_t i) {
+    std::vector<uint32_t> prefix;
+    ExprPtr e;
+    bool last_was_ident = false;
+    bool last_was_member = false;
+    for (uint32_t c : Kids(i)) {
+      const NodeKind k = n_[c].kind;
+      if (k == NodeKind::prefix_op) {
+        prefix.push_back(c);
+      } else if (k == NodeKind::unary) {
+        e = BuildUnary(c);  // the operand of a prefix operator
+      } else if (!e) {
+        e = BuildPrimary(c);
+        last_was_ident = k == NodeKind::ident || k == NodeKind::type_fn;
+        last_was_member = false;
+      } else if (k == NodeKind::member_suffix) {
+        auto m = NewExpr(ExprKind::kMember, Span{e->span.begin, n_[c].end});
+        m->name = std::string(Text(c));
+        m->args.push_back(std::move(e));
+        e = std::move(m);
+        last_was_ident = false;
+        last_was_member = true;
+      } else if (k == NodeKind::index_suffix) {
+        auto x = NewExpr(ExprKind::kIndex, Span{e->span.begin, n_[c].end});
+        x->args.push_back(std::move(e));
+        x->args.push_back(BuildExpr(c + 1));
+        e = std::move(x);
+        last_was_ident = last_was_member = false;
+      } else if (k == NodeKind::call_suffix) {
+        auto call = NewExpr(ExprKind::kCall, Span{e->span.begin, n_[c].end});
+        if (last_was_ident) {
+          call->name = e->name;
+        } else if (last_was_member) {
+          call->name = e->name;
+          call->has_receiver = true;
+          call->args.push_back(std::move(e->args[0]));
+        } else {
+          Error(SpanOf(c), "only a function or method name can be called");
+          call->name = "?";
+        }
+        AddArgs(c, call->args, call->arg_names);
+        e = std::move(call);
+        last_was_ident = last_was_member = false;
+      }
+    }
+    for (auto it = prefix.rbegin(); it != prefix.rend(); ++it) {
+      auto u = NewExpr(ExprKind::kUnary, Span{n_[*it].begin, e->span.end});
+      u->name = std::string(Text(*it));
+      u->args.push_back(std::move(e));
+      e = std::move(u);
+    }
+    return e;
+  }
+
+  void AddArgs(uint32_t call_node, std::vector<ExprPtr>& args,
+               std::vector<std::string>& names) {
+    for (uint32_t a : Kids(call_node)) {
+      if (n_[a].kind != NodeKind::arg) continue;
+      std::string name;
+      for (uint32_t c : Kids(a)) {
+        if (n_[c].kind == NodeKind::arg_name) {
+          name = std::string(Text(c));
+        } else if (n_[c].kind == NodeKind::expr) {
+          args.push_back(BuildExpr(c));
+        }
+      }
+      names.push_back(std::move(name));
+    }
+  }
+
+  ExprPtr Literal(uint32_t i, Value v) {
+    auto e = NewExpr(ExprKind::kLiteral, SpanOf(i));
+    e->literal = std::move(v);
+    return e;
+  }
+
+  ExprPtr BuildPrimary(uint32_t i) {
+    const std::string_view t = Text(i);
+    switch (n_[i].kind) {
+      case NodeKind::ident:
+      case NodeKind::type_fn: {
+        auto e = NewExpr(ExprKind::kIdent, SpanOf(i));
+        e->name = std::string(t);
+        return e;
+      }
+      case NodeKind::null_lit:
+        return Literal(i, Value());
+      case NodeKind::true_lit:
+        return Literal(i, Value::Bool(true));
+      case NodeKind::false_lit:
+        return Literal(i, Value::Bool(false));
+      case NodeKind::int_lit:
+        return Literal(i, IntValue(i));
+      case NodeKind::uint_lit: {
+        uint64_t u = 0;
+        if (!ParseUnsigned(t.substr(0, t.size() - 1), &u)) {
+          Error(SpanOf(i), "integer literal out of range for uint");
+        }
+        return Literal(i, Value::Uint(u));
+      }
+      case NodeKind::double_lit: {
+        const std::string s(t);
+        return Literal(i, Value::Double(std::strtod(s.c_str(), nullptr)));
+      }
+      case NodeKind::duration_lit:
+        return Literal(i, Value::Dur(DurationValue(i)));
+      case NodeKind::money_lit:
+        return Literal(i, Value::MoneyOf(MoneyValue(i)));
+      case NodeKind::dq_string:
+      case NodeKind::sq_string:
+        return BuildString(i);
+      case NodeKind::list_lit: {
+        auto e = NewExpr(ExprKind::kList, SpanOf(i));
+        for (uint32_t c : Kids(i)) e->args.push_back(BuildExpr(c));
+        return e;
+      }
+      case NodeKind::map_lit: {
+        auto e = NewExpr(ExprKind::kMap, SpanOf(i));
+        for (uint32_t entry : Kids(i)) {
+          for (uint32_t c : Kids(entry)) {
+            if (n_[c].kind == NodeKind::map_key_word) {
+              e->args.push_back(Literal(c, Value::String(std::string(Text(c)))));
+            } else {
+              e->args.push_back(BuildExpr(c));
+            }
+          }
+        }
+        return e;
+      }
+      case NodeKind::paren_expr:
+        return BuildExpr(i + 1);
+      default:
+        Error(SpanOf(i), "unexpected syntax node");
+        return Literal(i, Value());
+    }
+  }
+
+  static bool ParseUnsigned(std::string_view t, uint64_t* out) {
+    int base = 10;
+    if (t.size() > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X')) {
+      t.remove_prefix(2);
+      base = 16;
+    }
+    auto r = std::from_chars(t.data(), t.data() + t.size(), *out, base);
+    return r.ec == std::errc() && r.ptr == t.data() + t.size();
+  }
+
+  Value IntValue(uint32_t i) {
+    uint64_t u = 0;
+    if (!ParseUnsigned(Text(i), &u) ||
+        u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+      Error(SpanOf(i), "integer literal out of range for int",
+            "ints are 64-bit; use a uint (42u) or a double (4.2e19)");
+      return Value::Int(0);
+    }
+    return Value::Int(static_cast<int64_t>(u));
+  }
+
+  int64_t IntOf(uint32_t i) {
+    const Value v = IntValue(i);
+    return v.as_int();
+  }
+
+  Duration DurationValue(uint32_t i) {
+    std::string_view t = Text(i);
+    __int128 total = 0;
+    while (!t.empty()) {
+      size_t k = 0;
+      while (k < t.size() && t[k] >= '0' && t[k] <= '9') ++k;
+      uint64_t amount = 0;
+      std::from_chars(t.data(), t.data() + k, amount);
+      t.remove_prefix(k);
+      int64_t unit = 0;
+      if (t.rfind("ms", 0) == 0) {
+        unit = 1'000'000;
+        t.remove_prefix(2);
+      } else if (t.rfind("us", 0) == 0) {
+        unit = 1'000;
+        t.remove_prefix(2);
+      } else if (t.rfind("ns", 0) == 0) {
+        unit = 1;
+        t.remove_prefix(2);
+      } else {
+        switch (t.empty() ? 's' : t[0]) {
+          case 's': unit = 1'000'000'000; break;
+          case 'm': unit = 60'000'000'000; break;
+          case 'h': unit = 3'600'000'000'000; break;
+          default: unit = 86'400'000'000'000; break;
+        }
+        t.remove_prefix(1);
+      }
+      total += static_cast<__int128>(amount) * unit;
+      if (total > std::numeric_limits<int64_t>::max()) {
+        Error(SpanOf(i), "duration literal out of range", "durations reach about 292 years");
+        return Duration{0};
+      }
+    }
+    return Duration{static_cast<int64_t>(total)};
+  }
+
+  Money MoneyValue(uint32_t i) {
+    std::string_view t = Text(i);
+    size_t k = 0;
+    while (k < t.size() && ((t[k] >= '0' && t[k] <= '9') || t[k] == '.')) ++k;
+    const std::string_view num = t.substr(0, k);
+    std::string_view cur = t.substr(k);
+    while (!cur.empty() && (cur.front() == ' ' || cur.front() == '\t' ||
+                            cur.front() == '\n' || cur.front() == '\r')) {
+      cur.remove_prefix(1);
+    }
+    const size_t dot = num.find('.');
+    const std::string_view whole = num.substr(0, dot);
+    std::string frac(dot == std::string_view::npos ? "" : num.substr(dot + 1));
+    if (frac.size() > 9) {
+      Error(SpanOf(i), "money has at most 9 decimal places");
+      frac.resize(9);
+    }
+    frac.resize(9, '0');
+    uint64_t w = 0, f = 0;
+    std::from_chars(whole.data(), whole.data() + whole.size(), w);
+    std::from_chars(frac.data(), frac.data() + frac.size(), f);
+    if (w > 9'000'000'000ULL) {
+      Error(SpanOf(i), "money literal out of range", "amounts reach 9 billion units");
+      w = 0;
+    }
+    return Money{static_cast<int64_t>(w * 1'000'000'000ULL + f), std::string(cur)};
+  }
+
+  static void AppendUtf8(std::string& out, uint32_t cp) {
+    if (cp < 0x80) {
+      out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+      out += static_cast<char>(0xC0 | (cp >> 6));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+      out += static_cast<char>(0xE0 | (cp >> 12));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+  }
+
+  static void AppendEscape(std::string& out, std::string_view esc) {
+    // esc starts with the backslash.
+    const char c = esc.size() > 1 ? esc[1] : '\\';
+    switch (c) {
+      case 'n': out += '\n'; break;
+      case 'r': out += '\r'; break;
+      case 't': out += '\t'; break;
+      case '0': out += '\0'; break;
+      case 'u':
+      case 'x': {
+        uint32_t cp = 0;
+        std::from_chars(esc.data() + 2, esc.data() + esc.size(), cp, 16);
+        if (c == 'x') {
+          out += static_cast<char>(cp);
+        } else {
+          AppendUtf8(out, cp);
+        }
+        break;
+      }
+      default: out += c; break;
+    }
+  }
+
+  // A string literal: a plain literal, or an interpolation of parts.
+  ExprPtr BuildString(uint32_t i) {
+    std::vector<ExprPtr> parts;
+    std::string pending;
+    bool interpolated = false;
+    for (uint32_t c : Kids(i)) {
+      switch (n_[c].kind) {
+        case NodeKind::str_chars:
+        case NodeKind::raw_chars:
+          pending += Text(c);
+          break;
+        case NodeKind::escape_seq:
+          AppendEscape(pending, Text(c));
+          break;
+        case NodeKind::interp: {
+          interpolated = true;
+          if (!pending.empty()) {
+            parts.push_back(Literal(c, Value::String(std::move(pending))));
+            pending.clear();
+          }
+          parts.push_back(BuildExpr(c + 1));
+          break;
+        }
+        default:
+          break;
+      }
+    }
+    if (!interpolated) return Literal(i, Value::String(std::move(pending)));
+    if (!pending.empty()) parts.push_back(Literal(i, Value::String(std::move(pending))));
+    auto e = NewExpr(ExprKind::kInterp, SpanOf(i));
+    e->args = std::move(parts);
+    return e;
+  }
+
+  // The value of a string literal node that must not interpolate.
+  std::optional<std::string> StringValue(uint32_t i) {
+    ExprPtr e = BuildString(i);
+    if (e->kind == ExprKind::kLiteral) return e->literal.as_string();
+    Error(SpanOf(i), "interpolation is not allowed here");
+    return std::nullopt;
+  }
+
+  // ---------------------------------------------------------------- types
+  TypeRefPtr BuildTypeRef(uint32_t i) {
+    auto t = std::make_unique<TypeRef>();
+    t->span = SpanOf(i);
+    for (uint32_t c : Kids(i)) {
+      switch (n_[c].kind) {
+        case NodeKind::type_name:
+          t->name = std::string(Text(c));
+          break;
+        case NodeKind::list_type:
+        case NodeKind::map_type:
+          t->name = n_[c].kind == NodeKind::list_type ? "list" : "map";
+          for (uint32_t p : Kids(c)) t->params.push_back(BuildTypeRef(p));
+          break;
+        case NodeKind::optional_mark:
+          t->optional = true;
+          break;
+        default:
+          break;
+      }
+    }
+    return t;
+  }
+
+  Field BuildField(uint32_t i, bool is_key) {
+    Field f;
+    f.span = SpanOf(i);
+    f.is_key = is_key;
+    for (uint32_t c : Kids(i)) {
+      switch (n_[c].kind) {
+        case NodeKind::field_name:
+          f.name = std::string(Text(c));
+          f.name_span = SpanOf(c);
+          break;
+        case NodeKind::type_expr:
+          f.type = BuildTypeRef(c);
+          break;
+        case NodeKind::field_default:
+          f.default_value = BuildExpr(c + 1);
+          break;
+        default:
+          break;
+      }
+    }
+    return f;
+  }
+
+  void Name(uint32_t i, std::string* name, Span* span) {
+    const uint32_t c = Child(i, NodeKind::decl_name);
+    if (c) {
+      *name = std::string(Text(c));
+      *span = SpanOf(c);
+    }
+  }
+
+  TypeDecl BuildType(uint32_t i) {
+    TypeDecl t;
+    t.span = SpanOf(i);
+    t.is_entity = n_[i].kind == NodeKind::entity_decl;
+    Name(i, &t.name, &t.name_span);
+    for (uint32_t c : Kids(i)) {
+      if (n_[c].kind == NodeKind::field) t.fields.push_back(BuildField(c, false));
+      if (n_[c].kind == NodeKind::key_field) t.fields.push_back(BuildField(c + 1, true));
+    }
+    return t;
+  }
+
+  Setting BuildSetting(uint32_t i) {
+    Setting s;
+    s.span = SpanOf(i);
+    if (n_[i].kind == NodeKind::output_setting) {
+      s.key = "output";
+      s.key_span = Span{n_[i].begin, n_[i].begin + 6};
+      s.type = BuildTypeRef(i + 1);
+      return s;
+    }
+    for (uint32_t c : Kids(i)) {
+      if (n_[c].kind == NodeKind::setting_key) {
+        s.key = std::string(Text(c));
+        s.key_span = SpanOf(c);
+      } else if (n_[c].kind == NodeKind::expr) {
+        s.value = BuildExpr(c);
+      }
+    }
+    return s;
+  }
+
+  ConnectorDecl BuildConnector(uint32_t i) {
+    ConnectorDecl d;
+    d.span = SpanOf(i);
+    Name(i, &d.name, &d.name_span);
+    for (uint32_t c : Kids(i)) {
+      if (n_[c].kind == NodeKind::connector_kind) {
+        d.kind = std::string(Text(c));
+        d.kind_span = SpanOf(c);
+      } else if (n_[c].kind == NodeKind::setting) {
+        d.settings.push_back(BuildSetting(c));
+      }
+    }
+    return d;
+  }
+
+  AgentDecl BuildAgent(uint32_t i) {
+    AgentDecl d;
+    d.span = SpanOf(i);
+    Name(i, &d.name, &d.name_span);
+    for (uint32_t c : Kids(i)) {
+      if (n_[c].kind == NodeKind::setting || n_[c].kind == NodeKind::output_setting) {
+        d.settings.push_back(BuildSetting(c));
+      }
+    }
+    return d;
+  }
+
+  RetrySpec BuildRetry(uint32_t i) {
+    RetrySpec r;
+    r.span = SpanOf(i);
+    for (uint32_t c : Kids(i)) {
+      switch (n_[c].kind) {
+        case NodeKind::retry_count:
+          r.attempts = IntOf(c);
+          break;
+        case NodeKind::backoff_base:
+          r.backoff = DurationValue(c);
+          break;
+        case NodeKind::backoff_factor: {
+          const std::string s(Text(c));
+          r.factor = std::strtod(s.c_str(), nullptr);
+          break;
+        }
+        case NodeKind::backoff_max:
+          r.max_delay = DurationValue(c);
+          break;
+        case NodeKind::backoff_jitter:
+          r.jitter = true;
+          break;
+        case NodeKind::error_kind:
+          r.on.emplace_back(Text(c));
+          r.on_spans.push_back(SpanOf(c));
+          break;
+        default:
+          break;
+      }
+    }
+    return r;
+  }
+
+  std::unique_ptr<Call> BuildCall(uint32_t i) {
+    auto call = std::make_unique<Call>();
+    call->span = SpanOf(i);
+    for (uint32_t c : Kids(i)) {
+      if (n_[c].kind == NodeKind::call_name) {
+        // Drop the spaces a dotted name may contain: `cms . post`.
+        for (char ch : Text(c)) {
+          if (ch != ' ' && ch != '\t' && ch != '\n' && ch != '\r') call->callee += ch;
+        }
+        call->callee_span = SpanOf(c);
+      }
+    }
+    // The arguments are `arg` children of the call node itself (call_args is
+    // not a node of its own).
+    AddArgs(i, call->args, call->arg_names);
+    return call;
+  }
+
+  Modifier BuildModifier(uint32_t i) {
+    Modifier m;
+    m.span = SpanOf(i);
+    switch (n_[i].kind) {
+      case NodeKind::mod_retry:
+        m.kind = ModifierKind::kRetry;
+        m.retry = BuildRetry(Child(i, NodeKind::retry_spec));
+        break;
+      case NodeKind::mod_timeout:
+        m.kind = ModifierKind::kTimeout;
+        m.value = BuildExpr(i + 1);
+        break;
+      case NodeKind::mod_cache: {
+        m.kind = ModifierKind::kCache;
+        if (uint32_t c = Child(i, NodeKind::cache_ttl)) m.ttl = DurationValue(c);
+        break;
+      }
+      case NodeKind::mod_key:
+        m.kind = ModifierKind::kKey;
+        m.value = BuildExpr(i + 1);
+        break;
+      case NodeKind::mod_compensate:
+        m.kind = ModifierKind::kCompensate;
+        m.call = BuildCall(i + 1);
+        break;
+      case NodeKind::mod_confirm:
+        m.kind = ModifierKind::kConfirm;
+        break;
+      case NodeKind::mod_escalate:
+        m.kind = ModifierKind::kEscalate;
+        m.count = IntOf(Child(i, NodeKind::int_lit));
+        break;
+      default:
+        m.kind = ModifierKind::kDescribe;
+        m.value = BuildExpr(i + 1);
+        break;
+    }
+    return m;
+  }
+
+  static bool IsModifier(NodeKind k) {
+    switch (k) {
+      case NodeKind::mod_retry:
+      case NodeKind::mod_timeout:
+      case NodeKind::mod_cache:
+      case NodeKind::mod_key:
+      case NodeKind::mod_compensate:
+      case NodeKind::mod_confirm:
+      case NodeKind::mod_escalate:
+      case NodeKind::mod_describe:
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  static bool IsStmt(NodeKind k) {
+    switch (k) {
+      case NodeKind::step_stmt:
+      case NodeKind::effect_stmt:
+      case NodeKind::approval_stmt:
+      case NodeKind::wait_stmt:
+      case NodeKind::signal_stmt:
+      case NodeKind::let_stmt:
+      case NodeKind::for_stmt:
+      case NodeKind::output_stmt:
+      case NodeKind::fail_stmt:
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  void CheckWord(uint32_t c, std::initializer_list<std::string_view> allowed,
+                 const char* what) {
+    const std::string_view w = Text(c);
+    for (auto a : allowed) {
+      if (w == a) return;
+    }
+    std::vector<std::string> options(allowed.begin(), allowed.end());
+    std::string list;
+    for (size_t k = 0; k < options.size(); ++k) {
+      list += (k == 0 ? "" : k + 1 == options.size() ? " or " : ", ") + options[k];
+    }
+    auto& d = diags_.Error(src_, SpanOf(c), "E001",
+                           "'" + std::string(w) + "' is not " + what);
+    if (auto s = ClosestMatch(w, options)) {
+      d.hints.push_back("did you mean '" + *s + "'?");
+    } else {
+      d.hints.push_back("expected " + list);
+    }
+  }
+
+  StmtPtr BuildStmt(uint32_t i) {
+    auto s = std::make_unique<Stmt>();
+    s->span = SpanOf(i);
+    switch (n_[i].kind) {
+      case NodeKind::step_stmt: s->kind = StmtKind::kStep; break;
+      case NodeKind::effect_stmt: s->kind = StmtKind::kEffect; break;
+      case NodeKind::approval_stmt: s->kind = StmtKind::kApproval; break;
+      case NodeKind::wait_stmt: s->kind = StmtKind::kWait; break;
+      case NodeKind::signal_stmt: s->kind = StmtKind::kSignal; break;
+      case NodeKind::let_stmt: s->kind = StmtKind::kLet; break;
+      case NodeKind::for_stmt: s->kind = StmtKind::kFor; break;
+      case NodeKind::output_stmt: s->kind = StmtKind::kOutput; break;
+      default: s->kind = StmtKind::kFail; break;
+    }
+    for (uint32_t c : Kids(i)) {
+      const NodeKind k = n_[c].kind;
+      if (k == NodeKind::stmt_name) {
+        s->name = std::string(Text(c));
+        s->name_span = SpanOf(c);
+      } else if (k == NodeKind::call) {
+        s->call = BuildCall(c);
+      } else if (IsModifier(k)) {
+        s->modifiers.push_back(BuildModifier(c));
+      } else if (k == NodeKind::expr) {
+        s->value = BuildExpr(c);
+      } else if (k == NodeKind::when_clause) {
+        if (s->when) Error(SpanOf(c), "a statement takes one 'when'", "join conditions with &&");
+        s->when = BuildExpr(c + 1);
+      } else if (k == NodeKind::after_name) {
+        s->after.emplace_back(Text(c));
+        s->after_spans.push_back(SpanOf(c));
+      } else if (k == NodeKind::approval_ask) {
+        s->ask = BuildExpr(c + 1);
+      } else if (k == NodeKind::approval_show) {
+        s->show = BuildExpr(c + 1);
+      } else if (k == NodeKind::approval_timeout || k == NodeKind::signal_timeout) {
+        s->timeout = BuildExpr(c + 1);
+        if (uint32_t a = Child(c, NodeKind::on_timeout_action)) {
+          s->on_timeout = std::string(Text(a));
+          s->on_timeout_span = SpanOf(a);
+          CheckWord(a, {"reject", "approve", "fail", "escalate"}, "an on_timeout action");
+        }
+      } else if (k == NodeKind::approval_returns) {
+        s->returns = BuildTypeRef(c + 1);
+      } else if (k == NodeKind::approval_approvers) {
+        s->approvers = BuildExpr(c + 1);
+      } else if (k == NodeKind::wait_for) {
+        s->wait_for = BuildExpr(c + 1);
+      } else if (k == NodeKind::wait_until) {
+        s->wait_until = BuildExpr(c + 1);
+      } else if (k == NodeKind::signal_event) {
+        if (auto v = StringValue(c + 1)) s->event = *v;
+      } else if (k == NodeKind::loop_var) {
+        s->loop_var = std::string(Text(c));
+        s->loop_var_span = SpanOf(c);
+      } else if (k == NodeKind::for_max) {
+        s->max_parallel = IntOf(c + 1);
+      } else if (IsStmt(k)) {
+        s->body.push_back(BuildStmt(c));
+      }
+    }
+    if (s->kind == StmtKind::kSignal && s->event.empty()) s->event = s->name;
+    return s;
+  }
+
+  WorkflowDecl BuildWorkflow(uint32_t i) {
+    WorkflowDecl w;
+    w.span = SpanOf(i);
+    Name(i, &w.name, &w.name_span);
+    for (uint32_t c : Kids(i)) {
+      const NodeKind k = n_[c].kind;
+      if (k == NodeKind::param) {
+        w.params.push_back(BuildField(c, false));
+      } else if (k == NodeKind::return_type) {
+        w.return_type = BuildTypeRef(c + 1);
+      } else if (k == NodeKind::set_budget) {
+        w.budget = BuildExpr(c + 1);
+        w.settings_span = SpanOf(c);
+      } else if (k == NodeKind::set_concurrency) {
+        w.concurrency = IntOf(c + 1);
+      } else if (k == NodeKind::set_retry) {
+        w.retry = BuildRetry(c + 1);
+      } else if (k == NodeKind::set_on_failure) {
+        const uint32_t p = Child(c, NodeKind::failure_policy);
+        const std::string_view t = Text(p);
+        CheckWord(p, {"compensate", "fail", "escalate"}, "a failure policy");
+        w.on_failure = t == "compensate" ? FailurePolicy::kCompensate
+                       : t == "fail"     ? FailurePolicy::kFail
+                       : t == "escalate" ? FailurePolicy::kEscalate
+                                         : FailurePolicy::kDefault;
+      } else if (IsStmt(k)) {
+        w.body.push_back(BuildStmt(c));
+      }
+    }
+    return w;
+  }
+
+  const std::vector<g::FlatNode>& n_;
+  std::string_view text_;
+  const SourceFile* src_;
+  Diagnostics& diags_;
+};
+
+std::string Compose(const g::SyntaxError& e, const SourceFile& src) {
+  std::string msg = e.message;
+  if (e.has_opener) {
+    const LineCol at = src.Position(e.opener.offset);
+    const std::string where = std::to_string(at.line) + ":" + std::to_string(at.column);
+    if (e.opener.kind == g::open_kind::string) {
+      msg += " (the string starts at " + where + ")";
+    } else {
+      // The construct's keyword and name: "workflow 'weekly_issue'".
+      std::string_view rest = std::string_view(src.text()).substr(e.opener.offset);
+      size_t k = 0;
+      while (k < rest.size() && std::isalpha(static_cast<unsigned char>(rest[k]))) ++k;
+      const std::string_view keyword = rest.substr(0, k);
+      size_t b = k;
+      while (b < rest.size() && std::isspace(static_cast<unsigned char>(rest[b]))) ++b;
+      size_t n = b;
+      while (n < rest.size() &&
+             (std::isalnum(static_cast<unsigned char>(rest[n])) || rest[n] == '_')) {
+        ++n;
+      }
+      msg += " (to close " + std::string(keyword);
+      if (n > b) msg += " '" + std::string(rest.substr(b, n - b)) + "'";
+      msg += " opened at " + where + ")";
+    }
+  }
+  return msg;
+}
+
+template <typename Rule>
+bool RunGrammar(const SourceFile& src, g::ParseState& st) {
+  tao::pegtl::memory_input<tao::pegtl::tracking_mode::lazy> in(src.text(), src.path());
+  try {
+    return tao::pegtl::parse<Rule, tao::pegtl::nothing, g::tree_control>(in, st);
+  } catch (const tao::pegtl::parse_error& e) {
+    const auto& pos = e.positions().front();
+    g::SyntaxError err{static_cast<uint32_t>(pos.byte), std::string(e.message()),
+                       st.pending_code ? st.pending_code : "E001", st.pending_hint, false,
+                       g::Opener{}};
+    if (st.pending_closes && !st.openers.empty()) {
+      err.has_opener = true;
+      err.opener = st.openers.back();
+    }
+    st.errors.push_back(std::move(err));
+    return false;
+  }
+}
+
+void ReportSyntaxErrors(const g::ParseState& st, const SourceFile& src, Diagnostics& diags) {
+  for (const auto& e : st.errors) {
+    auto& d = diags.Error(&src, Span{e.offset, e.offset + 1}, e.code, Compose(e, src));
+    // A caret under the whole token that was found, when there is one.
+    const std::string_view rest = std::string_view(src.text()).substr(
+        std::min<size_t>(e.offset, src.text().size()));
+    size_t k = 0;
+    while (k < rest.size() &&
+           (std::isalnum(static_cast<unsigned char>(rest[k])) || rest[k] == '_')) {
+      ++k;
+    }
+    if (k > 1) d.span.end = e.offset + static_cast<uint32_t>(k);
+    if (e.hint) d.hints.emplace_back(e.hint);
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<Module> ParseModule(const SourceFile& src, Diagnostics& diags) {
+  g::ParseState st(src.text());
+  st.nodes.reserve(src.text().size() / 4);
+  const bool ok = RunGrammar<g::file>(src, st);
+  if (!st.errors.empty() || !ok) {
+    if (st.errors.empty()) {
+      diags.Error(&src, Span{0, 0}, "E001", "could not parse the file");
+    }
+    ReportSyntaxErrors(st, src, diags);
+    return nullptr;
+  }
+  const size_t before = diags.error_count();
+  Converter conv(st, &src, diags);
+  auto m = conv.BuildModule();
+  if (diags.error_count() > before) return nullptr;
+  return m;
+}
+
+std::unique_ptr<Expr> ParseExpression(const SourceFile& src, Diagnostics& diags) {
+  g::ParseState st(src.text());
+  const bool ok = RunGrammar<g::expression_only>(src, st);
+  if (!st.errors.empty() || !ok) {
+    if (st.errors.empty()) diags.Error(&src, Span{0, 0}, "E001", "expected an expression");
+    ReportSyntaxErrors(st, src, diags);
+    return nullptr;
+  }
+  const size_t before = diags.error_count();
+  Converter conv(st, &src, diags);
+  uint32_t root = 0;
+  while (root < st.nodes.size() && st.nodes[root].kind != g::NodeKind::expr) ++root;
+  if (root == st.nodes.size()) return nullptr;
+  auto e = conv.BuildExpr(root);
+  if (diags.error_count() > before) return nullptr;
+  return e;
+}
+
+std::unique_ptr<Expr> ParseExpression(std::string_view text, std::string* error) {
+  SourceFile src("<expr>", std::string(text));
+  Diagnostics diags;
+  auto e = ParseExpression(src, diags);
+  if (!e && error) {
+    const Diagnostic& d = diags.all().front();
+    const LineCol p = src.Position(d.span.begin);
+    *error = std::to_string(p.line) + ":" + std::to_string(p.column) + ": " + d.message;
+  }
+  return e;
+}
+
+}  // namespace aos

@@ -1,0 +1,32 @@
+// The parser: the one place that runs the PEGTL grammar (grammar/), and the
+// conversion of its flat syntax tree into the AST (ast.h). Syntax errors
+// become diagnostics (codes E001-E005); several independent errors are
+// reported from one parse.
+#ifndef AOS_LANG_PARSER_H_
+#define AOS_LANG_PARSER_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "lang/ast.h"
+#include "lang/diagnostic.h"
+#include "lang/source.h"
+
+namespace aos {
+
+// Parses a whole file. Returns the module when there were no syntax errors;
+// otherwise null, with the errors in `diags`.
+std::unique_ptr<Module> ParseModule(const SourceFile& src, Diagnostics& diags);
+
+// Parses one expression (all of `text`), as `aoscheck eval` and tests do.
+// Null on a syntax error, with *error set to "line:col: message".
+std::unique_ptr<Expr> ParseExpression(std::string_view text, std::string* error);
+
+// As above, reporting to `diags` against `src` (whose whole text is the
+// expression).
+std::unique_ptr<Expr> ParseExpression(const SourceFile& src, Diagnostics& diags);
+
+}  // namespace aos
+
+#endif  // AOS_LANG_PARSER_H_

@@ -1,0 +1,446 @@
+#include "lang/plan.h"
+
+#include <cmath>
+#include <set>
+
+#include "lang/diagnostic.h"
+#include "lang/eval.h"
+
+namespace aos {
+namespace {
+
+std::string SourceText(const SourceFile* src, Span s) {
+  std::string out;
+  bool space = false;
+  for (char c : src->Slice(s.begin, s.end)) {
+    // Fold newlines and runs of blanks so that one item stays on one line.
+    if (c == '\n' || c == '\r' || c == '\t' || c == ' ') {
+      space = true;
+      continue;
+    }
+    if (space && !out.empty()) out += ' ';
+    space = false;
+    out += c;
+  }
+  return out;
+}
+
+std::string Shown(const Value& v) {
+  return v.kind() == ValueKind::kString ? JsonQuote(v.as_string()) : v.ToJson();
+}
+
+// Names that have values at plan time: inputs and defaults, constant lets.
+class PlanEnv : public Env {
+ public:
+  Lookup Find(std::string_view name, Value* out) const override {
+    auto it = values.find(std::string(name));
+    if (it == values.end()) return Lookup::kUnknown;
+    *out = it->second;
+    return Lookup::kFound;
+  }
+  std::map<std::string, Value> values;
+};
+
+std::string RetryText(const RetrySpec& r) {
+  std::string s = std::to_string(r.attempts);
+  if (r.backoff) {
+    s += " (backoff " + FormatDuration(*r.backoff);
+    if (r.factor != 1.0) s += " x" + Value::Double(r.factor).ToDisplayString();
+    if (r.max_delay) s += " max " + FormatDuration(*r.max_delay);
+    if (r.jitter) s += ", jitter";
+    s += ")";
+  }
+  if (!r.on.empty()) {
+    s += " on ";
+    for (size_t i = 0; i < r.on.size(); ++i) s += (i ? ", " : "") + r.on[i];
+  }
+  return s;
+}
+
+const Setting* FindSetting(const std::vector<Setting>& settings, const char* key) {
+  for (const auto& s : settings) {
+    if (s.key == key) return &s;
+  }
+  return nullptr;
+}
+
+int64_t CostNanos(double tokens, double per_mtok) {
+  return static_cast<int64_t>(std::llround(tokens * per_mtok * 1000.0));
+}
+
+class Planner {
+ public:
+  Planner(const Program& p, const Dag& d, const PlanOptions& o) : prog_(p), dag_(d), opts_(o) {
+    src_ = dag_.source;
+  }
+
+  PlanReport Run() {
+    const WorkflowDecl& w = *dag_.workflow;
+    BindInputs(w);
+    if (!report_.input_errors.empty()) return std::move(report_);
+    report_.signature = w.name + "(";
+    for (size_t i = 0; i < w.params.size(); ++i) {
+      const Field& f = w.params[i];
+      report_.signature += (i ? ", " : "") + f.name + ": " + SourceText(src_, f.type->span);
+      auto it = env_.values.find(f.name);
+      if (it != env_.values.end()) report_.signature += " = " + Shown(it->second);
+    }
+    report_.signature += ")";
+    report_.cost_known = opts_.models.has_value();
+    Walk(dag_.order, 0);
+    return std::move(report_);
+  }
+
+ private:
+  void BindInputs(const WorkflowDecl& w) {
+    std::set<std::string> given;
+    for (const auto& [k, v] : opts_.inputs) {
+      const Field* param = nullptr;
+      for (const auto& f : w.params) {
+        if (f.name == k) param = &f;
+      }
+      if (!param) {
+        std::string names;
+        for (size_t i = 0; i < w.params.size(); ++i) names += (i ? ", " : "") + w.params[i].name;
+        report_.input_errors.push_back("workflow '" + w.name + "' has no parameter '" + k + "'" +
+                                       (names.empty() ? std::string(" (it takes none)")
+                                                      : " (its parameters are " + names + ")"));
+        continue;
+      }
+      std::string error;
+      auto value = TypedInput(v, param->type.get(), &error);
+      if (!value) {
+        report_.input_errors.push_back("--input " + k + ": " + error);
+        continue;
+      }
+      env_.values[k] = *value;
+      given.insert(k);
+    }
+    for (const auto& f : w.params) {
+      if (given.count(f.name) || !f.default_value) continue;
+      PlanEnv empty;
+      EvalResult r = Evaluate(*f.default_value, empty);
+      if (r.ok()) env_.values[f.name] = r.value();
+    }
+  }
+
+  // The value of `e` when the inputs decide it, else the text as written.
+  std::string ValueOrText(const Expr& e) {
+    EvalResult r = Evaluate(e, env_);
+    if (r.ok()) return Shown(r.value());
+    return SourceText(src_, e.span);
+  }
+
+  std::string CallText(const Call& c) {
+    std::string s = c.callee + "(";
+    if (!c.args.empty() && c.arg_names[0].empty()) {
+      const Expr& first = *c.args[0];
+      s += first.kind == ExprKind::kLiteral ? Shown(first.literal) : ValueOrText(first);
+      if (c.args.size() > 1) s += ", ...";
+    } else if (!c.args.empty()) {
+      s += "...";
+    }
+    return s + ")";
+  }
+
+  void ModelCost(PlanItem& item, const Stmt& s, const std::string& model, int64_t max_tokens,
+                 size_t prompt_chars) {
+    ++report_.model_calls;
+    item.details.emplace_back("model", model);
+    if (!opts_.models) {
+      item.details.emplace_back("cost", "unknown without --config");
+      return;
+    }
+    auto it = opts_.models->find(model);
+    if (it == opts_.models->end()) {
+      item.details.emplace_back("cost", "unknown: model not in the config");
+      report_.cost_known = false;
+      return;
+    }
+    // About four characters a token; the reply may use all of max_tokens.
+    const double in_tokens = std::ceil(static_cast<double>(prompt_chars) / 4.0) + 16;
+    const bool cached = s.FindModifier(ModifierKind::kCache) != nullptr;
+    Money low{cached ? 0 : CostNanos(in_tokens, it->second.input_per_mtok), it->second.currency};
+    Money high{CostNanos(in_tokens, it->second.input_per_mtok) +
+                   CostNanos(static_cast<double>(max_tokens), it->second.output_per_mtok),
+               it->second.currency};
+    item.details.emplace_back("cost", FormatMoneyAmount(low) + "-" + FormatMoneyAmount(high) +
+                                          " " + low.currency + (cached ? " (0 on a cache hit)" : ""));
+    report_.cost_low.nanos += low.nanos;
+    report_.cost_high.nanos += high.nanos;
+    report_.cost_low.currency = report_.cost_high.currency = low.currency;
+  }
+
+  void DescribeCall(PlanItem& item, const Stmt& s) {
+    const Call& c = *s.call;
+    item.call = CallText(c);
+    const size_t dot = c.callee.find('.');
+    const std::string ns = c.callee.substr(0, dot);
+    const std::string method = dot == std::string::npos ? "" : c.callee.substr(dot + 1);
+    if (auto a = prog_.agents.find(ns); a != prog_.agents.end()) {
+      std::string model = "?";
+      int64_t max_tokens = 1024;
+      size_t chars = 0;
+      if (const Setting* m = FindSetting(a->second->settings, "model");
+          m && m->value && m->value->kind == ExprKind::kLiteral &&
+          m->value->literal.kind() == ValueKind::kString) {
+        model = m->value->literal.as_string();
+      }
+      if (const Setting* m = FindSetting(a->second->settings, "max_tokens");
+          m && m->value && m->value->kind == ExprKind::kLiteral &&
+          m->value->literal.kind() == ValueKind::kInt) {
+        max_tokens = m->value->literal.as_int();
+      }
+      if (const Setting* m = FindSetting(a->second->settings, "instructions"); m && m->value) {
+        chars += src_->Slice(m->value->span.begin, m->value->span.end).size();
+      }
+      for (const auto& arg : c.args) chars += arg->span.end - arg->span.begin;
+      ModelCost(item, s, model, max_tokens, chars);
+    } else if (ns == "llm" && method == "chat") {
+      std::string model = "?";
+      size_t chars = 0;
+      int64_t max_tokens = 1024;
+      for (size_t i = 0; i < c.args.size(); ++i) {
+        if (c.arg_names[i] == "model" && c.args[i]->kind == ExprKind::kLiteral &&
+            c.args[i]->literal.kind() == ValueKind::kString) {
+          model = c.args[i]->literal.as_string();
+        } else if (c.arg_names[i] == "max_tokens" && c.args[i]->kind == ExprKind::kLiteral &&
+                   c.args[i]->literal.kind() == ValueKind::kInt) {
+          max_tokens = c.args[i]->literal.as_int();
+        } else {
+          chars += c.args[i]->span.end - c.args[i]->span.begin;
+        }
+      }
+      ModelCost(item, s, model, max_tokens, chars);
+    } else if (ns == "llm") {
+      ++report_.model_calls;
+    } else if (auto e = prog_.types.find(ns); e != prog_.types.end() && e->second->is_entity) {
+      if (method == "upsert" || method == "delete") {
+        ++report_.entity_writes;
+        item.details.emplace_back("entity write", ns);
+      }
+    } else if (s.kind == StmtKind::kStep && (ns == "http" || prog_.connectors.count(ns))) {
+      ++report_.http_reads;
+    }
+  }
+
+  void Walk(const std::vector<uint32_t>& ids, uint32_t depth) {
+    for (uint32_t id : ids) {
+      const DagNode& n = dag_.nodes[id];
+      const Stmt& s = *n.stmt;
+      PlanItem item;
+      item.group = n.group + 1;
+      item.depth = depth;
+      item.kind = StmtKindName(s.kind);
+      item.name = s.kind == StmtKind::kFor ? s.loop_var : s.name;
+      switch (s.kind) {
+        case StmtKind::kStep:
+        case StmtKind::kEffect:
+          if (s.call) DescribeCall(item, s);
+          if (s.kind == StmtKind::kEffect) {
+            ++report_.effects;
+            if (const Modifier* k = s.FindModifier(ModifierKind::kKey); k && k->value) {
+              item.details.emplace_back("key", ValueOrText(*k->value));
+            }
+            if (const Modifier* m = s.FindModifier(ModifierKind::kCompensate); m && m->call) {
+              ++report_.compensable;
+              item.details.emplace_back("compensate", m->call->callee);
+            }
+            if (s.FindModifier(ModifierKind::kConfirm)) {
+              ++report_.approvals;
+              item.details.emplace_back("confirm", "an approval showing the request comes first");
+            }
+          }
+          for (const auto& m : s.modifiers) {
+            if (m.kind == ModifierKind::kRetry) item.details.emplace_back("retry", RetryText(m.retry));
+            if (m.kind == ModifierKind::kTimeout) item.details.emplace_back("timeout", ValueOrText(*m.value));
+            if (m.kind == ModifierKind::kCache) {
+              item.details.emplace_back("cache", m.ttl ? FormatDuration(*m.ttl) : "default");
+            }
+            if (m.kind == ModifierKind::kEscalate) {
+              item.details.emplace_back("escalate", "after " + std::to_string(m.count) + " attempts");
+            }
+            if (m.kind == ModifierKind::kDescribe) item.details.emplace_back("describe", ValueOrText(*m.value));
+          }
+          break;
+        case StmtKind::kApproval:
+          ++report_.approvals;
+          if (s.ask) item.details.emplace_back("ask", ValueOrText(*s.ask));
+          if (s.timeout) {
+            item.details.emplace_back(
+                "timeout", ValueOrText(*s.timeout) +
+                               (s.on_timeout.empty() ? std::string(", then fail")
+                                                     : ", then " + s.on_timeout));
+          } else {
+            item.details.emplace_back("timeout", "none: waits for a decision however long");
+          }
+          break;
+        case StmtKind::kWait:
+          ++report_.waits;
+          if (s.wait_for) item.details.emplace_back("for", ValueOrText(*s.wait_for));
+          if (s.wait_until) item.details.emplace_back("until", ValueOrText(*s.wait_until));
+          break;
+        case StmtKind::kSignal:
+          ++report_.signals;
+          item.details.emplace_back("event", JsonQuote(s.event));
+          if (s.timeout) item.details.emplace_back("timeout", ValueOrText(*s.timeout));
+          break;
+        case StmtKind::kLet: {
+          EvalResult r = Evaluate(*s.value, env_);
+          if (r.ok()) {
+            env_.values[s.name] = r.value();
+            item.details.emplace_back("value", Shown(r.value()));
+          }
+          break;
+        }
+        case StmtKind::kFor:
+          item.details.emplace_back("over", SourceText(src_, s.value->span));
+          item.details.emplace_back("max", s.max_parallel ? std::to_string(*s.max_parallel)
+                                                           : std::string("no bound"));
+          break;
+        case StmtKind::kOutput:
+          item.name.clear();
+          break;
+        case StmtKind::kFail:
+          item.name.clear();
+          item.details.emplace_back("message", ValueOrText(*s.value));
+          break;
+      }
+      if (s.when) item.details.emplace_back("when", SourceText(src_, s.when->span));
+      if (!s.after.empty()) {
+        std::string a;
+        for (size_t i = 0; i < s.after.size(); ++i) a += (i ? ", " : "") + s.after[i];
+        item.details.emplace_back("after", a);
+      }
+      report_.items.push_back(std::move(item));
+      if (!n.children.empty()) Walk(n.children, depth + 1);
+    }
+  }
+
+  const Program& prog_;
+  const Dag& dag_;
+  const PlanOptions& opts_;
+  const SourceFile* src_;
+  PlanEnv env_;
+  PlanReport report_;
+};
+
+std::string Plural(int n, const char* one, const char* many) {
+  return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
+}  // namespace
+
+std::optional<Value> TypedInput(const std::string& text, const TypeRef* type, std::string* error) {
+  const std::string t = type ? type->name : "any";
+  std::string json_error;
+  if (t == "string") return Value::String(text);
+  if (t == "any") {
+    if (auto v = ParseJson(text, &json_error)) return v;
+    return Value::String(text);
+  }
+  if (t == "duration") {
+    if (auto d = ParseDurationText(text)) return Value::Dur(*d);
+    *error = "'" + text + "' is not a duration (such as 30s, 5m, 48h)";
+    return std::nullopt;
+  }
+  if (t == "time" || t == "timestamp") {
+    if (auto ts = ParseTimestampText(text)) return Value::Time(*ts);
+    *error = "'" + text + "' is not an RFC 3339 time (such as 2026-01-31T09:00:00Z)";
+    return std::nullopt;
+  }
+  auto v = ParseJson(text, &json_error);
+  if (v && text.find('.') != std::string::npos && t == "double" && v->kind() == ValueKind::kDouble) {
+    return v;
+  }
+  if (v) {
+    const ValueKind k = v->kind();
+    if ((t == "int" && k == ValueKind::kInt) || (t == "bool" && k == ValueKind::kBool) ||
+        (t == "list" && k == ValueKind::kList) || (t == "map" && k == ValueKind::kMap) ||
+        (t == "uint" && (k == ValueKind::kUint || k == ValueKind::kInt))) {
+      if (t == "uint" && k == ValueKind::kInt) {
+        if (v->as_int() < 0) {
+          *error = "'" + text + "' is negative, but the parameter is a uint";
+          return std::nullopt;
+        }
+        return Value::Uint(static_cast<uint64_t>(v->as_int()));
+      }
+      return v;
+    }
+    if (t == "double" && k == ValueKind::kInt) return Value::Double(static_cast<double>(v->as_int()));
+    if (t == "double" && k == ValueKind::kDouble) return v;
+    if (k == ValueKind::kMap && t != "int" && t != "bool" && t != "double" && t != "uint" &&
+        t != "list") {
+      return v;  // a record type
+    }
+  }
+  *error = "'" + text + "' is not " + (t == "int" ? std::string("an int") : "a " + t);
+  return std::nullopt;
+}
+
+PlanReport BuildPlan(const Program& program, const Dag& dag, const PlanOptions& options) {
+  return Planner(program, dag, options).Run();
+}
+
+std::string RenderPlanText(const PlanReport& r) {
+  std::string out = "Plan for " + r.signature + "\n\n";
+  out += "  group  statement\n";
+  for (const PlanItem& it : r.items) {
+    std::string line = "  " + std::string(it.depth * 2, ' ');
+    std::string g = std::to_string(it.group);
+    line += std::string(g.size() < 5 ? 5 - g.size() : 0, ' ') + g + "  ";
+    line += it.kind;
+    if (!it.name.empty()) line += " " + it.name;
+    if (!it.call.empty()) line += " = " + it.call;
+    out += line + "\n";
+    for (const auto& [k, v] : it.details) {
+      out += "  " + std::string(it.depth * 2, ' ') + "         " + k + ": " + v + "\n";
+    }
+  }
+  out += "\nStatements in the same group run in parallel; a for's body runs once per item.\n";
+  out += "Plan: " + Plural(r.effects, "effect", "effects") + " (" +
+         std::to_string(r.compensable) + " compensable), " +
+         Plural(r.approvals, "approval", "approvals") + ", " +
+         Plural(r.model_calls, "model call", "model calls") + ", " +
+         Plural(r.entity_writes, "entity write", "entity writes");
+  if (r.waits) out += ", " + Plural(r.waits, "timer", "timers");
+  if (r.signals) out += ", " + Plural(r.signals, "signal", "signals");
+  out += "\n";
+  if (r.model_calls) {
+    if (r.cost_known) {
+      out += "Model cost: " + FormatMoneyAmount(r.cost_low) + " to " +
+             FormatMoneyAmount(r.cost_high) + " " + r.cost_high.currency + " (estimate)\n";
+    } else {
+      out += "Model cost: unknown (give --config with model prices)\n";
+    }
+  }
+  return out;
+}
+
+std::string RenderPlanJson(const PlanReport& r) {
+  std::string out = "{\"workflow\":" + JsonQuote(r.signature) + ",\"steps\":[";
+  for (size_t i = 0; i < r.items.size(); ++i) {
+    const PlanItem& it = r.items[i];
+    out += (i ? "," : "") + std::string("{\"group\":") + std::to_string(it.group) +
+           ",\"depth\":" + std::to_string(it.depth) + ",\"kind\":" + JsonQuote(it.kind) +
+           ",\"name\":" + JsonQuote(it.name) + ",\"call\":" + JsonQuote(it.call) + ",\"details\":{";
+    for (size_t k = 0; k < it.details.size(); ++k) {
+      out += (k ? "," : "") + JsonQuote(it.details[k].first) + ":" + JsonQuote(it.details[k].second);
+    }
+    out += "}}";
+  }
+  out += "],\"summary\":{\"effects\":" + std::to_string(r.effects) +
+         ",\"compensable\":" + std::to_string(r.compensable) +
+         ",\"approvals\":" + std::to_string(r.approvals) +
+         ",\"model_calls\":" + std::to_string(r.model_calls) +
+         ",\"entity_writes\":" + std::to_string(r.entity_writes) +
+         ",\"timers\":" + std::to_string(r.waits) + ",\"signals\":" + std::to_string(r.signals) + "}";
+  if (r.cost_known && r.model_calls) {
+    out += ",\"cost\":{\"low\":" + JsonQuote(FormatMoneyAmount(r.cost_low)) +
+           ",\"high\":" + JsonQuote(FormatMoneyAmount(r.cost_high)) +
+           ",\"currency\":" + JsonQuote(r.cost_high.currency) + "}";
+  }
+  return out + "}";
+}
+
+}  // namespace aos

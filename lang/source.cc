@@ -1,0 +1,37 @@
+#include "lang/source.h"
+
+#include <algorithm>
+
+namespace aos {
+
+SourceFile::SourceFile(std::string path, std::string text)
+    : path_(std::move(path)), text_(std::move(text)) {
+  line_starts_.push_back(0);
+  for (uint32_t i = 0; i < text_.size(); ++i) {
+    if (text_[i] == '\n') line_starts_.push_back(i + 1);
+  }
+}
+
+LineCol SourceFile::Position(uint32_t offset) const {
+  offset = std::min<uint32_t>(offset, static_cast<uint32_t>(text_.size()));
+  auto it = std::upper_bound(line_starts_.begin(), line_starts_.end(), offset);
+  const uint32_t line = static_cast<uint32_t>(it - line_starts_.begin());
+  return LineCol{line, offset - line_starts_[line - 1] + 1};
+}
+
+std::string_view SourceFile::Line(uint32_t line) const {
+  if (line == 0 || line > line_starts_.size()) return {};
+  const uint32_t begin = line_starts_[line - 1];
+  uint32_t end = line < line_starts_.size() ? line_starts_[line] - 1
+                                            : static_cast<uint32_t>(text_.size());
+  if (end > begin && text_[end - 1] == '\r') --end;
+  return std::string_view(text_).substr(begin, end - begin);
+}
+
+std::string_view SourceFile::Slice(uint32_t begin, uint32_t end) const {
+  begin = std::min<uint32_t>(begin, static_cast<uint32_t>(text_.size()));
+  end = std::clamp<uint32_t>(end, begin, static_cast<uint32_t>(text_.size()));
+  return std::string_view(text_).substr(begin, end - begin);
+}
+
+}  // namespace aos

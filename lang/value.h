@@ -1,0 +1,152 @@
+// Value: the runtime value of the .aos expression language (the CEL profile
+// of language.md §2): null, bool, int, uint, double, string, bytes, list,
+// map, timestamp, duration, money, and type values.
+//
+// Values are immutable; lists and maps share their storage (copying a Value
+// is cheap). Maps keep insertion order so that printing is deterministic; keys
+// are null-free scalars (string, int, uint, bool), as in CEL.
+//
+// JSON rendering follows the CLI contract (runtime.md §11): doubles always
+// carry a decimal point or an exponent (1.0 stays a double), ints and uints
+// are printed exactly, timestamps as RFC 3339 strings, durations as "1.5s"
+// strings, money as {"amount": "2.50", "currency": "usd"}.
+#ifndef AOS_LANG_VALUE_H_
+#define AOS_LANG_VALUE_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace aos {
+
+class Value;
+
+struct Bytes {
+  std::string data;
+  bool operator==(const Bytes&) const = default;
+};
+struct Timestamp {
+  int64_t nanos = 0;  // since the Unix epoch, UTC
+  bool operator==(const Timestamp&) const = default;
+};
+struct Duration {
+  int64_t nanos = 0;
+  bool operator==(const Duration&) const = default;
+};
+// An amount of money in billionths of a unit, so that per-token prices add up
+// exactly; about ±9.2 billion units fit.
+struct Money {
+  int64_t nanos = 0;
+  std::string currency;  // lower case ISO 4217 code: "usd", "eur", "gbp"
+  bool operator==(const Money&) const = default;
+};
+// The value of `type(x)`: a type's name such as "int" or "list".
+struct TypeName {
+  std::string name;
+  bool operator==(const TypeName&) const = default;
+};
+
+using ValueList = std::vector<Value>;
+using ValueMap = std::vector<std::pair<Value, Value>>;
+
+enum class ValueKind {
+  kNull,
+  kBool,
+  kInt,
+  kUint,
+  kDouble,
+  kString,
+  kBytes,
+  kList,
+  kMap,
+  kTimestamp,
+  kDuration,
+  kMoney,
+  kType,
+};
+
+// The CEL name of a kind: "null_type", "bool", "int", ..., "map",
+// "google.protobuf.Timestamp" is shortened to "timestamp", "money", "type".
+const char* KindName(ValueKind kind);
+
+class Value {
+ public:
+  Value() = default;  // null
+  static Value Null() { return Value(); }
+  static Value Bool(bool b);
+  static Value Int(int64_t i);
+  static Value Uint(uint64_t u);
+  static Value Double(double d);
+  static Value String(std::string s);
+  static Value BytesOf(std::string b);
+  static Value List(ValueList items);
+  static Value Map(ValueMap entries);  // later duplicates of a key replace earlier
+  static Value Time(Timestamp t);
+  static Value Dur(Duration d);
+  static Value MoneyOf(Money m);
+  static Value Type(std::string name);
+
+  ValueKind kind() const { return static_cast<ValueKind>(v_.index()); }
+  bool is_null() const { return kind() == ValueKind::kNull; }
+
+  // Accessors; precondition: kind() matches.
+  bool as_bool() const { return std::get<bool>(v_); }
+  int64_t as_int() const { return std::get<int64_t>(v_); }
+  uint64_t as_uint() const { return std::get<uint64_t>(v_); }
+  double as_double() const { return std::get<double>(v_); }
+  const std::string& as_string() const { return std::get<std::string>(v_); }
+  const std::string& as_bytes() const { return std::get<aos::Bytes>(v_).data; }
+  const ValueList& as_list() const { return *std::get<std::shared_ptr<const ValueList>>(v_); }
+  const ValueMap& as_map() const { return *std::get<std::shared_ptr<const ValueMap>>(v_); }
+  Timestamp as_time() const { return std::get<Timestamp>(v_); }
+  Duration as_duration() const { return std::get<aos::Duration>(v_); }
+  const aos::Money& as_money() const { return std::get<aos::Money>(v_); }
+  const std::string& as_type() const { return std::get<TypeName>(v_).name; }
+
+  // Map lookup by key; null if absent or if this is not a map.
+  const Value* Find(const Value& key) const;
+  const Value* Find(std::string_view key) const;
+
+  // CEL equality: no implicit conversion between int, uint and double except
+  // that numeric kinds compare by value (CEL's heterogeneous equality).
+  bool operator==(const Value& other) const;
+  bool operator!=(const Value& other) const { return !(*this == other); }
+
+  // JSON text (see the header comment). Compact, no spaces.
+  std::string ToJson() const;
+  // What string(x) and interpolation produce: strings unquoted, others as
+  // their JSON text except durations ("30s") and timestamps (RFC 3339).
+  std::string ToDisplayString() const;
+
+ private:
+  std::variant<std::monostate, bool, int64_t, uint64_t, double, std::string,
+               aos::Bytes, std::shared_ptr<const ValueList>,
+               std::shared_ptr<const ValueMap>, Timestamp, aos::Duration,
+               aos::Money, TypeName>
+      v_;
+};
+
+// Parses JSON text into a Value (numbers without a fraction or exponent
+// become int, or uint past INT64_MAX; others double). nullopt and a message
+// on malformed input.
+std::optional<Value> ParseJson(std::string_view text, std::string* error);
+
+// Formats a duration as the shortest of "1h30m", "250ms", "1.5s" forms that
+// reads back to the same value with ParseDurationText.
+std::string FormatDuration(Duration d);
+// Parses "250ms", "30s", "5m", "48h", "7d", "1h30m", "1.5s"; nullopt if bad.
+std::optional<Duration> ParseDurationText(std::string_view text);
+// RFC 3339, UTC, with as many fractional digits as needed.
+std::string FormatTimestamp(Timestamp t);
+std::optional<Timestamp> ParseTimestampText(std::string_view text);
+// "2.50" for 2.5 units; at least two decimals, more if needed.
+std::string FormatMoneyAmount(const Money& m);
+
+}  // namespace aos
+
+#endif  // AOS_LANG_VALUE_H_

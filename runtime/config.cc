@@ -1,0 +1,123 @@
+#include "runtime/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <set>
+
+namespace aos {
+namespace {
+
+// Thrown inside this file only, with the node whose line it names.
+struct ConfigError {
+  int line;  // 1-based; 0 when unknown
+  std::string message;
+};
+
+int LineOf(const YAML::Node& n) { return n.Mark().line >= 0 ? n.Mark().line + 1 : 0; }
+
+void Fail(const YAML::Node& n, std::string message) { throw ConfigError{LineOf(n), std::move(message)}; }
+
+void OnlyKeys(const YAML::Node& map, const std::string& where, const std::set<std::string>& allowed) {
+  if (!map.IsMap()) Fail(map, where + " must be a mapping");
+  for (const auto& kv : map) {
+    const std::string key = kv.first.as<std::string>();
+    if (!allowed.count(key)) {
+      std::string list;
+      for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+      Fail(kv.first, "unknown key '" + (where.empty() ? key : where + "." + key) +
+                         "' (expected one of: " + list + ")");
+    }
+  }
+}
+
+std::string String(const YAML::Node& n, const std::string& key) {
+  if (!n.IsScalar()) Fail(n, "'" + key + "' must be a string");
+  return n.as<std::string>();
+}
+
+double Number(const YAML::Node& n, const std::string& key) {
+  double d = 0;
+  if (!n.IsScalar() || !YAML::convert<double>::decode(n, d)) Fail(n, "'" + key + "' must be a number");
+  if (d < 0) Fail(n, "'" + key + "' must not be negative");
+  return d;
+}
+
+int Int(const YAML::Node& n, const std::string& key) {
+  int i = 0;
+  if (!n.IsScalar() || !YAML::convert<int>::decode(n, i)) Fail(n, "'" + key + "' must be a whole number");
+  return i;
+}
+
+Config Parse(const YAML::Node& root, const std::string& path) {
+  Config c;
+  c.path = path;
+  if (root.IsNull()) return c;
+  OnlyKeys(root, "", {"data_dir", "models", "smtp", "concurrency", "log"});
+  if (auto n = root["data_dir"]) c.data_dir = String(n, "data_dir");
+  if (auto n = root["concurrency"]) {
+    c.concurrency = Int(n, "concurrency");
+    if (c.concurrency < 1) Fail(n, "'concurrency' must be at least 1");
+  }
+  if (auto log = root["log"]) {
+    OnlyKeys(log, "log", {"level"});
+    if (auto n = log["level"]) {
+      c.log_level = String(n, "log.level");
+      static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error", "off"};
+      if (!levels.count(c.log_level)) {
+        Fail(n, "'log.level' must be one of trace, debug, info, warn, error, off");
+      }
+    }
+  }
+  if (auto smtp = root["smtp"]) {
+    OnlyKeys(smtp, "smtp", {"url", "from"});
+    SmtpConfig s;
+    if (!smtp["url"]) Fail(smtp, "'smtp.url' is required");
+    s.url = String(smtp["url"], "smtp.url");
+    if (auto n = smtp["from"]) s.from = String(n, "smtp.from");
+    c.smtp = s;
+  }
+  if (auto models = root["models"]) {
+    if (!models.IsMap()) Fail(models, "'models' must be a mapping of model names");
+    for (const auto& kv : models) {
+      const std::string name = kv.first.as<std::string>();
+      const std::string where = "models." + name;
+      const YAML::Node& m = kv.second;
+      OnlyKeys(m, where, {"base_url", "model", "api_key_env", "price"});
+      ModelConfig mc;
+      if (!m["base_url"]) Fail(kv.first, "'" + where + ".base_url' is required");
+      if (!m["model"]) Fail(kv.first, "'" + where + ".model' is required");
+      mc.base_url = String(m["base_url"], where + ".base_url");
+      mc.model = String(m["model"], where + ".model");
+      if (auto n = m["api_key_env"]) mc.api_key_env = String(n, where + ".api_key_env");
+      if (auto p = m["price"]) {
+        OnlyKeys(p, where + ".price", {"input_per_mtok", "output_per_mtok", "currency"});
+        if (auto n = p["input_per_mtok"]) mc.input_per_mtok = Number(n, where + ".price.input_per_mtok");
+        if (auto n = p["output_per_mtok"]) mc.output_per_mtok = Number(n, where + ".price.output_per_mtok");
+        if (auto n = p["currency"]) mc.currency = String(n, where + ".price.currency");
+      }
+      c.models[name] = mc;
+    }
+  }
+  return c;
+}
+
+}  // namespace
+
+std::optional<Config> LoadConfig(const std::string& path, std::string* error) {
+  std::ifstream in(path);
+  if (!in) {
+    *error = path + ": cannot read the config file";
+    return std::nullopt;
+  }
+  try {
+    return Parse(YAML::Load(in), path);
+  } catch (const ConfigError& e) {
+    *error = path + ":" + std::to_string(e.line) + ": " + e.message;
+  } catch (const YAML::Exception& e) {
+    *error = path + ":" + std::to_string(e.mark.line + 1) + ": malformed YAML: " + e.msg;
+  }
+  return std::nullopt;
+}
+
+}  // namespace aos

@@ -1,0 +1,42 @@
+// Config: the contents of aos.yaml (runtime.md §8), read with yaml-cpp.
+// Unknown keys, wrong types and missing required fields are errors that name
+// the file, the line and the key; YAML::Exception stops in config.cc.
+#ifndef AOS_RUNTIME_CONFIG_H_
+#define AOS_RUNTIME_CONFIG_H_
+
+#include <map>
+#include <optional>
+#include <string>
+
+namespace aos {
+
+struct ModelConfig {
+  std::string base_url;       // e.g. http://127.0.0.1:11434/v1
+  std::string model;          // the provider's model id
+  std::string api_key_env;    // name of the environment variable; may be empty
+  double input_per_mtok = 0;  // price per million input tokens
+  double output_per_mtok = 0;
+  std::string currency = "usd";
+};
+
+struct SmtpConfig {
+  std::string url;   // smtp://host:port
+  std::string from;
+};
+
+struct Config {
+  std::string path;  // where it was read from; "" for the defaults
+  std::string data_dir = ".aos";
+  std::map<std::string, ModelConfig> models;
+  std::optional<SmtpConfig> smtp;
+  int concurrency = 8;
+  std::string log_level = "info";
+};
+
+// Reads `path`. Returns nullopt with *error as "FILE:LINE: message" when the
+// file is missing, malformed or holds a bad key.
+std::optional<Config> LoadConfig(const std::string& path, std::string* error);
+
+}  // namespace aos
+
+#endif  // AOS_RUNTIME_CONFIG_H_

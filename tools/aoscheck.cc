@@ -1,0 +1,316 @@
+// aoscheck: parse, resolve, type-check and lint .aos files; show a workflow's
+// dry-run plan or its DAG; evaluate one expression. Flags, wiring, printing
+// and exit codes only: the work is in lang/.
+//
+// Exit codes (sysexits): 0 clean (warnings allowed), 1 `eval` failed,
+// 65 the input has errors, 64 usage, 74 a file could not be read.
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "lang/checker.h"
+#include "lang/diagnostic.h"
+#include "lang/eval.h"
+#include "lang/parser.h"
+#include "lang/plan.h"
+#include "lang/source.h"
+#include "runtime/config.h"
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitEvalFailed = 1;
+constexpr int kExitUsage = 64;
+constexpr int kExitInvalid = 65;
+constexpr int kExitIo = 74;
+
+const char kUsage[] =
+    "usage: aoscheck [--json] [--config aos.yaml] FILE...   check files\n"
+    "       aoscheck --dot FILE [--workflow NAME]           the DAG as Graphviz DOT\n"
+    "       aoscheck plan FILE [--workflow NAME] [--input k=v]... [--config aos.yaml]\n"
+    "                                                     dry run: what a run would do\n"
+    "       aoscheck eval 'EXPR' [--input k=v]...           evaluate one expression\n"
+    "\n"
+    "Exit status: 0 clean (warnings allowed), 65 errors found, 64 bad usage,\n"
+    "74 a file could not be read, 1 eval failed.\n";
+
+const char kCheckHelp[] =
+    "aoscheck FILE... - check .aos files\n"
+    "\n"
+    "Parses, resolves names, type-checks expressions and lints each FILE. Every\n"
+    "problem is printed as file:line:col: error[CODE]: message, the source line,\n"
+    "a caret under the span, and hints. Codes are listed in docs/diagnostics.md.\n"
+    "\n"
+    "Options:\n"
+    "  --json            print the diagnostics as one JSON array\n"
+    "  --config FILE     aos.yaml: also check that model names exist\n"
+    "  --dot             print the DAG of the file's workflow as Graphviz DOT\n"
+    "  --workflow NAME   with --dot: the workflow to draw when a file has several\n"
+    "  -q, --quiet       print nothing for clean files\n"
+    "  -h, --help        this help\n";
+
+const char kPlanHelp[] =
+    "aoscheck plan FILE [options] - what a run of the workflow would do\n"
+    "\n"
+    "Checks FILE, then prints the workflow's statements in execution order with\n"
+    "their parallel groups: each effect with its idempotency key (evaluated\n"
+    "when the inputs allow, else as written), approvals, waits, model calls\n"
+    "with an estimated cost range, and a summary line. Nothing is run.\n"
+    "\n"
+    "Options:\n"
+    "  --input k=v       a workflow input (repeatable); typed by the parameter\n"
+    "  --workflow NAME   the workflow, when the file has several\n"
+    "  --config FILE     aos.yaml: model names and prices for the cost estimate\n"
+    "  --json            the plan as JSON\n"
+    "  -h, --help        this help\n";
+
+const char kEvalHelp[] =
+    "aoscheck eval 'EXPR' [--input k=v]... - evaluate one expression\n"
+    "\n"
+    "Prints the value as JSON (doubles keep a decimal point: 1.0; ints are\n"
+    "exact), or the error and exit status 1. Inputs bind names: --input n=3\n"
+    "binds n to the int 3, --input s=abc to the string \"abc\" (values that parse\n"
+    "as JSON are taken as JSON). now() and uuid() are not available here.\n"
+    "\n"
+    "Options:\n"
+    "  --input k=v       bind a name (repeatable)\n"
+    "  -h, --help        this help\n";
+
+bool ReadFile(const std::string& path, std::string* out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  *out = ss.str();
+  return !in.bad();
+}
+
+int Usage(const std::string& problem) {
+  std::cerr << "aoscheck: " << problem << "\n" << kUsage;
+  return kExitUsage;
+}
+
+struct Options {
+  bool json = false;
+  bool dot = false;
+  bool quiet = false;
+  std::string config;
+  std::string workflow;
+  std::vector<std::pair<std::string, std::string>> inputs;
+  std::vector<std::string> positional;
+};
+
+// Parses flags shared by the commands. Returns false (after printing) on a
+// usage error; sets *help when --help was asked for.
+bool ParseFlags(int argc, char** argv, int first, Options* o, bool* help,
+                std::string* problem) {
+  for (int i = first; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&](std::string* out) {
+      if (i + 1 >= argc) {
+        *problem = a + " needs a value";
+        return false;
+      }
+      *out = argv[++i];
+      return true;
+    };
+    if (a == "-h" || a == "--help") {
+      *help = true;
+    } else if (a == "--json") {
+      o->json = true;
+    } else if (a == "--dot") {
+      o->dot = true;
+    } else if (a == "-q" || a == "--quiet") {
+      o->quiet = true;
+    } else if (a == "--config") {
+      if (!value(&o->config)) return false;
+    } else if (a == "--workflow") {
+      if (!value(&o->workflow)) return false;
+    } else if (a == "--input") {
+      std::string kv;
+      if (!value(&kv)) return false;
+      const size_t eq = kv.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        *problem = "--input takes name=value, got '" + kv + "'";
+        return false;
+      }
+      o->inputs.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+    } else if (a.size() > 1 && a[0] == '-' && a != "-") {
+      *problem = "unknown option " + a;
+      return false;
+    } else {
+      o->positional.push_back(a);
+    }
+  }
+  return true;
+}
+
+void PrintDiagnostics(const aos::Diagnostics& diags, bool json) {
+  if (json) {
+    std::cout << aos::RenderJson(diags.all()) << "\n";
+    return;
+  }
+  for (const auto& d : diags.all()) std::cerr << aos::RenderText(d);
+}
+
+// Loads and checks FILE; the program is usable when no error was reported.
+std::unique_ptr<aos::Program> Load(const std::string& path, const Options& o,
+                                   aos::Diagnostics& diags, int* status) {
+  aos::CheckOptions copts;
+  if (!o.config.empty()) {
+    std::string error;
+    auto config = aos::LoadConfig(o.config, &error);
+    if (!config) {
+      std::cerr << "aoscheck: " << error << "\n";
+      *status = kExitInvalid;
+      return nullptr;
+    }
+    copts.known_models.emplace();
+    for (const auto& [name, m] : config->models) copts.known_models->insert(name);
+  }
+  std::string text;
+  if (!ReadFile(path, &text)) {
+    std::cerr << "aoscheck: cannot read " << path << ": " << std::strerror(errno) << "\n";
+    *status = kExitIo;
+    return nullptr;
+  }
+  return aos::LoadProgram(path, std::move(text), copts, diags);
+}
+
+int RunCheck(const Options& o) {
+  if (o.positional.empty()) return Usage("no files to check");
+  aos::Diagnostics all;
+  int status = kExitOk;
+  std::vector<std::unique_ptr<aos::Program>> programs;
+  for (const auto& path : o.positional) {
+    int file_status = kExitOk;
+    auto p = Load(path, o, all, &file_status);
+    if (file_status != kExitOk) status = std::max(status, file_status);
+    if (p) programs.push_back(std::move(p));
+  }
+  if (o.dot) {
+    if (all.has_errors() || programs.empty()) {
+      PrintDiagnostics(all, o.json);
+      return status == kExitOk ? kExitInvalid : status;
+    }
+    std::string error;
+    const aos::Dag* w = programs.front()->FindWorkflow(o.workflow, &error);
+    if (!w) return Usage(error);
+    std::cout << aos::RenderDot(*w);
+    return kExitOk;
+  }
+  PrintDiagnostics(all, o.json);
+  if (!o.json && !o.quiet) {
+    const size_t e = all.error_count(), w = all.warning_count();
+    if (e == 0 && status == kExitOk) {
+      std::cerr << "aoscheck: " << o.positional.size() << " file"
+                << (o.positional.size() == 1 ? "" : "s") << " checked, no errors";
+      if (w) std::cerr << ", " << w << " warning" << (w == 1 ? "" : "s");
+      std::cerr << "\n";
+    } else if (e) {
+      std::cerr << "aoscheck: " << e << " error" << (e == 1 ? "" : "s");
+      if (w) std::cerr << ", " << w << " warning" << (w == 1 ? "" : "s");
+      std::cerr << "\n";
+    }
+  }
+  if (all.has_errors()) return std::max(status, kExitInvalid);
+  return status;
+}
+
+int RunPlan(const Options& o) {
+  if (o.positional.size() != 1) return Usage("plan takes exactly one FILE");
+  aos::Diagnostics diags;
+  int status = kExitOk;
+  auto p = Load(o.positional[0], o, diags, &status);
+  if (status != kExitOk) return status;
+  if (diags.has_errors() || !p) {
+    PrintDiagnostics(diags, false);
+    return kExitInvalid;
+  }
+  for (const auto& d : diags.all()) std::cerr << aos::RenderText(d);
+  std::string error;
+  const aos::Dag* w = p->FindWorkflow(o.workflow, &error);
+  if (!w) return Usage(error);
+  aos::PlanOptions popts;
+  popts.inputs = o.inputs;
+  if (!o.config.empty()) {
+    auto config = aos::LoadConfig(o.config, &error);
+    if (!config) {
+      std::cerr << "aoscheck: " << error << "\n";
+      return kExitInvalid;
+    }
+    popts.models.emplace();
+    for (const auto& [name, m] : config->models) {
+      (*popts.models)[name] = aos::ModelPrice{m.input_per_mtok, m.output_per_mtok, m.currency};
+    }
+  }
+  aos::PlanReport report = aos::BuildPlan(*p, *w, popts);
+  if (!report.input_errors.empty()) {
+    for (const auto& e : report.input_errors) std::cerr << "aoscheck: " << e << "\n";
+    return kExitUsage;
+  }
+  std::cout << (o.json ? aos::RenderPlanJson(report) + "\n" : aos::RenderPlanText(report));
+  return kExitOk;
+}
+
+int RunEval(const Options& o) {
+  if (o.positional.size() != 1) return Usage("eval takes exactly one expression");
+  aos::SourceFile src("<expr>", o.positional[0]);
+  aos::Diagnostics diags;
+  auto expr = aos::ParseExpression(src, diags);
+  if (!expr) {
+    PrintDiagnostics(diags, false);
+    return kExitInvalid;
+  }
+  aos::MapEnv env;
+  for (const auto& [k, v] : o.inputs) env.Set(k, aos::InputValue(v));
+  aos::EvalResult r = aos::Evaluate(*expr, env);
+  if (!r.ok()) {
+    aos::Diagnostic d;
+    d.code = "E160";
+    d.message = r.error().message;
+    d.source = &src;
+    d.span = r.error().span;
+    std::cerr << aos::RenderText(d);
+    return kExitEvalFailed;
+  }
+  std::cout << r.value().ToJson() << "\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) return Usage("no files given");
+  std::string cmd = argv[1];
+  int first = 1;
+  const char* help_text = kCheckHelp;
+  int (*run)(const Options&) = RunCheck;
+  if (cmd == "plan") {
+    first = 2;
+    help_text = kPlanHelp;
+    run = RunPlan;
+  } else if (cmd == "eval") {
+    first = 2;
+    help_text = kEvalHelp;
+    run = RunEval;
+  } else if (cmd == "help") {
+    std::cout << kUsage;
+    return kExitOk;
+  }
+  Options o;
+  bool help = false;
+  std::string problem;
+  if (!ParseFlags(argc, argv, first, &o, &help, &problem)) return Usage(problem);
+  if (help) {
+    std::cout << help_text;
+    if (run == RunCheck) std::cout << "\n" << kUsage;
+    return kExitOk;
+  }
+  return run(o);
+}
