@@ -1,6 +1,7 @@
 #include "lang/plan.h"
 
 #include <cmath>
+#include <cstdio>
 #include <set>
 
 #include "lang/diagnostic.h"
@@ -26,7 +27,19 @@ std::string SourceText(const SourceFile* src, Span s) {
 }
 
 std::string Shown(const Value& v) {
-  return v.kind() == ValueKind::kString ? JsonQuote(v.as_string()) : v.ToJson();
+  switch (v.kind()) {
+    case ValueKind::kString: return JsonQuote(v.as_string());
+    case ValueKind::kDuration:
+    case ValueKind::kTimestamp:
+    case ValueKind::kMoney: return v.ToDisplayString();
+    default: return v.ToJson();
+  }
+}
+
+// Long argument texts are cut so that one plan line stays readable.
+std::string Clip(std::string s, size_t max = 60) {
+  if (s.size() <= max) return s;
+  return s.substr(0, max - 3) + "...";
 }
 
 // Names that have values at plan time: inputs and defaults, constant lets.
@@ -45,7 +58,11 @@ std::string RetryText(const RetrySpec& r) {
   std::string s = std::to_string(r.attempts);
   if (r.backoff) {
     s += " (backoff " + FormatDuration(*r.backoff);
-    if (r.factor != 1.0) s += " x" + Value::Double(r.factor).ToDisplayString();
+    if (r.factor != 1.0) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%g", r.factor);
+      s += std::string(" x") + buf;
+    }
     if (r.max_delay) s += " max " + FormatDuration(*r.max_delay);
     if (r.jitter) s += ", jitter";
     s += ")";
@@ -124,10 +141,26 @@ class Planner {
     }
   }
 
-  // The value of `e` when the inputs decide it, else the text as written.
+  // The value of `e` when the inputs decide it, else the text as written;
+  // literals as written, and interpolations with the parts that are known.
   std::string ValueOrText(const Expr& e) {
+    if (e.kind == ExprKind::kLiteral && e.literal.kind() != ValueKind::kString) {
+      return SourceText(src_, e.span);
+    }
     EvalResult r = Evaluate(e, env_);
     if (r.ok()) return Shown(r.value());
+    if (e.kind == ExprKind::kInterp) {
+      std::string out;
+      for (const auto& part : e.args) {
+        EvalResult p = Evaluate(*part, env_);
+        if (p.ok()) {
+          out += p.value().ToDisplayString();
+        } else {
+          out += "${" + SourceText(src_, part->span) + "}";
+        }
+      }
+      return JsonQuote(out);
+    }
     return SourceText(src_, e.span);
   }
 
@@ -135,7 +168,7 @@ class Planner {
     std::string s = c.callee + "(";
     if (!c.args.empty() && c.arg_names[0].empty()) {
       const Expr& first = *c.args[0];
-      s += first.kind == ExprKind::kLiteral ? Shown(first.literal) : ValueOrText(first);
+      s += Clip(first.kind == ExprKind::kLiteral ? Shown(first.literal) : ValueOrText(first));
       if (c.args.size() > 1) s += ", ...";
     } else if (!c.args.empty()) {
       s += "...";

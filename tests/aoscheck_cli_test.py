@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""End-to-end tests of the aoscheck binary: exit codes, output formats, help.
+
+Usage: aoscheck_cli_test.py PATH/TO/aoscheck   (run by CTest)
+Prints 'N passed, M failed' and exits non-zero on any failure.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+AOSCHECK = os.path.abspath(sys.argv[1])
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+passed = failed = 0
+
+
+def run(*args, stdin=None):
+    p = subprocess.run([AOSCHECK, *args], cwd=ROOT, capture_output=True, text=True,
+                       input=stdin, timeout=60)
+    return p.returncode, p.stdout, p.stderr
+
+
+def check(name, cond, detail=""):
+    global passed, failed
+    if cond:
+        passed += 1
+    else:
+        failed += 1
+        print(f"FAIL: {name}\n{detail}")
+
+
+def write(text):
+    f = tempfile.NamedTemporaryFile("w", suffix=".aos", delete=False)
+    f.write(text)
+    f.close()
+    return f.name
+
+
+# Clean files exit 0 and say so.
+rc, out, err = run("examples/hello.aos", "examples/weekly_newsletter.aos")
+check("clean files exit 0", rc == 0, err)
+check("clean files are summarised", "2 files checked, no errors" in err, err)
+
+# Errors exit 65 and print file:line:col: error[CODE], the line and a caret.
+bad = write("workflow w() {\n  step outline = http.get(\"https://x\")\n  output outlne.text\n}\n")
+rc, out, err = run(bad)
+check("errors exit 65", rc == 65, err)
+check("diagnostic header", f"{bad}:3:10: error[E100]: unknown name 'outlne'" in err, err)
+check("source line and caret", " 3 |   output outlne.text\n   |          ^~~~~~\n" in err, err)
+check("did-you-mean hint", "hint: did you mean 'outline'?" in err, err)
+
+# --json gives the same diagnostics as data, with ranges.
+rc, out, err = run("--json", bad)
+check("--json exits 65 on errors", rc == 65)
+data = json.loads(out)
+check("--json is a list of diagnostics", isinstance(data, list) and len(data) == 1, out)
+d = data[0]
+check("--json fields", d["code"] == "E100" and d["severity"] == "error"
+      and d["range"]["start"] == {"line": 3, "column": 10, "offset": d["range"]["start"]["offset"]}
+      and d["range"]["end"]["column"] == 16 and d["hints"] == ["did you mean 'outline'?"], out)
+rc, out, err = run("--json", "examples/hello.aos")
+check("--json on a clean file prints []", rc == 0 and out.strip() == "[]", out)
+
+# Warnings alone exit 0.
+warn = write("workflow w() {\n  approval a { ask \"ok?\" }\n  output a.approved\n}\n")
+rc, out, err = run(warn)
+check("warnings exit 0", rc == 0 and "warning[W200]" in err, err)
+
+# Usage errors exit 64; unreadable files 74.
+rc, out, err = run()
+check("no arguments is a usage error", rc == 64 and "usage:" in err, err)
+rc, out, err = run("--frobnicate", "x.aos")
+check("unknown option is a usage error", rc == 64 and "unknown option --frobnicate" in err, err)
+rc, out, err = run("/nonexistent/file.aos")
+check("unreadable file exits 74", rc == 74 and "cannot read /nonexistent/file.aos" in err, err)
+
+# --help on every command.
+for args in (["--help"], ["plan", "--help"], ["eval", "--help"], ["-h"]):
+    rc, out, err = run(*args)
+    check(f"{' '.join(args)} prints help", rc == 0 and "aoscheck" in out and len(out) > 200, out + err)
+
+# eval prints JSON values; doubles keep their point, big ints stay exact.
+cases = [
+    ("1 + 2", "3"), ("1.0", "1.0"), ("double(1) + 2.0", "3.0"),
+    ("9223372036854775807", "9223372036854775807"), ("18446744073709551615u", "18446744073709551615"),
+    ('"Hello ${name}!"', '"Hello Ada!"'), ("[1, 2.5, \"x\", null, true]", '[1,2.5,"x",null,true]'),
+    ("{b: 1, a: 2}", '{"b":1,"a":2}'), ("1h30m", '"1h30m"'), ("2.50 usd", '{"amount":"2.50","currency":"usd"}'),
+    ("n * 2", "84"),
+]
+for expr, want in cases:
+    rc, out, err = run("eval", expr, "--input", "name=Ada", "--input", "n=42")
+    check(f"eval {expr}", rc == 0 and out.strip() == want, f"rc={rc} out={out!r} err={err!r}")
+rc, out, err = run("eval", "1 + 2.0")
+check("eval type error exits 1", rc == 1 and "no such overload: int + double" in err, err)
+rc, out, err = run("eval", "1 / 0")
+check("eval division by zero exits 1", rc == 1 and "division by zero" in err, err)
+rc, out, err = run("eval", "1 +")
+check("eval syntax error exits 65", rc == 65 and "expected an operand" in err, err)
+
+# plan: keys evaluated from inputs, summary line, JSON form, bad inputs.
+rc, out, err = run("plan", "examples/weekly_newsletter.aos", "--input", "week=2026-W48")
+check("plan exits 0", rc == 0, err)
+check("plan evaluates the key", 'key: "publish-2026-W48"' in out, out)
+check("plan summary", "Plan: 1 effect (1 compensable), 1 approval, 1 model call, 1 entity write" in out, out)
+rc, out, err = run("plan", "examples/weekly_newsletter.aos")
+check("plan without inputs shows the key as written", 'key: "publish-${week}"' in out, out)
+rc, out, err = run("plan", "examples/weekly_newsletter.aos", "--json", "--input", "week=W1",
+                   "--config", "examples/aos.yaml")
+plan = json.loads(out)
+check("plan --json", plan["summary"]["effects"] == 1 and plan["summary"]["model_calls"] == 1
+      and "cost" in plan and plan["steps"][0]["name"] == "signals", out)
+rc, out, err = run("plan", "examples/weekly_newsletter.aos", "--input", "wek=1")
+check("plan with an unknown input is a usage error", rc == 64 and "has no parameter 'wek'" in err, err)
+rc, out, err = run("plan", "examples/nurture.aos", "--input", "limit=many")
+check("plan with an ill-typed input is a usage error", rc == 64 and "'many' is not an int" in err, err)
+
+# --dot draws the DAG.
+rc, out, err = run("--dot", "examples/weekly_newsletter.aos")
+check("--dot", rc == 0 and out.startswith('digraph "weekly_issue"') and "->" in out
+      and 'label="effect publish"' in out, out)
+
+# A bad config names the file, the line and the key.
+cfg = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
+cfg.write("models:\n  small:\n    base_url: http://x\n    model: m\n    prise: 1\n")
+cfg.close()
+rc, out, err = run("--config", cfg.name, "examples/hello.aos")
+check("bad config", rc == 65 and f"{cfg.name}:5: unknown key 'models.small.prise'" in err, err)
+
+# Unknown models are found with a config.
+rc, out, err = run("--config", "examples/aos.yaml", "tests/golden/calls/unknown_model.aos")
+check("unknown model with config", rc == 65 and "E131" in err, err)
+
+print(f"{passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)
