@@ -175,6 +175,27 @@ struct error_table {
   static constexpr const char* message = error_info<Rule>::message;
 };
 
+// Whether matching Rule can append nodes: it is selected, or one of its
+// sub-rules can (looked at Depth levels deep; deeper is assumed yes). Rules
+// that cannot skip all bookkeeping, which matters for whitespace and tokens.
+template <unsigned Depth, typename Rules>
+struct holds_nodes;
+template <unsigned Depth, typename... Rules>
+struct holds_nodes<Depth, tao::pegtl::type_list<Rules...>> {
+  static constexpr bool value =
+      ((kind_of<Rules> != NodeKind::none ||
+        holds_nodes<Depth - 1, typename Rules::subs_t>::value) ||
+       ...);
+};
+template <typename... Rules>
+struct holds_nodes<0, tao::pegtl::type_list<Rules...>> {
+  static constexpr bool value = sizeof...(Rules) > 0;
+};
+template <typename Rule>
+inline constexpr bool holds_nodes_v =
+    kind_of<Rule> != NodeKind::none ||
+    holds_nodes<12, typename Rule::subs_t>::value;
+
 // The control: must_if<> raises the table's message at commit points; on top
 // of it, selected rules append a FlatNode and every rule truncates the node
 // array when it fails, so backtracking leaves no stray nodes.
@@ -184,10 +205,13 @@ struct tree_control
   using base =
       typename tao::pegtl::must_if<error_table, tao::pegtl::normal, false>::template control<Rule>;
   static constexpr NodeKind kind = kind_of<Rule>;
+  static constexpr bool tracked = holds_nodes_v<Rule>;
 
   template <typename ParseInput>
   static void start(const ParseInput& in, ParseState& s) {
-    s.marks.push_back(static_cast<uint32_t>(s.nodes.size()));
+    if constexpr (tracked) {
+      s.marks.push_back(static_cast<uint32_t>(s.nodes.size()));
+    }
     if constexpr (kind != NodeKind::none) {
       const uint32_t at = Offset(in.current(), s);
       s.nodes.push_back(FlatNode{kind, at, at, 1});
@@ -196,19 +220,23 @@ struct tree_control
 
   template <typename ParseInput>
   static void success(const ParseInput& in, ParseState& s) {
-    const uint32_t mark = s.marks.back();
-    s.marks.pop_back();
-    if constexpr (kind != NodeKind::none) {
-      FlatNode& n = s.nodes[mark];
-      n.end = Offset(in.current(), s);
-      n.size = static_cast<uint32_t>(s.nodes.size() - mark);
+    if constexpr (tracked) {
+      const uint32_t mark = s.marks.back();
+      s.marks.pop_back();
+      if constexpr (kind != NodeKind::none) {
+        FlatNode& n = s.nodes[mark];
+        n.end = Offset(in.current(), s);
+        n.size = static_cast<uint32_t>(s.nodes.size() - mark);
+      }
     }
   }
 
   template <typename ParseInput>
   static void failure(const ParseInput& in, ParseState& s) {
-    s.nodes.resize(s.marks.back());
-    s.marks.pop_back();
+    if constexpr (tracked) {
+      s.nodes.resize(s.marks.back());
+      s.marks.pop_back();
+    }
     if constexpr (error_info<Rule>::message != nullptr) {
       Remember(s);
     }
@@ -217,8 +245,10 @@ struct tree_control
 
   template <typename ParseInput>
   static void unwind(const ParseInput&, ParseState& s) {
-    s.nodes.resize(s.marks.back());
-    s.marks.pop_back();
+    if constexpr (tracked) {
+      s.nodes.resize(s.marks.back());
+      s.marks.pop_back();
+    }
   }
 
   template <typename ParseInput>
