@@ -220,25 +220,25 @@ void AppendJson(std::string& out, const Value& v) {
   }
 }
 
-Value FromJson(const nlohmann::json& j) {
+Value FromJson(const nlohmann::ordered_json& j) {
   switch (j.type()) {
-    case nlohmann::json::value_t::null: return Value();
-    case nlohmann::json::value_t::boolean: return Value::Bool(j.get<bool>());
-    case nlohmann::json::value_t::number_integer: return Value::Int(j.get<int64_t>());
-    case nlohmann::json::value_t::number_unsigned: {
+    case nlohmann::ordered_json::value_t::null: return Value();
+    case nlohmann::ordered_json::value_t::boolean: return Value::Bool(j.get<bool>());
+    case nlohmann::ordered_json::value_t::number_integer: return Value::Int(j.get<int64_t>());
+    case nlohmann::ordered_json::value_t::number_unsigned: {
       const uint64_t u = j.get<uint64_t>();
       if (u <= static_cast<uint64_t>(INT64_MAX)) return Value::Int(static_cast<int64_t>(u));
       return Value::Uint(u);
     }
-    case nlohmann::json::value_t::number_float: return Value::Double(j.get<double>());
-    case nlohmann::json::value_t::string: return Value::String(j.get<std::string>());
-    case nlohmann::json::value_t::array: {
+    case nlohmann::ordered_json::value_t::number_float: return Value::Double(j.get<double>());
+    case nlohmann::ordered_json::value_t::string: return Value::String(j.get<std::string>());
+    case nlohmann::ordered_json::value_t::array: {
       ValueList items;
       items.reserve(j.size());
       for (const auto& e : j) items.push_back(FromJson(e));
       return Value::List(std::move(items));
     }
-    case nlohmann::json::value_t::object: {
+    case nlohmann::ordered_json::value_t::object: {
       ValueMap entries;
       entries.reserve(j.size());
       for (auto it = j.begin(); it != j.end(); ++it) {
@@ -323,8 +323,8 @@ std::string Value::ToDisplayString() const {
 
 std::optional<Value> ParseJson(std::string_view text, std::string* error) {
   try {
-    return FromJson(nlohmann::json::parse(text.begin(), text.end()));
-  } catch (const nlohmann::json::exception& e) {
+    return FromJson(nlohmann::ordered_json::parse(text.begin(), text.end()));
+  } catch (const nlohmann::ordered_json::exception& e) {
     if (error) *error = e.what();
     return std::nullopt;
   }
