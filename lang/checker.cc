@@ -163,6 +163,7 @@ class WorkflowChecker {
     dag_->source = src_;
     CheckParams();
     CheckSettings();
+    dag_->nodes.reserve(CountStmts(wf_.body));
     for (const auto& s : wf_.body) AddNode(*s, -1);
     type_state_.assign(dag_->nodes.size(), 0);
     used_.assign(dag_->nodes.size(), false);
@@ -186,6 +187,12 @@ class WorkflowChecker {
   };
 
   // ---------------------------------------------------------------- nodes
+  static size_t CountStmts(const std::vector<StmtPtr>& body) {
+    size_t n = body.size();
+    for (const auto& s : body) n += CountStmts(s->body);
+    return n;
+  }
+
   std::string NodeName(const Stmt& s) {
     if (!s.name.empty()) return s.name;
     if (s.kind == StmtKind::kOutput) return "output";

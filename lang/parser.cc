@@ -907,7 +907,7 @@ void ReportSyntaxErrors(const g::ParseState& st, const SourceFile& src, Diagnost
 
 std::unique_ptr<Module> ParseModule(const SourceFile& src, Diagnostics& diags) {
   g::ParseState st(src.text());
-  st.nodes.reserve(src.text().size() / 4);
+  st.nodes.reserve(src.text().size() / 3 + 16);  // about one node per 3 bytes
   const bool ok = RunGrammar<g::file>(src, st);
   if (!st.errors.empty() || !ok) {
     if (st.errors.empty()) {

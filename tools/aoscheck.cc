@@ -218,6 +218,9 @@ int RunCheck(const Options& o) {
       std::cerr << "\n";
     }
   }
+  // Like compilers do, leave the programs to the process exit: freeing a
+  // 100,000-statement AST node by node costs a tenth of the whole check.
+  for (auto& p : programs) (void)p.release();
   if (all.has_errors()) return std::max(status, kExitInvalid);
   return status;
 }
