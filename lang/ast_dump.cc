@@ -83,35 +83,6 @@ std::string DumpType(const TypeRef& t) {
   return out + (t.optional ? "?" : "");
 }
 
-const char* StmtKeyword(StmtKind k) {
-  switch (k) {
-    case StmtKind::kStep: return "step";
-    case StmtKind::kEffect: return "effect";
-    case StmtKind::kApproval: return "approval";
-    case StmtKind::kWait: return "wait";
-    case StmtKind::kSignal: return "signal";
-    case StmtKind::kLet: return "let";
-    case StmtKind::kFor: return "for";
-    case StmtKind::kOutput: return "output";
-    case StmtKind::kFail: return "fail";
-  }
-  return "?";
-}
-
-const char* ModifierName(ModifierKind k) {
-  switch (k) {
-    case ModifierKind::kRetry: return "retry";
-    case ModifierKind::kTimeout: return "timeout";
-    case ModifierKind::kCache: return "cache";
-    case ModifierKind::kKey: return "key";
-    case ModifierKind::kCompensate: return "compensate";
-    case ModifierKind::kConfirm: return "confirm";
-    case ModifierKind::kEscalate: return "escalate";
-    case ModifierKind::kDescribe: return "describe";
-  }
-  return "?";
-}
-
 void DumpOpt(const char* label, const ExprPtr& e, std::string& out) {
   if (!e) return;
   out += std::string(" ") + label + " ";
@@ -119,7 +90,7 @@ void DumpOpt(const char* label, const ExprPtr& e, std::string& out) {
 }
 
 void DumpStmt(const Stmt& s, const std::string& indent, std::string& out) {
-  out += indent + StmtKeyword(s.kind);
+  out += indent + StmtKindName(s.kind);
   if (!s.name.empty()) out += " " + s.name;
   if (s.kind == StmtKind::kFor) out += " " + s.loop_var;
   if (s.call) {
@@ -168,6 +139,35 @@ void DumpStmt(const Stmt& s, const std::string& indent, std::string& out) {
 }
 
 }  // namespace
+
+const char* StmtKindName(StmtKind k) {
+  switch (k) {
+    case StmtKind::kStep: return "step";
+    case StmtKind::kEffect: return "effect";
+    case StmtKind::kApproval: return "approval";
+    case StmtKind::kWait: return "wait";
+    case StmtKind::kSignal: return "signal";
+    case StmtKind::kLet: return "let";
+    case StmtKind::kFor: return "for";
+    case StmtKind::kOutput: return "output";
+    case StmtKind::kFail: return "fail";
+  }
+  return "?";
+}
+
+const char* ModifierName(ModifierKind k) {
+  switch (k) {
+    case ModifierKind::kRetry: return "retry";
+    case ModifierKind::kTimeout: return "timeout";
+    case ModifierKind::kCache: return "cache";
+    case ModifierKind::kKey: return "key";
+    case ModifierKind::kCompensate: return "compensate";
+    case ModifierKind::kConfirm: return "confirm";
+    case ModifierKind::kEscalate: return "escalate";
+    case ModifierKind::kDescribe: return "describe";
+  }
+  return "?";
+}
 
 std::string DumpExpr(const Expr& e) {
   std::string out;

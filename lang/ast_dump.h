@@ -10,6 +10,10 @@
 
 namespace aos {
 
+// "step", "effect", ...; "retry", "timeout", ... as written in .aos.
+const char* StmtKindName(StmtKind k);
+const char* ModifierName(ModifierKind k);
+
 std::string DumpExpr(const Expr& e);
 std::string DumpModule(const Module& m);
 

@@ -665,9 +665,10 @@ class WorkflowChecker {
       return ScalarType(Kind::kBool);
     }
     if (IsAny(a) || IsAny(b)) {
+      // One side is unknown: nothing to check, and the result is unknown too
+      // (time - x may be a time or a duration, money * x is money or worse).
       if (op == "<" || op == "<=" || op == ">" || op == ">=") return ScalarType(Kind::kBool);
-      if (!IsAny(a) && (a->kind == Kind::kTime) && op == "-") return AnyType();
-      return IsAny(a) ? (op == "+" || op == "*" ? AnyType() : AnyType()) : a;
+      return AnyType();
     }
     const Kind ka = a->kind, kb = b->kind;
     if (op == "<" || op == "<=" || op == ">" || op == ">=") {
@@ -1299,32 +1300,18 @@ class WorkflowChecker {
     }
   }
 
-  static const char* ModName(ModifierKind k) {
-    switch (k) {
-      case ModifierKind::kRetry: return "retry";
-      case ModifierKind::kTimeout: return "timeout";
-      case ModifierKind::kCache: return "cache";
-      case ModifierKind::kKey: return "key";
-      case ModifierKind::kCompensate: return "compensate";
-      case ModifierKind::kConfirm: return "confirm";
-      case ModifierKind::kEscalate: return "escalate";
-      case ModifierKind::kDescribe: return "describe";
-    }
-    return "?";
-  }
-
   void CheckModifiers(const Stmt& s, uint32_t id, Ctx& c) {
     std::set<ModifierKind> seen;
     for (const auto& m : s.modifiers) {
       if (!seen.insert(m.kind).second) {
-        d_.Error(src_, m.span, "E123", std::string("duplicate modifier '") + ModName(m.kind) + "'");
+        d_.Error(src_, m.span, "E123", std::string("duplicate modifier '") + ModifierName(m.kind) + "'");
       }
       const bool effect_only = m.kind == ModifierKind::kKey ||
                                m.kind == ModifierKind::kCompensate ||
                                m.kind == ModifierKind::kConfirm;
       if (effect_only && s.kind != StmtKind::kEffect) {
         auto& d = d_.Error(src_, m.span, "E122",
-                           std::string("'") + ModName(m.kind) + "' applies to effects only");
+                           std::string("'") + ModifierName(m.kind) + "' applies to effects only");
         d.hints.push_back("declare " + Quote(s.name) + " as an effect if it changes the world outside");
       }
       switch (m.kind) {
@@ -1473,9 +1460,6 @@ class WorkflowChecker {
         d_.Warning(src_, s.when->span, "W204",
                    Quote(dag_->nodes[i].name) + " never runs: its condition is always false");
       }
-    }
-    for (uint32_t id : dag_->order) {
-      (void)id;
     }
     // Skips propagate along hard references (in execution order).
     bool changed = true;

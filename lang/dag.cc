@@ -4,21 +4,6 @@
 
 namespace aos {
 
-const char* StmtKindName(StmtKind k) {
-  switch (k) {
-    case StmtKind::kStep: return "step";
-    case StmtKind::kEffect: return "effect";
-    case StmtKind::kApproval: return "approval";
-    case StmtKind::kWait: return "wait";
-    case StmtKind::kSignal: return "signal";
-    case StmtKind::kLet: return "let";
-    case StmtKind::kFor: return "for";
-    case StmtKind::kOutput: return "output";
-    case StmtKind::kFail: return "fail";
-  }
-  return "?";
-}
-
 namespace {
 
 // Orders `siblings` by longest path from a source (the group), then by file

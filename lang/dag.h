@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "lang/ast.h"
+#include "lang/ast_dump.h"
 #include "lang/source.h"
 #include "lang/types.h"
 
@@ -51,7 +52,6 @@ void OrderDag(Dag& dag);
 // Graphviz DOT: nodes labelled "kind name", for bodies as clusters.
 std::string RenderDot(const Dag& dag);
 
-const char* StmtKindName(StmtKind k);
 
 }  // namespace aos
 

@@ -1,7 +1,6 @@
 #include "lang/diagnostic.h"
 
 #include <algorithm>
-#include <cstdio>
 
 namespace aos {
 
@@ -72,27 +71,6 @@ std::string RenderText(const Diagnostic& d) {
   return out;
 }
 
-std::string JsonQuote(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out + "\"";
-}
 
 namespace {
 

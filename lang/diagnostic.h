@@ -48,8 +48,6 @@ std::string RenderText(const Diagnostic& d);
 // [{"severity","code","message","file","range":{"start":{"line","column",
 // "offset"},"end":{...}},"hints":[...],"notes":[...]}, ...]
 std::string RenderJson(const std::vector<Diagnostic>& list);
-// A JSON string literal for s (quotes included).
-std::string JsonQuote(std::string_view s);
 
 }  // namespace aos
 

@@ -103,6 +103,8 @@ bool NumEqual(const Value& a, const Value& b) {
   return i >= 0 && static_cast<uint64_t>(i) == u;
 }
 
+}  // namespace
+
 void AppendJsonString(std::string& out, std::string_view s) {
   out += '"';
   for (unsigned char c : s) {
@@ -126,6 +128,14 @@ void AppendJsonString(std::string& out, std::string_view s) {
   }
   out += '"';
 }
+
+std::string JsonQuote(std::string_view s) {
+  std::string out;
+  AppendJsonString(out, s);
+  return out;
+}
+
+namespace {
 
 std::string DoubleText(double d) {
   if (std::isnan(d) || std::isinf(d)) return "null";

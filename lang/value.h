@@ -131,6 +131,11 @@ class Value {
       v_;
 };
 
+// A JSON string literal for s, quotes included (control characters as
+// \u00XX; UTF-8 passes through).
+std::string JsonQuote(std::string_view s);
+void AppendJsonString(std::string& out, std::string_view s);
+
 // Parses JSON text into a Value (numbers without a fraction or exponent
 // become int, or uint past INT64_MAX; others double). nullopt and a message
 // on malformed input.
