@@ -545,6 +545,11 @@ AOS_SELECT(loop_var, loop_var)
 AOS_SELECT(for_max, for_max)
 #undef AOS_SELECT
 
+// A workflow's statements are converted as they are parsed (see
+// ParseState::on_item): a 100,000-statement body never sits in the tree whole.
+template <>
+inline constexpr bool streamed<workflow_item> = true;
+
 }  // namespace aos::grammar
 
 #include "grammar/errors.h"

@@ -85,6 +85,13 @@ struct ParseState {
   const char* pending_code = nullptr;
   const char* pending_hint = nullptr;
   bool pending_closes = false;
+  // Streaming: when a statement or setting of a workflow body has been
+  // parsed, its nodes [first, nodes.size()) go to on_item and are dropped,
+  // so the tree never holds more than one statement of a body at a time.
+  // `workflow` is the node index of the workflow being parsed.
+  void (*on_item)(ParseState& s, uint32_t workflow, uint32_t first, void* user) = nullptr;
+  void* user = nullptr;
+  uint32_t workflow = 0;
 };
 
 }  // namespace aos::grammar

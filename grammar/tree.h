@@ -23,6 +23,10 @@ inline constexpr uint32_t kMaxNesting = 64;
 template <typename Rule>
 inline constexpr NodeKind kind_of = NodeKind::none;
 
+// Rules whose nodes are handed to ParseState::on_item when they succeed.
+template <typename Rule>
+inline constexpr bool streamed = false;
+
 inline uint32_t Offset(const char* p, const ParseState& s) {
   return static_cast<uint32_t>(p - s.src.data());
 }
@@ -214,6 +218,9 @@ struct tree_control
     }
     if constexpr (kind != NodeKind::none) {
       const uint32_t at = Offset(in.current(), s);
+      if constexpr (kind == NodeKind::workflow_decl) {
+        s.workflow = static_cast<uint32_t>(s.nodes.size());
+      }
       s.nodes.push_back(FlatNode{kind, at, at, 1});
     }
   }
@@ -227,6 +234,12 @@ struct tree_control
         FlatNode& n = s.nodes[mark];
         n.end = Offset(in.current(), s);
         n.size = static_cast<uint32_t>(s.nodes.size() - mark);
+      }
+      if constexpr (streamed<Rule>) {
+        if (s.on_item) {
+          s.on_item(s, s.workflow, mark, s.user);
+          s.nodes.resize(mark);
+        }
       }
     }
   }

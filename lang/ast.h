@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "lang/value.h"
@@ -48,8 +49,6 @@ struct Expr {
   Value literal;
   std::string name;
   std::vector<ExprPtr> args;
-  // kCall: one per argument (receiver excluded); "" for positional ones.
-  std::vector<std::string> arg_names;
   bool has_receiver = false;
 };
 
@@ -111,7 +110,9 @@ struct Call {
   std::string callee;  // dotted: "http.get", "writer.ask", "Lead.list"
   Span callee_span;
   std::vector<ExprPtr> args;
-  std::vector<std::string> arg_names;  // "" for positional
+  // One per argument, "" for positional ones; views into the source text,
+  // which outlives the AST (see Module).
+  std::vector<std::string_view> arg_names;
 };
 
 struct RetrySpec {
@@ -139,7 +140,7 @@ enum class ModifierKind {
 struct Modifier {
   ModifierKind kind;
   Span span;
-  RetrySpec retry;                 // kRetry
+  std::unique_ptr<RetrySpec> retry;  // kRetry
   ExprPtr value;                   // kTimeout, kKey, kDescribe
   std::optional<Duration> ttl;     // kCache (none: the default)
   std::unique_ptr<Call> call;      // kCompensate
@@ -236,7 +237,8 @@ struct ImportDecl {
   std::string path;
 };
 
-// One parsed file.
+// One parsed file. Names of call arguments point into the SourceFile it was
+// parsed from, which must outlive it.
 struct Module {
   std::string version;  // "0.1", or "" when the file has no `aos` line
   std::vector<ImportDecl> imports;

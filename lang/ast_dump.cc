@@ -8,11 +8,6 @@ void Dump(const Expr& e, std::string& out);
 void DumpArgs(const Expr& e, size_t from, std::string& out) {
   for (size_t i = from; i < e.args.size(); ++i) {
     out += ' ';
-    const size_t named = i - (e.has_receiver ? 1 : 0);
-    if (e.kind == ExprKind::kCall && i >= (e.has_receiver ? 1u : 0u) &&
-        named < e.arg_names.size() && !e.arg_names[named].empty()) {
-      out += e.arg_names[named] + ": ";
-    }
     Dump(*e.args[i], out);
   }
 }
@@ -97,7 +92,7 @@ void DumpStmt(const Stmt& s, const std::string& indent, std::string& out) {
     out += " = (call " + s.call->callee;
     for (size_t i = 0; i < s.call->args.size(); ++i) {
       out += " ";
-      if (!s.call->arg_names[i].empty()) out += s.call->arg_names[i] + ": ";
+      if (!s.call->arg_names[i].empty()) out += std::string(s.call->arg_names[i]) + ": ";
       Dump(*s.call->args[i], out);
     }
     out += ")";
@@ -116,12 +111,12 @@ void DumpStmt(const Stmt& s, const std::string& indent, std::string& out) {
   for (const auto& m : s.modifiers) {
     out += std::string(" [") + ModifierName(m.kind);
     if (m.kind == ModifierKind::kRetry) {
-      out += " " + std::to_string(m.retry.attempts);
-      if (m.retry.backoff) out += " backoff " + FormatDuration(*m.retry.backoff);
-      if (m.retry.factor != 1.0) out += " x " + Value::Double(m.retry.factor).ToJson();
-      if (m.retry.max_delay) out += " max " + FormatDuration(*m.retry.max_delay);
-      if (m.retry.jitter) out += " jitter";
-      for (const auto& k : m.retry.on) out += " on " + k;
+      out += " " + std::to_string(m.retry->attempts);
+      if (m.retry->backoff) out += " backoff " + FormatDuration(*m.retry->backoff);
+      if (m.retry->factor != 1.0) out += " x " + Value::Double(m.retry->factor).ToJson();
+      if (m.retry->max_delay) out += " max " + FormatDuration(*m.retry->max_delay);
+      if (m.retry->jitter) out += " jitter";
+      for (const auto& k : m.retry->on) out += " on " + k;
     }
     if (m.value) {
       out += " ";

@@ -755,12 +755,6 @@ class WorkflowChecker {
       }
       return ScalarType(Kind::kBool);
     }
-    for (const auto& an : e.arg_names) {
-      if (!an.empty()) {
-        TypeError(c, e.span, n + "() takes no named arguments");
-        break;
-      }
-    }
     const bool soft = n == "default" || n == "coalesce";
     const bool was_soft = c.soft;
     if (soft) c.soft = true;
@@ -939,7 +933,7 @@ class WorkflowChecker {
     size_t positional = 0;
     std::set<std::string> seen;
     for (size_t i = 0; i < call.args.size(); ++i) {
-      const std::string& name = call.arg_names[i];
+      const std::string name(call.arg_names[i]);
       if (name.empty()) {
         ++positional;
         continue;
@@ -1316,7 +1310,7 @@ class WorkflowChecker {
       }
       switch (m.kind) {
         case ModifierKind::kRetry:
-          CheckRetry(m.retry);
+          CheckRetry(*m.retry);
           break;
         case ModifierKind::kTimeout:
           CheckExprAs(m.value, c, Kind::kDuration, "the timeout");

@@ -550,9 +550,6 @@ class Evaluator {
       return Macro(e);
     }
     if (!e.has_receiver && n == "has") return Has(e);
-    for (const auto& an : e.arg_names) {
-      if (!an.empty()) return Err(e, n + "() takes no named arguments");
-    }
     if (!e.has_receiver && (n == "default" || n == "coalesce")) return Default(e);
     std::vector<Value> args;
     args.reserve(e.args.size());

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <map>
 
 #include "grammar/grammar.h"
 #include "lang/spelling.h"
@@ -213,7 +214,7 @@ class Converter {
           Error(SpanOf(c), "only a function or method name can be called");
           call->name = "?";
         }
-        AddArgs(c, call->args, call->arg_names);
+        AddArgs(c, call->args, nullptr, call->name);
         e = std::move(call);
         last_was_ident = last_was_member = false;
       }
@@ -227,19 +228,25 @@ class Converter {
     return e;
   }
 
+  // Appends a call's arguments; their names go to `names`, or, when that is
+  // null (a call inside an expression, which takes none), are an error.
   void AddArgs(uint32_t call_node, std::vector<ExprPtr>& args,
-               std::vector<std::string>& names) {
+               std::vector<std::string_view>* names, const std::string& fn = "") {
     for (uint32_t a : Kids(call_node)) {
       if (n_[a].kind != NodeKind::arg) continue;
-      std::string name;
+      std::string_view name;
       for (uint32_t c : Kids(a)) {
         if (n_[c].kind == NodeKind::arg_name) {
-          name = std::string(Text(c));
+          name = Text(c);
+          if (!names) {
+            auto& d = diags_.Error(src_, SpanOf(c), "E110", fn + "() takes no named arguments");
+            d.hints.push_back("named arguments belong to statement calls such as http.get(url, query: q)");
+          }
         } else if (n_[c].kind == NodeKind::expr) {
           args.push_back(BuildExpr(c));
         }
       }
-      names.push_back(std::move(name));
+      if (names) names->push_back(name);
     }
   }
 
@@ -640,7 +647,7 @@ class Converter {
     }
     // The arguments are `arg` children of the call node itself (call_args is
     // not a node of its own).
-    AddArgs(i, call->args, call->arg_names);
+    AddArgs(i, call->args, &call->arg_names);
     return call;
   }
 
@@ -650,7 +657,7 @@ class Converter {
     switch (n_[i].kind) {
       case NodeKind::mod_retry:
         m.kind = ModifierKind::kRetry;
-        m.retry = BuildRetry(Child(i, NodeKind::retry_spec));
+        m.retry = std::make_unique<RetrySpec>(BuildRetry(Child(i, NodeKind::retry_spec)));
         break;
       case NodeKind::mod_timeout:
         m.kind = ModifierKind::kTimeout;
@@ -804,6 +811,12 @@ class Converter {
 
   WorkflowDecl BuildWorkflow(uint32_t i) {
     WorkflowDecl w;
+    // Statements and settings streamed while parsing come first: they are
+    // no longer in the tree (ParseState::on_item).
+    if (auto it = streamed_.find(i); it != streamed_.end()) {
+      w = std::move(it->second);
+      streamed_.erase(it);
+    }
     w.span = SpanOf(i);
     Name(i, &w.name, &w.name_span);
     for (uint32_t c : Kids(i)) {
@@ -812,7 +825,27 @@ class Converter {
         w.params.push_back(BuildField(c, false));
       } else if (k == NodeKind::return_type) {
         w.return_type = BuildTypeRef(c + 1);
-      } else if (k == NodeKind::set_budget) {
+      } else {
+        AddItem(w, c);
+      }
+    }
+    return w;
+  }
+
+ public:
+  // ParseState::on_item: converts one parsed statement or setting of the
+  // workflow whose node is `workflow`.
+  static void OnItem(g::ParseState& s, uint32_t workflow, uint32_t first, void* self) {
+    auto* conv = static_cast<Converter*>(self);
+    WorkflowDecl& w = conv->streamed_[workflow];
+    for (uint32_t c = first; c < s.nodes.size(); c += s.nodes[c].size) conv->AddItem(w, c);
+  }
+
+ private:
+  void AddItem(WorkflowDecl& w, uint32_t c) {
+    {
+      const NodeKind k = n_[c].kind;
+      if (k == NodeKind::set_budget) {
         w.budget = BuildExpr(c + 1);
         w.settings_span = SpanOf(c);
       } else if (k == NodeKind::set_concurrency) {
@@ -831,9 +864,9 @@ class Converter {
         w.body.push_back(BuildStmt(c));
       }
     }
-    return w;
   }
 
+  std::map<uint32_t, WorkflowDecl> streamed_;  // by workflow node index
   const std::vector<g::FlatNode>& n_;
   std::string_view text_;
   const SourceFile* src_;
@@ -907,17 +940,20 @@ void ReportSyntaxErrors(const g::ParseState& st, const SourceFile& src, Diagnost
 
 std::unique_ptr<Module> ParseModule(const SourceFile& src, Diagnostics& diags) {
   g::ParseState st(src.text());
-  st.nodes.reserve(src.text().size() / 3 + 16);  // about one node per 3 bytes
+  const size_t before = diags.error_count();
+  Converter conv(st, &src, diags);
+  st.on_item = &Converter::OnItem;
+  st.user = &conv;
   const bool ok = RunGrammar<g::file>(src, st);
   if (!st.errors.empty() || !ok) {
     if (st.errors.empty()) {
       diags.Error(&src, Span{0, 0}, "E001", "could not parse the file");
     }
+    // Conversion errors of statements parsed before a syntax error are noise.
+    diags.all().resize(before);
     ReportSyntaxErrors(st, src, diags);
     return nullptr;
   }
-  const size_t before = diags.error_count();
-  Converter conv(st, &src, diags);
   auto m = conv.BuildModule();
   if (diags.error_count() > before) return nullptr;
   return m;

@@ -62,7 +62,7 @@ TEST_CASE("member, index and call suffixes chain") {
         "(method filter l s (>= (. s score) 0.5))");
   CHECK(Expr("a.b.startsWith(\"x\")") == "(method startsWith (. a b) \"x\")");
   CHECK(Expr("type(x) == int") == "(== (call type x) int)");
-  CHECK(Expr("f(x, limit: 3)") == "(call f x limit: 3)");
+  CHECK(Expr("f(x, limit: 3)") == "error: 1:6: f() takes no named arguments");
 }
 
 TEST_CASE("literals of every kind parse to values") {

@@ -285,7 +285,7 @@ class Planner {
             }
           }
           for (const auto& m : s.modifiers) {
-            if (m.kind == ModifierKind::kRetry) item.details.emplace_back("retry", RetryText(m.retry));
+            if (m.kind == ModifierKind::kRetry) item.details.emplace_back("retry", RetryText(*m.retry));
             if (m.kind == ModifierKind::kTimeout) item.details.emplace_back("timeout", ValueOrText(*m.value));
             if (m.kind == ModifierKind::kCache) {
               item.details.emplace_back("cache", m.ttl ? FormatDuration(*m.ttl) : "default");
