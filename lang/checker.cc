@@ -1128,8 +1128,6 @@ class WorkflowChecker {
       TypePtr t = ResolveType(p.type.get());
       params_[p.name] = t;
       if (p.default_value) {
-        Ctx c;
-        c.report = false;
         // Defaults are constants: references to statements make no sense.
         NoNamesEnv env;
         EvalResult r = Evaluate(*p.default_value, env);
@@ -1151,9 +1149,6 @@ class WorkflowChecker {
 
   void CheckSettings() {
     if (wf_.budget) {
-      Ctx c;
-      c.report = true;
-      c.node = 0;
       // Budgets are constants.
       if (wf_.budget->kind != ExprKind::kLiteral ||
           wf_.budget->literal.kind() != ValueKind::kMoney) {
