@@ -57,6 +57,11 @@ Value Value::Map(ValueMap entries) {
   v.v_ = std::make_shared<const ValueMap>(std::move(unique));
   return v;
 }
+Value Value::MapOfUnique(ValueMap entries) {
+  Value v;
+  v.v_ = std::make_shared<const ValueMap>(std::move(entries));
+  return v;
+}
 Value Value::Time(Timestamp t) { Value v; v.v_ = t; return v; }
 Value Value::Dur(aos::Duration d) { Value v; v.v_ = d; return v; }
 Value Value::MoneyOf(aos::Money m) { Value v; v.v_ = std::move(m); return v; }

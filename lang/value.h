@@ -86,6 +86,9 @@ class Value {
   static Value BytesOf(std::string b);
   static Value List(ValueList items);
   static Value Map(ValueMap entries);  // later duplicates of a key replace earlier
+  // Precondition: the keys are distinct (decoders of stored values use it;
+  // Map() is quadratic in the number of entries).
+  static Value MapOfUnique(ValueMap entries);
   static Value Time(Timestamp t);
   static Value Dur(Duration d);
   static Value MoneyOf(Money m);

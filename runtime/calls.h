@@ -1,0 +1,48 @@
+// CallHandler: the interface between the runtime and the outside world. The
+// runtime resolves a statement's call (connector base URL and headers, the
+// agent's model and instructions, evaluated arguments) into a CallRequest and
+// hands it to the handler; stdlib/ implements it with libcurl (HTTP, models,
+// SMTP), and tests may put a fake behind it. Entities and kv are not calls:
+// the runtime writes them itself, atomically with the step's completion.
+//
+// Handlers are called from worker threads, several at once.
+#ifndef AOS_RUNTIME_CALLS_H_
+#define AOS_RUNTIME_CALLS_H_
+
+#include <cstdint>
+#include <string>
+
+#include "lang/value.h"
+
+namespace aos {
+
+struct CallRequest {
+  // "http": method, url, query (map), headers (map), json or body.
+  // "llm":  model (config name), system, prompt, schema (JSON Schema or null),
+  //         temperature, max_tokens.
+  // "embed": model, text.   "email": to, subject, body (and cc, bcc...).
+  std::string kind;
+  std::string callee;       // as written: "cms.post", "writer.ask"
+  std::string instance;     // the statement instance: "publish", "mail[3]"
+  Value args;               // map, fields as above
+  std::string idempotency_key;  // effects only
+  int64_t timeout_ms = 0;       // 0: the handler's default
+};
+
+struct CallResult {
+  bool ok = false;
+  Value value;              // the statement's result when ok
+  std::string error_kind;   // "net", "timeout", "http.5xx", "llm.schema", ...
+  std::string message;      // never holds secrets
+  int64_t retry_after_ms = -1;  // a server's Retry-After, when it gave one
+};
+
+class CallHandler {
+ public:
+  virtual ~CallHandler() = default;
+  virtual CallResult Invoke(const CallRequest& req) = 0;
+};
+
+}  // namespace aos
+
+#endif  // AOS_RUNTIME_CALLS_H_

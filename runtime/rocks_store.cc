@@ -1,0 +1,196 @@
+#include "runtime/rocks_store.h"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <system_error>
+#include <vector>
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/write_batch.h>
+
+namespace aos {
+
+struct RocksStore::Impl {
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;  // by Column
+  std::string dir;
+
+  rocksdb::ColumnFamilyHandle* cf(Column c) { return handles[static_cast<int>(c)]; }
+
+  ~Impl() {
+    if (db) {
+      for (auto* h : handles) {
+        if (h) db->DestroyColumnFamilyHandle(h);
+      }
+      db->Close();
+    }
+  }
+};
+
+namespace {
+
+[[noreturn]] void Throw(const std::string& dir, const rocksdb::Status& s, const char* what) {
+  throw StoreError("data directory " + dir + ": " + what + ": " + s.ToString());
+}
+
+std::string CfName(int i) { return ColumnName(static_cast<Column>(i)); }
+
+}  // namespace
+
+RocksStore::RocksStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+RocksStore::~RocksStore() = default;
+
+std::unique_ptr<RocksStore> RocksStore::Open(const std::string& dir, bool create) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const bool exists = fs::exists(dir, ec);
+  if (!exists) {
+    if (!create) throw StoreError("data directory " + dir + " does not exist");
+    fs::create_directories(fs::path(dir).parent_path().empty() ? fs::path(".")
+                                                               : fs::path(dir).parent_path(),
+                           ec);
+    if (::mkdir(dir.c_str(), 0700) != 0 && !fs::is_directory(dir)) {
+      throw StoreError("cannot create data directory " + dir + ": " +
+                       std::error_code(errno, std::generic_category()).message());
+    }
+  } else if (!fs::is_directory(dir, ec)) {
+    throw StoreError(dir + " is not a directory");
+  }
+  const bool fresh = fs::is_empty(dir, ec);
+  if (!fresh && !fs::exists(fs::path(dir) / "CURRENT")) {
+    throw StoreError(dir + " is not an AOS data directory (it holds other files; "
+                     "give an empty or new directory with --data)");
+  }
+
+  rocksdb::DBOptions options;
+  options.create_if_missing = true;
+  options.create_missing_column_families = true;
+  options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  options.max_background_jobs = 2;
+  options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  options.keep_log_file_num = 2;
+  options.max_log_file_size = 1 << 20;
+
+  rocksdb::ColumnFamilyOptions cf_options;
+  cf_options.write_buffer_size = 16 << 20;
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+
+  std::vector<std::string> existing;
+  if (!fresh) {
+    rocksdb::Status s = rocksdb::DB::ListColumnFamilies(options, dir, &existing);
+    if (!s.ok()) Throw(dir, s, "cannot read");
+    for (const auto& name : existing) {
+      bool ours = name == rocksdb::kDefaultColumnFamilyName;
+      for (int i = 0; i < kColumnCount; ++i) ours = ours || name == CfName(i);
+      if (!ours) {
+        throw StoreError(dir + " is not an AOS data directory (RocksDB column family '" + name +
+                         "' is not ours)");
+      }
+    }
+  }
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  cfs.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
+  for (int i = 0; i < kColumnCount; ++i) cfs.emplace_back(CfName(i), cf_options);
+
+  auto impl = std::make_unique<Impl>();
+  impl->dir = dir;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(options, dir, cfs, &handles, &raw);
+  if (!s.ok()) {
+    if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
+      throw StoreBusy("data directory " + dir +
+                      " is in use by another aosrun process (a data directory is leased by one "
+                      "process at a time); wait for it to finish, or stop it");
+    }
+    if (s.IsCorruption()) Throw(dir, s, "corrupt");
+    Throw(dir, s, "cannot open");
+  }
+  impl->db.reset(raw);
+  impl->db->DestroyColumnFamilyHandle(handles[0]);  // default: unused
+  impl->handles.assign(handles.begin() + 1, handles.end());
+  auto store = std::unique_ptr<RocksStore>(new RocksStore(std::move(impl)));
+
+  auto marker = store->Get(Column::kMeta, "format");
+  if (!marker) {
+    if (!fresh && !existing.empty()) {
+      // An AOS directory always has the marker: written with the first open.
+      bool has_data = false;
+      store->Scan(Column::kRuns, "", "", [&](std::string_view, std::string_view) {
+        has_data = true;
+        return false;
+      });
+      if (has_data) throw StoreError(dir + " is not an AOS data directory (no format marker)");
+    }
+    WriteBatch b;
+    b.Put(Column::kMeta, "format", kDataDirFormat);
+    store->Write(b, true);
+  } else if (*marker != kDataDirFormat) {
+    throw StoreError("data directory " + dir + " has format '" + *marker +
+                     "', which this aosrun does not read (it reads '" + kDataDirFormat + "')");
+  }
+  return store;
+}
+
+void RocksStore::Write(const WriteBatch& batch, bool sync) {
+  rocksdb::WriteBatch wb;
+  for (const auto& op : batch.ops) {
+    if (op.value) {
+      wb.Put(impl_->cf(op.column), op.key, *op.value);
+    } else {
+      wb.Delete(impl_->cf(op.column), op.key);
+    }
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = sync;
+  rocksdb::Status s = impl_->db->Write(wo, &wb);
+  if (!s.ok()) Throw(impl_->dir, s, "write failed");
+}
+
+void RocksStore::SyncWal() {
+  rocksdb::Status s = impl_->db->SyncWAL();
+  if (!s.ok()) Throw(impl_->dir, s, "sync failed");
+}
+
+std::optional<std::string> RocksStore::Get(Column c, std::string_view key) {
+  std::string value;
+  rocksdb::Status s =
+      impl_->db->Get(rocksdb::ReadOptions(), impl_->cf(c), rocksdb::Slice(key.data(), key.size()), &value);
+  if (s.IsNotFound()) return std::nullopt;
+  if (!s.ok()) Throw(impl_->dir, s, "read failed");
+  return value;
+}
+
+void RocksStore::Scan(Column c, std::string_view prefix, std::string_view start,
+                      const std::function<bool(std::string_view, std::string_view)>& visit) {
+  rocksdb::ReadOptions ro;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->cf(c)));
+  std::string_view from = start < prefix ? prefix : start;
+  for (it->Seek(rocksdb::Slice(from.data(), from.size())); it->Valid(); it->Next()) {
+    std::string_view k(it->key().data(), it->key().size());
+    if (k.substr(0, prefix.size()) != prefix) break;
+    if (!visit(k, std::string_view(it->value().data(), it->value().size()))) break;
+  }
+  if (!it->status().ok()) Throw(impl_->dir, it->status(), "read failed");
+}
+
+std::optional<std::string> RocksStore::LastKey(Column c, std::string_view prefix) {
+  rocksdb::ReadOptions ro;
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->cf(c)));
+  std::string upper(prefix);
+  upper.append(9, '\xff');
+  it->SeekForPrev(upper);
+  if (!it->status().ok()) Throw(impl_->dir, it->status(), "read failed");
+  if (!it->Valid()) return std::nullopt;
+  std::string_view k(it->key().data(), it->key().size());
+  if (k.substr(0, prefix.size()) != prefix) return std::nullopt;
+  return std::string(k);
+}
+
+}  // namespace aos

@@ -1,0 +1,205 @@
+#include "runtime/run_log.h"
+
+#include <random>
+
+#include "runtime/codec.h"
+
+namespace aos {
+
+namespace {
+
+Value S(std::string s) { return Value::String(std::move(s)); }
+
+}  // namespace
+
+std::string EncodeRunIndex(const RunIndexEntry& e) {
+  return EncodeValue(Value::MapOfUnique({
+      {S("workflow"), S(e.workflow)},
+      {S("status"), Value::Int(static_cast<int>(e.status))},
+      {S("started_at"), Value::Int(e.started_at)},
+      {S("updated_at"), Value::Int(e.updated_at)},
+      {S("events"), Value::Int(static_cast<int64_t>(e.events))},
+      {S("waiting_on"), e.waiting_on},
+      {S("error"), e.error},
+  }));
+}
+
+bool DecodeRunIndex(std::string_view run_id, std::string_view bytes, RunIndexEntry* out) {
+  Value v;
+  if (!DecodeValue(bytes, &v) || v.kind() != ValueKind::kMap) return false;
+  auto i = [&](const char* k) {
+    const Value* x = v.Find(k);
+    return x && x->kind() == ValueKind::kInt ? x->as_int() : 0;
+  };
+  const Value* wf = v.Find("workflow");
+  if (!wf || wf->kind() != ValueKind::kString) return false;
+  out->run_id = std::string(run_id);
+  out->workflow = wf->as_string();
+  const int64_t st = i("status");
+  if (st < 0 || st > static_cast<int>(RunStatus::kCancelled)) return false;
+  out->status = static_cast<RunStatus>(st);
+  out->started_at = i("started_at");
+  out->updated_at = i("updated_at");
+  out->events = static_cast<uint64_t>(i("events"));
+  out->waiting_on = v.Find("waiting_on") ? *v.Find("waiting_on") : Value();
+  out->error = v.Find("error") ? *v.Find("error") : Value();
+  return true;
+}
+
+std::vector<RunIndexEntry> ListRuns(Store& store) {
+  std::vector<RunIndexEntry> runs;
+  store.Scan(Column::kRuns, "", "", [&](std::string_view k, std::string_view v) {
+    RunIndexEntry e;
+    if (DecodeRunIndex(k, v, &e)) {
+      runs.push_back(std::move(e));
+    } else {
+      e.run_id = std::string(k);
+      e.workflow = "?";
+      e.error = Value::String("damaged run index record");
+      e.status = RunStatus::kFailed;
+      runs.push_back(std::move(e));
+    }
+    return true;
+  });
+  return runs;
+}
+
+bool ValidRunId(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::string NewRunId() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  static const char kAlphabet[] = "0123456789abcdefghijkmnpqrstuvwxyz";
+  std::string id = "r-";
+  uint64_t x = rng();
+  for (int i = 0; i < 10; ++i) {
+    id.push_back(kAlphabet[x % 34]);
+    x /= 34;
+  }
+  return id;
+}
+
+uint64_t ScanRunEvents(Store& store, const std::string& run_id,
+                       const std::function<bool(uint64_t, const Event*, const std::string&)>& visit) {
+  const std::string prefix = EventPrefix(run_id);
+  uint64_t n = 0;
+  store.Scan(Column::kEvents, prefix, prefix, [&](std::string_view k, std::string_view v) {
+    std::string error;
+    Event e;
+    if (k.size() != prefix.size() + 8) {
+      return visit(n++, nullptr, "malformed key");
+    }
+    const uint64_t seq = GetBigEndian64(k.substr(prefix.size()));
+    if (seq != n) {
+      const bool go = visit(seq, nullptr, "gap in the log: expected event " + std::to_string(n));
+      n = seq + 1;
+      return go;
+    }
+    ++n;
+    if (!DecodeEvent(v, &e, &error)) return visit(seq, nullptr, error);
+    return visit(seq, &e, "");
+  });
+  return n;
+}
+
+void RunLog::Begin(const std::string& run_id) {
+  state_ = RunState();
+  state_.run_id = run_id;
+  batch_.clear();
+  last_snapshot_ = 0;
+}
+
+bool RunLog::Load(const std::string& run_id, std::string* error) {
+  Begin(run_id);
+  if (!store_.Get(Column::kRuns, run_id)) {
+    *error = "no run " + run_id + " in this data directory";
+    return false;
+  }
+  uint64_t from = 0;
+  if (auto snap = store_.Get(Column::kSnapshots, run_id)) {
+    Value v;
+    RunState s;
+    if (DecodeValue(*snap, &v) && RunState::FromSnapshot(v, &s) && s.run_id == run_id) {
+      state_ = std::move(s);
+      from = state_.next_seq;
+      last_snapshot_ = from;
+    }
+    // A damaged snapshot is not fatal: the events are the truth.
+  }
+  const std::string prefix = EventPrefix(run_id);
+  bool ok = true;
+  uint64_t expect = from;
+  store_.Scan(Column::kEvents, prefix, EventKey(run_id, from),
+              [&](std::string_view k, std::string_view v) {
+                if (k.size() != prefix.size() + 8) return true;
+                const uint64_t seq = GetBigEndian64(k.substr(prefix.size()));
+                if (seq != expect) {
+                  *error = "run " + run_id + ": event " + std::to_string(expect) +
+                           " is missing from the log (found " + std::to_string(seq) + ")";
+                  ok = false;
+                  return false;
+                }
+                Event e;
+                std::string why;
+                if (!DecodeEvent(v, &e, &why)) {
+                  *error = "run " + run_id + ": event " + std::to_string(seq) + " is damaged: " + why +
+                           " (aosrun verify checks the whole data directory)";
+                  ok = false;
+                  return false;
+                }
+                state_.Apply(e);
+                ++expect;
+                return true;
+              });
+  if (!ok) return false;
+  if (state_.next_seq == 0 || state_.workflow.empty()) {
+    *error = "run " + run_id + " has no RunStarted event: its log is damaged";
+    return false;
+  }
+  return true;
+}
+
+uint64_t RunLog::Append(EventType type, std::string step, Value data) {
+  Event e;
+  e.type = type;
+  e.at_nanos = clock_.NowNanos();
+  e.step = std::move(step);
+  e.data = std::move(data);
+  const uint64_t seq = state_.next_seq;
+  batch_.Put(Column::kEvents, EventKey(state_.run_id, seq), EncodeEvent(e));
+  state_.Apply(e);
+  return seq;
+}
+
+void RunLog::Flush(bool sync) {
+  if (batch_.empty()) return;
+  RunIndexEntry idx;
+  idx.run_id = state_.run_id;
+  idx.workflow = state_.workflow;
+  idx.status = state_.status;
+  idx.started_at = state_.started_at;
+  idx.updated_at = state_.updated_at;
+  idx.events = state_.next_seq;
+  idx.waiting_on = state_.waiting_on;
+  idx.error = state_.error;
+  batch_.Put(Column::kRuns, state_.run_id, EncodeRunIndex(idx));
+  if (snapshot_every && state_.next_seq - last_snapshot_ >= snapshot_every) {
+    batch_.Put(Column::kSnapshots, state_.run_id, EncodeValue(state_.ToSnapshot()));
+    last_snapshot_ = state_.next_seq;
+  }
+  ++flushes;
+  // Clear before writing: a simulated crash inside Write must not leave the
+  // batch to be written again by a later flush.
+  WriteBatch b = std::move(batch_);
+  batch_.clear();
+  store_.Write(b, sync);
+}
+
+}  // namespace aos

@@ -1,0 +1,89 @@
+// RunLog: a run's events in the Store — loading (snapshot, then the events
+// after it, each checked), appending in batches with the run index and
+// snapshots kept beside them, and the run index that `aosrun runs`, `status`
+// and `inbox` read.
+//
+// Every append goes through RunLog::Append, which encodes the event, adds it
+// to the pending batch and applies it to the RunState: live running and
+// replay share RunState::Apply. Flush(sync) writes the batch atomically.
+#ifndef AOS_RUNTIME_RUN_LOG_H_
+#define AOS_RUNTIME_RUN_LOG_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "runtime/clock.h"
+#include "runtime/event.h"
+#include "runtime/run_state.h"
+#include "runtime/store.h"
+
+namespace aos {
+
+// How a run is found in `aosrun runs`: one record per run in Column::kRuns.
+struct RunIndexEntry {
+  std::string run_id;
+  std::string workflow;
+  RunStatus status = RunStatus::kRunning;
+  int64_t started_at = 0;
+  int64_t updated_at = 0;
+  uint64_t events = 0;
+  Value waiting_on;  // list of {kind, name, ask, due}
+  Value error;
+};
+
+std::string EncodeRunIndex(const RunIndexEntry& e);
+bool DecodeRunIndex(std::string_view run_id, std::string_view bytes, RunIndexEntry* out);
+std::vector<RunIndexEntry> ListRuns(Store& store);
+
+// Run ids: 1-64 characters of [A-Za-z0-9._-].
+bool ValidRunId(std::string_view id);
+std::string NewRunId();
+
+class RunLog {
+ public:
+  RunLog(Store& store, Clock& clock) : store_(store), clock_(clock) {}
+
+  // Loads run `run_id` into state(). false with *error when the run does not
+  // exist ("no run ...") or its log is damaged (the seq and why).
+  bool Load(const std::string& run_id, std::string* error);
+  // Starts a new, empty state for `run_id` (the caller appends RunStarted).
+  void Begin(const std::string& run_id);
+
+  RunState& state() { return state_; }
+  Store& store() { return store_; }
+  const RunState& state() const { return state_; }
+
+  // Encodes, batches and applies one event; returns its seq.
+  uint64_t Append(EventType type, std::string step, Value data);
+  // Extra writes that must land atomically with the pending events (the
+  // idempotency record of an effect, an entity's new state).
+  WriteBatch& batch() { return batch_; }
+  // Writes the pending batch (with the run index entry, and a snapshot every
+  // snapshot_every events); with `sync`, durable on return.
+  void Flush(bool sync);
+  size_t pending() const { return static_cast<size_t>(batch_.events); }
+
+  uint64_t snapshot_every = 10'000;
+  uint64_t flushes = 0;
+
+ private:
+  Store& store_;
+  Clock& clock_;
+  RunState state_;
+  WriteBatch batch_;
+  uint64_t last_snapshot_ = 0;
+};
+
+// Reads every event of a run in order (for `aosrun log` and `verify`);
+// `visit` gets each event or, for a damaged record, the error. Returns the
+// number of events.
+uint64_t ScanRunEvents(Store& store, const std::string& run_id,
+                       const std::function<bool(uint64_t seq, const Event* e,
+                                                const std::string& error)>& visit);
+
+}  // namespace aos
+
+#endif  // AOS_RUNTIME_RUN_LOG_H_

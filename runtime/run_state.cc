@@ -1,0 +1,302 @@
+#include "runtime/run_state.h"
+
+namespace aos {
+
+const char* RunStatusName(RunStatus s) {
+  switch (s) {
+    case RunStatus::kRunning: return "running";
+    case RunStatus::kWaiting: return "waiting";
+    case RunStatus::kCompleted: return "completed";
+    case RunStatus::kFailed: return "failed";
+    case RunStatus::kCancelled: return "cancelled";
+  }
+  return "?";
+}
+
+namespace {
+
+std::string Str(const Value& v) { return v.kind() == ValueKind::kString ? v.as_string() : ""; }
+int64_t Int(const Value& v) { return v.kind() == ValueKind::kInt ? v.as_int() : 0; }
+bool Bool(const Value& v) { return v.kind() == ValueKind::kBool && v.as_bool(); }
+
+}  // namespace
+
+void RunState::Apply(const Event& e) {
+  ++next_seq;
+  updated_at = e.at_nanos;
+  Instance* in = e.step.empty() ? nullptr : &inst[e.step];
+  switch (e.type) {
+    case EventType::kRunStarted:
+      run_id = Str(e.Field("run_id"));
+      workflow = Str(e.Field("workflow"));
+      file = Str(e.Field("file"));
+      source = Str(e.Field("source"));
+      source_hash = Str(e.Field("source_hash"));
+      inputs = e.Field("inputs");
+      env = e.Field("env");
+      replay_effects = Bool(e.Field("replay_effects"));
+      started_at = e.at_nanos;
+      status = RunStatus::kRunning;
+      break;
+    case EventType::kRunResumed:
+      status = RunStatus::kRunning;
+      waiting_on = Value();
+      break;
+    case EventType::kRunUpgraded:
+      source = Str(e.Field("source"));
+      source_hash = Str(e.Field("source_hash"));
+      break;
+    case EventType::kStepScheduled:
+      if (in) {
+        in->status = InstStatus::kActive;
+        in->expanded = true;
+        in->items = e.Field("items");
+      }
+      break;
+    case EventType::kAttemptStarted:
+      if (in) {
+        in->status = InstStatus::kActive;
+        in->attempts = static_cast<int>(Int(e.Field("attempt")));
+        in->in_flight = true;
+      }
+      break;
+    case EventType::kAttemptFailed:
+      if (in) {
+        in->in_flight = false;
+        ++in->failures;
+        in->last_error = Value::Map({{Value::String("kind"), e.Field("kind")},
+                                     {Value::String("message"), e.Field("message")}});
+        in->retry_due = e.at_nanos + Int(e.Field("delay_ms")) * 1'000'000;
+      }
+      break;
+    case EventType::kStepCompleted:
+      if (in) {
+        in->status = InstStatus::kDone;
+        in->in_flight = false;
+        in->result = e.Field("result");
+      }
+      break;
+    case EventType::kStepSkipped:
+      if (in) {
+        in->status = InstStatus::kSkipped;
+        in->in_flight = false;
+        in->result = Value();
+      }
+      break;
+    case EventType::kStepFailed:
+      if (in) {
+        in->status = InstStatus::kFailed;
+        in->in_flight = false;
+        in->last_error = e.data;
+      }
+      break;
+    case EventType::kEffectIntent:
+      if (in) {
+        in->key = Str(e.Field("key"));
+        in->intent = true;
+      }
+      break;
+    case EventType::kEffectCompleted:
+      if (in && !Bool(e.Field("undo"))) completed_effects.push_back(e.step);
+      break;
+    case EventType::kApprovalRequested:
+      if (in) {
+        in->status = InstStatus::kActive;
+        in->requested = true;
+        in->decided = false;
+        in->request = e.data;
+      }
+      break;
+    case EventType::kApprovalDecided:
+      if (in) {
+        in->decided = true;
+        in->decision = e.data;
+      }
+      break;
+    case EventType::kTimerStarted:
+      if (in) {
+        in->status = InstStatus::kActive;
+        in->timer = true;
+        in->due = Int(e.Field("due"));
+      }
+      break;
+    case EventType::kTimerFired:
+      break;
+    case EventType::kSignalReceived:
+      signals[Str(e.Field("name"))].push_back(
+          Value::Map({{Value::String("data"), e.Field("data")},
+                      {Value::String("at"), Value::Time(Timestamp{e.at_nanos})}}));
+      break;
+    case EventType::kNondeterministicValue:
+      nondet[Str(e.Field("site"))] = e.Field("value");
+      break;
+    case EventType::kEntityChanged:
+      break;  // the projection lives in the entities column
+    case EventType::kCompensationStarted:
+      compensating = true;
+      break;
+    case EventType::kCompensationCompleted:
+      compensated.push_back(Str(e.Field("for")));
+      break;
+    case EventType::kRunWaiting:
+      status = RunStatus::kWaiting;
+      waiting_on = e.Field("on");
+      break;
+    case EventType::kRunCompleted:
+      status = RunStatus::kCompleted;
+      output = e.Field("output");
+      waiting_on = Value();
+      break;
+    case EventType::kRunFailed:
+      status = RunStatus::kFailed;
+      error = e.Field("error");
+      waiting_on = Value();
+      break;
+    case EventType::kRunCancelled:
+      status = RunStatus::kCancelled;
+      waiting_on = Value();
+      break;
+  }
+}
+
+// ------------------------------------------------------------ snapshots
+
+namespace {
+
+Value S(std::string s) { return Value::String(std::move(s)); }
+
+Value InstanceToValue(const Instance& i) {
+  ValueMap m;
+  m.emplace_back(S("s"), Value::Int(static_cast<int>(i.status)));
+  if (!i.result.is_null()) m.emplace_back(S("r"), i.result);
+  if (i.attempts) m.emplace_back(S("a"), Value::Int(i.attempts));
+  if (i.failures) m.emplace_back(S("f"), Value::Int(i.failures));
+  if (i.in_flight) m.emplace_back(S("fl"), Value::Bool(true));
+  if (i.retry_due) m.emplace_back(S("rd"), Value::Int(i.retry_due));
+  if (!i.last_error.is_null()) m.emplace_back(S("e"), i.last_error);
+  if (!i.key.empty()) m.emplace_back(S("k"), S(i.key));
+  if (i.intent) m.emplace_back(S("i"), Value::Bool(true));
+  if (i.requested) m.emplace_back(S("rq"), i.request);
+  if (i.decided) m.emplace_back(S("d"), i.decision);
+  if (i.timer) m.emplace_back(S("t"), Value::Int(i.due));
+  if (i.expanded) m.emplace_back(S("x"), i.items);
+  return Value::MapOfUnique(std::move(m));
+}
+
+Instance InstanceFromValue(const Value& v) {
+  Instance i;
+  i.status = static_cast<InstStatus>(Int(*v.Find("s")));
+  for (const auto& [k, x] : v.as_map()) {
+    const std::string& n = k.as_string();
+    if (n == "r") i.result = x;
+    else if (n == "a") i.attempts = static_cast<int>(Int(x));
+    else if (n == "f") i.failures = static_cast<int>(Int(x));
+    else if (n == "fl") i.in_flight = true;
+    else if (n == "rd") i.retry_due = Int(x);
+    else if (n == "e") i.last_error = x;
+    else if (n == "k") i.key = Str(x);
+    else if (n == "i") i.intent = true;
+    else if (n == "rq") { i.requested = true; i.request = x; }
+    else if (n == "d") { i.decided = true; i.decision = x; }
+    else if (n == "t") { i.timer = true; i.due = Int(x); }
+    else if (n == "x") { i.expanded = true; i.items = x; }
+  }
+  return i;
+}
+
+Value StringList(const std::vector<std::string>& v) {
+  ValueList l;
+  for (const auto& s : v) l.push_back(S(s));
+  return Value::List(std::move(l));
+}
+
+std::vector<std::string> FromStringList(const Value* v) {
+  std::vector<std::string> out;
+  if (v && v->kind() == ValueKind::kList) {
+    for (const auto& s : v->as_list()) out.push_back(Str(s));
+  }
+  return out;
+}
+
+}  // namespace
+
+Value RunState::ToSnapshot() const {
+  ValueMap insts;
+  insts.reserve(inst.size());
+  for (const auto& [k, i] : inst) insts.emplace_back(S(k), InstanceToValue(i));
+  ValueMap sigs;
+  for (const auto& [k, l] : signals) sigs.emplace_back(S(k), Value::List(l));
+  ValueMap nd;
+  for (const auto& [k, v] : nondet) nd.emplace_back(S(k), v);
+  ValueMap m = {
+      {S("run_id"), S(run_id)},
+      {S("workflow"), S(workflow)},
+      {S("file"), S(file)},
+      {S("source"), S(source)},
+      {S("source_hash"), S(source_hash)},
+      {S("inputs"), inputs},
+      {S("env"), env},
+      {S("replay_effects"), Value::Bool(replay_effects)},
+      {S("status"), Value::Int(static_cast<int>(status))},
+      {S("next_seq"), Value::Int(static_cast<int64_t>(next_seq))},
+      {S("started_at"), Value::Int(started_at)},
+      {S("updated_at"), Value::Int(updated_at)},
+      {S("inst"), Value::MapOfUnique(std::move(insts))},
+      {S("signals"), Value::MapOfUnique(std::move(sigs))},
+      {S("nondet"), Value::MapOfUnique(std::move(nd))},
+      {S("completed_effects"), StringList(completed_effects)},
+      {S("compensated"), StringList(compensated)},
+      {S("compensating"), Value::Bool(compensating)},
+      {S("output"), output},
+      {S("error"), error},
+      {S("waiting_on"), waiting_on},
+  };
+  return Value::MapOfUnique(std::move(m));
+}
+
+bool RunState::FromSnapshot(const Value& v, RunState* out) {
+  if (v.kind() != ValueKind::kMap) return false;
+  auto get = [&](const char* k) -> const Value& {
+    static const Value kNull;
+    const Value* x = v.Find(k);
+    return x ? *x : kNull;
+  };
+  RunState s;
+  s.run_id = Str(get("run_id"));
+  s.workflow = Str(get("workflow"));
+  s.file = Str(get("file"));
+  s.source = Str(get("source"));
+  s.source_hash = Str(get("source_hash"));
+  s.inputs = get("inputs");
+  s.env = get("env");
+  s.replay_effects = Bool(get("replay_effects"));
+  s.status = static_cast<RunStatus>(Int(get("status")));
+  s.next_seq = static_cast<uint64_t>(Int(get("next_seq")));
+  s.started_at = Int(get("started_at"));
+  s.updated_at = Int(get("updated_at"));
+  const Value& insts = get("inst");
+  if (insts.kind() != ValueKind::kMap || s.run_id.empty()) return false;
+  s.inst.reserve(insts.as_map().size());
+  for (const auto& [k, i] : insts.as_map()) {
+    if (k.kind() != ValueKind::kString || i.kind() != ValueKind::kMap || !i.Find("s")) return false;
+    s.inst.emplace(k.as_string(), InstanceFromValue(i));
+  }
+  if (get("signals").kind() == ValueKind::kMap) {
+    for (const auto& [k, l] : get("signals").as_map()) {
+      if (l.kind() == ValueKind::kList) s.signals[Str(k)] = l.as_list();
+    }
+  }
+  if (get("nondet").kind() == ValueKind::kMap) {
+    for (const auto& [k, x] : get("nondet").as_map()) s.nondet[Str(k)] = x;
+  }
+  s.completed_effects = FromStringList(v.Find("completed_effects"));
+  s.compensated = FromStringList(v.Find("compensated"));
+  s.compensating = Bool(get("compensating"));
+  s.output = get("output");
+  s.error = get("error");
+  s.waiting_on = get("waiting_on");
+  *out = std::move(s);
+  return true;
+}
+
+}  // namespace aos

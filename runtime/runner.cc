@@ -1,0 +1,1537 @@
+#include "runtime/runner.h"
+
+#include <fnmatch.h>
+
+#include <algorithm>
+#include <cmath>
+#include <condition_variable>
+#include <cstdlib>
+#include <deque>
+#include <mutex>
+#include <random>
+#include <set>
+#include <thread>
+#include <unordered_map>
+
+#include "lang/eval.h"
+#include "lang/plan.h"
+#include "runtime/codec.h"
+
+namespace aos {
+
+std::string Digest(std::string_view text) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+namespace {
+
+Value S(std::string s) { return Value::String(std::move(s)); }
+Value M(ValueMap m) { return Value::MapOfUnique(std::move(m)); }
+
+Value ErrorValue(const std::string& kind, const std::string& message, const std::string& step) {
+  ValueMap m = {{S("kind"), S(kind)}, {S("message"), S(message)}};
+  if (!step.empty()) m.emplace_back(S("step"), S(step));
+  return M(std::move(m));
+}
+
+std::string StrOf(const Value* v) {
+  return v && v->kind() == ValueKind::kString ? v->as_string() : "";
+}
+
+// Collects the names given to env("...") anywhere in the program, so that
+// their values can be recorded when the run starts.
+void CollectEnv(const Expr* e, std::set<std::string>& out) {
+  if (!e) return;
+  if (e->kind == ExprKind::kCall && e->name == "env" && !e->has_receiver && e->args.size() == 1 &&
+      e->args[0]->kind == ExprKind::kLiteral && e->args[0]->literal.kind() == ValueKind::kString) {
+    out.insert(e->args[0]->literal.as_string());
+  }
+  for (const auto& a : e->args) CollectEnv(a.get(), out);
+}
+
+void CollectEnvStmt(const Stmt& s, std::set<std::string>& out) {
+  if (s.call) {
+    for (const auto& a : s.call->args) CollectEnv(a.get(), out);
+  }
+  for (const auto& m : s.modifiers) {
+    CollectEnv(m.value.get(), out);
+    if (m.call) {
+      for (const auto& a : m.call->args) CollectEnv(a.get(), out);
+    }
+  }
+  for (const Expr* e : {s.ask.get(), s.show.get(), s.timeout.get(), s.approvers.get(),
+                        s.wait_for.get(), s.wait_until.get(), s.value.get(), s.when.get()}) {
+    CollectEnv(e, out);
+  }
+  for (const auto& b : s.body) CollectEnvStmt(*b, out);
+}
+
+}  // namespace
+
+bool StartRun(RunLog& log, const Program& program, const Dag& dag, const std::string& file,
+              const std::string& source, const Value& inputs, bool replay_effects,
+              std::string* error) {
+  const WorkflowDecl& wf = *dag.workflow;
+  ValueMap in;
+  for (const auto& p : wf.params) {
+    const Value* given = inputs.Find(p.name);
+    if (given) {
+      in.emplace_back(S(p.name), *given);
+      continue;
+    }
+    if (!p.default_value) {
+      *error = "workflow " + wf.name + " needs the input '" + p.name + "' (--input " + p.name + "=...)";
+      return false;
+    }
+    MapEnv none;
+    EvalResult r = Evaluate(*p.default_value, none);
+    if (!r.ok()) {
+      *error = "the default of '" + p.name + "' does not evaluate: " + r.error().message;
+      return false;
+    }
+    in.emplace_back(S(p.name), r.value());
+  }
+  if (inputs.kind() == ValueKind::kMap) {
+    for (const auto& [k, v] : inputs.as_map()) {
+      bool known = false;
+      for (const auto& p : wf.params) known = known || (k.kind() == ValueKind::kString && k.as_string() == p.name);
+      if (!known) {
+        *error = "workflow " + wf.name + " has no parameter '" + k.ToDisplayString() + "'";
+        return false;
+      }
+    }
+  }
+  std::set<std::string> env_names;
+  for (const auto& s : wf.body) CollectEnvStmt(*s, env_names);
+  for (const auto& [name, c] : program.connectors) {
+    for (const auto& st : c->settings) CollectEnv(st.value.get(), env_names);
+  }
+  ValueMap env;
+  for (const auto& n : env_names) {
+    const char* v = std::getenv(n.c_str());
+    env.emplace_back(S(n), v ? S(v) : Value());
+  }
+  log.Append(EventType::kRunStarted, "",
+             M({{S("run_id"), S(log.state().run_id)},
+                {S("workflow"), S(wf.name)},
+                {S("file"), S(file)},
+                {S("source"), S(source)},
+                {S("source_hash"), S(Digest(source))},
+                {S("inputs"), M(std::move(in))},
+                {S("env"), M(std::move(env))},
+                {S("replay_effects"), Value::Bool(replay_effects)}}));
+  return true;
+}
+
+RunOutcome OutcomeOf(const RunState& s) {
+  RunOutcome o;
+  o.status = s.status;
+  o.output = s.output;
+  o.error = s.error;
+  o.waiting_on = s.waiting_on;
+  return o;
+}
+
+// ====================================================================== Impl
+
+struct Runner::Impl {
+  RunLog& log;
+  RunState& st;
+  const Program& program;
+  const Dag& dag;
+  CallHandler& calls;
+  Clock& clock;
+  RunOptions opt;
+  const WorkflowDecl& wf;
+
+  // ---- static facts about the DAG, by node
+  std::vector<std::vector<uint32_t>> members;  // by parent + 1
+  std::vector<uint32_t> pos;                   // index among its siblings
+  std::vector<std::vector<uint32_t>> dependents;  // sibling nodes that wait for it
+  std::vector<int> sibling_deps;
+  // Names visible in a scope (by parent + 1): the node, and for body names of
+  // a member for loop, that for's node id with `body` set.
+  struct NameRef {
+    uint32_t node;
+    bool body;
+  };
+  std::vector<std::unordered_map<std::string, NameRef>> names;
+
+  // ---- scopes: the top level and one per for item
+  struct Scope {
+    int32_t for_node = -1;
+    int parent = -1;
+    std::string suffix;
+    const std::string* loop_var = nullptr;
+    Value loop_value;
+    std::vector<int> remaining;   // by member index
+    std::vector<bool> finished;   // by member index
+    int unfinished = 0;
+    bool admitted = true;
+    std::string for_inst;         // the owning for instance
+  };
+  std::vector<Scope> scopes;
+  struct ForInfo {
+    int scope = 0;                // the scope holding the for node
+    uint32_t node = 0;
+    std::vector<int> children;    // child scope per item
+    int done = 0;
+    size_t next_admit = 0;
+    int active = 0;
+    int64_t max = 0;              // 0: unbounded
+  };
+  std::unordered_map<std::string, ForInfo> fors;  // by for instance
+  std::unordered_map<std::string, std::pair<int, uint32_t>> where;  // instance -> (scope, node)
+
+  std::deque<std::pair<int, uint32_t>> ready;
+  std::vector<std::pair<int, uint32_t>> blocked;
+  std::deque<std::pair<int, uint32_t>> deferred;  // ready calls over the concurrency bound
+  size_t finished_count = 0, total_count = 0;
+
+  // ---- failure
+  bool failing = false;
+  Value fail_error;
+
+  // ---- workers
+  struct Job {
+    std::string inst;
+    int scope;
+    uint32_t node;
+    CallRequest req;
+    int64_t started;
+  };
+  struct Done {
+    Job job;
+    CallResult result;
+  };
+  std::mutex mu;
+  std::condition_variable cv_jobs, cv_done;
+  std::deque<Job> jobs;
+  std::deque<Done> done;
+  std::vector<std::thread> workers;
+  bool stopping = false;
+  int in_flight = 0;
+  std::unordered_map<std::string, bool> dispatched;
+
+  std::mt19937_64 rng{std::random_device{}()};
+
+  Impl(RunLog& l, const Program& p, const Dag& d, CallHandler& c, Clock& k, RunOptions o)
+      : log(l), st(l.state()), program(p), dag(d), calls(c), clock(k), opt(std::move(o)),
+        wf(*d.workflow) {
+    if (opt.concurrency < 1) opt.concurrency = 1;
+    if (wf.concurrency && *wf.concurrency > 0) opt.concurrency = static_cast<int>(*wf.concurrency);
+    const size_t n = dag.nodes.size();
+    members.resize(n + 1);
+    names.resize(n + 1);
+    pos.resize(n);
+    dependents.resize(n);
+    sibling_deps.assign(n, 0);
+    for (uint32_t id : dag.order) {
+      pos[id] = static_cast<uint32_t>(members[0].size());
+      members[0].push_back(id);
+    }
+    for (uint32_t id = 0; id < n; ++id) {
+      const DagNode& dn = dag.nodes[id];
+      for (uint32_t c2 : dn.children) {
+        pos[c2] = static_cast<uint32_t>(members[id + 1].size());
+        members[id + 1].push_back(c2);
+      }
+    }
+    for (uint32_t id = 0; id < n; ++id) {
+      const DagNode& dn = dag.nodes[id];
+      std::set<uint32_t> seen;
+      for (const Dep& dep : dn.deps) {
+        if (dag.nodes[dep.node].parent == dn.parent && seen.insert(dep.node).second) {
+          dependents[dep.node].push_back(id);
+          ++sibling_deps[id];
+        }
+      }
+      auto& nm = names[dn.parent + 1];
+      if (dn.stmt && !dn.stmt->name.empty()) nm[dn.stmt->name] = NameRef{id, false};
+      if (dn.stmt && dn.stmt->kind == StmtKind::kFor) {
+        for (uint32_t c2 : dn.children) {
+          const Stmt* cs = dag.nodes[c2].stmt;
+          if (cs && !cs->name.empty()) nm.emplace(cs->name, NameRef{id, true});
+        }
+      }
+    }
+  }
+
+  ~Impl() { StopWorkers(); }
+
+  std::string Key(int scope, uint32_t node) const { return dag.nodes[node].name + scopes[scope].suffix; }
+  const Stmt& StmtOf(uint32_t node) const { return *dag.nodes[node].stmt; }
+
+  // ------------------------------------------------------------ evaluation env
+  class InstEnv : public Env {
+   public:
+    InstEnv(Impl& r, int scope, std::string inst) : r_(r), scope_(scope), inst_(std::move(inst)) {}
+
+    Lookup Find(std::string_view name, Value* out) const override {
+      const std::string n(name);
+      for (int s = scope_; s >= 0; s = r_.scopes[s].parent) {
+        const Scope& sc = r_.scopes[s];
+        if (sc.loop_var && *sc.loop_var == n) {
+          *out = sc.loop_value;
+          return Lookup::kFound;
+        }
+        const auto& nm = r_.names[sc.for_node + 1];
+        auto it = nm.find(n);
+        if (it == nm.end()) continue;
+        if (!it->second.body) return r_.LookupInstance(s, it->second.node, out);
+        // A body name seen from outside its loop: the list of its results.
+        const std::string for_inst = r_.Key(s, it->second.node);
+        auto f = r_.fors.find(for_inst);
+        if (f == r_.fors.end()) return Lookup::kUnknown;
+        ValueList items;
+        for (int child : f->second.children) {
+          const auto& cnm = r_.names[it->second.node + 1];
+          auto c = cnm.find(n);
+          if (c == cnm.end()) return Lookup::kUnbound;
+          Value v;
+          const Lookup l = r_.LookupInstance(child, c->second.node, &v);
+          items.push_back(l == Lookup::kFound ? v : Value());
+        }
+        *out = Value::List(std::move(items));
+        return Lookup::kFound;
+      }
+      if (const Value* v = r_.st.inputs.Find(name)) {
+        *out = *v;
+        return Lookup::kFound;
+      }
+      return Lookup::kUnbound;
+    }
+
+    std::optional<Value> Nondeterministic(std::string_view fn, Span site) override {
+      const std::string key = inst_ + "|" + std::string(fn) + "@" + std::to_string(site.begin);
+      auto it = r_.st.nondet.find(key);
+      if (it != r_.st.nondet.end()) return it->second;
+      Value v;
+      if (fn == "now") {
+        v = Value::Time(Timestamp{r_.clock.NowNanos()});
+      } else {
+        std::uniform_int_distribution<uint64_t> d;
+        uint64_t a = d(r_.rng), b = d(r_.rng);
+        a = (a & 0xffffffffffff0fffull) | 0x0000000000004000ull;
+        b = (b & 0x3fffffffffffffffull) | 0x8000000000000000ull;
+        char buf[40];
+        std::snprintf(buf, sizeof buf, "%08llx-%04llx-%04llx-%04llx-%012llx",
+                      static_cast<unsigned long long>(a >> 32),
+                      static_cast<unsigned long long>((a >> 16) & 0xffff),
+                      static_cast<unsigned long long>(a & 0xffff),
+                      static_cast<unsigned long long>(b >> 48),
+                      static_cast<unsigned long long>(b & 0xffffffffffffull));
+        v = S(buf);
+      }
+      r_.log.Append(EventType::kNondeterministicValue, inst_,
+                    M({{S("site"), S(key)}, {S("fn"), S(std::string(fn))}, {S("value"), v}}));
+      return v;
+    }
+
+    std::optional<Value> EnvVar(std::string_view name) override {
+      if (const Value* v = r_.st.env.Find(name)) return *v;
+      return std::nullopt;
+    }
+
+    std::optional<Value> Secret(std::string_view name) override {
+      const char* v = std::getenv(std::string(name).c_str());
+      if (!v) return std::nullopt;
+      return S(v);
+    }
+
+   private:
+    Impl& r_;
+    int scope_;
+    std::string inst_;
+  };
+
+  Env::Lookup LookupInstance(int scope, uint32_t node, Value* out) {
+    const std::string key = Key(scope, node);
+    const Instance* in = st.Find(key);
+    if (!in) return Env::Lookup::kUnknown;
+    if (in->status == InstStatus::kSkipped) return Env::Lookup::kSkipped;
+    if (in->status != InstStatus::kDone) return Env::Lookup::kUnknown;
+    const Stmt& s = StmtOf(node);
+    if (s.kind == StmtKind::kLet && dag.nodes[node].secret) {
+      // Values derived from secrets are never recorded: recompute.
+      InstEnv env(*this, scope, key);
+      EvalResult r = Evaluate(*s.value, env);
+      if (!r.ok()) return Env::Lookup::kUnknown;
+      *out = r.value();
+      return Env::Lookup::kFound;
+    }
+    *out = in->result;
+    return Env::Lookup::kFound;
+  }
+
+  EvalResult Eval(const Expr& e, int scope, const std::string& inst) {
+    InstEnv env(*this, scope, inst);
+    return Evaluate(e, env);
+  }
+
+  // ------------------------------------------------------------ scopes
+  int NewScope(int parent, int32_t for_node, std::string suffix) {
+    Scope sc;
+    sc.parent = parent;
+    sc.for_node = for_node;
+    sc.suffix = std::move(suffix);
+    const auto& mem = members[for_node + 1];
+    sc.remaining.resize(mem.size());
+    sc.finished.assign(mem.size(), false);
+    sc.unfinished = static_cast<int>(mem.size());
+    for (size_t i = 0; i < mem.size(); ++i) sc.remaining[i] = sibling_deps[mem[i]];
+    scopes.push_back(std::move(sc));
+    const int id = static_cast<int>(scopes.size()) - 1;
+    total_count += mem.size();
+    for (uint32_t m : mem) where[Key(id, m)] = {id, m};
+    return id;
+  }
+
+  // Marks finished members (from the state) and queues the ready ones.
+  void Populate(int s) {
+    const auto mem = members[scopes[s].for_node + 1];
+    for (uint32_t m : mem) {
+      const Instance* in = st.Find(Key(s, m));
+      if (in && (in->status == InstStatus::kDone || in->status == InstStatus::kSkipped)) {
+        if (StmtOf(m).kind == StmtKind::kFor) Expand(s, m, /*record=*/false);
+        MarkFinished(s, m, /*queue=*/false);
+      }
+    }
+    if (!scopes[s].admitted) return;
+    for (uint32_t m : mem) {
+      const size_t i = pos[m];
+      if (!scopes[s].finished[i] && scopes[s].remaining[i] == 0) ready.emplace_back(s, m);
+    }
+  }
+
+  void MarkFinished(int s, uint32_t node, bool queue) {
+    Scope& sc = scopes[s];
+    const size_t i = pos[node];
+    if (sc.finished[i]) return;
+    sc.finished[i] = true;
+    --sc.unfinished;
+    ++finished_count;
+    for (uint32_t d : dependents[node]) {
+      if (--scopes[s].remaining[pos[d]] == 0 && queue && scopes[s].admitted &&
+          !scopes[s].finished[pos[d]]) {
+        ready.emplace_back(s, d);
+      }
+    }
+    if (queue && opt.progress) opt.progress(finished_count, total_count, Key(s, node));
+    if (scopes[s].unfinished == 0 && scopes[s].for_node >= 0) ScopeDone(s, queue);
+  }
+
+  void ScopeDone(int s, bool queue) {
+    auto it = fors.find(scopes[s].for_inst);
+    if (it == fors.end()) return;
+    ForInfo& f = it->second;
+    ++f.done;
+    --f.active;
+    AdmitMore(f, queue);
+    if (f.done == static_cast<int>(f.children.size()) && queue) {
+      const std::string key = scopes[s].for_inst;
+      const Instance* in = st.Find(key);
+      if (!in || in->status != InstStatus::kDone) {
+        log.Append(EventType::kStepCompleted, key, M({{S("result"), Value()}}));
+      }
+      MarkFinished(f.scope, f.node, true);
+    }
+  }
+
+  void AdmitMore(ForInfo& f, bool queue) {
+    while (f.next_admit < f.children.size() && (f.max == 0 || f.active < f.max)) {
+      const int c = f.children[f.next_admit++];
+      scopes[c].admitted = true;
+      ++f.active;
+      if (queue) {
+        for (uint32_t m : members[scopes[c].for_node + 1]) {
+          if (!scopes[c].finished[pos[m]] && scopes[c].remaining[pos[m]] == 0) ready.emplace_back(c, m);
+        }
+      }
+    }
+  }
+
+  // Creates the child scopes of for instance (s, node) from its recorded items.
+  void Expand(int s, uint32_t node, bool record) {
+    const std::string key = Key(s, node);
+    if (fors.count(key)) return;
+    const Instance& in = st.At(key);
+    const Stmt& stmt = StmtOf(node);
+    ForInfo f;
+    f.scope = s;
+    f.node = node;
+    f.max = stmt.max_parallel.value_or(0);
+    const ValueList empty;
+    const ValueList& items = in.items.kind() == ValueKind::kList ? in.items.as_list() : empty;
+    for (size_t i = 0; i < items.size(); ++i) {
+      const int c = NewScope(s, static_cast<int32_t>(node), scopes[s].suffix + "[" + std::to_string(i) + "]");
+      scopes[c].loop_var = &stmt.loop_var;
+      scopes[c].loop_value = items[i];
+      scopes[c].admitted = false;
+      scopes[c].for_inst = key;
+      f.children.push_back(c);
+    }
+    auto& fi = fors[key] = std::move(f);
+    const std::vector<int> children = fi.children;
+    for (int c : children) Populate(c);  // finished members; none queued yet
+    AdmitMore(fors[key], /*queue=*/true);
+    ForInfo& f2 = fors[key];
+    // Items finished on an earlier run were counted by Populate.
+    int already = 0;
+    for (int c : children) already += scopes[c].unfinished == 0;
+    f2.done = already;
+    f2.active = 0;
+    for (size_t i = 0; i < f2.next_admit; ++i) f2.active += scopes[children[i]].unfinished > 0;
+    AdmitMore(f2, true);
+    (void)record;
+  }
+
+  // ------------------------------------------------------------ advancing
+  void Skip(int s, uint32_t node, const std::string& key) {
+    log.Append(EventType::kStepSkipped, key, Value());
+    MarkFinished(s, node, true);
+  }
+
+  void Complete(int s, uint32_t node, const std::string& key, Value result) {
+    const Stmt& stmt = StmtOf(node);
+    Value recorded = (stmt.kind == StmtKind::kLet && dag.nodes[node].secret) ? Value() : result;
+    log.Append(EventType::kStepCompleted, key, M({{S("result"), std::move(recorded)}}));
+    if (stmt.kind == StmtKind::kLet && dag.nodes[node].secret) {
+      // keep the live value out of the log but available now
+    }
+    MarkFinished(s, node, true);
+  }
+
+  void FailStep(const std::string& key, const std::string& kind, const std::string& message) {
+    log.Append(EventType::kStepFailed, key, M({{S("kind"), S(kind)}, {S("message"), S(message)}}));
+    if (!failing) {
+      failing = true;
+      fail_error = ErrorValue(kind, message, key);
+    }
+  }
+
+  void Block(int s, uint32_t node) { blocked.emplace_back(s, node); }
+
+  // Whether the statement must be skipped or fails before it starts.
+  // Returns true when it was settled (skipped or failed).
+  bool PreCheck(int s, uint32_t node, const std::string& key) {
+    const Stmt& stmt = StmtOf(node);
+    for (const Dep& dep : dag.nodes[node].deps) {
+      // The dependency's instance: the sibling in this scope, or an outer one.
+      int ds = s;
+      while (ds >= 0 && scopes[ds].for_node != dag.nodes[dep.node].parent) ds = scopes[ds].parent;
+      if (ds < 0) continue;
+      const Instance* d = st.Find(Key(ds, dep.node));
+      if (!d) continue;
+      if (d->status == InstStatus::kSkipped && !dep.soft) {
+        Skip(s, node, key);
+        return true;
+      }
+      // A rejection stops the statements that would act on it (calls,
+      // gates) unless a `when` decides; values (let, output) may read it.
+      const bool acts = stmt.kind == StmtKind::kStep || stmt.kind == StmtKind::kEffect ||
+                        stmt.kind == StmtKind::kApproval || stmt.kind == StmtKind::kWait ||
+                        stmt.kind == StmtKind::kSignal;
+      if (acts && StmtOf(dep.node).kind == StmtKind::kApproval && d->status == InstStatus::kDone &&
+          !stmt.when) {
+        const Value* ap = d->result.Find("approved");
+        if (ap && ap->kind() == ValueKind::kBool && !ap->as_bool()) {
+          FailStep(key, "approval.rejected",
+                   dag.nodes[dep.node].name + " was rejected (use `when " + dag.nodes[dep.node].name +
+                       ".approved` to run only on approval)");
+          return true;
+        }
+      }
+    }
+    if (stmt.when) {
+      EvalResult r = Eval(*stmt.when, s, key);
+      if (!r.ok()) {
+        if (r.error().kind == "expr.skipped") {
+          Skip(s, node, key);
+        } else {
+          FailStep(key, "expr.error", "when: " + r.error().message);
+        }
+        return true;
+      }
+      if (r.value().kind() != ValueKind::kBool) {
+        FailStep(key, "expr.error", "when: the condition is " + std::string(KindName(r.value().kind())) +
+                                        ", not bool");
+        return true;
+      }
+      if (!r.value().as_bool()) {
+        Skip(s, node, key);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  bool EvalOrFail(const Expr& e, int s, const std::string& key, Value* out, const char* what,
+                  uint32_t node) {
+    EvalResult r = Eval(e, s, key);
+    if (r.ok()) {
+      *out = std::move(r.value());
+      return true;
+    }
+    if (r.error().kind == "expr.skipped") {
+      Skip(s, node, key);
+      return false;
+    }
+    FailStep(key, "expr.error", std::string(what) + ": " + r.error().message);
+    return false;
+  }
+
+  void Advance(int s, uint32_t node) {
+    const std::string key = Key(s, node);
+    Instance& in = st.At(key);
+    if (in.status == InstStatus::kDone || in.status == InstStatus::kSkipped) {
+      MarkFinished(s, node, true);
+      return;
+    }
+    if (in.status == InstStatus::kFailed) return;
+    const Stmt& stmt = StmtOf(node);
+    if (in.status == InstStatus::kPending && PreCheck(s, node, key)) return;
+    Value v;
+    switch (stmt.kind) {
+      case StmtKind::kLet:
+      case StmtKind::kOutput:
+        if (EvalOrFail(*stmt.value, s, key, &v, stmt.kind == StmtKind::kLet ? "let" : "output", node)) {
+          Complete(s, node, key, std::move(v));
+        }
+        return;
+      case StmtKind::kFail:
+        if (EvalOrFail(*stmt.value, s, key, &v, "fail", node)) {
+          FailStep(key, "fail", v.ToDisplayString());
+        }
+        return;
+      case StmtKind::kFor:
+        return AdvanceFor(s, node, key, in);
+      case StmtKind::kApproval:
+        return AdvanceApproval(s, node, key, in);
+      case StmtKind::kWait:
+        return AdvanceWait(s, node, key, in);
+      case StmtKind::kSignal:
+        return AdvanceSignal(s, node, key, in);
+      case StmtKind::kStep:
+      case StmtKind::kEffect:
+        return AdvanceCall(s, node, key, in);
+    }
+  }
+
+  void AdvanceFor(int s, uint32_t node, const std::string& key, Instance& in) {
+    const Stmt& stmt = StmtOf(node);
+    if (!in.expanded) {
+      Value items;
+      if (!EvalOrFail(*stmt.value, s, key, &items, "for", node)) return;
+      if (items.kind() == ValueKind::kNull) items = Value::List({});
+      if (items.kind() != ValueKind::kList) {
+        FailStep(key, "expr.error", "for: the loop runs over a list, not a " +
+                                        std::string(KindName(items.kind())));
+        return;
+      }
+      log.Append(EventType::kStepScheduled, key, M({{S("items"), items}}));
+    }
+    Expand(s, node, true);
+    ForInfo& f = fors[key];
+    if (f.children.empty() || f.done == static_cast<int>(f.children.size())) {
+      if (st.At(key).status != InstStatus::kDone) {
+        log.Append(EventType::kStepCompleted, key, M({{S("result"), Value()}}));
+      }
+      MarkFinished(s, node, true);
+    }
+  }
+
+  // ---- approvals (the statement, an effect's confirm gate, escalations)
+  void RequestApproval(const std::string& key, const std::string& purpose, const std::string& ask,
+                       const Value& payload, int64_t due, const std::string& on_timeout) {
+    const std::string hash = Digest(EncodeValue(payload));
+    ValueMap m = {{S("purpose"), S(purpose)},
+                  {S("ask"), S(ask)},
+                  {S("payload"), payload},
+                  {S("payload_hash"), S(hash)}};
+    if (due) m.emplace_back(S("due"), Value::Int(due));
+    if (!on_timeout.empty()) m.emplace_back(S("on_timeout"), S(on_timeout));
+    log.Append(EventType::kApprovalRequested, key, M(std::move(m)));
+  }
+
+  // Times out an undecided approval when its due time has passed; true when
+  // a decision now exists.
+  bool TimeoutApproval(const std::string& key, Instance& in) {
+    const Value* due = in.request.Find("due");
+    if (!due || due->kind() != ValueKind::kInt || clock.NowNanos() < due->as_int()) return false;
+    const std::string on = StrOf(in.request.Find("on_timeout"));
+    if (on == "approve" || on == "reject") {
+      log.Append(EventType::kApprovalDecided, key,
+                 M({{S("approved"), Value::Bool(on == "approve")},
+                    {S("by"), S("timeout")},
+                    {S("comment"), S("no decision before the timeout")},
+                    {S("data"), Value()},
+                    {S("payload_hash"), *in.request.Find("payload_hash")}}));
+      return true;
+    }
+    FailStep(key, "approval.timeout", key + " had no decision before its timeout");
+    return false;
+  }
+
+  static Value DecisionResult(const Instance& in) {
+    const Value& d = in.decision;
+    auto f = [&](const char* k) { return d.Find(k) ? *d.Find(k) : Value(); };
+    return M({{S("approved"), f("approved")},
+              {S("by"), f("by")},
+              {S("at"), f("at")},
+              {S("comment"), f("comment").is_null() ? S("") : f("comment")},
+              {S("data"), f("data")}});
+  }
+
+  void AdvanceApproval(int s, uint32_t node, const std::string& key, Instance& in) {
+    const Stmt& stmt = StmtOf(node);
+    if (!in.requested) {
+      Value ask, payload, timeout;
+      if (!EvalOrFail(*stmt.ask, s, key, &ask, "ask", node)) return;
+      if (stmt.show && !EvalOrFail(*stmt.show, s, key, &payload, "show", node)) return;
+      int64_t due = 0;
+      if (stmt.timeout) {
+        if (!EvalOrFail(*stmt.timeout, s, key, &timeout, "timeout", node)) return;
+        if (timeout.kind() == ValueKind::kDuration) due = clock.NowNanos() + timeout.as_duration().nanos;
+      }
+      RequestApproval(key, "approval", ask.ToDisplayString(), payload, due,
+                      stmt.on_timeout.empty() ? "reject" : stmt.on_timeout);
+    }
+    Instance& i2 = st.At(key);
+    if (!i2.decided && !TimeoutApproval(key, i2)) {
+      if (st.At(key).status != InstStatus::kFailed) Block(s, node);
+      return;
+    }
+    Complete(s, node, key, DecisionResult(st.At(key)));
+  }
+
+  void AdvanceWait(int s, uint32_t node, const std::string& key, Instance& in) {
+    const Stmt& stmt = StmtOf(node);
+    if (!in.timer) {
+      Value v;
+      int64_t due = 0;
+      if (stmt.wait_for) {
+        if (!EvalOrFail(*stmt.wait_for, s, key, &v, "wait for", node)) return;
+        if (v.kind() != ValueKind::kDuration) {
+          FailStep(key, "expr.error", "wait for: not a duration");
+          return;
+        }
+        due = clock.NowNanos() + v.as_duration().nanos;
+      } else if (stmt.wait_until) {
+        if (!EvalOrFail(*stmt.wait_until, s, key, &v, "wait until", node)) return;
+        if (v.kind() != ValueKind::kTimestamp) {
+          FailStep(key, "expr.error", "wait until: not a time");
+          return;
+        }
+        due = v.as_time().nanos;
+      }
+      log.Append(EventType::kTimerStarted, key, M({{S("due"), Value::Int(due)}}));
+    }
+    const int64_t due = st.At(key).due;
+    if (clock.NowNanos() < due) {
+      Block(s, node);
+      return;
+    }
+    log.Append(EventType::kTimerFired, key, Value());
+    Complete(s, node, key, M({{S("at"), Value::Time(Timestamp{due})}}));
+  }
+
+  static std::string SignalName(const Stmt& stmt) { return stmt.event.empty() ? stmt.name : stmt.event; }
+
+  void AdvanceSignal(int s, uint32_t node, const std::string& key, Instance& in) {
+    const Stmt& stmt = StmtOf(node);
+    for (const std::string& name : {SignalName(stmt), stmt.name}) {
+      auto it = st.signals.find(name);
+      if (it != st.signals.end() && !it->second.empty()) {
+        Complete(s, node, key, it->second.front());
+        return;
+      }
+    }
+    if (stmt.timeout && !in.timer) {
+      Value v;
+      if (!EvalOrFail(*stmt.timeout, s, key, &v, "timeout", node)) return;
+      if (v.kind() == ValueKind::kDuration) {
+        log.Append(EventType::kTimerStarted, key,
+                   M({{S("due"), Value::Int(clock.NowNanos() + v.as_duration().nanos)}}));
+      }
+    }
+    const Instance& i2 = st.At(key);
+    if (i2.timer && clock.NowNanos() >= i2.due) {
+      FailStep(key, "signal.timeout", "signal " + SignalName(stmt) + " did not arrive in time");
+      return;
+    }
+    Block(s, node);
+  }
+
+  // ------------------------------------------------------------ calls
+  struct Resolved {
+    std::string ns, method;
+    const ConnectorDecl* connector = nullptr;
+    const AgentDecl* agent = nullptr;
+    const TypeDecl* entity = nullptr;
+  };
+
+  Resolved Resolve(const Call& call) const {
+    Resolved r;
+    const size_t dot = call.callee.find('.');
+    r.ns = call.callee.substr(0, dot);
+    r.method = dot == std::string::npos ? "" : call.callee.substr(dot + 1);
+    if (auto it = program.connectors.find(r.ns); it != program.connectors.end()) r.connector = it->second;
+    if (auto it = program.agents.find(r.ns); it != program.agents.end()) r.agent = it->second;
+    if (auto it = program.types.find(r.ns); it != program.types.end() && it->second->is_entity) {
+      r.entity = it->second;
+    }
+    return r;
+  }
+
+  struct Args {
+    ValueList positional;
+    ValueMap named;
+    const Value* Named(std::string_view n) const {
+      for (const auto& [k, v] : named) {
+        if (k.as_string() == n) return &v;
+      }
+      return nullptr;
+    }
+  };
+
+  bool EvalArgs(const Call& call, int s, const std::string& key, uint32_t node, Args* out) {
+    for (size_t i = 0; i < call.args.size(); ++i) {
+      Value v;
+      if (!EvalOrFail(*call.args[i], s, key, &v, "argument", node)) return false;
+      if (call.arg_names[i].empty()) {
+        out->positional.push_back(std::move(v));
+      } else {
+        out->named.emplace_back(S(std::string(call.arg_names[i])), std::move(v));
+      }
+    }
+    return true;
+  }
+
+  static std::string Upper(std::string m) {
+    for (auto& c : m) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return m;
+  }
+
+  // Builds the handler request of an http, connector, model or email call.
+  // false with *error_kind/*error when it cannot be made.
+  bool BuildRequest(const Resolved& k, const Args& a, int s, const std::string& key,
+                    CallRequest* req, std::string* error_kind, std::string* error) {
+    ValueMap m;
+    auto named = [&](const char* n) { return a.Named(n) ? *a.Named(n) : Value(); };
+    if (k.ns == "http" || k.connector) {
+      req->kind = "http";
+      std::string url = a.positional.empty() ? "" : a.positional[0].ToDisplayString();
+      ValueMap headers;
+      if (k.connector) {
+        InstEnv env(*this, s, key);
+        std::string base;
+        for (const auto& setting : k.connector->settings) {
+          if (!setting.value) continue;
+          EvalResult r = Evaluate(*setting.value, env);
+          if (!r.ok()) {
+            *error_kind = "expr.error";
+            *error = "connector " + k.ns + " " + setting.key + ": " + r.error().message;
+            return false;
+          }
+          if (setting.key == "base_url") base = r.value().ToDisplayString();
+          if (setting.key == "headers" && r.value().kind() == ValueKind::kMap) {
+            for (const auto& h : r.value().as_map()) headers.push_back(h);
+          }
+          if (setting.key == "auth") headers.emplace_back(S("Authorization"), r.value());
+          if (setting.key == "allow" && r.value().kind() == ValueKind::kList) {
+            const std::string path = url.substr(0, url.find('?'));
+            bool allowed = false;
+            for (const auto& p : r.value().as_list()) {
+              const std::string pat = p.ToDisplayString();
+              const size_t sp = pat.find(' ');
+              if (sp == std::string::npos) continue;
+              if (Upper(pat.substr(0, sp)) == Upper(k.method) &&
+                  fnmatch(pat.substr(sp + 1).c_str(), path.c_str(), 0) == 0) {
+                allowed = true;
+              }
+            }
+            if (!allowed) {
+              *error_kind = "connector.denied";
+              *error = "connector " + k.ns + " does not allow " + Upper(k.method) + " " + path;
+              return false;
+            }
+          }
+        }
+        if (!base.empty() && base.back() == '/' && !url.empty() && url.front() == '/') base.pop_back();
+        url = base + url;
+      }
+      if (const Value* h = a.Named("headers"); h && h->kind() == ValueKind::kMap) {
+        for (const auto& e : h->as_map()) headers.push_back(e);
+      }
+      m.emplace_back(S("method"), S(Upper(k.method)));
+      m.emplace_back(S("url"), S(url));
+      m.emplace_back(S("headers"), Value::Map(std::move(headers)));
+      for (const char* n : {"query", "json", "body"}) {
+        if (a.Named(n)) m.emplace_back(S(n), *a.Named(n));
+      }
+    } else if (k.agent || (k.ns == "llm" && k.method == "chat")) {
+      req->kind = "llm";
+      std::string prompt;
+      Value model = named("model"), system = named("system"), temperature = named("temperature"),
+            max_tokens = named("max_tokens");
+      bool typed = false;
+      if (k.agent) {
+        prompt = a.positional.empty() ? "" : a.positional[0].ToDisplayString();
+        if (const Value* c = a.Named("context")) prompt += "\n\nContext (JSON):\n" + c->ToJson();
+        InstEnv env(*this, s, key);
+        for (const auto& setting : k.agent->settings) {
+          if (setting.key == "output") {
+            typed = true;
+            continue;
+          }
+          if (!setting.value) continue;
+          EvalResult r = Evaluate(*setting.value, env);
+          if (!r.ok()) continue;
+          if (setting.key == "model") model = r.value();
+          if (setting.key == "instructions") system = r.value();
+          if (setting.key == "temperature") temperature = r.value();
+          if (setting.key == "max_tokens") max_tokens = r.value();
+        }
+      } else {
+        prompt = named("prompt").ToDisplayString();
+        typed = !named("schema").is_null();
+      }
+      m = {{S("model"), model},     {S("system"), system},
+           {S("prompt"), S(prompt)}, {S("temperature"), temperature},
+           {S("max_tokens"), max_tokens}, {S("typed"), Value::Bool(typed)},
+           {S("schema"), named("schema")}};
+    } else if (k.ns == "llm" && k.method == "embed") {
+      req->kind = "embed";
+      m = {{S("model"), named("model")}, {S("text"), named("text")}};
+    } else if (k.ns == "email") {
+      req->kind = "email";
+      m = a.named;
+    } else {
+      *error_kind = "effect.unknown";
+      *error = k.ns + "." + k.method + " is not available in this runtime yet";
+      return false;
+    }
+    req->args = Value::Map(std::move(m));
+    return true;
+  }
+
+  // Entity and kv calls: run here, written with the step's completion.
+  bool InlineCall(const Resolved& k, const Args& a, int s, uint32_t node, const std::string& key) {
+    if (!k.entity && k.ns != "kv") return false;
+    log.Flush(opt.durability == Durability::kStrict);  // reads below see this run's writes
+    Store& store = StoreOf();
+    if (k.ns == "kv") {
+      const std::string kk = a.positional.empty() ? "" : a.positional[0].ToDisplayString();
+      if (k.method == "put") {
+        Value v = a.positional.size() > 1 ? a.positional[1] : Value();
+        int64_t expires = 0;
+        if (const Value* ttl = a.Named("ttl"); ttl && ttl->kind() == ValueKind::kDuration) {
+          expires = clock.NowNanos() + ttl->as_duration().nanos;
+        }
+        log.batch().Put(Column::kKv, kk, EncodeValue(M({{S("v"), v}, {S("exp"), Value::Int(expires)}})));
+        Complete(s, node, key, v);
+        return true;
+      }
+      Value out;
+      if (auto raw = store.Get(Column::kKv, kk)) {
+        Value rec;
+        if (DecodeValue(*raw, &rec)) {
+          const Value* exp = rec.Find("exp");
+          if (!exp || exp->as_int() == 0 || exp->as_int() > clock.NowNanos()) out = *rec.Find("v");
+        }
+      }
+      Complete(s, node, key, out);
+      return true;
+    }
+    const TypeDecl& et = *k.entity;
+    const std::string prefix = et.name + std::string(1, '\0');
+    const Field* key_field = nullptr;
+    for (const auto& f : et.fields) {
+      if (f.is_key) key_field = &f;
+    }
+    auto load = [&](const std::string& id) -> Value {
+      auto raw = store.Get(Column::kEntities, prefix + id);
+      Value v;
+      if (raw && DecodeValue(*raw, &v)) return v;
+      return Value();
+    };
+    if (k.method == "list") {
+      int64_t limit = INT64_MAX;
+      if (const Value* l = a.Named("limit"); l && l->kind() == ValueKind::kInt) limit = l->as_int();
+      ValueList items;
+      store.Scan(Column::kEntities, prefix, prefix, [&](std::string_view, std::string_view raw) {
+        if (static_cast<int64_t>(items.size()) >= limit) return false;
+        Value v;
+        if (DecodeValue(raw, &v)) items.push_back(std::move(v));
+        return true;
+      });
+      Complete(s, node, key, Value::List(std::move(items)));
+      return true;
+    }
+    if (k.method == "get" || k.method == "delete") {
+      const std::string id = a.positional.empty() ? "" : a.positional[0].ToDisplayString();
+      Value before = load(id);
+      if (k.method == "get") {
+        Complete(s, node, key, before);
+        return true;
+      }
+      if (!before.is_null()) {
+        log.batch().Delete(Column::kEntities, prefix + id);
+        log.Append(EventType::kEntityChanged, key,
+                   M({{S("type"), S(et.name)}, {S("key"), S(id)}, {S("before"), before}, {S("after"), Value()}}));
+      }
+      Complete(s, node, key, Value::Bool(!before.is_null()));
+      return true;
+    }
+    // upsert: the record, with declared defaults filled in.
+    const Value rec = a.positional.empty() ? Value() : a.positional[0];
+    if (rec.kind() != ValueKind::kMap || !key_field) {
+      FailStep(key, "expr.error", et.name + ".upsert needs a record");
+      return true;
+    }
+    ValueMap fields;
+    for (const auto& f : et.fields) {
+      const Value* v = rec.Find(f.name);
+      if (v) {
+        fields.emplace_back(S(f.name), *v);
+      } else if (f.default_value) {
+        MapEnv none;
+        EvalResult r = Evaluate(*f.default_value, none);
+        fields.emplace_back(S(f.name), r.ok() ? r.value() : Value());
+      } else {
+        fields.emplace_back(S(f.name), Value());
+      }
+    }
+    Value after = M(std::move(fields));
+    const Value* idv = after.Find(key_field->name);
+    if (!idv || idv->is_null()) {
+      FailStep(key, "expr.error", et.name + ".upsert: the key field '" + key_field->name + "' is missing");
+      return true;
+    }
+    const std::string id = idv->ToDisplayString();
+    Value before = load(id);
+    log.batch().Put(Column::kEntities, prefix + id, EncodeValue(after));
+    log.Append(EventType::kEntityChanged, key,
+               M({{S("type"), S(et.name)}, {S("key"), S(id)}, {S("before"), before}, {S("after"), after}}));
+    Complete(s, node, key, after);
+    return true;
+  }
+
+  Store& StoreOf() { return log.store(); }
+
+  const RetrySpec* RetryOf(const Stmt& stmt) const {
+    if (const Modifier* m = stmt.FindModifier(ModifierKind::kRetry)) return m->retry.get();
+    if (wf.retry) return &*wf.retry;
+    return nullptr;
+  }
+
+  static bool Retryable(const RetrySpec* r, const std::string& kind) {
+    static const std::vector<std::string> kDefault = {"net", "http.5xx", "http.429", "timeout",
+                                                      "llm.rate_limit", "llm.schema"};
+    const auto& on = (r && !r->on.empty()) ? r->on : kDefault;
+    for (const auto& k : on) {
+      if (k == kind) return true;
+      if (k == "http.4xx" && kind.rfind("http.4", 0) == 0 && kind != "http.429") return true;
+      if (k == "http.5xx" && kind.rfind("http.5", 0) == 0) return true;
+    }
+    return false;
+  }
+
+  std::string EffectKeyOf(const Instance& in) const { return wf.name + std::string(1, '\0') + in.key; }
+
+  void AdvanceCall(int s, uint32_t node, const std::string& key, Instance& in) {
+    const Stmt& stmt = StmtOf(node);
+    if (dispatched.count(key)) return;  // on a worker now
+    const bool effect = stmt.kind == StmtKind::kEffect;
+    // An escalation waiting for the operator.
+    if (in.requested && StrOf(in.request.Find("purpose")) == "escalate") {
+      if (!in.decided) {
+        Block(s, node);
+        return;
+      }
+      const Value* ap = in.decision.Find("approved");
+      const Value* data = in.decision.Find("data");
+      if (!ap || !ap->as_bool()) {
+        FailStep(key, StrOf(in.last_error.Find("kind")).empty() ? "approval.rejected"
+                                                                : StrOf(in.last_error.Find("kind")),
+                 "the operator chose to fail " + key + " after: " + StrOf(in.last_error.Find("message")));
+        return;
+      }
+      if (data && data->Find("skip")) {
+        Complete(s, node, key, *data->Find("skip"));
+        return;
+      }
+      log.Append(EventType::kStepScheduled, key, M({{S("reset"), Value::Bool(true)}}));
+      Instance& r = st.At(key);
+      r.failures = 0;
+      r.requested = false;
+      r.decided = false;
+      r.retry_due = 0;
+    }
+    if (in.retry_due > clock.NowNanos()) {
+      Block(s, node);
+      return;
+    }
+    if (in_flight >= opt.concurrency) {
+      deferred.emplace_back(s, node);
+      return;
+    }
+    const Call& call = *stmt.call;
+    Args a;
+    if (!EvalArgs(call, s, key, node, &a)) return;
+    const Resolved k = Resolve(call);
+    if (!effect && InlineCall(k, a, s, node, key)) return;
+
+    CallRequest req;
+    req.callee = call.callee;
+    req.instance = key;
+    if (const Modifier* t = stmt.FindModifier(ModifierKind::kTimeout); t && t->value) {
+      Value tv;
+      if (!EvalOrFail(*t->value, s, key, &tv, "timeout", node)) return;
+      if (tv.kind() == ValueKind::kDuration) req.timeout_ms = tv.as_duration().nanos / 1'000'000;
+    }
+    std::string ekind, emsg;
+    if (effect) {
+      if (in.key.empty()) {
+        const Modifier* km = stmt.FindModifier(ModifierKind::kKey);
+        Value kv;
+        if (!km || !EvalOrFail(*km->value, s, key, &kv, "key", node)) return;
+        st.At(key).key = kv.ToDisplayString();
+      }
+      Instance& i2 = st.At(key);
+      req.idempotency_key = i2.key;
+      // Across runs: a completed key returns its recorded result.
+      if (!st.replay_effects) {
+        if (auto raw = StoreOf().Get(Column::kIdempotency, EffectKeyOf(i2))) {
+          Value prior;
+          if (DecodeValue(*raw, &prior)) {
+            log.Append(EventType::kEffectCompleted, key,
+                       M({{S("key"), S(i2.key)}, {S("result"), prior}, {S("reused"), Value::Bool(true)}}));
+            Complete(s, node, key, prior);
+            return;
+          }
+        }
+      }
+      if (stmt.FindModifier(ModifierKind::kConfirm)) {
+        if (!i2.requested) {
+          RequestApproval(key, "confirm", "Run effect " + key + " (" + call.callee + ") with key '" + i2.key + "'?",
+                          M({{S("call"), S(call.callee)},
+                             {S("args"), Value::List(a.positional)},
+                             {S("named"), M(a.named)},
+                             {S("key"), S(i2.key)}}),
+                          0, "");
+        }
+        Instance& i3 = st.At(key);
+        if (!i3.decided) {
+          Block(s, node);
+          return;
+        }
+        const Value* ap = i3.decision.Find("approved");
+        if (!ap || !ap->as_bool()) {
+          FailStep(key, "approval.rejected", "the effect " + key + " was not confirmed");
+          return;
+        }
+      }
+    }
+    if (!BuildRequest(k, a, s, key, &req, &ekind, &emsg)) {
+      FailStep(key, ekind, emsg);
+      return;
+    }
+    Instance& i4 = st.At(key);
+    log.Append(EventType::kAttemptStarted, key, M({{S("attempt"), Value::Int(i4.attempts + (i4.in_flight ? 0 : 1))}}));
+    if (effect) {
+      const std::string digest = Digest(call.callee + EncodeValue(Value::List(a.positional)) + EncodeValue(M(a.named)));
+      log.Append(EventType::kEffectIntent, key,
+                 M({{S("key"), S(st.At(key).key)}, {S("request_digest"), S(digest)}}));
+      log.Flush(/*sync=*/true);  // the intent is durable before the world is touched
+    } else if (opt.durability == Durability::kStrict) {
+      log.Flush(true);
+    }
+    Dispatch(Job{key, s, node, std::move(req), clock.NowNanos()});
+  }
+
+  void Dispatch(Job job) {
+    dispatched[job.inst] = true;
+    ++in_flight;
+    std::lock_guard<std::mutex> lock(mu);
+    if (static_cast<int>(workers.size()) < opt.concurrency &&
+        static_cast<int>(workers.size()) < in_flight + static_cast<int>(jobs.size())) {
+      workers.emplace_back([this] { WorkerLoop(); });
+    }
+    jobs.push_back(std::move(job));
+    cv_jobs.notify_one();
+  }
+
+  void WorkerLoop() {
+    for (;;) {
+      Job job;
+      {
+        std::unique_lock<std::mutex> lock(mu);
+        cv_jobs.wait(lock, [&] { return stopping || !jobs.empty(); });
+        if (stopping && jobs.empty()) return;
+        job = std::move(jobs.front());
+        jobs.pop_front();
+      }
+      CallResult r;
+      try {
+        r = calls.Invoke(job.req);
+      } catch (const std::exception& e) {
+        r.ok = false;
+        r.error_kind = "net";
+        r.message = e.what();
+      }
+      std::lock_guard<std::mutex> lock(mu);
+      done.push_back(Done{std::move(job), std::move(r)});
+      cv_done.notify_one();
+    }
+  }
+
+  void StopWorkers() {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      stopping = true;
+    }
+    cv_jobs.notify_all();
+    for (auto& t : workers) t.join();
+    workers.clear();
+  }
+
+  // Waits for finished calls (at most until `deadline`, 0: no bound) and
+  // records them.
+  void Collect(int64_t deadline) {
+    std::deque<Done> got;
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      if (done.empty()) {
+        if (deadline) {
+          const int64_t wait = std::max<int64_t>(0, deadline - clock.NowNanos());
+          cv_done.wait_for(lock, std::chrono::nanoseconds(std::min<int64_t>(wait, 1'000'000'000)),
+                           [&] { return !done.empty(); });
+        } else {
+          cv_done.wait(lock, [&] { return !done.empty(); });
+        }
+      }
+      got.swap(done);
+    }
+    for (auto& d : got) Finish(d);
+  }
+
+  void Finish(Done& d) {
+    --in_flight;
+    dispatched.erase(d.job.inst);
+    const int s = d.job.scope;
+    const uint32_t node = d.job.node;
+    const std::string& key = d.job.inst;
+    const Stmt& stmt = StmtOf(node);
+    const int64_t ms = (clock.NowNanos() - d.job.started) / 1'000'000;
+    if (d.result.ok) {
+      if (stmt.kind == StmtKind::kEffect) {
+        const Instance& in = st.At(key);
+        log.Append(EventType::kEffectCompleted, key, M({{S("key"), S(in.key)}, {S("result"), d.result.value}}));
+        log.batch().Put(Column::kIdempotency, EffectKeyOf(in), EncodeValue(d.result.value));
+      }
+      log.Append(EventType::kStepCompleted, key,
+                 M({{S("result"), d.result.value}, {S("duration_ms"), Value::Int(ms)}}));
+      MarkFinished(s, node, true);
+    } else {
+      OnAttemptFailed(s, node, key, d.result);
+    }
+    while (!deferred.empty() && in_flight < opt.concurrency) {
+      ready.push_back(deferred.front());
+      deferred.pop_front();
+    }
+  }
+
+  void OnAttemptFailed(int s, uint32_t node, const std::string& key, const CallResult& r) {
+    const Stmt& stmt = StmtOf(node);
+    const RetrySpec* spec = RetryOf(stmt);
+    Instance& in = st.At(key);
+    const int allowed = 1 + static_cast<int>(spec ? spec->attempts : 0);
+    const bool retryable = Retryable(spec, r.error_kind);
+    const Modifier* esc = stmt.FindModifier(ModifierKind::kEscalate);
+    int64_t delay_ms = 0;
+    const bool again = retryable && in.attempts < allowed;
+    if (again && spec && spec->backoff) {
+      double d = static_cast<double>(spec->backoff->nanos) / 1e6 * std::pow(spec->factor, in.failures);
+      if (spec->max_delay) d = std::min(d, static_cast<double>(spec->max_delay->nanos) / 1e6);
+      if (spec->jitter) d = std::uniform_real_distribution<double>(0, d)(rng);
+      delay_ms = static_cast<int64_t>(d);
+    }
+    if (again && r.retry_after_ms > delay_ms) delay_ms = r.retry_after_ms;
+    log.Append(EventType::kAttemptFailed, key,
+               M({{S("attempt"), Value::Int(in.attempts)},
+                  {S("kind"), S(r.error_kind)},
+                  {S("message"), S(r.message)},
+                  {S("retryable"), Value::Bool(again)},
+                  {S("delay_ms"), Value::Int(delay_ms)}}));
+    Instance& i2 = st.At(key);
+    if (esc && i2.failures >= esc->count) {
+      RequestApproval(key, "escalate",
+                      key + " failed " + std::to_string(i2.failures) + " times (" + r.error_kind + ": " +
+                          r.message + "). Approve to retry, approve with --data '{\"skip\": VALUE}' "
+                          "to continue with VALUE, or reject to fail the run.",
+                      M({{S("kind"), S(r.error_kind)}, {S("message"), S(r.message)}}), 0, "");
+      Block(s, node);
+      return;
+    }
+    if (again) {
+      ready.emplace_back(s, node);
+      return;
+    }
+    FailStep(key, r.error_kind, r.message);
+  }
+
+  // ------------------------------------------------------------ compensation
+  bool WantsCompensation() const {
+    if (wf.on_failure == FailurePolicy::kCompensate) return true;
+    if (wf.on_failure != FailurePolicy::kDefault) return false;
+    for (const auto& n : dag.nodes) {
+      if (n.stmt && n.stmt->FindModifier(ModifierKind::kCompensate)) return true;
+    }
+    return false;
+  }
+
+  void Compensate() {
+    if (!st.compensating) log.Append(EventType::kCompensationStarted, "", Value());
+    const std::vector<std::string> effects = st.completed_effects;
+    for (auto it = effects.rbegin(); it != effects.rend(); ++it) {
+      const std::string& inst = *it;
+      if (std::find(st.compensated.begin(), st.compensated.end(), inst) != st.compensated.end()) continue;
+      auto w = where.find(inst);
+      if (w == where.end()) continue;
+      const auto [s, node] = w->second;
+      const Modifier* cm = StmtOf(node).FindModifier(ModifierKind::kCompensate);
+      if (!cm || !cm->call) {
+        log.Append(EventType::kCompensationCompleted, "", M({{S("for"), S(inst)}, {S("ok"), Value::Bool(true)}, {S("none"), Value::Bool(true)}}));
+        continue;
+      }
+      const std::string undo = inst + ":undo";
+      const std::string ukey = st.At(inst).key + ":undo";
+      Args a;
+      bool ok = true;
+      std::string why;
+      for (size_t i = 0; i < cm->call->args.size() && ok; ++i) {
+        EvalResult r = Eval(*cm->call->args[i], s, inst);
+        if (!r.ok()) {
+          ok = false;
+          why = r.error().message;
+          break;
+        }
+        if (cm->call->arg_names[i].empty()) {
+          a.positional.push_back(r.value());
+        } else {
+          a.named.emplace_back(S(std::string(cm->call->arg_names[i])), r.value());
+        }
+      }
+      CallRequest req;
+      req.callee = cm->call->callee;
+      req.instance = undo;
+      req.idempotency_key = ukey;
+      std::string ekind;
+      if (ok && !BuildRequest(Resolve(*cm->call), a, s, inst, &req, &ekind, &why)) ok = false;
+      Value result;
+      if (ok) {
+        const std::string idem = wf.name + std::string(1, '\0') + ukey;
+        if (auto raw = StoreOf().Get(Column::kIdempotency, idem); raw && DecodeValue(*raw, &result)) {
+          log.Append(EventType::kEffectCompleted, undo,
+                     M({{S("key"), S(ukey)}, {S("result"), result}, {S("undo"), Value::Bool(true)}, {S("reused"), Value::Bool(true)}}));
+        } else {
+          log.Append(EventType::kEffectIntent, undo, M({{S("key"), S(ukey)}, {S("undo"), Value::Bool(true)}}));
+          log.Flush(true);
+          CallResult r;
+          for (int attempt = 0; attempt < 3; ++attempt) {
+            r = calls.Invoke(req);
+            if (r.ok || !Retryable(nullptr, r.error_kind)) break;
+          }
+          if (r.ok) {
+            result = r.value;
+            log.Append(EventType::kEffectCompleted, undo,
+                       M({{S("key"), S(ukey)}, {S("result"), result}, {S("undo"), Value::Bool(true)}}));
+            log.batch().Put(Column::kIdempotency, idem, EncodeValue(result));
+          } else {
+            ok = false;
+            why = r.error_kind + ": " + r.message;
+          }
+        }
+      }
+      ValueMap m = {{S("for"), S(inst)}, {S("key"), S(ukey)}, {S("ok"), Value::Bool(ok)}};
+      if (!ok) m.emplace_back(S("error"), S(why));
+      log.Append(EventType::kCompensationCompleted, "", M(std::move(m)));
+      log.Flush(opt.durability == Durability::kStrict);
+    }
+  }
+
+  // ------------------------------------------------------------ the loop
+  void Build() {
+    scopes.clear();
+    fors.clear();
+    where.clear();
+    ready.clear();
+    blocked.clear();
+    finished_count = total_count = 0;
+    NewScope(-1, -1, "");
+    Populate(0);
+  }
+
+  Value WaitingList() {
+    ValueList out;
+    std::set<std::string> seen;
+    for (const auto& [s, node] : blocked) {
+      const std::string key = Key(s, node);
+      if (!seen.insert(key).second) continue;
+      const Instance& in = st.At(key);
+      const Stmt& stmt = StmtOf(node);
+      ValueMap m;
+      if (in.requested && !in.decided) {
+        m = {{S("kind"), S("approval")}, {S("name"), S(key)}, {S("ask"), in.request.Find("ask") ? *in.request.Find("ask") : Value()}};
+        if (const Value* due = in.request.Find("due")) m.emplace_back(S("due"), Value::Time(Timestamp{due->as_int()}));
+      } else if (stmt.kind == StmtKind::kWait) {
+        m = {{S("kind"), S("timer")}, {S("name"), S(key)}, {S("due"), Value::Time(Timestamp{in.due})}};
+      } else if (stmt.kind == StmtKind::kSignal) {
+        m = {{S("kind"), S("signal")}, {S("name"), S(key)}, {S("signal"), S(SignalName(stmt))}};
+      } else {
+        m = {{S("kind"), S("retry")}, {S("name"), S(key)}, {S("due"), Value::Time(Timestamp{in.retry_due})}};
+      }
+      out.push_back(M(std::move(m)));
+    }
+    return Value::List(std::move(out));
+  }
+
+  // The earliest time a blocked statement may move by itself; 0: none.
+  int64_t NextDue() {
+    int64_t best = 0;
+    auto take = [&](int64_t t) {
+      if (t && (!best || t < best)) best = t;
+    };
+    for (const auto& [s, node] : blocked) {
+      const Instance& in = st.At(Key(s, node));
+      if (in.requested && !in.decided) {
+        if (const Value* due = in.request.Find("due")) take(due->as_int());
+      } else if (in.timer) {
+        take(in.due);
+      } else if (in.retry_due) {
+        take(in.retry_due);
+      }
+    }
+    return best;
+  }
+
+  RunOutcome EndFailed(bool cancelled) {
+    while (in_flight > 0) Collect(0);
+    if (WantsCompensation() || cancelled) Compensate();
+    if (cancelled) {
+      log.Append(EventType::kRunCancelled, "", Value());
+    } else {
+      log.Append(EventType::kRunFailed, "", M({{S("error"), fail_error}}));
+    }
+    log.Flush(true);
+    return OutcomeOf(st);
+  }
+
+  RunOutcome Run() {
+    if (st.Finished()) return OutcomeOf(st);
+    if (st.status == RunStatus::kWaiting || st.next_seq > 1) {
+      log.Append(EventType::kRunResumed, "", Value());
+    }
+    if (st.compensating) {
+      fail_error = st.error.is_null() ? ErrorValue("cancelled", "interrupted during compensation", "") : st.error;
+      failing = true;
+    }
+    // A run that failed before a crash but had not recorded RunFailed.
+    for (const auto& [k, in] : st.inst) {
+      if (in.status == InstStatus::kFailed && !failing) {
+        failing = true;
+        fail_error = ErrorValue(StrOf(in.last_error.Find("kind")), StrOf(in.last_error.Find("message")), k);
+      }
+    }
+    Build();
+    for (;;) {
+      while (!ready.empty() && !failing) {
+        auto [s, node] = ready.front();
+        ready.pop_front();
+        Advance(s, node);
+        if (log.pending() >= 1024) log.Flush(opt.durability == Durability::kStrict);
+      }
+      if (failing) return EndFailed(false);
+      if (scopes[0].unfinished == 0) {
+        Value output;
+        for (uint32_t id : members[0]) {
+          if (StmtOf(id).kind == StmtKind::kOutput) output = st.At(Key(0, id)).result;
+        }
+        log.Append(EventType::kRunCompleted, "", M({{S("output"), output}}));
+        log.Flush(true);
+        return OutcomeOf(st);
+      }
+      if (in_flight > 0) {
+        log.Flush(opt.durability == Durability::kStrict);
+        Collect(NextDue());
+        RecheckBlocked();
+        continue;
+      }
+      if (!blocked.empty()) {
+        const uint64_t before = st.next_seq;
+        RecheckBlocked();
+        if (st.next_seq != before || !ready.empty()) continue;
+        const int64_t due = NextDue();
+        const int64_t now = clock.NowNanos();
+        if (due && due - now <= opt.max_inline_wait_ms * 1'000'000) {
+          log.Flush(opt.durability == Durability::kStrict);
+          clock.SleepUntil(due);
+          RecheckBlocked();
+          continue;
+        }
+        log.Append(EventType::kRunWaiting, "", M({{S("on"), WaitingList()}}));
+        log.Flush(true);
+        return OutcomeOf(st);
+      }
+      if (!deferred.empty()) {
+        ready.push_back(deferred.front());
+        deferred.pop_front();
+        continue;
+      }
+      // Nothing ready, running or blocked, yet statements remain: a
+      // dependency failed to settle. Report rather than spin.
+      failing = true;
+      fail_error = ErrorValue("internal", "the run cannot make progress (statements remain unscheduled)", "");
+    }
+  }
+
+  void RecheckBlocked() {
+    std::vector<std::pair<int, uint32_t>> b;
+    b.swap(blocked);
+    for (auto [s, node] : b) {
+      if (failing) {
+        blocked.emplace_back(s, node);
+        continue;
+      }
+      Advance(s, node);
+    }
+  }
+};
+
+Runner::Runner(RunLog& log, const Program& program, const Dag& dag, CallHandler& calls, Clock& clock,
+               RunOptions options)
+    : impl_(std::make_unique<Impl>(log, program, dag, calls, clock, std::move(options))) {}
+
+Runner::~Runner() = default;
+
+RunOutcome Runner::Run() { return impl_->Run(); }
+
+RunOutcome Runner::Cancel() {
+  Impl& r = *impl_;
+  if (r.st.Finished()) return OutcomeOf(r.st);
+  r.Build();
+  r.fail_error = ErrorValue("cancelled", "the run was cancelled", "");
+  r.failing = true;
+  return r.EndFailed(true);
+}
+
+}  // namespace aos

@@ -1,0 +1,99 @@
+#include "runtime/store.h"
+
+#include "runtime/codec.h"
+
+namespace aos {
+
+const char* ColumnName(Column c) {
+  switch (c) {
+    case Column::kEvents: return "events";
+    case Column::kRuns: return "runs";
+    case Column::kIdempotency: return "idempotency";
+    case Column::kEntities: return "entities";
+    case Column::kKv: return "kv";
+    case Column::kSnapshots: return "snapshots";
+    case Column::kCache: return "cache";
+    case Column::kMeta: return "meta";
+    case Column::kSignals: return "signals";
+  }
+  return "?";
+}
+
+std::string EventPrefix(std::string_view run_id) {
+  std::string k(run_id);
+  k.push_back('\0');
+  return k;
+}
+
+std::string EventKey(std::string_view run_id, uint64_t seq) {
+  std::string k;
+  k.reserve(run_id.size() + 9);
+  k.append(run_id);
+  k.push_back('\0');
+  PutBigEndian64(k, seq);
+  return k;
+}
+
+namespace {
+
+template <typename Table>
+void Apply(Table* tables, const WriteBatch& batch) {
+  for (const auto& op : batch.ops) {
+    auto& t = tables[static_cast<int>(op.column)];
+    if (op.value) {
+      t.insert_or_assign(op.key, *op.value);
+    } else {
+      auto it = t.find(op.key);
+      if (it != t.end()) t.erase(it);
+    }
+  }
+}
+
+}  // namespace
+
+void MemoryStore::Write(const WriteBatch& batch, bool sync) {
+  Apply(live_, batch);
+  unsynced_.push_back(batch);
+  if (sync) {
+    for (const auto& b : unsynced_) Apply(durable_, b);
+    unsynced_.clear();
+    ++syncs_;
+  }
+  const uint64_t before = appends_;
+  appends_ += static_cast<uint64_t>(batch.events);
+  if (crash_at_ && before < crash_at_ && appends_ >= crash_at_) throw SimulatedCrash{};
+}
+
+void MemoryStore::Crash() {
+  for (int i = 0; i < kColumnCount; ++i) live_[i] = durable_[i];
+  unsynced_.clear();
+  crash_at_ = 0;
+}
+
+std::optional<std::string> MemoryStore::Get(Column c, std::string_view key) {
+  const auto& t = live_[static_cast<int>(c)];
+  auto it = t.find(key);
+  if (it == t.end()) return std::nullopt;
+  return it->second;
+}
+
+void MemoryStore::Scan(Column c, std::string_view prefix, std::string_view start,
+                       const std::function<bool(std::string_view, std::string_view)>& visit) {
+  const auto& t = live_[static_cast<int>(c)];
+  std::string_view from = start < prefix ? prefix : start;
+  for (auto it = t.lower_bound(from); it != t.end(); ++it) {
+    if (std::string_view(it->first).substr(0, prefix.size()) != prefix) break;
+    if (!visit(it->first, it->second)) break;
+  }
+}
+
+std::optional<std::string> MemoryStore::LastKey(Column c, std::string_view prefix) {
+  std::optional<std::string> last;
+  Scan(c, prefix, prefix, [&](std::string_view k, std::string_view) {
+    last = std::string(k);
+    return true;
+  });
+  return last;
+}
+
+}  // namespace aos

@@ -1,0 +1,115 @@
+// Store: the data directory as the runtime sees it — a few ordered key/value
+// columns written in atomic batches, each batch synced or not. Two
+// implementations share these semantics: RocksStore (rocks_store.h, one
+// RocksDB database with a column family per column) and MemoryStore below,
+// for tests, which can "crash" after the k-th event append and then loses
+// every write that was not synced, the worst a power cut can do.
+//
+// I/O failures are thrown as StoreError; the tools turn them into exit 74.
+#ifndef AOS_RUNTIME_STORE_H_
+#define AOS_RUNTIME_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace aos {
+
+enum class Column : uint8_t {
+  kEvents = 0,     // run_id ‖ 0x00 ‖ big-endian seq -> event record
+  kRuns,           // run_id -> run index record
+  kIdempotency,    // workflow \0 key -> effect result
+  kEntities,       // entity type \0 key -> record
+  kKv,             // key -> value (kv.put / kv.get)
+  kSnapshots,      // run_id -> RunState snapshot
+  kCache,          // call digest -> result (the inference cache)
+  kMeta,           // "format" -> data directory format marker
+  kSignals,        // run_id \0 name \0 seq -> pending signal (delivered early)
+};
+inline constexpr int kColumnCount = 9;
+const char* ColumnName(Column c);
+
+class StoreError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct WriteBatch {
+  struct Op {
+    Column column;
+    std::string key;
+    std::optional<std::string> value;  // nullopt: delete
+  };
+  std::vector<Op> ops;
+  int events = 0;  // how many ops append to kEvents
+
+  void Put(Column c, std::string key, std::string value) {
+    if (c == Column::kEvents) ++events;
+    ops.push_back(Op{c, std::move(key), std::move(value)});
+  }
+  void Delete(Column c, std::string key) { ops.push_back(Op{c, std::move(key), std::nullopt}); }
+  bool empty() const { return ops.empty(); }
+  void clear() {
+    ops.clear();
+    events = 0;
+  }
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+  // Applies the batch atomically; with `sync`, durable on return (and so is
+  // every batch written before it).
+  virtual void Write(const WriteBatch& batch, bool sync) = 0;
+  virtual std::optional<std::string> Get(Column c, std::string_view key) = 0;
+  // Visits keys >= start that begin with `prefix`, in order, until `visit`
+  // returns false.
+  virtual void Scan(Column c, std::string_view prefix, std::string_view start,
+                    const std::function<bool(std::string_view key, std::string_view value)>& visit) = 0;
+  // The last key beginning with `prefix`, if any (the tail of a run's log).
+  virtual std::optional<std::string> LastKey(Column c, std::string_view prefix) = 0;
+};
+
+// Thrown by MemoryStore::Write when the planned crash point is reached.
+struct SimulatedCrash {};
+
+class MemoryStore : public Store {
+ public:
+  void Write(const WriteBatch& batch, bool sync) override;
+  std::optional<std::string> Get(Column c, std::string_view key) override;
+  void Scan(Column c, std::string_view prefix, std::string_view start,
+            const std::function<bool(std::string_view, std::string_view)>& visit) override;
+  std::optional<std::string> LastKey(Column c, std::string_view prefix) override;
+
+  // The batch that holds the k-th event append (1-based, counted from now)
+  // is applied, then Write throws SimulatedCrash. 0: never.
+  void CrashAfterAppends(uint64_t k) { crash_at_ = k ? appends_ + k : 0; }
+  // Forgets everything not synced, as a power cut would, and clears the crash
+  // point. The store is then what a restarted process would find.
+  void Crash();
+  uint64_t appends() const { return appends_; }
+  uint64_t syncs() const { return syncs_; }
+
+ private:
+  using Table = std::map<std::string, std::string, std::less<>>;
+  Table live_[kColumnCount];
+  Table durable_[kColumnCount];
+  std::vector<WriteBatch> unsynced_;
+  uint64_t appends_ = 0;
+  uint64_t crash_at_ = 0;
+  uint64_t syncs_ = 0;
+};
+
+// Run event keys: run_id ‖ 0x00 ‖ big-endian seq, so a run's events iterate
+// in order and no run's keys are a prefix of another's (run ids hold no NUL).
+std::string EventKey(std::string_view run_id, uint64_t seq);
+std::string EventPrefix(std::string_view run_id);
+
+}  // namespace aos
+
+#endif  // AOS_RUNTIME_STORE_H_

@@ -1,0 +1,264 @@
+#include "stdlib/std_calls.h"
+
+#include <curl/curl.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+
+#include "runtime/runner.h"
+#include "stdlib/http_client.h"
+
+namespace aos {
+
+namespace {
+
+Value S(std::string s) { return Value::String(std::move(s)); }
+
+std::string Str(const Value* v) { return v ? v->ToDisplayString() : ""; }
+
+CallResult Fail(std::string kind, std::string message, int64_t retry_after = -1) {
+  CallResult r;
+  r.error_kind = std::move(kind);
+  r.message = std::move(message);
+  r.retry_after_ms = retry_after;
+  return r;
+}
+
+CallResult Ok(Value v) {
+  CallResult r;
+  r.ok = true;
+  r.value = std::move(v);
+  return r;
+}
+
+long long NowSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+Value HttpResultValue(long status, const std::vector<std::pair<std::string, std::string>>& headers,
+                      const std::string& body) {
+  ValueMap h;
+  for (const auto& [k, v] : headers) h.emplace_back(S(k), S(v));
+  std::string err;
+  std::optional<Value> json = ParseJson(body, &err);
+  return Value::MapOfUnique({{S("status"), Value::Int(status)},
+                             {S("headers"), Value::Map(std::move(h))},
+                             {S("body"), S(body)},
+                             {S("json"), json ? *json : Value()}});
+}
+
+CallResult StdCalls::Invoke(const CallRequest& req) {
+  if (req.kind == "http") return Http(req);
+  if (req.kind == "llm") return Chat(req);
+  if (req.kind == "embed") return Embed(req);
+  if (req.kind == "email") return Email(req);
+  return Fail("effect.unknown", "no handler for calls of kind '" + req.kind + "'");
+}
+
+CallResult StdCalls::Http(const CallRequest& req) {
+  HttpRequest h;
+  h.method = Str(req.args.Find("method"));
+  h.url = Str(req.args.Find("url"));
+  if (const Value* q = req.args.Find("query"); q && q->kind() == ValueKind::kMap) {
+    for (const auto& [k, v] : q->as_map()) h.query.emplace_back(k.ToDisplayString(), v.ToDisplayString());
+  }
+  if (const Value* hs = req.args.Find("headers"); hs && hs->kind() == ValueKind::kMap) {
+    for (const auto& [k, v] : hs->as_map()) h.headers.emplace_back(k.ToDisplayString(), v.ToDisplayString());
+  }
+  if (const Value* j = req.args.Find("json"); j) {
+    h.body = j->ToJson();
+    h.content_type = "application/json";
+  } else if (const Value* b = req.args.Find("body"); b) {
+    h.body = b->ToDisplayString();
+    h.content_type = "text/plain; charset=utf-8";
+  }
+  h.idempotency_key = req.idempotency_key;
+  if (req.timeout_ms > 0) h.timeout_ms = static_cast<long>(req.timeout_ms);
+  HttpResponse resp;
+  HttpError err;
+  if (!PerformHttp(h, &resp, &err)) return Fail(err.kind, err.message);
+  const std::string kind = HttpErrorKind(resp.status);
+  if (!kind.empty()) {
+    int64_t retry_after = -1;
+    for (const auto& [k, v] : resp.headers) {
+      if (k == "retry-after") retry_after = ParseRetryAfterMs(v, NowSeconds());
+    }
+    std::string snippet = resp.body.substr(0, 200);
+    return Fail(kind, h.method + " " + h.url + " answered " + std::to_string(resp.status) +
+                          (snippet.empty() ? "" : ": " + snippet),
+                retry_after);
+  }
+  return Ok(HttpResultValue(resp.status, resp.headers, resp.body));
+}
+
+CallResult StdCalls::Chat(const CallRequest& req) {
+  const std::string model = Str(req.args.Find("model"));
+  auto it = config_.models.find(model);
+  if (it == config_.models.end()) {
+    return Fail("llm.config", "model '" + model + "' is not in the config's models (aos.yaml)");
+  }
+  const ModelConfig& m = it->second;
+  ValueList messages;
+  const Value* system = req.args.Find("system");
+  const bool typed = req.args.Find("typed") && req.args.Find("typed")->kind() == ValueKind::kBool &&
+                     req.args.Find("typed")->as_bool();
+  std::string sys = system && !system->is_null() ? system->ToDisplayString() : "";
+  if (typed) sys += (sys.empty() ? "" : "\n") + std::string("Answer with one JSON object only.");
+  if (!sys.empty()) {
+    messages.push_back(Value::MapOfUnique({{S("role"), S("system")}, {S("content"), S(sys)}}));
+  }
+  messages.push_back(Value::MapOfUnique({{S("role"), S("user")}, {S("content"), S(Str(req.args.Find("prompt")))}}));
+  ValueMap body = {{S("model"), S(m.model)}, {S("messages"), Value::List(std::move(messages))}};
+  if (const Value* t = req.args.Find("temperature"); t && !t->is_null()) body.emplace_back(S("temperature"), *t);
+  if (const Value* t = req.args.Find("max_tokens"); t && !t->is_null()) body.emplace_back(S("max_tokens"), *t);
+  if (typed) {
+    body.emplace_back(S("response_format"), Value::MapOfUnique({{S("type"), S("json_object")}}));
+  }
+  HttpRequest h;
+  h.method = "POST";
+  h.url = m.base_url + (m.base_url.size() && m.base_url.back() == '/' ? "" : "/") + "chat/completions";
+  h.body = Value::MapOfUnique(std::move(body)).ToJson();
+  h.content_type = "application/json";
+  if (!m.api_key_env.empty()) {
+    if (const char* key = std::getenv(m.api_key_env.c_str())) {
+      h.headers.emplace_back("Authorization", std::string("Bearer ") + key);
+    }
+  }
+  if (req.timeout_ms > 0) h.timeout_ms = static_cast<long>(req.timeout_ms);
+  const auto start = std::chrono::steady_clock::now();
+  HttpResponse resp;
+  HttpError err;
+  if (!PerformHttp(h, &resp, &err)) return Fail(err.kind, err.message);
+  if (resp.status == 429) {
+    int64_t ra = -1;
+    for (const auto& [k, v] : resp.headers) {
+      if (k == "retry-after") ra = ParseRetryAfterMs(v, NowSeconds());
+    }
+    return Fail("llm.rate_limit", "model " + model + " is rate limited", ra);
+  }
+  if (resp.status >= 400) {
+    return Fail(HttpErrorKind(resp.status), "model " + model + " answered " + std::to_string(resp.status));
+  }
+  std::string perr;
+  auto reply = ParseJson(resp.body, &perr);
+  const Value* choices = reply ? reply->Find("choices") : nullptr;
+  if (!choices || choices->kind() != ValueKind::kList || choices->as_list().empty()) {
+    return Fail("llm.schema", "model " + model + " sent a reply without choices");
+  }
+  const Value* msg = choices->as_list()[0].Find("message");
+  const std::string text = msg && msg->Find("content") ? Str(msg->Find("content")) : "";
+  Value data;
+  if (typed) {
+    auto parsed = ParseJson(text, &perr);
+    if (!parsed || parsed->kind() != ValueKind::kMap) {
+      return Fail("llm.schema", "model " + model + " did not answer with a JSON object: " + perr);
+    }
+    data = *parsed;
+  }
+  const Value* usage = reply->Find("usage");
+  auto tokens = [&](const char* k) -> int64_t {
+    const Value* v = usage ? usage->Find(k) : nullptr;
+    return v && v->kind() == ValueKind::kInt ? v->as_int() : 0;
+  };
+  const int64_t in = tokens("prompt_tokens"), out = tokens("completion_tokens");
+  const double cost = (static_cast<double>(in) * m.input_per_mtok + static_cast<double>(out) * m.output_per_mtok) / 1e6;
+  const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+  return Ok(Value::MapOfUnique({{S("text"), S(text)},
+                                {S("data"), data},
+                                {S("model"), S(model)},
+                                {S("tokens_in"), Value::Int(in)},
+                                {S("tokens_out"), Value::Int(out)},
+                                {S("cost"), Value::MoneyOf(Money{static_cast<int64_t>(cost * 1e9), m.currency})},
+                                {S("latency_ms"), Value::Int(ms)}}));
+}
+
+CallResult StdCalls::Embed(const CallRequest& req) {
+  const std::string model = Str(req.args.Find("model"));
+  auto it = config_.models.find(model);
+  if (it == config_.models.end()) {
+    return Fail("llm.config", "model '" + model + "' is not in the config's models (aos.yaml)");
+  }
+  HttpRequest h;
+  h.method = "POST";
+  h.url = it->second.base_url + "/embeddings";
+  h.body = Value::MapOfUnique({{S("model"), S(it->second.model)}, {S("input"), S(Str(req.args.Find("text")))}}).ToJson();
+  h.content_type = "application/json";
+  HttpResponse resp;
+  HttpError err;
+  if (!PerformHttp(h, &resp, &err)) return Fail(err.kind, err.message);
+  if (resp.status >= 400) return Fail(HttpErrorKind(resp.status), "embeddings answered " + std::to_string(resp.status));
+  std::string perr;
+  auto reply = ParseJson(resp.body, &perr);
+  const Value* data = reply ? reply->Find("data") : nullptr;
+  if (!data || data->kind() != ValueKind::kList || data->as_list().empty()) {
+    return Fail("llm.schema", "embeddings reply without data");
+  }
+  const Value* e = data->as_list()[0].Find("embedding");
+  return Ok(e ? *e : Value::List({}));
+}
+
+namespace {
+
+struct MailSource {
+  std::string text;
+  size_t pos = 0;
+};
+
+size_t ReadMail(char* buf, size_t size, size_t n, void* user) {
+  auto* m = static_cast<MailSource*>(user);
+  const size_t left = m->text.size() - m->pos;
+  const size_t take = std::min(left, size * n);
+  std::memcpy(buf, m->text.data() + m->pos, take);
+  m->pos += take;
+  return take;
+}
+
+bool HasNewline(const std::string& s) { return s.find_first_of("\r\n") != std::string::npos; }
+
+}  // namespace
+
+CallResult StdCalls::Email(const CallRequest& req) {
+  if (!config_.smtp) return Fail("net", "email.send needs an smtp server in the config (aos.yaml: smtp: {url, from})");
+  const std::string to = Str(req.args.Find("to"));
+  const std::string subject = Str(req.args.Find("subject"));
+  const std::string body = Str(req.args.Find("body"));
+  if (HasNewline(to) || HasNewline(subject)) return Fail("email.invalid", "a recipient or subject holds a line break");
+  const std::string message_id = "<" + Digest(req.idempotency_key.empty() ? req.instance : req.idempotency_key) +
+                                 "." + Digest(to) + "@aos.local>";
+  char date[64];
+  std::time_t t = std::time(nullptr);
+  std::tm tm;
+  gmtime_r(&t, &tm);
+  std::strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+  MailSource src;
+  src.text = "Date: " + std::string(date) + "\r\nFrom: " + config_.smtp->from + "\r\nTo: " + to +
+             "\r\nSubject: " + subject + "\r\nMessage-ID: " + message_id +
+             "\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + body + "\r\n";
+  CURL* curl = curl_easy_init();
+  if (!curl) return Fail("net", "cannot start libcurl");
+  struct curl_slist* rcpt = curl_slist_append(nullptr, ("<" + to + ">").c_str());
+  curl_easy_setopt(curl, CURLOPT_URL, config_.smtp->url.c_str());
+  curl_easy_setopt(curl, CURLOPT_MAIL_FROM, ("<" + config_.smtp->from + ">").c_str());
+  curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, rcpt);
+  curl_easy_setopt(curl, CURLOPT_READFUNCTION, ReadMail);
+  curl_easy_setopt(curl, CURLOPT_READDATA, &src);
+  curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, req.timeout_ms > 0 ? static_cast<long>(req.timeout_ms) : 30000L);
+  const CURLcode rc = curl_easy_perform(curl);
+  curl_slist_free_all(rcpt);
+  curl_easy_cleanup(curl);
+  if (rc != CURLE_OK) {
+    return Fail(rc == CURLE_OPERATION_TIMEDOUT ? "timeout" : "net",
+                std::string("email.send to the SMTP server failed: ") + curl_easy_strerror(rc));
+  }
+  return Ok(Value::MapOfUnique({{S("message_id"), S(message_id)}}));
+}
+
+}  // namespace aos

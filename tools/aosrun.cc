@@ -1,0 +1,831 @@
+// aosrun: start, continue and inspect durable runs of .aos workflows. Flags,
+// wiring, printing and exit codes only: the work is in runtime/ and stdlib/.
+//
+// Exit codes (sysexits, docs/cli.md): 0 completed, 1 the run failed,
+// 64 usage (also: deciding an approval that is not waiting), 65 invalid
+// workflow, 66 no such run, 73 the data directory is in use by another
+// process, 74 storage or I/O error (a corrupt or foreign data directory),
+// 75 the run is waiting (approval, timer, signal).
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "lang/checker.h"
+#include "lang/diagnostic.h"
+#include "lang/plan.h"
+#include "runtime/codec.h"
+#include "runtime/config.h"
+#include "runtime/rocks_store.h"
+#include "runtime/run_log.h"
+#include "runtime/runner.h"
+#include "stdlib/std_calls.h"
+
+namespace {
+
+using aos::Value;
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailed = 1;
+constexpr int kExitUsage = 64;
+constexpr int kExitInvalid = 65;
+constexpr int kExitNoRun = 66;
+constexpr int kExitBusy = 73;
+constexpr int kExitIo = 74;
+constexpr int kExitWaiting = 75;
+
+const char kUsage[] =
+    "usage: aosrun FILE [--input k=v]... [--input-json J] [--run-id ID] [options]\n"
+    "                                         start a run (or continue run ID)\n"
+    "       aosrun FILE --batch inputs.jsonl  one run per input line\n"
+    "       aosrun resume RUN                 continue a waiting or interrupted run\n"
+    "       aosrun approve RUN NAME [--comment C] [--data J] [--as WHO]\n"
+    "       aosrun reject RUN NAME [--comment C] [--as WHO]\n"
+    "       aosrun signal RUN NAME [--data J]\n"
+    "       aosrun status [RUN] | runs | inbox | log RUN | state ENTITY\n"
+    "       aosrun cancel RUN                 cancel, compensating completed effects\n"
+    "       aosrun verify                     check the data directory\n"
+    "\n"
+    "Common options: --data DIR or --data-dir DIR (default: $AOS_DATA, the config's\n"
+    "  data_dir, or .aos; approve and signal take --data-dir, --data is their JSON),\n"
+    "  --config aos.yaml (default: ./aos.yaml if present), --json, -h/--help.\n"
+    "Exit status: 0 completed, 1 failed, 64 usage, 65 invalid workflow, 66 no such\n"
+    "run, 73 data directory in use, 74 storage error, 75 waiting.\n";
+
+const std::map<std::string, std::string> kHelp = {
+    {"start",
+     "aosrun FILE [options] - start a run of the workflow in FILE\n\n"
+     "Prints the run id, progress on a terminal, and the run's output as JSON.\n"
+     "A run that reaches an approval, a timer or a signal stops with status 75\n"
+     "and prints the command that continues it.\n\n"
+     "Options:\n"
+     "  --input k=v         a parameter, read as its declared type (repeatable)\n"
+     "  --input-json J      all parameters as one JSON object\n"
+     "  --run-id ID         name the run; an existing ID continues that run\n"
+     "  --workflow NAME     the workflow, when FILE has several\n"
+     "  --batch FILE        one run per line of FILE (JSON objects of inputs)\n"
+     "  --durability MODE   default (sync at effects, waits and run end) or strict\n"
+     "                      (sync every event)\n"
+     "  --replay-effects    do not reuse effect results recorded by earlier runs\n"
+     "  --data DIR          the data directory\n"
+     "  --config FILE       aos.yaml\n"
+     "  --json              print one JSON object: run_id, status, output, error,\n"
+     "                      waiting_on\n"},
+    {"resume",
+     "aosrun resume RUN - continue a run that waits or was interrupted\n\n"
+     "Replays the run's log (completed steps are never called again) and goes on.\n"
+     "The workflow text stored at start is used, not the file on disk.\n"},
+    {"approve",
+     "aosrun approve RUN NAME [--comment C] [--data J] [--as WHO]\n\n"
+     "Records an approval decision for the waiting approval NAME of RUN, then\n"
+     "continues the run. --data is JSON given to the workflow as NAME.data.\n"
+     "--no-continue only records the decision.\n"},
+    {"reject",
+     "aosrun reject RUN NAME [--comment C] [--as WHO]\n\n"
+     "Records a rejection for the waiting approval NAME of RUN, then continues\n"
+     "the run (statements depending on NAME fail unless they run `when NAME.approved`).\n"},
+    {"signal",
+     "aosrun signal RUN NAME [--data J]\n\n"
+     "Delivers the signal NAME to RUN. A signal delivered before the run reaches\n"
+     "its `signal` statement is kept. Continues the run when it was waiting.\n"},
+    {"status", "aosrun status [RUN] - a run's status, or every run's\n"},
+    {"runs", "aosrun runs - every run in the data directory, newest first\n"},
+    {"inbox", "aosrun inbox - every approval waiting for a decision, across runs\n"},
+    {"log", "aosrun log RUN - the run's events, one per line (--json: JSON lines)\n"},
+    {"state", "aosrun state ENTITY - the current records of an entity type\n"},
+    {"cancel", "aosrun cancel RUN - cancel a run, compensating its completed effects\n"},
+    {"verify",
+     "aosrun verify - check every record of the data directory (events decode,\n"
+     "checksums match, sequences have no gaps, every run starts with RunStarted)\n"},
+};
+
+struct Options {
+  std::string command = "start";
+  std::vector<std::string> positional;
+  std::vector<std::pair<std::string, std::string>> inputs;
+  std::string input_json, run_id, data, config, workflow, batch, comment, data_json, as;
+  std::string upgrade;
+  bool json = false, help = false, replay_effects = false, strict = false, no_continue = false;
+  bool force = false;
+};
+
+int Usage(const std::string& problem) {
+  std::cerr << "aosrun: " << problem << "\n\n" << kUsage;
+  return kExitUsage;
+}
+
+bool ParseArgs(int argc, char** argv, Options* o, std::string* problem) {
+  int i = 1;
+  static const std::vector<std::string> kCommands = {"resume", "approve", "reject", "signal", "status",
+                                                     "runs",   "inbox",   "log",    "state",  "cancel",
+                                                     "verify", "help"};
+  if (argc > 1) {
+    for (const auto& c : kCommands) {
+      if (argv[1] == c) {
+        o->command = c;
+        i = 2;
+      }
+    }
+  }
+  auto value = [&](const std::string& flag, std::string* out) {
+    if (i + 1 >= argc) {
+      *problem = flag + " needs a value";
+      return false;
+    }
+    *out = argv[++i];
+    return true;
+  };
+  for (; i < argc; ++i) {
+    std::string a = argv[i];
+    std::string inline_value;
+    if (a.rfind("--", 0) == 0 && a.find('=') != std::string::npos && a != "--input") {
+      inline_value = a.substr(a.find('=') + 1);
+      a = a.substr(0, a.find('='));
+      if (a == "--input") {
+        inline_value.clear();
+      }
+    }
+    auto take = [&](std::string* out) {
+      if (!inline_value.empty()) {
+        *out = inline_value;
+        return true;
+      }
+      return value(a, out);
+    };
+    if (a == "-h" || a == "--help") {
+      o->help = true;
+    } else if (a == "--json") {
+      o->json = true;
+    } else if (a == "--replay-effects") {
+      o->replay_effects = true;
+    } else if (a == "--no-continue") {
+      o->no_continue = true;
+    } else if (a == "--force") {
+      o->force = true;
+    } else if (a == "--input") {
+      std::string kv;
+      if (!value(a, &kv)) return false;
+      const size_t eq = kv.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        *problem = "--input takes NAME=VALUE, not '" + kv + "'";
+        return false;
+      }
+      o->inputs.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+    } else if (a == "--input-json") {
+      if (!take(&o->input_json)) return false;
+    } else if (a == "--run-id") {
+      if (!take(&o->run_id)) return false;
+    } else if (a == "--data" && (o->command == "approve" || o->command == "signal")) {
+      if (!take(&o->data_json)) return false;  // the decision's or signal's JSON
+    } else if (a == "--data" || a == "--data-dir") {
+      if (!take(&o->data)) return false;
+    } else if (a == "--config") {
+      if (!take(&o->config)) return false;
+    } else if (a == "--workflow") {
+      if (!take(&o->workflow)) return false;
+    } else if (a == "--batch") {
+      if (!take(&o->batch)) return false;
+    } else if (a == "--comment") {
+      if (!take(&o->comment)) return false;
+    } else if (a == "--as") {
+      if (!take(&o->as)) return false;
+    } else if (a == "--upgrade") {
+      if (!take(&o->upgrade)) return false;
+    } else if (a == "--durability") {
+      std::string m;
+      if (!take(&m)) return false;
+      if (m != "strict" && m != "default") {
+        *problem = "--durability is 'default' or 'strict', not '" + m + "'";
+        return false;
+      }
+      o->strict = m == "strict";
+    } else if (a.size() > 1 && a[0] == '-') {
+      *problem = "unknown option " + a;
+      return false;
+    } else {
+      o->positional.push_back(a);
+    }
+  }
+  return true;
+}
+
+bool ReadFile(const std::string& path, std::string* out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  *out = ss.str();
+  return true;
+}
+
+// The CLI's world: config, data directory, store, clock, call handler.
+struct Context {
+  Options opt;
+  aos::Config config;
+  std::string data_dir;
+  std::unique_ptr<aos::RocksStore> store;
+  std::unique_ptr<aos::Clock> clock;
+  std::unique_ptr<aos::StdCalls> calls;
+};
+
+int LoadContext(Context& c, bool create) {
+  std::string path = c.opt.config;
+  if (path.empty() && access("aos.yaml", R_OK) == 0) path = "aos.yaml";
+  if (!path.empty()) {
+    std::string error;
+    auto cfg = aos::LoadConfig(path, &error);
+    if (!cfg) {
+      std::cerr << "aosrun: " << error << "\n";
+      return kExitUsage;
+    }
+    c.config = *cfg;
+  }
+  c.data_dir = !c.opt.data.empty() ? c.opt.data : c.config.data_dir;
+  if (const char* e = std::getenv("AOS_DATA"); e && c.opt.data.empty() && *e) c.data_dir = e;
+  int64_t offset = 0;
+  if (const char* off = std::getenv("AOS_CLOCK_OFFSET"); off && *off) {
+    auto d = aos::ParseDurationText(off);
+    if (!d) {
+      std::cerr << "aosrun: AOS_CLOCK_OFFSET='" << off << "' is not a duration (such as 72h)\n";
+      return kExitUsage;
+    }
+    offset = d->nanos;
+  }
+  c.clock = std::make_unique<aos::SystemClock>(offset);
+  c.calls = std::make_unique<aos::StdCalls>(c.config);
+  try {
+    c.store = aos::RocksStore::Open(c.data_dir, create);
+  } catch (const aos::StoreBusy& e) {
+    std::cerr << "aosrun: " << e.what() << "\n";
+    return kExitBusy;
+  } catch (const aos::StoreError& e) {
+    std::cerr << "aosrun: " << e.what() << "\n";
+    return kExitIo;
+  }
+  return kExitOk;
+}
+
+std::string Q(const std::string& s) { return aos::JsonQuote(s); }
+
+std::string OutcomeJson(const std::string& run_id, const aos::RunOutcome& o) {
+  std::string out = "{\"run_id\":" + Q(run_id) + ",\"status\":" + Q(aos::RunStatusName(o.status));
+  out += ",\"output\":" + o.output.ToJson();
+  out += ",\"error\":" + o.error.ToJson();
+  out += ",\"waiting_on\":" + (o.waiting_on.is_null() ? std::string("[]") : o.waiting_on.ToJson());
+  return out + "}";
+}
+
+int ExitFor(aos::RunStatus s) {
+  switch (s) {
+    case aos::RunStatus::kCompleted: return kExitOk;
+    case aos::RunStatus::kWaiting: return kExitWaiting;
+    case aos::RunStatus::kRunning: return kExitWaiting;
+    case aos::RunStatus::kFailed:
+    case aos::RunStatus::kCancelled: return kExitFailed;
+  }
+  return kExitFailed;
+}
+
+std::string Str(const Value* v) { return v ? v->ToDisplayString() : ""; }
+
+int Report(const Context& c, const std::string& run_id, const aos::RunOutcome& o) {
+  if (c.opt.json) {
+    std::cout << OutcomeJson(run_id, o) << "\n";
+    return ExitFor(o.status);
+  }
+  switch (o.status) {
+    case aos::RunStatus::kCompleted:
+      std::cerr << "run " << run_id << " completed\n";
+      std::cout << o.output.ToJson() << "\n";
+      break;
+    case aos::RunStatus::kFailed:
+      std::cerr << "run " << run_id << " failed";
+      if (o.error.Find("step")) std::cerr << " at " << Str(o.error.Find("step"));
+      std::cerr << ": " << Str(o.error.Find("kind")) << ": " << Str(o.error.Find("message")) << "\n";
+      break;
+    case aos::RunStatus::kCancelled:
+      std::cerr << "run " << run_id << " cancelled\n";
+      break;
+    case aos::RunStatus::kWaiting:
+    case aos::RunStatus::kRunning:
+      std::cerr << "run " << run_id << " is waiting\n";
+      if (o.waiting_on.kind() == aos::ValueKind::kList) {
+        for (const auto& w : o.waiting_on.as_list()) {
+          const std::string kind = Str(w.Find("kind"));
+          const std::string name = Str(w.Find("name"));
+          if (kind == "approval") {
+            std::cerr << "  approval " << name << ": " << Str(w.Find("ask")) << "\n"
+                      << "    approve: aosrun approve " << run_id << " " << name << "\n"
+                      << "    reject:  aosrun reject " << run_id << " " << name << "\n";
+          } else if (kind == "signal") {
+            std::cerr << "  signal " << Str(w.Find("signal")) << "\n"
+                      << "    deliver: aosrun signal " << run_id << " " << Str(w.Find("signal"))
+                      << " --data '{...}'\n";
+          } else {
+            std::cerr << "  " << kind << " " << name << " until " << Str(w.Find("due")) << "\n"
+                      << "    then:    aosrun resume " << run_id << "\n";
+          }
+        }
+      }
+      break;
+  }
+  return ExitFor(o.status);
+}
+
+struct Loaded {
+  std::unique_ptr<aos::Program> program;
+  const aos::Dag* dag = nullptr;
+};
+
+// Checks a workflow's text; prints diagnostics. 0 or an exit code.
+int LoadWorkflow(const Context& c, const std::string& path, std::string text, const std::string& workflow,
+                 Loaded* out) {
+  aos::CheckOptions copts;
+  if (!c.config.models.empty()) {
+    copts.known_models.emplace();
+    for (const auto& [name, m] : c.config.models) copts.known_models->insert(name);
+  }
+  aos::Diagnostics diags;
+  out->program = aos::LoadProgram(path, std::move(text), copts, diags);
+  if (diags.has_errors()) {
+    diags.Sort();
+    for (const auto& d : diags.all()) {
+      if (d.severity == aos::Severity::kError) std::cerr << aos::RenderText(d);
+    }
+    return kExitInvalid;
+  }
+  std::string error;
+  out->dag = out->program->FindWorkflow(workflow, &error);
+  if (!out->dag) {
+    std::cerr << "aosrun: " << error << "\n";
+    return kExitUsage;
+  }
+  return kExitOk;
+}
+
+struct Progress {
+  bool on = false;
+  std::chrono::steady_clock::time_point last;
+  void operator()(size_t done, size_t total, const std::string& name) {
+    auto now = std::chrono::steady_clock::now();
+    if (now - last < std::chrono::milliseconds(100)) return;
+    last = now;
+    std::fprintf(stderr, "\r\033[K[%zu/%zu] %s", done, total, name.c_str());
+  }
+};
+
+aos::RunOptions MakeRunOptions(const Context& c, Progress* p) {
+  aos::RunOptions ro;
+  ro.concurrency = c.config.concurrency;
+  ro.durability = c.opt.strict ? aos::Durability::kStrict : aos::Durability::kDefault;
+  ro.config = &c.config;
+  if (p && isatty(2) && !c.opt.json) {
+    p->on = true;
+    ro.progress = [p](size_t d, size_t t, const std::string& n) { (*p)(d, t, n); };
+  }
+  return ro;
+}
+
+// Continues the loaded run in `log` with its stored workflow text.
+int Continue(Context& c, aos::RunLog& log) {
+  Loaded w;
+  const aos::RunState& s = log.state();
+  if (s.Finished()) return Report(c, s.run_id, aos::OutcomeOf(s));
+  int rc = LoadWorkflow(c, s.file.empty() ? "<stored>" : s.file, s.source, s.workflow, &w);
+  if (rc) {
+    std::cerr << "aosrun: the workflow text stored with run " << s.run_id << " no longer checks\n";
+    return rc;
+  }
+  Progress p;
+  aos::Runner runner(log, *w.program, *w.dag, *c.calls, *c.clock, MakeRunOptions(c, &p));
+  aos::RunOutcome o = runner.Run();
+  if (p.on) std::fprintf(stderr, "\r\033[K");
+  return Report(c, s.run_id, o);
+}
+
+bool ParseInputs(const Options& o, const aos::Dag& dag, Value* out, std::string* error) {
+  aos::ValueMap m;
+  if (!o.input_json.empty()) {
+    auto v = aos::ParseJson(o.input_json, error);
+    if (!v || v->kind() != aos::ValueKind::kMap) {
+      *error = "--input-json must be a JSON object" + (error->empty() ? "" : ": " + *error);
+      return false;
+    }
+    m = v->as_map();
+  }
+  for (const auto& [k, text] : o.inputs) {
+    const aos::Field* param = nullptr;
+    for (const auto& f : dag.workflow->params) {
+      if (f.name == k) param = &f;
+    }
+    if (!param) {
+      *error = "workflow " + dag.workflow->name + " has no parameter '" + k + "'";
+      return false;
+    }
+    std::string why;
+    auto v = aos::TypedInput(text, param->type.get(), &why);
+    if (!v) {
+      *error = "--input " + k + ": " + why;
+      return false;
+    }
+    m.emplace_back(Value::String(k), *v);
+  }
+  *out = Value::Map(std::move(m));
+  return true;
+}
+
+int CmdStart(Context& c) {
+  if (c.opt.positional.size() != 1) return Usage("give exactly one FILE to run");
+  const std::string path = c.opt.positional[0];
+  std::string text;
+  if (!ReadFile(path, &text)) {
+    std::cerr << "aosrun: cannot read " << path << ": " << std::strerror(errno) << "\n";
+    return kExitIo;
+  }
+  Loaded w;
+  if (int rc = LoadWorkflow(c, path, text, c.opt.workflow, &w)) return rc;
+  if (!c.opt.run_id.empty() && !aos::ValidRunId(c.opt.run_id)) {
+    return Usage("--run-id: '" + c.opt.run_id + "' is not a run id (1-64 of A-Z a-z 0-9 . _ -)");
+  }
+  std::vector<Value> inputs;
+  if (!c.opt.batch.empty()) {
+    std::ifstream in(c.opt.batch);
+    if (!in) {
+      std::cerr << "aosrun: cannot read " << c.opt.batch << "\n";
+      return kExitIo;
+    }
+    std::string line;
+    int n = 0;
+    while (std::getline(in, line)) {
+      ++n;
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      std::string error;
+      auto v = aos::ParseJson(line, &error);
+      if (!v || v->kind() != aos::ValueKind::kMap) {
+        std::cerr << "aosrun: " << c.opt.batch << ":" << n << ": not a JSON object of inputs"
+                  << (error.empty() ? "" : ": " + error) << "\n";
+        return kExitUsage;
+      }
+      inputs.push_back(*v);
+    }
+  } else {
+    Value v;
+    std::string error;
+    if (!ParseInputs(c.opt, *w.dag, &v, &error)) return Usage(error);
+    inputs.push_back(v);
+  }
+  if (int rc = LoadContext(c, true)) return rc;
+  aos::RunLog log(*c.store, *c.clock);
+  int worst = kExitOk;
+  size_t completed = 0, failed = 0, waiting = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (const Value& in : inputs) {
+    std::string id = c.opt.run_id.empty() || !c.opt.batch.empty() ? aos::NewRunId() : c.opt.run_id;
+    std::string error;
+    if (!c.opt.run_id.empty() && c.opt.batch.empty() && c.store->Get(aos::Column::kRuns, id)) {
+      if (!log.Load(id, &error)) {
+        std::cerr << "aosrun: " << error << "\n";
+        return kExitIo;
+      }
+      if (!c.opt.json) std::cerr << "run " << id << " exists: continuing it\n";
+      return Continue(c, log);
+    }
+    log.Begin(id);
+    if (!aos::StartRun(log, *w.program, *w.dag, path, text, in, c.opt.replay_effects, &error)) {
+      if (!c.opt.batch.empty()) {
+        std::cerr << "aosrun: " << error << "\n";
+        worst = std::max(worst, kExitUsage);
+        continue;
+      }
+      return Usage(error);
+    }
+    if (c.opt.batch.empty() && !c.opt.json) {
+      std::cerr << "run " << id << " started (workflow " << w.dag->workflow->name << ")\n";
+    }
+    Progress p;
+    aos::RunOptions ro = MakeRunOptions(c, c.opt.batch.empty() ? &p : nullptr);
+    aos::Runner runner(log, *w.program, *w.dag, *c.calls, *c.clock, ro);
+    aos::RunOutcome o = runner.Run();
+    if (p.on) std::fprintf(stderr, "\r\033[K");
+    if (c.opt.batch.empty()) return Report(c, id, o);
+    if (c.opt.json) std::cout << OutcomeJson(id, o) << "\n";
+    completed += o.status == aos::RunStatus::kCompleted;
+    failed += o.status == aos::RunStatus::kFailed;
+    waiting += o.status == aos::RunStatus::kWaiting;
+    worst = std::max(worst, ExitFor(o.status) == kExitWaiting ? kExitWaiting : ExitFor(o.status));
+  }
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::cerr << "batch: " << inputs.size() << " runs: " << completed << " completed, " << failed
+            << " failed, " << waiting << " waiting in " << secs << " s\n";
+  return worst;
+}
+
+int LoadRun(Context& c, const std::string& run_id, aos::RunLog& log) {
+  if (!aos::ValidRunId(run_id)) {
+    std::cerr << "aosrun: '" << run_id << "' is not a run id (aosrun runs lists them)\n";
+    return kExitNoRun;
+  }
+  std::string error;
+  if (!log.Load(run_id, &error)) {
+    std::cerr << "aosrun: " << error << (error.rfind("no run", 0) == 0 ? " (aosrun runs lists them)" : "")
+              << "\n";
+    return error.rfind("no run", 0) == 0 ? kExitNoRun : kExitIo;
+  }
+  return kExitOk;
+}
+
+int CmdResume(Context& c) {
+  if (c.opt.positional.size() != 1) return Usage("resume takes one RUN");
+  if (int rc = LoadContext(c, false)) return rc;
+  aos::RunLog log(*c.store, *c.clock);
+  if (int rc = LoadRun(c, c.opt.positional[0], log)) return rc;
+  return Continue(c, log);
+}
+
+int CmdDecide(Context& c, bool approve) {
+  if (c.opt.positional.size() != 2) return Usage(std::string(approve ? "approve" : "reject") + " takes RUN NAME");
+  Value data;
+  if (!c.opt.data_json.empty()) {
+    std::string error;
+    auto v = aos::ParseJson(c.opt.data_json, &error);
+    if (!v) return Usage("--data is not JSON: " + error);
+    data = *v;
+  }
+  if (int rc = LoadContext(c, false)) return rc;
+  aos::RunLog log(*c.store, *c.clock);
+  const std::string run = c.opt.positional[0], name = c.opt.positional[1];
+  if (int rc = LoadRun(c, run, log)) return rc;
+  const aos::Instance* in = log.state().Find(name);
+  if (!in || !in->requested) {
+    std::string pending;
+    for (const auto& [k, i] : log.state().inst) {
+      if (i.requested && !i.decided) pending += (pending.empty() ? "" : ", ") + k;
+    }
+    std::cerr << "aosrun: run " << run << " has no approval '" << name << "' waiting for a decision"
+              << (pending.empty() ? "" : " (waiting: " + pending + ")") << "\n";
+    return kExitUsage;
+  }
+  if (in->decided) {
+    std::cerr << "aosrun: approval '" << name << "' of run " << run << " was already decided ("
+              << (in->decision.Find("approved") && in->decision.Find("approved")->as_bool() ? "approved" : "rejected")
+              << " by " << Str(in->decision.Find("by")) << "); a decision is final\n";
+    return kExitUsage;
+  }
+  if (log.state().Finished()) {
+    std::cerr << "aosrun: run " << run << " has ended (" << aos::RunStatusName(log.state().status) << ")\n";
+    return kExitUsage;
+  }
+  std::string who = c.opt.as;
+  if (who.empty()) who = std::getenv("USER") ? std::getenv("USER") : "operator";
+  const Value* hash = in->request.Find("payload_hash");
+  log.Append(aos::EventType::kApprovalDecided, name,
+             Value::MapOfUnique({{Value::String("approved"), Value::Bool(approve)},
+                                 {Value::String("by"), Value::String(who)},
+                                 {Value::String("at"), Value::Time(aos::Timestamp{c.clock->NowNanos()})},
+                                 {Value::String("comment"), Value::String(c.opt.comment)},
+                                 {Value::String("data"), data},
+                                 {Value::String("payload_hash"), hash ? *hash : Value()}}));
+  log.Flush(true);
+  if (!c.opt.json) std::cerr << (approve ? "approved " : "rejected ") << name << " of run " << run << "\n";
+  if (c.opt.no_continue) return kExitOk;
+  return Continue(c, log);
+}
+
+int CmdSignal(Context& c) {
+  if (c.opt.positional.size() != 2) return Usage("signal takes RUN NAME");
+  Value data;
+  if (!c.opt.data_json.empty()) {
+    std::string error;
+    auto v = aos::ParseJson(c.opt.data_json, &error);
+    if (!v) return Usage("--data is not JSON: " + error);
+    data = *v;
+  }
+  if (int rc = LoadContext(c, false)) return rc;
+  aos::RunLog log(*c.store, *c.clock);
+  const std::string run = c.opt.positional[0];
+  if (int rc = LoadRun(c, run, log)) return rc;
+  if (log.state().Finished()) {
+    std::cerr << "aosrun: run " << run << " has ended (" << aos::RunStatusName(log.state().status)
+              << "); the signal is not delivered\n";
+    return kExitUsage;
+  }
+  log.Append(aos::EventType::kSignalReceived, "",
+             Value::MapOfUnique({{Value::String("name"), Value::String(c.opt.positional[1])},
+                                 {Value::String("data"), data}}));
+  log.Flush(true);
+  if (!c.opt.json) std::cerr << "signal " << c.opt.positional[1] << " delivered to run " << run << "\n";
+  if (c.opt.no_continue || log.state().status != aos::RunStatus::kWaiting) return kExitOk;
+  return Continue(c, log);
+}
+
+int CmdCancel(Context& c) {
+  if (c.opt.positional.size() != 1) return Usage("cancel takes one RUN");
+  if (int rc = LoadContext(c, false)) return rc;
+  aos::RunLog log(*c.store, *c.clock);
+  if (int rc = LoadRun(c, c.opt.positional[0], log)) return rc;
+  const aos::RunState& s = log.state();
+  if (s.Finished()) {
+    std::cerr << "aosrun: run " << s.run_id << " has already ended (" << aos::RunStatusName(s.status) << ")\n";
+    return kExitUsage;
+  }
+  Loaded w;
+  if (int rc = LoadWorkflow(c, s.file, s.source, s.workflow, &w)) return rc;
+  aos::Runner runner(log, *w.program, *w.dag, *c.calls, *c.clock, MakeRunOptions(c, nullptr));
+  aos::RunOutcome o = runner.Cancel();
+  Report(c, s.run_id, o);
+  return o.status == aos::RunStatus::kCancelled ? kExitOk : kExitFailed;
+}
+
+std::string Time(int64_t nanos) { return aos::FormatTimestamp(aos::Timestamp{nanos}); }
+
+int CmdRuns(Context& c, const std::string& only) {
+  if (int rc = LoadContext(c, false)) return rc;
+  auto runs = aos::ListRuns(*c.store);
+  std::sort(runs.begin(), runs.end(), [](const auto& a, const auto& b) { return a.started_at > b.started_at; });
+  if (!only.empty()) {
+    aos::RunLog log(*c.store, *c.clock);
+    if (int rc = LoadRun(c, only, log)) return rc;
+    const aos::RunOutcome o = aos::OutcomeOf(log.state());
+    if (c.opt.json) {
+      std::cout << OutcomeJson(only, o) << "\n";
+    } else {
+      std::cout << "run " << only << "  workflow " << log.state().workflow << "  "
+                << aos::RunStatusName(o.status) << "  events " << log.state().next_seq << "\n";
+      if (o.status == aos::RunStatus::kCompleted) std::cout << "output: " << o.output.ToJson() << "\n";
+      if (!o.error.is_null()) std::cout << "error: " << o.error.ToJson() << "\n";
+      if (o.waiting_on.kind() == aos::ValueKind::kList) {
+        for (const auto& wv : o.waiting_on.as_list()) std::cout << "waiting on: " << wv.ToJson() << "\n";
+      }
+    }
+    return ExitFor(o.status) == kExitFailed ? kExitOk : kExitOk;
+  }
+  for (const auto& r : runs) {
+    if (c.opt.json) {
+      std::cout << "{\"run_id\":" << Q(r.run_id) << ",\"workflow\":" << Q(r.workflow) << ",\"status\":"
+                << Q(aos::RunStatusName(r.status)) << ",\"started\":" << Q(Time(r.started_at))
+                << ",\"updated\":" << Q(Time(r.updated_at)) << ",\"events\":" << r.events << "}\n";
+    } else {
+      std::printf("%-14s %-20s %-10s %s  %llu events\n", r.run_id.c_str(), r.workflow.c_str(),
+                  aos::RunStatusName(r.status), Time(r.started_at).c_str(),
+                  static_cast<unsigned long long>(r.events));
+    }
+  }
+  if (runs.empty() && !c.opt.json) std::cerr << "no runs in " << c.data_dir << "\n";
+  return kExitOk;
+}
+
+int CmdInbox(Context& c) {
+  if (int rc = LoadContext(c, false)) return rc;
+  int n = 0;
+  for (const auto& r : aos::ListRuns(*c.store)) {
+    if (r.status != aos::RunStatus::kWaiting) continue;
+    aos::RunLog log(*c.store, *c.clock);
+    std::string error;
+    if (!log.Load(r.run_id, &error)) continue;
+    for (const auto& [name, in] : log.state().inst) {
+      if (!in.requested || in.decided) continue;
+      ++n;
+      const Value* payload = in.request.Find("payload");
+      if (c.opt.json) {
+        std::cout << "{\"run_id\":" << Q(r.run_id) << ",\"workflow\":" << Q(r.workflow) << ",\"name\":" << Q(name)
+                  << ",\"ask\":" << Q(Str(in.request.Find("ask")))
+                  << ",\"show\":" << (payload ? payload->ToJson() : "null") << "}\n";
+      } else {
+        std::cout << r.run_id << "  " << r.workflow << "  " << name << ": " << Str(in.request.Find("ask")) << "\n";
+        if (payload && !payload->is_null()) std::cout << "    " << payload->ToJson() << "\n";
+        std::cout << "    aosrun approve " << r.run_id << " " << name << "   |   aosrun reject " << r.run_id
+                  << " " << name << "\n";
+      }
+    }
+  }
+  if (!n && !c.opt.json) std::cerr << "no approvals are waiting\n";
+  return kExitOk;
+}
+
+int CmdLog(Context& c) {
+  if (c.opt.positional.size() != 1) return Usage("log takes one RUN");
+  if (int rc = LoadContext(c, false)) return rc;
+  const std::string run = c.opt.positional[0];
+  if (!aos::ValidRunId(run) || !c.store->Get(aos::Column::kRuns, run)) {
+    std::cerr << "aosrun: no run " << run << " in this data directory (aosrun runs lists them)\n";
+    return kExitNoRun;
+  }
+  int rc = kExitOk;
+  aos::ScanRunEvents(*c.store, run, [&](uint64_t seq, const aos::Event* e, const std::string& error) {
+    if (!e) {
+      std::cerr << "aosrun: run " << run << " event " << seq << " is damaged: " << error << "\n";
+      rc = kExitIo;
+      return true;
+    }
+    if (c.opt.json) {
+      std::cout << aos::EventToJson(*e, seq) << "\n";
+    } else {
+      std::string data = e->data.is_null() ? "" : e->data.ToJson();
+      if (e->type == aos::EventType::kRunStarted) {
+        data = "workflow " + Str(e->data.Find("workflow")) + " inputs " +
+               (e->data.Find("inputs") ? e->data.Find("inputs")->ToJson() : "{}");
+      }
+      if (data.size() > 160) data = data.substr(0, 157) + "...";
+      std::printf("%5llu  %s  %-22s %-14s %s\n", static_cast<unsigned long long>(seq), Time(e->at_nanos).c_str(),
+                  aos::EventTypeName(e->type), e->step.c_str(), data.c_str());
+    }
+    return true;
+  });
+  return rc;
+}
+
+int CmdState(Context& c) {
+  if (c.opt.positional.size() != 1) return Usage("state takes one ENTITY type");
+  if (int rc = LoadContext(c, false)) return rc;
+  const std::string prefix = c.opt.positional[0] + std::string(1, '\0');
+  int n = 0;
+  c.store->Scan(aos::Column::kEntities, prefix, prefix, [&](std::string_view, std::string_view raw) {
+    Value v;
+    if (aos::DecodeValue(raw, &v)) {
+      std::cout << v.ToJson() << "\n";
+      ++n;
+    }
+    return true;
+  });
+  if (!n && !c.opt.json) std::cerr << "no " << c.opt.positional[0] << " records\n";
+  return kExitOk;
+}
+
+int CmdVerify(Context& c) {
+  if (int rc = LoadContext(c, false)) return rc;
+  size_t runs = 0, events = 0, problems = 0;
+  for (const auto& r : aos::ListRuns(*c.store)) {
+    ++runs;
+    if (r.workflow == "?") {
+      std::cout << "run " << r.run_id << ": damaged run index record\n";
+      ++problems;
+      continue;
+    }
+    uint64_t n = aos::ScanRunEvents(*c.store, r.run_id, [&](uint64_t seq, const aos::Event* e, const std::string& error) {
+      ++events;
+      if (!e) {
+        std::cout << "run " << r.run_id << " event " << seq << ": " << error << "\n";
+        ++problems;
+      } else if (seq == 0 && e->type != aos::EventType::kRunStarted) {
+        std::cout << "run " << r.run_id << ": the log does not begin with RunStarted\n";
+        ++problems;
+      }
+      return true;
+    });
+    if (n < r.events) {
+      std::cout << "run " << r.run_id << ": the index counts " << r.events << " events, the log holds " << n << "\n";
+      ++problems;
+    }
+  }
+  std::cout << "verified " << runs << " runs, " << events << " events in " << c.data_dir << ": "
+            << (problems ? std::to_string(problems) + " problems" : "no problems") << "\n";
+  return problems ? kExitIo : kExitOk;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Context c;
+  std::string problem;
+  if (!ParseArgs(argc, argv, &c.opt, &problem)) return Usage(problem);
+  const std::string& cmd = c.opt.command;
+  if (cmd == "help" || (argc < 2)) {
+    std::cout << kUsage;
+    return argc < 2 ? kExitUsage : kExitOk;
+  }
+  if (c.opt.help) {
+    if (cmd == "start" && c.opt.positional.empty()) {
+      std::cout << kUsage << "\n" << kHelp.at("start");
+    } else {
+      std::cout << kHelp.at(cmd);
+    }
+    return kExitOk;
+  }
+  try {
+    if (cmd == "start") return CmdStart(c);
+    if (cmd == "resume") return CmdResume(c);
+    if (cmd == "approve") return CmdDecide(c, true);
+    if (cmd == "reject") return CmdDecide(c, false);
+    if (cmd == "signal") return CmdSignal(c);
+    if (cmd == "cancel") return CmdCancel(c);
+    if (cmd == "runs") return CmdRuns(c, "");
+    if (cmd == "status") return CmdRuns(c, c.opt.positional.empty() ? "" : c.opt.positional[0]);
+    if (cmd == "inbox") return CmdInbox(c);
+    if (cmd == "log") return CmdLog(c);
+    if (cmd == "state") return CmdState(c);
+    if (cmd == "verify") return CmdVerify(c);
+  } catch (const aos::StoreError& e) {
+    std::cerr << "aosrun: " << e.what() << "\n";
+    return kExitIo;
+  }
+  return Usage("unknown command " + cmd);
+}
