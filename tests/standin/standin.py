@@ -62,9 +62,11 @@ def _tokens(text):
 
 def _draft(prompt):
     """The model's answer: a deterministic article outline for `prompt`."""
-    words = [w.strip(".,:;!?\"'") for w in prompt.split()]
+    # The first line is the request; what follows is context for it.
+    first = prompt.strip().splitlines()[0] if prompt.strip() else ""
+    words = [w.strip(".,:;!?\"'") for w in first.split()]
     words = [w for w in words if w]
-    topic = " ".join(words[-6:]) if words else "nothing"
+    topic = " ".join(words[-4:]) if words else "nothing"
     h = _digest(prompt).hex()[:8]
     return {
         "title": "On %s" % topic,
