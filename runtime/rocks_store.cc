@@ -2,7 +2,10 @@
 
 #include <sys/stat.h>
 
+#include <cstdarg>
+#include <cstdio>
 #include <filesystem>
+#include <mutex>
 #include <system_error>
 #include <vector>
 
@@ -32,6 +35,34 @@ struct RocksStore::Impl {
 };
 
 namespace {
+
+// RocksDB's own log, kept to warnings and errors in <dir>/LOG. The default
+// logger writes a thousand lines of options at every open, which a short
+// `aosrun approve` pays for on every call.
+class WarningLogger : public rocksdb::Logger {
+ public:
+  explicit WarningLogger(std::string path)
+      : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL), path_(std::move(path)) {}
+  ~WarningLogger() override {
+    if (f_) std::fclose(f_);
+  }
+  void LogHeader(const char*, va_list) override {}
+  void Logv(const char*, va_list) override {}
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    if (level < rocksdb::InfoLogLevel::WARN_LEVEL) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!f_) f_ = std::fopen(path_.c_str(), "a");
+    if (!f_) return;
+    std::vfprintf(f_, format, ap);
+    std::fputc('\n', f_);
+    std::fflush(f_);
+  }
+
+ private:
+  std::string path_;
+  std::mutex mu_;
+  std::FILE* f_ = nullptr;
+};
 
 [[noreturn]] void Throw(const std::string& dir, const rocksdb::Status& s, const char* what) {
   throw StoreError("data directory " + dir + ": " + what + ": " + s.ToString());
@@ -72,8 +103,14 @@ std::unique_ptr<RocksStore> RocksStore::Open(const std::string& dir, bool create
   options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
   options.max_background_jobs = 2;
   options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
-  options.keep_log_file_num = 2;
-  options.max_log_file_size = 1 << 20;
+  options.info_log = std::make_shared<WarningLogger>((fs::path(dir) / "LOG").string());
+  // aosrun is often a short process (approve, status): open and close fast.
+  // One thread opens table files (the default, 16 per column family, starts
+  // ~150 threads); memtables are not flushed at close or after recovery —
+  // the WAL holds them and replays at the next open.
+  options.max_file_opening_threads = 1;
+  options.avoid_flush_during_shutdown = true;
+  options.avoid_flush_during_recovery = true;
 
   rocksdb::ColumnFamilyOptions cf_options;
   cf_options.write_buffer_size = 16 << 20;
@@ -81,19 +118,6 @@ std::unique_ptr<RocksStore> RocksStore::Open(const std::string& dir, bool create
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
 
-  std::vector<std::string> existing;
-  if (!fresh) {
-    rocksdb::Status s = rocksdb::DB::ListColumnFamilies(options, dir, &existing);
-    if (!s.ok()) Throw(dir, s, "cannot read");
-    for (const auto& name : existing) {
-      bool ours = name == rocksdb::kDefaultColumnFamilyName;
-      for (int i = 0; i < kColumnCount; ++i) ours = ours || name == CfName(i);
-      if (!ours) {
-        throw StoreError(dir + " is not an AOS data directory (RocksDB column family '" + name +
-                         "' is not ours)");
-      }
-    }
-  }
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
   cfs.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
   for (int i = 0; i < kColumnCount; ++i) cfs.emplace_back(CfName(i), cf_options);
@@ -103,6 +127,20 @@ std::unique_ptr<RocksStore> RocksStore::Open(const std::string& dir, bool create
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(options, dir, cfs, &handles, &raw);
+  if (!s.ok() && s.IsInvalidArgument() && !fresh) {
+    // A RocksDB database with column families that are not ours.
+    std::vector<std::string> existing;
+    if (rocksdb::DB::ListColumnFamilies(options, dir, &existing).ok()) {
+      for (const auto& name : existing) {
+        bool ours = name == rocksdb::kDefaultColumnFamilyName;
+        for (int i = 0; i < kColumnCount; ++i) ours = ours || name == CfName(i);
+        if (!ours) {
+          throw StoreError(dir + " is not an AOS data directory (RocksDB column family '" + name +
+                           "' is not ours)");
+        }
+      }
+    }
+  }
   if (!s.ok()) {
     if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
       throw StoreBusy("data directory " + dir +
@@ -119,7 +157,7 @@ std::unique_ptr<RocksStore> RocksStore::Open(const std::string& dir, bool create
 
   auto marker = store->Get(Column::kMeta, "format");
   if (!marker) {
-    if (!fresh && !existing.empty()) {
+    if (!fresh) {
       // An AOS directory always has the marker: written with the first open.
       bool has_data = false;
       store->Scan(Column::kRuns, "", "", [&](std::string_view, std::string_view) {

@@ -926,7 +926,7 @@ struct Runner::Impl {
   // Entity and kv calls: run here, written with the step's completion.
   bool InlineCall(const Resolved& k, const Args& a, int s, uint32_t node, const std::string& key) {
     if (!k.entity && k.ns != "kv") return false;
-    log.Flush(opt.durability == Durability::kStrict);  // reads below see this run's writes
+    if (log.batch().state_writes) log.Flush(opt.durability == Durability::kStrict);  // reads see our writes
     Store& store = StoreOf();
     if (k.ns == "kv") {
       const std::string kk = a.positional.empty() ? "" : a.positional[0].ToDisplayString();
@@ -1244,6 +1244,7 @@ struct Runner::Impl {
     } else {
       OnAttemptFailed(s, node, key, d.result);
     }
+    if (opt.durability == Durability::kStrict) log.Flush(true);
     while (!deferred.empty() && in_flight < opt.concurrency) {
       ready.push_back(deferred.front());
       deferred.pop_front();
@@ -1432,7 +1433,7 @@ struct Runner::Impl {
     } else {
       log.Append(EventType::kRunFailed, "", M({{S("error"), fail_error}}));
     }
-    log.Flush(true);
+    log.Flush(opt.sync_at_end || opt.durability == Durability::kStrict);
     return OutcomeOf(st);
   }
 
@@ -1458,7 +1459,11 @@ struct Runner::Impl {
         auto [s, node] = ready.front();
         ready.pop_front();
         Advance(s, node);
-        if (log.pending() >= 1024) log.Flush(opt.durability == Durability::kStrict);
+        if (opt.durability == Durability::kStrict) {
+          log.Flush(true);  // every event durable before the next statement
+        } else if (log.pending() >= 1024) {
+          log.Flush(false);
+        }
       }
       if (failing) return EndFailed(false);
       if (scopes[0].unfinished == 0) {
@@ -1467,7 +1472,7 @@ struct Runner::Impl {
           if (StmtOf(id).kind == StmtKind::kOutput) output = st.At(Key(0, id)).result;
         }
         log.Append(EventType::kRunCompleted, "", M({{S("output"), output}}));
-        log.Flush(true);
+        log.Flush(opt.sync_at_end || opt.durability == Durability::kStrict);
         return OutcomeOf(st);
       }
       if (in_flight > 0) {
@@ -1489,7 +1494,7 @@ struct Runner::Impl {
           continue;
         }
         log.Append(EventType::kRunWaiting, "", M({{S("on"), WaitingList()}}));
-        log.Flush(true);
+        log.Flush(opt.sync_at_end || opt.durability == Durability::kStrict);
         return OutcomeOf(st);
       }
       if (!deferred.empty()) {

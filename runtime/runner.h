@@ -39,6 +39,10 @@ struct RunOptions {
   // run wait (exit 75) until `aosrun resume`.
   int64_t max_inline_wait_ms = 60'000;
   const Config* config = nullptr;  // models for agents and llm.chat
+  // false: the run's last batch (RunCompleted, RunFailed, RunWaiting) is
+  // written unsynced and the caller syncs later — `aosrun --batch` group-
+  // commits the ends of many runs in one sync. Effect intents stay synced.
+  bool sync_at_end = true;
   // Called after each statement finishes: (finished, total known, instance).
   std::function<void(size_t, size_t, const std::string&)> progress;
 };

@@ -46,17 +46,23 @@ struct WriteBatch {
     std::optional<std::string> value;  // nullopt: delete
   };
   std::vector<Op> ops;
-  int events = 0;  // how many ops append to kEvents
+  int events = 0;       // how many ops append to kEvents
+  int state_writes = 0;  // ops on kEntities and kKv (reads must see them)
 
   void Put(Column c, std::string key, std::string value) {
     if (c == Column::kEvents) ++events;
+    if (c == Column::kEntities || c == Column::kKv) ++state_writes;
     ops.push_back(Op{c, std::move(key), std::move(value)});
   }
-  void Delete(Column c, std::string key) { ops.push_back(Op{c, std::move(key), std::nullopt}); }
+  void Delete(Column c, std::string key) {
+    if (c == Column::kEntities || c == Column::kKv) ++state_writes;
+    ops.push_back(Op{c, std::move(key), std::nullopt});
+  }
   bool empty() const { return ops.empty(); }
   void clear() {
     ops.clear();
     events = 0;
+    state_writes = 0;
   }
 };
 

@@ -395,15 +395,19 @@ aos::RunOptions MakeRunOptions(const Context& c, Progress* p) {
   return ro;
 }
 
-// Continues the loaded run in `log` with its stored workflow text.
-int Continue(Context& c, aos::RunLog& log) {
-  Loaded w;
+// Continues the loaded run in `log` with its stored workflow text (`have`,
+// when given, is that text already checked).
+int Continue(Context& c, aos::RunLog& log, Loaded* have = nullptr) {
+  Loaded mine;
+  Loaded& w = have ? *have : mine;
   const aos::RunState& s = log.state();
   if (s.Finished()) return Report(c, s.run_id, aos::OutcomeOf(s));
-  int rc = LoadWorkflow(c, s.file.empty() ? "<stored>" : s.file, s.source, s.workflow, &w);
-  if (rc) {
-    std::cerr << "aosrun: the workflow text stored with run " << s.run_id << " no longer checks\n";
-    return rc;
+  if (!have) {
+    int rc = LoadWorkflow(c, s.file.empty() ? "<stored>" : s.file, s.source, s.workflow, &w);
+    if (rc) {
+      std::cerr << "aosrun: the workflow text stored with run " << s.run_id << " no longer checks\n";
+      return rc;
+    }
   }
   Progress p;
   aos::Runner runner(log, *w.program, *w.dag, *c.calls, *c.clock, MakeRunOptions(c, &p));
@@ -488,6 +492,9 @@ int CmdStart(Context& c) {
   int worst = kExitOk;
   size_t completed = 0, failed = 0, waiting = 0;
   const auto t0 = std::chrono::steady_clock::now();
+  constexpr int kGroup = 256;
+  int in_group = 0;
+  std::vector<std::string> pending_lines;
   for (const Value& in : inputs) {
     std::string id = c.opt.run_id.empty() || !c.opt.batch.empty() ? aos::NewRunId() : c.opt.run_id;
     std::string error;
@@ -497,7 +504,9 @@ int CmdStart(Context& c) {
         return kExitIo;
       }
       if (!c.opt.json) std::cerr << "run " << id << " exists: continuing it\n";
-      return Continue(c, log);
+      // The file as it is now is used only if it is the text the run started with.
+      const bool same = log.state().source == text && log.state().workflow == w.dag->workflow->name;
+      return Continue(c, log, same ? &w : nullptr);
     }
     log.Begin(id);
     if (!aos::StartRun(log, *w.program, *w.dag, path, text, in, c.opt.replay_effects, &error)) {
@@ -508,20 +517,36 @@ int CmdStart(Context& c) {
       }
       return Usage(error);
     }
-    if (c.opt.batch.empty() && !c.opt.json) {
-      std::cerr << "run " << id << " started (workflow " << w.dag->workflow->name << ")\n";
+    if (c.opt.batch.empty()) {
+      // Written (to the OS) before the id is shown, so `aosrun resume ID`
+      // finds the run even if this process is killed right after.
+      log.Flush(false);
+      if (!c.opt.json) std::cerr << "run " << id << " started (workflow " << w.dag->workflow->name << ")\n";
     }
     Progress p;
     aos::RunOptions ro = MakeRunOptions(c, c.opt.batch.empty() ? &p : nullptr);
+    // A batch group-commits the ends of its runs: one sync per group, and a
+    // run is reported only once its end is durable.
+    ro.sync_at_end = c.opt.batch.empty();
     aos::Runner runner(log, *w.program, *w.dag, *c.calls, *c.clock, ro);
     aos::RunOutcome o = runner.Run();
     if (p.on) std::fprintf(stderr, "\r\033[K");
     if (c.opt.batch.empty()) return Report(c, id, o);
-    if (c.opt.json) std::cout << OutcomeJson(id, o) << "\n";
+    if (c.opt.json) pending_lines.push_back(OutcomeJson(id, o));
+    if (++in_group == kGroup) {
+      c.store->SyncWal();
+      for (const auto& l : pending_lines) std::cout << l << "\n";
+      pending_lines.clear();
+      in_group = 0;
+    }
     completed += o.status == aos::RunStatus::kCompleted;
     failed += o.status == aos::RunStatus::kFailed;
     waiting += o.status == aos::RunStatus::kWaiting;
     worst = std::max(worst, ExitFor(o.status) == kExitWaiting ? kExitWaiting : ExitFor(o.status));
+  }
+  if (in_group) {
+    c.store->SyncWal();
+    for (const auto& l : pending_lines) std::cout << l << "\n";
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::cerr << "batch: " << inputs.size() << " runs: " << completed << " completed, " << failed
