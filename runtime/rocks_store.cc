@@ -26,6 +26,12 @@ struct RocksStore::Impl {
 
   ~Impl() {
     if (db) {
+      // Move what this process wrote from the WAL into checksummed table
+      // files, so that damage to a WAL left behind cannot silently drop
+      // acknowledged runs (a torn WAL tail is indistinguishable from a crash).
+      rocksdb::FlushOptions fo;
+      fo.wait = true;
+      db->Flush(fo, handles);
       for (auto* h : handles) {
         if (h) db->DestroyColumnFamilyHandle(h);
       }
@@ -91,25 +97,42 @@ std::unique_ptr<RocksStore> RocksStore::Open(const std::string& dir, bool create
   } else if (!fs::is_directory(dir, ec)) {
     throw StoreError(dir + " is not a directory");
   }
-  const bool fresh = fs::is_empty(dir, ec);
-  if (!fresh && !fs::exists(fs::path(dir) / "CURRENT")) {
-    throw StoreError(dir + " is not an AOS data directory (it holds other files; "
-                     "give an empty or new directory with --data)");
+  // Fresh: empty, or holding only what a first open killed before RocksDB
+  // wrote CURRENT leaves behind (nothing was committed then).
+  bool fresh = true;
+  const bool has_current = fs::exists(fs::path(dir) / "CURRENT");
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string n = entry.path().filename().string();
+    const bool rocks_artifact = n == "LOCK" || n == "IDENTITY" || n == "LOG" || n.rfind("LOG.old", 0) == 0 ||
+                                n.rfind("MANIFEST-", 0) == 0 || n.rfind("OPTIONS-", 0) == 0 ||
+                                (n.size() > 6 && n.substr(n.size() - 6) == ".dbtmp") ||
+                                (n.size() > 4 && n.substr(n.size() - 4) == ".log");
+    if (has_current || !rocks_artifact) fresh = false;
+    if (!has_current && !rocks_artifact) {
+      throw StoreError(dir + " is not an AOS data directory (it holds other files; "
+                       "give an empty or new directory with --data)");
+    }
   }
 
   rocksdb::DBOptions options;
   options.create_if_missing = true;
   options.create_missing_column_families = true;
-  options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  // A record torn by a crash at the very end of the log is dropped (it was
+  // never acknowledged as synced); damage anywhere else refuses to open,
+  // rather than silently losing what follows it.
+  options.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
   options.max_background_jobs = 2;
   options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   options.info_log = std::make_shared<WarningLogger>((fs::path(dir) / "LOG").string());
   // aosrun is often a short process (approve, status): open and close fast.
   // One thread opens table files (the default, 16 per column family, starts
-  // ~150 threads); memtables are not flushed at close or after recovery —
-  // the WAL holds them and replays at the next open.
+  // ~150 threads). Memtables are flushed explicitly at close (see ~Impl) and
+  // not after recovery: a crashed process's WAL replays at the next open.
   options.max_file_opening_threads = 1;
-  options.avoid_flush_during_shutdown = true;
+  // Closed WALs are recorded in the MANIFEST with their sizes: a WAL that is
+  // later truncated or missing is reported, not silently replayed short.
+  options.track_and_verify_wals_in_manifest = true;
+  options.atomic_flush = true;  // one flush job and manifest write for all columns
   options.avoid_flush_during_recovery = true;
 
   rocksdb::ColumnFamilyOptions cf_options;

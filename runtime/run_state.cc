@@ -45,6 +45,7 @@ void RunState::Apply(const Event& e) {
     case EventType::kRunUpgraded:
       source = Str(e.Field("source"));
       source_hash = Str(e.Field("source_hash"));
+      if (!Str(e.Field("file")).empty()) file = Str(e.Field("file"));
       break;
     case EventType::kStepScheduled:
       if (in) {

@@ -75,15 +75,49 @@ void CollectEnvStmt(const Stmt& s, std::set<std::string>& out) {
 
 }  // namespace
 
-bool StartRun(RunLog& log, const Program& program, const Dag& dag, const std::string& file,
-              const std::string& source, const Value& inputs, bool replay_effects,
-              std::string* error) {
+bool PrepareInputs(const Dag& dag, const Value& given, Value* inputs, std::string* error) {
   const WorkflowDecl& wf = *dag.workflow;
+  if (!given.is_null() && given.kind() != ValueKind::kMap) {
+    *error = "the inputs must be a JSON object of parameter values";
+    return false;
+  }
+  if (given.kind() == ValueKind::kMap) {
+    for (const auto& [k, v] : given.as_map()) {
+      bool known = false;
+      for (const auto& p : wf.params) known = known || (k.kind() == ValueKind::kString && k.as_string() == p.name);
+      if (!known) {
+        *error = "workflow " + wf.name + " has no parameter '" + k.ToDisplayString() + "'";
+        return false;
+      }
+    }
+  }
   ValueMap in;
   for (const auto& p : wf.params) {
-    const Value* given = inputs.Find(p.name);
-    if (given) {
-      in.emplace_back(S(p.name), *given);
+    const Value* v = given.Find(p.name);
+    if (v) {
+      // A value is typed as the parameter: a string parameter takes a
+      // string; other types read the value's JSON as --input would.
+      const std::string t = p.type ? p.type->name : "any";
+      if (t == "string") {
+        if (v->kind() != ValueKind::kString) {
+          *error = "input '" + p.name + "' must be a string, not " + v->ToJson();
+          return false;
+        }
+        in.emplace_back(S(p.name), *v);
+      } else if (t == "any" || (t == "duration" && v->kind() == ValueKind::kDuration) ||
+                 ((t == "time" || t == "timestamp") && v->kind() == ValueKind::kTimestamp) ||
+                 (t == "money" && v->kind() == ValueKind::kMoney)) {
+        in.emplace_back(S(p.name), *v);
+      } else {
+        std::string why;
+        const std::string text = v->kind() == ValueKind::kString ? v->as_string() : v->ToJson();
+        auto typed = TypedInput(text, p.type.get(), &why);
+        if (!typed) {
+          *error = "input '" + p.name + "': " + why;
+          return false;
+        }
+        in.emplace_back(S(p.name), *typed);
+      }
       continue;
     }
     if (!p.default_value) {
@@ -98,16 +132,16 @@ bool StartRun(RunLog& log, const Program& program, const Dag& dag, const std::st
     }
     in.emplace_back(S(p.name), r.value());
   }
-  if (inputs.kind() == ValueKind::kMap) {
-    for (const auto& [k, v] : inputs.as_map()) {
-      bool known = false;
-      for (const auto& p : wf.params) known = known || (k.kind() == ValueKind::kString && k.as_string() == p.name);
-      if (!known) {
-        *error = "workflow " + wf.name + " has no parameter '" + k.ToDisplayString() + "'";
-        return false;
-      }
-    }
-  }
+  *inputs = M(std::move(in));
+  return true;
+}
+
+bool StartRun(RunLog& log, const Program& program, const Dag& dag, const std::string& file,
+              const std::string& source, const Value& given, bool replay_effects,
+              std::string* error) {
+  const WorkflowDecl& wf = *dag.workflow;
+  Value in;
+  if (!PrepareInputs(dag, given, &in, error)) return false;
   std::set<std::string> env_names;
   for (const auto& s : wf.body) CollectEnvStmt(*s, env_names);
   for (const auto& [name, c] : program.connectors) {
@@ -124,10 +158,65 @@ bool StartRun(RunLog& log, const Program& program, const Dag& dag, const std::st
                 {S("file"), S(file)},
                 {S("source"), S(source)},
                 {S("source_hash"), S(Digest(source))},
-                {S("inputs"), M(std::move(in))},
+                {S("inputs"), in},
                 {S("env"), M(std::move(env))},
                 {S("replay_effects"), Value::Bool(replay_effects)}}));
   return true;
+}
+
+std::map<std::string, std::string> DefinitionDigests(const Dag& dag) {
+  std::map<std::string, std::string> out;
+  for (const DagNode& n : dag.nodes) {
+    if (!n.stmt) continue;
+    std::string_view text;
+    std::string header;
+    if (n.stmt->kind == StmtKind::kFor) {
+      header = "for " + n.stmt->loop_var + " in " +
+               std::string(dag.source->Slice(n.stmt->value->span.begin, n.stmt->value->span.end)) +
+               (n.stmt->max_parallel ? " max " + std::to_string(*n.stmt->max_parallel) : "");
+      text = header;
+    } else {
+      text = dag.source->Slice(n.stmt->span.begin, n.stmt->span.end);
+    }
+    std::string norm;
+    bool space = false;
+    for (char c : text) {
+      if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+        space = true;
+        continue;
+      }
+      if (space && !norm.empty()) norm.push_back(' ');
+      space = false;
+      norm.push_back(c);
+    }
+    out[n.name] = Digest(norm);
+  }
+  return out;
+}
+
+std::vector<std::string> UpgradeBlockers(const Dag& current, const Dag& next, const RunState& state) {
+  const auto before = DefinitionDigests(current);
+  const auto after = DefinitionDigests(next);
+  std::set<std::string> settled;
+  for (const auto& [key, in] : state.inst) {
+    if (in.status != InstStatus::kDone && in.status != InstStatus::kSkipped &&
+        !(in.status == InstStatus::kActive && in.intent)) {
+      continue;
+    }
+    settled.insert(key.substr(0, key.find('[')));  // "mail[3]" is statement "mail"
+  }
+  std::vector<std::string> out;
+  for (const auto& name : settled) {
+    auto b = before.find(name);
+    if (b == before.end()) continue;
+    auto a = after.find(name);
+    if (a == after.end()) {
+      out.push_back(name + ": completed in this run, removed by the new version");
+    } else if (a->second != b->second) {
+      out.push_back(name + ": completed in this run, its definition changed");
+    }
+  }
+  return out;
 }
 
 RunOutcome OutcomeOf(const RunState& s) {

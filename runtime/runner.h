@@ -17,6 +17,7 @@
 #define AOS_RUNTIME_RUNNER_H_
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -54,10 +55,15 @@ struct RunOutcome {
   Value waiting_on;  // [{kind, name, ask, due}]
 };
 
-// Builds the RunStarted event of a new run on `log` (after log.Begin): types
-// and completes the inputs from the parameters' defaults and records the
-// env() values the program reads. false with *error for a missing or
-// mistyped input.
+// Types `given` (a map of input values, from --input-json or a --batch
+// line) by the workflow's parameters, and completes it with their defaults.
+// false with *error for a missing, unknown or mistyped input. Nothing is
+// written: callers check inputs before they touch the data directory.
+bool PrepareInputs(const Dag& dag, const Value& given, Value* inputs, std::string* error);
+
+// Appends the RunStarted event of a new run on `log` (after log.Begin), with
+// the inputs (PrepareInputs is applied again) and the env() values the
+// program reads. false with *error for bad inputs.
 bool StartRun(RunLog& log, const Program& program, const Dag& dag, const std::string& file,
               const std::string& source, const Value& inputs, bool replay_effects,
               std::string* error);
@@ -84,6 +90,17 @@ class Runner {
 };
 
 RunOutcome OutcomeOf(const RunState& s);
+
+// Upgrades (runtime.md §4): each statement's definition digest, by DAG node
+// name — its source text with whitespace runs collapsed (a `for` by its
+// header only, so that changing its body is judged statement by statement).
+std::map<std::string, std::string> DefinitionDigests(const Dag& dag);
+
+// What blocks resuming `state` (started on `current`) with `next`: each
+// statement that has completed (or been skipped) in the run and whose
+// definition changed or disappeared, as "name: what". Empty: the upgrade
+// is safe; new statements and changed pending ones are fine.
+std::vector<std::string> UpgradeBlockers(const Dag& current, const Dag& next, const RunState& state);
 
 }  // namespace aos
 

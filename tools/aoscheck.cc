@@ -20,6 +20,9 @@
 #include "lang/plan.h"
 #include "lang/source.h"
 #include "runtime/config.h"
+#include "runtime/rocks_store.h"
+#include "runtime/run_log.h"
+#include "runtime/runner.h"
 
 namespace {
 
@@ -51,6 +54,9 @@ const char kCheckHelp[] =
     "  --config FILE     aos.yaml: also check that model names exist\n"
     "  --dot             print the DAG of the file's workflow as Graphviz DOT\n"
     "  --workflow NAME   with --dot: the workflow to draw when a file has several\n"
+    "  --against RUN     whether run RUN could resume on this FILE (aosrun resume\n"
+    "                    RUN --upgrade FILE): lists completed statements it changes\n"
+    "  --data DIR        with --against: the data directory (default $AOS_DATA or .aos)\n"
     "  -q, --quiet       print nothing for clean files\n"
     "  -h, --help        this help\n";
 
@@ -101,6 +107,8 @@ struct Options {
   bool quiet = false;
   std::string config;
   std::string workflow;
+  std::string against;  // --against RUN
+  std::string data;     // --data DIR
   std::vector<std::pair<std::string, std::string>> inputs;
   std::vector<std::string> positional;
 };
@@ -131,6 +139,10 @@ bool ParseFlags(int argc, char** argv, int first, Options* o, bool* help,
       if (!value(&o->config)) return false;
     } else if (a == "--workflow") {
       if (!value(&o->workflow)) return false;
+    } else if (a == "--against") {
+      if (!value(&o->against)) return false;
+    } else if (a == "--data") {
+      if (!value(&o->data)) return false;
     } else if (a == "--input") {
       std::string kv;
       if (!value(&kv)) return false;
@@ -156,6 +168,62 @@ void PrintDiagnostics(const aos::Diagnostics& diags, bool json) {
     return;
   }
   for (const auto& d : diags.all()) std::cerr << aos::RenderText(d);
+}
+
+// --against RUN: whether the run could resume on this version of its
+// workflow (aosrun resume RUN --upgrade FILE), without touching the run.
+int CheckAgainst(const Options& o, aos::Diagnostics& all,
+                 std::vector<std::unique_ptr<aos::Program>>& programs, int status) {
+  PrintDiagnostics(all, o.json);
+  if (all.has_errors() || programs.size() != 1 || status != kExitOk) {
+    if (programs.size() != 1 && !all.has_errors()) return Usage("--against takes one FILE");
+    return std::max(status, kExitInvalid);
+  }
+  std::string dir = o.data;
+  if (dir.empty()) {
+    const char* env = std::getenv("AOS_DATA");
+    dir = env && *env ? env : ".aos";
+  }
+  std::unique_ptr<aos::RocksStore> store;
+  try {
+    store = aos::RocksStore::Open(dir, false);
+  } catch (const aos::StoreBusy& e) {
+    std::cerr << "aoscheck: " << e.what() << "\n";
+    return 73;
+  } catch (const aos::StoreError& e) {
+    std::cerr << "aoscheck: " << e.what() << "\n";
+    return kExitIo;
+  }
+  aos::SystemClock clock;
+  aos::RunLog log(*store, clock);
+  std::string error;
+  if (!aos::ValidRunId(o.against) || !log.Load(o.against, &error)) {
+    std::cerr << "aoscheck: " << (error.empty() ? "'" + o.against + "' is not a run id" : error) << "\n";
+    return 66;
+  }
+  const aos::RunState& s = log.state();
+  aos::Diagnostics old_diags;
+  auto old_program = aos::LoadProgram(s.file, s.source, aos::CheckOptions{}, old_diags);
+  const aos::Dag* old_dag = old_program->FindWorkflow(s.workflow, &error);
+  const aos::Dag* new_dag = programs.front()->FindWorkflow(s.workflow, &error);
+  if (!new_dag) {
+    std::cerr << "aoscheck: " << o.positional[0] << " has no workflow " << s.workflow << " (run "
+              << s.run_id << " runs it)\n";
+    return kExitInvalid;
+  }
+  if (!old_dag) {
+    std::cerr << "aoscheck: the text stored with run " << s.run_id << " no longer checks\n";
+    return kExitInvalid;
+  }
+  const auto blockers = aos::UpgradeBlockers(*old_dag, *new_dag, s);
+  if (blockers.empty()) {
+    std::cout << "run " << s.run_id << " can resume on " << o.positional[0]
+              << ": no completed statement changed\n";
+    return kExitOk;
+  }
+  std::cout << "run " << s.run_id << " cannot resume on " << o.positional[0] << " without --force:\n";
+  for (const auto& b : blockers) std::cout << "  " << b << "\n";
+  return kExitInvalid;
 }
 
 // Loads and checks FILE; the program is usable when no error was reported.
@@ -193,6 +261,7 @@ int RunCheck(const Options& o) {
     if (file_status != kExitOk) status = std::max(status, file_status);
     if (p) programs.push_back(std::move(p));
   }
+  if (!o.against.empty()) return CheckAgainst(o, all, programs, status);
   if (o.dot) {
     if (all.has_errors() || programs.empty()) {
       PrintDiagnostics(all, o.json);

@@ -81,9 +81,14 @@ const std::map<std::string, std::string> kHelp = {
      "  --json              print one JSON object: run_id, status, output, error,\n"
      "                      waiting_on\n"},
     {"resume",
-     "aosrun resume RUN - continue a run that waits or was interrupted\n\n"
+     "aosrun resume RUN [--upgrade FILE [--force]] - continue a run that waits or\n"
+     "was interrupted\n\n"
      "Replays the run's log (completed steps are never called again) and goes on.\n"
-     "The workflow text stored at start is used, not the file on disk.\n"},
+     "The workflow text stored at start is used, not the file on disk, unless\n"
+     "--upgrade FILE gives a new version: statements that already completed must\n"
+     "be unchanged in it (they are listed otherwise, exit 65); new statements and\n"
+     "changed pending ones are fine. --force upgrades anyway; completed steps keep\n"
+     "their recorded results. `aoscheck FILE --against RUN` shows the verdict.\n"},
     {"approve",
      "aosrun approve RUN NAME [--comment C] [--data J] [--as WHO]\n\n"
      "Records an approval decision for the waiting approval NAME of RUN, then\n"
@@ -487,6 +492,18 @@ int CmdStart(Context& c) {
     if (!ParseInputs(c.opt, *w.dag, &v, &error)) return Usage(error);
     inputs.push_back(v);
   }
+  // Every input is checked before the data directory is touched.
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    Value typed;
+    std::string error;
+    if (!aos::PrepareInputs(*w.dag, inputs[i], &typed, &error)) {
+      if (c.opt.batch.empty()) return Usage(error);
+      std::cerr << "aosrun: " << c.opt.batch << ": run " << i + 1 << ": " << error
+                << " (no run of the batch was started)\n";
+      return kExitUsage;
+    }
+    inputs[i] = typed;
+  }
   if (int rc = LoadContext(c, true)) return rc;
   aos::RunLog log(*c.store, *c.clock);
   int worst = kExitOk;
@@ -570,10 +587,48 @@ int LoadRun(Context& c, const std::string& run_id, aos::RunLog& log) {
 
 int CmdResume(Context& c) {
   if (c.opt.positional.size() != 1) return Usage("resume takes one RUN");
+  if (c.opt.force && c.opt.upgrade.empty()) return Usage("--force goes with --upgrade FILE");
+  std::string text;
+  if (!c.opt.upgrade.empty() && !ReadFile(c.opt.upgrade, &text)) {
+    std::cerr << "aosrun: cannot read " << c.opt.upgrade << ": " << std::strerror(errno) << "\n";
+    return kExitIo;
+  }
   if (int rc = LoadContext(c, false)) return rc;
   aos::RunLog log(*c.store, *c.clock);
   if (int rc = LoadRun(c, c.opt.positional[0], log)) return rc;
-  return Continue(c, log);
+  if (c.opt.upgrade.empty()) return Continue(c, log);
+
+  // --upgrade: check the new version, compare it with the stored one.
+  const aos::RunState& s = log.state();
+  if (s.Finished()) {
+    std::cerr << "aosrun: run " << s.run_id << " has ended (" << aos::RunStatusName(s.status)
+              << "); there is nothing to upgrade\n";
+    return kExitUsage;
+  }
+  Loaded old_w, new_w;
+  if (int rc = LoadWorkflow(c, s.file, s.source, s.workflow, &old_w)) return rc;
+  if (int rc = LoadWorkflow(c, c.opt.upgrade, text, s.workflow, &new_w)) return rc;
+  const auto blockers = aos::UpgradeBlockers(*old_w.dag, *new_w.dag, s);
+  if (!blockers.empty() && !c.opt.force) {
+    std::cerr << "aosrun: run " << s.run_id << " cannot move to " << c.opt.upgrade << ":\n";
+    for (const auto& b : blockers) std::cerr << "  " << b << "\n";
+    std::cerr << "  (completed steps keep their recorded results; --force upgrades anyway)\n";
+    return kExitInvalid;
+  }
+  aos::ValueList changed;
+  for (const auto& b : blockers) changed.push_back(Value::String(b));
+  log.Append(aos::EventType::kRunUpgraded, "",
+             Value::MapOfUnique({{Value::String("file"), Value::String(c.opt.upgrade)},
+                                 {Value::String("source"), Value::String(text)},
+                                 {Value::String("source_hash"), Value::String(aos::Digest(text))},
+                                 {Value::String("forced"), Value::Bool(c.opt.force)},
+                                 {Value::String("changed"), Value::List(std::move(changed))}}));
+  log.Flush(true);
+  if (!c.opt.json) {
+    std::cerr << "run " << s.run_id << " upgraded to " << c.opt.upgrade
+              << (blockers.empty() ? "" : " (forced)") << "\n";
+  }
+  return Continue(c, log, &new_w);
 }
 
 int CmdDecide(Context& c, bool approve) {

@@ -1,0 +1,614 @@
+#!/usr/bin/env python3
+"""End-to-end tests of the aosrun binary: real processes, real RocksDB data
+directories, real HTTP on loopback against tests/standin/standin.py.
+
+Covers the start/approve/reject/resume/signal/cancel flows, timers with
+AOS_CLOCK_OFFSET, exit codes for bad input (64/65/66/73/74), --help, secrets
+never reaching the data directory or the output, and `aosrun verify`.
+
+Usage: aosrun_cli_test.py PATH/TO/aosrun   (run by CTest)
+Prints 'N passed, M failed' and exits non-zero on any failure.
+"""
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+if len(sys.argv) != 2:
+    sys.exit("usage: aosrun_cli_test.py PATH/TO/aosrun")
+AOSRUN = os.path.abspath(sys.argv[1])
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+STANDIN = os.path.join(ROOT, "tests", "standin", "standin.py")
+HELLO = os.path.join(ROOT, "examples", "hello.aos")
+NEWSLETTER = os.path.join(ROOT, "examples", "weekly_newsletter.aos")
+# Straight to 127.0.0.1 even when the environment names an HTTP proxy.
+OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+TMP = tempfile.mkdtemp(prefix="aosrun_cli_")
+SECRET = "cms-tok-" + os.urandom(12).hex()  # must never be written anywhere
+passed = failed = 0
+captured = []  # every stdout and stderr aosrun printed, for the secret check
+
+
+def check(name, cond, detail=""):
+    global passed, failed
+    if cond:
+        passed += 1
+    else:
+        failed += 1
+        print(f"FAIL: {name}\n{detail}".rstrip() + "\n", flush=True)
+    return cond
+
+
+def base_env():
+    env = {k: v for k, v in os.environ.items()
+           if not k.lower().endswith("_proxy") and not k.startswith("AOS_")}
+    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+    return env
+
+
+ENV = base_env()
+
+
+def run(*args, env=None, timeout=60):
+    """Runs aosrun in TMP (so no ./aos.yaml is picked up): (rc, stdout, stderr)."""
+    e = dict(ENV)
+    e.update(env or {})
+    p = subprocess.run([AOSRUN, *args], cwd=TMP, capture_output=True, text=True,
+                       env=e, timeout=timeout)
+    captured.append(p.stdout)
+    captured.append(p.stderr)
+    return p.returncode, p.stdout, p.stderr
+
+
+def show(rc, out, err):
+    return f"  rc={rc}\n  stdout={out[-1500:]!r}\n  stderr={err[-1500:]!r}"
+
+
+def write(name, text):
+    path = os.path.join(TMP, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def ddir(name):
+    return os.path.join(TMP, "data-" + name)
+
+
+def last_json(out):
+    lines = [l for l in out.splitlines() if l.strip()]
+    try:
+        return json.loads(lines[-1]) if lines else None
+    except ValueError:
+        return None
+
+
+def not_crashed(rc):
+    return 0 <= rc < 128
+
+
+class Standin:
+    count = 0
+
+    def __init__(self, *extra):
+        Standin.count += 1
+        self.port_file = os.path.join(TMP, "port-%d" % Standin.count)
+        self.proc = subprocess.Popen([sys.executable, STANDIN, "--port", "0",
+                                      "--port-file", self.port_file, *extra],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while not os.path.exists(self.port_file):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.proc.kill()
+                sys.exit("FAIL: the stand-in server did not start")
+            time.sleep(0.02)
+        with open(self.port_file) as f:
+            self.port = int(f.read())
+        self.url = "http://127.0.0.1:%d" % self.port
+
+    def call(self, method, path):
+        req = urllib.request.Request(self.url + path, method=method,
+                                     data=b"" if method == "POST" else None)
+        with OPENER.open(req, timeout=30) as resp:
+            return json.loads(resp.read())
+
+    def stats(self):
+        return self.call("GET", "/stats")
+
+    def reset(self):
+        self.call("POST", "/reset")
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def runs_listing(data):
+    """The data directory's runs with their event counts (to see nothing changed)."""
+    rc, out, err = run("runs", "--json", "--data", data)
+    rows = []
+    for line in out.splitlines():
+        try:
+            r = json.loads(line)
+            rows.append((r["run_id"], r["status"], r["events"]))
+        except (ValueError, KeyError):
+            rows.append(line)
+    return rc, sorted(rows, key=str)
+
+
+def log_lines(run_id, data):
+    rc, out, err = run("log", run_id, "--json", "--data", data)
+    return rc, [l for l in out.splitlines() if l.strip()]
+
+
+stand = Standin()
+slow = None
+try:
+    ENV.update({"ANALYTICS_URL": stand.url, "CMS_URL": stand.url, "CMS_TOKEN": SECRET})
+    config = write("aos.yaml.test", "models:\n  small:\n    base_url: %s/v1\n    model: any\n"
+                   "    price: {input_per_mtok: 0.15, output_per_mtok: 0.60}\n" % stand.url)
+
+    # ---------------------------------------------------------------- hello
+    d = ddir("hello")
+    rc, out, err = run(HELLO, "--input", "name=Ada", "--data", d)
+    check("hello exits 0", rc == 0, show(rc, out, err))
+    check("hello prints its output", out.strip() == '{"greeting":"Hello, Ada!","length":11}',
+          show(rc, out, err))
+    rc, out, err = run(HELLO, "--input", "name=Ada", "--data", d, "--json")
+    j = last_json(out)
+    check("hello --json", rc == 0 and isinstance(j, dict) and j.get("status") == "completed"
+          and j.get("output") == {"greeting": "Hello, Ada!", "length": 11}
+          and isinstance(j.get("run_id"), str) and j["run_id"], show(rc, out, err))
+    check("hello --json prints one JSON object", len(out.strip().splitlines()) == 1, out)
+    if os.path.isdir(d):
+        check("the data directory is private (0700)", (os.stat(d).st_mode & 0o777) == 0o700,
+              oct(os.stat(d).st_mode))
+
+    # ----------------------------------------------------------- newsletter
+    d = ddir("news")
+    week = "2026-W07"
+    stand.reset()
+    rc, out, err = run(NEWSLETTER, "--config", config, "--data", d, "--input", "week=" + week,
+                       "--run-id", "news-1")
+    check("newsletter start waits (75)", rc == 75, show(rc, out, err))
+    check("newsletter start names the approve command", "aosrun approve news-1 review" in err,
+          show(rc, out, err))
+    rc, out, err = run("inbox", "--data", d, "--config", config)
+    check("inbox lists the approval", rc == 0 and "news-1" in out and "review" in out
+          and "Publish" in out, show(rc, out, err))
+    rc, out, err = run("inbox", "--data", d, "--json")
+    rows = [json.loads(l) for l in out.splitlines() if l.strip()] if rc == 0 else []
+    check("inbox --json", len(rows) == 1 and rows[0].get("run_id") == "news-1"
+          and rows[0].get("name") == "review" and isinstance(rows[0].get("show"), dict),
+          show(rc, out, err))
+    check("nothing was posted before approval", stand.stats()["posts"] == 0, stand.stats())
+
+    rc, out, err = run("approve", "news-1", "review", "--data-dir", d, "--config", config)
+    j = last_json(out)
+    check("approve finishes the run (0)", rc == 0, show(rc, out, err))
+    check("approved output has url and approved true", isinstance(j, dict)
+          and j.get("approved") is True and str(j.get("url", "")).startswith(stand.url + "/posts/"),
+          show(rc, out, err))
+    first_url = j.get("url") if isinstance(j, dict) else None
+    st = stand.stats()
+    check("exactly one publish request", st["requests_by_key"].get("publish-" + week) == 1
+          and st["posts"] == 1, st)
+
+    rc, out, err = run("status", "news-1", "--data", d, "--json")
+    j = last_json(out)
+    check("status --json after approval", rc == 0 and isinstance(j, dict)
+          and j.get("status") == "completed" and j.get("output", {}).get("approved") is True,
+          show(rc, out, err))
+
+    rc, out, err = run(NEWSLETTER, "--config", config, "--data", d, "--input", "week=" + week,
+                       "--run-id", "news-2")
+    check("second run for the same week waits", rc == 75, show(rc, out, err))
+    rc, out, err = run("approve", "news-2", "review", "--data-dir", d, "--config", config, "--json")
+    j = last_json(out)
+    check("second run approved completes", rc == 0 and isinstance(j, dict)
+          and j.get("status") == "completed" and j.get("output", {}).get("url") == first_url,
+          show(rc, out, err))
+    st = stand.stats()
+    check("second run does not post again", st["posts"] == 1
+          and st["requests_by_key"].get("publish-" + week) == 1, st)
+
+    rc, lines = log_lines("news-1", d)
+    parsed = []
+    for l in lines:
+        try:
+            parsed.append(json.loads(l))
+        except ValueError:
+            parsed.append(None)
+    check("log --json exits 0 with events", rc == 0 and len(lines) > 5, lines[:3])
+    check("every log --json line is JSON", all(isinstance(p, dict) for p in parsed),
+          [l for l, p in zip(lines, parsed) if not isinstance(p, dict)][:3])
+    types = [p.get("type") for p in parsed if isinstance(p, dict)]
+    check("log starts with RunStarted and ends with RunCompleted",
+          types[:1] == ["RunStarted"] and types[-1:] == ["RunCompleted"], types)
+    check("log records the effect intent before its completion",
+          "EffectIntent" in types and "EffectCompleted" in types
+          and types.index("EffectIntent") < types.index("EffectCompleted"), types)
+    rc, out, err = run("log", "news-1", "--data", d)
+    check("log (text) exits 0", rc == 0 and "RunStarted" in out, show(rc, out, err))
+
+    rc, out, err = run("state", "Campaign", "--data", d)
+    recs = [json.loads(l) for l in out.splitlines() if l.strip().startswith("{")]
+    check("state Campaign prints the record", rc == 0 and len(recs) == 1
+          and recs[0].get("id") == "issue-" + week and recs[0].get("week") == week
+          and recs[0].get("post_id") == "1" and recs[0].get("approved_by"), show(rc, out, err))
+
+    rc, out, err = run("runs", "--data", d)
+    check("runs lists both runs", rc == 0 and "news-1" in out and "news-2" in out,
+          show(rc, out, err))
+
+    # reject: the publish effect only runs `when review.approved`, so a
+    # rejection skips it and the run completes with approved false.
+    wk2 = "2026-W08"
+    rc, out, err = run(NEWSLETTER, "--config", config, "--data", d, "--input", "week=" + wk2,
+                       "--run-id", "news-rej")
+    check("reject flow: start waits", rc == 75, show(rc, out, err))
+    rc, out, err = run("reject", "news-rej", "review", "--data-dir", d, "--config", config,
+                       "--comment", "not this week")
+    j = last_json(out)
+    check("reject completes the run (0) with approved false", rc == 0 and isinstance(j, dict)
+          and j.get("approved") is False and j.get("url") == "", show(rc, out, err))
+    st = stand.stats()
+    check("reject: nothing posted", st["posts"] == 1 and "publish-" + wk2 not in st["requests_by_key"],
+          st)
+    rc, lines = log_lines("news-rej", d)
+    types = [json.loads(l).get("type") for l in lines]
+    check("reject: no effect intent in the log", "EffectIntent" not in types
+          and "ApprovalDecided" in types, types)
+
+    rc, out, err = run("verify", "--data", d)
+    check("verify exits 0 after the newsletter", rc == 0 and "no problems" in out,
+          show(rc, out, err))
+
+    # A decided approval stays decided: 64 and no new event.
+    rc, before = log_lines("news-1", d)
+    rc2, out, err = run("approve", "news-1", "review", "--data-dir", d)
+    rc3, after = log_lines("news-1", d)
+    check("deciding a finished run's approval again is 64", rc2 == 64 and "already decided" in err,
+          show(rc2, out, err))
+    check("a refused decision writes no event", len(before) == len(after) and len(before) > 0,
+          f"{len(before)} -> {len(after)}")
+
+    # ------------------------------------------------ two approvals in a row
+    two = write("two.aos", 'workflow two() {\n  approval a { ask "first?" }\n'
+                '  approval b { ask "second?" } after a\n'
+                '  output {a: a.approved, b: b.approved}\n}\n')
+    rc, out, err = run(two, "--data", d, "--run-id", "two-1")
+    check("two approvals: start waits on a", rc == 75 and "aosrun approve two-1 a" in err,
+          show(rc, out, err))
+    rc, out, err = run("approve", "two-1", "b", "--data-dir", d)
+    check("approving a name that is not waiting is 64", rc == 64 and "'b'" in err
+          and "waiting" in err, show(rc, out, err))
+    rc, out, err = run("approve", "two-1", "nosuch", "--data-dir", d)
+    check("approving an unknown name is 64", rc == 64 and "nosuch" in err, show(rc, out, err))
+    rc, out, err = run("approve", "two-1", "a", "--data-dir", d)
+    check("approve a: now waits on b", rc == 75 and "aosrun approve two-1 b" in err,
+          show(rc, out, err))
+    rc, before = log_lines("two-1", d)
+    rc2, out, err = run("approve", "two-1", "a", "--data-dir", d)
+    rc3, after = log_lines("two-1", d)
+    check("a second decision on the same approval is 64", rc2 == 64 and "already decided" in err,
+          show(rc2, out, err))
+    rc4, out4, err4 = run("reject", "two-1", "a", "--data-dir", d)
+    rc5, after2 = log_lines("two-1", d)
+    check("a contrary second decision is 64 too", rc4 == 64, show(rc4, out4, err4))
+    check("second decisions write no event", len(before) == len(after) == len(after2) > 0,
+          f"{len(before)} -> {len(after)} -> {len(after2)}")
+    rc, out, err = run("approve", "two-1", "b", "--data-dir", d, "--json")
+    j = last_json(out)
+    check("approve b completes", rc == 0 and isinstance(j, dict)
+          and j.get("output") == {"a": True, "b": True}, show(rc, out, err))
+
+    # --------------------------------------------------- unknown / bad runs
+    rc, listing = runs_listing(d)
+    for cmd in (["resume", "r-nosuchrun"], ["approve", "r-nosuchrun", "review"],
+                ["reject", "r-nosuchrun", "review"], ["status", "r-nosuchrun"],
+                ["log", "r-nosuchrun"], ["cancel", "r-nosuchrun"],
+                ["signal", "r-nosuchrun", "x"]):
+        flag = "--data-dir" if cmd[0] in ("approve", "signal") else "--data"
+        rc, out, err = run(*cmd, flag, d)
+        check(f"{cmd[0]} of an unknown run is 66", rc == 66 and "r-nosuchrun" in err
+              and "no run" in err, show(rc, out, err))
+    for bad in ("../etc/passwd", "bad id!", "x" * 200, "a/b"):
+        for cmd in (["resume", bad], ["status", bad], ["log", bad], ["approve", bad, "review"]):
+            flag = "--data-dir" if cmd[0] == "approve" else "--data"
+            rc, out, err = run(*cmd, flag, d)
+            check(f"{cmd[0]} of a malformed run id {bad[:20]!r} is 66", rc == 66 and err.strip(),
+                  show(rc, out, err))
+    rc, listing2 = runs_listing(d)
+    check("bad run ids wrote nothing", listing == listing2, f"{listing}\n{listing2}")
+
+    # ------------------------------------------------------ bad inputs etc.
+    typed = write("typed.aos", "workflow typed(n: int, s: string = \"x\") {\n"
+                  "  output {n: n * 2, s: s}\n}\n")
+    # Each refused start must leave its data directory uncreated.
+    bad_aos = write("bad.aos", "workflow w() {\n  step outline = http.get(\"http://127.0.0.1:9/x\")\n"
+                    "  output outlne.text\n}\n")
+    bad_cfg = write("bad.yaml", "models:\n  small:\n    base_url: http://x\n    model: m\n    prise: 1\n")
+    refused = [
+        ("unknown --input parameter", [HELLO, "--input", "nme=Ada"], {},
+         lambda rc, err: rc == 64 and "has no parameter 'nme'" in err),
+        ("ill-typed --input (int)", [typed, "--input", "n=many"], {},
+         lambda rc, err: rc == 64 and "'many' is not an int" in err),
+        ("--input int with a fraction", [typed, "--input", "n=1.5"], {},
+         lambda rc, err: rc == 64 and "not an int" in err),
+        ("--input int out of range", [typed, "--input", "n=99999999999999999999"], {},
+         lambda rc, err: rc == 64 and "not an int" in err),
+        ("--input without =", [typed, "--input", "n"], {},
+         lambda rc, err: rc == 64 and "NAME=VALUE" in err),
+        ("--input-json that is not an object", [typed, "--input-json", "[1]"], {},
+         lambda rc, err: rc == 64 and "--input-json" in err),
+        ("ill-typed --input-json (string for int)", [typed, "--input-json", '{"n": "seven"}'], {},
+         lambda rc, err: rc == 64 and "'n'" in err),
+        ("unknown --input-json parameter", [typed, "--input-json", '{"n": 1, "zz": 2}'], {},
+         lambda rc, err: rc == 64 and "has no parameter 'zz'" in err),
+        ("missing required input", [typed], {},
+         lambda rc, err: rc == 64 and "'n'" in err),
+        ("invalid .aos (65 with file:line:col)", [bad_aos], {},
+         lambda rc, err: rc == 65 and f"{bad_aos}:3:10: error[E100]" in err),
+        ("unreadable .aos (74)", [os.path.join(TMP, "missing.aos")], {},
+         lambda rc, err: rc == 74 and "cannot read" in err),
+        ("malformed --run-id at start", [HELLO, "--run-id", "no spaces please"], {},
+         lambda rc, err: rc == 64 and "not a run id" in err),
+        ("bad --durability", [HELLO, "--durability", "sometimes"], {},
+         lambda rc, err: rc == 64 and "--durability" in err),
+        ("a bad config names its file and key", [HELLO, "--config", bad_cfg], {},
+         lambda rc, err: rc in (64, 65) and bad_cfg in err and "prise" in err),
+        ("a bad AOS_CLOCK_OFFSET", [HELLO], {"AOS_CLOCK_OFFSET": "soon"},
+         lambda rc, err: rc == 64 and "AOS_CLOCK_OFFSET" in err),
+    ]
+    for i, (what, args, extra_env, ok) in enumerate(refused):
+        fresh = ddir("refused-%d" % i)
+        rc, out, err = run(*args, "--data", fresh, env=extra_env)
+        check(f"refused start: {what}", ok(rc, err), show(rc, out, err))
+        check(f"refused start writes nothing: {what}", not os.path.exists(fresh),
+              sorted(os.listdir(fresh)) if os.path.isdir(fresh) else "a file")
+    rc, out, err = run(typed, "--input", "n=21", "--data", ddir("typed"))
+    check("a well-typed int input runs", rc == 0 and last_json(out) == {"n": 42, "s": "x"},
+          show(rc, out, err))
+
+    # --------------------------------------------------- foreign directory
+    foreign = os.path.join(TMP, "foreign")
+    os.makedirs(foreign)
+    notes = os.path.join(foreign, "notes.txt")
+    with open(notes, "w") as f:
+        f.write("my notes, not a database\n")
+    os.utime(notes, (1000000000, 1000000000))
+    for cmd in ([HELLO, "--data", foreign], ["status", "--data", foreign],
+                ["verify", "--data", foreign], ["resume", "r-x", "--data", foreign]):
+        rc, out, err = run(*cmd)
+        check(f"foreign data directory: {os.path.basename(cmd[0])} is 74", rc == 74
+              and "not an AOS data directory" in err, show(rc, out, err))
+    with open(notes) as f:
+        body = f.read()
+    check("foreign directory untouched", sorted(os.listdir(foreign)) == ["notes.txt"]
+          and body == "my notes, not a database\n" and os.stat(notes).st_mtime == 1000000000,
+          os.listdir(foreign))
+    afile = os.path.join(TMP, "afile")
+    with open(afile, "w") as f:
+        f.write("x")
+    rc, out, err = run(HELLO, "--data", afile)
+    check("a data directory that is a file is 74", rc == 74 and "not a directory" in err,
+          show(rc, out, err))
+
+    # ------------------------------------------------------ timers, signals
+    timer = write("timer.aos", "workflow pause_then(x: int = 1) {\n  wait pause for 48h\n"
+                  "  output {x: x, done: true} after pause\n}\n")
+    d = ddir("timers")
+    rc, out, err = run(timer, "--data", d, "--run-id", "t-1", "--json")
+    j = last_json(out)
+    check("timer start waits (75)", rc == 75 and isinstance(j, dict) and j.get("status") == "waiting"
+          and any(w.get("kind") == "timer" for w in j.get("waiting_on", [])), show(rc, out, err))
+    rc, out, err = run("resume", "t-1", "--data", d)
+    check("resume before the timer is due waits again (75)", rc == 75
+          and "aosrun resume t-1" in err, show(rc, out, err))
+    rc, out, err = run("resume", "t-1", "--data", d, env={"AOS_CLOCK_OFFSET": "47h"})
+    check("resume at +47h still waits (75)", rc == 75, show(rc, out, err))
+    rc, out, err = run("resume", "t-1", "--data", d, env={"AOS_CLOCK_OFFSET": "49h"})
+    check("resume at +49h completes (0)", rc == 0 and last_json(out) == {"x": 1, "done": True},
+          show(rc, out, err))
+    rc, out, err = run("resume", "t-1", "--data", d)
+    check("resuming a completed run reports it (0)", rc == 0
+          and last_json(out) == {"x": 1, "done": True}, show(rc, out, err))
+
+    sig = write("sig.aos", 'workflow paywait() {\n  signal paid "invoice.paid"\n'
+                "  output {amount: paid.data.amount}\n}\n")
+    rc, out, err = run(sig, "--data", d, "--run-id", "s-1")
+    check("signal start waits (75)", rc == 75 and "aosrun signal s-1 invoice.paid" in err,
+          show(rc, out, err))
+    rc, out, err = run("resume", "s-1", "--data", d)
+    check("resume without the signal waits (75)", rc == 75, show(rc, out, err))
+    rc, out, err = run("signal", "s-1", "invoice.paid", "--data-dir", d, "--data", '{"amount":5}')
+    check("signal continues the run to 0 with its data", rc == 0
+          and last_json(out) == {"amount": 5}, show(rc, out, err))
+    rc, out, err = run("signal", "s-1", "invoice.paid", "--data-dir", d, "--data", '{"amount":6}')
+    check("signalling an ended run is 64", rc == 64 and "ended" in err, show(rc, out, err))
+    rc, out, err = run("signal", "s-1", "invoice.paid", "--data-dir", d, "--data", "{nope")
+    check("signal --data that is not JSON is 64", rc == 64, show(rc, out, err))
+
+    early = write("early.aos", "workflow early() {\n  wait pause for 1h\n"
+                  '  signal paid "invoice.paid" after pause\n'
+                  "  output {amount: paid.data.amount}\n}\n")
+    rc, out, err = run(early, "--data", d, "--run-id", "s-2")
+    check("early signal: start waits on the timer", rc == 75, show(rc, out, err))
+    rc, out, err = run("signal", "s-2", "invoice.paid", "--data-dir", d, "--data", '{"amount":7}')
+    check("a signal before its statement is accepted; the timer still holds (75)", rc == 75,
+          show(rc, out, err))
+    rc, out, err = run("resume", "s-2", "--data", d, env={"AOS_CLOCK_OFFSET": "2h"})
+    check("the early signal was kept", rc == 0 and last_json(out) == {"amount": 7},
+          show(rc, out, err))
+    rc, out, err = run("verify", "--data", d)
+    check("verify after timers and signals", rc == 0, show(rc, out, err))
+
+    # --------------------------------------------------------------- cancel
+    comp = write("comp.aos", 'connector cms = http {\n  base_url: env("CMS_URL")\n'
+                 '  allow: ["POST /posts", "DELETE /posts/*"]\n}\n'
+                 "workflow pub(t: string) {\n"
+                 '  effect publish = cms.post("/posts", json: {title: t}) {\n'
+                 '    key "pub-${t}"\n'
+                 '    compensate cms.delete("/posts/${publish.json.id}")\n  }\n'
+                 '  approval go { ask "keep it?" } after publish\n'
+                 "  output {id: publish.json.id, ok: go.approved}\n}\n")
+    d = ddir("cancel")
+    stand.reset()
+    rc, out, err = run(comp, "--data", d, "--run-id", "c-1", "--input", "t=hello")
+    check("cancel: run waits on its approval after the effect", rc == 75, show(rc, out, err))
+    st = stand.stats()
+    check("cancel: the effect happened once", st["requests_by_key"] == {"pub-hello": 1}
+          and st["posts"] == 1, st)
+    rc, out, err = run("cancel", "c-1", "--data", d)
+    check("cancel exits 0", rc == 0 and "cancelled" in err, show(rc, out, err))
+    st = stand.stats()
+    check("cancel compensated with key <key>:undo", st["requests_by_key"].get("pub-hello:undo") == 1
+          and st["requests_by_key"].get("pub-hello") == 1, st)
+    check("cancel: the DELETE removed the post", st["posts"] == 0, st)
+    rc, out, err = run("status", "c-1", "--data", d, "--json")
+    j = last_json(out)
+    check("status shows cancelled", rc == 0 and isinstance(j, dict) and j.get("status") == "cancelled",
+          show(rc, out, err))
+    rc, out, err = run("cancel", "c-1", "--data", d)
+    check("cancelling again is 64 and compensates nothing", rc == 64
+          and stand.stats()["requests_by_key"].get("pub-hello:undo") == 1, show(rc, out, err))
+    rc, out, err = run("approve", "c-1", "go", "--data-dir", d)
+    check("approving a cancelled run is refused (64)", rc == 64, show(rc, out, err))
+    rc, out, err = run("verify", "--data", d)
+    check("verify after cancel", rc == 0, show(rc, out, err))
+
+    # ------------------------------------------- a data directory in use: 73
+    slow = Standin("--delay-ms", "3000")
+    slow_aos = write("slow.aos", "workflow slow(base: string) {\n"
+                     '  step a = http.get("${base}/effects/slow") { timeout 20s }\n'
+                     "  output {status: a.status}\n}\n")
+    d = ddir("busy")
+    e = dict(ENV)
+    bg = subprocess.Popen([AOSRUN, slow_aos, "--data", d, "--run-id", "busy-1",
+                           "--input", "base=" + slow.url], cwd=TMP, env=e,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 10
+    while not os.path.exists(os.path.join(d, "CURRENT")) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.4)  # well inside the 3 s the stand-in takes to answer
+    in_flight = bg.poll() is None
+    rc, out, err = run("status", "--data", d)
+    rc2, out2, err2 = run("status", "busy-1", "--data", d)
+    rc3, out3, err3 = run(slow_aos, "--data", d, "--input", "base=" + slow.url)
+    check("the first process was still running", in_flight and bg.poll() is None)
+    check("status on a data directory in use is 73", rc == 73 and "in use" in err,
+          show(rc, out, err))
+    check("status RUN on a data directory in use is 73", rc2 == 73 and "in use" in err2,
+          show(rc2, out2, err2))
+    check("a second start on a data directory in use is 73", rc3 == 73, show(rc3, out3, err3))
+    bout, berr = bg.communicate(timeout=30)
+    captured += [bout, berr]
+    check("the first process finished normally", bg.returncode == 0
+          and json.loads(bout.strip().splitlines()[-1]) == {"status": 200}, show(bg.returncode, bout, berr))
+    rc, out, err = run("status", "busy-1", "--data", d)
+    check("after it, the directory is free", rc == 0 and "completed" in out, show(rc, out, err))
+
+    # ------------------------------------------------- corrupted directories
+    def corrupt(dirpath, how):
+        files = glob.glob(os.path.join(dirpath, "*.sst")) + glob.glob(os.path.join(dirpath, "*.log"))
+        for f in files:
+            n = os.path.getsize(f)
+            if n == 0:
+                continue
+            if how == "truncate":
+                os.truncate(f, n // 2)
+            else:
+                with open(f, "r+b") as fh:
+                    fh.seek(n // 2)
+                    fh.write(b"\xa5" * min(64, n - n // 2))
+        return [os.path.basename(f) for f in files]
+
+    def make_dir(name, processes):
+        dd = ddir(name)
+        # Several processes leave flushed *.sst files and a WAL; one leaves a WAL only.
+        run(timer, "--data", dd, "--run-id", "k-1")
+        if processes > 1:
+            run(HELLO, "--data", dd, "--run-id", "k-2", "--input", "name=Corrupt")
+            run("resume", "k-1", "--data", dd)
+        return dd
+
+    for name, processes, how in (("overwrite", 3, "overwrite"), ("truncate", 3, "truncate"),
+                                 ("wal-only", 1, "overwrite"), ("wal-only-trunc", 1, "truncate")):
+        dd = make_dir(name, processes)
+        rc, out, err = run("status", "k-1", "--data", dd)
+        check(f"corrupt/{name}: the run exists before damage", rc == 0, show(rc, out, err))
+        files = corrupt(dd, how)
+        check(f"corrupt/{name}: there were *.sst or *.log files to damage", files, os.listdir(dd))
+        rcv, outv, errv = run("verify", "--data", dd)
+        rcs, outs, errs = run("status", "k-1", "--data", dd)
+        detail = f"  damaged {files}\n verify:\n{show(rcv, outv, errv)}\n status k-1:\n{show(rcs, outs, errs)}"
+        check(f"corrupt/{name}: no crash", not_crashed(rcv) and not_crashed(rcs), detail)
+        check(f"corrupt/{name}: verify or status reports 74 with a message",
+              (rcv == 74 and (errv + outv).strip()) or (rcs == 74 and errs.strip()), detail)
+        check(f"corrupt/{name}: never a silent success", not (rcv == 0 and rcs == 66), detail)
+        rc, out, err = run("resume", "k-1", "--data", dd)
+        check(f"corrupt/{name}: resume does not crash", not_crashed(rc), show(rc, out, err))
+
+    # -------------------------------------------------------------- help etc.
+    for cmd in ("start", "resume", "approve", "reject", "signal", "status", "runs", "inbox",
+                "log", "state", "cancel", "verify"):
+        args = ["--help"] if cmd == "start" else [cmd, "--help"]
+        rc, out, err = run(*args)
+        want = "start a run" if cmd == "start" else "aosrun " + cmd
+        check(f"{' '.join(args)} prints help", rc == 0 and want in out, show(rc, out, err))
+        rc, out, err = run(*([] if cmd == "start" else [cmd]), "-h")
+        check(f"{cmd} -h prints help", rc == 0 and out.strip(), show(rc, out, err))
+    rc, out, err = run(HELLO, "--help")
+    check("FILE --help shows start's options", rc == 0 and "--input" in out and "--run-id" in out,
+          show(rc, out, err))
+    rc, out, err = run("help")
+    check("aosrun help exits 0", rc == 0 and "usage:" in out, show(rc, out, err))
+    rc, out, err = run()
+    check("no arguments is a usage error (64)", rc == 64 and "usage:" in (out + err),
+          show(rc, out, err))
+    for args in (["--frobnicate", HELLO], ["status", "--frobnicate"], ["verify", "--nope"],
+                 ["approve", "r-x", "a", "--colour", "red"]):
+        rc, out, err = run(*args)
+        check(f"unknown option in {args[0]} is 64", rc == 64 and "unknown option" in err,
+              show(rc, out, err))
+    for args in (["resume"], ["approve", "r-x"], ["log"], ["state"], ["cancel"],
+                 ["signal", "r-x"], ["resume", "a", "b"], [HELLO, HELLO], ["--data"]):
+        rc, out, err = run(*args)
+        check(f"wrong arguments {args} is 64", rc == 64, show(rc, out, err))
+
+    # ------------------------------------------------------ no secret anywhere
+    leaks = []
+    for root, dirs, files in os.walk(TMP):
+        for fn in files:
+            p = os.path.join(root, fn)
+            try:
+                with open(p, "rb") as f:
+                    if SECRET.encode() in f.read():
+                        leaks.append(p)
+            except OSError:
+                pass
+    check("the secret is in no file under the test's directories", not leaks, leaks)
+    check("the secret is in no output", not any(SECRET in c for c in captured),
+          [c[:200] for c in captured if SECRET in c][:2])
+finally:
+    stand.stop()
+    if slow:
+        slow.stop()
+
+if failed == 0:
+    shutil.rmtree(TMP, ignore_errors=True)
+else:
+    print(f"(data kept in {TMP})")
+print(f"{passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)
