@@ -587,6 +587,64 @@ try:
         rc, out, err = run(*args)
         check(f"wrong arguments {args} is 64", rc == 64, show(rc, out, err))
 
+    # ------------------------------------------------------ upgrades
+    v1 = write("up_v1.aos", """workflow up() {
+  let a = 1
+  approval gate { ask "Go?" }
+  let b = a + 1 after gate
+  output {a: a, b: b}
+}
+""")
+    v2_ok = write("up_v2_ok.aos", """workflow up() {
+  let a = 1
+  approval gate { ask "Go?" }
+  let b = a + 10 after gate
+  let c = b * 2
+  output {a: a, b: b, c: c}
+}
+""")
+    v2_bad = write("up_v2_bad.aos", """workflow up() {
+  let a = 2
+  approval gate { ask "Go?" }
+  let b = a + 1 after gate
+  output {a: a, b: b}
+}
+""")
+    data = ddir("upgrade")
+    rc, out, err = run(v1, "--data", data, "--run-id", "up-1")
+    check("upgrade: v1 waits at the gate", rc == 75, show(rc, out, err))
+    rc, out, err = run("approve", "up-1", "gate", "--data-dir", data, "--no-continue")
+    check("upgrade: decision recorded without continuing", rc == 0, show(rc, out, err))
+    events_before = len(log_lines("up-1", data)[1])
+    rc, out, err = run("resume", "up-1", "--data", data, "--upgrade", v2_bad)
+    check("upgrade: changing a completed statement is refused with 65", rc == 65, show(rc, out, err))
+    check("upgrade: the refusal names the statement", "a: completed in this run" in err, err)
+    check("upgrade: a refusal writes nothing", len(log_lines("up-1", data)[1]) == events_before)
+    acheck = os.path.join(os.path.dirname(AOSRUN), "aoscheck")
+    if os.path.exists(acheck):
+        p = subprocess.run([acheck, v2_bad, "--against", "up-1", "--data", data],
+                           capture_output=True, text=True, cwd=TMP, env=ENV)
+        check("aoscheck --against shows the blocked upgrade (65)", p.returncode == 65 and "a:" in p.stdout,
+              show(p.returncode, p.stdout, p.stderr))
+        p = subprocess.run([acheck, v2_ok, "--against", "up-1", "--data", data],
+                           capture_output=True, text=True, cwd=TMP, env=ENV)
+        check("aoscheck --against accepts a safe upgrade (0)", p.returncode == 0, show(p.returncode, p.stdout, p.stderr))
+    rc, out, err = run("resume", "up-1", "--data", data, "--upgrade", v2_ok, "--json")
+    o = last_json(out) or {}
+    check("upgrade: pending statements take the new definition",
+          rc == 0 and o.get("output") == {"a": 1, "b": 11, "c": 22}, show(rc, out, err))
+    data = ddir("upgrade-force")
+    run(v1, "--data", data, "--run-id", "up-2")
+    run("approve", "up-2", "gate", "--data-dir", data, "--no-continue")
+    rc, out, err = run("resume", "up-2", "--data", data, "--upgrade", v2_bad, "--force", "--json")
+    o = last_json(out) or {}
+    check("upgrade --force: completed steps keep their recorded results",
+          rc == 0 and o.get("output") == {"a": 1, "b": 2}, show(rc, out, err))
+    types = [json.loads(l)["type"] for l in log_lines("up-2", data)[1]]
+    check("upgrade --force is recorded as RunUpgraded", "RunUpgraded" in types, types)
+    rc, out, err = run("resume", "up-2", "--data", data, "--force")
+    check("--force without --upgrade is a usage error", rc == 64, show(rc, out, err))
+
     # ------------------------------------------------------ no secret anywhere
     leaks = []
     for root, dirs, files in os.walk(TMP):
