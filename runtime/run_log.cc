@@ -98,11 +98,12 @@ uint64_t ScanRunEvents(Store& store, const std::string& run_id,
     }
     const uint64_t seq = GetBigEndian64(k.substr(prefix.size()));
     if (seq != n) {
-      const bool go = visit(seq, nullptr, "gap in the log: expected event " + std::to_string(n));
-      n = seq + 1;
-      return go;
+      if (!visit(n, nullptr, "gap in the log: events " + std::to_string(n) + " to " +
+                                 std::to_string(seq - 1) + " are missing")) {
+        return false;
+      }
     }
-    ++n;
+    n = seq + 1;
     if (!DecodeEvent(v, &e, &error)) return visit(seq, nullptr, error);
     return visit(seq, &e, "");
   });
@@ -123,10 +124,14 @@ bool RunLog::Load(const std::string& run_id, std::string* error) {
     return false;
   }
   uint64_t from = 0;
-  if (auto snap = store_.Get(Column::kSnapshots, run_id)) {
+  if (auto snap = store_.Get(Column::kSnapshots, run_id); snap && snap->size() > 4) {
+    // A snapshot is the encoded state and its CRC-32C (little endian).
     Value v;
     RunState s;
-    if (DecodeValue(*snap, &v) && RunState::FromSnapshot(v, &s) && s.run_id == run_id) {
+    const std::string_view body(snap->data(), snap->size() - 4);
+    Reader crc(std::string_view(*snap).substr(snap->size() - 4));
+    if (crc.Fixed32() == Crc32c(body) && DecodeValue(body, &v) && RunState::FromSnapshot(v, &s) &&
+        s.run_id == run_id) {
       state_ = std::move(s);
       from = state_.next_seq;
       last_snapshot_ = from;
@@ -138,7 +143,12 @@ bool RunLog::Load(const std::string& run_id, std::string* error) {
   uint64_t expect = from;
   store_.Scan(Column::kEvents, prefix, EventKey(run_id, from),
               [&](std::string_view k, std::string_view v) {
-                if (k.size() != prefix.size() + 8) return true;
+                if (k.size() != prefix.size() + 8) {
+                  *error = "run " + run_id + ": a malformed key in its log (aosrun verify checks the "
+                           "whole data directory)";
+                  ok = false;
+                  return false;
+                }
                 const uint64_t seq = GetBigEndian64(k.substr(prefix.size()));
                 if (seq != expect) {
                   *error = "run " + run_id + ": event " + std::to_string(expect) +
@@ -191,7 +201,9 @@ void RunLog::Flush(bool sync) {
   idx.error = state_.error;
   batch_.Put(Column::kRuns, state_.run_id, EncodeRunIndex(idx));
   if (snapshot_every && state_.next_seq - last_snapshot_ >= snapshot_every) {
-    batch_.Put(Column::kSnapshots, state_.run_id, EncodeValue(state_.ToSnapshot()));
+    std::string snap = EncodeValue(state_.ToSnapshot());
+    PutFixed32(snap, Crc32c(snap));
+    batch_.Put(Column::kSnapshots, state_.run_id, std::move(snap));
     last_snapshot_ = state_.next_seq;
   }
   ++flushes;

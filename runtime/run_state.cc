@@ -48,7 +48,16 @@ void RunState::Apply(const Event& e) {
       if (!Str(e.Field("file")).empty()) file = Str(e.Field("file"));
       break;
     case EventType::kStepScheduled:
-      if (in) {
+      if (in && Bool(e.Field("reset"))) {
+        // An escalation answered "retry": a fresh round of attempts.
+        in->status = InstStatus::kActive;
+        in->failures = 0;
+        in->requested = false;
+        in->decided = false;
+        in->request = Value();
+        in->decision = Value();
+        in->retry_due = 0;
+      } else if (in) {
         in->status = InstStatus::kActive;
         in->expanded = true;
         in->items = e.Field("items");
@@ -98,7 +107,9 @@ void RunState::Apply(const Event& e) {
       }
       break;
     case EventType::kEffectCompleted:
-      if (in && !Bool(e.Field("undo"))) completed_effects.push_back(e.step);
+      // Compensation undoes what this run did: not undo effects, and not
+      // results reused from an earlier run's record of the same key.
+      if (in && !Bool(e.Field("undo")) && !Bool(e.Field("reused"))) completed_effects.push_back(e.step);
       break;
     case EventType::kApprovalRequested:
       if (in) {
@@ -135,8 +146,11 @@ void RunState::Apply(const Event& e) {
       break;  // the projection lives in the entities column
     case EventType::kCompensationStarted:
       compensating = true;
+      cancelling = Bool(e.Field("cancel"));
+      if (!e.Field("error").is_null()) error = e.Field("error");
       break;
     case EventType::kCompensationCompleted:
+      // A failed undo is recorded and reported, and not tried again.
       compensated.push_back(Str(e.Field("for")));
       break;
     case EventType::kRunWaiting:
@@ -188,6 +202,7 @@ Instance InstanceFromValue(const Value& v) {
   Instance i;
   i.status = static_cast<InstStatus>(Int(*v.Find("s")));
   for (const auto& [k, x] : v.as_map()) {
+    if (k.kind() != ValueKind::kString) continue;
     const std::string& n = k.as_string();
     if (n == "r") i.result = x;
     else if (n == "a") i.attempts = static_cast<int>(Int(x));
@@ -248,6 +263,7 @@ Value RunState::ToSnapshot() const {
       {S("completed_effects"), StringList(completed_effects)},
       {S("compensated"), StringList(compensated)},
       {S("compensating"), Value::Bool(compensating)},
+      {S("cancelling"), Value::Bool(cancelling)},
       {S("output"), output},
       {S("error"), error},
       {S("waiting_on"), waiting_on},
@@ -271,6 +287,7 @@ bool RunState::FromSnapshot(const Value& v, RunState* out) {
   s.inputs = get("inputs");
   s.env = get("env");
   s.replay_effects = Bool(get("replay_effects"));
+  if (Int(get("status")) < 0 || Int(get("status")) > static_cast<int>(RunStatus::kCancelled)) return false;
   s.status = static_cast<RunStatus>(Int(get("status")));
   s.next_seq = static_cast<uint64_t>(Int(get("next_seq")));
   s.started_at = Int(get("started_at"));
@@ -279,7 +296,11 @@ bool RunState::FromSnapshot(const Value& v, RunState* out) {
   if (insts.kind() != ValueKind::kMap || s.run_id.empty()) return false;
   s.inst.reserve(insts.as_map().size());
   for (const auto& [k, i] : insts.as_map()) {
-    if (k.kind() != ValueKind::kString || i.kind() != ValueKind::kMap || !i.Find("s")) return false;
+    if (k.kind() != ValueKind::kString || i.kind() != ValueKind::kMap || !i.Find("s") ||
+        i.Find("s")->kind() != ValueKind::kInt || i.Find("s")->as_int() < 0 ||
+        i.Find("s")->as_int() > static_cast<int>(InstStatus::kFailed)) {
+      return false;
+    }
     s.inst.emplace(k.as_string(), InstanceFromValue(i));
   }
   if (get("signals").kind() == ValueKind::kMap) {
@@ -293,6 +314,7 @@ bool RunState::FromSnapshot(const Value& v, RunState* out) {
   s.completed_effects = FromStringList(v.Find("completed_effects"));
   s.compensated = FromStringList(v.Find("compensated"));
   s.compensating = Bool(get("compensating"));
+  s.cancelling = Bool(get("cancelling"));
   s.output = get("output");
   s.error = get("error");
   s.waiting_on = get("waiting_on");

@@ -71,6 +71,7 @@ struct RunState {
   std::vector<std::string> completed_effects;         // instances, completion order
   std::vector<std::string> compensated;               // instances whose undo completed
   bool compensating = false;
+  bool cancelling = false;  // the compensation is a cancel's
   Value output;
   Value error;              // {kind, message, step}
   Value waiting_on;         // list of {kind, name, ask, due}

@@ -147,6 +147,9 @@ bool StartRun(RunLog& log, const Program& program, const Dag& dag, const std::st
   for (const auto& [name, c] : program.connectors) {
     for (const auto& st : c->settings) CollectEnv(st.value.get(), env_names);
   }
+  for (const auto& [name, a] : program.agents) {
+    for (const auto& st : a->settings) CollectEnv(st.value.get(), env_names);
+  }
   ValueMap env;
   for (const auto& n : env_names) {
     const char* v = std::getenv(n.c_str());
@@ -310,6 +313,7 @@ struct Runner::Impl {
   std::unordered_map<std::string, bool> dispatched;
 
   std::mt19937_64 rng{std::random_device{}()};
+  bool redact_secrets = false;  // secret() evaluates to a placeholder
 
   Impl(RunLog& l, const Program& p, const Dag& d, CallHandler& c, Clock& k, RunOptions o)
       : log(l), st(l.state()), program(p), dag(d), calls(c), clock(k), opt(std::move(o)),
@@ -430,6 +434,7 @@ struct Runner::Impl {
     }
 
     std::optional<Value> Secret(std::string_view name) override {
+      if (r_.redact_secrets) return S("<secret " + std::string(name) + ">");
       const char* v = std::getenv(std::string(name).c_str());
       if (!v) return std::nullopt;
       return S(v);
@@ -610,33 +615,49 @@ struct Runner::Impl {
 
   // Whether the statement must be skipped or fails before it starts.
   // Returns true when it was settled (skipped or failed).
+  static bool Mentions(const Expr& e, const std::string& name) {
+    if (e.kind == ExprKind::kIdent && e.name == name) return true;
+    for (const auto& a : e.args) {
+      if (a && Mentions(*a, name)) return true;
+    }
+    return false;
+  }
+
+  // The instance of dependency `dep` seen from scope s: the sibling in s, or
+  // the one in the enclosing scope that holds it.
+  const Instance* DepInstance(int s, uint32_t dep) {
+    int ds = s;
+    while (ds >= 0 && scopes[ds].for_node != dag.nodes[dep].parent) ds = scopes[ds].parent;
+    if (ds < 0) return nullptr;
+    return st.Find(Key(ds, dep));
+  }
+
   bool PreCheck(int s, uint32_t node, const std::string& key) {
     const Stmt& stmt = StmtOf(node);
+    // A skip propagates first, whatever else the statement depends on.
     for (const Dep& dep : dag.nodes[node].deps) {
-      // The dependency's instance: the sibling in this scope, or an outer one.
-      int ds = s;
-      while (ds >= 0 && scopes[ds].for_node != dag.nodes[dep.node].parent) ds = scopes[ds].parent;
-      if (ds < 0) continue;
-      const Instance* d = st.Find(Key(ds, dep.node));
-      if (!d) continue;
-      if (d->status == InstStatus::kSkipped && !dep.soft) {
+      const Instance* d = DepInstance(s, dep.node);
+      if (d && d->status == InstStatus::kSkipped && !dep.soft) {
         Skip(s, node, key);
         return true;
       }
-      // A rejection stops the statements that would act on it (calls,
-      // gates) unless a `when` decides; values (let, output) may read it.
-      const bool acts = stmt.kind == StmtKind::kStep || stmt.kind == StmtKind::kEffect ||
-                        stmt.kind == StmtKind::kApproval || stmt.kind == StmtKind::kWait ||
-                        stmt.kind == StmtKind::kSignal;
-      if (acts && StmtOf(dep.node).kind == StmtKind::kApproval && d->status == InstStatus::kDone &&
-          !stmt.when) {
-        const Value* ap = d->result.Find("approved");
-        if (ap && ap->kind() == ValueKind::kBool && !ap->as_bool()) {
-          FailStep(key, "approval.rejected",
-                   dag.nodes[dep.node].name + " was rejected (use `when " + dag.nodes[dep.node].name +
-                       ".approved` to run only on approval)");
-          return true;
-        }
+    }
+    // A rejection stops the statements that would act on it (calls, gates)
+    // unless their `when` decides on it; values (let, output) may read it.
+    const bool acts = stmt.kind == StmtKind::kStep || stmt.kind == StmtKind::kEffect ||
+                      stmt.kind == StmtKind::kApproval || stmt.kind == StmtKind::kWait ||
+                      stmt.kind == StmtKind::kSignal;
+    for (const Dep& dep : dag.nodes[node].deps) {
+      if (!acts || StmtOf(dep.node).kind != StmtKind::kApproval) continue;
+      const Instance* d = DepInstance(s, dep.node);
+      if (!d || d->status != InstStatus::kDone) continue;
+      const std::string& name = StmtOf(dep.node).name;
+      if (stmt.when && Mentions(*stmt.when, name)) continue;
+      const Value* ap = d->result.Find("approved");
+      if (ap && ap->kind() == ValueKind::kBool && !ap->as_bool()) {
+        FailStep(key, "approval.rejected",
+                 name + " was rejected (use `when " + name + ".approved` to run only on approval)");
+        return true;
       }
     }
     if (stmt.when) {
@@ -760,6 +781,7 @@ struct Runner::Impl {
       log.Append(EventType::kApprovalDecided, key,
                  M({{S("approved"), Value::Bool(on == "approve")},
                     {S("by"), S("timeout")},
+                    {S("at"), Value::Time(Timestamp{clock.NowNanos()})},
                     {S("comment"), S("no decision before the timeout")},
                     {S("data"), Value()},
                     {S("payload_hash"), *in.request.Find("payload_hash")}}));
@@ -1128,6 +1150,7 @@ struct Runner::Impl {
     const auto& on = (r && !r->on.empty()) ? r->on : kDefault;
     for (const auto& k : on) {
       if (k == kind) return true;
+      // Classes match exact statuses: http.4xx (but not 429, named apart) and http.5xx.
       if (k == "http.4xx" && kind.rfind("http.4", 0) == 0 && kind != "http.429") return true;
       if (k == "http.5xx" && kind.rfind("http.5", 0) == 0) return true;
     }
@@ -1159,11 +1182,6 @@ struct Runner::Impl {
         return;
       }
       log.Append(EventType::kStepScheduled, key, M({{S("reset"), Value::Bool(true)}}));
-      Instance& r = st.At(key);
-      r.failures = 0;
-      r.requested = false;
-      r.decided = false;
-      r.retry_due = 0;
     }
     if (in.retry_due > clock.NowNanos()) {
       Block(s, node);
@@ -1188,34 +1206,41 @@ struct Runner::Impl {
       if (tv.kind() == ValueKind::kDuration) req.timeout_ms = tv.as_duration().nanos / 1'000'000;
     }
     std::string ekind, emsg;
+    std::string ekey;  // the effect's idempotency key
     if (effect) {
-      if (in.key.empty()) {
+      ekey = in.key;  // recorded by an earlier intent; else evaluated (deterministically)
+      if (ekey.empty()) {
         const Modifier* km = stmt.FindModifier(ModifierKind::kKey);
         Value kv;
         if (!km || !EvalOrFail(*km->value, s, key, &kv, "key", node)) return;
-        st.At(key).key = kv.ToDisplayString();
+        ekey = kv.ToDisplayString();
       }
-      Instance& i2 = st.At(key);
-      req.idempotency_key = i2.key;
+      req.idempotency_key = ekey;
       // Across runs: a completed key returns its recorded result.
       if (!st.replay_effects) {
-        if (auto raw = StoreOf().Get(Column::kIdempotency, EffectKeyOf(i2))) {
+        if (auto raw = StoreOf().Get(Column::kIdempotency, wf.name + std::string(1, '\0') + ekey)) {
           Value prior;
           if (DecodeValue(*raw, &prior)) {
             log.Append(EventType::kEffectCompleted, key,
-                       M({{S("key"), S(i2.key)}, {S("result"), prior}, {S("reused"), Value::Bool(true)}}));
+                       M({{S("key"), S(ekey)}, {S("result"), prior}, {S("reused"), Value::Bool(true)}}));
             Complete(s, node, key, prior);
             return;
           }
         }
       }
       if (stmt.FindModifier(ModifierKind::kConfirm)) {
-        if (!i2.requested) {
-          RequestApproval(key, "confirm", "Run effect " + key + " (" + call.callee + ") with key '" + i2.key + "'?",
+        if (!st.At(key).requested) {
+          // The operator sees the request as it will be made, secrets masked.
+          Args shown;
+          redact_secrets = true;
+          const bool ok = EvalArgs(call, s, key, node, &shown);
+          redact_secrets = false;
+          if (!ok) return;
+          RequestApproval(key, "confirm", "Run effect " + key + " (" + call.callee + ") with key '" + ekey + "'?",
                           M({{S("call"), S(call.callee)},
-                             {S("args"), Value::List(a.positional)},
-                             {S("named"), M(a.named)},
-                             {S("key"), S(i2.key)}}),
+                             {S("args"), Value::List(shown.positional)},
+                             {S("named"), M(shown.named)},
+                             {S("key"), S(ekey)}}),
                           0, "");
         }
         Instance& i3 = st.At(key);
@@ -1238,8 +1263,7 @@ struct Runner::Impl {
     log.Append(EventType::kAttemptStarted, key, M({{S("attempt"), Value::Int(i4.attempts + (i4.in_flight ? 0 : 1))}}));
     if (effect) {
       const std::string digest = Digest(call.callee + EncodeValue(Value::List(a.positional)) + EncodeValue(M(a.named)));
-      log.Append(EventType::kEffectIntent, key,
-                 M({{S("key"), S(st.At(key).key)}, {S("request_digest"), S(digest)}}));
+      log.Append(EventType::kEffectIntent, key, M({{S("key"), S(ekey)}, {S("request_digest"), S(digest)}}));
       log.Flush(/*sync=*/true);  // the intent is durable before the world is touched
     } else if (opt.durability == Durability::kStrict) {
       log.Flush(true);
@@ -1389,14 +1413,22 @@ struct Runner::Impl {
     return false;
   }
 
-  void Compensate() {
-    if (!st.compensating) log.Append(EventType::kCompensationStarted, "", Value());
+  void Compensate(bool cancel) {
+    if (!st.compensating) {
+      log.Append(EventType::kCompensationStarted, "",
+                 M({{S("error"), fail_error}, {S("cancel"), Value::Bool(cancel)}}));
+    }
     const std::vector<std::string> effects = st.completed_effects;
     for (auto it = effects.rbegin(); it != effects.rend(); ++it) {
       const std::string& inst = *it;
       if (std::find(st.compensated.begin(), st.compensated.end(), inst) != st.compensated.end()) continue;
       auto w = where.find(inst);
-      if (w == where.end()) continue;
+      if (w == where.end()) {
+        log.Append(EventType::kCompensationCompleted, "",
+                   M({{S("for"), S(inst)}, {S("ok"), Value::Bool(false)},
+                      {S("error"), S("its statement is not in the workflow any more (upgraded)")}}));
+        continue;
+      }
       const auto [s, node] = w->second;
       const Modifier* cm = StmtOf(node).FindModifier(ModifierKind::kCompensate);
       if (!cm || !cm->call) {
@@ -1430,7 +1462,8 @@ struct Runner::Impl {
       Value result;
       if (ok) {
         const std::string idem = wf.name + std::string(1, '\0') + ukey;
-        if (auto raw = StoreOf().Get(Column::kIdempotency, idem); raw && DecodeValue(*raw, &result)) {
+        auto raw = st.replay_effects ? std::nullopt : StoreOf().Get(Column::kIdempotency, idem);
+        if (raw && DecodeValue(*raw, &result)) {
           log.Append(EventType::kEffectCompleted, undo,
                      M({{S("key"), S(ukey)}, {S("result"), result}, {S("undo"), Value::Bool(true)}, {S("reused"), Value::Bool(true)}}));
         } else {
@@ -1516,7 +1549,7 @@ struct Runner::Impl {
 
   RunOutcome EndFailed(bool cancelled) {
     while (in_flight > 0) Collect(0);
-    if (WantsCompensation() || cancelled) Compensate();
+    if (WantsCompensation() || cancelled) Compensate(cancelled);
     if (cancelled) {
       log.Append(EventType::kRunCancelled, "", Value());
     } else {
@@ -1532,8 +1565,11 @@ struct Runner::Impl {
       log.Append(EventType::kRunResumed, "", Value());
     }
     if (st.compensating) {
-      fail_error = st.error.is_null() ? ErrorValue("cancelled", "interrupted during compensation", "") : st.error;
+      // Interrupted while compensating: finish that, then end as it would have.
+      Build();
+      fail_error = st.error;
       failing = true;
+      return EndFailed(st.cancelling);
     }
     // A run that failed before a crash but had not recorded RunFailed.
     for (const auto& [k, in] : st.inst) {

@@ -489,3 +489,137 @@ TEST_CASE("crash at every append: every example reaches the uncrashed output, no
 
 }  // namespace
 }  // namespace aos
+
+namespace aos {
+namespace {
+
+RunOutcome Start(MemoryStore& store, ManualClock& clock, CallHandler& calls, const Loaded& w,
+                 const std::string& id, const Value& inputs = Value::Map({})) {
+  RunLog log(store, clock);
+  log.Begin(id);
+  std::string error;
+  REQUIRE(StartRun(log, *w.program, *w.dag, "t.aos", w.source, inputs, false, &error));
+  return Runner(log, *w.program, *w.dag, calls, clock, RunOptions{}).Run();
+}
+
+RunOutcome Decide(MemoryStore& store, ManualClock& clock, CallHandler& calls, const Loaded& w,
+                  const std::string& id, const std::string& name, bool approved, Value data = Value()) {
+  RunLog log(store, clock);
+  std::string error;
+  REQUIRE(log.Load(id, &error));
+  log.Append(EventType::kApprovalDecided, name,
+             Value::MapOfUnique({{S("approved"), Value::Bool(approved)}, {S("by"), S("op")}, {S("data"), data}}));
+  log.Flush(true);
+  return Runner(log, *w.program, *w.dag, calls, clock, RunOptions{}).Run();
+}
+
+TEST_CASE("escalate after N opens an approval: retry, skip with a value, or fail", "[runner]") {
+  Loaded w = Load("x.aos",
+                  "workflow x() {\n"
+                  "  step b = http.get(\"http://x/FAIL\") { retry 5 escalate after 2 }\n"
+                  "  output default(b.status, -1)\n}\n");
+  {
+    MemoryStore store;
+    ManualClock clock(kStart);
+    FakeCalls calls;
+    calls.FailNext("FAIL", 3, "http.503");
+    RunOutcome o = Start(store, clock, calls, w, "r");
+    REQUIRE(o.status == RunStatus::kWaiting);
+    CHECK(o.waiting_on.as_list()[0].Find("ask")->as_string().find("failed 2 times") != std::string::npos);
+    CHECK(calls.calls() == 2);
+    // Retry: a fresh round (Apply resets the count, so a reload sees the same).
+    o = Decide(store, clock, calls, w, "r", "b", true);
+    REQUIRE(o.status == RunStatus::kCompleted);
+    CHECK(o.output.ToJson() == "200");
+    CHECK(calls.calls() == 4);
+  }
+  {
+    MemoryStore store;
+    ManualClock clock(kStart);
+    FakeCalls calls;
+    calls.FailNext("FAIL", 10, "http.503");
+    REQUIRE(Start(store, clock, calls, w, "r").status == RunStatus::kWaiting);
+    RunOutcome o = Decide(store, clock, calls, w, "r", "b", true,
+                          Value::MapOfUnique({{S("skip"), Value::MapOfUnique({{S("status"), Value::Int(7)}})}}));
+    REQUIRE(o.status == RunStatus::kCompleted);
+    CHECK(o.output.ToJson() == "7");
+  }
+  {
+    MemoryStore store;
+    ManualClock clock(kStart);
+    FakeCalls calls;
+    calls.FailNext("FAIL", 10, "http.503");
+    REQUIRE(Start(store, clock, calls, w, "r").status == RunStatus::kWaiting);
+    RunOutcome o = Decide(store, clock, calls, w, "r", "b", false);
+    REQUIRE(o.status == RunStatus::kFailed);
+    CHECK(o.error.Find("kind")->as_string() == "http.503");
+  }
+}
+
+TEST_CASE("confirm shows the request with secrets masked, then runs on approval", "[runner]") {
+  setenv("AOS_TEST_TOKEN", "tok-very-secret", 1);
+  Loaded w = Load("c.aos",
+                  "workflow c() {\n"
+                  "  effect e = http.post(\"http://x/e\", headers: {auth: secret(\"AOS_TEST_TOKEN\")}, json: {a: 1}) {\n"
+                  "    key \"c-1\"\n    confirm\n  }\n"
+                  "  output e.status\n}\n");
+  MemoryStore store;
+  ManualClock clock(kStart);
+  FakeCalls calls;
+  REQUIRE(Start(store, clock, calls, w, "r").status == RunStatus::kWaiting);
+  CHECK(calls.calls() == 0);
+  bool masked = false, leaked = false;
+  store.Scan(Column::kEvents, "", "", [&](std::string_view, std::string_view v) {
+    leaked = leaked || std::string(v).find("tok-very-secret") != std::string::npos;
+    masked = masked || std::string(v).find("<secret AOS_TEST_TOKEN>") != std::string::npos;
+    return true;
+  });
+  CHECK(masked);
+  CHECK_FALSE(leaked);
+  RunOutcome o = Decide(store, clock, calls, w, "r", "e", true);
+  REQUIRE(o.status == RunStatus::kCompleted);
+  CHECK(calls.receipts().at("c-1") == 1);
+}
+
+TEST_CASE("a result reused from an earlier run is not compensated by this one", "[runner]") {
+  Loaded w = Load("u.aos",
+                  "workflow u(explode: bool) {\n"
+                  "  effect p = http.post(\"http://x/p\") { key \"p-1\" compensate http.delete(\"http://x/p\") }\n"
+                  "  step boom = http.get(\"http://x/FAIL\") when explode after p\n"
+                  "  output p.status\n}\n");
+  MemoryStore store;
+  ManualClock clock(kStart);
+  FakeCalls calls;
+  REQUIRE(Start(store, clock, calls, w, "a", Value::Map({{S("explode"), Value::Bool(false)}})).status ==
+          RunStatus::kCompleted);
+  calls.FailNext("FAIL", 10, "http.404");
+  RunOutcome o = Start(store, clock, calls, w, "b", Value::Map({{S("explode"), Value::Bool(true)}}));
+  REQUIRE(o.status == RunStatus::kFailed);
+  CHECK(o.error.Find("kind")->as_string() == "http.404");
+  CHECK(calls.receipts().count("p-1:undo") == 0);
+}
+
+TEST_CASE("a crash during compensation resumes it and keeps the run's error", "[runner]") {
+  Loaded w = Load("k.aos",
+                  "workflow k() {\n"
+                  "  effect a = http.post(\"http://x/a\") { key \"a-1\" compensate http.delete(\"http://x/a\") }\n"
+                  "  effect b = http.post(\"http://x/b\") { key \"b-1\" compensate http.delete(\"http://x/b\") } after a\n"
+                  "  step c = http.get(\"http://x/FAIL\") after b\n"
+                  "  output c.status\n}\n");
+  for (uint64_t k = 1; k < 30; ++k) {
+    MemoryStore store;
+    ManualClock clock(kStart);
+    FakeCalls calls;
+    calls.FailNext("FAIL", 100, "http.400");
+    Driven d = Drive(store, clock, calls, w, Value::Map({}), k);
+    INFO("crash after append " << k);
+    REQUIRE(d.outcome.status == RunStatus::kFailed);
+    CHECK(d.outcome.error.Find("kind")->as_string() == "http.400");
+    auto r = calls.receipts();
+    CHECK(r["a-1:undo"] >= 1);
+    CHECK(r["b-1:undo"] >= 1);
+  }
+}
+
+}  // namespace
+}  // namespace aos

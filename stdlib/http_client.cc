@@ -50,21 +50,6 @@ bool HasLineBreak(std::string_view s) {
 }
 
 // The URL as it may appear in messages: no query, no fragment, no user info.
-std::string RedactUrl(std::string_view url) {
-  url = url.substr(0, url.find_first_of("?#"));
-  std::string_view::size_type scheme_end = url.find("://");
-  if (scheme_end == std::string_view::npos) return std::string(url);
-  std::string_view::size_type host_begin = scheme_end + 3;
-  std::string_view::size_type authority_end = url.find('/', host_begin);
-  std::string_view authority = url.substr(host_begin, authority_end == std::string_view::npos
-                                                          ? std::string_view::npos
-                                                          : authority_end - host_begin);
-  std::string_view::size_type at = authority.rfind('@');
-  if (at == std::string_view::npos) return std::string(url);
-  std::string out(url.substr(0, host_begin));
-  out.append(url.substr(host_begin + at + 1));
-  return out;
-}
 
 // Percent-encodes everything but the RFC 3986 unreserved characters.
 std::string Escape(CURL* h, const std::string& s) {
@@ -278,6 +263,22 @@ bool PerformHttp(const HttpRequest& req, HttpResponse* resp, HttpError* err) {
   }
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
   return true;
+}
+
+std::string RedactUrl(std::string_view url) {
+  url = url.substr(0, url.find_first_of("?#"));
+  std::string_view::size_type scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return std::string(url);
+  std::string_view::size_type host_begin = scheme_end + 3;
+  std::string_view::size_type authority_end = url.find('/', host_begin);
+  std::string_view authority = url.substr(host_begin, authority_end == std::string_view::npos
+                                                          ? std::string_view::npos
+                                                          : authority_end - host_begin);
+  std::string_view::size_type at = authority.rfind('@');
+  if (at == std::string_view::npos) return std::string(url);
+  std::string out(url.substr(0, host_begin));
+  out.append(url.substr(host_begin + at + 1));
+  return out;
 }
 
 std::string HttpErrorKind(long status) {

@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -63,6 +64,10 @@ bool PerformHttp(const HttpRequest& req, HttpResponse* resp, HttpError* err);
 // 429 -> "http.429", other 4xx -> "http.4xx", 5xx -> "http.5xx". A status
 // outside 200..599 (a server speaking nonsense) maps to "http.5xx".
 std::string HttpErrorKind(long status);
+
+// The URL for messages: without its query, fragment and user info (which
+// may carry secrets).
+std::string RedactUrl(std::string_view url);
 
 // Parses a Retry-After header value, delta-seconds ("120") or an HTTP-date
 // (IMF-fixdate, RFC 850 or asctime form), relative to now_unix_seconds.

@@ -83,16 +83,17 @@ CallResult StdCalls::Http(const CallRequest& req) {
   HttpResponse resp;
   HttpError err;
   if (!PerformHttp(h, &resp, &err)) return Fail(err.kind, err.message);
-  const std::string kind = HttpErrorKind(resp.status);
-  if (!kind.empty()) {
+  if (!HttpErrorKind(resp.status).empty()) {
     int64_t retry_after = -1;
     for (const auto& [k, v] : resp.headers) {
       if (k == "retry-after") retry_after = ParseRetryAfterMs(v, NowSeconds());
     }
-    std::string snippet = resp.body.substr(0, 200);
-    return Fail(kind, h.method + " " + h.url + " answered " + std::to_string(resp.status) +
-                          (snippet.empty() ? "" : ": " + snippet),
-                retry_after);
+    // The exact status is the kind ("http.404"); `retry on [http.4xx]` and
+    // the default `http.5xx` match it by class. The body is left out of the
+    // message: a server may echo what it was sent.
+    const long code = resp.status >= 400 && resp.status <= 599 ? resp.status : 500;
+    return Fail("http." + std::to_string(code),
+                h.method + " " + RedactUrl(h.url) + " answered " + std::to_string(resp.status), retry_after);
   }
   return Ok(HttpResultValue(resp.status, resp.headers, resp.body));
 }
@@ -143,7 +144,8 @@ CallResult StdCalls::Chat(const CallRequest& req) {
     return Fail("llm.rate_limit", "model " + model + " is rate limited", ra);
   }
   if (resp.status >= 400) {
-    return Fail(HttpErrorKind(resp.status), "model " + model + " answered " + std::to_string(resp.status));
+    return Fail("http." + std::to_string(resp.status <= 599 ? resp.status : 500),
+                "model " + model + " answered " + std::to_string(resp.status));
   }
   std::string perr;
   auto reply = ParseJson(resp.body, &perr);
@@ -186,13 +188,23 @@ CallResult StdCalls::Embed(const CallRequest& req) {
   }
   HttpRequest h;
   h.method = "POST";
-  h.url = it->second.base_url + "/embeddings";
+  const std::string& base = it->second.base_url;
+  h.url = base + (!base.empty() && base.back() == '/' ? "" : "/") + "embeddings";
+  if (!it->second.api_key_env.empty()) {
+    if (const char* key = std::getenv(it->second.api_key_env.c_str())) {
+      h.headers.emplace_back("Authorization", std::string("Bearer ") + key);
+    }
+  }
+  if (req.timeout_ms > 0) h.timeout_ms = static_cast<long>(req.timeout_ms);
   h.body = Value::MapOfUnique({{S("model"), S(it->second.model)}, {S("input"), S(Str(req.args.Find("text")))}}).ToJson();
   h.content_type = "application/json";
   HttpResponse resp;
   HttpError err;
   if (!PerformHttp(h, &resp, &err)) return Fail(err.kind, err.message);
-  if (resp.status >= 400) return Fail(HttpErrorKind(resp.status), "embeddings answered " + std::to_string(resp.status));
+  if (resp.status >= 400) {
+    return Fail("http." + std::to_string(resp.status <= 599 ? resp.status : 500),
+                "embeddings answered " + std::to_string(resp.status));
+  }
   std::string perr;
   auto reply = ParseJson(resp.body, &perr);
   const Value* data = reply ? reply->Find("data") : nullptr;
@@ -224,7 +236,9 @@ bool HasNewline(const std::string& s) { return s.find_first_of("\r\n") != std::s
 }  // namespace
 
 CallResult StdCalls::Email(const CallRequest& req) {
-  if (!config_.smtp) return Fail("net", "email.send needs an smtp server in the config (aos.yaml: smtp: {url, from})");
+  if (!config_.smtp) {
+    return Fail("email.config", "email.send needs an SMTP server in the config (aos.yaml: smtp: {url, from})");
+  }
   const std::string to = Str(req.args.Find("to"));
   const std::string subject = Str(req.args.Find("subject"));
   const std::string body = Str(req.args.Find("body"));

@@ -199,9 +199,14 @@ int CheckAgainst(const Options& o, aos::Diagnostics& all,
   std::string error;
   if (!aos::ValidRunId(o.against) || !log.Load(o.against, &error)) {
     std::cerr << "aoscheck: " << (error.empty() ? "'" + o.against + "' is not a run id" : error) << "\n";
-    return 66;
+    return error.empty() || error.rfind("no run", 0) == 0 ? 66 : kExitIo;
   }
   const aos::RunState& s = log.state();
+  if (s.Finished()) {
+    std::cout << "run " << s.run_id << " has ended (" << aos::RunStatusName(s.status)
+              << "): there is nothing to upgrade\n";
+    return kExitUsage;
+  }
   aos::Diagnostics old_diags;
   auto old_program = aos::LoadProgram(s.file, s.source, aos::CheckOptions{}, old_diags);
   const aos::Dag* old_dag = old_program->FindWorkflow(s.workflow, &error);
