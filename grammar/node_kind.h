@@ -74,7 +74,12 @@ struct SyntaxError {
 
 // Everything a parse produces and the scratch state the control needs.
 struct ParseState {
-  explicit ParseState(std::string_view source) : src(source) {}
+  explicit ParseState(std::string_view source) : src(source) {
+    // Streaming keeps the tree to about one statement: a fixed start size
+    // avoids regrowing it while the first statements are parsed.
+    nodes.reserve(4096);
+    marks.reserve(256);
+  }
   std::string_view src;
   std::vector<FlatNode> nodes;
   std::vector<uint32_t> marks;     // nodes.size() at each active rule's start

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <unordered_map>
 
 #include "lang/eval.h"
 #include "lang/parser.h"
@@ -406,7 +407,9 @@ class WorkflowChecker {
     for (int32_t s = dag_->nodes[c.node].parent; s >= 0; s = dag_->nodes[s].parent) {
       names.push_back(dag_->nodes[s].stmt->loop_var);
     }
+    const size_t statements = names.size();
     for (const auto& [name, ids] : by_name_) names.push_back(name);
+    std::sort(names.begin() + static_cast<std::ptrdiff_t>(statements), names.end());  // hints stay stable
     for (const auto& [name, f] : params_) names.push_back(name);
     return names;
   }
@@ -1478,7 +1481,7 @@ class WorkflowChecker {
   const CheckOptions& opts_;
   Diagnostics& d_;
   std::unique_ptr<Dag> dag_;
-  std::map<std::string, std::vector<uint32_t>> by_name_;
+  std::unordered_map<std::string, std::vector<uint32_t>> by_name_;
   std::map<std::string, TypePtr> params_;
   std::map<std::string, TypePtr> record_types_;
   std::map<uint32_t, TypePtr> loop_types_;

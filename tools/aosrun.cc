@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <future>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -239,7 +240,8 @@ struct Context {
   std::unique_ptr<aos::StdCalls> calls;
 };
 
-int LoadContext(Context& c, bool create) {
+// The config, the data directory's path, the clock and the call handler.
+int LoadSettings(Context& c) {
   std::string path = c.opt.config;
   if (path.empty() && access("aos.yaml", R_OK) == 0) path = "aos.yaml";
   if (!path.empty()) {
@@ -264,6 +266,10 @@ int LoadContext(Context& c, bool create) {
   }
   c.clock = std::make_unique<aos::SystemClock>(offset);
   c.calls = std::make_unique<aos::StdCalls>(c.config);
+  return kExitOk;
+}
+
+int OpenStore(Context& c, bool create) {
   try {
     c.store = aos::RocksStore::Open(c.data_dir, create);
   } catch (const aos::StoreBusy& e) {
@@ -274,6 +280,11 @@ int LoadContext(Context& c, bool create) {
     return kExitIo;
   }
   return kExitOk;
+}
+
+int LoadContext(Context& c, bool create) {
+  if (int rc = LoadSettings(c)) return rc;
+  return OpenStore(c, create);
 }
 
 std::string Q(const std::string& s) { return aos::JsonQuote(s); }
@@ -457,8 +468,20 @@ int CmdStart(Context& c) {
     std::cerr << "aosrun: cannot read " << path << ": " << std::strerror(errno) << "\n";
     return kExitIo;
   }
+  if (int rc = LoadSettings(c)) return rc;
+  // Continuing an existing run (--run-id of a run in an existing data
+  // directory): open the store on the other core while the file is checked.
+  std::future<int> opening;
+  if (!c.opt.run_id.empty() && c.opt.batch.empty() && aos::ValidRunId(c.opt.run_id) &&
+      access((c.data_dir + "/CURRENT").c_str(), F_OK) == 0) {
+    opening = std::async(std::launch::async, [&c] { return OpenStore(c, false); });
+  }
+  auto join = [&]() { return opening.valid() ? opening.get() : kExitOk; };
   Loaded w;
-  if (int rc = LoadWorkflow(c, path, text, c.opt.workflow, &w)) return rc;
+  if (int rc = LoadWorkflow(c, path, text, c.opt.workflow, &w)) {
+    join();
+    return rc;
+  }
   if (!c.opt.run_id.empty() && !aos::ValidRunId(c.opt.run_id)) {
     return Usage("--run-id: '" + c.opt.run_id + "' is not a run id (1-64 of A-Z a-z 0-9 . _ -)");
   }
@@ -494,6 +517,7 @@ int CmdStart(Context& c) {
     Value typed;
     std::string error;
     if (!aos::PrepareInputs(*w.dag, inputs[i], &typed, &error)) {
+      join();
       if (c.opt.batch.empty()) return Usage(error);
       std::cerr << "aosrun: " << c.opt.batch << ": run " << i + 1 << ": " << error
                 << " (no run of the batch was started)\n";
@@ -501,7 +525,11 @@ int CmdStart(Context& c) {
     }
     inputs[i] = typed;
   }
-  if (int rc = LoadContext(c, true)) return rc;
+  if (opening.valid()) {
+    if (int rc = opening.get()) return rc;
+  } else if (int rc = OpenStore(c, true)) {
+    return rc;
+  }
   aos::RunLog log(*c.store, *c.clock);
   int worst = kExitOk;
   size_t completed = 0, failed = 0, waiting = 0;
