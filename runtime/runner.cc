@@ -138,7 +138,7 @@ bool PrepareInputs(const Dag& dag, const Value& given, Value* inputs, std::strin
 
 bool StartRun(RunLog& log, const Program& program, const Dag& dag, const std::string& file,
               const std::string& source, const Value& given, bool replay_effects,
-              std::string* error) {
+              std::string* error, const std::string& config_hash) {
   const WorkflowDecl& wf = *dag.workflow;
   Value in;
   if (!PrepareInputs(dag, given, &in, error)) return false;
@@ -161,6 +161,8 @@ bool StartRun(RunLog& log, const Program& program, const Dag& dag, const std::st
                 {S("file"), S(file)},
                 {S("source"), S(source)},
                 {S("source_hash"), S(Digest(source))},
+                {S("dag_fingerprint"), S(Digest(dag.Dump()))},
+                {S("config_hash"), S(config_hash)},
                 {S("inputs"), in},
                 {S("env"), M(std::move(env))},
                 {S("replay_effects"), Value::Bool(replay_effects)}}));

@@ -64,9 +64,11 @@ bool PrepareInputs(const Dag& dag, const Value& given, Value* inputs, std::strin
 // Appends the RunStarted event of a new run on `log` (after log.Begin), with
 // the inputs (PrepareInputs is applied again) and the env() values the
 // program reads. false with *error for bad inputs.
+// `config_hash` identifies the configuration the run started with (a digest
+// of aos.yaml's text; "" for the defaults).
 bool StartRun(RunLog& log, const Program& program, const Dag& dag, const std::string& file,
               const std::string& source, const Value& inputs, bool replay_effects,
-              std::string* error);
+              std::string* error, const std::string& config_hash = "");
 
 // A stable digest of text (FNV-1a 64, hex), for source and payload hashes.
 std::string Digest(std::string_view text);

@@ -234,6 +234,7 @@ bool ReadFile(const std::string& path, std::string* out) {
 struct Context {
   Options opt;
   aos::Config config;
+  std::string config_hash;  // digest of aos.yaml's text, "" for the defaults
   std::string data_dir;
   std::unique_ptr<aos::RocksStore> store;
   std::unique_ptr<aos::Clock> clock;
@@ -252,6 +253,8 @@ int LoadSettings(Context& c) {
       return kExitUsage;
     }
     c.config = *cfg;
+    std::string text;
+    if (ReadFile(path, &text)) c.config_hash = aos::Digest(text);
   }
   c.data_dir = !c.opt.data.empty() ? c.opt.data : c.config.data_dir;
   if (const char* e = std::getenv("AOS_DATA"); e && c.opt.data.empty() && *e) c.data_dir = e;
@@ -551,7 +554,7 @@ int CmdStart(Context& c) {
       return Continue(c, log, same ? &w : nullptr);
     }
     log.Begin(id);
-    if (!aos::StartRun(log, *w.program, *w.dag, path, text, in, c.opt.replay_effects, &error)) {
+    if (!aos::StartRun(log, *w.program, *w.dag, path, text, in, c.opt.replay_effects, &error, c.config_hash)) {
       if (!c.opt.batch.empty()) {
         std::cerr << "aosrun: " << error << "\n";
         worst = std::max(worst, kExitUsage);
