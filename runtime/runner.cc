@@ -486,7 +486,6 @@ struct Runner::Impl {
     scopes.push_back(std::move(sc));
     const int id = static_cast<int>(scopes.size()) - 1;
     total_count += mem.size();
-    for (uint32_t m : mem) where[Key(id, m)] = {id, m};
     return id;
   }
 
@@ -1415,7 +1414,16 @@ struct Runner::Impl {
     return false;
   }
 
+  // instance -> (scope, node), built when compensation needs it.
+  void IndexInstances() {
+    where.clear();
+    for (int id = 0; id < static_cast<int>(scopes.size()); ++id) {
+      for (uint32_t m : members[scopes[id].for_node + 1]) where[Key(id, m)] = {id, m};
+    }
+  }
+
   void Compensate(bool cancel) {
+    IndexInstances();
     if (!st.compensating) {
       log.Append(EventType::kCompensationStarted, "",
                  M({{S("error"), fail_error}, {S("cancel"), Value::Bool(cancel)}}));

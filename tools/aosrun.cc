@@ -474,10 +474,20 @@ int CmdStart(Context& c) {
   if (int rc = LoadSettings(c)) return rc;
   // Continuing an existing run (--run-id of a run in an existing data
   // directory): open the store on the other core while the file is checked.
+  // Its log is loaded there too: a restart after a crash replays while the
+  // other core parses.
   std::future<int> opening;
+  std::unique_ptr<aos::RunLog> preloaded;
+  std::string preload_error;
   if (!c.opt.run_id.empty() && c.opt.batch.empty() && aos::ValidRunId(c.opt.run_id) &&
       access((c.data_dir + "/CURRENT").c_str(), F_OK) == 0) {
-    opening = std::async(std::launch::async, [&c] { return OpenStore(c, false); });
+    opening = std::async(std::launch::async, [&c, &preloaded, &preload_error] {
+      if (int rc = OpenStore(c, false)) return rc;
+      if (!c.store->Get(aos::Column::kRuns, c.opt.run_id)) return kExitOk;
+      preloaded = std::make_unique<aos::RunLog>(*c.store, *c.clock);
+      if (!preloaded->Load(c.opt.run_id, &preload_error)) return kExitIo;
+      return kExitOk;
+    });
   }
   auto join = [&]() { return opening.valid() ? opening.get() : kExitOk; };
   Loaded w;
@@ -529,9 +539,19 @@ int CmdStart(Context& c) {
     inputs[i] = typed;
   }
   if (opening.valid()) {
-    if (int rc = opening.get()) return rc;
+    if (int rc = opening.get()) {
+      if (!preload_error.empty()) std::cerr << "aosrun: " << preload_error << "\n";
+      return rc;
+    }
   } else if (int rc = OpenStore(c, true)) {
     return rc;
+  }
+  if (preloaded) {
+    if (!c.opt.json) std::cerr << "run " << c.opt.run_id << " exists: continuing it\n";
+    // The file as it is now is used only if it is the text the run started with.
+    const bool same =
+        preloaded->state().source == text && preloaded->state().workflow == w.dag->workflow->name;
+    return Continue(c, *preloaded, same ? &w : nullptr);
   }
   aos::RunLog log(*c.store, *c.clock);
   int worst = kExitOk;
