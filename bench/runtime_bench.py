@@ -201,10 +201,11 @@ class Bench:
         kill_after = parse_time(at) - t_spawn
         samples = [self.w4_once(f, kill_after) for _ in range(self.runs)]
         first = statistics.median(s[0] for s in samples)
+        first_min = min(s[0] for s in samples)
         wall = statistics.median(s[1] for s in samples)
         killed_at = statistics.median(s[3] for s in samples)
         return [("W4 restart -> first new step", "%.1f ms" % (first * 1000),
-                 "killed after ~%d of 10,000 steps; no step ran twice" % killed_at,
+                 "min %.1f ms; killed after ~%d of 10,000 steps; no step ran twice" % (first_min * 1000, killed_at),
                  max(s[2] for s in samples), "<= 50 ms"),
                 ("W4 restart -> completion", "%.3f s" % wall, "uncrashed run %.3f s" % total,
                  max(s[2] for s in samples), "<= 1 s")]
@@ -221,7 +222,8 @@ class Bench:
             assert code == 0 and json.loads(out) == {"approved": True}, (code, out)
             samples.append((wall, rss))
         return [("W5 approve -> completed (CLI)", "%.1f ms" % (statistics.median(s[0] for s in samples) * 1000),
-                 "new process: open, replay, decide, finish", max(s[1] for s in samples), "<= 30 ms")]
+                 "min %.1f ms; a new process: open, replay, decide, finish" % (min(s[0] for s in samples) * 1000),
+                 max(s[1] for s in samples), "<= 30 ms")]
 
     def floor(self):
         db_bench = shutil.which("db_bench") or shutil.which("rocksdb_db_bench")
