@@ -623,3 +623,51 @@ TEST_CASE("a crash during compensation resumes it and keeps the run's error", "[
 
 }  // namespace
 }  // namespace aos
+
+namespace aos {
+namespace {
+
+TEST_CASE("now() and uuid() are recorded once and replay to the same values", "[runner]") {
+  Loaded w = Load("n.aos",
+                  "workflow n() {\n"
+                  "  let id = uuid()\n"
+                  "  let at = now()\n"
+                  "  wait pause for 1h after id, at\n"
+                  "  let again = {id: uuid(), at: now()} after pause\n"
+                  "  output {id: id, at: string(at), same: again.id == id, later: again.at > at}\n}\n");
+  MemoryStore base_store;
+  ManualClock base_clock(kStart);
+  FakeCalls calls;
+  Driven base = Drive(base_store, base_clock, calls, w, Value::Map({}), 0);
+  REQUIRE(base.outcome.status == RunStatus::kCompleted);
+  const std::string id = base.outcome.output.Find("id")->as_string();
+  CHECK(id.size() == 36);
+  CHECK(id[14] == '4');  // a version 4 UUID
+  CHECK(base.outcome.output.Find("same")->as_bool() == false);
+  CHECK(base.outcome.output.Find("later")->as_bool() == true);
+  for (uint64_t k = 1; k <= base_store.appends(); ++k) {
+    MemoryStore store;
+    ManualClock clock(kStart);
+    Driven d = Drive(store, clock, calls, w, Value::Map({}), k);
+    // Each call site is recorded once in the final log, and the output
+    // uses the recorded value: nothing drawn twice across the crash.
+    INFO("crash after append " << k);
+    REQUIRE(d.outcome.status == RunStatus::kCompleted);
+    std::map<std::string, int> recorded;
+    std::string id_value;
+    ScanRunEvents(store, "run-1", [&](uint64_t, const Event* e, const std::string&) {
+      if (e && e->type == EventType::kNondeterministicValue) {
+        const std::string site = e->Field("site").as_string();
+        ++recorded[site];
+        if (e->step == "id") id_value = e->Field("value").as_string();
+      }
+      return true;
+    });
+    CHECK(recorded.size() == 4);
+    for (const auto& [site, n] : recorded) CHECK(n == 1);
+    CHECK(d.outcome.output.Find("id")->as_string() == id_value);
+  }
+}
+
+}  // namespace
+}  // namespace aos

@@ -313,6 +313,18 @@ int ExitFor(aos::RunStatus s) {
 
 std::string Str(const Value* v) { return v ? v->ToDisplayString() : ""; }
 
+// The options a printed follow-up command needs to find this run again:
+// the data directory and config, when they were given rather than found.
+std::string Where(const Context& c) {
+  std::string out;
+  auto quote = [](const std::string& v) {
+    return v.find_first_of(" '\"$\\") == std::string::npos ? v : "'" + v + "'";
+  };
+  if (!c.opt.data.empty()) out += " --data-dir " + quote(c.opt.data);
+  if (!c.opt.config.empty()) out += " --config " + quote(c.opt.config);
+  return out;
+}
+
 int Report(const Context& c, const std::string& run_id, const aos::RunOutcome& o) {
   if (c.opt.json) {
     std::cout << OutcomeJson(run_id, o) << "\n";
@@ -340,15 +352,15 @@ int Report(const Context& c, const std::string& run_id, const aos::RunOutcome& o
           const std::string name = Str(w.Find("name"));
           if (kind == "approval") {
             std::cerr << "  approval " << name << ": " << Str(w.Find("ask")) << "\n"
-                      << "    approve: aosrun approve " << run_id << " " << name << "\n"
-                      << "    reject:  aosrun reject " << run_id << " " << name << "\n";
+                      << "    approve: aosrun approve " << run_id << " " << name << Where(c) << "\n"
+                      << "    reject:  aosrun reject " << run_id << " " << name << Where(c) << "\n";
           } else if (kind == "signal") {
             std::cerr << "  signal " << Str(w.Find("signal")) << "\n"
-                      << "    deliver: aosrun signal " << run_id << " " << Str(w.Find("signal"))
+                      << "    deliver: aosrun signal " << run_id << " " << Str(w.Find("signal")) << Where(c)
                       << " --data '{...}'\n";
           } else {
             std::cerr << "  " << kind << " " << name << " until " << Str(w.Find("due")) << "\n"
-                      << "    then:    aosrun resume " << run_id << "\n";
+                      << "    then:    aosrun resume " << run_id << Where(c) << "\n";
           }
         }
       }
@@ -830,8 +842,8 @@ int CmdInbox(Context& c) {
       } else {
         std::cout << r.run_id << "  " << r.workflow << "  " << name << ": " << Str(in.request.Find("ask")) << "\n";
         if (payload && !payload->is_null()) std::cout << "    " << payload->ToJson() << "\n";
-        std::cout << "    aosrun approve " << r.run_id << " " << name << "   |   aosrun reject " << r.run_id
-                  << " " << name << "\n";
+        std::cout << "    aosrun approve " << r.run_id << " " << name << Where(c) << "   |   aosrun reject "
+                  << r.run_id << " " << name << Where(c) << "\n";
       }
     }
   }
