@@ -383,6 +383,9 @@ struct Runner::Impl {
         if (!it->second.body) return r_.LookupInstance(s, it->second.node, out);
         // A body name seen from outside its loop: the list of its results.
         const std::string for_inst = r_.Key(s, it->second.node);
+        if (const Instance* fi = r_.st.Find(for_inst); fi && fi->status == InstStatus::kSkipped) {
+          return Lookup::kSkipped;  // the whole loop was skipped
+        }
         auto f = r_.fors.find(for_inst);
         if (f == r_.fors.end()) return Lookup::kUnknown;
         ValueList items;

@@ -671,3 +671,28 @@ TEST_CASE("now() and uuid() are recorded once and replay to the same values", "[
 
 }  // namespace
 }  // namespace aos
+
+namespace aos {
+namespace {
+
+TEST_CASE("a skipped loop's body names are skipped outside it", "[runner]") {
+  Loaded w = Load("l.aos",
+                  "workflow l(go: bool) {\n"
+                  "  for x in [1, 2] {\n"
+                  "    let y = x * 10\n"
+                  "  } when go\n"
+                  "  output {ys: default(y, []), n: size(default(y, []))}\n}\n");
+  MemoryStore store;
+  ManualClock clock(kStart);
+  FakeCalls calls;
+  Driven d = Drive(store, clock, calls, w, Value::Map({{S("go"), Value::Bool(false)}}), 0);
+  REQUIRE(d.outcome.status == RunStatus::kCompleted);
+  CHECK(d.outcome.output.ToJson() == R"({"ys":[],"n":0})");
+  MemoryStore store2;
+  Driven e = Drive(store2, clock, calls, w, Value::Map({{S("go"), Value::Bool(true)}}), 0);
+  REQUIRE(e.outcome.status == RunStatus::kCompleted);
+  CHECK(e.outcome.output.ToJson() == R"({"ys":[10,20],"n":2})");
+}
+
+}  // namespace
+}  // namespace aos
