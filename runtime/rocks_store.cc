@@ -114,6 +114,10 @@ std::unique_ptr<RocksStore> RocksStore::Open(const std::string& dir, bool create
     }
   }
 
+  if (fresh && !create) {
+    throw StoreError(dir + " holds no runs (starting a run creates a data directory)");
+  }
+
   rocksdb::DBOptions options;
   options.create_if_missing = true;
   options.create_missing_column_families = true;

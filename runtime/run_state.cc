@@ -98,6 +98,11 @@ void RunState::Apply(const Event& e) {
         in->status = InstStatus::kFailed;
         in->in_flight = false;
         in->last_error = e.data;
+        if (first_failure.is_null()) {
+          first_failure = Value::Map({{Value::String("kind"), e.Field("kind")},
+                                      {Value::String("message"), e.Field("message")},
+                                      {Value::String("step"), Value::String(e.step)}});
+        }
       }
       break;
     case EventType::kEffectIntent:
@@ -123,6 +128,10 @@ void RunState::Apply(const Event& e) {
       if (in) {
         in->decided = true;
         in->decision = e.data;
+        if (Str(in->request.Find("purpose") ? *in->request.Find("purpose") : Value()) == "confirm" &&
+            Bool(e.Field("approved"))) {
+          in->confirmed = true;
+        }
       }
       break;
     case EventType::kTimerStarted:
@@ -193,6 +202,7 @@ Value InstanceToValue(const Instance& i) {
   if (i.intent) m.emplace_back(S("i"), Value::Bool(true));
   if (i.requested) m.emplace_back(S("rq"), i.request);
   if (i.decided) m.emplace_back(S("d"), i.decision);
+  if (i.confirmed) m.emplace_back(S("cf"), Value::Bool(true));
   if (i.timer) m.emplace_back(S("t"), Value::Int(i.due));
   if (i.expanded) m.emplace_back(S("x"), i.items);
   return Value::MapOfUnique(std::move(m));
@@ -214,6 +224,7 @@ Instance InstanceFromValue(const Value& v) {
     else if (n == "i") i.intent = true;
     else if (n == "rq") { i.requested = true; i.request = x; }
     else if (n == "d") { i.decided = true; i.decision = x; }
+    else if (n == "cf") i.confirmed = true;
     else if (n == "t") { i.timer = true; i.due = Int(x); }
     else if (n == "x") { i.expanded = true; i.items = x; }
   }
@@ -266,6 +277,7 @@ Value RunState::ToSnapshot() const {
       {S("cancelling"), Value::Bool(cancelling)},
       {S("output"), output},
       {S("error"), error},
+      {S("first_failure"), first_failure},
       {S("waiting_on"), waiting_on},
   };
   return Value::MapOfUnique(std::move(m));
@@ -317,6 +329,7 @@ bool RunState::FromSnapshot(const Value& v, RunState* out) {
   s.cancelling = Bool(get("cancelling"));
   s.output = get("output");
   s.error = get("error");
+  s.first_failure = get("first_failure");
   s.waiting_on = get("waiting_on");
   *out = std::move(s);
   return true;

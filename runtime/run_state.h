@@ -44,6 +44,7 @@ struct Instance {
   Value request;            // {ask, payload, payload_hash, due, purpose}
   bool decided = false;
   Value decision;           // {approved, by, at, comment, data}
+  bool confirmed = false;   // an effect's confirm gate was approved
   // wait / signal deadlines
   bool timer = false;
   int64_t due = 0;
@@ -74,6 +75,7 @@ struct RunState {
   bool cancelling = false;  // the compensation is a cancel's
   Value output;
   Value error;              // {kind, message, step}
+  Value first_failure;      // the first StepFailed, as {kind, message, step}
   Value waiting_on;         // list of {kind, name, ask, due}
 
   // Precondition: e is the event with sequence number next_seq.

@@ -253,8 +253,9 @@ struct Runner::Impl {
   // Names visible in a scope (by parent + 1): the node, and for body names of
   // a member for loop, that for's node id with `body` set.
   struct NameRef {
-    uint32_t node;
+    uint32_t node;        // the statement, or for a body name the loop at this level
     bool body;
+    uint32_t target = 0;  // body names: the statement inside the loop (any depth)
   };
   std::vector<std::unordered_map<std::string, NameRef>> names;
 
@@ -351,9 +352,14 @@ struct Runner::Impl {
       auto& nm = names[dn.parent + 1];
       if (dn.stmt && !dn.stmt->name.empty()) nm[dn.stmt->name] = NameRef{id, false};
       if (dn.stmt && dn.stmt->kind == StmtKind::kFor) {
-        for (uint32_t c2 : dn.children) {
+        // Every name inside the loop, however deep, is a (nested) list after it.
+        std::vector<uint32_t> stack(dn.children.begin(), dn.children.end());
+        while (!stack.empty()) {
+          const uint32_t c2 = stack.back();
+          stack.pop_back();
           const Stmt* cs = dag.nodes[c2].stmt;
-          if (cs && !cs->name.empty()) nm.emplace(cs->name, NameRef{id, true});
+          if (cs && !cs->name.empty()) nm.emplace(cs->name, NameRef{id, true, c2});
+          for (uint32_t g : dag.nodes[c2].children) stack.push_back(g);
         }
       }
     }
@@ -382,23 +388,7 @@ struct Runner::Impl {
         if (it == nm.end()) continue;
         if (!it->second.body) return r_.LookupInstance(s, it->second.node, out);
         // A body name seen from outside its loop: the list of its results.
-        const std::string for_inst = r_.Key(s, it->second.node);
-        if (const Instance* fi = r_.st.Find(for_inst); fi && fi->status == InstStatus::kSkipped) {
-          return Lookup::kSkipped;  // the whole loop was skipped
-        }
-        auto f = r_.fors.find(for_inst);
-        if (f == r_.fors.end()) return Lookup::kUnknown;
-        ValueList items;
-        for (int child : f->second.children) {
-          const auto& cnm = r_.names[it->second.node + 1];
-          auto c = cnm.find(n);
-          if (c == cnm.end()) return Lookup::kUnbound;
-          Value v;
-          const Lookup l = r_.LookupInstance(child, c->second.node, &v);
-          items.push_back(l == Lookup::kFound ? v : Value());
-        }
-        *out = Value::List(std::move(items));
-        return Lookup::kFound;
+        return r_.BodyList(s, it->second.node, it->second.target, out);
       }
       if (const Value* v = r_.st.inputs.Find(name)) {
         *out = *v;
@@ -451,6 +441,32 @@ struct Runner::Impl {
     std::string inst_;
   };
 
+  // The results of statement `target` inside loop `loop` (an instance in
+  // scope s), in item order; a list of lists when it sits in a nested loop.
+  // Skipped items are null.
+  Env::Lookup BodyList(int s, uint32_t loop, uint32_t target, Value* out) {
+    const std::string for_inst = Key(s, loop);
+    if (const Instance* fi = st.Find(for_inst); fi && fi->status == InstStatus::kSkipped) {
+      return Env::Lookup::kSkipped;  // the whole loop was skipped
+    }
+    auto f = fors.find(for_inst);
+    if (f == fors.end()) return Env::Lookup::kUnknown;
+    // The loop directly inside `loop` that holds target, if it is nested.
+    uint32_t inner = target;
+    while (dag.nodes[inner].parent != static_cast<int32_t>(loop)) {
+      inner = static_cast<uint32_t>(dag.nodes[inner].parent);
+    }
+    ValueList items;
+    for (int child : f->second.children) {
+      Value v;
+      const Env::Lookup l =
+          inner == target ? LookupInstance(child, target, &v) : BodyList(child, inner, target, &v);
+      items.push_back(l == Env::Lookup::kFound ? v : Value());
+    }
+    *out = Value::List(std::move(items));
+    return Env::Lookup::kFound;
+  }
+
   Env::Lookup LookupInstance(int scope, uint32_t node, Value* out) {
     const std::string key = Key(scope, node);
     const Instance* in = st.Find(key);
@@ -492,18 +508,23 @@ struct Runner::Impl {
     return id;
   }
 
-  // Marks finished members (from the state) and queues the ready ones.
+  // Marks finished members (from the state), expands loops that were
+  // expanded before, and queues the ready members when the scope is admitted.
   void Populate(int s) {
     const auto mem = members[scopes[s].for_node + 1];
     for (uint32_t m : mem) {
       const Instance* in = st.Find(Key(s, m));
-      if (in && (in->status == InstStatus::kDone || in->status == InstStatus::kSkipped)) {
-        if (StmtOf(m).kind == StmtKind::kFor) Expand(s, m, /*record=*/false);
+      if (!in) continue;
+      if (StmtOf(m).kind == StmtKind::kFor && in->expanded) Expand(s, m);
+      if (in->status == InstStatus::kDone || in->status == InstStatus::kSkipped) {
         MarkFinished(s, m, /*queue=*/false);
       }
     }
-    if (!scopes[s].admitted) return;
-    for (uint32_t m : mem) {
+    if (scopes[s].admitted) QueueReady(s);
+  }
+
+  void QueueReady(int s) {
+    for (uint32_t m : members[scopes[s].for_node + 1]) {
       const size_t i = pos[m];
       if (!scopes[s].finished[i] && scopes[s].remaining[i] == 0) ready.emplace_back(s, m);
     }
@@ -523,17 +544,19 @@ struct Runner::Impl {
       }
     }
     if (queue && opt.progress) opt.progress(finished_count, total_count, Key(s, node));
-    if (scopes[s].unfinished == 0 && scopes[s].for_node >= 0) ScopeDone(s, queue);
+    if (scopes[s].unfinished == 0 && scopes[s].for_node >= 0 && queue) ScopeDone(s);
   }
 
-  void ScopeDone(int s, bool queue) {
+  // A loop item finished while running: admit the next, and complete the
+  // loop with its last item.
+  void ScopeDone(int s) {
     auto it = fors.find(scopes[s].for_inst);
     if (it == fors.end()) return;
     ForInfo& f = it->second;
     ++f.done;
-    --f.active;
-    AdmitMore(f, queue);
-    if (f.done == static_cast<int>(f.children.size()) && queue) {
+    if (scopes[s].admitted) --f.active;
+    AdmitMore(f);
+    if (f.done == static_cast<int>(f.children.size())) {
       const std::string key = scopes[s].for_inst;
       const Instance* in = st.Find(key);
       if (!in || in->status != InstStatus::kDone) {
@@ -543,21 +566,25 @@ struct Runner::Impl {
     }
   }
 
-  void AdmitMore(ForInfo& f, bool queue) {
-    while (f.next_admit < f.children.size() && (f.max == 0 || f.active < f.max)) {
-      const int c = f.children[f.next_admit++];
+  // Admits items in order while fewer than `max` admitted ones are
+  // unfinished, queueing their ready members; finished items need no slot.
+  void AdmitMore(ForInfo& f) {
+    while (f.next_admit < f.children.size()) {
+      const int c = f.children[f.next_admit];
+      const bool finished = scopes[c].unfinished == 0;
+      if (!finished && f.max != 0 && f.active >= f.max) break;
+      ++f.next_admit;
       scopes[c].admitted = true;
+      if (finished) continue;
       ++f.active;
-      if (queue) {
-        for (uint32_t m : members[scopes[c].for_node + 1]) {
-          if (!scopes[c].finished[pos[m]] && scopes[c].remaining[pos[m]] == 0) ready.emplace_back(c, m);
-        }
-      }
+      QueueReady(c);
     }
   }
 
-  // Creates the child scopes of for instance (s, node) from its recorded items.
-  void Expand(int s, uint32_t node, bool record) {
+  // Creates the child scopes of for instance (s, node) from its recorded
+  // items, marks what already finished in them (a resumed run), and admits
+  // the first items.
+  void Expand(int s, uint32_t node) {
     const std::string key = Key(s, node);
     if (fors.count(key)) return;
     const Instance& in = st.At(key);
@@ -576,19 +603,12 @@ struct Runner::Impl {
       scopes[c].for_inst = key;
       f.children.push_back(c);
     }
-    auto& fi = fors[key] = std::move(f);
-    const std::vector<int> children = fi.children;
-    for (int c : children) Populate(c);  // finished members; none queued yet
-    AdmitMore(fors[key], /*queue=*/true);
-    ForInfo& f2 = fors[key];
-    // Items finished on an earlier run were counted by Populate.
-    int already = 0;
-    for (int c : children) already += scopes[c].unfinished == 0;
-    f2.done = already;
-    f2.active = 0;
-    for (size_t i = 0; i < f2.next_admit; ++i) f2.active += scopes[children[i]].unfinished > 0;
-    AdmitMore(f2, true);
-    (void)record;
+    fors[key] = std::move(f);
+    const std::vector<int> children = fors[key].children;
+    for (int c : children) Populate(c);  // not admitted yet: nothing is queued
+    ForInfo& fi = fors[key];
+    for (int c : children) fi.done += scopes[c].unfinished == 0;
+    AdmitMore(fi);
   }
 
   // ------------------------------------------------------------ advancing
@@ -636,10 +656,23 @@ struct Runner::Impl {
     return st.Find(Key(ds, dep));
   }
 
+  // A loop waits for what its body refers to outside it (the checker lifts
+  // those references onto the loop), but only its own expression, `when`
+  // and `after` decide whether the loop itself is skipped: a body statement
+  // that refers to a skipped statement is skipped per item.
+  bool LiftedFromBody(const Stmt& stmt, const Dep& dep) const {
+    if (stmt.kind != StmtKind::kFor) return false;
+    for (const auto& b : stmt.body) {
+      if (dep.at.begin >= b->span.begin && dep.at.end <= b->span.end) return true;
+    }
+    return false;
+  }
+
   bool PreCheck(int s, uint32_t node, const std::string& key) {
     const Stmt& stmt = StmtOf(node);
     // A skip propagates first, whatever else the statement depends on.
     for (const Dep& dep : dag.nodes[node].deps) {
+      if (LiftedFromBody(stmt, dep)) continue;
       const Instance* d = DepInstance(s, dep.node);
       if (d && d->status == InstStatus::kSkipped && !dep.soft) {
         Skip(s, node, key);
@@ -752,7 +785,7 @@ struct Runner::Impl {
       }
       log.Append(EventType::kStepScheduled, key, M({{S("items"), items}}));
     }
-    Expand(s, node, true);
+    Expand(s, node);
     ForInfo& f = fors[key];
     if (f.children.empty() || f.done == static_cast<int>(f.children.size())) {
       if (st.At(key).status != InstStatus::kDone) {
@@ -1232,8 +1265,8 @@ struct Runner::Impl {
           }
         }
       }
-      if (stmt.FindModifier(ModifierKind::kConfirm)) {
-        if (!st.At(key).requested) {
+      if (stmt.FindModifier(ModifierKind::kConfirm) && !st.At(key).confirmed) {
+        if (!st.At(key).requested || StrOf(st.At(key).request.Find("purpose")) != "confirm") {
           // The operator sees the request as it will be made, secrets masked.
           Args shown;
           redact_secrets = true;
@@ -1293,7 +1326,9 @@ struct Runner::Impl {
       {
         std::unique_lock<std::mutex> lock(mu);
         cv_jobs.wait(lock, [&] { return stopping || !jobs.empty(); });
-        if (stopping && jobs.empty()) return;
+        // Stopping (the run ended, or the process is going down): calls not
+        // started yet are not started; the log already says how to redo them.
+        if (stopping) return;
         job = std::move(jobs.front());
         jobs.pop_front();
       }
@@ -1560,8 +1595,30 @@ struct Runner::Impl {
     return best;
   }
 
+  // Effects whose intent is recorded but whose outcome is not (the process
+  // died during the call): attempted again with the same key before the run
+  // ends, so that what happened is known and can be compensated.
+  void SettleInDoubt() {
+    IndexInstances();
+    std::vector<std::string> doubt;
+    for (const auto& [key, in] : st.inst) {
+      if (in.intent && in.status == InstStatus::kActive && !dispatched.count(key) && where.count(key)) {
+        doubt.push_back(key);
+      }
+    }
+    std::sort(doubt.begin(), doubt.end());
+    for (const auto& key : doubt) {
+      const auto [s, node] = where[key];
+      while (in_flight >= opt.concurrency) Collect(0);
+      AdvanceCall(s, node, key, st.At(key));
+    }
+    while (in_flight > 0) Collect(0);
+    ready.clear();  // retries the failures asked for: the run is ending
+  }
+
   RunOutcome EndFailed(bool cancelled) {
     while (in_flight > 0) Collect(0);
+    SettleInDoubt();
     if (WantsCompensation() || cancelled) Compensate(cancelled);
     if (cancelled) {
       log.Append(EventType::kRunCancelled, "", Value());
@@ -1584,12 +1641,11 @@ struct Runner::Impl {
       failing = true;
       return EndFailed(st.cancelling);
     }
-    // A run that failed before a crash but had not recorded RunFailed.
-    for (const auto& [k, in] : st.inst) {
-      if (in.status == InstStatus::kFailed && !failing) {
-        failing = true;
-        fail_error = ErrorValue(StrOf(in.last_error.Find("kind")), StrOf(in.last_error.Find("message")), k);
-      }
+    // A run that failed before a crash but had not recorded RunFailed: the
+    // first failure, as a live run reports it.
+    if (!st.first_failure.is_null() && !failing) {
+      failing = true;
+      fail_error = st.first_failure;
     }
     Build();
     for (;;) {

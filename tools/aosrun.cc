@@ -501,14 +501,29 @@ int CmdStart(Context& c) {
       return kExitOk;
     });
   }
-  auto join = [&]() { return opening.valid() ? opening.get() : kExitOk; };
+  // An existing run continues with the text stored at its start: FILE and
+  // the inputs matter only to a new run.
+  auto continue_existing = [&](Loaded* have) -> int {
+    if (!c.opt.json) std::cerr << "run " << c.opt.run_id << " exists: continuing it\n";
+    const bool same = have && preloaded->state().source == text &&
+                      preloaded->state().workflow == have->dag->workflow->name;
+    return Continue(c, *preloaded, same ? have : nullptr);
+  };
   Loaded w;
   if (int rc = LoadWorkflow(c, path, text, c.opt.workflow, &w)) {
-    join();
+    if (opening.valid() && opening.get() == kExitOk && preloaded) return continue_existing(nullptr);
     return rc;
   }
   if (!c.opt.run_id.empty() && !aos::ValidRunId(c.opt.run_id)) {
     return Usage("--run-id: '" + c.opt.run_id + "' is not a run id (1-64 of A-Z a-z 0-9 . _ -)");
+  }
+  if (opening.valid()) {
+    const int rc = opening.get();
+    if (rc) {
+      if (!preload_error.empty()) std::cerr << "aosrun: " << preload_error << "\n";
+      return rc;
+    }
+    if (preloaded) return continue_existing(&w);
   }
   std::vector<Value> inputs;
   if (!c.opt.batch.empty()) {
@@ -542,7 +557,6 @@ int CmdStart(Context& c) {
     Value typed;
     std::string error;
     if (!aos::PrepareInputs(*w.dag, inputs[i], &typed, &error)) {
-      join();
       if (c.opt.batch.empty()) return Usage(error);
       std::cerr << "aosrun: " << c.opt.batch << ": run " << i + 1 << ": " << error
                 << " (no run of the batch was started)\n";
@@ -550,20 +564,8 @@ int CmdStart(Context& c) {
     }
     inputs[i] = typed;
   }
-  if (opening.valid()) {
-    if (int rc = opening.get()) {
-      if (!preload_error.empty()) std::cerr << "aosrun: " << preload_error << "\n";
-      return rc;
-    }
-  } else if (int rc = OpenStore(c, true)) {
-    return rc;
-  }
-  if (preloaded) {
-    if (!c.opt.json) std::cerr << "run " << c.opt.run_id << " exists: continuing it\n";
-    // The file as it is now is used only if it is the text the run started with.
-    const bool same =
-        preloaded->state().source == text && preloaded->state().workflow == w.dag->workflow->name;
-    return Continue(c, *preloaded, same ? &w : nullptr);
+  if (!c.store) {
+    if (int rc = OpenStore(c, true)) return rc;
   }
   aos::RunLog log(*c.store, *c.clock);
   int worst = kExitOk;
