@@ -5,11 +5,13 @@
 // SMTP), and tests may put a fake behind it. Entities and kv are not calls:
 // the runtime writes them itself, atomically with the step's completion.
 //
-// Handlers are called from worker threads, several at once.
+// Handlers are called from several threads at once: Invoke from the
+// runner's workers, Start from the run's thread.
 #ifndef AOS_RUNTIME_CALLS_H_
 #define AOS_RUNTIME_CALLS_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "lang/value.h"
@@ -40,7 +42,16 @@ struct CallResult {
 class CallHandler {
  public:
   virtual ~CallHandler() = default;
+  // Makes the call and waits for it (from one of the runner's workers).
   virtual CallResult Invoke(const CallRequest& req) = 0;
+  // Starts the call without a thread of its own and returns true, then
+  // calls `done` once, from any thread; or returns false, and the runner
+  // calls Invoke on a worker thread instead.
+  virtual bool Start(const CallRequest& req, std::function<void(CallResult)> done) {
+    (void)req;
+    (void)done;
+    return false;
+  }
 };
 
 }  // namespace aos

@@ -312,6 +312,8 @@ struct Runner::Impl {
   std::deque<Done> done;
   std::vector<std::thread> workers;
   bool stopping = false;
+  int async_started = 0;   // calls a handler took with Start
+  int async_finished = 0;  // ... whose `done` has run
   int in_flight = 0;
   std::unordered_map<std::string, bool> dispatched;
 
@@ -1311,7 +1313,22 @@ struct Runner::Impl {
   void Dispatch(Job job) {
     dispatched[job.inst] = true;
     ++in_flight;
+    // A handler that runs calls on its own event loop takes it directly.
+    auto shared = std::make_shared<Job>(std::move(job));
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      ++async_started;
+    }
+    const bool started = calls.Start(shared->req, [this, shared](CallResult r) {
+      std::lock_guard<std::mutex> lock(mu);
+      done.push_back(Done{std::move(*shared), std::move(r)});
+      ++async_finished;
+      cv_done.notify_all();
+    });
+    if (started) return;
+    job = std::move(*shared);
     std::lock_guard<std::mutex> lock(mu);
+    --async_started;
     if (static_cast<int>(workers.size()) < opt.concurrency &&
         static_cast<int>(workers.size()) < in_flight + static_cast<int>(jobs.size())) {
       workers.emplace_back([this] { WorkerLoop(); });
@@ -1342,13 +1359,16 @@ struct Runner::Impl {
       }
       std::lock_guard<std::mutex> lock(mu);
       done.push_back(Done{std::move(job), std::move(r)});
-      cv_done.notify_one();
+      cv_done.notify_all();
     }
   }
 
   void StopWorkers() {
     {
-      std::lock_guard<std::mutex> lock(mu);
+      // Calls a handler runs on its own loop hold a pointer to this runner:
+      // wait for their callbacks (bounded by the calls' own deadlines).
+      std::unique_lock<std::mutex> lock(mu);
+      cv_done.wait(lock, [&] { return async_finished == async_started; });
       stopping = true;
     }
     cv_jobs.notify_all();

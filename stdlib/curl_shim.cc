@@ -31,6 +31,14 @@ struct Curl {
   void (*free_)(void*) = nullptr;
   curl_slist* (*slist_append)(curl_slist*, const char*) = nullptr;
   void (*slist_free_all)(curl_slist*) = nullptr;
+  CURLM* (*multi_init)() = nullptr;
+  CURLMcode (*multi_cleanup)(CURLM*) = nullptr;
+  CURLMcode (*multi_add_handle)(CURLM*, CURL*) = nullptr;
+  CURLMcode (*multi_remove_handle)(CURLM*, CURL*) = nullptr;
+  CURLMcode (*multi_perform)(CURLM*, int*) = nullptr;
+  CURLMsg* (*multi_info_read)(CURLM*, int*) = nullptr;
+  CURLMcode (*multi_poll)(CURLM*, curl_waitfd*, unsigned int, int, int*) = nullptr;
+  CURLMcode (*multi_wakeup)(CURLM*) = nullptr;
   bool ok = false;
 };
 
@@ -54,7 +62,13 @@ const Curl& Lib() {
            Bind(c.lib, "curl_easy_strerror", &c.easy_strerror) &&
            Bind(c.lib, "curl_easy_escape", &c.easy_escape) && Bind(c.lib, "curl_free", &c.free_) &&
            Bind(c.lib, "curl_slist_append", &c.slist_append) &&
-           Bind(c.lib, "curl_slist_free_all", &c.slist_free_all);
+           Bind(c.lib, "curl_slist_free_all", &c.slist_free_all) &&
+           Bind(c.lib, "curl_multi_init", &c.multi_init) && Bind(c.lib, "curl_multi_cleanup", &c.multi_cleanup) &&
+           Bind(c.lib, "curl_multi_add_handle", &c.multi_add_handle) &&
+           Bind(c.lib, "curl_multi_remove_handle", &c.multi_remove_handle) &&
+           Bind(c.lib, "curl_multi_perform", &c.multi_perform) &&
+           Bind(c.lib, "curl_multi_info_read", &c.multi_info_read) &&
+           Bind(c.lib, "curl_multi_poll", &c.multi_poll) && Bind(c.lib, "curl_multi_wakeup", &c.multi_wakeup);
   });
   return c;
 }
@@ -140,6 +154,46 @@ curl_slist* curl_slist_append(curl_slist* list, const char* s) {
 void curl_slist_free_all(curl_slist* list) {
   const Curl& c = Lib();
   if (c.ok) c.slist_free_all(list);
+}
+
+CURLM* curl_multi_init(void) {
+  const Curl& c = Lib();
+  return c.ok ? c.multi_init() : nullptr;
+}
+
+CURLMcode curl_multi_cleanup(CURLM* m) {
+  const Curl& c = Lib();
+  return c.ok ? c.multi_cleanup(m) : CURLM_INTERNAL_ERROR;
+}
+
+CURLMcode curl_multi_add_handle(CURLM* m, CURL* h) {
+  const Curl& c = Lib();
+  return c.ok ? c.multi_add_handle(m, h) : CURLM_INTERNAL_ERROR;
+}
+
+CURLMcode curl_multi_remove_handle(CURLM* m, CURL* h) {
+  const Curl& c = Lib();
+  return c.ok ? c.multi_remove_handle(m, h) : CURLM_INTERNAL_ERROR;
+}
+
+CURLMcode curl_multi_perform(CURLM* m, int* running) {
+  const Curl& c = Lib();
+  return c.ok ? c.multi_perform(m, running) : CURLM_INTERNAL_ERROR;
+}
+
+CURLMsg* curl_multi_info_read(CURLM* m, int* queued) {
+  const Curl& c = Lib();
+  return c.ok ? c.multi_info_read(m, queued) : nullptr;
+}
+
+CURLMcode curl_multi_poll(CURLM* m, curl_waitfd* fds, unsigned int n, int timeout_ms, int* ret) {
+  const Curl& c = Lib();
+  return c.ok ? c.multi_poll(m, fds, n, timeout_ms, ret) : CURLM_INTERNAL_ERROR;
+}
+
+CURLMcode curl_multi_wakeup(CURLM* m) {
+  const Curl& c = Lib();
+  return c.ok ? c.multi_wakeup(m) : CURLM_INTERNAL_ERROR;
 }
 
 }  // extern "C"

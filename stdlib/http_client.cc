@@ -158,32 +158,57 @@ std::string SafeDetail(const char* errbuf, const HttpRequest& req, const std::st
 
 }  // namespace
 
-bool PerformHttp(const HttpRequest& req, HttpResponse* resp, HttpError* err) {
-  *resp = HttpResponse();
-  const std::string where = req.method + " " + RedactUrl(req.url);
-  if (!CurlGlobalInit()) return Fail(err, "net", where + ": curl_global_init failed");
-  if (!ValidMethod(req.method)) return Fail(err, "net", where + ": invalid HTTP method");
+// One transfer: the easy handle set up for a request and the state its
+// callbacks fill. PerformHttp runs it on the calling thread; HttpEngine
+// (http_engine.h) runs many at once on one curl multi handle.
+struct HttpTransfer::State {
+  HttpRequest req;
+  HttpResponse resp;
+  std::string where;  // "METHOD url" for messages, without query or user info
+  std::string url;
+  char errbuf[CURL_ERROR_SIZE] = {0};
+  Transfer transfer{nullptr, 0};
+  CurlHandle handle;
+  CurlList headers;
+};
+
+HttpTransfer::HttpTransfer() : s_(std::make_unique<State>()) {}
+HttpTransfer::~HttpTransfer() = default;
+void* HttpTransfer::handle() const { return s_->handle.get(); }
+
+std::unique_ptr<HttpTransfer> HttpTransfer::Prepare(HttpRequest request, HttpError* err) {
+  auto t = std::unique_ptr<HttpTransfer>(new HttpTransfer());
+  State& st = *t->s_;
+  st.req = std::move(request);
+  const HttpRequest& req = st.req;
+  st.where = req.method + " " + RedactUrl(req.url);
+  const std::string& where = st.where;
+  if (!CurlGlobalInit()) return Fail(err, "net", where + ": curl_global_init failed"), nullptr;
+  if (!ValidMethod(req.method)) return Fail(err, "net", where + ": invalid HTTP method"), nullptr;
   for (const auto& [name, value] : req.headers) {
     if (name.empty() || HasLineBreak(name) || name.find(':') != std::string::npos ||
         HasLineBreak(value)) {
-      return Fail(err, "net", where + ": invalid request header '" +
-                                  (HasLineBreak(name) ? std::string("?") : name) + "'");
+      Fail(err, "net", where + ": invalid request header '" +
+                           (HasLineBreak(name) ? std::string("?") : name) + "'");
+      return nullptr;
     }
   }
   if (HasLineBreak(req.content_type) || HasLineBreak(req.idempotency_key)) {
-    return Fail(err, "net", where + ": line break in Content-Type or Idempotency-Key");
+    Fail(err, "net", where + ": line break in Content-Type or Idempotency-Key");
+    return nullptr;
   }
 
-  CurlHandle handle(curl_easy_init());
-  if (!handle) return Fail(err, "net", where + ": curl_easy_init failed");
-  CURL* h = handle.get();
+  st.handle.reset(curl_easy_init());
+  if (!st.handle) return Fail(err, "net", where + ": curl_easy_init failed (" +
+                                              std::string(curl_easy_strerror(CURLE_FAILED_INIT)) + ")"),
+                  nullptr;
+  CURL* h = st.handle.get();
 
-  const std::string url = BuildUrl(h, req);
-  char errbuf[CURL_ERROR_SIZE] = {0};
-  Transfer transfer{resp, req.max_response_bytes};
+  st.url = BuildUrl(h, req);
+  st.transfer = Transfer{&st.resp, req.max_response_bytes};
 
-  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(h, CURLOPT_URL, st.url.c_str());
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, st.errbuf);
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, req.timeout_ms);
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, req.connect_timeout_ms);
@@ -200,9 +225,9 @@ bool PerformHttp(const HttpRequest& req, HttpResponse* resp, HttpError* err) {
   }
   curl_easy_setopt(h, CURLOPT_USERAGENT, "aos");
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, OnBody);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &transfer);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &st.transfer);
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, OnHeader);
-  curl_easy_setopt(h, CURLOPT_HEADERDATA, &transfer);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, &st.transfer);
   // Fails early when Content-Length already says too much; OnBody catches
   // chunked and undeclared lengths.
   curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
@@ -222,7 +247,7 @@ bool PerformHttp(const HttpRequest& req, HttpResponse* resp, HttpError* err) {
     }
   }
 
-  CurlList headers;
+  CurlList& headers = st.headers;
   auto add = [&headers](const std::string& line) {
     curl_slist* next = curl_slist_append(headers.get(), line.c_str());
     if (next != nullptr) {
@@ -245,24 +270,37 @@ bool PerformHttp(const HttpRequest& req, HttpResponse* resp, HttpError* err) {
   if (has_body && !HasHeader(req, "expect")) {
     added &= add("Expect:");  // no 100-continue round trip for large bodies
   }
-  if (!added) return Fail(err, "net", where + ": out of memory building headers");
+  if (!added) return Fail(err, "net", where + ": out of memory building headers"), nullptr;
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
+  return t;
+}
 
-  CURLcode code = curl_easy_perform(h);
-  if (transfer.too_large || code == CURLE_FILESIZE_EXCEEDED) {
+bool HttpTransfer::Finish(int curl_code, HttpResponse* resp, HttpError* err) {
+  State& st = *s_;
+  const CURLcode code = static_cast<CURLcode>(curl_code);
+  if (st.transfer.too_large || code == CURLE_FILESIZE_EXCEEDED) {
     *resp = HttpResponse();
-    return Fail(err, "net", where + ": response body exceeds the limit of " +
-                                std::to_string(req.max_response_bytes) + " bytes");
+    return Fail(err, "net", st.where + ": response body exceeds the limit of " +
+                                std::to_string(st.req.max_response_bytes) + " bytes");
   }
   if (code != CURLE_OK) {
     *resp = HttpResponse();
-    std::string message = where + ": " + curl_easy_strerror(code);
-    std::string detail = SafeDetail(errbuf, req, url);
+    std::string message = st.where + ": " + curl_easy_strerror(code);
+    std::string detail = SafeDetail(st.errbuf, st.req, st.url);
     if (!detail.empty()) message += " (" + detail + ")";
     return Fail(err, code == CURLE_OPERATION_TIMEDOUT ? "timeout" : "net", std::move(message));
   }
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
+  curl_easy_getinfo(st.handle.get(), CURLINFO_RESPONSE_CODE, &st.resp.status);
+  *resp = std::move(st.resp);
   return true;
+}
+
+bool PerformHttp(const HttpRequest& req, HttpResponse* resp, HttpError* err) {
+  *resp = HttpResponse();
+  auto t = HttpTransfer::Prepare(req, err);
+  if (!t) return false;
+  const CURLcode code = curl_easy_perform(static_cast<CURL*>(t->handle()));
+  return t->Finish(code, resp, err);
 }
 
 std::string RedactUrl(std::string_view url) {

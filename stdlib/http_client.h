@@ -9,6 +9,7 @@
 #define AOS_STDLIB_HTTP_CLIENT_H_
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -59,6 +60,23 @@ struct HttpError {
 // caller maps 4xx/5xx to error kinds with HttpErrorKind); returns false and
 // fills *err on a transport failure.
 bool PerformHttp(const HttpRequest& req, HttpResponse* resp, HttpError* err);
+
+// One attempt prepared for a transfer engine (http_engine.h): Prepare
+// checks and sets up the request (null with *err when it cannot be made);
+// the engine runs handle() and hands curl's result code to Finish, which
+// then behaves as PerformHttp's return.
+class HttpTransfer {
+ public:
+  static std::unique_ptr<HttpTransfer> Prepare(HttpRequest req, HttpError* err);
+  ~HttpTransfer();
+  void* handle() const;  // the CURL easy handle
+  bool Finish(int curl_code, HttpResponse* resp, HttpError* err);
+
+ private:
+  HttpTransfer();
+  struct State;
+  std::unique_ptr<State> s_;
+};
 
 // Maps an HTTP status to the .aos error kind: 2xx/3xx -> "" (success),
 // 429 -> "http.429", other 4xx -> "http.4xx", 5xx -> "http.5xx". A status

@@ -53,16 +53,63 @@ Value HttpResultValue(long status, const std::vector<std::pair<std::string, std:
                              {S("json"), json ? *json : Value()}});
 }
 
+// An HTTP-based call: the attempt to make and how its answer becomes the
+// call's result. Invoke performs it on the calling thread; Start hands it to
+// the engine.
+struct StdCalls::HttpPlan {
+  HttpRequest req;
+  std::function<CallResult(bool ok, HttpResponse& resp, HttpError& err)> finish;
+};
+
 CallResult StdCalls::Invoke(const CallRequest& req) {
-  if (req.kind == "http") return Http(req);
-  if (req.kind == "llm") return Chat(req);
-  if (req.kind == "embed") return Embed(req);
   if (req.kind == "email") return Email(req);
-  return Fail("effect.unknown", "no handler for calls of kind '" + req.kind + "'");
+  CallResult refused;
+  auto plan = Plan(req, &refused);
+  if (!plan) return refused;
+  HttpResponse resp;
+  HttpError err;
+  const bool ok = PerformHttp(plan->req, &resp, &err);
+  return plan->finish(ok, resp, err);
 }
 
-CallResult StdCalls::Http(const CallRequest& req) {
-  HttpRequest h;
+bool StdCalls::Start(const CallRequest& req, std::function<void(CallResult)> done) {
+  if (req.kind == "email") return false;  // SMTP stays a blocking call on a worker
+  CallResult refused;
+  auto plan = Plan(req, &refused);
+  if (!plan) {
+    done(std::move(refused));
+    return true;
+  }
+  auto finish = std::move(plan->finish);
+  engine_.Submit(plan->req, [finish = std::move(finish), done = std::move(done)](
+                                bool ok, HttpResponse resp, HttpError err) { done(finish(ok, resp, err)); });
+  return true;
+}
+
+std::optional<StdCalls::HttpPlan> StdCalls::Plan(const CallRequest& req, CallResult* refused) {
+  if (req.kind == "http") return PlanHttp(req);
+  if (req.kind == "llm") return PlanChat(req, refused);
+  if (req.kind == "embed") return PlanEmbed(req, refused);
+  *refused = Fail("effect.unknown", "no handler for calls of kind '" + req.kind + "'");
+  return std::nullopt;
+}
+
+namespace {
+
+int64_t RetryAfter(const HttpResponse& resp) {
+  for (const auto& [k, v] : resp.headers) {
+    if (k == "retry-after") return ParseRetryAfterMs(v, NowSeconds());
+  }
+  return -1;
+}
+
+std::string StatusKind(long status) { return "http." + std::to_string(status >= 400 && status <= 599 ? status : 500); }
+
+}  // namespace
+
+std::optional<StdCalls::HttpPlan> StdCalls::PlanHttp(const CallRequest& req) {
+  HttpPlan plan;
+  HttpRequest& h = plan.req;
   h.method = Str(req.args.Find("method"));
   h.url = Str(req.args.Find("url"));
   if (const Value* q = req.args.Find("query"); q && q->kind() == ValueKind::kMap) {
@@ -80,29 +127,26 @@ CallResult StdCalls::Http(const CallRequest& req) {
   }
   h.idempotency_key = req.idempotency_key;
   if (req.timeout_ms > 0) h.timeout_ms = static_cast<long>(req.timeout_ms);
-  HttpResponse resp;
-  HttpError err;
-  if (!PerformHttp(h, &resp, &err)) return Fail(err.kind, err.message);
-  if (!HttpErrorKind(resp.status).empty()) {
-    int64_t retry_after = -1;
-    for (const auto& [k, v] : resp.headers) {
-      if (k == "retry-after") retry_after = ParseRetryAfterMs(v, NowSeconds());
+  const std::string where = h.method + " " + RedactUrl(h.url);
+  plan.finish = [where](bool ok, HttpResponse& resp, HttpError& err) -> CallResult {
+    if (!ok) return Fail(err.kind, err.message);
+    if (!HttpErrorKind(resp.status).empty()) {
+      // The exact status is the kind ("http.404"); `retry on [http.4xx]` and
+      // the default `http.5xx` match it by class. The body is left out of
+      // the message: a server may echo what it was sent.
+      return Fail(StatusKind(resp.status), where + " answered " + std::to_string(resp.status), RetryAfter(resp));
     }
-    // The exact status is the kind ("http.404"); `retry on [http.4xx]` and
-    // the default `http.5xx` match it by class. The body is left out of the
-    // message: a server may echo what it was sent.
-    const long code = resp.status >= 400 && resp.status <= 599 ? resp.status : 500;
-    return Fail("http." + std::to_string(code),
-                h.method + " " + RedactUrl(h.url) + " answered " + std::to_string(resp.status), retry_after);
-  }
-  return Ok(HttpResultValue(resp.status, resp.headers, resp.body));
+    return Ok(HttpResultValue(resp.status, resp.headers, resp.body));
+  };
+  return plan;
 }
 
-CallResult StdCalls::Chat(const CallRequest& req) {
+std::optional<StdCalls::HttpPlan> StdCalls::PlanChat(const CallRequest& req, CallResult* refused) {
   const std::string model = Str(req.args.Find("model"));
   auto it = config_.models.find(model);
   if (it == config_.models.end()) {
-    return Fail("llm.config", "model '" + model + "' is not in the config's models (aos.yaml)");
+    *refused = Fail("llm.config", "model '" + model + "' is not in the config's models (aos.yaml)");
+    return std::nullopt;
   }
   const ModelConfig& m = it->second;
   ValueList messages;
@@ -121,7 +165,8 @@ CallResult StdCalls::Chat(const CallRequest& req) {
   if (typed) {
     body.emplace_back(S("response_format"), Value::MapOfUnique({{S("type"), S("json_object")}}));
   }
-  HttpRequest h;
+  HttpPlan plan;
+  HttpRequest& h = plan.req;
   h.method = "POST";
   h.url = m.base_url + (m.base_url.size() && m.base_url.back() == '/' ? "" : "/") + "chat/completions";
   h.body = Value::MapOfUnique(std::move(body)).ToJson();
@@ -133,60 +178,57 @@ CallResult StdCalls::Chat(const CallRequest& req) {
   }
   if (req.timeout_ms > 0) h.timeout_ms = static_cast<long>(req.timeout_ms);
   const auto start = std::chrono::steady_clock::now();
-  HttpResponse resp;
-  HttpError err;
-  if (!PerformHttp(h, &resp, &err)) return Fail(err.kind, err.message);
-  if (resp.status == 429) {
-    int64_t ra = -1;
-    for (const auto& [k, v] : resp.headers) {
-      if (k == "retry-after") ra = ParseRetryAfterMs(v, NowSeconds());
+  const double in_price = m.input_per_mtok, out_price = m.output_per_mtok;
+  const std::string currency = m.currency;
+  plan.finish = [=](bool ok, HttpResponse& resp, HttpError& err) -> CallResult {
+    if (!ok) return Fail(err.kind, err.message);
+    if (resp.status == 429) return Fail("llm.rate_limit", "model " + model + " is rate limited", RetryAfter(resp));
+    if (resp.status >= 400) return Fail(StatusKind(resp.status), "model " + model + " answered " + std::to_string(resp.status));
+    std::string perr;
+    auto reply = ParseJson(resp.body, &perr);
+    const Value* choices = reply ? reply->Find("choices") : nullptr;
+    if (!choices || choices->kind() != ValueKind::kList || choices->as_list().empty()) {
+      return Fail("llm.schema", "model " + model + " sent a reply without choices");
     }
-    return Fail("llm.rate_limit", "model " + model + " is rate limited", ra);
-  }
-  if (resp.status >= 400) {
-    return Fail("http." + std::to_string(resp.status <= 599 ? resp.status : 500),
-                "model " + model + " answered " + std::to_string(resp.status));
-  }
-  std::string perr;
-  auto reply = ParseJson(resp.body, &perr);
-  const Value* choices = reply ? reply->Find("choices") : nullptr;
-  if (!choices || choices->kind() != ValueKind::kList || choices->as_list().empty()) {
-    return Fail("llm.schema", "model " + model + " sent a reply without choices");
-  }
-  const Value* msg = choices->as_list()[0].Find("message");
-  const std::string text = msg && msg->Find("content") ? Str(msg->Find("content")) : "";
-  Value data;
-  if (typed) {
-    auto parsed = ParseJson(text, &perr);
-    if (!parsed || parsed->kind() != ValueKind::kMap) {
-      return Fail("llm.schema", "model " + model + " did not answer with a JSON object: " + perr);
+    const Value* msg = choices->as_list()[0].Find("message");
+    const std::string text = msg && msg->Find("content") ? Str(msg->Find("content")) : "";
+    Value data;
+    if (typed) {
+      auto parsed = ParseJson(text, &perr);
+      if (!parsed || parsed->kind() != ValueKind::kMap) {
+        return Fail("llm.schema", "model " + model + " did not answer with a JSON object: " + perr);
+      }
+      data = *parsed;
     }
-    data = *parsed;
-  }
-  const Value* usage = reply->Find("usage");
-  auto tokens = [&](const char* k) -> int64_t {
-    const Value* v = usage ? usage->Find(k) : nullptr;
-    return v && v->kind() == ValueKind::kInt ? v->as_int() : 0;
+    const Value* usage = reply->Find("usage");
+    auto tokens = [&](const char* k) -> int64_t {
+      const Value* v = usage ? usage->Find(k) : nullptr;
+      return v && v->kind() == ValueKind::kInt ? v->as_int() : 0;
+    };
+    const int64_t in = tokens("prompt_tokens"), out = tokens("completion_tokens");
+    const double cost = (static_cast<double>(in) * in_price + static_cast<double>(out) * out_price) / 1e6;
+    const int64_t ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+    return Ok(Value::MapOfUnique({{S("text"), S(text)},
+                                  {S("data"), data},
+                                  {S("model"), S(model)},
+                                  {S("tokens_in"), Value::Int(in)},
+                                  {S("tokens_out"), Value::Int(out)},
+                                  {S("cost"), Value::MoneyOf(Money{static_cast<int64_t>(cost * 1e9), currency})},
+                                  {S("latency_ms"), Value::Int(ms)}}));
   };
-  const int64_t in = tokens("prompt_tokens"), out = tokens("completion_tokens");
-  const double cost = (static_cast<double>(in) * m.input_per_mtok + static_cast<double>(out) * m.output_per_mtok) / 1e6;
-  const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
-  return Ok(Value::MapOfUnique({{S("text"), S(text)},
-                                {S("data"), data},
-                                {S("model"), S(model)},
-                                {S("tokens_in"), Value::Int(in)},
-                                {S("tokens_out"), Value::Int(out)},
-                                {S("cost"), Value::MoneyOf(Money{static_cast<int64_t>(cost * 1e9), m.currency})},
-                                {S("latency_ms"), Value::Int(ms)}}));
+  return plan;
 }
 
-CallResult StdCalls::Embed(const CallRequest& req) {
+std::optional<StdCalls::HttpPlan> StdCalls::PlanEmbed(const CallRequest& req, CallResult* refused) {
   const std::string model = Str(req.args.Find("model"));
   auto it = config_.models.find(model);
   if (it == config_.models.end()) {
-    return Fail("llm.config", "model '" + model + "' is not in the config's models (aos.yaml)");
+    *refused = Fail("llm.config", "model '" + model + "' is not in the config's models (aos.yaml)");
+    return std::nullopt;
   }
-  HttpRequest h;
+  HttpPlan plan;
+  HttpRequest& h = plan.req;
   h.method = "POST";
   const std::string& base = it->second.base_url;
   h.url = base + (!base.empty() && base.back() == '/' ? "" : "/") + "embeddings";
@@ -198,21 +240,19 @@ CallResult StdCalls::Embed(const CallRequest& req) {
   if (req.timeout_ms > 0) h.timeout_ms = static_cast<long>(req.timeout_ms);
   h.body = Value::MapOfUnique({{S("model"), S(it->second.model)}, {S("input"), S(Str(req.args.Find("text")))}}).ToJson();
   h.content_type = "application/json";
-  HttpResponse resp;
-  HttpError err;
-  if (!PerformHttp(h, &resp, &err)) return Fail(err.kind, err.message);
-  if (resp.status >= 400) {
-    return Fail("http." + std::to_string(resp.status <= 599 ? resp.status : 500),
-                "embeddings answered " + std::to_string(resp.status));
-  }
-  std::string perr;
-  auto reply = ParseJson(resp.body, &perr);
-  const Value* data = reply ? reply->Find("data") : nullptr;
-  if (!data || data->kind() != ValueKind::kList || data->as_list().empty()) {
-    return Fail("llm.schema", "embeddings reply without data");
-  }
-  const Value* e = data->as_list()[0].Find("embedding");
-  return Ok(e ? *e : Value::List({}));
+  plan.finish = [](bool ok, HttpResponse& resp, HttpError& err) -> CallResult {
+    if (!ok) return Fail(err.kind, err.message);
+    if (resp.status >= 400) return Fail(StatusKind(resp.status), "embeddings answered " + std::to_string(resp.status));
+    std::string perr;
+    auto reply = ParseJson(resp.body, &perr);
+    const Value* data = reply ? reply->Find("data") : nullptr;
+    if (!data || data->kind() != ValueKind::kList || data->as_list().empty()) {
+      return Fail("llm.schema", "embeddings reply without data");
+    }
+    const Value* e = data->as_list()[0].Find("embedding");
+    return Ok(e ? *e : Value::List({}));
+  };
+  return plan;
 }
 
 namespace {
