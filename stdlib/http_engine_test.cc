@@ -82,9 +82,12 @@ TEST_CASE("HttpEngine runs many transfers at once on one thread", "[http_engine]
   got.Wait(kN);
   CHECK(got.errors.empty());
   CHECK(got.bodies.size() == kN);
-  // Every request was open at the same time as most others: the engine did
-  // not run them one after another (each takes 300 ms at the server).
-  CHECK(server.max_in_flight() >= kN / 2);
+  // Requests were open at the same time: the engine did not run them one
+  // after another (each takes 300 ms at the server). The bound is loose
+  // because the test server's listen backlog (5) staggers connections when
+  // the machine is busy.
+  INFO("most requests open at once at the server: " << server.max_in_flight());
+  CHECK(server.max_in_flight() >= 8);
 }
 
 TEST_CASE("HttpEngine reports transport errors and refused requests", "[http_engine]") {
