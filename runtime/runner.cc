@@ -16,6 +16,7 @@
 #include "lang/eval.h"
 #include "lang/plan.h"
 #include "runtime/codec.h"
+#include "runtime/schema.h"
 
 namespace aos {
 
@@ -928,6 +929,37 @@ struct Runner::Impl {
     const TypeDecl* entity = nullptr;
   };
 
+  static const TypeRef* AgentOutput(const AgentDecl& agent) {
+    for (const auto& setting : agent.settings) {
+      if (setting.key == "output" && setting.type) return setting.type.get();
+    }
+    return nullptr;
+  }
+
+  // A typed agent's answer must fit its output type: a mismatch is an
+  // llm.schema failure (retried by default, with the mismatch fed back).
+  void CheckTypedAnswer(uint32_t node, CallResult& r) {
+    const Stmt& stmt = StmtOf(node);
+    if (!r.ok || !stmt.call) return;
+    const Resolved k = Resolve(*stmt.call);
+    const TypeRef* out = k.agent ? AgentOutput(*k.agent) : nullptr;
+    if (!out) return;
+    const Value* data = r.value.Find("data");
+    Value fixed;
+    const std::string err = CheckValue(program, out, data ? *data : Value(), &fixed);
+    if (!err.empty()) {
+      r.ok = false;
+      r.error_kind = "llm.schema";
+      r.message = "the answer does not match " + out->name + ": " + err;
+      return;
+    }
+    ValueMap m = r.value.as_map();
+    for (auto& [key, v] : m) {
+      if (key.kind() == ValueKind::kString && key.as_string() == "data") v = fixed;
+    }
+    r.value = Value::MapOfUnique(std::move(m));
+  }
+
   Resolved Resolve(const Call& call) const {
     Resolved r;
     const size_t dot = call.callee.find('.');
@@ -1033,9 +1065,19 @@ struct Runner::Impl {
       Value model = named("model"), system = named("system"), temperature = named("temperature"),
             max_tokens = named("max_tokens");
       bool typed = false;
+      Value schema = named("schema");
       if (k.agent) {
         prompt = a.positional.empty() ? "" : a.positional[0].ToDisplayString();
         if (const Value* c = a.Named("context")) prompt += "\n\nContext (JSON):\n" + c->ToJson();
+        if (const TypeRef* out = AgentOutput(*k.agent)) {
+          schema = JsonSchemaOf(program, out);
+          // The last answer did not fit: say what was wrong.
+          const Instance* in = st.Find(key);
+          if (in && StrOf(in->last_error.Find("kind")) == "llm.schema") {
+            prompt += "\n\nYour previous answer was not valid: " + StrOf(in->last_error.Find("message")) +
+                      ". Answer again with one JSON object that matches the schema.";
+          }
+        }
         InstEnv env(*this, s, key);
         for (const auto& setting : k.agent->settings) {
           if (setting.key == "output") {
@@ -1057,7 +1099,7 @@ struct Runner::Impl {
       m = {{S("model"), model},     {S("system"), system},
            {S("prompt"), S(prompt)}, {S("temperature"), temperature},
            {S("max_tokens"), max_tokens}, {S("typed"), Value::Bool(typed)},
-           {S("schema"), named("schema")}};
+           {S("schema"), schema}};
     } else if (k.ns == "llm" && k.method == "embed") {
       req->kind = "embed";
       m = {{S("model"), named("model")}, {S("text"), named("text")}};
@@ -1404,6 +1446,7 @@ struct Runner::Impl {
     const std::string& key = d.job.inst;
     const Stmt& stmt = StmtOf(node);
     const int64_t ms = (clock.NowNanos() - d.job.started) / 1'000'000;
+    CheckTypedAnswer(node, d.result);
     if (d.result.ok) {
       if (stmt.kind == StmtKind::kEffect) {
         const Instance& in = st.At(key);
@@ -1427,7 +1470,9 @@ struct Runner::Impl {
     const Stmt& stmt = StmtOf(node);
     const RetrySpec* spec = RetryOf(stmt);
     Instance& in = st.At(key);
-    const int allowed = 1 + static_cast<int>(spec ? spec->attempts : 0);
+    // A typed answer that does not fit is asked for again twice even without
+    // a `retry`: the mismatch is fed back, and models usually correct it.
+    const int allowed = 1 + static_cast<int>(spec ? spec->attempts : (r.error_kind == "llm.schema" ? 2 : 0));
     const bool retryable = Retryable(spec, r.error_kind);
     const Modifier* esc = stmt.FindModifier(ModifierKind::kEscalate);
     int64_t delay_ms = 0;

@@ -69,6 +69,11 @@ class FakeCalls : public CallHandler {
                               {S("headers"), Value::Map({})},
                               {S("body"), S("")},
                               {S("json"), json}});
+    } else if (req.kind == "llm" && !llm_answers_.empty()) {
+      prompts_.push_back(req.args.Find("prompt")->ToDisplayString());
+      Value data = llm_answers_.front();
+      if (llm_answers_.size() > 1) llm_answers_.erase(llm_answers_.begin());
+      v = Value::MapOfUnique({{S("text"), S(data.ToJson())}, {S("data"), data}, {S("model"), S("small")}});
     } else if (req.kind == "llm") {
       const std::string prompt = req.args.Find("prompt")->ToDisplayString();
       Value data = Value::MapOfUnique({{S("title"), S("T:" + prompt.substr(0, 20))},
@@ -88,6 +93,13 @@ class FakeCalls : public CallHandler {
     }
     if (!req.idempotency_key.empty()) executed_[req.idempotency_key] = v;
     return Ok(v);
+  }
+
+  // The `data` of the next model answers, in order (the last repeats).
+  void AnswerWith(std::vector<Value> answers) { llm_answers_ = std::move(answers); }
+  std::vector<std::string> prompts() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return prompts_;
   }
 
   void FailNext(std::string match, int times, std::string kind) {
@@ -117,6 +129,8 @@ class FakeCalls : public CallHandler {
   std::map<std::string, Value> executed_;
   int calls_ = 0;
   std::string fail_match_, fail_kind_;
+  std::vector<Value> llm_answers_;
+  std::vector<std::string> prompts_;
   int fail_left_ = 0;
 };
 
@@ -826,6 +840,66 @@ TEST_CASE("an escalated confirm effect is retried without asking for confirmatio
   o = Decide(store, clock, calls, w, "r", "p", true);  // retry
   REQUIRE(o.status == RunStatus::kCompleted);
   CHECK(o.output.ToJson() == "200");
+}
+
+}  // namespace
+}  // namespace aos
+
+namespace aos {
+namespace {
+
+Value Json(const std::string& text) {
+  std::string e;
+  auto v = ParseJson(text, &e);
+  REQUIRE(v);
+  return *v;
+}
+
+const char* kTyped =
+    "type Outline { title: string  sections: list<string>  score: double = 0.0 }\n"
+    "agent writer { model: \"small\"  output: Outline }\n"
+    "workflow t() {\n"
+    "  step o = writer.ask(\"Draft it.\")\n"
+    "  output o.data\n}\n";
+
+TEST_CASE("typed output: a valid answer is typed by the declaration", "[runner][typed]") {
+  Loaded w = Load("t.aos", kTyped);
+  MemoryStore store;
+  ManualClock clock(kStart);
+  FakeCalls calls;
+  calls.AnswerWith({Json(R"({"title":"T","sections":["a"],"score":1,"chatter":"hi"})")});
+  Driven d = Drive(store, clock, calls, w, Value::Map({}), 0);
+  REQUIRE(d.outcome.status == RunStatus::kCompleted);
+  CHECK(d.outcome.output.ToJson() == R"({"title":"T","sections":["a"],"score":1.0})");
+}
+
+TEST_CASE("typed output: an invalid answer is asked for again with the mismatch", "[runner][typed]") {
+  Loaded w = Load("t.aos", kTyped);
+  MemoryStore store;
+  ManualClock clock(kStart);
+  FakeCalls calls;
+  calls.AnswerWith({Json(R"({"title":"T","sections":"not a list"})"), Json(R"({"title":"T","sections":["a"]})")});
+  Driven d = Drive(store, clock, calls, w, Value::Map({}), 0);
+  REQUIRE(d.outcome.status == RunStatus::kCompleted);
+  CHECK(d.outcome.output.ToJson() == R"({"title":"T","sections":["a"],"score":0.0})");
+  auto prompts = calls.prompts();
+  REQUIRE(prompts.size() == 2);
+  CHECK(prompts[0].find("not valid") == std::string::npos);
+  CHECK(prompts[1].find("Your previous answer was not valid") != std::string::npos);
+  CHECK(prompts[1].find("sections: expected an array") != std::string::npos);
+}
+
+TEST_CASE("typed output: always invalid fails with llm.schema after the limit", "[runner][typed]") {
+  Loaded w = Load("t.aos", kTyped);
+  MemoryStore store;
+  ManualClock clock(kStart);
+  FakeCalls calls;
+  calls.AnswerWith({Json(R"({"sections":[]})")});
+  Driven d = Drive(store, clock, calls, w, Value::Map({}), 0);
+  REQUIRE(d.outcome.status == RunStatus::kFailed);
+  CHECK(d.outcome.error.Find("kind")->as_string() == "llm.schema");
+  CHECK(d.outcome.error.Find("message")->as_string().find("title: missing") != std::string::npos);
+  CHECK(calls.prompts().size() == 3);  // the first answer and two more tries
 }
 
 }  // namespace

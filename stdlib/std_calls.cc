@@ -154,7 +154,14 @@ std::optional<StdCalls::HttpPlan> StdCalls::PlanChat(const CallRequest& req, Cal
   const bool typed = req.args.Find("typed") && req.args.Find("typed")->kind() == ValueKind::kBool &&
                      req.args.Find("typed")->as_bool();
   std::string sys = system && !system->is_null() ? system->ToDisplayString() : "";
-  if (typed) sys += (sys.empty() ? "" : "\n") + std::string("Answer with one JSON object only.");
+  if (typed) {
+    // response_format json_object is widely supported (OpenAI, Ollama, vLLM,
+    // llama.cpp); the schema itself goes into the instructions.
+    const Value* schema = req.args.Find("schema");
+    sys += (sys.empty() ? "" : "\n\n") + std::string("Answer with one JSON object only");
+    if (schema && !schema->is_null()) sys += ", matching this JSON Schema:\n" + schema->ToJson();
+    sys += ".";
+  }
   if (!sys.empty()) {
     messages.push_back(Value::MapOfUnique({{S("role"), S("system")}, {S("content"), S(sys)}}));
   }

@@ -1,0 +1,212 @@
+#include "runtime/schema.h"
+
+#include "lang/eval.h"
+
+namespace aos {
+
+namespace {
+
+constexpr int kMaxDepth = 32;
+
+Value S(std::string s) { return Value::String(std::move(s)); }
+
+const TypeDecl* Declared(const Program& p, const std::string& name) {
+  auto it = p.types.find(name);
+  return it == p.types.end() ? nullptr : it->second;
+}
+
+Value Schema(const Program& p, const TypeRef* t, int depth) {
+  if (!t || depth > kMaxDepth) return Value::Map({});
+  const std::string& n = t->name;
+  Value base;
+  if (n == "string" || n == "duration" || n == "bytes") {
+    base = Value::Map({{S("type"), S("string")}});
+  } else if (n == "time" || n == "timestamp") {
+    base = Value::Map({{S("type"), S("string")}, {S("format"), S("date-time")}});
+  } else if (n == "int" || n == "uint") {
+    base = Value::Map({{S("type"), S("integer")}});
+  } else if (n == "double") {
+    base = Value::Map({{S("type"), S("number")}});
+  } else if (n == "bool") {
+    base = Value::Map({{S("type"), S("boolean")}});
+  } else if (n == "list") {
+    base = Value::Map({{S("type"), S("array")},
+                       {S("items"), Schema(p, t->params.empty() ? nullptr : t->params[0].get(), depth + 1)}});
+  } else if (n == "map") {
+    base = Value::Map({{S("type"), S("object")},
+                       {S("additionalProperties"),
+                        Schema(p, t->params.size() > 1 ? t->params[1].get() : nullptr, depth + 1)}});
+  } else if (const TypeDecl* d = Declared(p, n)) {
+    ValueMap props;
+    ValueList required;
+    for (const auto& f : d->fields) {
+      props.emplace_back(S(f.name), Schema(p, f.type.get(), depth + 1));
+      if (!f.default_value && !(f.type && f.type->optional)) required.push_back(S(f.name));
+    }
+    base = Value::Map({{S("type"), S("object")},
+                       {S("properties"), Value::Map(std::move(props))},
+                       {S("required"), Value::List(std::move(required))},
+                       {S("additionalProperties"), Value::Bool(false)}});
+  } else {
+    base = Value::Map({});  // any
+  }
+  if (t->optional) return Value::Map({{S("anyOf"), Value::List({base, Value::Map({{S("type"), S("null")}})})}});
+  return base;
+}
+
+std::string Got(const Value& v) {
+  std::string j = v.ToJson();
+  if (j.size() > 40) j = j.substr(0, 37) + "...";
+  return j;
+}
+
+std::string Check(const Program& p, const TypeRef* t, const Value& v, const std::string& path, int depth,
+                  Value* out) {
+  const std::string at = path.empty() ? "the answer" : path;
+  if (!t || depth > kMaxDepth) {
+    *out = v;
+    return "";
+  }
+  if (v.is_null()) {
+    if (t->optional || t->name == "any") {
+      *out = v;
+      return "";
+    }
+    return at + ": a value is required, got null";
+  }
+  const std::string& n = t->name;
+  const ValueKind k = v.kind();
+  auto want = [&](const char* what) { return at + ": expected " + what + ", got " + Got(v); };
+  if (n == "any") {
+    *out = v;
+    return "";
+  }
+  if (n == "string") {
+    if (k != ValueKind::kString) return want("a string");
+    *out = v;
+    return "";
+  }
+  if (n == "int") {
+    if (k == ValueKind::kInt) {
+      *out = v;
+      return "";
+    }
+    if (k == ValueKind::kDouble && v.as_double() == static_cast<double>(static_cast<int64_t>(v.as_double()))) {
+      *out = Value::Int(static_cast<int64_t>(v.as_double()));
+      return "";
+    }
+    return want("an integer");
+  }
+  if (n == "uint") {
+    if (k == ValueKind::kUint || (k == ValueKind::kInt && v.as_int() >= 0)) {
+      *out = k == ValueKind::kUint ? v : Value::Uint(static_cast<uint64_t>(v.as_int()));
+      return "";
+    }
+    return want("a non-negative integer");
+  }
+  if (n == "double") {
+    if (k == ValueKind::kDouble) {
+      *out = v;
+      return "";
+    }
+    if (k == ValueKind::kInt) {
+      *out = Value::Double(static_cast<double>(v.as_int()));
+      return "";
+    }
+    if (k == ValueKind::kUint) {
+      *out = Value::Double(static_cast<double>(v.as_uint()));
+      return "";
+    }
+    return want("a number");
+  }
+  if (n == "bool") {
+    if (k != ValueKind::kBool) return want("true or false");
+    *out = v;
+    return "";
+  }
+  if (n == "time" || n == "timestamp") {
+    if (k == ValueKind::kString) {
+      if (auto ts = ParseTimestampText(v.as_string())) {
+        *out = Value::Time(*ts);
+        return "";
+      }
+    }
+    return want("an RFC 3339 time");
+  }
+  if (n == "duration") {
+    if (k == ValueKind::kString) {
+      if (auto d = ParseDurationText(v.as_string())) {
+        *out = Value::Dur(*d);
+        return "";
+      }
+    }
+    return want("a duration such as \"30s\"");
+  }
+  if (n == "list") {
+    if (k != ValueKind::kList) return want("an array");
+    ValueList items;
+    const TypeRef* et = t->params.empty() ? nullptr : t->params[0].get();
+    for (size_t i = 0; i < v.as_list().size(); ++i) {
+      Value e;
+      std::string err = Check(p, et, v.as_list()[i], path + "[" + std::to_string(i) + "]", depth + 1, &e);
+      if (!err.empty()) return err;
+      items.push_back(std::move(e));
+    }
+    *out = Value::List(std::move(items));
+    return "";
+  }
+  if (n == "map") {
+    if (k != ValueKind::kMap) return want("an object");
+    ValueMap entries;
+    const TypeRef* vt = t->params.size() > 1 ? t->params[1].get() : nullptr;
+    for (const auto& [key, e] : v.as_map()) {
+      Value x;
+      std::string err = Check(p, vt, e, path + "." + key.ToDisplayString(), depth + 1, &x);
+      if (!err.empty()) return err;
+      entries.emplace_back(key, std::move(x));
+    }
+    *out = Value::MapOfUnique(std::move(entries));
+    return "";
+  }
+  if (const TypeDecl* d = Declared(p, n)) {
+    if (k != ValueKind::kMap) return want("an object");
+    ValueMap fields;
+    for (const auto& f : d->fields) {
+      const std::string fp = path.empty() ? f.name : path + "." + f.name;
+      const Value* fv = v.Find(f.name);
+      if (!fv || fv->is_null()) {
+        if (f.default_value) {
+          MapEnv none;
+          EvalResult r = Evaluate(*f.default_value, none);
+          fields.emplace_back(S(f.name), r.ok() ? r.value() : Value());
+          continue;
+        }
+        if (f.type && f.type->optional) {
+          fields.emplace_back(S(f.name), Value());
+          continue;
+        }
+        return fp + ": missing";
+      }
+      Value x;
+      std::string err = Check(p, f.type.get(), *fv, fp, depth + 1, &x);
+      if (!err.empty()) return err;
+      fields.emplace_back(S(f.name), std::move(x));
+    }
+    // Fields the type does not declare are dropped, not refused: models add
+    // them, and a retry for that would cost more than it is worth.
+    *out = Value::MapOfUnique(std::move(fields));
+    return "";
+  }
+  *out = v;  // a type this check does not know: accepted as it is
+  return "";
+}
+
+}  // namespace
+
+Value JsonSchemaOf(const Program& program, const TypeRef* type) { return Schema(program, type, 0); }
+
+std::string CheckValue(const Program& program, const TypeRef* type, const Value& v, Value* out) {
+  return Check(program, type, v, "", 0, out);
+}
+
+}  // namespace aos
