@@ -85,6 +85,9 @@ void RunState::Apply(const Event& e) {
         in->in_flight = false;
         in->result = e.Field("result");
       }
+      if (const Value* cost = e.Field("usage").Find("cost"); cost && cost->kind() == ValueKind::kMoney) {
+        spent_nanos += cost->as_money().nanos;
+      }
       break;
     case EventType::kStepSkipped:
       if (in) {
@@ -128,9 +131,11 @@ void RunState::Apply(const Event& e) {
       if (in) {
         in->decided = true;
         in->decision = e.data;
-        if (Str(in->request.Find("purpose") ? *in->request.Find("purpose") : Value()) == "confirm" &&
-            Bool(e.Field("approved"))) {
-          in->confirmed = true;
+        const std::string purpose = Str(in->request.Find("purpose") ? *in->request.Find("purpose") : Value());
+        if (purpose == "confirm" && Bool(e.Field("approved"))) in->confirmed = true;
+        if (purpose == "budget" && Bool(e.Field("approved"))) {
+          const Value* by = in->request.Find("payload") ? in->request.Find("payload")->Find("raise_by") : nullptr;
+          if (by && by->kind() == ValueKind::kInt) budget_raised_nanos += by->as_int();
         }
       }
       break;
@@ -278,6 +283,8 @@ Value RunState::ToSnapshot() const {
       {S("output"), output},
       {S("error"), error},
       {S("first_failure"), first_failure},
+      {S("spent_nanos"), Value::Int(spent_nanos)},
+      {S("budget_raised_nanos"), Value::Int(budget_raised_nanos)},
       {S("waiting_on"), waiting_on},
   };
   return Value::MapOfUnique(std::move(m));
@@ -330,6 +337,8 @@ bool RunState::FromSnapshot(const Value& v, RunState* out) {
   s.output = get("output");
   s.error = get("error");
   s.first_failure = get("first_failure");
+  s.spent_nanos = Int(get("spent_nanos"));
+  s.budget_raised_nanos = Int(get("budget_raised_nanos"));
   s.waiting_on = get("waiting_on");
   *out = std::move(s);
   return true;

@@ -76,6 +76,8 @@ struct RunState {
   Value output;
   Value error;              // {kind, message, step}
   Value first_failure;      // the first StepFailed, as {kind, message, step}
+  int64_t spent_nanos = 0;  // model spending so far (StepCompleted usage), in the budget's currency
+  int64_t budget_raised_nanos = 0;  // added to the budget by approved budget escalations
   Value waiting_on;         // list of {kind, name, ask, due}
 
   // Precondition: e is the event with sequence number next_seq.

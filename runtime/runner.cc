@@ -929,6 +929,68 @@ struct Runner::Impl {
     const TypeDecl* entity = nullptr;
   };
 
+  // ---- budgets (language.md §7)
+  // The workflow's budget in billionths, or -1 without one.
+  int64_t BudgetNanos() const {
+    if (!wf.budget || wf.budget->kind != ExprKind::kLiteral || wf.budget->literal.kind() != ValueKind::kMoney) {
+      return -1;
+    }
+    return wf.budget->literal.as_money().nanos;
+  }
+
+  // A model call's cost before it is made: its prompt at four characters a
+  // token, and max_tokens (or 1,024) of answer, at the config's prices.
+  int64_t EstimateNanos(const CallRequest& req) const {
+    if (!opt.config) return 0;
+    const std::string model = StrOf(req.args.Find("model"));
+    auto it = opt.config->models.find(model);
+    if (it == opt.config->models.end()) return 0;
+    const double in_tokens =
+        static_cast<double>(StrOf(req.args.Find("system")).size() + StrOf(req.args.Find("prompt")).size()) / 4 + 1;
+    const Value* mt = req.args.Find("max_tokens");
+    const double out_tokens = mt && mt->kind() == ValueKind::kInt ? static_cast<double>(mt->as_int()) : 1024;
+    const double units = (in_tokens * it->second.input_per_mtok + out_tokens * it->second.output_per_mtok) / 1e6;
+    return static_cast<int64_t>(units * 1e9);
+  }
+
+  // Whether the model call may start: spending so far plus its estimate
+  // within the budget. Past it, the call waits for the operator (approve
+  // raises the budget by its original amount; reject fails the call with
+  // budget.exceeded).
+  bool BudgetAllows(int s, uint32_t node, const std::string& key, const CallRequest& req) {
+    const int64_t budget = BudgetNanos();
+    if (budget < 0) return true;
+    const int64_t est = EstimateNanos(req);
+    const int64_t cap = budget + st.budget_raised_nanos;
+    if (st.spent_nanos + est <= cap) return true;
+    const Instance& in = st.At(key);
+    const bool asked = in.requested && StrOf(in.request.Find("purpose")) == "budget";
+    if (asked && !in.decided) {
+      Block(s, node);
+      return false;
+    }
+    if (asked && in.decided) {
+      const Value* ap = in.decision.Find("approved");
+      if (!ap || ap->kind() != ValueKind::kBool || !ap->as_bool()) {
+        FailStep(key, "budget.exceeded", "the model call would exceed the workflow's budget, and the raise was refused");
+        return false;
+      }
+    }
+    const std::string cur = wf.budget->literal.as_money().currency;
+    auto money = [&](int64_t n) { return FormatMoneyAmount(Money{n, cur}) + " " + cur; };
+    RequestApproval(key, "budget",
+                    "Model call " + key + " would bring spending to about " + money(st.spent_nanos + est) +
+                        ", over the budget of " + money(cap) + ". Approve to raise the budget by " + money(budget) +
+                        ", or reject to fail the call (budget.exceeded).",
+                    M({{S("spent"), Value::MoneyOf(Money{st.spent_nanos, cur})},
+                       {S("estimate"), Value::MoneyOf(Money{est, cur})},
+                       {S("budget"), Value::MoneyOf(Money{cap, cur})},
+                       {S("raise_by"), Value::Int(budget)}}),
+                    0, "");
+    Block(s, node);
+    return false;
+  }
+
   static const TypeRef* AgentOutput(const AgentDecl& agent) {
     for (const auto& setting : agent.settings) {
       if (setting.key == "output" && setting.type) return setting.type.get();
@@ -1340,6 +1402,7 @@ struct Runner::Impl {
       FailStep(key, ekind, emsg);
       return;
     }
+    if (req.kind == "llm" && !BudgetAllows(s, node, key, req)) return;
     Instance& i4 = st.At(key);
     log.Append(EventType::kAttemptStarted, key, M({{S("attempt"), Value::Int(i4.attempts + (i4.in_flight ? 0 : 1))}}));
     if (effect) {
@@ -1453,8 +1516,16 @@ struct Runner::Impl {
         log.Append(EventType::kEffectCompleted, key, M({{S("key"), S(in.key)}, {S("result"), d.result.value}}));
         log.batch().Put(Column::kIdempotency, EffectKeyOf(in), EncodeValue(d.result.value));
       }
-      log.Append(EventType::kStepCompleted, key,
-                 M({{S("result"), d.result.value}, {S("duration_ms"), Value::Int(ms)}}));
+      ValueMap done_fields = {{S("result"), d.result.value}, {S("duration_ms"), Value::Int(ms)}};
+      if (d.job.req.kind == "llm") {
+        // What the model call used and cost, for budgets and `aosrun cost`.
+        ValueMap usage;
+        for (const char* f : {"model", "tokens_in", "tokens_out", "cost"}) {
+          if (const Value* v = d.result.value.Find(f)) usage.emplace_back(S(f), *v);
+        }
+        done_fields.emplace_back(S("usage"), M(std::move(usage)));
+      }
+      log.Append(EventType::kStepCompleted, key, M(std::move(done_fields)));
       MarkFinished(s, node, true);
     } else {
       OnAttemptFailed(s, node, key, d.result);

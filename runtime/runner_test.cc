@@ -87,13 +87,16 @@ class FakeCalls : public CallHandler {
                               {S("data"), data},
                               {S("model"), S("small")},
                               {S("tokens_in"), Value::Int(10)},
-                              {S("tokens_out"), Value::Int(20)}});
+                              {S("tokens_out"), Value::Int(20)},
+                              {S("cost"), Value::MoneyOf(model_cost_)}});
     } else if (req.kind == "email") {
       v = Value::MapOfUnique({{S("message_id"), S("<" + req.idempotency_key + "@test>")}});
     }
     if (!req.idempotency_key.empty()) executed_[req.idempotency_key] = v;
     return Ok(v);
   }
+
+  void SetModelCost(Money m) { model_cost_ = std::move(m); }
 
   // The `data` of the next model answers, in order (the last repeats).
   void AnswerWith(std::vector<Value> answers) { llm_answers_ = std::move(answers); }
@@ -130,6 +133,7 @@ class FakeCalls : public CallHandler {
   int calls_ = 0;
   std::string fail_match_, fail_kind_;
   std::vector<Value> llm_answers_;
+  Money model_cost_{0, "usd"};
   std::vector<std::string> prompts_;
   int fail_left_ = 0;
 };
@@ -900,6 +904,55 @@ TEST_CASE("typed output: always invalid fails with llm.schema after the limit", 
   CHECK(d.outcome.error.Find("kind")->as_string() == "llm.schema");
   CHECK(d.outcome.error.Find("message")->as_string().find("title: missing") != std::string::npos);
   CHECK(calls.prompts().size() == 3);  // the first answer and two more tries
+}
+
+}  // namespace
+}  // namespace aos
+
+namespace aos {
+namespace {
+
+const char* kBudget =
+    "agent a { model: \"small\" }\n"
+    "workflow b() {\n"
+    "  budget 0.50 usd\n"
+    "  step one = a.ask(\"one\")\n"
+    "  step two = a.ask(\"two\") after one\n"
+    "  step three = a.ask(\"three\") after two\n"
+    "  output [one.cost, two.cost, three.cost]\n}\n";
+
+TEST_CASE("a model call past the budget waits for the operator, who can raise it", "[runner][budget]") {
+  Loaded w = Load("b.aos", kBudget);
+  MemoryStore store;
+  ManualClock clock(kStart);
+  FakeCalls calls;
+  calls.SetModelCost(Money{300'000'000, "usd"});  // 0.30 usd a call
+  RunOutcome o = Start(store, clock, calls, w, "r");
+  REQUIRE(o.status == RunStatus::kWaiting);  // 0.60 spent: the third call would pass 0.50
+  CHECK(calls.calls() == 2);
+  const std::string ask = o.waiting_on.as_list()[0].Find("ask")->as_string();
+  CHECK(ask.find("over the budget of 0.50 usd") != std::string::npos);
+  o = Decide(store, clock, calls, w, "r", "three", true);
+  REQUIRE(o.status == RunStatus::kCompleted);
+  CHECK(calls.calls() == 3);
+  RunLog log(store, clock);
+  std::string error;
+  REQUIRE(log.Load("r", &error));
+  CHECK(log.state().spent_nanos == 900'000'000);
+  CHECK(log.state().budget_raised_nanos == 500'000'000);
+}
+
+TEST_CASE("a refused budget raise fails the call with budget.exceeded", "[runner][budget]") {
+  Loaded w = Load("b.aos", kBudget);
+  MemoryStore store;
+  ManualClock clock(kStart);
+  FakeCalls calls;
+  calls.SetModelCost(Money{300'000'000, "usd"});
+  REQUIRE(Start(store, clock, calls, w, "r").status == RunStatus::kWaiting);
+  RunOutcome o = Decide(store, clock, calls, w, "r", "three", false);
+  REQUIRE(o.status == RunStatus::kFailed);
+  CHECK(o.error.Find("kind")->as_string() == "budget.exceeded");
+  CHECK(calls.calls() == 2);
 }
 
 }  // namespace

@@ -71,5 +71,8 @@ print(json.dumps({"posts": stats["posts"], "requests_by_key": stats["requests_by
 assert stats["posts"] == 1, "the CMS should hold exactly one post"
 EOF
 echo
+echo "== aosrun cost (model spending at the config's prices)"
+"$AOSRUN" cost
+echo
 echo "== aosrun verify"
 "$AOSRUN" verify

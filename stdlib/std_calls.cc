@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
@@ -221,7 +222,7 @@ std::optional<StdCalls::HttpPlan> StdCalls::PlanChat(const CallRequest& req, Cal
                                   {S("model"), S(model)},
                                   {S("tokens_in"), Value::Int(in)},
                                   {S("tokens_out"), Value::Int(out)},
-                                  {S("cost"), Value::MoneyOf(Money{static_cast<int64_t>(cost * 1e9), currency})},
+                                  {S("cost"), Value::MoneyOf(Money{std::llround(cost * 1e9), currency})},
                                   {S("latency_ms"), Value::Int(ms)}}));
   };
   return plan;

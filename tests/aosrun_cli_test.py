@@ -274,6 +274,16 @@ try:
     check("verify exits 0 after the newsletter", rc == 0 and "no problems" in out,
           show(rc, out, err))
 
+    # Model spending: every outline call recorded with its tokens and cost.
+    rc, out, err = run("cost", "--data", d, "--json")
+    rows = [json.loads(l) for l in out.splitlines() if l.strip()]
+    check("cost --json lists the model calls", rc == 0 and rows and all(r["model"] == "small" for r in rows),
+          show(rc, out, err))
+    check("cost: tokens and a positive cost at the config's prices",
+          all(r["tokens_in"] > 0 and r["tokens_out"] > 0 and float(r["cost"]["amount"]) > 0 for r in rows), rows)
+    rc, out, err = run("cost", "news-1", "--data", d)
+    check("cost RUN prints a table with a total", rc == 0 and "total" in out and "small" in out, show(rc, out, err))
+
     # A decided approval stays decided: 64 and no new event.
     rc, before = log_lines("news-1", d)
     rc2, out, err = run("approve", "news-1", "review", "--data-dir", d)

@@ -19,6 +19,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "lang/checker.h"
@@ -54,6 +55,7 @@ const char kUsage[] =
     "       aosrun signal RUN NAME [--data J]\n"
     "       aosrun status [RUN] | runs | inbox | log RUN | state ENTITY\n"
     "       aosrun cancel RUN                 cancel, compensating completed effects\n"
+    "       aosrun cost [RUN]                 model spending by run, workflow and model\n"
     "       aosrun verify                     check the data directory\n"
     "\n"
     "Common options: --data DIR or --data-dir DIR (default: $AOS_DATA, the config's\n"
@@ -109,6 +111,10 @@ const std::map<std::string, std::string> kHelp = {
     {"log", "aosrun log RUN - the run's events, one per line (--json: JSON lines)\n"},
     {"state", "aosrun state ENTITY - the current records of an entity type\n"},
     {"cancel", "aosrun cancel RUN - cancel a run, compensating its completed effects\n"},
+    {"cost",
+     "aosrun cost [RUN] - model spending recorded in the data directory, by run,\n"
+     "workflow and model (calls, tokens in and out, cost at the config's prices).\n"
+     "--json prints one object per run and model.\n"},
     {"verify",
      "aosrun verify - check every record of the data directory (events decode,\n"
      "checksums match, sequences have no gaps, every run starts with RunStarted)\n"},
@@ -133,7 +139,7 @@ bool ParseArgs(int argc, char** argv, Options* o, std::string* problem) {
   int i = 1;
   static const std::vector<std::string> kCommands = {"resume", "approve", "reject", "signal", "status",
                                                      "runs",   "inbox",   "log",    "state",  "cancel",
-                                                     "verify", "help"};
+                                                     "verify", "cost",   "help"};
   if (argc > 1) {
     for (const auto& c : kCommands) {
       if (argv[1] == c) {
@@ -902,6 +908,87 @@ int CmdState(Context& c) {
   return kExitOk;
 }
 
+// Model spending from the StepCompleted usage of every run (or one), by
+// run, workflow and model.
+int CmdCost(Context& c) {
+  if (c.opt.positional.size() > 1) return Usage("cost takes at most one RUN");
+  if (int rc = LoadContext(c, false)) return rc;
+  std::vector<aos::RunIndexEntry> runs;
+  if (c.opt.positional.empty()) {
+    runs = aos::ListRuns(*c.store);
+  } else {
+    aos::RunLog log(*c.store, *c.clock);
+    if (int rc = LoadRun(c, c.opt.positional[0], log)) return rc;
+    aos::RunIndexEntry e;
+    e.run_id = log.state().run_id;
+    e.workflow = log.state().workflow;
+    runs.push_back(e);
+  }
+  struct Row {
+    int64_t calls = 0, in = 0, out = 0, nanos = 0;
+    std::string currency;
+  };
+  std::map<std::tuple<std::string, std::string, std::string>, Row> rows;  // run, workflow, model
+  std::map<std::string, Row> by_workflow, by_model;
+  Row total;
+  for (const auto& r : runs) {
+    aos::ScanRunEvents(*c.store, r.run_id, [&](uint64_t, const aos::Event* e, const std::string&) {
+      if (!e || e->type != aos::EventType::kStepCompleted) return true;
+      const Value& u = e->Field("usage");
+      if (u.kind() != aos::ValueKind::kMap) return true;
+      const std::string model = Str(u.Find("model"));
+      auto add = [&](Row& row) {
+        ++row.calls;
+        if (const Value* v = u.Find("tokens_in"); v && v->kind() == aos::ValueKind::kInt) row.in += v->as_int();
+        if (const Value* v = u.Find("tokens_out"); v && v->kind() == aos::ValueKind::kInt) row.out += v->as_int();
+        if (const Value* v = u.Find("cost"); v && v->kind() == aos::ValueKind::kMoney) {
+          row.nanos += v->as_money().nanos;
+          row.currency = v->as_money().currency;
+        }
+      };
+      add(rows[{r.run_id, r.workflow, model}]);
+      add(by_workflow[r.workflow]);
+      add(by_model[model]);
+      add(total);
+      return true;
+    });
+  }
+  auto money = [](const Row& r) {
+    const std::string cur = r.currency.empty() ? "usd" : r.currency;
+    return aos::FormatMoneyAmount(aos::Money{r.nanos, cur}) + " " + cur;
+  };
+  if (c.opt.json) {
+    for (const auto& [k, r] : rows) {
+      std::cout << "{\"run_id\":" << Q(std::get<0>(k)) << ",\"workflow\":" << Q(std::get<1>(k))
+                << ",\"model\":" << Q(std::get<2>(k)) << ",\"calls\":" << r.calls << ",\"tokens_in\":" << r.in
+                << ",\"tokens_out\":" << r.out << ",\"cost\":"
+                << Value::MoneyOf(aos::Money{r.nanos, r.currency.empty() ? "usd" : r.currency}).ToJson() << "}\n";
+    }
+    return kExitOk;
+  }
+  if (rows.empty()) {
+    std::cerr << "no model calls recorded\n";
+    return kExitOk;
+  }
+  std::printf("%-16s %-20s %-12s %6s %10s %10s  %s\n", "run", "workflow", "model", "calls", "tokens in",
+              "tokens out", "cost");
+  for (const auto& [k, r] : rows) {
+    std::printf("%-16s %-20s %-12s %6lld %10lld %10lld  %s\n", std::get<0>(k).c_str(), std::get<1>(k).c_str(),
+                std::get<2>(k).c_str(), static_cast<long long>(r.calls), static_cast<long long>(r.in),
+                static_cast<long long>(r.out), money(r).c_str());
+  }
+  std::printf("\nby workflow\n");
+  for (const auto& [k, r] : by_workflow) {
+    std::printf("  %-34s %6lld calls  %s\n", k.c_str(), static_cast<long long>(r.calls), money(r).c_str());
+  }
+  std::printf("by model\n");
+  for (const auto& [k, r] : by_model) {
+    std::printf("  %-34s %6lld calls  %s\n", k.c_str(), static_cast<long long>(r.calls), money(r).c_str());
+  }
+  std::printf("total %35lld calls  %s\n", static_cast<long long>(total.calls), money(total).c_str());
+  return kExitOk;
+}
+
 int CmdVerify(Context& c) {
   if (int rc = LoadContext(c, false)) return rc;
   size_t runs = 0, events = 0, problems = 0;
@@ -965,6 +1052,7 @@ int main(int argc, char** argv) {
     if (cmd == "log") return CmdLog(c);
     if (cmd == "state") return CmdState(c);
     if (cmd == "verify") return CmdVerify(c);
+    if (cmd == "cost") return CmdCost(c);
   } catch (const aos::StoreError& e) {
     std::cerr << "aosrun: " << e.what() << "\n";
     return kExitIo;
