@@ -991,6 +991,47 @@ struct Runner::Impl {
     return false;
   }
 
+  // ---- the cache modifier and the inference cache (runtime.md §7)
+  static std::string CacheKey(const CallRequest& req) {
+    return Digest(req.kind + "\n" + req.callee + "\n" + EncodeValue(req.args));
+  }
+
+  // A hit is recorded as a completion marked `cache: hit`, with zero cost.
+  void CacheHit(int s, uint32_t node, const std::string& key, const CallRequest& req, Value value) {
+    ValueMap usage;
+    if (req.kind == "llm" && value.kind() == ValueKind::kMap) {
+      ValueMap m = value.as_map();
+      std::string currency = "usd";
+      for (auto& [k, v] : m) {
+        if (k.kind() == ValueKind::kString && k.as_string() == "cost" && v.kind() == ValueKind::kMoney) {
+          currency = v.as_money().currency;
+          v = Value::MoneyOf(Money{0, currency});
+        }
+      }
+      value = Value::MapOfUnique(std::move(m));
+      usage = {{S("model"), value.Find("model") ? *value.Find("model") : Value()},
+               {S("tokens_in"), Value::Int(0)},
+               {S("tokens_out"), Value::Int(0)},
+               {S("cost"), Value::MoneyOf(Money{0, currency})}};
+    }
+    ValueMap f = {{S("result"), value}, {S("cache"), S("hit")}};
+    if (!usage.empty()) f.emplace_back(S("usage"), M(std::move(usage)));
+    log.Append(EventType::kStepCompleted, key, M(std::move(f)));
+    MarkFinished(s, node, true);
+  }
+
+  // On a fresh result of a `cache` statement: keep it for the TTL (default
+  // one day), written with the step's completion.
+  void CacheStore(uint32_t node, const CallRequest& req, const Value& value) {
+    const Modifier* cm = StmtOf(node).FindModifier(ModifierKind::kCache);
+    if (!cm || StmtOf(node).kind == StmtKind::kEffect) return;
+    const int64_t ttl = cm->ttl ? cm->ttl->nanos : 24LL * 3600 * 1'000'000'000;
+    log.batch().Put(Column::kCache, CacheKey(req),
+                    EncodeValue(M({{S("value"), value},
+                                   {S("expires"), Value::Int(clock.NowNanos() + ttl)},
+                                   {S("at"), Value::Int(clock.NowNanos())}})));
+  }
+
   static const TypeRef* AgentOutput(const AgentDecl& agent) {
     for (const auto& setting : agent.settings) {
       if (setting.key == "output" && setting.type) return setting.type.get();
@@ -1402,6 +1443,19 @@ struct Runner::Impl {
       FailStep(key, ekind, emsg);
       return;
     }
+    // `cache`: an identical call (callee, evaluated arguments, model
+    // settings) made within the TTL by any run answers from the cache.
+    if (!effect && stmt.FindModifier(ModifierKind::kCache)) {
+      const std::string ckey = CacheKey(req);
+      if (auto raw = StoreOf().Get(Column::kCache, ckey)) {
+        Value entry;
+        if (DecodeValue(*raw, &entry) && entry.Find("expires") && entry.Find("value") &&
+            (entry.Find("expires")->as_int() == 0 || entry.Find("expires")->as_int() > clock.NowNanos())) {
+          CacheHit(s, node, key, req, *entry.Find("value"));
+          return;
+        }
+      }
+    }
     if (req.kind == "llm" && !BudgetAllows(s, node, key, req)) return;
     Instance& i4 = st.At(key);
     log.Append(EventType::kAttemptStarted, key, M({{S("attempt"), Value::Int(i4.attempts + (i4.in_flight ? 0 : 1))}}));
@@ -1525,6 +1579,7 @@ struct Runner::Impl {
         }
         done_fields.emplace_back(S("usage"), M(std::move(usage)));
       }
+      CacheStore(node, d.job.req, d.result.value);
       log.Append(EventType::kStepCompleted, key, M(std::move(done_fields)));
       MarkFinished(s, node, true);
     } else {

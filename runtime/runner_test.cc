@@ -957,3 +957,60 @@ TEST_CASE("a refused budget raise fails the call with budget.exceeded", "[runner
 
 }  // namespace
 }  // namespace aos
+
+namespace aos {
+namespace {
+
+TEST_CASE("cache: an identical call within the TTL answers from the cache, at zero cost", "[runner][cache]") {
+  Loaded w = Load("c.aos",
+                  "agent a { model: \"small\" }\n"
+                  "workflow c(topic: string) {\n"
+                  "  step o = a.ask(\"About ${topic}\") { cache 7d }\n"
+                  "  output o.text\n}\n");
+  MemoryStore store;
+  ManualClock clock(kStart);
+  FakeCalls calls;
+  calls.SetModelCost(Money{10'000'000, "usd"});
+  RunOutcome first = Start(store, clock, calls, w, "r1", Value::Map({{S("topic"), S("tea")}}));
+  REQUIRE(first.status == RunStatus::kCompleted);
+  clock.Advance(3LL * 24 * 3600 * 1'000'000'000);
+  RunOutcome second = Start(store, clock, calls, w, "r2", Value::Map({{S("topic"), S("tea")}}));
+  REQUIRE(second.status == RunStatus::kCompleted);
+  CHECK(second.output == first.output);
+  CHECK(calls.calls() == 1);  // the second run did not call the model
+  RunLog log(store, clock);
+  std::string error;
+  REQUIRE(log.Load("r2", &error));
+  CHECK(log.state().spent_nanos == 0);
+  bool hit = false;
+  ScanRunEvents(store, "r2", [&](uint64_t, const Event* e, const std::string&) {
+    hit = hit || (e && e->type == EventType::kStepCompleted && e->Field("cache").kind() == ValueKind::kString &&
+                  e->Field("cache").as_string() == "hit");
+    return true;
+  });
+  CHECK(hit);
+  // Other arguments, or past the TTL: called again.
+  REQUIRE(Start(store, clock, calls, w, "r3", Value::Map({{S("topic"), S("coffee")}})).status == RunStatus::kCompleted);
+  CHECK(calls.calls() == 2);
+  clock.Advance(5LL * 24 * 3600 * 1'000'000'000);
+  REQUIRE(Start(store, clock, calls, w, "r4", Value::Map({{S("topic"), S("tea")}})).status == RunStatus::kCompleted);
+  CHECK(calls.calls() == 3);
+}
+
+TEST_CASE("a connector call outside its allow list fails with connector.denied", "[runner]") {
+  Loaded w = Load("a.aos",
+                  "connector cms = http { base_url: \"http://cms\"  allow: [\"POST /posts\"] }\n"
+                  "workflow a(path: string) {\n"
+                  "  step g = cms.get(path)\n"
+                  "  output g.status\n}\n");
+  MemoryStore store;
+  ManualClock clock(kStart);
+  FakeCalls calls;
+  Driven d = Drive(store, clock, calls, w, Value::Map({{S("path"), S("/admin")}}), 0);
+  REQUIRE(d.outcome.status == RunStatus::kFailed);
+  CHECK(d.outcome.error.Find("kind")->as_string() == "connector.denied");
+  CHECK(calls.calls() == 0);
+}
+
+}  // namespace
+}  // namespace aos
