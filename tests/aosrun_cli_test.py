@@ -279,8 +279,14 @@ try:
     rows = [json.loads(l) for l in out.splitlines() if l.strip()]
     check("cost --json lists the model calls", rc == 0 and rows and all(r["model"] == "small" for r in rows),
           show(rc, out, err))
+    paid = [r for r in rows if r["run_id"] == "news-1"]
     check("cost: tokens and a positive cost at the config's prices",
-          all(r["tokens_in"] > 0 and r["tokens_out"] > 0 and float(r["cost"]["amount"]) > 0 for r in rows), rows)
+          paid and paid[0]["tokens_in"] > 0 and paid[0]["tokens_out"] > 0 and float(paid[0]["cost"]["amount"]) > 0,
+          rows)
+    # The outline step has `cache 7d`: the second run for the same week is a hit.
+    hit = [r for r in rows if r["run_id"] == "news-2"]
+    check("cost: a cache hit costs nothing", hit and float(hit[0]["cost"]["amount"]) == 0 and hit[0]["tokens_in"] == 0,
+          rows)
     rc, out, err = run("cost", "news-1", "--data", d)
     check("cost RUN prints a table with a total", rc == 0 and "total" in out and "small" in out, show(rc, out, err))
 
