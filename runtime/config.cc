@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cctype>
+#include <filesystem>
 #include <fstream>
 #include <set>
 
@@ -53,8 +55,12 @@ Config Parse(const YAML::Node& root, const std::string& path) {
   Config c;
   c.path = path;
   if (root.IsNull()) return c;
-  OnlyKeys(root, "", {"data_dir", "models", "smtp", "concurrency", "log"});
+  OnlyKeys(root, "", {"data_dir", "models", "smtp", "concurrency", "log", "secrets_file"});
   if (auto n = root["data_dir"]) c.data_dir = String(n, "data_dir");
+  if (auto n = root["secrets_file"]) {
+    c.secrets_file = String(n, "secrets_file");
+    c.secrets_file_line = LineOf(n);
+  }
   if (auto n = root["concurrency"]) {
     c.concurrency = Int(n, "concurrency");
     if (c.concurrency < 1) Fail(n, "'concurrency' must be at least 1");
@@ -104,6 +110,39 @@ Config Parse(const YAML::Node& root, const std::string& path) {
 
 }  // namespace
 
+// The secrets file: NAME=VALUE lines, `#` comments and blank lines; a
+// relative path is relative to the config file. Errors name the file and
+// line, never a value.
+static bool LoadSecrets(const std::string& config_path, Config* c, std::string* error) {
+  std::filesystem::path p(c->secrets_file);
+  if (p.is_relative()) p = std::filesystem::path(config_path).parent_path() / p;
+  std::ifstream in(p);
+  if (!in) {
+    *error = config_path + ":" + std::to_string(c->secrets_file_line) + ": cannot read the secrets file " +
+             p.string() + " (secrets_file)";
+    return false;
+  }
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    const size_t first = line.find_first_not_of(" \t");
+    if (first == std::string::npos || line[first] == '#') continue;
+    const size_t eq = line.find('=');
+    std::string name = eq == std::string::npos ? "" : line.substr(first, eq - first);
+    while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.pop_back();
+    bool ok = !name.empty();
+    for (char ch : name) ok = ok && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '_');
+    if (!ok) {
+      *error = p.string() + ":" + std::to_string(n) + ": expected NAME=VALUE";
+      return false;
+    }
+    c->secrets[name] = line.substr(eq + 1);
+  }
+  return true;
+}
+
 std::optional<Config> LoadConfig(const std::string& path, std::string* error) {
   std::ifstream in(path);
   if (!in) {
@@ -111,7 +150,9 @@ std::optional<Config> LoadConfig(const std::string& path, std::string* error) {
     return std::nullopt;
   }
   try {
-    return Parse(YAML::Load(in), path);
+    Config c = Parse(YAML::Load(in), path);
+    if (!c.secrets_file.empty() && !LoadSecrets(path, &c, error)) return std::nullopt;
+    return c;
   } catch (const ConfigError& e) {
     *error = path + ":" + std::to_string(e.line) + ": " + e.message;
   } catch (const YAML::Exception& e) {

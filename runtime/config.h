@@ -31,6 +31,11 @@ struct Config {
   std::optional<SmtpConfig> smtp;
   int concurrency = 8;
   std::string log_level = "info";
+  // secret("NAME") is read from the environment, then from this file of
+  // NAME=VALUE lines (secrets_file:, relative to the config file).
+  std::string secrets_file;
+  int secrets_file_line = 0;
+  std::map<std::string, std::string> secrets;
 };
 
 // Reads `path`. Returns nullopt with *error as "FILE:LINE: message" when the

@@ -433,9 +433,12 @@ struct Runner::Impl {
 
     std::optional<Value> Secret(std::string_view name) override {
       if (r_.redact_secrets) return S("<secret " + std::string(name) + ">");
-      const char* v = std::getenv(std::string(name).c_str());
-      if (!v) return std::nullopt;
-      return S(v);
+      if (const char* v = std::getenv(std::string(name).c_str())) return S(v);
+      if (r_.opt.config) {
+        auto it = r_.opt.config->secrets.find(std::string(name));
+        if (it != r_.opt.config->secrets.end()) return S(it->second);
+      }
+      return std::nullopt;
     }
 
    private:

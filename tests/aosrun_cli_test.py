@@ -603,6 +603,46 @@ try:
         rc, out, err = run(*args)
         check(f"wrong arguments {args} is 64", rc == 64, show(rc, out, err))
 
+    # ------------------------------------------------------ secrets file
+    file_secret = "file-secret-" + os.urandom(8).hex()
+    sdir = os.path.join(TMP, "secrets")
+    os.makedirs(sdir, exist_ok=True)
+    with open(os.path.join(sdir, "secrets.env"), "w") as f:
+        f.write("# test secrets\nFILE_TOKEN=%s\n" % file_secret)
+    scfg = os.path.join(sdir, "aos.yaml")
+    with open(scfg, "w") as f:
+        f.write("secrets_file: secrets.env\n")
+    swf = write("secret_len.aos", """workflow s() {
+  let n = size(secret("FILE_TOKEN"))
+  output {length: n}
+}
+""")
+    sdata = ddir("secrets")
+    rc, out, err = run(swf, "--config", scfg, "--data", sdata, "--json")
+    o = last_json(out) or {}
+    check("secret() reads the config's secrets_file", rc == 0 and o.get("output") == {"length": len(file_secret)},
+          show(rc, out, err))
+    leaked = []
+    for root, _, files in os.walk(sdata):
+        for fn in files:
+            with open(os.path.join(root, fn), "rb") as f:
+                if file_secret.encode() in f.read():
+                    leaked.append(fn)
+    check("a secret from the secrets file is not in the data directory", not leaked, leaked)
+    check("... nor in the output", file_secret not in out + err)
+    with open(scfg, "w") as f:
+        f.write("secrets_file: missing.env\n")
+    rc, out, err = run(swf, "--config", scfg, "--data", sdata)
+    check("a missing secrets file is a config error naming file and line", rc == 64 and "aos.yaml:1:" in err
+          and "secrets file" in err, show(rc, out, err))
+    with open(os.path.join(sdir, "bad.env"), "w") as f:
+        f.write("OK=1\nthis line has no equals sign %s\n" % file_secret)
+    with open(scfg, "w") as f:
+        f.write("secrets_file: bad.env\n")
+    rc, out, err = run(swf, "--config", scfg, "--data", sdata)
+    check("a bad secrets line names the file and line, not the value", rc == 64 and "bad.env:2:" in err
+          and file_secret not in err, show(rc, out, err))
+
     # ------------------------------------------------------ upgrades
     v1 = write("up_v1.aos", """workflow up() {
   let a = 1
