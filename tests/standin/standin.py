@@ -50,6 +50,7 @@ class State:
         self.next_id = 1
         # (method, path, key) -> (status, body) of the first answer
         self.replies = {}
+        self.flaky = {}  # /flaky/NAME -> requests seen
 
 
 def _digest(text):
@@ -155,6 +156,33 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(200, {"ok": True})
         if path.startswith("/effects/"):
             return self._send(200, {"ok": True, "n": key_count})
+        # -- error kinds, for retry tests ------------------------------------
+        # /flaky/NAME?times=N&status=S[&retry_after=SECS]: the first N
+        # requests for NAME answer status S (with Retry-After when given),
+        # then 200 {"ok": true, "attempt": k}.
+        if path.startswith("/flaky/"):
+            name = path[len("/flaky/"):]
+            times = int(query.get("times", ["1"])[0])
+            status = int(query.get("status", ["500"])[0])
+            with state.lock:
+                n = state.flaky.get(name, 0) + 1
+                state.flaky[name] = n
+            if n <= times:
+                headers = []
+                if "retry_after" in query:
+                    headers.append(("Retry-After", query["retry_after"][0]))
+                return self._send(status, {"error": "flaky", "attempt": n}, headers=headers)
+            return self._send(200, {"ok": True, "attempt": n})
+        # /sleep/MS: answers after MS milliseconds (a client deadline test).
+        if path.startswith("/sleep/"):
+            time.sleep(int(path[len("/sleep/"):]) / 1000.0)
+            return self._send(200, {"slept": True})
+        # /big/BYTES: a body of BYTES bytes (a response size limit test).
+        if path.startswith("/big/"):
+            return self._send(200, "x" * int(path[len("/big/"):]), "text/plain")
+        # /badjson: a 200 whose body claims to be JSON and is not.
+        if path == "/badjson":
+            return self._send(200, "{not json", "application/json")
         if path == "/posts" and method == "GET":
             with state.lock:
                 return self._send(200, {"posts": list(state.posts.values())})
