@@ -134,6 +134,9 @@ try:
                             '  output s.data\n}\n', "--config", cfg)
     check("a valid typed answer is typed", rc == 0 and set(o.get("output", {}).keys()) == {"title", "sections", "summary"},
           (rc, o, err))
+    rc, o, ev, err = run_wf('workflow w() {\n  step e = llm.embed(model: "small", text: "durable workflows")\n'
+                            '  output {n: size(e), same: e[0] == e[0]}\n}\n', "--config", cfg)
+    check("llm.embed: a vector from /v1/embeddings", rc == 0 and o.get("output", {}).get("n") == 8, (rc, o, err))
 finally:
     stand.send_signal(signal.SIGTERM)
     stand.wait()
