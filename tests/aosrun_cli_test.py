@@ -201,6 +201,10 @@ try:
           show(rc, out, err))
     first_url = j.get("url") if isinstance(j, dict) else None
     st = stand.stats()
+    import hashlib
+    check("the connector's bearer(secret(...)) auth reached the CMS",
+          st.get("auth_sha256_by_key", {}).get("publish-" + week)
+          == hashlib.sha256(("Bearer " + SECRET).encode()).hexdigest(), st.get("auth_sha256_by_key"))
     check("exactly one publish request", st["requests_by_key"].get("publish-" + week) == 1
           and st["posts"] == 1, st)
 

@@ -51,6 +51,7 @@ class State:
         # (method, path, key) -> (status, body) of the first answer
         self.replies = {}
         self.flaky = {}  # /flaky/NAME -> requests seen
+        self.auth_by_key = {}  # Idempotency-Key -> sha256 of its Authorization header
 
 
 def _digest(text):
@@ -134,10 +135,15 @@ class Handler(BaseHTTPRequestHandler):
         query = urllib.parse.parse_qs(url.query)
         key = self.headers.get("Idempotency-Key")
         state = self.state
+        auth = self.headers.get("Authorization")
         with state.lock:
             state.requests += 1
             if key:
                 state.requests_by_key[key] = state.requests_by_key.get(key, 0) + 1
+                if auth is not None:
+                    # A digest, never the credential: tests compare it with
+                    # the digest of what they expect to have been sent.
+                    state.auth_by_key[key] = hashlib.sha256(auth.encode("utf-8")).hexdigest()
             key_count = state.requests_by_key.get(key, 0) if key else 0
 
         method = self.command
@@ -147,6 +153,7 @@ class Handler(BaseHTTPRequestHandler):
             with state.lock:
                 return self._send(200, {
                     "requests_by_key": dict(state.requests_by_key),
+                    "auth_sha256_by_key": dict(state.auth_by_key),
                     "posts": len(state.posts),
                     "requests": state.requests,
                 })
