@@ -104,6 +104,7 @@ std::unique_ptr<RocksStore> RocksStore::Open(const std::string& dir, bool create
   for (const auto& entry : fs::directory_iterator(dir, ec)) {
     const std::string n = entry.path().filename().string();
     const bool rocks_artifact = n == "LOCK" || n == "IDENTITY" || n == "LOG" || n.rfind("LOG.old", 0) == 0 ||
+                                n.rfind("aosrun.", 0) == 0 ||  // the process log
                                 n.rfind("MANIFEST-", 0) == 0 || n.rfind("OPTIONS-", 0) == 0 ||
                                 (n.size() > 6 && n.substr(n.size() - 6) == ".dbtmp") ||
                                 (n.size() > 4 && n.substr(n.size() - 4) == ".log");

@@ -2,6 +2,8 @@
 
 #include <random>
 
+#include <spdlog/spdlog.h>
+
 #include "runtime/codec.h"
 
 namespace aos {
@@ -176,6 +178,68 @@ bool RunLog::Load(const std::string& run_id, std::string* error) {
   return true;
 }
 
+namespace {
+
+std::string Text(const Value& v) { return v.kind() == ValueKind::kString ? v.as_string() : v.ToJson(); }
+
+// The process log (the spdlog logger named "aos", which aosrun sets up; no
+// logger, no logging): what
+// happened to a run, one line per event, never an event's values (results
+// and payloads may hold what the program chose to keep) — only names, keys,
+// kinds and messages, which the runtime keeps free of secrets.
+void LogEvent(const std::string& run, uint64_t seq, const Event& e) {
+  const std::shared_ptr<spdlog::logger> logger = spdlog::get("aos");
+  if (!logger || !logger->should_log(spdlog::level::info)) return;
+  if (!logger->should_log(spdlog::level::debug) &&
+      (e.type == EventType::kStepCompleted || e.type == EventType::kAttemptStarted ||
+       e.type == EventType::kStepScheduled || e.type == EventType::kNondeterministicValue ||
+       e.type == EventType::kEntityChanged || e.type == EventType::kStepSkipped || e.type == EventType::kTimerFired)) {
+    return;  // the routine ones only at debug
+  }
+  const char* type = EventTypeName(e.type);
+  switch (e.type) {
+    case EventType::kRunStarted:
+      logger->info("run {} started: workflow {}", run, Text(e.Field("workflow")));
+      break;
+    case EventType::kEffectIntent:
+      logger->info("run {} #{} {} effect intent, key '{}'", run, seq, e.step, Text(e.Field("key")));
+      break;
+    case EventType::kAttemptFailed:
+      logger->warn("run {} #{} {} attempt {} failed: {}: {}{}", run, seq, e.step, Text(e.Field("attempt")),
+                   Text(e.Field("kind")), Text(e.Field("message")),
+                   e.Field("retryable").kind() == ValueKind::kBool && e.Field("retryable").as_bool()
+                       ? " (retrying in " + Text(e.Field("delay_ms")) + " ms)"
+                       : "");
+      break;
+    case EventType::kStepFailed:
+      logger->error("run {} #{} {} failed: {}: {}", run, seq, e.step, Text(e.Field("kind")), Text(e.Field("message")));
+      break;
+    case EventType::kApprovalRequested:
+      logger->info("run {} #{} {} waits for a decision ({})", run, seq, e.step, Text(e.Field("purpose")));
+      break;
+    case EventType::kApprovalDecided:
+      logger->info("run {} #{} {} {} by {}", run, seq, e.step,
+                   e.Field("approved").kind() == ValueKind::kBool && e.Field("approved").as_bool() ? "approved"
+                                                                                                   : "rejected",
+                   Text(e.Field("by")));
+      break;
+    case EventType::kRunFailed:
+      logger->error("run {} failed: {}", run, Text(e.Field("error")));
+      break;
+    case EventType::kRunWaiting:
+    case EventType::kRunCompleted:
+    case EventType::kRunCancelled:
+    case EventType::kRunResumed:
+    case EventType::kRunUpgraded:
+      logger->info("run {} #{} {}", run, seq, type);
+      break;
+    default:
+      logger->log(spdlog::level::debug, "run {} #{} {} {}", run, seq, type, e.step);
+  }
+}
+
+}  // namespace
+
 uint64_t RunLog::Append(EventType type, std::string step, Value data) {
   Event e;
   e.type = type;
@@ -185,6 +249,7 @@ uint64_t RunLog::Append(EventType type, std::string step, Value data) {
   const uint64_t seq = state_.next_seq;
   batch_.Put(Column::kEvents, EventKey(state_.run_id, seq), EncodeEvent(e));
   state_.Apply(e);
+  LogEvent(state_.run_id, seq, e);
   return seq;
 }
 

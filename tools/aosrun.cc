@@ -32,6 +32,10 @@
 #include "runtime/runner.h"
 #include "stdlib/std_calls.h"
 
+#include <spdlog/sinks/rotating_file_sink.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
 namespace {
 
 using aos::Value;
@@ -60,7 +64,8 @@ const char kUsage[] =
     "\n"
     "Common options: --data DIR or --data-dir DIR (default: $AOS_DATA, the config's\n"
     "  data_dir, or .aos; approve and signal take --data-dir, --data is their JSON),\n"
-    "  --config aos.yaml (default: ./aos.yaml if present), --json, -h/--help.\n"
+    "  --config aos.yaml (default: ./aos.yaml if present), --json, -h/--help,\n"
+    "  -v (the process log, also kept in DATA/aosrun.log, on stderr too).\n"
     "Exit status: 0 completed, 1 failed, 64 usage, 65 invalid workflow, 66 no such\n"
     "run, 73 data directory in use, 74 storage error, 75 waiting.\n";
 
@@ -128,6 +133,7 @@ struct Options {
   std::string upgrade;
   bool json = false, help = false, replay_effects = false, strict = false, no_continue = false;
   bool force = false;
+  bool verbose = false;  // -v: the process log on stderr too, at debug
 };
 
 int Usage(const std::string& problem) {
@@ -174,6 +180,8 @@ bool ParseArgs(int argc, char** argv, Options* o, std::string* problem) {
       o->help = true;
     } else if (a == "--json") {
       o->json = true;
+    } else if (a == "-v" || a == "--verbose") {
+      o->verbose = true;
     } else if (a == "--replay-effects") {
       o->replay_effects = true;
     } else if (a == "--no-continue") {
@@ -278,9 +286,37 @@ int LoadSettings(Context& c) {
   return kExitOk;
 }
 
+// The process log: <data dir>/aosrun.log (rotated at 1 MB, three kept) at
+// the config's log level, and stderr at debug with -v. Set up once the data
+// directory is open, so that a log file never makes a new directory look
+// foreign.
+void SetupLog(const Context& c) {
+  std::vector<spdlog::sink_ptr> sinks;
+  try {
+    auto file = std::make_shared<spdlog::sinks::rotating_file_sink_mt>(c.data_dir + "/aosrun.log", 1 << 20, 3);
+    file->set_level(spdlog::level::from_str(c.config.log_level));
+    sinks.push_back(file);
+  } catch (const spdlog::spdlog_ex&) {
+    // A read-only data directory still runs; it just keeps no process log.
+  }
+  if (c.opt.verbose) {
+    auto err = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+    err->set_level(spdlog::level::debug);
+    sinks.push_back(err);
+  }
+  if (sinks.empty()) return;
+  auto logger = std::make_shared<spdlog::logger>("aos", sinks.begin(), sinks.end());
+  logger->set_level(c.opt.verbose ? spdlog::level::debug : spdlog::level::from_str(c.config.log_level));
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %P %^%l%$ %v");
+  logger->flush_on(spdlog::level::warn);  // and at exit (main's spdlog::shutdown)
+  spdlog::drop("aos");
+  spdlog::register_logger(logger);
+}
+
 int OpenStore(Context& c, bool create) {
   try {
     c.store = aos::RocksStore::Open(c.data_dir, create);
+    SetupLog(c);
   } catch (const aos::StoreBusy& e) {
     std::cerr << "aosrun: " << e.what() << "\n";
     return kExitBusy;
@@ -1022,7 +1058,15 @@ int CmdVerify(Context& c) {
 
 }  // namespace
 
+int Main(int argc, char** argv);
+
 int main(int argc, char** argv) {
+  const int rc = Main(argc, argv);
+  spdlog::shutdown();  // flushes the process log
+  return rc;
+}
+
+int Main(int argc, char** argv) {
   Context c;
   std::string problem;
   if (!ParseArgs(argc, argv, &c.opt, &problem)) return Usage(problem);
