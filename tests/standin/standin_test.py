@@ -132,7 +132,8 @@ def check(base):
 
     call(base, "POST", "/reset", {})
     _, _, stats = call(base, "GET", "/stats")
-    expect(stats == {"requests_by_key": {}, "posts": 0, "requests": 1}, "reset: %r" % stats)
+    expect(stats == {"requests_by_key": {}, "auth_sha256_by_key": {}, "posts": 0, "requests": 1},
+           "reset: %r" % stats)
 
 
 def check_delay(tmp):
