@@ -291,6 +291,25 @@ try:
     hit = [r for r in rows if r["run_id"] == "news-2"]
     check("cost: a cache hit costs nothing", hit and float(hit[0]["cost"]["amount"]) == 0 and hit[0]["tokens_in"] == 0,
           rows)
+    # Trace: a timeline, and OTLP/JSON with one span per statement under the run's.
+    rc, out, err = run("trace", "news-1", "--data", d)
+    check("trace shows the statements with kinds, key and model usage",
+          rc == 0 and "publish" in out and "effect" in out and "key publish-" + week in out
+          and "approved by" in out and "tokens" in out, show(rc, out, err))
+    otlp = os.path.join(TMP, "trace.json")
+    rc, out, err = run("trace", "news-1", "--data", d, "--otlp", otlp)
+    ok = rc == 0 and os.path.exists(otlp)
+    spans = json.load(open(otlp))["resourceSpans"][0]["scopeSpans"][0]["spans"] if ok else []
+    root = [sp for sp in spans if "parentSpanId" not in sp]
+    check("trace --otlp: a root span and one per statement", ok and len(root) == 1 and len(spans) >= 7
+          and all(sp.get("parentSpanId") == root[0]["spanId"] for sp in spans if sp is not root[0]),
+          show(rc, out, err))
+    check("trace --otlp: ids and times as OTLP wants them",
+          all(len(sp["traceId"]) == 32 and len(sp["spanId"]) == 16
+              and int(sp["endTimeUnixNano"]) >= int(sp["startTimeUnixNano"]) > 0 for sp in spans), spans[:2])
+    rc, out, err = run("trace", "no-such-run", "--data", d)
+    check("trace of an unknown run is 66", rc == 66, show(rc, out, err))
+
     rc, out, err = run("cost", "news-1", "--data", d)
     check("cost RUN prints a table with a total", rc == 0 and "total" in out and "small" in out, show(rc, out, err))
 

@@ -30,6 +30,7 @@
 #include "runtime/rocks_store.h"
 #include "runtime/run_log.h"
 #include "runtime/runner.h"
+#include "runtime/trace.h"
 #include "stdlib/std_calls.h"
 
 #include <spdlog/sinks/rotating_file_sink.h>
@@ -60,6 +61,7 @@ const char kUsage[] =
     "       aosrun status [RUN] | runs | inbox | log RUN | state ENTITY\n"
     "       aosrun cancel RUN                 cancel, compensating completed effects\n"
     "       aosrun cost [RUN]                 model spending by run, workflow and model\n"
+    "       aosrun trace RUN [--otlp FILE]    the run as a timeline, or OTLP/JSON\n"
     "       aosrun verify                     check the data directory\n"
     "\n"
     "Common options: --data DIR or --data-dir DIR (default: $AOS_DATA, the config's\n"
@@ -120,6 +122,11 @@ const std::map<std::string, std::string> kHelp = {
      "aosrun cost [RUN] - model spending recorded in the data directory, by run,\n"
      "workflow and model (calls, tokens in and out, cost at the config's prices).\n"
      "--json prints one object per run and model.\n"},
+    {"trace",
+     "aosrun trace RUN [--otlp FILE] - the run as a timeline: each statement's\n"
+     "start, duration, status, attempts, key, model usage and describe text.\n"
+     "--otlp FILE writes OpenTelemetry OTLP/JSON (one span per statement under\n"
+     "one for the run) that trace viewers load; --json prints that JSON.\n"},
     {"verify",
      "aosrun verify - check every record of the data directory (events decode,\n"
      "checksums match, sequences have no gaps, every run starts with RunStarted)\n"},
@@ -131,6 +138,7 @@ struct Options {
   std::vector<std::pair<std::string, std::string>> inputs;
   std::string input_json, run_id, data, config, workflow, batch, comment, data_json, as;
   std::string upgrade;
+  std::string otlp;  // trace --otlp FILE
   bool json = false, help = false, replay_effects = false, strict = false, no_continue = false;
   bool force = false;
   bool verbose = false;  // -v: the process log on stderr too, at debug
@@ -145,7 +153,7 @@ bool ParseArgs(int argc, char** argv, Options* o, std::string* problem) {
   int i = 1;
   static const std::vector<std::string> kCommands = {"resume", "approve", "reject", "signal", "status",
                                                      "runs",   "inbox",   "log",    "state",  "cancel",
-                                                     "verify", "cost",   "help"};
+                                                     "verify", "cost",   "trace",  "help"};
   if (argc > 1) {
     for (const auto& c : kCommands) {
       if (argv[1] == c) {
@@ -217,6 +225,8 @@ bool ParseArgs(int argc, char** argv, Options* o, std::string* problem) {
       if (!take(&o->as)) return false;
     } else if (a == "--upgrade") {
       if (!take(&o->upgrade)) return false;
+    } else if (a == "--otlp") {
+      if (!take(&o->otlp)) return false;
     } else if (a == "--durability") {
       std::string m;
       if (!take(&m)) return false;
@@ -1025,6 +1035,37 @@ int CmdCost(Context& c) {
   return kExitOk;
 }
 
+int CmdTrace(Context& c) {
+  if (c.opt.positional.size() != 1) return Usage("trace takes one RUN");
+  if (int rc = LoadContext(c, false)) return rc;
+  aos::RunLog log(*c.store, *c.clock);
+  if (int rc = LoadRun(c, c.opt.positional[0], log)) return rc;
+  // The stored workflow gives kinds and descriptions; a run whose text no
+  // longer checks is traced without them.
+  Loaded w;
+  aos::Diagnostics diags;
+  w.program = aos::LoadProgram(log.state().file, log.state().source, aos::CheckOptions{}, diags);
+  std::string error;
+  const aos::Dag* dag = diags.has_errors() ? nullptr : w.program->FindWorkflow(log.state().workflow, &error);
+  aos::Trace t;
+  if (!aos::BuildTrace(*c.store, log.state().run_id, dag, &t, &error)) {
+    std::cerr << "aosrun: " << error << "\n";
+    return kExitIo;
+  }
+  if (!c.opt.otlp.empty()) {
+    std::ofstream f(c.opt.otlp, std::ios::binary | std::ios::trunc);
+    f << aos::RenderOtlpJson(t) << "\n";
+    if (!f) {
+      std::cerr << "aosrun: cannot write " << c.opt.otlp << "\n";
+      return kExitIo;
+    }
+    if (!c.opt.json) std::cerr << "wrote " << t.spans.size() + 1 << " spans to " << c.opt.otlp << " (OTLP/JSON)\n";
+    return kExitOk;
+  }
+  std::cout << (c.opt.json ? aos::RenderOtlpJson(t) + "\n" : aos::RenderTraceText(t));
+  return kExitOk;
+}
+
 int CmdVerify(Context& c) {
   if (int rc = LoadContext(c, false)) return rc;
   size_t runs = 0, events = 0, problems = 0;
@@ -1097,6 +1138,7 @@ int Main(int argc, char** argv) {
     if (cmd == "state") return CmdState(c);
     if (cmd == "verify") return CmdVerify(c);
     if (cmd == "cost") return CmdCost(c);
+    if (cmd == "trace") return CmdTrace(c);
   } catch (const aos::StoreError& e) {
     std::cerr << "aosrun: " << e.what() << "\n";
     return kExitIo;
