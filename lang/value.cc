@@ -1,5 +1,6 @@
 #include "lang/value.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -336,7 +337,39 @@ std::string Value::ToDisplayString() const {
   }
 }
 
+namespace {
+
+// The deepest nesting of arrays and objects in JSON text (strings skipped).
+// Checked before parsing: the conversion to Value recurses per level, and
+// input from servers and models must not be able to exhaust the stack.
+size_t JsonDepth(std::string_view text) {
+  size_t depth = 0, deepest = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+constexpr size_t kMaxJsonDepth = 512;
+
+}  // namespace
+
 std::optional<Value> ParseJson(std::string_view text, std::string* error) {
+  if (JsonDepth(text) > kMaxJsonDepth) {
+    if (error) *error = "JSON nested more than " + std::to_string(kMaxJsonDepth) + " levels deep";
+    return std::nullopt;
+  }
   try {
     return FromJson(nlohmann::ordered_json::parse(text.begin(), text.end()));
   } catch (const nlohmann::ordered_json::exception& e) {

@@ -141,7 +141,7 @@ void AppendJsonString(std::string& out, std::string_view s);
 
 // Parses JSON text into a Value (numbers without a fraction or exponent
 // become int, or uint past INT64_MAX; others double). nullopt and a message
-// on malformed input.
+// on malformed input, and on nesting deeper than 512 levels.
 std::optional<Value> ParseJson(std::string_view text, std::string* error);
 
 // Formats a duration as the shortest of "1h30m", "250ms", "1.5s" forms that

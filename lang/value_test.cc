@@ -131,3 +131,14 @@ TEST_CASE("display strings are what interpolation shows") {
 }
 
 }  // namespace
+
+TEST_CASE("ParseJson refuses nesting past 512 levels instead of exhausting the stack") {
+  std::string error;
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  CHECK_FALSE(aos::ParseJson(deep, &error));
+  CHECK(error.find("nested more than 512") != std::string::npos);
+  const std::string ok = std::string(500, '[') + std::string(500, ']');
+  CHECK(aos::ParseJson(ok, &error));
+  // Brackets inside strings do not count.
+  CHECK(aos::ParseJson("\"" + std::string(2000, '[') + "\"", &error));
+}

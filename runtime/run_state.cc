@@ -1,5 +1,8 @@
 #include "runtime/run_state.h"
 
+#include <algorithm>
+#include <cstdint>
+
 namespace aos {
 
 const char* RunStatusName(RunStatus s) {
@@ -20,6 +23,14 @@ int64_t Int(const Value& v) { return v.kind() == ValueKind::kInt ? v.as_int() : 
 bool Bool(const Value& v) { return v.kind() == ValueKind::kBool && v.as_bool(); }
 
 }  // namespace
+
+// A model call's cost (StepCompleted or AttemptFailed usage), saturating;
+// a negative cost from a confused server adds nothing.
+void RunState::AddSpending(const Event& e) {
+  const Value* cost = e.Field("usage").Find("cost");
+  if (!cost || cost->kind() != ValueKind::kMoney || cost->as_money().nanos <= 0) return;
+  if (__builtin_add_overflow(spent_nanos, cost->as_money().nanos, &spent_nanos)) spent_nanos = INT64_MAX;
+}
 
 void RunState::Apply(const Event& e) {
   ++next_seq;
@@ -76,8 +87,9 @@ void RunState::Apply(const Event& e) {
         ++in->failures;
         in->last_error = Value::Map({{Value::String("kind"), e.Field("kind")},
                                      {Value::String("message"), e.Field("message")}});
-        in->retry_due = e.at_nanos + Int(e.Field("delay_ms")) * 1'000'000;
+        in->retry_due = e.at_nanos + std::min<int64_t>(Int(e.Field("delay_ms")), 366LL * 24 * 3600 * 1000) * 1'000'000;
       }
+      AddSpending(e);
       break;
     case EventType::kStepCompleted:
       if (in) {
@@ -85,9 +97,7 @@ void RunState::Apply(const Event& e) {
         in->in_flight = false;
         in->result = e.Field("result");
       }
-      if (const Value* cost = e.Field("usage").Find("cost"); cost && cost->kind() == ValueKind::kMoney) {
-        spent_nanos += cost->as_money().nanos;
-      }
+      AddSpending(e);
       break;
     case EventType::kStepSkipped:
       if (in) {

@@ -94,6 +94,7 @@ struct RunState {
   }
 
   Value ToSnapshot() const;
+  void AddSpending(const Event& e);
   static bool FromSnapshot(const Value& v, RunState* out);
 };
 

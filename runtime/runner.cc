@@ -320,6 +320,8 @@ struct Runner::Impl {
 
   std::mt19937_64 rng{std::random_device{}()};
   bool redact_secrets = false;  // secret() evaluates to a placeholder
+  int64_t reserved_nanos = 0;   // budget held by model calls in flight
+  std::unordered_map<std::string, int64_t> reserved;
 
   Impl(RunLog& l, const Program& p, const Dag& d, CallHandler& c, Clock& k, RunOptions o)
       : log(l), st(l.state()), program(p), dag(d), calls(c), clock(k), opt(std::move(o)),
@@ -943,6 +945,12 @@ struct Runner::Impl {
 
   // A model call's cost before it is made: its prompt at four characters a
   // token, and max_tokens (or 1,024) of answer, at the config's prices.
+  static int64_t SatAdd(int64_t a, int64_t b) {
+    int64_t r;
+    if (__builtin_add_overflow(a, b, &r)) return b > 0 ? INT64_MAX : INT64_MIN;
+    return r;
+  }
+
   int64_t EstimateNanos(const CallRequest& req) const {
     if (!opt.config) return 0;
     const std::string model = StrOf(req.args.Find("model"));
@@ -951,9 +959,12 @@ struct Runner::Impl {
     const double in_tokens =
         static_cast<double>(StrOf(req.args.Find("system")).size() + StrOf(req.args.Find("prompt")).size()) / 4 + 1;
     const Value* mt = req.args.Find("max_tokens");
-    const double out_tokens = mt && mt->kind() == ValueKind::kInt ? static_cast<double>(mt->as_int()) : 1024;
+    double out_tokens = mt && mt->kind() == ValueKind::kInt ? static_cast<double>(mt->as_int()) : 1024;
+    if (!(out_tokens >= 0)) out_tokens = 1024;  // a negative max_tokens estimates as the default
     const double units = (in_tokens * it->second.input_per_mtok + out_tokens * it->second.output_per_mtok) / 1e6;
-    return static_cast<int64_t>(units * 1e9);
+    const double nanos = units * 1e9;
+    // Out of range (absurd max_tokens): as much as can be said, never less.
+    return nanos >= 9.2e18 || nanos != nanos ? INT64_MAX / 4 : static_cast<int64_t>(nanos);
   }
 
   // Whether the model call may start: spending so far plus its estimate
@@ -964,8 +975,8 @@ struct Runner::Impl {
     const int64_t budget = BudgetNanos();
     if (budget < 0) return true;
     const int64_t est = EstimateNanos(req);
-    const int64_t cap = budget + st.budget_raised_nanos;
-    if (st.spent_nanos + est <= cap) return true;
+    const int64_t cap = SatAdd(budget, st.budget_raised_nanos);
+    if (SatAdd(SatAdd(st.spent_nanos, reserved_nanos), est) <= cap) return true;
     const Instance& in = st.At(key);
     const bool asked = in.requested && StrOf(in.request.Find("purpose")) == "budget";
     if (asked && !in.decided) {
@@ -995,8 +1006,16 @@ struct Runner::Impl {
   }
 
   // ---- the cache modifier and the inference cache (runtime.md §7)
-  static std::string CacheKey(const CallRequest& req) {
-    return Digest(req.kind + "\n" + req.callee + "\n" + EncodeValue(req.args));
+  // Not a security boundary: a 64-bit digest (docs/runtime.md). For model
+  // calls the resolved endpoint and model id take part, so that changing
+  // the config does not answer from another model's entries.
+  std::string CacheKey(const CallRequest& req) const {
+    std::string model;
+    if (req.kind == "llm" && opt.config) {
+      auto it = opt.config->models.find(StrOf(req.args.Find("model")));
+      if (it != opt.config->models.end()) model = it->second.base_url + "\n" + it->second.model;
+    }
+    return Digest(req.kind + "\n" + req.callee + "\n" + model + "\n" + EncodeValue(req.args));
   }
 
   // A hit is recorded as a completion marked `cache: hit`, with zero cost.
@@ -1460,6 +1479,12 @@ struct Runner::Impl {
       }
     }
     if (req.kind == "llm" && !BudgetAllows(s, node, key, req)) return;
+    if (req.kind == "llm" && BudgetNanos() >= 0) {
+      // Held until the call ends, so that parallel calls share the budget.
+      const int64_t est = EstimateNanos(req);
+      reserved_nanos += est;
+      reserved[key] = est;
+    }
     Instance& i4 = st.At(key);
     log.Append(EventType::kAttemptStarted, key, M({{S("attempt"), Value::Int(i4.attempts + (i4.in_flight ? 0 : 1))}}));
     if (effect) {
@@ -1481,12 +1506,17 @@ struct Runner::Impl {
       std::lock_guard<std::mutex> lock(mu);
       ++async_started;
     }
-    const bool started = calls.Start(shared->req, [this, shared](CallResult r) {
-      std::lock_guard<std::mutex> lock(mu);
-      done.push_back(Done{std::move(*shared), std::move(r)});
-      ++async_finished;
-      cv_done.notify_all();
-    });
+    bool started = false;
+    try {
+      started = calls.Start(shared->req, [this, shared](CallResult r) {
+        std::lock_guard<std::mutex> lock(mu);
+        done.push_back(Done{std::move(*shared), std::move(r)});
+        ++async_finished;
+        cv_done.notify_all();
+      });
+    } catch (const std::exception&) {
+      started = false;  // the handler could not start it: a worker will
+    }
     if (started) return;
     job = std::move(*shared);
     std::lock_guard<std::mutex> lock(mu);
@@ -1561,6 +1591,10 @@ struct Runner::Impl {
   void Finish(Done& d) {
     --in_flight;
     dispatched.erase(d.job.inst);
+    if (auto r = reserved.find(d.job.inst); r != reserved.end()) {
+      reserved_nanos -= r->second;
+      reserved.erase(r);
+    }
     const int s = d.job.scope;
     const uint32_t node = d.job.node;
     const std::string& key = d.job.inst;
@@ -1613,12 +1647,22 @@ struct Runner::Impl {
       delay_ms = static_cast<int64_t>(d);
     }
     if (again && r.retry_after_ms > delay_ms) delay_ms = r.retry_after_ms;
-    log.Append(EventType::kAttemptFailed, key,
-               M({{S("attempt"), Value::Int(in.attempts)},
-                  {S("kind"), S(r.error_kind)},
-                  {S("message"), S(r.message)},
-                  {S("retryable"), Value::Bool(again)},
-                  {S("delay_ms"), Value::Int(delay_ms)}}));
+    delay_ms = std::min<int64_t>(delay_ms, 366LL * 24 * 3600 * 1000);  // a year at most
+    ValueMap failed = {{S("attempt"), Value::Int(in.attempts)},
+                       {S("kind"), S(r.error_kind)},
+                       {S("message"), S(r.message)},
+                       {S("retryable"), Value::Bool(again)},
+                       {S("delay_ms"), Value::Int(delay_ms)}};
+    // A model call that answered and still failed (an answer that does not
+    // fit its type) was paid for: its usage counts like a completed one's.
+    if (const Value* cost = r.value.Find("cost"); cost && cost->kind() == ValueKind::kMoney) {
+      ValueMap usage;
+      for (const char* f : {"model", "tokens_in", "tokens_out", "cost"}) {
+        if (const Value* v = r.value.Find(f)) usage.emplace_back(S(f), *v);
+      }
+      failed.emplace_back(S("usage"), M(std::move(usage)));
+    }
+    log.Append(EventType::kAttemptFailed, key, M(std::move(failed)));
     Instance& i2 = st.At(key);
     if (esc && i2.failures >= esc->count) {
       RequestApproval(key, "escalate",

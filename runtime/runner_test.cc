@@ -73,7 +73,10 @@ class FakeCalls : public CallHandler {
       prompts_.push_back(req.args.Find("prompt")->ToDisplayString());
       Value data = llm_answers_.front();
       if (llm_answers_.size() > 1) llm_answers_.erase(llm_answers_.begin());
-      v = Value::MapOfUnique({{S("text"), S(data.ToJson())}, {S("data"), data}, {S("model"), S("small")}});
+      v = Value::MapOfUnique({{S("text"), S(data.ToJson())},
+                              {S("data"), data},
+                              {S("model"), S("small")},
+                              {S("cost"), Value::MoneyOf(model_cost_)}});
     } else if (req.kind == "llm") {
       const std::string prompt = req.args.Find("prompt")->ToDisplayString();
       Value data = Value::MapOfUnique({{S("title"), S("T:" + prompt.substr(0, 20))},
@@ -1010,6 +1013,59 @@ TEST_CASE("a connector call outside its allow list fails with connector.denied",
   REQUIRE(d.outcome.status == RunStatus::kFailed);
   CHECK(d.outcome.error.Find("kind")->as_string() == "connector.denied");
   CHECK(calls.calls() == 0);
+}
+
+}  // namespace
+}  // namespace aos
+
+namespace aos {
+namespace {
+
+TEST_CASE("parallel model calls share the budget: estimates are held while calls run", "[runner][budget]") {
+  Loaded w = Load("p.aos",
+                  "agent a { model: \"small\" }\n"
+                  "workflow p() {\n"
+                  "  budget 1.00 usd\n"
+                  "  for t in [1, 2, 3, 4, 5, 6] max 6 {\n"
+                  "    step o = a.ask(\"topic ${t}\")\n"
+                  "  }\n"
+                  "  output size(o)\n}\n");
+  Config config;
+  ModelConfig small;
+  small.base_url = "http://x";
+  small.model = "m";
+  small.output_per_mtok = 200.0;  // 1,024 answer tokens estimate at about 0.20 usd
+  config.models["small"] = small;
+  MemoryStore store;
+  ManualClock clock(kStart);
+  FakeCalls calls;
+  calls.SetModelCost(Money{300'000'000, "usd"});
+  RunLog log(store, clock);
+  log.Begin("r");
+  std::string error;
+  REQUIRE(StartRun(log, *w.program, *w.dag, "p.aos", w.source, Value::Map({}), false, &error));
+  RunOptions opt;
+  opt.concurrency = 6;
+  opt.config = &config;
+  RunOutcome o = Runner(log, *w.program, *w.dag, calls, clock, opt).Run();
+  REQUIRE(o.status == RunStatus::kWaiting);  // a budget approval, before all six ran
+  CHECK(calls.calls() <= 4);
+  CHECK(o.waiting_on.as_list()[0].Find("ask")->as_string().find("over the budget") != std::string::npos);
+}
+
+TEST_CASE("an answered model call that fails its type is still charged", "[runner][budget]") {
+  Loaded w = Load("t.aos", kTyped);
+  MemoryStore store;
+  ManualClock clock(kStart);
+  FakeCalls calls;
+  calls.SetModelCost(Money{100'000'000, "usd"});
+  calls.AnswerWith({Json(R"({"sections":[]})")});
+  Driven d = Drive(store, clock, calls, w, Value::Map({}), 0);
+  REQUIRE(d.outcome.status == RunStatus::kFailed);
+  RunLog log(store, clock);
+  std::string error;
+  REQUIRE(log.Load("run-1", &error));
+  CHECK(log.state().spent_nanos == 300'000'000);  // three answers, three charges
 }
 
 }  // namespace

@@ -2,6 +2,10 @@
 
 #include "lang/eval.h"
 
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
+
 namespace aos {
 
 namespace {
@@ -21,6 +25,11 @@ Value Schema(const Program& p, const TypeRef* t, int depth) {
   Value base;
   if (n == "string" || n == "duration" || n == "bytes") {
     base = Value::Map({{S("type"), S("string")}});
+  } else if (n == "money") {
+    base = Value::Map({{S("type"), S("object")},
+                       {S("properties"), Value::Map({{S("amount"), Value::Map({{S("type"), S("string")}})},
+                                                     {S("currency"), Value::Map({{S("type"), S("string")}})}})},
+                       {S("required"), Value::List({S("amount"), S("currency")})}});
   } else if (n == "time" || n == "timestamp") {
     base = Value::Map({{S("type"), S("string")}, {S("format"), S("date-time")}});
   } else if (n == "int" || n == "uint") {
@@ -91,7 +100,8 @@ std::string Check(const Program& p, const TypeRef* t, const Value& v, const std:
       *out = v;
       return "";
     }
-    if (k == ValueKind::kDouble && v.as_double() == static_cast<double>(static_cast<int64_t>(v.as_double()))) {
+    if (k == ValueKind::kDouble && v.as_double() >= -9.2e18 && v.as_double() <= 9.2e18 &&
+        v.as_double() == static_cast<double>(static_cast<int64_t>(v.as_double()))) {
       *out = Value::Int(static_cast<int64_t>(v.as_double()));
       return "";
     }
@@ -141,6 +151,32 @@ std::string Check(const Program& p, const TypeRef* t, const Value& v, const std:
       }
     }
     return want("a duration such as \"30s\"");
+  }
+  if (n == "bytes") {
+    if (k != ValueKind::kString) return want("a string");
+    *out = Value::BytesOf(v.as_string());
+    return "";
+  }
+  if (n == "money") {
+    // {"amount": "2.50" or 2.5, "currency": "usd"}
+    const Value* amount = k == ValueKind::kMap ? v.Find("amount") : nullptr;
+    const Value* currency = k == ValueKind::kMap ? v.Find("currency") : nullptr;
+    double units = 0;
+    bool ok = amount && currency && currency->kind() == ValueKind::kString && currency->as_string().size() == 3;
+    if (ok && amount->kind() == ValueKind::kString) {
+      char* end = nullptr;
+      units = std::strtod(amount->as_string().c_str(), &end);
+      ok = end && *end == '\0' && !amount->as_string().empty();
+    } else if (ok && (amount->kind() == ValueKind::kDouble || amount->kind() == ValueKind::kInt)) {
+      units = amount->kind() == ValueKind::kDouble ? amount->as_double() : static_cast<double>(amount->as_int());
+    } else {
+      ok = false;
+    }
+    if (!ok || !(units > -9e9 && units < 9e9)) return want("money as {\"amount\": \"2.50\", \"currency\": \"usd\"}");
+    std::string cur = currency->as_string();
+    for (auto& ch : cur) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    *out = Value::MoneyOf(Money{static_cast<int64_t>(std::llround(units * 1e9)), cur});
+    return "";
   }
   if (n == "list") {
     if (k != ValueKind::kList) return want("an array");

@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -159,7 +160,9 @@ std::optional<StdCalls::HttpPlan> StdCalls::PlanChat(const CallRequest& req, Cal
     // response_format json_object is widely supported (OpenAI, Ollama, vLLM,
     // llama.cpp); the schema itself goes into the instructions.
     const Value* schema = req.args.Find("schema");
-    sys += (sys.empty() ? "" : "\n\n") + std::string("Answer with one JSON object only");
+    const Value* type = schema ? schema->Find("type") : nullptr;
+    const bool object = !type || (type->kind() == ValueKind::kString && type->as_string() == "object");
+    sys += (sys.empty() ? "" : "\n\n") + std::string(object ? "Answer with one JSON object only" : "Answer with JSON only");
     if (schema && !schema->is_null()) sys += ", matching this JSON Schema:\n" + schema->ToJson();
     sys += ".";
   }
@@ -171,7 +174,12 @@ std::optional<StdCalls::HttpPlan> StdCalls::PlanChat(const CallRequest& req, Cal
   if (const Value* t = req.args.Find("temperature"); t && !t->is_null()) body.emplace_back(S("temperature"), *t);
   if (const Value* t = req.args.Find("max_tokens"); t && !t->is_null()) body.emplace_back(S("max_tokens"), *t);
   if (typed) {
-    body.emplace_back(S("response_format"), Value::MapOfUnique({{S("type"), S("json_object")}}));
+    // json_object mode insists on an object: only asked for object types.
+    const Value* schema = req.args.Find("schema");
+    const Value* type = schema ? schema->Find("type") : nullptr;
+    if (!type || (type->kind() == ValueKind::kString && type->as_string() == "object")) {
+      body.emplace_back(S("response_format"), Value::MapOfUnique({{S("type"), S("json_object")}}));
+    }
   }
   HttpPlan plan;
   HttpRequest& h = plan.req;
@@ -202,19 +210,20 @@ std::optional<StdCalls::HttpPlan> StdCalls::PlanChat(const CallRequest& req, Cal
     const std::string text = msg && msg->Find("content") ? Str(msg->Find("content")) : "";
     Value data;
     if (typed) {
+      // Any JSON value: the runner checks it against the declared type.
       auto parsed = ParseJson(text, &perr);
-      if (!parsed || parsed->kind() != ValueKind::kMap) {
-        return Fail("llm.schema", "model " + model + " did not answer with a JSON object: " + perr);
-      }
+      if (!parsed) return Fail("llm.schema", "model " + model + " did not answer with JSON: " + perr);
       data = *parsed;
     }
     const Value* usage = reply->Find("usage");
     auto tokens = [&](const char* k) -> int64_t {
+      // A server's counts are trusted within reason: never negative, never
+      // more than a billion tokens a call.
       const Value* v = usage ? usage->Find(k) : nullptr;
-      return v && v->kind() == ValueKind::kInt ? v->as_int() : 0;
+      return v && v->kind() == ValueKind::kInt ? std::clamp<int64_t>(v->as_int(), 0, 1'000'000'000) : 0;
     };
     const int64_t in = tokens("prompt_tokens"), out = tokens("completion_tokens");
-    const double cost = (static_cast<double>(in) * in_price + static_cast<double>(out) * out_price) / 1e6;
+    const double cost = std::max(0.0, (static_cast<double>(in) * in_price + static_cast<double>(out) * out_price) / 1e6);
     const int64_t ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
     return Ok(Value::MapOfUnique({{S("text"), S(text)},
@@ -281,6 +290,29 @@ size_t ReadMail(char* buf, size_t size, size_t n, void* user) {
 
 bool HasNewline(const std::string& s) { return s.find_first_of("\r\n") != std::string::npos; }
 
+std::string Base64(const std::string& in) {
+  static const char kTable[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    const uint32_t v = (static_cast<uint8_t>(in[i]) << 16) | (static_cast<uint8_t>(in[i + 1]) << 8) |
+                       static_cast<uint8_t>(in[i + 2]);
+    out += kTable[v >> 18];
+    out += kTable[(v >> 12) & 63];
+    out += kTable[(v >> 6) & 63];
+    out += kTable[v & 63];
+  }
+  if (i < in.size()) {
+    uint32_t v = static_cast<uint8_t>(in[i]) << 16;
+    if (i + 1 < in.size()) v |= static_cast<uint8_t>(in[i + 1]) << 8;
+    out += kTable[v >> 18];
+    out += kTable[(v >> 12) & 63];
+    out += i + 1 < in.size() ? kTable[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
 }  // namespace
 
 CallResult StdCalls::Email(const CallRequest& req) {
@@ -299,9 +331,21 @@ CallResult StdCalls::Email(const CallRequest& req) {
   gmtime_r(&t, &tm);
   std::strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
   MailSource src;
+  // Lines end in CRLF on the wire (RFC 5322), whatever the body used; a
+  // subject that is not ASCII is encoded (RFC 2047).
+  std::string crlf_body;
+  for (size_t i = 0; i < body.size(); ++i) {
+    if (body[i] == '\n' && (i == 0 || body[i - 1] != '\r')) crlf_body += '\r';
+    crlf_body += body[i];
+  }
+  std::string subject_header = subject;
+  if (std::any_of(subject.begin(), subject.end(), [](char ch) { return static_cast<unsigned char>(ch) >= 0x80; })) {
+    subject_header = "=?UTF-8?B?" + Base64(subject) + "?=";
+  }
   src.text = "Date: " + std::string(date) + "\r\nFrom: " + config_.smtp->from + "\r\nTo: " + to +
-             "\r\nSubject: " + subject + "\r\nMessage-ID: " + message_id +
-             "\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + body + "\r\n";
+             "\r\nSubject: " + subject_header + "\r\nMessage-ID: " + message_id +
+             "\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+             "Content-Transfer-Encoding: 8bit\r\n\r\n" + crlf_body + "\r\n";
   CURL* curl = curl_easy_init();
   if (!curl) return Fail("net", "cannot start libcurl");
   struct curl_slist* rcpt = curl_slist_append(nullptr, ("<" + to + ">").c_str());

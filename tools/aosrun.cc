@@ -979,7 +979,8 @@ int CmdCost(Context& c) {
   Row total;
   for (const auto& r : runs) {
     aos::ScanRunEvents(*c.store, r.run_id, [&](uint64_t, const aos::Event* e, const std::string&) {
-      if (!e || e->type != aos::EventType::kStepCompleted) return true;
+      // Completed calls, and answered calls that failed (both were paid for).
+      if (!e || (e->type != aos::EventType::kStepCompleted && e->type != aos::EventType::kAttemptFailed)) return true;
       const Value& u = e->Field("usage");
       if (u.kind() != aos::ValueKind::kMap) return true;
       const std::string model = Str(u.Find("model"));
