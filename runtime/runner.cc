@@ -1664,7 +1664,11 @@ struct Runner::Impl {
     }
     log.Append(EventType::kAttemptFailed, key, M(std::move(failed)));
     Instance& i2 = st.At(key);
-    if (esc && i2.failures >= esc->count) {
+    // `escalate after N` on the statement, or `on failure escalate` on the
+    // workflow once the statement's attempts are spent: the operator decides.
+    const bool escalate = (esc && i2.failures >= esc->count) ||
+                          (!again && wf.on_failure == FailurePolicy::kEscalate);
+    if (escalate) {
       RequestApproval(key, "escalate",
                       key + " failed " + std::to_string(i2.failures) + " times (" + r.error_kind + ": " +
                           r.message + "). Approve to retry, approve with --data '{\"skip\": VALUE}' "

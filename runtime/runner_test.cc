@@ -1070,3 +1070,41 @@ TEST_CASE("an answered model call that fails its type is still charged", "[runne
 
 }  // namespace
 }  // namespace aos
+
+namespace aos {
+namespace {
+
+TEST_CASE("on failure escalate: a call whose attempts are spent waits for the operator", "[runner]") {
+  Loaded w = Load("f.aos",
+                  "workflow f() {\n"
+                  "  on failure escalate\n"
+                  "  effect a = http.post(\"http://x/a\") { key \"a-1\" compensate http.delete(\"http://x/a\") }\n"
+                  "  step b = http.get(\"http://x/FAIL\") { retry 1 } after a\n"
+                  "  output b.status\n}\n");
+  {
+    MemoryStore store;
+    ManualClock clock(kStart);
+    FakeCalls calls;
+    calls.FailNext("FAIL", 2, "http.503");
+    RunOutcome o = Start(store, clock, calls, w, "r");
+    REQUIRE(o.status == RunStatus::kWaiting);
+    CHECK(o.waiting_on.as_list()[0].Find("name")->as_string() == "b");
+    o = Decide(store, clock, calls, w, "r", "b", true);  // retry: the server is back
+    REQUIRE(o.status == RunStatus::kCompleted);
+    CHECK(o.output.ToJson() == "200");
+  }
+  {
+    MemoryStore store;
+    ManualClock clock(kStart);
+    FakeCalls calls;
+    calls.FailNext("FAIL", 100, "http.503");
+    REQUIRE(Start(store, clock, calls, w, "r").status == RunStatus::kWaiting);
+    RunOutcome o = Decide(store, clock, calls, w, "r", "b", false);
+    REQUIRE(o.status == RunStatus::kFailed);
+    CHECK(o.error.Find("kind")->as_string() == "http.503");
+    CHECK(calls.receipts().count("a-1:undo") == 0);  // escalate, not compensate
+  }
+}
+
+}  // namespace
+}  // namespace aos
