@@ -98,6 +98,7 @@ void RunState::Apply(const Event& e) {
         in->result = e.Field("result");
       }
       AddSpending(e);
+      if (e.Field("signal").kind() == ValueKind::kString) ++signals_taken[e.Field("signal").as_string()];
       break;
     case EventType::kStepSkipped:
       if (in) {
@@ -270,6 +271,8 @@ Value RunState::ToSnapshot() const {
   for (const auto& [k, l] : signals) sigs.emplace_back(S(k), Value::List(l));
   ValueMap nd;
   for (const auto& [k, v] : nondet) nd.emplace_back(S(k), v);
+  ValueMap taken;
+  for (const auto& [k, n] : signals_taken) taken.emplace_back(S(k), Value::Int(static_cast<int64_t>(n)));
   ValueMap m = {
       {S("run_id"), S(run_id)},
       {S("workflow"), S(workflow)},
@@ -286,6 +289,7 @@ Value RunState::ToSnapshot() const {
       {S("inst"), Value::MapOfUnique(std::move(insts))},
       {S("signals"), Value::MapOfUnique(std::move(sigs))},
       {S("nondet"), Value::MapOfUnique(std::move(nd))},
+      {S("signals_taken"), Value::MapOfUnique(std::move(taken))},
       {S("completed_effects"), StringList(completed_effects)},
       {S("compensated"), StringList(compensated)},
       {S("compensating"), Value::Bool(compensating)},
@@ -335,6 +339,11 @@ bool RunState::FromSnapshot(const Value& v, RunState* out) {
   if (get("signals").kind() == ValueKind::kMap) {
     for (const auto& [k, l] : get("signals").as_map()) {
       if (l.kind() == ValueKind::kList) s.signals[Str(k)] = l.as_list();
+    }
+  }
+  if (get("signals_taken").kind() == ValueKind::kMap) {
+    for (const auto& [k, n] : get("signals_taken").as_map()) {
+      if (n.kind() == ValueKind::kInt && n.as_int() >= 0) s.signals_taken[Str(k)] = static_cast<size_t>(n.as_int());
     }
   }
   if (get("nondet").kind() == ValueKind::kMap) {

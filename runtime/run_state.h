@@ -68,6 +68,7 @@ struct RunState {
   int64_t updated_at = 0;
   std::unordered_map<std::string, Instance> inst;
   std::map<std::string, std::vector<Value>> signals;  // name -> [{data, at}]
+  std::map<std::string, size_t> signals_taken;        // name -> how many statements took one
   std::unordered_map<std::string, Value> nondet;      // "inst|fn@offset" -> value
   std::vector<std::string> completed_effects;         // instances, completion order
   std::vector<std::string> compensated;               // instances whose undo completed

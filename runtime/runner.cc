@@ -903,10 +903,15 @@ struct Runner::Impl {
 
   void AdvanceSignal(int s, uint32_t node, const std::string& key, Instance& in) {
     const Stmt& stmt = StmtOf(node);
+    // Each waiting statement takes the next signal of its name that no
+    // other has taken (statements in a loop get one each, in the order they
+    // reach it); a signal delivered early waits for its statement.
     for (const std::string& name : {SignalName(stmt), stmt.name}) {
       auto it = st.signals.find(name);
-      if (it != st.signals.end() && !it->second.empty()) {
-        Complete(s, node, key, it->second.front());
+      const size_t taken = st.signals_taken.count(name) ? st.signals_taken.at(name) : 0;
+      if (it != st.signals.end() && it->second.size() > taken) {
+        log.Append(EventType::kStepCompleted, key, M({{S("result"), it->second[taken]}, {S("signal"), S(name)}}));
+        MarkFinished(s, node, true);
         return;
       }
     }

@@ -1108,3 +1108,35 @@ TEST_CASE("on failure escalate: a call whose attempts are spent waits for the op
 
 }  // namespace
 }  // namespace aos
+
+namespace aos {
+namespace {
+
+TEST_CASE("signals are taken one per waiting statement, in arrival order", "[runner]") {
+  Loaded w = Load("g.aos",
+                  "workflow g() {\n"
+                  "  for x in [1, 2] {\n"
+                  "    signal paid \"invoice.paid\"\n"
+                  "  }\n"
+                  "  output paid.map(p, p.data)\n}\n");
+  MemoryStore store;
+  ManualClock clock(kStart);
+  FakeCalls calls;
+  REQUIRE(Start(store, clock, calls, w, "r").status == RunStatus::kWaiting);
+  auto deliver = [&](int v) {
+    RunLog log(store, clock);
+    std::string error;
+    REQUIRE(log.Load("r", &error));
+    log.Append(EventType::kSignalReceived, "",
+               Value::MapOfUnique({{S("name"), S("invoice.paid")}, {S("data"), Value::Int(v)}}));
+    return Runner(log, *w.program, *w.dag, calls, clock, RunOptions{}).Run();
+  };
+  RunOutcome o = deliver(10);
+  REQUIRE(o.status == RunStatus::kWaiting);  // one item has its signal, the other waits
+  o = deliver(20);
+  REQUIRE(o.status == RunStatus::kCompleted);
+  CHECK(o.output.ToJson() == "[10,20]");
+}
+
+}  // namespace
+}  // namespace aos
