@@ -666,6 +666,20 @@ try:
     check("a bad secrets line names the file and line, not the value", rc == 64 and "bad.env:2:" in err
           and file_secret not in err, show(rc, out, err))
 
+    # ------------------------------------------------------ payload binding
+    gwf = write("gate_hash.aos", 'workflow g() {\n  approval ok { ask "Go?" show {n: 1} }\n  output ok.approved\n}\n')
+    gdata = ddir("gate-hash")
+    run(gwf, "--data", gdata, "--run-id", "gh")
+    rc, out, err = run("inbox", "--json", "--data", gdata)
+    items = [json.loads(l) for l in out.splitlines() if l.strip()]
+    h = items[0].get("payload_hash", "") if items else ""
+    check("inbox --json shows the payload hash", len(h) == 16, out)
+    rc, out, err = run("approve", "gh", "ok", "--data-dir", gdata, "--expect-hash", "0" * 16)
+    check("approve --expect-hash with another hash is refused (64)", rc == 64 and "look again" in err,
+          show(rc, out, err))
+    rc, out, err = run("approve", "gh", "ok", "--data-dir", gdata, "--expect-hash", h)
+    check("approve --expect-hash with the shown hash decides", rc == 0, show(rc, out, err))
+
     # ------------------------------------------------------ upgrades
     v1 = write("up_v1.aos", """workflow up() {
   let a = 1

@@ -103,7 +103,9 @@ const std::map<std::string, std::string> kHelp = {
      "aosrun approve RUN NAME [--comment C] [--data J] [--as WHO]\n\n"
      "Records an approval decision for the waiting approval NAME of RUN, then\n"
      "continues the run. --data is JSON given to the workflow as NAME.data.\n"
-     "--no-continue only records the decision.\n"},
+     "--no-continue only records the decision. --expect-hash H refuses unless the\n"
+     "request still shows the payload with hash H (inbox --json prints it), so a\n"
+     "decision is never applied to a payload the approver did not see.\n"},
     {"reject",
      "aosrun reject RUN NAME [--comment C] [--as WHO]\n\n"
      "Records a rejection for the waiting approval NAME of RUN, then continues\n"
@@ -139,6 +141,7 @@ struct Options {
   std::string input_json, run_id, data, config, workflow, batch, comment, data_json, as;
   std::string upgrade;
   std::string otlp;  // trace --otlp FILE
+  std::string expect_hash;  // approve/reject --expect-hash H
   bool json = false, help = false, replay_effects = false, strict = false, no_continue = false;
   bool force = false;
   bool verbose = false;  // -v: the process log on stderr too, at debug
@@ -227,6 +230,8 @@ bool ParseArgs(int argc, char** argv, Options* o, std::string* problem) {
       if (!take(&o->upgrade)) return false;
     } else if (a == "--otlp") {
       if (!take(&o->otlp)) return false;
+    } else if (a == "--expect-hash") {
+      if (!take(&o->expect_hash)) return false;
     } else if (a == "--durability") {
       std::string m;
       if (!take(&m)) return false;
@@ -778,9 +783,16 @@ int CmdDecide(Context& c, bool approve) {
     std::cerr << "aosrun: run " << run << " has ended (" << aos::RunStatusName(log.state().status) << ")\n";
     return kExitUsage;
   }
+  const Value* hash = in->request.Find("payload_hash");
+  if (!c.opt.expect_hash.empty() && Str(hash) != c.opt.expect_hash) {
+    // The decision is bound to what the approver saw: a payload that changed
+    // since (a new request after an upgrade or a retry) is not decided blind.
+    std::cerr << "aosrun: approval '" << name << "' of run " << run << " shows payload " << Str(hash)
+              << ", not " << c.opt.expect_hash << " as expected; look again (aosrun inbox --json)\n";
+    return kExitUsage;
+  }
   std::string who = c.opt.as;
   if (who.empty()) who = std::getenv("USER") ? std::getenv("USER") : "operator";
-  const Value* hash = in->request.Find("payload_hash");
   log.Append(aos::EventType::kApprovalDecided, name,
              Value::MapOfUnique({{Value::String("approved"), Value::Bool(approve)},
                                  {Value::String("by"), Value::String(who)},
@@ -892,7 +904,8 @@ int CmdInbox(Context& c) {
       if (c.opt.json) {
         std::cout << "{\"run_id\":" << Q(r.run_id) << ",\"workflow\":" << Q(r.workflow) << ",\"name\":" << Q(name)
                   << ",\"ask\":" << Q(Str(in.request.Find("ask")))
-                  << ",\"show\":" << (payload ? payload->ToJson() : "null") << "}\n";
+                  << ",\"show\":" << (payload ? payload->ToJson() : "null")
+                  << ",\"payload_hash\":" << Q(Str(in.request.Find("payload_hash"))) << "}\n";
       } else {
         std::cout << r.run_id << "  " << r.workflow << "  " << name << ": " << Str(in.request.Find("ask")) << "\n";
         if (payload && !payload->is_null()) std::cout << "    " << payload->ToJson() << "\n";
