@@ -440,6 +440,7 @@ struct Runner::Impl {
         auto it = r_.opt.config->secrets.find(std::string(name));
         if (it != r_.opt.config->secrets.end()) return S(it->second);
       }
+      if (r_.opt.placeholder_secrets) return S("<secret " + std::string(name) + ">");
       return std::nullopt;
     }
 

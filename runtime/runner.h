@@ -44,6 +44,9 @@ struct RunOptions {
   // written unsynced and the caller syncs later — `aosrun --batch` group-
   // commits the ends of many runs in one sync. Effect intents stay synced.
   bool sync_at_end = true;
+  // Offline runs (aoscheck test): secret("NAME") that is not set reads as
+  // the placeholder "<secret NAME>" instead of failing.
+  bool placeholder_secrets = false;
   // Called after each statement finishes: (finished, total known, instance).
   std::function<void(size_t, size_t, const std::string&)> progress;
 };

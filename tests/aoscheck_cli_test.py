@@ -131,5 +131,35 @@ check("bad config", rc == 65 and f"{cfg.name}:5: unknown key 'models.small.prise
 rc, out, err = run("--config", "examples/aos.yaml", "tests/golden/calls/unknown_model.aos")
 check("unknown model with config", rc == 65 and "E131" in err, err)
 
+# aoscheck test: the newsletter offline, against its mock file.
+env_no_secret = {k: v for k, v in os.environ.items() if k != "CMS_TOKEN"}
+p = subprocess.run([AOSCHECK, "test", "examples/weekly_newsletter.aos", "--mock",
+                    "examples/mocks/weekly_newsletter.yaml", "--json"], capture_output=True, text=True,
+                   cwd=ROOT, env=env_no_secret)
+t = json.loads(p.stdout or "{}")
+check("test: the newsletter completes offline", p.returncode == 0 and t.get("status") == "completed"
+      and t.get("output") == {"url": "https://cms.example/posts/42", "signals_used": 1, "approved": True},
+      p.stdout + p.stderr)
+check("test: the calls and the effect key", [c["call"] for c in t.get("calls", [])]
+      == ["analytics.get", "writer.ask", "cms.post"] and t["calls"][2]["key"] == "publish-2026-W48", t)
+check("test: the approval was scripted", "approval review: approved" in t.get("notes", []), t)
+
+mock = write("inputs: {week: W1}\ncalls:\n  - call: analytics.*\n    result: {json: {items: []}}\n"
+             "  - call: writer.ask\n    error: {kind: http.503}\n")
+rc, out, err = run("test", "examples/weekly_newsletter.aos", "--mock", mock)
+check("test: a mocked failure fails the run (exit 1)", rc == 1 and "http.503" in out, out + err)
+mock = write("inputs: {week: W1}\ncalls:\n  - call: analytics.get\n    result: {json: {items: []}}\n"
+             "  - call: writer.ask\n    result: {data: {title: T, sections: [], summary: s}}\n")
+rc, out, err = run("test", "examples/weekly_newsletter.aos", "--mock", mock)
+check("test: an approval the mock does not script waits (75)", rc == 75
+      and "approval review is not in the mock file" in out, out + err)
+mock = write("calls:\n  - result: {}\n")
+rc, out, err = run("test", "examples/hello.aos", "--mock", mock)
+check("test: a bad mock names file and line (64)", rc == 64 and f"{mock}:2:" in err and "needs 'call'" in err, err)
+rc, out, err = run("test", "examples/hello.aos")
+check("test without --mock is a usage error", rc == 64 and "--mock" in err, err)
+rc, out, err = run("test", "--help")
+check("test --help", rc == 0 and "offline" in out, out)
+
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

@@ -20,6 +20,7 @@
 #include "lang/plan.h"
 #include "lang/source.h"
 #include "runtime/config.h"
+#include "runtime/offline.h"
 #include "runtime/rocks_store.h"
 #include "runtime/run_log.h"
 #include "runtime/runner.h"
@@ -38,6 +39,7 @@ const char kUsage[] =
     "       aoscheck plan FILE [--workflow NAME] [--input k=v]... [--config aos.yaml]\n"
     "                                                     dry run: what a run would do\n"
     "       aoscheck eval 'EXPR' [--input k=v]...           evaluate one expression\n"
+    "       aoscheck test FILE --mock M.yaml                run it offline against mocks\n"
     "\n"
     "Exit status: 0 clean (warnings allowed), 65 errors found, 64 bad usage,\n"
     "74 a file could not be read, 1 eval failed.\n";
@@ -108,6 +110,7 @@ struct Options {
   std::string config;
   std::string workflow;
   std::string against;  // --against RUN
+  std::string mock;     // test --mock M.yaml
   std::string data;     // --data DIR
   std::vector<std::pair<std::string, std::string>> inputs;
   std::vector<std::string> positional;
@@ -141,6 +144,8 @@ bool ParseFlags(int argc, char** argv, int first, Options* o, bool* help,
       if (!value(&o->workflow)) return false;
     } else if (a == "--against") {
       if (!value(&o->against)) return false;
+    } else if (a == "--mock") {
+      if (!value(&o->mock)) return false;
     } else if (a == "--data") {
       if (!value(&o->data)) return false;
     } else if (a == "--input") {
@@ -360,6 +365,75 @@ int RunEval(const Options& o) {
   return kExitOk;
 }
 
+const char kTestHelp[] =
+    "aoscheck test FILE --mock M.yaml [--config aos.yaml] [--workflow NAME] [--json]\n"
+    "\n"
+    "Runs the workflow entirely offline: every call is answered from the mock\n"
+    "file, time is a virtual clock that jumps to each timer, approvals and\n"
+    "signals are scripted, and the run's log lives in memory (nothing is\n"
+    "written). Prints the outcome, the calls made (with effect keys), and what\n"
+    "was decided. The mock file's format is described in runtime/offline.h and\n"
+    "docs/cli.md.\n"
+    "\n"
+    "Exit status: 0 the run completed, 1 it failed, 75 it waits for something\n"
+    "the mock file does not script, 65 FILE has errors, 64 bad usage or mock.\n";
+
+int RunTest(const Options& o) {
+  if (o.positional.size() != 1) return Usage("test takes exactly one FILE");
+  if (o.mock.empty()) return Usage("test needs --mock M.yaml");
+  aos::Diagnostics diags;
+  int status = kExitOk;
+  auto program = Load(o.positional[0], o, diags, &status);
+  if (status != kExitOk) return status;
+  if (diags.has_errors()) {
+    PrintDiagnostics(diags, o.json);
+    return kExitInvalid;
+  }
+  std::string error;
+  const aos::Dag* dag = program->FindWorkflow(o.workflow, &error);
+  if (!dag) return Usage(error);
+  auto mock = aos::LoadMock(o.mock, &error);
+  if (!mock) {
+    std::cerr << "aoscheck: " << error << "\n";
+    return kExitUsage;
+  }
+  std::optional<aos::Config> config;
+  if (!o.config.empty()) config = aos::LoadConfig(o.config, &error);
+  std::string text;
+  ReadFile(o.positional[0], &text);
+  const aos::OfflineResult r =
+      aos::RunOffline(*program, *dag, o.positional[0], text, *mock, config ? &*config : nullptr);
+  const char* st = aos::RunStatusName(r.outcome.status);
+  if (o.json) {
+    std::string calls;
+    for (const auto& c : r.calls) {
+      calls += (calls.empty() ? "" : ",") + std::string("{\"instance\":") + aos::JsonQuote(c.instance) +
+               ",\"call\":" + aos::JsonQuote(c.callee) + ",\"key\":" + aos::JsonQuote(c.key) +
+               ",\"ok\":" + (c.ok ? "true" : "false") + "}";
+    }
+    std::string notes;
+    for (const auto& n : r.notes) notes += (notes.empty() ? "" : ",") + aos::JsonQuote(n);
+    std::cout << "{\"status\":\"" << st << "\",\"output\":" << r.outcome.output.ToJson()
+              << ",\"error\":" << r.outcome.error.ToJson() << ",\"calls\":[" << calls << "],\"notes\":["
+              << notes << "],\"events\":" << r.events << "}\n";
+  } else {
+    std::cout << "test " << dag->workflow->name << ": " << st << "\n";
+    if (r.outcome.status == aos::RunStatus::kCompleted) std::cout << "  output: " << r.outcome.output.ToJson() << "\n";
+    if (!r.outcome.error.is_null()) std::cout << "  error: " << r.outcome.error.ToJson() << "\n";
+    std::cout << "  calls: " << r.calls.size() << "\n";
+    for (const auto& c : r.calls) {
+      std::cout << "    " << c.instance << "  " << c.callee << "  " << (c.ok ? "ok" : "failed")
+                << (c.key.empty() ? "" : "  key " + c.key) << "\n";
+    }
+    for (const auto& n : r.notes) std::cout << "  " << n << "\n";
+  }
+  switch (r.outcome.status) {
+    case aos::RunStatus::kCompleted: return kExitOk;
+    case aos::RunStatus::kWaiting: return 75;
+    default: return 1;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -376,6 +450,10 @@ int main(int argc, char** argv) {
     first = 2;
     help_text = kEvalHelp;
     run = RunEval;
+  } else if (cmd == "test") {
+    first = 2;
+    help_text = kTestHelp;
+    run = RunTest;
   } else if (cmd == "help") {
     std::cout << kUsage;
     return kExitOk;

@@ -1,0 +1,254 @@
+#include "runtime/offline.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <fstream>
+#include <mutex>
+#include <sstream>
+
+#include "runtime/clock.h"
+#include "runtime/run_log.h"
+#include "runtime/store.h"
+
+namespace aos {
+
+namespace {
+
+struct MockError {
+  int line;
+  std::string message;
+};
+
+int LineOf(const YAML::Node& n) { return n.Mark().line >= 0 ? n.Mark().line + 1 : 0; }
+
+// YAML to Value: scalars as JSON would read them (42 int, 1.5 double, true,
+// null), otherwise strings.
+Value ToValue(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      return Value();
+    case YAML::NodeType::Scalar: {
+      const std::string text = n.Scalar();
+      if (n.Tag() != "!") {  // not quoted
+        std::string err;
+        if (auto v = ParseJson(text, &err); v && v->kind() != ValueKind::kString) return *v;
+        if (text == "~" || text == "null") return Value();
+      }
+      return Value::String(text);
+    }
+    case YAML::NodeType::Sequence: {
+      ValueList l;
+      for (const auto& e : n) l.push_back(ToValue(e));
+      return Value::List(std::move(l));
+    }
+    case YAML::NodeType::Map: {
+      ValueMap m;
+      for (const auto& kv : n) m.emplace_back(Value::String(kv.first.Scalar()), ToValue(kv.second));
+      return Value::Map(std::move(m));
+    }
+  }
+  return Value();
+}
+
+void Only(const YAML::Node& n, const std::string& where, std::initializer_list<const char*> keys) {
+  if (!n.IsMap()) throw MockError{LineOf(n), where + " must be a mapping"};
+  for (const auto& kv : n) {
+    bool ok = false;
+    for (const char* k : keys) ok = ok || kv.first.Scalar() == k;
+    if (!ok) throw MockError{LineOf(kv.first), "unknown key '" + kv.first.Scalar() + "' in " + where};
+  }
+}
+
+class MockCalls : public CallHandler {
+ public:
+  explicit MockCalls(const Mock& mock) : answers_(mock.calls), used_(mock.calls.size(), 0) {}
+
+  CallResult Invoke(const CallRequest& req) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    OfflineCall c{req.instance, req.callee, req.kind, req.idempotency_key, true};
+    CallResult r;
+    for (size_t i = 0; i < answers_.size(); ++i) {
+      const MockAnswer& a = answers_[i];
+      const bool prefix = !a.call.empty() && a.call.back() == '*';
+      const bool match = prefix ? req.callee.rfind(a.call.substr(0, a.call.size() - 1), 0) == 0 : req.callee == a.call;
+      if (!match || (a.times && used_[i] >= a.times)) continue;
+      ++used_[i];
+      if (a.error) {
+        r.error_kind = a.kind;
+        r.message = a.message.empty() ? "mocked failure" : a.message;
+      } else {
+        r.ok = true;
+        r.value = a.result;
+      }
+      c.ok = r.ok;
+      calls_.push_back(c);
+      return r;
+    }
+    r.error_kind = "effect.unknown";
+    r.message = "the mock file has no answer for " + req.callee;
+    c.ok = false;
+    calls_.push_back(c);
+    return r;
+  }
+
+  std::vector<OfflineCall> calls() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return calls_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<MockAnswer> answers_;
+  std::vector<int> used_;
+  std::vector<OfflineCall> calls_;
+};
+
+const Value* FindIn(const std::vector<std::pair<std::string, Value>>& list, const std::string& name) {
+  for (const auto& [k, v] : list) {
+    if (k == name) return &v;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+std::optional<Mock> LoadMock(const std::string& path, std::string* error) {
+  std::ifstream in(path);
+  if (!in) {
+    *error = path + ": cannot read the mock file";
+    return std::nullopt;
+  }
+  try {
+    const YAML::Node root = YAML::Load(in);
+    Mock m;
+    m.inputs = Value::Map({});
+    if (root.IsNull()) return m;
+    Only(root, "the mock file", {"inputs", "calls", "approvals", "signals"});
+    if (auto n = root["inputs"]) {
+      if (!n.IsMap()) throw MockError{LineOf(n), "'inputs' must be a mapping"};
+      m.inputs = ToValue(n);
+    }
+    if (auto n = root["calls"]) {
+      if (!n.IsSequence()) throw MockError{LineOf(n), "'calls' must be a list"};
+      for (const auto& c : n) {
+        Only(c, "a call", {"call", "result", "error", "times"});
+        MockAnswer a;
+        if (!c["call"]) throw MockError{LineOf(c), "a call needs 'call' (the callee, such as cms.post)"};
+        a.call = c["call"].Scalar();
+        if (c["error"]) {
+          a.error = true;
+          Only(c["error"], "error", {"kind", "message"});
+          if (!c["error"]["kind"]) throw MockError{LineOf(c["error"]), "an error needs 'kind' (such as http.503)"};
+          a.kind = c["error"]["kind"].Scalar();
+          if (c["error"]["message"]) a.message = c["error"]["message"].Scalar();
+        } else {
+          a.result = ToValue(c["result"]);
+        }
+        if (c["times"]) {
+          try {
+            a.times = c["times"].as<int>();
+          } catch (const YAML::Exception&) {
+            throw MockError{LineOf(c["times"]), "'times' must be a whole number"};
+          }
+        }
+        m.calls.push_back(std::move(a));
+      }
+    }
+    if (auto n = root["approvals"]) {
+      if (!n.IsMap()) throw MockError{LineOf(n), "'approvals' must be a mapping of names"};
+      for (const auto& kv : n) {
+        Only(kv.second, "approval " + kv.first.Scalar(), {"approved", "by", "comment", "data"});
+        m.approvals.emplace_back(kv.first.Scalar(), ToValue(kv.second));
+      }
+    }
+    if (auto n = root["signals"]) {
+      if (!n.IsMap()) throw MockError{LineOf(n), "'signals' must be a mapping of names"};
+      for (const auto& kv : n) m.signals.emplace_back(kv.first.Scalar(), ToValue(kv.second));
+    }
+    return m;
+  } catch (const MockError& e) {
+    *error = path + ":" + std::to_string(e.line) + ": " + e.message;
+  } catch (const YAML::Exception& e) {
+    *error = path + ":" + std::to_string(e.mark.line + 1) + ": malformed YAML: " + e.msg;
+  }
+  return std::nullopt;
+}
+
+OfflineResult RunOffline(const Program& program, const Dag& dag, const std::string& file,
+                         const std::string& source, const Mock& mock, const Config* config) {
+  OfflineResult res;
+  MemoryStore store;
+  ManualClock clock(1'790'000'000'000'000'000);  // a fixed, virtual start
+  MockCalls calls(mock);
+  RunLog log(store, clock);
+  log.Begin("offline");
+  std::string error;
+  if (!StartRun(log, program, dag, file, source, mock.inputs, false, &error)) {
+    res.outcome.status = RunStatus::kFailed;
+    res.outcome.error = Value::Map({{Value::String("kind"), Value::String("input")},
+                                    {Value::String("message"), Value::String(error)}});
+    return res;
+  }
+  RunOptions opt;
+  opt.config = config;
+  opt.max_inline_wait_ms = 0;  // every timer makes the run wait: the clock jumps
+  opt.placeholder_secrets = true;  // no credentials are needed to test offline
+  std::vector<std::string> delivered;
+  for (int round = 0; round < 1000; ++round) {
+    res.outcome = Runner(log, program, dag, calls, clock, opt).Run();
+    if (res.outcome.status != RunStatus::kWaiting) break;
+    bool moved = false;
+    for (const auto& w : res.outcome.waiting_on.as_list()) {
+      const std::string kind = w.Find("kind")->as_string();
+      const std::string name = w.Find("name")->as_string();
+      if (kind == "approval") {
+        const std::string base = name.substr(0, name.find('['));
+        const Value* d = FindIn(mock.approvals, name);
+        if (!d) d = FindIn(mock.approvals, base);
+        if (!d) {
+          res.notes.push_back("approval " + name + " is not in the mock file: the run waits");
+          continue;
+        }
+        ValueMap m = d->kind() == ValueKind::kMap ? d->as_map() : ValueMap{};
+        Value decision = Value::Map(std::move(m));
+        if (!decision.Find("approved")) {
+          decision = Value::Map({{Value::String("approved"), Value::Bool(true)}});
+        }
+        if (!decision.Find("by")) {
+          ValueMap mm = decision.as_map();
+          mm.emplace_back(Value::String("by"), Value::String("aoscheck test"));
+          decision = Value::Map(std::move(mm));
+        }
+        log.Append(EventType::kApprovalDecided, name, decision);
+        res.notes.push_back("approval " + name + ": " +
+                            (decision.Find("approved")->kind() == ValueKind::kBool && decision.Find("approved")->as_bool()
+                                 ? "approved"
+                                 : "rejected"));
+        moved = true;
+      } else if (kind == "signal") {
+        const std::string sig = w.Find("signal")->as_string();
+        const Value* d = FindIn(mock.signals, sig);
+        if (!d) {
+          res.notes.push_back("signal " + sig + " is not in the mock file: the run waits");
+          continue;
+        }
+        log.Append(EventType::kSignalReceived, "", Value::Map({{Value::String("name"), Value::String(sig)},
+                                                               {Value::String("data"), *d}}));
+        res.notes.push_back("signal " + sig + " delivered");
+        moved = true;
+      } else if (const Value* due = w.Find("due"); due && due->kind() == ValueKind::kTimestamp) {
+        clock.SleepUntil(due->as_time().nanos);
+        res.notes.push_back(kind + " " + name + ": the clock moves to " + FormatTimestamp(due->as_time()));
+        moved = true;
+      }
+    }
+    log.Flush(true);
+    if (!moved) break;
+  }
+  res.calls = calls.calls();
+  res.events = log.state().next_seq;
+  return res;
+}
+
+}  // namespace aos
