@@ -833,6 +833,15 @@ struct Runner::Impl {
                     {S("payload_hash"), *in.request.Find("payload_hash")}}));
       return true;
     }
+    if (on == "escalate") {
+      // Overdue: the request stays open, marked escalated and without a
+      // deadline, at the top of the operator's inbox, until someone decides.
+      RequestApproval(key, StrOf(in.request.Find("purpose")),
+                      "[overdue since " + FormatTimestamp(Timestamp{due->as_int()}) + "] " +
+                          StrOf(in.request.Find("ask")),
+                      in.request.Find("payload") ? *in.request.Find("payload") : Value(), 0, "");
+      return false;
+    }
     FailStep(key, "approval.timeout", key + " had no decision before its timeout");
     return false;
   }

@@ -1140,3 +1140,32 @@ TEST_CASE("signals are taken one per waiting statement, in arrival order", "[run
 
 }  // namespace
 }  // namespace aos
+
+namespace aos {
+namespace {
+
+TEST_CASE("on_timeout escalate: an overdue approval stays open, marked, until decided", "[runner]") {
+  Loaded w = Load("e.aos",
+                  "workflow e() {\n"
+                  "  approval ok { ask \"Go?\" timeout 48h on_timeout escalate }\n"
+                  "  output ok.approved\n}\n");
+  MemoryStore store;
+  ManualClock clock(kStart);
+  FakeCalls calls;
+  REQUIRE(Start(store, clock, calls, w, "r").status == RunStatus::kWaiting);
+  clock.Advance(49LL * 3600 * 1'000'000'000);
+  RunLog log(store, clock);
+  std::string error;
+  REQUIRE(log.Load("r", &error));
+  RunOutcome o = Runner(log, *w.program, *w.dag, calls, clock, RunOptions{}).Run();
+  REQUIRE(o.status == RunStatus::kWaiting);
+  const Value& wv = o.waiting_on.as_list()[0];
+  CHECK(wv.Find("ask")->as_string().rfind("[overdue since ", 0) == 0);
+  CHECK_FALSE(wv.Find("due"));  // no deadline any more
+  o = Decide(store, clock, calls, w, "r", "ok", true);
+  REQUIRE(o.status == RunStatus::kCompleted);
+  CHECK(o.output.ToJson() == "true");
+}
+
+}  // namespace
+}  // namespace aos
