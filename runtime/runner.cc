@@ -806,7 +806,8 @@ struct Runner::Impl {
 
   // ---- approvals (the statement, an effect's confirm gate, escalations)
   void RequestApproval(const std::string& key, const std::string& purpose, const std::string& ask,
-                       const Value& payload, int64_t due, const std::string& on_timeout) {
+                       const Value& payload, int64_t due, const std::string& on_timeout,
+                       const Value& approvers = Value()) {
     const std::string hash = Digest(EncodeValue(payload));
     ValueMap m = {{S("purpose"), S(purpose)},
                   {S("ask"), S(ask)},
@@ -814,6 +815,8 @@ struct Runner::Impl {
                   {S("payload_hash"), S(hash)}};
     if (due) m.emplace_back(S("due"), Value::Int(due));
     if (!on_timeout.empty()) m.emplace_back(S("on_timeout"), S(on_timeout));
+    // Who may decide (`approvers [...]`): aosrun approve --as checks it.
+    if (approvers.kind() == ValueKind::kList) m.emplace_back(S("approvers"), approvers);
     log.Append(EventType::kApprovalRequested, key, M(std::move(m)));
   }
 
@@ -839,7 +842,8 @@ struct Runner::Impl {
       RequestApproval(key, StrOf(in.request.Find("purpose")),
                       "[overdue since " + FormatTimestamp(Timestamp{due->as_int()}) + "] " +
                           StrOf(in.request.Find("ask")),
-                      in.request.Find("payload") ? *in.request.Find("payload") : Value(), 0, "");
+                      in.request.Find("payload") ? *in.request.Find("payload") : Value(), 0, "",
+                      in.request.Find("approvers") ? *in.request.Find("approvers") : Value());
       return false;
     }
     FailStep(key, "approval.timeout", key + " had no decision before its timeout");
@@ -867,8 +871,10 @@ struct Runner::Impl {
         if (!EvalOrFail(*stmt.timeout, s, key, &timeout, "timeout", node)) return;
         if (timeout.kind() == ValueKind::kDuration) due = clock.NowNanos() + timeout.as_duration().nanos;
       }
+      Value approvers;
+      if (stmt.approvers && !EvalOrFail(*stmt.approvers, s, key, &approvers, "approvers", node)) return;
       RequestApproval(key, "approval", ask.ToDisplayString(), payload, due,
-                      stmt.on_timeout.empty() ? "reject" : stmt.on_timeout);
+                      stmt.on_timeout.empty() ? "reject" : stmt.on_timeout, approvers);
     }
     Instance& i2 = st.At(key);
     if (!i2.decided && !TimeoutApproval(key, i2)) {

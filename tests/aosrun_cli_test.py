@@ -680,6 +680,27 @@ try:
     rc, out, err = run("approve", "gh", "ok", "--data-dir", gdata, "--expect-hash", h)
     check("approve --expect-hash with the shown hash decides", rc == 0, show(rc, out, err))
 
+    # ------------------------------------------------------ approvers, returns
+    awf = write("approvers.aos", """type Plan { budget: int  note: string = "" }
+workflow a() {
+  approval ok { ask "Plan?" returns Plan approvers ["ada", "bob"] }
+  output {by: ok.by, budget: ok.data.budget, note: ok.data.note}
+}
+""")
+    adata = ddir("approvers")
+    rc, out, err = run(awf, "--data", adata, "--run-id", "ap")
+    check("approvers: the run waits", rc == 75, show(rc, out, err))
+    rc, out, err = run("approve", "ap", "ok", "--data-dir", adata, "--as", "eve", "--data", '{"budget": 5}')
+    check("approvers: someone else may not decide (64)", rc == 64 and "may not decide" in err and "ada, bob" in err,
+          show(rc, out, err))
+    rc, out, err = run("approve", "ap", "ok", "--data-dir", adata, "--as", "ada", "--data", '{"budget": "lots"}')
+    check("returns: --data that does not fit is refused (64)", rc == 64 and "budget: expected an integer" in err,
+          show(rc, out, err))
+    rc, out, err = run("approve", "ap", "ok", "--data-dir", adata, "--as", "ada", "--data", '{"budget": 5}', "--json")
+    o = last_json(out) or {}
+    check("approvers and returns: ada decides with typed data",
+          rc == 0 and o.get("output") == {"by": "ada", "budget": 5, "note": ""}, show(rc, out, err))
+
     # ------------------------------------------------------ upgrades
     v1 = write("up_v1.aos", """workflow up() {
   let a = 1

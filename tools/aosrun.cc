@@ -30,6 +30,7 @@
 #include "runtime/rocks_store.h"
 #include "runtime/run_log.h"
 #include "runtime/runner.h"
+#include "runtime/schema.h"
 #include "runtime/trace.h"
 #include "stdlib/std_calls.h"
 
@@ -793,6 +794,38 @@ int CmdDecide(Context& c, bool approve) {
   }
   std::string who = c.opt.as;
   if (who.empty()) who = std::getenv("USER") ? std::getenv("USER") : "operator";
+  if (const Value* approvers = in->request.Find("approvers");
+      approvers && approvers->kind() == aos::ValueKind::kList && !approvers->as_list().empty()) {
+    bool allowed = false;
+    std::string list;
+    for (const auto& a : approvers->as_list()) {
+      allowed = allowed || a.ToDisplayString() == who;
+      list += (list.empty() ? "" : ", ") + a.ToDisplayString();
+    }
+    if (!allowed) {
+      std::cerr << "aosrun: " << who << " may not decide '" << name << "' of run " << run << " (approvers: " << list
+                << "); decide --as one of them\n";
+      return kExitUsage;
+    }
+  }
+  // `returns T`: the decision's --data must be a T.
+  if (approve && !data.is_null()) {
+    Loaded w;
+    if (LoadWorkflow(c, log.state().file, log.state().source, log.state().workflow, &w) == kExitOk) {
+      const std::string base = name.substr(0, name.find('['));
+      for (const auto& n : w.dag->nodes) {
+        if (n.name != base || !n.stmt || n.stmt->kind != aos::StmtKind::kApproval || !n.stmt->returns) continue;
+        Value typed;
+        const std::string err = aos::CheckValue(*w.program, n.stmt->returns.get(), data, &typed);
+        if (!err.empty()) {
+          std::cerr << "aosrun: --data does not fit '" << name << "' (returns " << n.stmt->returns->name
+                    << "): " << err << "\n";
+          return kExitUsage;
+        }
+        data = typed;
+      }
+    }
+  }
   log.Append(aos::EventType::kApprovalDecided, name,
              Value::MapOfUnique({{Value::String("approved"), Value::Bool(approve)},
                                  {Value::String("by"), Value::String(who)},
