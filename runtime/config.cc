@@ -55,7 +55,7 @@ Config Parse(const YAML::Node& root, const std::string& path) {
   Config c;
   c.path = path;
   if (root.IsNull()) return c;
-  OnlyKeys(root, "", {"data_dir", "models", "smtp", "concurrency", "log", "secrets_file"});
+  OnlyKeys(root, "", {"data_dir", "models", "smtp", "concurrency", "log", "secrets_file", "kb"});
   if (auto n = root["data_dir"]) c.data_dir = String(n, "data_dir");
   if (auto n = root["secrets_file"]) {
     c.secrets_file = String(n, "secrets_file");
@@ -104,6 +104,12 @@ Config Parse(const YAML::Node& root, const std::string& path) {
       }
       c.models[name] = mc;
     }
+  }
+  if (auto kb = root["kb"]) {
+    OnlyKeys(kb, "kb", {"model"});
+    if (!kb["model"]) Fail(kb, "'kb.model' is required (the model that embeds for kb.add and kb.search)");
+    c.kb_model = String(kb["model"], "kb.model");
+    if (!c.models.count(c.kb_model)) Fail(kb["model"], "'kb.model' names '" + c.kb_model + "', which is not in models");
   }
   return c;
 }

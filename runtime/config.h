@@ -36,6 +36,8 @@ struct Config {
   std::string secrets_file;
   int secrets_file_line = 0;
   std::map<std::string, std::string> secrets;
+  // kb.add / kb.search embed with this model (kb: {model: NAME}).
+  std::string kb_model;
 };
 
 // Reads `path`. Returns nullopt with *error as "FILE:LINE: message" when the

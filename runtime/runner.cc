@@ -1148,6 +1148,65 @@ struct Runner::Impl {
     return m;
   }
 
+  static std::string call_name(const Resolved& k) { return k.ns + "." + k.method; }
+
+  static double Cosine(const Value& a, const Value& b) {
+    if (a.kind() != ValueKind::kList || b.kind() != ValueKind::kList || a.as_list().size() != b.as_list().size()) {
+      return 0;
+    }
+    auto num = [](const Value& v) {
+      return v.kind() == ValueKind::kDouble ? v.as_double() : v.kind() == ValueKind::kInt ? static_cast<double>(v.as_int()) : 0.0;
+    };
+    double dot = 0, na = 0, nb = 0;
+    for (size_t i = 0; i < a.as_list().size(); ++i) {
+      const double x = num(a.as_list()[i]), y = num(b.as_list()[i]);
+      dot += x * y;
+      na += x * x;
+      nb += y * y;
+    }
+    return na > 0 && nb > 0 ? dot / std::sqrt(na * nb) : 0;
+  }
+
+  // The knowledge base: an embedding came back for kb.add (store the entry
+  // with the step's completion) or kb.search (rank the collection by cosine
+  // similarity, best first).
+  void FinishKb(const CallRequest& req, CallResult& r) {
+    if (!r.ok || req.args.Find("kb") == nullptr) return;
+    const std::string op = StrOf(req.args.Find("kb"));
+    const std::string prefix = StrOf(req.args.Find("collection")) + std::string(1, '\0');
+    if (op == "add") {
+      const std::string id = StrOf(req.args.Find("id"));
+      log.batch().Put(Column::kKb, prefix + id,
+                      EncodeValue(M({{S("id"), S(id)},
+                                     {S("text"), *req.args.Find("text")},
+                                     {S("meta"), req.args.Find("meta") ? *req.args.Find("meta") : Value()},
+                                     {S("vector"), r.value}})));
+      r.value = M({{S("id"), S(id)}, {S("collection"), *req.args.Find("collection")}});
+      return;
+    }
+    if (log.batch().state_writes) log.Flush(opt.durability == Durability::kStrict);  // see this run's adds
+    std::vector<std::pair<double, Value>> hits;
+    StoreOf().Scan(Column::kKb, prefix, prefix, [&](std::string_view, std::string_view raw) {
+      Value e;
+      if (DecodeValue(raw, &e) && e.Find("vector")) {
+        hits.emplace_back(Cosine(r.value, *e.Find("vector")), e);
+      }
+      return true;
+    });
+    std::stable_sort(hits.begin(), hits.end(), [](const auto& x, const auto& y) { return x.first > y.first; });
+    const Value* kv = req.args.Find("k");
+    const size_t k = kv && kv->kind() == ValueKind::kInt && kv->as_int() > 0 ? static_cast<size_t>(kv->as_int()) : 5;
+    ValueList out;
+    for (size_t i = 0; i < hits.size() && i < k; ++i) {
+      const Value& e = hits[i].second;
+      out.push_back(M({{S("id"), *e.Find("id")},
+                       {S("text"), e.Find("text") ? *e.Find("text") : Value()},
+                       {S("meta"), e.Find("meta") ? *e.Find("meta") : Value()},
+                       {S("score"), Value::Double(hits[i].first)}}));
+    }
+    r.value = Value::List(std::move(out));
+  }
+
   // Builds the handler request of an http, connector, model or email call.
   // false with *error_kind/*error when it cannot be made.
   bool BuildRequest(const Resolved& k, const Args& a, int s, const std::string& key,
@@ -1249,6 +1308,28 @@ struct Runner::Impl {
     } else if (k.ns == "llm" && k.method == "embed") {
       req->kind = "embed";
       m = {{S("model"), named("model")}, {S("text"), named("text")}};
+    } else if (k.ns == "kb") {
+      // kb.add(collection, id, text, meta:) and kb.search(collection, query,
+      // k:): the text is embedded by the config's kb model; Finish stores or
+      // searches (FinishKb).
+      if (!opt.config || opt.config->kb_model.empty()) {
+        *error_kind = "llm.config";
+        *error = call_name(k) + " needs a model to embed with: kb: {model: NAME} in aos.yaml";
+        return false;
+      }
+      req->kind = "embed";
+      const bool add = k.method == "add";
+      auto pos = [&](size_t i) { return i < a.positional.size() ? a.positional[i] : Value(); };
+      m = {{S("model"), S(opt.config->kb_model)},
+           {S("text"), S(pos(add ? 2 : 1).ToDisplayString())},
+           {S("kb"), S(k.method)},
+           {S("collection"), S(pos(0).ToDisplayString())}};
+      if (add) {
+        m.emplace_back(S("id"), S(pos(1).ToDisplayString()));
+        m.emplace_back(S("meta"), named("meta"));
+      } else {
+        m.emplace_back(S("k"), named("k").kind() == ValueKind::kInt ? named("k") : Value::Int(5));
+      }
     } else if (k.ns == "email") {
       req->kind = "email";
       m = a.named;
@@ -1622,6 +1703,7 @@ struct Runner::Impl {
     const Stmt& stmt = StmtOf(node);
     const int64_t ms = (clock.NowNanos() - d.job.started) / 1'000'000;
     CheckTypedAnswer(node, d.result);
+    FinishKb(d.job.req, d.result);
     if (d.result.ok) {
       if (stmt.kind == StmtKind::kEffect) {
         const Instance& in = st.At(key);

@@ -15,6 +15,7 @@ const char* ColumnName(Column c) {
     case Column::kCache: return "cache";
     case Column::kMeta: return "meta";
     case Column::kSignals: return "signals";
+    case Column::kKb: return "kb";
   }
   return "?";
 }

@@ -29,9 +29,10 @@ enum class Column : uint8_t {
   kSnapshots,      // run_id -> RunState snapshot
   kCache,          // call digest -> result (the inference cache)
   kMeta,           // "format" -> data directory format marker
-  kSignals,        // run_id \0 name \0 seq -> pending signal (delivered early)
+  kSignals,        // reserved (signals are events of their run)
+  kKb,             // collection \0 id -> {id, text, meta, vector} (kb.add)
 };
-inline constexpr int kColumnCount = 9;
+inline constexpr int kColumnCount = 10;
 const char* ColumnName(Column c);
 
 class StoreError : public std::runtime_error {
@@ -51,11 +52,11 @@ struct WriteBatch {
 
   void Put(Column c, std::string key, std::string value) {
     if (c == Column::kEvents) ++events;
-    if (c == Column::kEntities || c == Column::kKv) ++state_writes;
+    if (c == Column::kEntities || c == Column::kKv || c == Column::kKb) ++state_writes;
     ops.push_back(Op{c, std::move(key), std::move(value)});
   }
   void Delete(Column c, std::string key) {
-    if (c == Column::kEntities || c == Column::kKv) ++state_writes;
+    if (c == Column::kEntities || c == Column::kKv || c == Column::kKb) ++state_writes;
     ops.push_back(Op{c, std::move(key), std::nullopt});
   }
   bool empty() const { return ops.empty(); }

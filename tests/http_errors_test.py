@@ -137,6 +137,21 @@ try:
     rc, o, ev, err = run_wf('workflow w() {\n  step e = llm.embed(model: "small", text: "durable workflows")\n'
                             '  output {n: size(e), same: e[0] == e[0]}\n}\n', "--config", cfg)
     check("llm.embed: a vector from /v1/embeddings", rc == 0 and o.get("output", {}).get("n") == 8, (rc, o, err))
+    # The knowledge base: kb.add embeds and stores, kb.search ranks by cosine.
+    kcfg = os.path.join(TMP, "kb.yaml")
+    open(kcfg, "w").write("models:\n  small:\n    base_url: %s/v1\n    model: m\nkb: {model: small}\n" % B)
+    kb = ('workflow k() {\n'
+          '  step a = kb.add("notes", "n1", "durable workflows survive crashes", meta: {tag: "a"})\n'
+          '  step b = kb.add("notes", "n2", "cost control for model calls")\n'
+          '  step c = kb.add("notes", "n3", "pricing pages that convert")\n'
+          '  step found = kb.search("notes", "cost control for model calls", k: 2) after a, b, c\n'
+          '  output {first: found[0].id, n: size(found), score: found[0].score > 0.99, added: a.id}\n}\n')
+    rc, o, ev, err = run_wf(kb, "--config", kcfg)
+    check("kb.add and kb.search: the same text ranks first", rc == 0 and o.get("output") ==
+          {"first": "n2", "n": 2, "score": True, "added": "n1"}, (rc, o, err))
+    rc, o, ev, err = run_wf(kb)  # no kb model configured
+    check("kb without kb.model in the config: llm.config", rc == 1 and o.get("error", {}).get("kind") == "llm.config"
+          and "kb: {model" in o.get("error", {}).get("message", ""), (rc, o, err))
 finally:
     stand.send_signal(signal.SIGTERM)
     stand.wait()
