@@ -1063,10 +1063,10 @@ int CmdCost(Context& c) {
     std::cerr << "no model calls recorded\n";
     return kExitOk;
   }
-  std::printf("%-16s %-20s %-12s %6s %10s %10s  %s\n", "run", "workflow", "model", "calls", "tokens in",
+  std::printf("%-22s %-20s %-12s %6s %10s %10s  %s\n", "run", "workflow", "model", "calls", "tokens in",
               "tokens out", "cost");
   for (const auto& [k, r] : rows) {
-    std::printf("%-16s %-20s %-12s %6lld %10lld %10lld  %s\n", std::get<0>(k).c_str(), std::get<1>(k).c_str(),
+    std::printf("%-22s %-20s %-12s %6lld %10lld %10lld  %s\n", std::get<0>(k).c_str(), std::get<1>(k).c_str(),
                 std::get<2>(k).c_str(), static_cast<long long>(r.calls), static_cast<long long>(r.in),
                 static_cast<long long>(r.out), money(r).c_str());
   }
