@@ -112,23 +112,6 @@ std::string Trim(std::string_view s) {
   return std::string(s.substr(b, e - b));
 }
 
-std::string Base64(std::string_view in) {
-  static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  uint32_t buf = 0;
-  int bits = 0;
-  for (unsigned char c : in) {
-    buf = (buf << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out += t[(buf >> bits) & 63];
-    }
-  }
-  if (bits) out += t[(buf << (6 - bits)) & 63];
-  while (out.size() % 4) out += '=';
-  return out;
-}
 
 class Evaluator {
  public:
@@ -970,7 +953,7 @@ class Evaluator {
     }
     if (n == "basic") {
       if (!kinds({K::kString, K::kString})) return WrongArgs(e, n, args);
-      return Value::String("Basic " + Base64(args[0].as_string() + ":" + args[1].as_string()));
+      return Value::String("Basic " + Base64Encode(args[0].as_string() + ":" + args[1].as_string()));
     }
     return Err(e, "unknown function '" + n + "'");
   }

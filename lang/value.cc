@@ -365,6 +365,24 @@ constexpr size_t kMaxJsonDepth = 512;
 
 }  // namespace
 
+std::string Base64Encode(std::string_view in) {
+  static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  uint32_t buf = 0;
+  int bits = 0;
+  for (unsigned char c : in) {
+    buf = (buf << 8) | c;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out += t[(buf >> bits) & 63];
+    }
+  }
+  if (bits) out += t[(buf << (6 - bits)) & 63];
+  while (out.size() % 4) out += '=';
+  return out;
+}
+
 std::optional<Value> ParseJson(std::string_view text, std::string* error) {
   if (JsonDepth(text) > kMaxJsonDepth) {
     if (error) *error = "JSON nested more than " + std::to_string(kMaxJsonDepth) + " levels deep";

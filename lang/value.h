@@ -134,6 +134,9 @@ class Value {
       v_;
 };
 
+// Standard base64 with padding (basic() auth, RFC 2047 mail headers).
+std::string Base64Encode(std::string_view in);
+
 // A JSON string literal for s, quotes included (control characters as
 // \u00XX; UTF-8 passes through).
 std::string JsonQuote(std::string_view s);

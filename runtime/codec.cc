@@ -1,6 +1,7 @@
 #include "runtime/codec.h"
 
 #include <array>
+#include <cstdio>
 #include <cstring>
 
 namespace aos {
@@ -265,6 +266,17 @@ std::array<uint32_t, 256> MakeCrcTable() {
 }
 
 }  // namespace
+
+std::string Digest(std::string_view text) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
 
 uint32_t Crc32c(std::string_view data, uint32_t crc) {
   static const std::array<uint32_t, 256> table = MakeCrcTable();

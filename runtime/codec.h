@@ -56,6 +56,10 @@ class Reader {
 // Decodes a value written by EncodeValue; false when `in` is not exactly one.
 bool DecodeValue(std::string_view in, Value* out);
 
+// A stable, non-cryptographic digest of text (FNV-1a 64, 16 hex digits):
+// source and payload hashes, cache keys, Message-IDs, trace ids.
+std::string Digest(std::string_view text);
+
 // CRC-32C (Castagnoli), as in iSCSI and RocksDB's block checksums.
 uint32_t Crc32c(std::string_view data, uint32_t crc = 0);
 

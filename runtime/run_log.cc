@@ -89,10 +89,11 @@ std::string NewRunId() {
 }
 
 uint64_t ScanRunEvents(Store& store, const std::string& run_id,
-                       const std::function<bool(uint64_t, const Event*, const std::string&)>& visit) {
+                       const std::function<bool(uint64_t, const Event*, const std::string&)>& visit,
+                       uint64_t from) {
   const std::string prefix = EventPrefix(run_id);
-  uint64_t n = 0;
-  store.Scan(Column::kEvents, prefix, prefix, [&](std::string_view k, std::string_view v) {
+  uint64_t n = from;
+  store.Scan(Column::kEvents, prefix, EventKey(run_id, from), [&](std::string_view k, std::string_view v) {
     std::string error;
     Event e;
     if (k.size() != prefix.size() + 8) {
@@ -106,11 +107,13 @@ uint64_t ScanRunEvents(Store& store, const std::string& run_id,
       }
     }
     n = seq + 1;
-    if (!DecodeEvent(v, &e, &error)) return visit(seq, nullptr, error);
+    if (!DecodeEvent(v, &e, &error)) return visit(seq, nullptr, "damaged: " + error);
     return visit(seq, &e, "");
   });
   return n;
 }
+
+RunLog::RunLog(Store& store, Clock& clock) : store_(store), clock_(clock), logger_(spdlog::get("aos")) {}
 
 void RunLog::Begin(const std::string& run_id) {
   state_ = RunState();
@@ -140,36 +143,21 @@ bool RunLog::Load(const std::string& run_id, std::string* error) {
     }
     // A damaged snapshot is not fatal: the events are the truth.
   }
-  const std::string prefix = EventPrefix(run_id);
+  // The events after the snapshot, each checked (ScanRunEvents), applied.
   bool ok = true;
-  uint64_t expect = from;
-  store_.Scan(Column::kEvents, prefix, EventKey(run_id, from),
-              [&](std::string_view k, std::string_view v) {
-                if (k.size() != prefix.size() + 8) {
-                  *error = "run " + run_id + ": a malformed key in its log (aosrun verify checks the "
-                           "whole data directory)";
-                  ok = false;
-                  return false;
-                }
-                const uint64_t seq = GetBigEndian64(k.substr(prefix.size()));
-                if (seq != expect) {
-                  *error = "run " + run_id + ": event " + std::to_string(expect) +
-                           " is missing from the log (found " + std::to_string(seq) + ")";
-                  ok = false;
-                  return false;
-                }
-                Event e;
-                std::string why;
-                if (!DecodeEvent(v, &e, &why)) {
-                  *error = "run " + run_id + ": event " + std::to_string(seq) + " is damaged: " + why +
-                           " (aosrun verify checks the whole data directory)";
-                  ok = false;
-                  return false;
-                }
-                state_.Apply(e);
-                ++expect;
-                return true;
-              });
+  ScanRunEvents(
+      store_, run_id,
+      [&](uint64_t seq, const Event* e, const std::string& why) {
+        if (!e) {
+          *error = "run " + run_id + ": event " + std::to_string(seq) + ": " + why +
+                   " (aosrun verify checks the whole data directory)";
+          ok = false;
+          return false;
+        }
+        state_.Apply(*e);
+        return true;
+      },
+      from);
   if (!ok) return false;
   if (state_.next_seq == 0 || state_.workflow.empty()) {
     *error = "run " + run_id + " has no RunStarted event: its log is damaged";
@@ -187,8 +175,7 @@ std::string Text(const Value& v) { return v.kind() == ValueKind::kString ? v.as_
 // happened to a run, one line per event, never an event's values (results
 // and payloads may hold what the program chose to keep) — only names, keys,
 // kinds and messages, which the runtime keeps free of secrets.
-void LogEvent(const std::string& run, uint64_t seq, const Event& e) {
-  const std::shared_ptr<spdlog::logger> logger = spdlog::get("aos");
+void LogEvent(spdlog::logger* logger, const std::string& run, uint64_t seq, const Event& e) {
   if (!logger || !logger->should_log(spdlog::level::info)) return;
   if (!logger->should_log(spdlog::level::debug) &&
       (e.type == EventType::kStepCompleted || e.type == EventType::kAttemptStarted ||
@@ -249,7 +236,7 @@ uint64_t RunLog::Append(EventType type, std::string step, Value data) {
   const uint64_t seq = state_.next_seq;
   batch_.Put(Column::kEvents, EventKey(state_.run_id, seq), EncodeEvent(e));
   state_.Apply(e);
-  LogEvent(state_.run_id, seq, e);
+  LogEvent(logger_.get(), state_.run_id, seq, e);
   return seq;
 }
 

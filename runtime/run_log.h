@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,6 +20,10 @@
 #include "runtime/event.h"
 #include "runtime/run_state.h"
 #include "runtime/store.h"
+
+namespace spdlog {
+class logger;
+}
 
 namespace aos {
 
@@ -44,7 +49,9 @@ std::string NewRunId();
 
 class RunLog {
  public:
-  RunLog(Store& store, Clock& clock) : store_(store), clock_(clock) {}
+  // Events are also written to the process log (the spdlog logger "aos", as
+  // registered when the RunLog is made; none: no process log).
+  RunLog(Store& store, Clock& clock);
 
   // Loads run `run_id` into state(). false with *error when the run does not
   // exist ("no run ...") or its log is damaged (the seq and why).
@@ -75,14 +82,16 @@ class RunLog {
   RunState state_;
   WriteBatch batch_;
   uint64_t last_snapshot_ = 0;
+  std::shared_ptr<spdlog::logger> logger_;
 };
 
-// Reads every event of a run in order (for `aosrun log` and `verify`);
-// `visit` gets each event or, for a damaged record, the error. Returns the
-// number of events.
+// Reads a run's events from seq `from` on, in order; `visit` gets each event
+// or, for a damaged record, a malformed key or a gap, a null event and why.
+// Returns the seq after the last one.
 uint64_t ScanRunEvents(Store& store, const std::string& run_id,
                        const std::function<bool(uint64_t seq, const Event* e,
-                                                const std::string& error)>& visit);
+                                                const std::string& error)>& visit,
+                       uint64_t from = 0);
 
 }  // namespace aos
 

@@ -20,17 +20,6 @@
 
 namespace aos {
 
-std::string Digest(std::string_view text) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : text) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
-}
-
 namespace {
 
 Value S(std::string s) { return Value::String(std::move(s)); }
@@ -302,6 +291,7 @@ struct Runner::Impl {
     uint32_t node;
     CallRequest req;
     int64_t started;
+    std::string cache_key;  // set for `cache` statements: where the result goes
   };
   struct Done {
     Job job;
@@ -630,9 +620,6 @@ struct Runner::Impl {
     const Stmt& stmt = StmtOf(node);
     Value recorded = (stmt.kind == StmtKind::kLet && dag.nodes[node].secret) ? Value() : result;
     log.Append(EventType::kStepCompleted, key, M({{S("result"), std::move(recorded)}}));
-    if (stmt.kind == StmtKind::kLet && dag.nodes[node].secret) {
-      // keep the live value out of the log but available now
-    }
     MarkFinished(s, node, true);
   }
 
@@ -1065,11 +1052,11 @@ struct Runner::Impl {
 
   // On a fresh result of a `cache` statement: keep it for the TTL (default
   // one day), written with the step's completion.
-  void CacheStore(uint32_t node, const CallRequest& req, const Value& value) {
+  void CacheStore(uint32_t node, const std::string& cache_key, const Value& value) {
     const Modifier* cm = StmtOf(node).FindModifier(ModifierKind::kCache);
-    if (!cm || StmtOf(node).kind == StmtKind::kEffect) return;
+    if (cache_key.empty() || !cm) return;
     const int64_t ttl = cm->ttl ? cm->ttl->nanos : 24LL * 3600 * 1'000'000'000;
-    log.batch().Put(Column::kCache, CacheKey(req),
+    log.batch().Put(Column::kCache, cache_key,
                     EncodeValue(M({{S("value"), value},
                                    {S("expires"), Value::Int(clock.NowNanos() + ttl)},
                                    {S("at"), Value::Int(clock.NowNanos())}})));
@@ -1184,7 +1171,7 @@ struct Runner::Impl {
       r.value = M({{S("id"), S(id)}, {S("collection"), *req.args.Find("collection")}});
       return;
     }
-    if (log.batch().state_writes) log.Flush(opt.durability == Durability::kStrict);  // see this run's adds
+    SeeOwnWrites();
     std::vector<std::pair<double, Value>> hits;
     StoreOf().Scan(Column::kKb, prefix, prefix, [&](std::string_view, std::string_view raw) {
       Value e;
@@ -1345,7 +1332,7 @@ struct Runner::Impl {
   // Entity and kv calls: run here, written with the step's completion.
   bool InlineCall(const Resolved& k, const Args& a, int s, uint32_t node, const std::string& key) {
     if (!k.entity && k.ns != "kv") return false;
-    if (log.batch().state_writes) log.Flush(opt.durability == Durability::kStrict);  // reads see our writes
+    SeeOwnWrites();
     Store& store = StoreOf();
     if (k.ns == "kv") {
       const std::string kk = a.positional.empty() ? "" : a.positional[0].ToDisplayString();
@@ -1465,7 +1452,14 @@ struct Runner::Impl {
     return false;
   }
 
-  std::string EffectKeyOf(const Instance& in) const { return wf.name + std::string(1, '\0') + in.key; }
+  // The cross-run idempotency record of an effect key: workflow \0 key.
+  std::string IdempotencyKey(const std::string& key) const { return wf.name + std::string(1, '\0') + key; }
+
+  // Reads of the store (entities, kv, kb) must see this run's own pending
+  // writes: flush them first.
+  void SeeOwnWrites() {
+    if (log.batch().state_writes) log.Flush(opt.durability == Durability::kStrict);
+  }
 
   void AdvanceCall(int s, uint32_t node, const std::string& key, Instance& in) {
     const Stmt& stmt = StmtOf(node);
@@ -1526,7 +1520,7 @@ struct Runner::Impl {
       req.idempotency_key = ekey;
       // Across runs: a completed key returns its recorded result.
       if (!st.replay_effects) {
-        if (auto raw = StoreOf().Get(Column::kIdempotency, wf.name + std::string(1, '\0') + ekey)) {
+        if (auto raw = StoreOf().Get(Column::kIdempotency, IdempotencyKey(ekey))) {
           Value prior;
           if (DecodeValue(*raw, &prior)) {
             log.Append(EventType::kEffectCompleted, key,
@@ -1569,8 +1563,9 @@ struct Runner::Impl {
     }
     // `cache`: an identical call (callee, evaluated arguments, model
     // settings) made within the TTL by any run answers from the cache.
+    std::string ckey;
     if (!effect && stmt.FindModifier(ModifierKind::kCache)) {
-      const std::string ckey = CacheKey(req);
+      ckey = CacheKey(req);
       if (auto raw = StoreOf().Get(Column::kCache, ckey)) {
         Value entry;
         if (DecodeValue(*raw, &entry) && entry.Find("expires") && entry.Find("value") &&
@@ -1596,7 +1591,7 @@ struct Runner::Impl {
     } else if (opt.durability == Durability::kStrict) {
       log.Flush(true);
     }
-    Dispatch(Job{key, s, node, std::move(req), clock.NowNanos()});
+    Dispatch(Job{key, s, node, std::move(req), clock.NowNanos(), std::move(ckey)});
   }
 
   void Dispatch(Job job) {
@@ -1708,7 +1703,7 @@ struct Runner::Impl {
       if (stmt.kind == StmtKind::kEffect) {
         const Instance& in = st.At(key);
         log.Append(EventType::kEffectCompleted, key, M({{S("key"), S(in.key)}, {S("result"), d.result.value}}));
-        log.batch().Put(Column::kIdempotency, EffectKeyOf(in), EncodeValue(d.result.value));
+        log.batch().Put(Column::kIdempotency, IdempotencyKey(in.key), EncodeValue(d.result.value));
       }
       ValueMap done_fields = {{S("result"), d.result.value}, {S("duration_ms"), Value::Int(ms)}};
       if (d.job.req.kind == "llm") {
@@ -1719,7 +1714,7 @@ struct Runner::Impl {
         }
         done_fields.emplace_back(S("usage"), M(std::move(usage)));
       }
-      CacheStore(node, d.job.req, d.result.value);
+      CacheStore(node, d.job.cache_key, d.result.value);
       log.Append(EventType::kStepCompleted, key, M(std::move(done_fields)));
       MarkFinished(s, node, true);
     } else {
@@ -1854,7 +1849,7 @@ struct Runner::Impl {
       if (ok && !BuildRequest(Resolve(*cm->call), a, s, inst, &req, &ekind, &why)) ok = false;
       Value result;
       if (ok) {
-        const std::string idem = wf.name + std::string(1, '\0') + ukey;
+        const std::string idem = IdempotencyKey(ukey);
         auto raw = st.replay_effects ? std::nullopt : StoreOf().Get(Column::kIdempotency, idem);
         if (raw && DecodeValue(*raw, &result)) {
           log.Append(EventType::kEffectCompleted, undo,

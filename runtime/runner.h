@@ -26,6 +26,7 @@
 #include "lang/dag.h"
 #include "runtime/calls.h"
 #include "runtime/clock.h"
+#include "runtime/codec.h"  // Digest
 #include "runtime/config.h"
 #include "runtime/run_log.h"
 
@@ -72,9 +73,6 @@ bool PrepareInputs(const Dag& dag, const Value& given, Value* inputs, std::strin
 bool StartRun(RunLog& log, const Program& program, const Dag& dag, const std::string& file,
               const std::string& source, const Value& inputs, bool replay_effects,
               std::string* error, const std::string& config_hash = "");
-
-// A stable digest of text (FNV-1a 64, hex), for source and payload hashes.
-std::string Digest(std::string_view text);
 
 class Runner {
  public:

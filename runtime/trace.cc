@@ -4,8 +4,8 @@
 #include <map>
 
 #include "lang/ast_dump.h"
+#include "runtime/codec.h"
 #include "runtime/run_log.h"
-#include "runtime/runner.h"
 
 namespace aos {
 
@@ -30,7 +30,7 @@ bool BuildTrace(Store& store, const std::string& run_id, const Dag* dag, Trace* 
   bool damaged = false;
   ScanRunEvents(store, run_id, [&](uint64_t seq, const Event* e, const std::string& why) {
     if (!e) {
-      *error = "run " + run_id + ": event " + std::to_string(seq) + " is damaged: " + why;
+      *error = "run " + run_id + ": event " + std::to_string(seq) + ": " + why;
       damaged = true;
       return false;
     }

@@ -9,7 +9,7 @@
 #include <cstring>
 #include <ctime>
 
-#include "runtime/runner.h"
+#include "runtime/codec.h"
 #include "stdlib/http_client.h"
 
 namespace aos {
@@ -290,28 +290,6 @@ size_t ReadMail(char* buf, size_t size, size_t n, void* user) {
 
 bool HasNewline(const std::string& s) { return s.find_first_of("\r\n") != std::string::npos; }
 
-std::string Base64(const std::string& in) {
-  static const char kTable[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const uint32_t v = (static_cast<uint8_t>(in[i]) << 16) | (static_cast<uint8_t>(in[i + 1]) << 8) |
-                       static_cast<uint8_t>(in[i + 2]);
-    out += kTable[v >> 18];
-    out += kTable[(v >> 12) & 63];
-    out += kTable[(v >> 6) & 63];
-    out += kTable[v & 63];
-  }
-  if (i < in.size()) {
-    uint32_t v = static_cast<uint8_t>(in[i]) << 16;
-    if (i + 1 < in.size()) v |= static_cast<uint8_t>(in[i + 1]) << 8;
-    out += kTable[v >> 18];
-    out += kTable[(v >> 12) & 63];
-    out += i + 1 < in.size() ? kTable[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -340,7 +318,7 @@ CallResult StdCalls::Email(const CallRequest& req) {
   }
   std::string subject_header = subject;
   if (std::any_of(subject.begin(), subject.end(), [](char ch) { return static_cast<unsigned char>(ch) >= 0x80; })) {
-    subject_header = "=?UTF-8?B?" + Base64(subject) + "?=";
+    subject_header = "=?UTF-8?B?" + Base64Encode(subject) + "?=";
   }
   src.text = "Date: " + std::string(date) + "\r\nFrom: " + config_.smtp->from + "\r\nTo: " + to +
              "\r\nSubject: " + subject_header + "\r\nMessage-ID: " + message_id +

@@ -17,17 +17,15 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 if len(sys.argv) != 2:
     sys.exit("usage: aosrun_cli_test.py PATH/TO/aosrun")
 AOSRUN = os.path.abspath(sys.argv[1])
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-STANDIN = os.path.join(ROOT, "tests", "standin", "standin.py")
+sys.path.insert(0, os.path.join(ROOT, "tests", "standin"))
+from harness import Standin  # noqa: E402
 HELLO = os.path.join(ROOT, "examples", "hello.aos")
 NEWSLETTER = os.path.join(ROOT, "examples", "weekly_newsletter.aos")
-# Straight to 127.0.0.1 even when the environment names an HTTP proxy.
-OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 TMP = tempfile.mkdtemp(prefix="aosrun_cli_")
 SECRET = "cms-tok-" + os.urandom(12).hex()  # must never be written anywhere
@@ -93,46 +91,6 @@ def not_crashed(rc):
     return 0 <= rc < 128
 
 
-class Standin:
-    count = 0
-
-    def __init__(self, *extra):
-        Standin.count += 1
-        self.port_file = os.path.join(TMP, "port-%d" % Standin.count)
-        self.proc = subprocess.Popen([sys.executable, STANDIN, "--port", "0",
-                                      "--port-file", self.port_file, *extra],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while not os.path.exists(self.port_file):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.proc.kill()
-                sys.exit("FAIL: the stand-in server did not start")
-            time.sleep(0.02)
-        with open(self.port_file) as f:
-            self.port = int(f.read())
-        self.url = "http://127.0.0.1:%d" % self.port
-
-    def call(self, method, path):
-        req = urllib.request.Request(self.url + path, method=method,
-                                     data=b"" if method == "POST" else None)
-        with OPENER.open(req, timeout=30) as resp:
-            return json.loads(resp.read())
-
-    def stats(self):
-        return self.call("GET", "/stats")
-
-    def reset(self):
-        self.call("POST", "/reset")
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-
 def runs_listing(data):
     """The data directory's runs with their event counts (to see nothing changed)."""
     rc, out, err = run("runs", "--json", "--data", data)
@@ -151,7 +109,7 @@ def log_lines(run_id, data):
     return rc, [l for l in out.splitlines() if l.strip()]
 
 
-stand = Standin()
+stand = Standin(TMP)
 slow = None
 try:
     ENV.update({"ANALYTICS_URL": stand.url, "CMS_URL": stand.url, "CMS_TOKEN": SECRET})
@@ -528,7 +486,7 @@ try:
     check("verify after cancel", rc == 0, show(rc, out, err))
 
     # ------------------------------------------- a data directory in use: 73
-    slow = Standin("--delay-ms", "3000")
+    slow = Standin(TMP, "--delay-ms", "3000")
     slow_aos = write("slow.aos", "workflow slow(base: string) {\n"
                      '  step a = http.get("${base}/effects/slow") { timeout 20s }\n'
                      "  output {status: a.status}\n}\n")

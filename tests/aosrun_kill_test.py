@@ -29,7 +29,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 if len(sys.argv) not in (2, 3):
     sys.exit("usage: aosrun_kill_test.py PATH/TO/aosrun [SEED]")
@@ -40,8 +39,8 @@ KILLS = int(os.environ.get("AOS_KILL_KILLS", "8"))
 CREATE_KILLS = 30
 EFFECTS = 20
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-STANDIN = os.path.join(ROOT, "tests", "standin", "standin.py")
-OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+sys.path.insert(0, os.path.join(ROOT, "tests", "standin"))
+from harness import Standin  # noqa: E402
 TMP = tempfile.mkdtemp(prefix="aosrun_kill_")
 KEYS = ["kill-e%d" % i for i in range(EFFECTS)]
 
@@ -69,36 +68,6 @@ def workflow_text():
         ", ".join("e%d.json.ok" % i for i in range(EFFECTS)), EFFECTS))
     lines.append("}")
     return "\n".join(lines) + "\n"
-
-
-class Standin:
-    def __init__(self, *extra):
-        port_file = os.path.join(TMP, "port")
-        self.proc = subprocess.Popen([sys.executable, STANDIN, "--port", "0",
-                                      "--port-file", port_file, *extra],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while not os.path.exists(port_file):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.proc.kill()
-                sys.exit("FAIL: the stand-in server did not start")
-            time.sleep(0.02)
-        with open(port_file) as f:
-            self.url = "http://127.0.0.1:%d" % int(f.read())
-
-    def call(self, method, path):
-        req = urllib.request.Request(self.url + path, method=method,
-                                     data=b"" if method == "POST" else None)
-        with OPENER.open(req, timeout=30) as resp:
-            return json.loads(resp.read())
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
 
 
 def aosrun(*args, timeout=60):
@@ -173,7 +142,7 @@ def main():
     wf = os.path.join(TMP, "kill20.aos")
     with open(wf, "w") as f:
         f.write(workflow_text())
-    stand = Standin("--delay-ms", "20")
+    stand = Standin(TMP, "--delay-ms", "20")
     t0 = time.monotonic()
     totals = {"kills": 0, "resumes": 0, "restarts": 0, "dups": 0}
     histogram = {}

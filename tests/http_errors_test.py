@@ -11,11 +11,9 @@ Usage: http_errors_test.py PATH/TO/aosrun
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 
 AOSRUN = os.path.abspath(sys.argv[1])
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -54,16 +52,12 @@ def attempts(events, step="s"):
     return [e for e in events if e["type"] == "AttemptFailed" and e.get("step") == step]
 
 
-port_file = os.path.join(TMP, "port")
-stand = subprocess.Popen([sys.executable, os.path.join(ROOT, "tests", "standin", "standin.py"),
-                          "--port", "0", "--port-file", port_file], stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL)
+sys.path.insert(0, os.path.join(ROOT, "tests", "standin"))
+from harness import Standin  # noqa: E402
+
+stand = Standin(TMP)
 try:
-    for _ in range(100):
-        if os.path.exists(port_file):
-            break
-        time.sleep(0.05)
-    B = "http://127.0.0.1:%s" % open(port_file).read().strip()
+    B = stand.url
 
     # net: nothing listens; retried, then the run fails with kind net.
     rc, o, ev, err = run_wf('workflow w() {\n  step s = http.get("http://127.0.0.1:1/x") { retry 2 backoff 10ms }\n'
@@ -153,8 +147,7 @@ try:
     check("kb without kb.model in the config: llm.config", rc == 1 and o.get("error", {}).get("kind") == "llm.config"
           and "kb: {model" in o.get("error", {}).get("message", ""), (rc, o, err))
 finally:
-    stand.send_signal(signal.SIGTERM)
-    stand.wait()
+    stand.stop()
 
 if failed:
     print("%d failures (kept %s)" % (failed, TMP))

@@ -751,15 +751,20 @@ int CmdResume(Context& c) {
   return Continue(c, log, &new_w);
 }
 
+// approve's and signal's --data J: JSON, or a usage error.
+int ParseDataJson(const Context& c, Value* data) {
+  if (c.opt.data_json.empty()) return kExitOk;
+  std::string error;
+  auto v = aos::ParseJson(c.opt.data_json, &error);
+  if (!v) return Usage("--data is not JSON: " + error);
+  *data = *v;
+  return kExitOk;
+}
+
 int CmdDecide(Context& c, bool approve) {
   if (c.opt.positional.size() != 2) return Usage(std::string(approve ? "approve" : "reject") + " takes RUN NAME");
   Value data;
-  if (!c.opt.data_json.empty()) {
-    std::string error;
-    auto v = aos::ParseJson(c.opt.data_json, &error);
-    if (!v) return Usage("--data is not JSON: " + error);
-    data = *v;
-  }
+  if (int rc = ParseDataJson(c, &data)) return rc;
   if (int rc = LoadContext(c, false)) return rc;
   aos::RunLog log(*c.store, *c.clock);
   const std::string run = c.opt.positional[0], name = c.opt.positional[1];
@@ -842,12 +847,7 @@ int CmdDecide(Context& c, bool approve) {
 int CmdSignal(Context& c) {
   if (c.opt.positional.size() != 2) return Usage("signal takes RUN NAME");
   Value data;
-  if (!c.opt.data_json.empty()) {
-    std::string error;
-    auto v = aos::ParseJson(c.opt.data_json, &error);
-    if (!v) return Usage("--data is not JSON: " + error);
-    data = *v;
-  }
+  if (int rc = ParseDataJson(c, &data)) return rc;
   if (int rc = LoadContext(c, false)) return rc;
   aos::RunLog log(*c.store, *c.clock);
   const std::string run = c.opt.positional[0];
@@ -962,7 +962,7 @@ int CmdLog(Context& c) {
   int rc = kExitOk;
   aos::ScanRunEvents(*c.store, run, [&](uint64_t seq, const aos::Event* e, const std::string& error) {
     if (!e) {
-      std::cerr << "aosrun: run " << run << " event " << seq << " is damaged: " << error << "\n";
+      std::cerr << "aosrun: run " << run << " event " << seq << ": " << error << "\n";
       rc = kExitIo;
       return true;
     }
@@ -1009,11 +1009,18 @@ int CmdCost(Context& c) {
   if (c.opt.positional.empty()) {
     runs = aos::ListRuns(*c.store);
   } else {
-    aos::RunLog log(*c.store, *c.clock);
-    if (int rc = LoadRun(c, c.opt.positional[0], log)) return rc;
+    // The run index names the workflow; the events are read below anyway.
+    const std::string& id = c.opt.positional[0];
+    const auto raw = aos::ValidRunId(id) ? c.store->Get(aos::Column::kRuns, id) : std::nullopt;
     aos::RunIndexEntry e;
-    e.run_id = log.state().run_id;
-    e.workflow = log.state().workflow;
+    if (!raw) {
+      std::cerr << "aosrun: no run " << id << " in this data directory (aosrun runs lists them)\n";
+      return kExitNoRun;
+    }
+    if (!aos::DecodeRunIndex(id, *raw, &e)) {
+      std::cerr << "aosrun: run " << id << ": its index record is damaged (aosrun verify)\n";
+      return kExitIo;
+    }
     runs.push_back(e);
   }
   struct Row {
