@@ -1,4 +1,6 @@
 #include <catch2/catch.hpp>
+#include <fstream>
+#include <sstream>
 #include <tao/pegtl/contrib/analyze.hpp>
 
 #include "grammar/grammar.h"
@@ -18,3 +20,28 @@ TEST_CASE("every node kind has a name") {
 }
 
 }  // namespace
+
+// docs/language.md lists the reserved words; the grammar's check must agree
+// word for word, so that the page stays true to the grammar.
+TEST_CASE("the reserved words of docs/language.md are the grammar's") {
+  std::ifstream in(std::string(AOS_SOURCE_DIR) + "/docs/language.md");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string doc = ss.str();
+  const size_t at = doc.find("**Reserved** words cannot be names:");
+  REQUIRE(at != std::string::npos);
+  const size_t open = doc.find('`', at), close = doc.find('`', open + 1);
+  REQUIRE(close != std::string::npos);
+  std::stringstream words(doc.substr(open + 1, close - open - 1));
+  std::string w;
+  int n = 0;
+  while (words >> w) {
+    INFO(w);
+    CHECK(aos::grammar::IsReservedWord(w));
+    ++n;
+  }
+  CHECK(n == 21);  // every reserved word is listed (IsReservedWord knows 21)
+  for (const char* contextual : {"key", "retry", "timeout", "cache", "max", "x", "list", "map", "ask"}) {
+    CHECK_FALSE(aos::grammar::IsReservedWord(contextual));
+  }
+}
