@@ -1175,10 +1175,7 @@ class WorkflowChecker {
     for (size_t i = 0; i < r.on.size(); ++i) {
       if (IsKnownErrorKind(r.on[i])) continue;
       auto& d = d_.Error(src_, r.on_spans[i], "E127", "unknown error kind " + Quote(r.on[i]));
-      AddDidYouMean(d, r.on[i],
-                    {"net", "timeout", "http.4xx", "http.5xx", "http.429", "llm.rate_limit",
-                     "llm.schema", "llm.refusal", "budget.exceeded", "approval.rejected",
-                     "approval.timeout", "expr.error", "effect.unknown", "signal.timeout"});
+      AddDidYouMean(d, r.on[i], std::vector<std::string>(kErrorKinds.begin(), kErrorKinds.end()));
     }
   }
 
@@ -1688,10 +1685,7 @@ bool ReadWholeFile(const std::string& path, std::string* out) {
 }  // namespace
 
 bool IsKnownErrorKind(std::string_view k) {
-  static const std::set<std::string, std::less<>> kinds = {
-      "net", "timeout", "http.4xx", "http.5xx", "http.429", "llm.rate_limit", "llm.schema",
-      "llm.refusal", "budget.exceeded", "approval.rejected", "approval.timeout", "expr.error",
-      "effect.unknown", "signal.timeout"};
+  static const std::set<std::string, std::less<>> kinds(kErrorKinds.begin(), kErrorKinds.end());
   if (kinds.count(k)) return true;
   // http.NNN
   return k.size() == 8 && k.substr(0, 5) == "http." && std::isdigit(static_cast<unsigned char>(k[5])) &&

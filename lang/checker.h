@@ -7,6 +7,7 @@
 #ifndef AOS_LANG_CHECKER_H_
 #define AOS_LANG_CHECKER_H_
 
+#include <array>
 #include <map>
 #include <memory>
 #include <optional>
@@ -52,7 +53,14 @@ std::unique_ptr<Program> LoadProgram(const std::string& path, std::string text,
 // parses as JSON (42, 1.5, true, [..], {..}, "..."), otherwise a string.
 Value InputValue(const std::string& text);
 
-// The error kinds of language.md §3.3, for retry `on [...]` checks.
+// The error kinds of language.md §3.3 (plus llm.empty, effect.key_conflict
+// and compensation.failed: docs/language.md), for retry `on [...]` checks.
+// One table: the checker's lookup and its did-you-mean both read it.
+inline constexpr std::array<std::string_view, 17> kErrorKinds = {
+    "net",        "timeout",           "http.4xx",        "http.5xx",       "http.429",
+    "llm.rate_limit", "llm.schema",    "llm.refusal",     "llm.empty",      "budget.exceeded",
+    "approval.rejected", "approval.timeout", "expr.error", "effect.unknown", "effect.key_conflict",
+    "compensation.failed", "signal.timeout"};
 bool IsKnownErrorKind(std::string_view kind);
 
 }  // namespace aos

@@ -337,11 +337,6 @@ std::string Value::ToDisplayString() const {
   }
 }
 
-namespace {
-
-// The deepest nesting of arrays and objects in JSON text (strings skipped).
-// Checked before parsing: the conversion to Value recurses per level, and
-// input from servers and models must not be able to exhaust the stack.
 size_t JsonDepth(std::string_view text) {
   size_t depth = 0, deepest = 0;
   bool in_string = false;
@@ -361,9 +356,20 @@ size_t JsonDepth(std::string_view text) {
   return deepest;
 }
 
-constexpr size_t kMaxJsonDepth = 512;
-
-}  // namespace
+bool DeeperThan(const Value& v, size_t limit) {
+  if (v.kind() == ValueKind::kList) {
+    if (limit == 0) return true;
+    for (const Value& x : v.as_list()) {
+      if (DeeperThan(x, limit - 1)) return true;
+    }
+  } else if (v.kind() == ValueKind::kMap) {
+    if (limit == 0) return true;
+    for (const auto& [k, x] : v.as_map()) {
+      if (DeeperThan(x, limit - 1)) return true;
+    }
+  }
+  return false;
+}
 
 std::string Base64Encode(std::string_view in) {
   static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

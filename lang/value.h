@@ -142,9 +142,26 @@ std::string Base64Encode(std::string_view in);
 std::string JsonQuote(std::string_view s);
 void AppendJsonString(std::string& out, std::string_view s);
 
+// Depth limits, in one place. JSON that comes in (inputs, HTTP and model
+// answers, decision and signal data) may nest lists and objects at most
+// kMaxJsonDepth deep, and is refused where it enters. A statement's value may
+// be kMaxValueDepth deep (room for results that wrap incoming JSON, and for a
+// workflow's own nesting); a statement whose value would be deeper fails
+// (the runner checks). The event codec reads kMaxValueDepth plus the events'
+// own few levels, so a stored event is always readable back.
+inline constexpr size_t kMaxJsonDepth = 128;
+inline constexpr size_t kMaxValueDepth = kMaxJsonDepth + 32;
+
+// Whether v nests lists and maps more than `limit` levels deep (a scalar is
+// depth 0, [1] is 1). Stops descending at the limit.
+bool DeeperThan(const Value& v, size_t limit);
+// The deepest nesting of arrays and objects in JSON text (strings skipped),
+// without parsing it.
+size_t JsonDepth(std::string_view text);
+
 // Parses JSON text into a Value (numbers without a fraction or exponent
 // become int, or uint past INT64_MAX; others double). nullopt and a message
-// on malformed input, and on nesting deeper than 512 levels.
+// on malformed input, and on nesting deeper than kMaxJsonDepth.
 std::optional<Value> ParseJson(std::string_view text, std::string* error);
 
 // Formats a duration as the shortest of "1h30m", "250ms", "1.5s" forms that

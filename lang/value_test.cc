@@ -132,13 +132,30 @@ TEST_CASE("display strings are what interpolation shows") {
 
 }  // namespace
 
-TEST_CASE("ParseJson refuses nesting past 512 levels instead of exhausting the stack") {
+TEST_CASE("ParseJson refuses nesting past kMaxValueDepth instead of exhausting the stack") {
   std::string error;
   const std::string deep = std::string(100000, '[') + std::string(100000, ']');
   CHECK_FALSE(aos::ParseJson(deep, &error));
-  CHECK(error.find("nested more than 512") != std::string::npos);
-  const std::string ok = std::string(500, '[') + std::string(500, ']');
-  CHECK(aos::ParseJson(ok, &error));
+  CHECK(error.find("nested more than 128") != std::string::npos);
+  const size_t n = aos::kMaxJsonDepth;
+  CHECK(aos::ParseJson(std::string(n, '[') + std::string(n, ']'), &error));
+  CHECK_FALSE(aos::ParseJson(std::string(n + 1, '[') + std::string(n + 1, ']'), &error));
   // Brackets inside strings do not count.
   CHECK(aos::ParseJson("\"" + std::string(2000, '[') + "\"", &error));
+}
+
+TEST_CASE("DeeperThan counts lists and maps, not scalars") {
+  using aos::Value;
+  CHECK_FALSE(aos::DeeperThan(Value::Int(1), 0));
+  CHECK(aos::DeeperThan(Value::List({}), 0));
+  CHECK_FALSE(aos::DeeperThan(Value::List({}), 1));
+  Value v = Value::Int(1);
+  for (int i = 0; i < 10; ++i) v = (i % 2) ? Value::List({v}) : Value::Map({{Value::String("k"), v}});
+  CHECK_FALSE(aos::DeeperThan(v, 10));
+  CHECK(aos::DeeperThan(v, 9));
+  std::string error;
+  auto parsed = aos::ParseJson(std::string(50, '[') + std::string(50, ']'), &error);
+  REQUIRE(parsed);
+  CHECK_FALSE(aos::DeeperThan(*parsed, 50));
+  CHECK(aos::DeeperThan(*parsed, 49));
 }

@@ -26,7 +26,9 @@ enum Tag : uint8_t {
   kType = 13,
 };
 
-constexpr int kMaxDepth = 200;
+// Values are at most kMaxValueDepth deep (value.h); events and snapshots
+// wrap them in a few levels of their own. Past this a record is damaged.
+constexpr int kMaxDepth = static_cast<int>(kMaxValueDepth) + 64;
 
 }  // namespace
 

@@ -122,10 +122,23 @@ Config Parse(const YAML::Node& root, const std::string& path) {
 static bool LoadSecrets(const std::string& config_path, Config* c, std::string* error) {
   std::filesystem::path p(c->secrets_file);
   if (p.is_relative()) p = std::filesystem::path(config_path).parent_path() / p;
+  const std::string where = config_path + ":" + std::to_string(c->secrets_file_line) + ": ";
+  // Only a regular file of bounded size: /dev/zero or a FIFO would never end,
+  // and a directory reads as empty.
+  std::error_code ec;
+  const auto status = std::filesystem::status(p, ec);
+  if (!ec && std::filesystem::exists(status) && !std::filesystem::is_regular_file(status)) {
+    *error = where + "the secrets file " + p.string() + " is not a regular file (secrets_file)";
+    return false;
+  }
+  if (!ec && std::filesystem::is_regular_file(status) && std::filesystem::file_size(p, ec) > kMaxSecretsFileBytes) {
+    *error = where + "the secrets file " + p.string() + " is larger than " +
+             std::to_string(kMaxSecretsFileBytes / 1024) + " KiB (secrets_file)";
+    return false;
+  }
   std::ifstream in(p);
   if (!in) {
-    *error = config_path + ":" + std::to_string(c->secrets_file_line) + ": cannot read the secrets file " +
-             p.string() + " (secrets_file)";
+    *error = where + "cannot read the secrets file " + p.string() + " (secrets_file)";
     return false;
   }
   std::string line;
@@ -149,14 +162,22 @@ static bool LoadSecrets(const std::string& config_path, Config* c, std::string* 
   return true;
 }
 
-std::optional<Config> LoadConfig(const std::string& path, std::string* error) {
+std::optional<Config> LoadConfig(const std::string& path, std::string* error, bool* unreadable) {
+  if (unreadable) *unreadable = false;
   std::ifstream in(path);
   if (!in) {
+    if (unreadable) *unreadable = true;
     *error = path + ": cannot read the config file";
     return std::nullopt;
   }
   try {
     Config c = Parse(YAML::Load(in), path);
+    // data_dir is relative to the config file, like secrets_file: the same
+    // config names the same data directory from any working directory.
+    const std::filesystem::path base = std::filesystem::path(path).parent_path();
+    if (std::filesystem::path(c.data_dir).is_relative() && !base.empty()) {
+      c.data_dir = (base / c.data_dir).lexically_normal().string();
+    }
     if (!c.secrets_file.empty() && !LoadSecrets(path, &c, error)) return std::nullopt;
     return c;
   } catch (const ConfigError& e) {

@@ -4,6 +4,7 @@
 #ifndef AOS_RUNTIME_CONFIG_H_
 #define AOS_RUNTIME_CONFIG_H_
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -26,6 +27,8 @@ struct SmtpConfig {
 
 struct Config {
   std::string path;  // where it was read from; "" for the defaults
+  // Relative to the config file's directory (LoadConfig resolves it), so a
+  // config names one data directory whatever the working directory.
   std::string data_dir = ".aos";
   std::map<std::string, ModelConfig> models;
   std::optional<SmtpConfig> smtp;
@@ -40,9 +43,14 @@ struct Config {
   std::string kb_model;
 };
 
+// The largest secrets file read (a secrets file is a few lines).
+constexpr uintmax_t kMaxSecretsFileBytes = 1 << 20;
+
 // Reads `path`. Returns nullopt with *error as "FILE:LINE: message" when the
-// file is missing, malformed or holds a bad key.
-std::optional<Config> LoadConfig(const std::string& path, std::string* error);
+// file is missing, malformed or holds a bad key; *unreadable (when given) is
+// set when the config file itself could not be read (the tools exit 74 then;
+// 64/65 for bad contents, a bad secrets file included).
+std::optional<Config> LoadConfig(const std::string& path, std::string* error, bool* unreadable = nullptr);
 
 }  // namespace aos
 

@@ -618,9 +618,21 @@ struct Runner::Impl {
 
   void Complete(int s, uint32_t node, const std::string& key, Value result) {
     const Stmt& stmt = StmtOf(node);
+    if (TooDeep(key, result)) return;
     Value recorded = (stmt.kind == StmtKind::kLet && dag.nodes[node].secret) ? Value() : result;
     log.Append(EventType::kStepCompleted, key, M({{S("result"), std::move(recorded)}}));
     MarkFinished(s, node, true);
+  }
+
+  // One depth limit everywhere (value.h): a value that would be stored
+  // deeper fails its statement rather than write an unreadable event.
+  static std::string TooDeepMessage(const std::string& key) {
+    return "the value of " + key + " is nested more than " + std::to_string(kMaxValueDepth) + " levels deep";
+  }
+  bool TooDeep(const std::string& key, const Value& v) {
+    if (!DeeperThan(v, kMaxValueDepth)) return false;
+    FailStep(key, "expr.error", TooDeepMessage(key));
+    return true;
   }
 
   void FailStep(const std::string& key, const std::string& kind, const std::string& message) {
@@ -1699,6 +1711,11 @@ struct Runner::Impl {
     const int64_t ms = (clock.NowNanos() - d.job.started) / 1'000'000;
     CheckTypedAnswer(node, d.result);
     FinishKb(d.job.req, d.result);
+    if (d.result.ok && DeeperThan(d.result.value, kMaxValueDepth)) {
+      d.result.ok = false;
+      d.result.error_kind = "expr.error";
+      d.result.message = TooDeepMessage(key);
+    }
     if (d.result.ok) {
       if (stmt.kind == StmtKind::kEffect) {
         const Instance& in = st.At(key);

@@ -138,6 +138,11 @@ std::optional<StdCalls::HttpPlan> StdCalls::PlanHttp(const CallRequest& req) {
       // the message: a server may echo what it was sent.
       return Fail(StatusKind(resp.status), where + " answered " + std::to_string(resp.status), RetryAfter(resp));
     }
+    if (JsonDepth(resp.body) > kMaxJsonDepth) {
+      // Not silently `json: null`: the answer is refused like an oversized one.
+      return Fail("net", where + " answered JSON nested more than " + std::to_string(kMaxJsonDepth) +
+                             " levels deep (the limit)");
+    }
     return Ok(HttpResultValue(resp.status, resp.headers, resp.body));
   };
   return plan;
@@ -207,7 +212,13 @@ std::optional<StdCalls::HttpPlan> StdCalls::PlanChat(const CallRequest& req, Cal
       return Fail("llm.schema", "model " + model + " sent a reply without choices");
     }
     const Value* msg = choices->as_list()[0].Find("message");
-    const std::string text = msg && msg->Find("content") ? Str(msg->Find("content")) : "";
+    const Value* content = msg ? msg->Find("content") : nullptr;
+    // No text is no answer: null or missing content (a refusal, a tool call,
+    // a filtered reply) must not read as the word "null".
+    if (!content || content->kind() != ValueKind::kString) {
+      return Fail("llm.empty", "model " + model + " answered without text content");
+    }
+    const std::string text = content->as_string();
     Value data;
     if (typed) {
       // Any JSON value: the runner checks it against the declared type.

@@ -124,6 +124,11 @@ try:
                             '  output s.data.title\n}\n', "--config", cfg)
     check("a typed answer that is not JSON: llm.schema after three tries",
           rc == 1 and o.get("error", {}).get("kind") == "llm.schema" and len(attempts(ev)) == 3, (rc, o, err))
+    # "content": null is no answer: llm.empty, never the text "null".
+    rc, o, ev, err = run_wf('workflow w() {\n  step s = llm.chat(model: "small", prompt: "NULL_CONTENT please")\n'
+                            '  output s.text\n}\n', "--config", cfg)
+    check("a reply with content null: llm.empty", rc == 1 and o.get("error", {}).get("kind") == "llm.empty"
+          and o.get("output") != "null", (rc, o, err))
     rc, o, ev, err = run_wf(agent + 'workflow w() {\n  step s = writer.ask("Draft an outline")\n'
                             '  output s.data\n}\n', "--config", cfg)
     check("a valid typed answer is typed", rc == 0 and set(o.get("output", {}).keys()) == {"title", "sections", "summary"},

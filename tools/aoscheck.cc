@@ -242,10 +242,11 @@ std::unique_ptr<aos::Program> Load(const std::string& path, const Options& o,
   aos::CheckOptions copts;
   if (!o.config.empty()) {
     std::string error;
-    auto config = aos::LoadConfig(o.config, &error);
+    bool unreadable = false;
+    auto config = aos::LoadConfig(o.config, &error, &unreadable);
     if (!config) {
       std::cerr << "aoscheck: " << error << "\n";
-      *status = kExitInvalid;
+      *status = unreadable ? kExitIo : kExitInvalid;
       return nullptr;
     }
     copts.known_models.emplace();
@@ -321,10 +322,11 @@ int RunPlan(const Options& o) {
   aos::PlanOptions popts;
   popts.inputs = o.inputs;
   if (!o.config.empty()) {
-    auto config = aos::LoadConfig(o.config, &error);
+    bool unreadable = false;
+    auto config = aos::LoadConfig(o.config, &error, &unreadable);
     if (!config) {
       std::cerr << "aoscheck: " << error << "\n";
-      return kExitInvalid;
+      return unreadable ? kExitIo : kExitInvalid;
     }
     popts.models.emplace();
     for (const auto& [name, m] : config->models) {

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <future>
 #include <iostream>
@@ -27,6 +28,7 @@
 #include "lang/plan.h"
 #include "runtime/codec.h"
 #include "runtime/config.h"
+#include "runtime/operations.h"
 #include "runtime/rocks_store.h"
 #include "runtime/run_log.h"
 #include "runtime/runner.h"
@@ -277,10 +279,11 @@ int LoadSettings(Context& c) {
   if (path.empty() && access("aos.yaml", R_OK) == 0) path = "aos.yaml";
   if (!path.empty()) {
     std::string error;
-    auto cfg = aos::LoadConfig(path, &error);
+    bool unreadable = false;
+    auto cfg = aos::LoadConfig(path, &error, &unreadable);
     if (!cfg) {
       std::cerr << "aosrun: " << error << "\n";
-      return kExitUsage;
+      return unreadable ? kExitIo : kExitUsage;
     }
     c.config = *cfg;
     std::string text;
@@ -561,15 +564,28 @@ int CmdStart(Context& c) {
   }
   // An existing run continues with the text stored at its start: FILE and
   // the inputs matter only to a new run.
-  auto continue_existing = [&](Loaded* have) -> int {
+  // ... but only a run of the same workflow: another workflow's run under
+  // this id is refused, never continued in its place.
+  auto continue_existing = [&](aos::RunLog& log, Loaded* have) -> int {
+    const aos::RunState& s = log.state();
+    const bool same_workflow =
+        have ? s.workflow == have->dag->workflow->name
+             : std::filesystem::path(s.file).filename() == std::filesystem::path(path).filename();
+    if (!same_workflow) {
+      return Usage("--run-id " + c.opt.run_id + " is a run of workflow " + s.workflow + " (" + s.file +
+                   "), not of " + (have ? have->dag->workflow->name : path) + "; choose another run id");
+    }
     if (!c.opt.json) std::cerr << "run " << c.opt.run_id << " exists: continuing it\n";
-    const bool same = have && preloaded->state().source == text &&
-                      preloaded->state().workflow == have->dag->workflow->name;
-    return Continue(c, *preloaded, same ? have : nullptr);
+    const bool same = have && s.source == text;
+    if (have && !same && !c.opt.json) {
+      std::cerr << "  (with the workflow text it started with; " << path
+                << " has changed: aosrun resume " << c.opt.run_id << " --upgrade " << path << " moves it)\n";
+    }
+    return Continue(c, log, same ? have : nullptr);
   };
   Loaded w;
   if (int rc = LoadWorkflow(c, path, text, c.opt.workflow, &w)) {
-    if (opening.valid() && opening.get() == kExitOk && preloaded) return continue_existing(nullptr);
+    if (opening.valid() && opening.get() == kExitOk && preloaded) return continue_existing(*preloaded, nullptr);
     return rc;
   }
   if (!c.opt.run_id.empty() && !aos::ValidRunId(c.opt.run_id)) {
@@ -581,7 +597,7 @@ int CmdStart(Context& c) {
       if (!preload_error.empty()) std::cerr << "aosrun: " << preload_error << "\n";
       return rc;
     }
-    if (preloaded) return continue_existing(&w);
+    if (preloaded) return continue_existing(*preloaded, &w);
   }
   std::vector<Value> inputs;
   if (!c.opt.batch.empty()) {
@@ -640,10 +656,7 @@ int CmdStart(Context& c) {
         std::cerr << "aosrun: " << error << "\n";
         return kExitIo;
       }
-      if (!c.opt.json) std::cerr << "run " << id << " exists: continuing it\n";
-      // The file as it is now is used only if it is the text the run started with.
-      const bool same = log.state().source == text && log.state().workflow == w.dag->workflow->name;
-      return Continue(c, log, same ? &w : nullptr);
+      return continue_existing(log, &w);
     }
     log.Begin(id);
     if (!aos::StartRun(log, *w.program, *w.dag, path, text, in, c.opt.replay_effects, &error, c.config_hash)) {
@@ -852,18 +865,19 @@ int CmdSignal(Context& c) {
   aos::RunLog log(*c.store, *c.clock);
   const std::string run = c.opt.positional[0];
   if (int rc = LoadRun(c, run, log)) return rc;
-  if (log.state().Finished()) {
-    std::cerr << "aosrun: run " << run << " has ended (" << aos::RunStatusName(log.state().status)
-              << "); the signal is not delivered\n";
+  const aos::RunState& s = log.state();
+  Loaded w;
+  if (!s.Finished()) {
+    if (int rc = LoadWorkflow(c, s.file.empty() ? "<stored>" : s.file, s.source, s.workflow, &w)) return rc;
+  }
+  const aos::OpResult r = aos::DeliverSignal(log, w.dag, c.opt.positional[1], data);
+  if (r.status != aos::OpStatus::kDone) {
+    std::cerr << "aosrun: " << r.message << "\n";
     return kExitUsage;
   }
-  log.Append(aos::EventType::kSignalReceived, "",
-             Value::MapOfUnique({{Value::String("name"), Value::String(c.opt.positional[1])},
-                                 {Value::String("data"), data}}));
-  log.Flush(true);
   if (!c.opt.json) std::cerr << "signal " << c.opt.positional[1] << " delivered to run " << run << "\n";
   if (c.opt.no_continue || log.state().status != aos::RunStatus::kWaiting) return kExitOk;
-  return Continue(c, log);
+  return Continue(c, log, &w);
 }
 
 int CmdCancel(Context& c) {

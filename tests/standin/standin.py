@@ -14,9 +14,10 @@ POST /posts or DELETE /posts/<id> replays the first response and changes
 nothing, as a real payment or CMS API does. Every answer is deterministic
 from the request, so tests can assert on it.
 
-Chat messages containing FAIL_500, FAIL_429 or BAD_JSON make the model
-endpoint fail with a 500, fail with a 429 and Retry-After: 1, or answer with
-content that is not JSON.
+Chat messages containing FAIL_500, FAIL_429, BAD_JSON or NULL_CONTENT make
+the model endpoint fail with a 500, fail with a 429 and Retry-After: 1,
+answer with content that is not JSON, or answer with "content": null (as a
+refusal or a tool call does).
 
 Usage: standin.py --port 0 --port-file F [--delay-ms N]
 The bound port is written to F (atomically) once the server accepts
@@ -187,6 +188,10 @@ class Handler(BaseHTTPRequestHandler):
         # /big/BYTES: a body of BYTES bytes (a response size limit test).
         if path.startswith("/big/"):
             return self._send(200, "x" * int(path[len("/big/"):]), "text/plain")
+        # /deep/N: a JSON body of N nested arrays around 1 (a depth limit test).
+        if path.startswith("/deep/"):
+            n = int(path[len("/deep/"):])
+            return self._send(200, "[" * n + "1" + "]" * n, "application/json")
         # /badjson: a 200 whose body claims to be JSON and is not.
         if path == "/badjson":
             return self._send(200, "{not json", "application/json")
@@ -293,12 +298,14 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(429, {"error": {"message": "rate limited",
                                               "type": "rate_limit_error"}},
                               headers=[("Retry-After", "1")])
-        if "BAD_JSON" in everything:
+        if "NULL_CONTENT" in everything:
+            content = None
+        elif "BAD_JSON" in everything:
             content = "Sure! Here is your outline: title, sections and a summary."
         else:
             content = json.dumps(_draft(last_user))
         prompt_tokens = _tokens(everything)
-        completion_tokens = _tokens(content)
+        completion_tokens = _tokens(content or "")
         return self._send(200, {
             "id": "chatcmpl-" + _digest(everything).hex()[:24],
             "object": "chat.completion",

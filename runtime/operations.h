@@ -1,0 +1,39 @@
+// Operations: what an operator does to a run — deliver a signal, and (as
+// they move here from tools/aosrun.cc) decide, cancel, upgrade. One
+// implementation for the CLI and, later, serve's API and page: each checks
+// the request against the run and its workflow, records the event, and says
+// what happened; none prints or picks an exit code.
+#ifndef AOS_RUNTIME_OPERATIONS_H_
+#define AOS_RUNTIME_OPERATIONS_H_
+
+#include <string>
+#include <vector>
+
+#include "lang/dag.h"
+#include "lang/value.h"
+#include "runtime/run_log.h"
+
+namespace aos {
+
+enum class OpStatus {
+  kDone,
+  kRefused,  // the request does not fit the run (ended, unknown name, ...)
+};
+
+struct OpResult {
+  OpStatus status = OpStatus::kDone;
+  std::string message;  // why it was refused, with a "did you mean" when one fits
+};
+
+// The event names the workflow's `signal` statements wait for (for bodies
+// included), sorted and unique.
+std::vector<std::string> SignalEvents(const Dag& dag);
+
+// Records signal `name` with `data` for the run loaded in `log` (flushed with
+// a sync). Refused when the run has ended or no statement of `dag` (the
+// run's workflow; may be null for an ended run) takes `name`.
+OpResult DeliverSignal(RunLog& log, const Dag* dag, const std::string& name, const Value& data);
+
+}  // namespace aos
+
+#endif  // AOS_RUNTIME_OPERATIONS_H_

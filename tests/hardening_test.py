@@ -1,0 +1,188 @@
+#!/usr/bin/env python3
+"""Regression tests for the hardening issue: each check fails on the code
+before its fix. Real aosrun/aoscheck processes, real RocksDB data
+directories, real HTTP and SMTP on loopback.
+
+Usage: hardening_test.py PATH/TO/aosrun PATH/TO/aoscheck   (run by CTest)
+Prints 'N passed, M failed' and exits non-zero on any failure.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+if len(sys.argv) != 3:
+    sys.exit("usage: hardening_test.py PATH/TO/aosrun PATH/TO/aoscheck")
+AOSRUN = os.path.abspath(sys.argv[1])
+AOSCHECK = os.path.abspath(sys.argv[2])
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests", "standin"))
+from harness import Standin  # noqa: E402
+
+TMP = tempfile.mkdtemp(prefix="aos_hardening_")
+ENV = {k: v for k, v in os.environ.items()
+       if not k.lower().endswith("_proxy") and not k.startswith("AOS_")}
+ENV["NO_PROXY"] = ENV["no_proxy"] = "127.0.0.1,localhost"
+passed = failed = 0
+
+
+def check(name, cond, detail=""):
+    global passed, failed
+    if cond:
+        passed += 1
+    else:
+        failed += 1
+        print(f"FAIL: {name}\n  {detail}".rstrip() + "\n", flush=True)
+    return cond
+
+
+def run(*args, cwd=None, env=None, timeout=60, tool=None):
+    e = dict(ENV)
+    e.update(env or {})
+    p = subprocess.run([tool or AOSRUN, *args], cwd=cwd or TMP, capture_output=True, text=True,
+                       env=e, timeout=timeout)
+    return p.returncode, p.stdout, p.stderr
+
+
+def check_tool(*args, **kw):
+    return run(*args, tool=AOSCHECK, **kw)
+
+
+def show(rc, out, err):
+    return f"rc={rc}\n  stdout={out[-1200:]!r}\n  stderr={err[-1200:]!r}"
+
+
+def write(name, text):
+    path = os.path.join(TMP, name)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def last_json(out):
+    lines = [l for l in out.splitlines() if l.strip()]
+    try:
+        return json.loads(lines[-1]) if lines else None
+    except ValueError:
+        return None
+
+
+def events(run_id, data):
+    rc, out, err = run("log", run_id, "--json", "--data", data)
+    return [json.loads(l) for l in out.splitlines() if l.strip()]
+
+
+stand = Standin(TMP)
+try:
+    ENV.update({"CMS_URL": stand.url})
+
+    # 1. data_dir in aos.yaml is relative to the config file, so a run
+    # started from another working directory finds the same data directory.
+    conf = write("proj/aos.yaml", "data_dir: state\n")
+    wf = write("proj/wf/count.aos",
+               'workflow count(n: int) {\n'
+               '  effect post = http.post("%s/effects/count", json: {n: n}) { key "count-${n}" }\n'
+               '  output post.status\n}\n' % stand.url)
+    os.makedirs(os.path.join(TMP, "elsewhere"))
+    rc, out, err = run(wf, "--config", conf, "--input", "n=1", "--run-id", "c-1",
+                       cwd=os.path.join(TMP, "proj"))
+    check("1: a run from the config's directory", rc == 0, show(rc, out, err))
+    rc, out, err = run("../proj/wf/count.aos", "--config", "../proj/aos.yaml", "--input", "n=1",
+                       "--run-id", "c-1", cwd=os.path.join(TMP, "elsewhere"))
+    check("1: the same run id from elsewhere continues the same run (already completed)",
+          rc == 0 and "exists" in err, show(rc, out, err))
+    check("1: the data directory is beside the config, none in the working directory",
+          os.path.isdir(os.path.join(TMP, "proj", "state"))
+          and not os.path.exists(os.path.join(TMP, "elsewhere", "state"))
+          and not os.path.exists(os.path.join(TMP, "elsewhere", ".aos")),
+          sorted(os.listdir(os.path.join(TMP, "elsewhere"))))
+    check("1: the effect reached the receiver once",
+          stand.stats()["requests_by_key"].get("count-1") == 1, stand.stats())
+
+    # 9. A secrets file that is a device or a directory is refused at once.
+    for what, target in (("/dev/zero", "/dev/zero"), ("a directory", TMP)):
+        cfg = write("secrets-%d.yaml" % len(what), "secrets_file: %s\n" % target)
+        t0 = time.monotonic()
+        rc, out, err = run(os.path.join(ROOT, "examples", "hello.aos"), "--config", cfg,
+                           "--input", "name=Ada", "--data", os.path.join(TMP, "d-sec"), timeout=20)
+        check(f"9: secrets_file {what} is refused by aosrun", rc == 64 and "not a regular file" in err
+              and cfg + ":1:" in err and time.monotonic() - t0 < 10, show(rc, out, err))
+        rc, out, err = check_tool("--config", cfg, os.path.join(ROOT, "examples", "hello.aos"), timeout=20)
+        check(f"9: secrets_file {what} is refused by aoscheck", rc == 65 and "not a regular file" in err,
+              show(rc, out, err))
+
+    # 17. A config that cannot be read is an I/O error (74) for both tools.
+    missing = os.path.join(TMP, "missing.yaml")
+    rc, out, err = check_tool("--config", missing, os.path.join(ROOT, "examples", "hello.aos"))
+    check("17: aoscheck --config missing.yaml exits 74", rc == 74 and "cannot read" in err, show(rc, out, err))
+    rc, out, err = run(os.path.join(ROOT, "examples", "hello.aos"), "--config", missing,
+                       "--data", os.path.join(TMP, "d-missing"))
+    check("17: aosrun --config missing.yaml exits 74", rc == 74 and "cannot read" in err, show(rc, out, err))
+
+    # 13. A signal no statement of the run takes is refused with a hint.
+    sig = write("sig.aos", 'workflow paywait() {\n  signal paid "invoice.paid"\n  output paid.data\n}\n')
+    d = os.path.join(TMP, "d-sig")
+    rc, out, err = run(sig, "--data", d, "--run-id", "s-1")
+    check("13: the signal workflow waits", rc == 75, show(rc, out, err))
+    before = len(events("s-1", d))
+    rc, out, err = run("signal", "s-1", "invoice.piad", "--data-dir", d, "--data", "{}")
+    check("13: a misspelled signal is 64 with did-you-mean", rc == 64 and "'invoice.piad'" in err
+          and "did you mean 'invoice.paid'" in err and "delivered" not in err, show(rc, out, err))
+    check("13: a refused signal writes no event", len(events("s-1", d)) == before)
+    rc, out, err = run("signal", "s-1", "invoice.paid", "--data-dir", d, "--data", '{"amount":5}')
+    check("13: the right name is delivered", rc == 0 and last_json(out) == {"amount": 5}, show(rc, out, err))
+
+    # 14. --run-id of an existing run of another workflow is refused.
+    hello = os.path.join(ROOT, "examples", "hello.aos")
+    rc, out, err = run(hello, "--data", d, "--run-id", "s-1", "--input", "name=Ada")
+    check("14: --run-id of another workflow's run is 64", rc == 64 and "paywait" in err
+          and "another run id" in err, show(rc, out, err))
+    rc, out, err = run(sig, "--data", d, "--run-id", "s-1")
+    check("14: the same workflow continues (already completed)", rc == 0 and "exists" in err,
+          show(rc, out, err))
+
+    # 2. One depth limit (128) everywhere: deeper JSON is refused where it
+    # comes in, and every stored event reads back.
+    d = os.path.join(TMP, "d-deep")
+    deep = write("deep.aos", 'workflow deep(n: int) {\n'
+                 '  step s = http.get("%s/deep/${n}") { retry 0 }\n'
+                 '  approval ok { ask "fine?" } after s\n'
+                 '  output size(s.json) after ok\n}\n' % stand.url)
+    rc, out, err = run(deep, "--data", d, "--run-id", "deep-128", "--input", "n=128")
+    check("2: a 128-deep answer is taken; the run waits at its approval", rc == 75, show(rc, out, err))
+    rc, out, err = run("approve", "deep-128", "ok", "--data-dir", d)
+    check("2: ... and its log reads back: the approval completes it", rc == 0 and out.strip() == "1",
+          show(rc, out, err))
+    rc, out, err = run(deep, "--data", d, "--run-id", "deep-250", "--input", "n=250", "--json")
+    j = last_json(out) or {}
+    check("2: a 250-deep answer fails the call clearly", rc == 1 and j.get("error", {}).get("kind") == "net"
+          and "nested more than 128" in j.get("error", {}).get("message", ""), show(rc, out, err))
+    for cmd in (["log", "deep-250"], ["status", "deep-250"], ["verify"]):
+        rc, out, err = run(*cmd, "--data", d)
+        check(f"2: {cmd[0]} reads the failed run's log", rc == 0 and "damaged" not in err, show(rc, out, err))
+    rc, out, err = run(deep, "--data", d, "--input-json", '{"n": ' + "[" * 129 + "1" + "]" * 129 + '}')
+    check("2: --input-json nested past the limit is 64", rc == 64 and "nested more than 128" in err,
+          show(rc, out, err))
+    grow = write("grow.aos", 'workflow grow() {\n'
+                 '  step s = http.get("%s/deep/125") { retry 0 }\n'
+                 '  let a = [[[[[[[[[[s.json]]]]]]]]]]\n  let b = [[[[[[[[[[a]]]]]]]]]]\n'
+                 '  let c = [[[[[[[[[[b]]]]]]]]]]\n  let e = [[[[[[[[[[c]]]]]]]]]]\n  output e\n}\n' % stand.url)
+    rc, out, err = run(grow, "--data", d, "--run-id", "grow", "--json")
+    j = last_json(out) or {}
+    check("2: a statement whose value would be too deep fails with expr.error",
+          rc == 1 and j.get("error", {}).get("kind") == "expr.error"
+          and "nested more than 160" in j.get("error", {}).get("message", ""), show(rc, out, err))
+    rc, out, err = run("verify", "--data", d)
+    check("2: verify: every event of every run reads back", rc == 0 and "no problems" in out, show(rc, out, err))
+finally:
+    stand.stop()
+
+print(f"{passed} passed, {failed} failed")
+if failed:
+    print("kept " + TMP)
+    sys.exit(1)
+shutil.rmtree(TMP, ignore_errors=True)
