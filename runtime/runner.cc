@@ -310,6 +310,9 @@ struct Runner::Impl {
 
   std::mt19937_64 rng{std::random_device{}()};
   bool redact_secrets = false;  // secret() evaluates to a placeholder
+  // Every secret value secret() handed out in this process: masked in every
+  // message the run records (RedactSecrets), whatever path it took there.
+  std::set<std::string> secret_values;
   int64_t reserved_nanos = 0;   // budget held by model calls in flight
   std::unordered_map<std::string, int64_t> reserved;
 
@@ -381,6 +384,7 @@ struct Runner::Impl {
         const auto& nm = r_.names[sc.for_node + 1];
         auto it = nm.find(n);
         if (it == nm.end()) continue;
+        if (r_.dag.nodes[it->second.node].secret) touched_secret_ = true;
         if (!it->second.body) return r_.LookupInstance(s, it->second.node, out);
         // A body name seen from outside its loop: the list of its results.
         return r_.BodyList(s, it->second.node, it->second.target, out);
@@ -424,20 +428,31 @@ struct Runner::Impl {
     }
 
     std::optional<Value> Secret(std::string_view name) override {
+      touched_secret_ = true;
       if (r_.redact_secrets) return S("<secret " + std::string(name) + ">");
-      if (const char* v = std::getenv(std::string(name).c_str())) return S(v);
-      if (r_.opt.config) {
+      std::optional<std::string> v;
+      if (const char* e = std::getenv(std::string(name).c_str())) {
+        v = e;
+      } else if (r_.opt.config) {
         auto it = r_.opt.config->secrets.find(std::string(name));
-        if (it != r_.opt.config->secrets.end()) return S(it->second);
+        if (it != r_.opt.config->secrets.end()) v = it->second;
+      }
+      if (v) {
+        if (!v->empty()) r_.secret_values.insert(*v);
+        return S(*v);
       }
       if (r_.opt.placeholder_secrets) return S("<secret " + std::string(name) + ">");
       return std::nullopt;
     }
 
+    // Whether this evaluation read secret() or a value derived from one.
+    bool touched_secret() const { return touched_secret_; }
+
    private:
     Impl& r_;
     int scope_;
     std::string inst_;
+    mutable bool touched_secret_ = false;
   };
 
   // The results of statement `target` inside loop `loop` (an instance in
@@ -487,7 +502,30 @@ struct Runner::Impl {
 
   EvalResult Eval(const Expr& e, int scope, const std::string& inst) {
     InstEnv env(*this, scope, inst);
-    return Evaluate(e, env);
+    return EvalIn(e, env);
+  }
+
+  // Evaluate, with the message of an error withheld when the expression read
+  // a secret: "int(): 'VALUE' is not an int" would quote it.
+  static EvalResult EvalIn(const Expr& e, InstEnv& env) {
+    EvalResult r = Evaluate(e, env);
+    if (r.ok() || !env.touched_secret() || r.error().kind != "expr.error") return r;
+    EvalError err = r.error();
+    const size_t colon = err.message.find(": ");
+    err.message = (colon == std::string::npos ? std::string() : err.message.substr(0, colon + 2)) +
+                  "the message is withheld: the expression uses a value derived from secret()";
+    return err;
+  }
+
+  // Masks every secret value handed out in this process (the second line of
+  // defence behind EvalIn: values travel into messages by many paths).
+  std::string RedactSecrets(std::string message) const {
+    for (const std::string& v : secret_values) {
+      for (size_t at = message.find(v); at != std::string::npos; at = message.find(v, at + 8)) {
+        message.replace(at, v.size(), "[secret]");
+      }
+    }
+    return message;
   }
 
   // ------------------------------------------------------------ scopes
@@ -635,7 +673,8 @@ struct Runner::Impl {
     return true;
   }
 
-  void FailStep(const std::string& key, const std::string& kind, const std::string& message) {
+  void FailStep(const std::string& key, const std::string& kind, const std::string& raw_message) {
+    const std::string message = RedactSecrets(raw_message);
     log.Append(EventType::kStepFailed, key, M({{S("kind"), S(kind)}, {S("message"), S(message)}}));
     if (!failing) {
       failing = true;
@@ -1221,7 +1260,7 @@ struct Runner::Impl {
         std::string base;
         for (const auto& setting : k.connector->settings) {
           if (!setting.value) continue;
-          EvalResult r = Evaluate(*setting.value, env);
+          EvalResult r = EvalIn(*setting.value, env);
           if (!r.ok()) {
             *error_kind = "expr.error";
             *error = "connector " + k.ns + " " + setting.key + ": " + r.error().message;
@@ -1744,7 +1783,9 @@ struct Runner::Impl {
     }
   }
 
-  void OnAttemptFailed(int s, uint32_t node, const std::string& key, const CallResult& r) {
+  void OnAttemptFailed(int s, uint32_t node, const std::string& key, const CallResult& raw) {
+    CallResult r = raw;
+    r.message = RedactSecrets(r.message);
     const Stmt& stmt = StmtOf(node);
     const RetrySpec* spec = RetryOf(stmt);
     Instance& in = st.At(key);

@@ -178,6 +178,44 @@ try:
           and "nested more than 160" in j.get("error", {}).get("message", ""), show(rc, out, err))
     rc, out, err = run("verify", "--data", d)
     check("2: verify: every event of every run reads back", rc == 0 and "no problems" in out, show(rc, out, err))
+
+    # 4. A secret never reaches an error message: not quoted by int(),
+    # double(), timestamp(), duration() or a map lookup, whether read
+    # directly or through a let derived from it.
+    token = "tok-" + os.urandom(8).hex()
+    d = os.path.join(TMP, "d-secret")
+    leaks = {
+        "int": 'output int(secret("TOKEN"))',
+        "double": 'output double(secret("TOKEN"))',
+        "timestamp": 'output timestamp(secret("TOKEN"))',
+        "duration": 'output duration(secret("TOKEN"))',
+        "lookup": 'let m = {"a": 1}\n  output m[secret("TOKEN")]',
+        "derived": 'let t = secret("TOKEN") + "-x"\n  output int(t)',
+        "substring": 'let t = secret("TOKEN")\n  output int(t.replace("tok-", "T"))',
+        "fail": 'fail "bad token ${secret("TOKEN")}"',
+    }
+    outputs = []
+    for name, body in leaks.items():
+        wf = write("leak-%s.aos" % name, "workflow leak() {\n  %s\n}\n" % body)
+        rc, out, err = run(wf, "--data", d, "--run-id", "leak-" + name, "--json", env={"TOKEN": token})
+        outputs += [out, err]
+        j = last_json(out) or {}
+        check(f"4: {name}: the run fails with its kind", rc == 1 and j.get("error", {}).get("kind") in
+              ("expr.error", "fail"), show(rc, out, err))
+        for cmd in (["status", "leak-" + name, "--json"], ["log", "leak-" + name, "--json"],
+                    ["log", "leak-" + name], ["trace", "leak-" + name],
+                    ["trace", "leak-" + name, "--otlp", os.path.join(TMP, "otlp-%s.json" % name)]):
+            rc, out, err = run(*cmd, "--data", d)
+            outputs += [out, err]
+            if cmd[-1].endswith(".json"):
+                outputs.append(open(cmd[-1]).read() if os.path.exists(cmd[-1]) else "")
+    rc, out, err = run("runs", "--json", "--data", d)
+    outputs += [out, err, open(os.path.join(d, "aosrun.log")).read()]
+    hits = [o for o in outputs if token in o or token[1:] in o]
+    check("4: no output, event, trace or process log holds the secret (or a part of it)", not hits,
+          hits[:2])
+    check("4: the int() message still says which function failed",
+          any("int(): the message is withheld" in o for o in outputs), outputs[:2])
 finally:
     stand.stop()
 
