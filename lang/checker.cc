@@ -8,6 +8,7 @@
 
 #include "lang/eval.h"
 #include "lang/parser.h"
+#include "lang/regex.h"
 #include "lang/spelling.h"
 
 namespace aos {
@@ -797,6 +798,14 @@ class WorkflowChecker {
       const Kind k = args[0]->kind;
       if (k != Kind::kString && k != Kind::kList && k != Kind::kMap && k != Kind::kBytes) {
         TypeError(c, e.args[0]->span, "no such overload: size(" + TypeToString(*args[0]) + ")");
+      }
+    }
+    if (n == "matches" && c.report && e.args.size() == 2 && e.args[1]->kind == ExprKind::kLiteral &&
+        e.args[1]->literal.kind() == ValueKind::kString) {
+      std::string why;
+      if (!Regex::Compile(e.args[1]->literal.as_string(), &why)) {
+        auto& d = d_.Error(src_, e.args[1]->span, "E112", "invalid regular expression: " + why);
+        d.hints.push_back("matches() takes RE2 syntax (no backreferences or lookaround)");
       }
     }
     if ((n == "lower" || n == "upper" || n == "trim" || n == "startsWith" ||

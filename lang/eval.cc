@@ -1,10 +1,11 @@
 #include "lang/eval.h"
 
+#include "lang/regex.h"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <limits>
-#include <regex>
 
 namespace aos {
 
@@ -687,17 +688,15 @@ class Evaluator {
     }
     if (n == "matches") {
       if (!kinds({K::kString, K::kString})) return WrongArgs(e, n, args);
-      if (args[1].as_string().size() > 512) return Err(e, "matches(): the pattern is longer than 512 characters");
-      if (args[0].as_string().size() > 65536) return Err(e, "matches(): the text is longer than 64 KiB");
-      if (!ChargeSize(args[0].as_string().size() * args[1].as_string().size())) {
+      if (args[0].as_string().size() > kMaxRegexText) return Err(e, "matches(): the text is longer than 64 KiB");
+      // RE2 is linear in the text: charge for the text, not text x pattern.
+      if (!ChargeSize(args[0].as_string().size() + args[1].as_string().size())) {
         return Err(e, "evaluation cost limit exceeded");
       }
-      try {
-        std::regex re(args[1].as_string(), std::regex::ECMAScript);
-        return Value::Bool(std::regex_search(args[0].as_string(), re));
-      } catch (const std::regex_error& ex) {
-        return Err(e, std::string("matches(): bad pattern: ") + ex.what());
-      }
+      std::string why;
+      auto re = Regex::Compile(args[1].as_string(), &why);
+      if (!re) return Err(e, "matches(): " + why);
+      return Value::Bool(re->Search(args[0].as_string()));
     }
     if (n == "int") {
       if (args.size() != 1) return WrongArgs(e, n, args);

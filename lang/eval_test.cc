@@ -208,6 +208,11 @@ TEST_CASE("string functions work as functions and as methods") {
       {"\"abc123\".matches(\"[a-z]+[0-9]+\")", "true"},
       {"\"abc\".matches(\"^[0-9]+$\")", "false"},
       {"\"abc\".matches(\"(\")", "error: matches(): bad pattern"},
+      // RE2 (CEL's dialect): linear time, so backtracking blow-ups return.
+      {"\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!\".matches(\"^(a+)+$\")", "false"},
+      {"\"aaaa\".matches(\"^(a+)+$\")", "true"},
+      {"\"ab\".matches(\"(a)\\\\1\")", "error: matches(): bad pattern: invalid escape sequence"},
+      {"\"x\".matches(\"(?=x)x\")", "error: matches(): bad pattern"},
       {"lower(\"HeLLo\")", "\"hello\""},
       {"\"HeLLo\".upper()", "\"HELLO\""},
       {"trim(\"  x y  \")", "\"x y\""},

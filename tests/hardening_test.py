@@ -216,6 +216,16 @@ try:
           hits[:2])
     check("4: the int() message still says which function failed",
           any("int(): the message is withheld" in o for o in outputs), outputs[:2])
+
+    # 5. matches() is RE2: a backtracking blow-up returns at once; a bad
+    # literal pattern is an aoscheck error.
+    rx = write("regex.aos", 'workflow rx(x: string) {\n  output x.matches("^(a+)+$")\n}\n')
+    rc, out, err = run(rx, "--data", os.path.join(TMP, "d-rx"), "--input", "x=" + "a" * 40 + "!", timeout=20)
+    check("5: ^(a+)+$ over 40 characters answers", rc == 0 and out.strip() == "false", show(rc, out, err))
+    bad = write("badrx.aos", 'workflow rx(x: string) {\n  output x.matches("(a")\n}\n')
+    rc, out, err = check_tool(bad)
+    check("5: an invalid literal pattern is E112 at its position", rc == 65 and "badrx.aos:2:20: error[E112]" in err,
+          show(rc, out, err))
 finally:
     stand.stop()
 
