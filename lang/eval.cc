@@ -802,8 +802,9 @@ class Evaluator {
         return Value::Time(Timestamp{r});
       }
       if (!kinds({K::kString})) return WrongArgs(e, n, args);
-      if (auto t = ParseTimestampText(args[0].as_string())) return Value::Time(*t);
-      return Err(e, "timestamp(): '" + args[0].as_string() + "' is not an RFC 3339 time");
+      std::string why;
+      if (auto t = ParseTimestampText(args[0].as_string(), &why)) return Value::Time(*t);
+      return Err(e, "timestamp(): '" + args[0].as_string() + "' is " + why);
     }
     if (n == "duration") {
       if (kinds({K::kDuration})) return args[0];

@@ -378,8 +378,9 @@ std::optional<Value> TypedInput(const std::string& text, const TypeRef* type, st
     return std::nullopt;
   }
   if (t == "time" || t == "timestamp") {
-    if (auto ts = ParseTimestampText(text)) return Value::Time(*ts);
-    *error = "'" + text + "' is not an RFC 3339 time (such as 2026-01-31T09:00:00Z)";
+    std::string why;
+    if (auto ts = ParseTimestampText(text, &why)) return Value::Time(*ts);
+    *error = "'" + text + "' is " + why;
     return std::nullopt;
   }
   auto v = ParseJson(text, &json_error);

@@ -502,7 +502,11 @@ std::string FormatTimestamp(Timestamp t) {
   return out + "Z";
 }
 
-std::optional<Timestamp> ParseTimestampText(std::string_view t) {
+std::optional<Timestamp> ParseTimestampText(std::string_view t, std::string* why) {
+  auto refuse = [why](const char* reason) -> std::optional<Timestamp> {
+    if (why) *why = reason;
+    return std::nullopt;
+  };
   // YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)
   auto num = [&](size_t pos, size_t len, int* out) {
     if (pos + len > t.size()) return false;
@@ -518,9 +522,12 @@ std::optional<Timestamp> ParseTimestampText(std::string_view t) {
   if (t.size() < 20 || !num(0, 4, &y) || t[4] != '-' || !num(5, 2, &mo) || t[7] != '-' ||
       !num(8, 2, &d) || (t[10] != 'T' && t[10] != 't' && t[10] != ' ') || !num(11, 2, &h) ||
       t[13] != ':' || !num(14, 2, &mi) || t[16] != ':' || !num(17, 2, &s)) {
-    return std::nullopt;
+    return refuse("not an RFC 3339 time (such as 2026-01-31T09:00:00Z)");
   }
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return std::nullopt;
+  static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (mo < 1 || mo > 12 || d < 1 || d > kDays[mo - 1] + (mo == 2 && leap)) return refuse("not a valid date");
+  if (h > 23 || mi > 59 || s > 59) return refuse("not a valid time of day");
   size_t p = 19;
   int64_t nanos = 0;
   if (p < t.size() && t[p] == '.') {
@@ -533,7 +540,7 @@ std::optional<Timestamp> ParseTimestampText(std::string_view t) {
       }
       ++p;
     }
-    if (digits == 0) return std::nullopt;
+    if (digits == 0) return refuse("not an RFC 3339 time (such as 2026-01-31T09:00:00Z)");
     for (; digits < 9; ++digits) nanos *= 10;
   }
   int64_t offset = 0;
@@ -542,16 +549,20 @@ std::optional<Timestamp> ParseTimestampText(std::string_view t) {
   } else if (p < t.size() && (t[p] == '+' || t[p] == '-')) {
     int oh, om;
     if (!num(p + 1, 2, &oh) || p + 3 >= t.size() || t[p + 3] != ':' || !num(p + 4, 2, &om)) {
-      return std::nullopt;
+      return refuse("not an RFC 3339 time (such as 2026-01-31T09:00:00Z)");
     }
+    if (oh > 23 || om > 59) return refuse("not a valid UTC offset");
     offset = (oh * 3600 + om * 60) * (t[p] == '+' ? 1 : -1);
     p += 6;
   } else {
-    return std::nullopt;
+    return refuse("not an RFC 3339 time (such as 2026-01-31T09:00:00Z)");
   }
-  if (p != t.size()) return std::nullopt;
+  if (p != t.size()) return refuse("not an RFC 3339 time (such as 2026-01-31T09:00:00Z)");
   const int64_t secs = DaysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 +
                        h * 3600 + mi * 60 + s - offset;
+  // 1678-01-01T00:00:00Z and 2262-01-01T00:00:00Z, in seconds.
+  constexpr int64_t kMinSecs = -9214560000, kMaxSecs = 9214646400;
+  if (secs < kMinSecs || secs >= kMaxSecs) return refuse("out of range (timestamps run from 1678 to 2261)");
   return Timestamp{secs * 1'000'000'000 + nanos};
 }
 

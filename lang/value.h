@@ -171,7 +171,14 @@ std::string FormatDuration(Duration d);
 std::optional<Duration> ParseDurationText(std::string_view text);
 // RFC 3339, UTC, with as many fractional digits as needed.
 std::string FormatTimestamp(Timestamp t);
-std::optional<Timestamp> ParseTimestampText(std::string_view text);
+// Timestamps are nanoseconds in an int64: RFC 3339 text is read from
+// kMinTimestampText to kMaxTimestampText (a narrower range than CEL's
+// 0001-9999: docs/language.md), and a date that does not exist
+// (2020-02-30) is refused, never rolled over. nullopt with *why ("not a
+// valid date", "out of range (...)") when given.
+inline constexpr const char* kMinTimestampText = "1678-01-01T00:00:00Z";
+inline constexpr const char* kMaxTimestampText = "2261-12-31T23:59:59.999999999Z";
+std::optional<Timestamp> ParseTimestampText(std::string_view text, std::string* why = nullptr);
 // "2.50" for 2.5 units; at least two decimals, more if needed.
 std::string FormatMoneyAmount(const Money& m);
 

@@ -94,6 +94,27 @@ TEST_CASE("timestamps are RFC 3339 in UTC both ways") {
   CHECK(aos::FormatTimestamp(aos::Timestamp{leap->nanos + 86'400'000'000'000}) ==
         "2024-03-01T00:00:00Z");
   CHECK_FALSE(aos::ParseTimestampText("2026-13-01T00:00:00Z"));
+  // Dates that do not exist are refused, never rolled over.
+  std::string why;
+  CHECK_FALSE(aos::ParseTimestampText("2020-02-30T00:00:00Z", &why));
+  CHECK(why == "not a valid date");
+  CHECK_FALSE(aos::ParseTimestampText("2023-02-29T00:00:00Z"));
+  CHECK_FALSE(aos::ParseTimestampText("2026-04-31T00:00:00Z"));
+  CHECK_FALSE(aos::ParseTimestampText("2026-01-01T00:00:60Z"));
+  CHECK_FALSE(aos::ParseTimestampText("2026-01-01T00:00:00+24:00"));
+  CHECK(aos::ParseTimestampText("2000-02-29T00:00:00Z"));
+  // Outside what int64 nanoseconds hold: refused, never wrapped.
+  for (const char* far : {"2300-01-01T00:00:00Z", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z",
+                          "1677-12-31T23:59:59Z", "2262-01-01T00:00:00Z"}) {
+    CHECK_FALSE(aos::ParseTimestampText(far, &why));
+    CHECK(why.rfind("out of range", 0) == 0);
+  }
+  auto lo = aos::ParseTimestampText(aos::kMinTimestampText);
+  auto hi = aos::ParseTimestampText(aos::kMaxTimestampText);
+  REQUIRE(lo);
+  REQUIRE(hi);
+  CHECK(aos::FormatTimestamp(*lo) == aos::kMinTimestampText);
+  CHECK(aos::FormatTimestamp(*hi) == aos::kMaxTimestampText);
   CHECK_FALSE(aos::ParseTimestampText("2026-11-24"));
   CHECK_FALSE(aos::ParseTimestampText("2026-11-24T13:45:07"));
 }

@@ -226,6 +226,17 @@ try:
     rc, out, err = check_tool(bad)
     check("5: an invalid literal pattern is E112 at its position", rc == 65 and "badrx.aos:2:20: error[E112]" in err,
           show(rc, out, err))
+
+    # 6. Times: out of range or nonexistent dates are refused, never wrapped.
+    until = write("until.aos", 'workflow later(at: timestamp) {\n  wait w until at\n  output "done" after w\n}\n')
+    for bad, why in (("2300-01-01T00:00:00Z", "out of range"), ("2020-02-30T00:00:00Z", "not a valid date")):
+        fresh = os.path.join(TMP, "d-until-" + bad[:4])
+        rc, out, err = run(until, "--data", fresh, "--input", "at=" + bad)
+        check(f"6: --input at={bad} is 64: {why}", rc == 64 and why in err and not os.path.exists(fresh),
+              show(rc, out, err))
+    rc, out, err = check_tool("eval", 'timestamp("0001-01-01T00:00:00Z")')
+    check("6: timestamp() of year 1 is an error, not 1754", rc == 1 and "out of range" in err + out,
+          show(rc, out, err))
 finally:
     stand.stop()
 
