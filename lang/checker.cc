@@ -1341,6 +1341,20 @@ class WorkflowChecker {
           if (kc.secret) {
             d_.Warning(src_, m.value->span, "W201", "a secret flows into an idempotency key, which is stored");
           }
+          // Two effects whose keys are written alike will have equal keys:
+          // at run time the second fails with effect.key_conflict unless it
+          // makes the very same request.
+          std::string text;
+          for (uint32_t i = m.value->span.begin; i < m.value->span.end && i < src_->text().size(); ++i) {
+            if (!std::isspace(static_cast<unsigned char>(src_->text()[i]))) text += src_->text()[i];
+          }
+          auto [prior, fresh] = key_texts_.emplace(text, s.name);
+          if (!fresh && prior->second != s.name) {
+            auto& d = d_.Warning(src_, m.value->span, "W205",
+                                 "effects " + Quote(prior->second) + " and " + Quote(s.name) +
+                                     " have keys written the same way, so their keys are equal");
+            d.hints.push_back("a key names one request: make each effect's key its own");
+          }
           break;
         }
         case ModifierKind::kCompensate: {
@@ -1493,6 +1507,7 @@ class WorkflowChecker {
   std::map<uint32_t, TypePtr> loop_types_;
   std::vector<int> type_state_;
   std::vector<bool> used_;
+  std::map<std::string, std::string> key_texts_;  // an effect key's text -> the effect
   const Stmt* output_seen_ = nullptr;
 };
 

@@ -123,6 +123,8 @@ void RunState::Apply(const Event& e) {
       if (in) {
         in->key = Str(e.Field("key"));
         in->intent = true;
+        in->request_digest = Str(e.Field("request_digest"));
+        if (!in->request_digest.empty()) effect_key_owner.emplace(in->key, e.step);
       }
       break;
     case EventType::kEffectCompleted:
@@ -216,6 +218,7 @@ Value InstanceToValue(const Instance& i) {
   if (!i.last_error.is_null()) m.emplace_back(S("e"), i.last_error);
   if (!i.key.empty()) m.emplace_back(S("k"), S(i.key));
   if (i.intent) m.emplace_back(S("i"), Value::Bool(true));
+  if (!i.request_digest.empty()) m.emplace_back(S("rdg"), S(i.request_digest));
   if (i.requested) m.emplace_back(S("rq"), i.request);
   if (i.decided) m.emplace_back(S("d"), i.decision);
   if (i.confirmed) m.emplace_back(S("cf"), Value::Bool(true));
@@ -238,6 +241,7 @@ Instance InstanceFromValue(const Value& v) {
     else if (n == "e") i.last_error = x;
     else if (n == "k") i.key = Str(x);
     else if (n == "i") i.intent = true;
+    else if (n == "rdg") i.request_digest = Str(x);
     else if (n == "rq") { i.requested = true; i.request = x; }
     else if (n == "d") { i.decided = true; i.decision = x; }
     else if (n == "cf") i.confirmed = true;
@@ -334,7 +338,9 @@ bool RunState::FromSnapshot(const Value& v, RunState* out) {
         i.Find("s")->as_int() > static_cast<int>(InstStatus::kFailed)) {
       return false;
     }
-    s.inst.emplace(k.as_string(), InstanceFromValue(i));
+    auto [it, fresh] = s.inst.emplace(k.as_string(), InstanceFromValue(i));
+    // Derived, not stored: any instance with the key will do (they agree).
+    if (!it->second.request_digest.empty()) s.effect_key_owner.emplace(it->second.key, it->first);
   }
   if (get("signals").kind() == ValueKind::kMap) {
     for (const auto& [k, l] : get("signals").as_map()) {

@@ -39,6 +39,7 @@ struct Instance {
   // effect
   std::string key;
   bool intent = false;
+  std::string request_digest;  // of the intended request (not for undos)
   // approval (also the confirm gate of an effect and escalations)
   bool requested = false;
   Value request;            // {ask, payload, payload_hash, due, purpose}
@@ -70,6 +71,9 @@ struct RunState {
   std::map<std::string, std::vector<Value>> signals;  // name -> [{data, at}]
   std::map<std::string, size_t> signals_taken;        // name -> how many statements took one
   std::unordered_map<std::string, Value> nondet;      // "inst|fn@offset" -> value
+  // An effect key -> the first instance whose intent used it (undos
+  // excluded): a second effect with that key must make the same request.
+  std::unordered_map<std::string, std::string> effect_key_owner;
   std::vector<std::string> completed_effects;         // instances, completion order
   std::vector<std::string> compensated;               // instances whose undo completed
   bool compensating = false;

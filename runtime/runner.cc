@@ -1569,6 +1569,35 @@ struct Runner::Impl {
         ekey = kv.ToDisplayString();
       }
       req.idempotency_key = ekey;
+      // Within a run a key names one request: a second effect with the same
+      // key and another request would reach a deduplicating receiver as a
+      // replay and be dropped, or be sent twice under one key elsewhere.
+      if (!in.intent) {
+        const std::string digest = RequestDigest(call, a);
+        auto owner = st.effect_key_owner.find(ekey);
+        if (owner != st.effect_key_owner.end() && owner->second != key) {
+          const Instance& first = st.At(owner->second);
+          if (first.request_digest != digest) {
+            FailStep(key, "effect.key_conflict",
+                     "effects " + owner->second + " and " + key + " have the same key '" + ekey +
+                         "' but different requests: a key must name one request");
+            return;
+          }
+          // The same request under the same key is the same effect: its
+          // result once done (the store may not have it yet), never a
+          // second send (SMTP cannot deduplicate).
+          if (first.status == InstStatus::kDone) {
+            log.Append(EventType::kEffectCompleted, key,
+                       M({{S("key"), S(ekey)}, {S("result"), first.result}, {S("reused"), Value::Bool(true)}}));
+            Complete(s, node, key, first.result);
+            return;
+          }
+          if (first.status != InstStatus::kFailed) {
+            Block(s, node);  // until the first one ends
+            return;
+          }
+        }
+      }
       // Across runs: a completed key returns its recorded result.
       if (!st.replay_effects) {
         if (auto raw = StoreOf().Get(Column::kIdempotency, IdempotencyKey(ekey))) {
@@ -1636,13 +1665,19 @@ struct Runner::Impl {
     Instance& i4 = st.At(key);
     log.Append(EventType::kAttemptStarted, key, M({{S("attempt"), Value::Int(i4.attempts + (i4.in_flight ? 0 : 1))}}));
     if (effect) {
-      const std::string digest = Digest(call.callee + EncodeValue(Value::List(a.positional)) + EncodeValue(M(a.named)));
+      const std::string digest = RequestDigest(call, a);
       log.Append(EventType::kEffectIntent, key, M({{S("key"), S(ekey)}, {S("request_digest"), S(digest)}}));
       log.Flush(/*sync=*/true);  // the intent is durable before the world is touched
     } else if (opt.durability == Durability::kStrict) {
       log.Flush(true);
     }
     Dispatch(Job{key, s, node, std::move(req), clock.NowNanos(), std::move(ckey)});
+  }
+
+  // What an effect's intent records of its request: the callee and the
+  // evaluated arguments.
+  static std::string RequestDigest(const Call& call, const Args& a) {
+    return Digest(call.callee + EncodeValue(Value::List(a.positional)) + EncodeValue(M(a.named)));
   }
 
   void Dispatch(Job job) {

@@ -237,6 +237,39 @@ try:
     rc, out, err = check_tool("eval", 'timestamp("0001-01-01T00:00:00Z")')
     check("6: timestamp() of year 1 is an error, not 1754", rc == 1 and "out of range" in err + out,
           show(rc, out, err))
+
+    # 7. Two effects of a run with one key and different requests: the
+    # second fails with effect.key_conflict naming both; one request is sent.
+    stand.reset()
+    d = os.path.join(TMP, "d-conflict")
+    two = write("two-keys.aos", 'workflow two() {\n'
+                '  effect a = http.post("%s/effects/a", json: {n: 1}) { key "same" }\n'
+                '  effect b = http.post("%s/effects/b", json: {n: 2}) { key "same" }\n'
+                '  output [a.status, b.status]\n}\n' % (stand.url, stand.url))
+    rc, out, err = run(two, "--data", d, "--run-id", "conflict", "--json")
+    j = last_json(out) or {}
+    e = j.get("error", {})
+    check("7: the second effect with the key fails with effect.key_conflict naming both",
+          rc == 1 and e.get("kind") == "effect.key_conflict" and "a" in e.get("message", "").split()
+          and "b" in e.get("message", "").split(), show(rc, out, err))
+    check("7: the key reached the receiver once", stand.stats()["requests_by_key"].get("same") == 1,
+          stand.stats())
+    loop = write("loop-key.aos", 'workflow loop() {\n'
+                 '  for x in [{id: 1, n: "a"}, {id: 1, n: "b"}] {\n'
+                 '    effect e = http.post("%s/effects/loop", json: x) { key "item-${x.id}" }\n'
+                 '  }\n  output size(e)\n}\n' % stand.url)
+    rc, out, err = run(loop, "--data", d, "--run-id", "loop", "--json")
+    j = last_json(out) or {}
+    check("7: a loop key that ignores part of the item: key_conflict",
+          rc == 1 and j.get("error", {}).get("kind") == "effect.key_conflict", show(rc, out, err))
+    check("7: ... after one request", stand.stats()["requests_by_key"].get("item-1") == 1, stand.stats())
+    same = write("same-req.aos", 'workflow same() {\n'
+                 '  effect a = http.post("%s/effects/s", json: {n: 1}) { key "dup" }\n'
+                 '  effect b = http.post("%s/effects/s", json: {n: 1}) { key "dup" } after a\n'
+                 '  output [a.status, b.status]\n}\n' % (stand.url, stand.url))
+    rc, out, err = run(same, "--data", d, "--run-id", "same", "--json")
+    check("7: the same request under the same key is one effect, not a conflict", rc == 0
+          and stand.stats()["requests_by_key"].get("dup") == 1, show(rc, out, err))
 finally:
     stand.stop()
 
