@@ -177,8 +177,9 @@ void RunState::Apply(const Event& e) {
       if (!e.Field("error").is_null()) error = e.Field("error");
       break;
     case EventType::kCompensationCompleted:
-      // A failed undo is recorded and reported, and not tried again.
-      compensated.push_back(Str(e.Field("for")));
+      // A failed undo is recorded and reported, and not tried again, unless
+      // it is pending: a retryable failure the run waits to try again.
+      if (!Bool(e.Field("pending"))) compensated.push_back(Str(e.Field("for")));
       break;
     case EventType::kRunWaiting:
       status = RunStatus::kWaiting;

@@ -1818,6 +1818,21 @@ struct Runner::Impl {
     }
   }
 
+  // The delay before the next attempt after `failures` failed ones: the
+  // policy's backoff (with its factor, cap and jitter), or the server's
+  // Retry-After when longer; a year at most.
+  int64_t BackoffMs(const RetrySpec* spec, int failures, int64_t retry_after_ms) {
+    int64_t delay_ms = 0;
+    if (spec && spec->backoff) {
+      double d = static_cast<double>(spec->backoff->nanos) / 1e6 * std::pow(spec->factor, failures);
+      if (spec->max_delay) d = std::min(d, static_cast<double>(spec->max_delay->nanos) / 1e6);
+      if (spec->jitter) d = std::uniform_real_distribution<double>(0, d)(rng);
+      delay_ms = static_cast<int64_t>(std::min(d, 4e13));
+    }
+    if (retry_after_ms > delay_ms) delay_ms = retry_after_ms;
+    return std::min<int64_t>(delay_ms, 366LL * 24 * 3600 * 1000);
+  }
+
   void OnAttemptFailed(int s, uint32_t node, const std::string& key, const CallResult& raw) {
     CallResult r = raw;
     r.message = RedactSecrets(r.message);
@@ -1829,16 +1844,8 @@ struct Runner::Impl {
     const int allowed = 1 + static_cast<int>(spec ? spec->attempts : (r.error_kind == "llm.schema" ? 2 : 0));
     const bool retryable = Retryable(spec, r.error_kind);
     const Modifier* esc = stmt.FindModifier(ModifierKind::kEscalate);
-    int64_t delay_ms = 0;
     const bool again = retryable && in.attempts < allowed;
-    if (again && spec && spec->backoff) {
-      double d = static_cast<double>(spec->backoff->nanos) / 1e6 * std::pow(spec->factor, in.failures);
-      if (spec->max_delay) d = std::min(d, static_cast<double>(spec->max_delay->nanos) / 1e6);
-      if (spec->jitter) d = std::uniform_real_distribution<double>(0, d)(rng);
-      delay_ms = static_cast<int64_t>(d);
-    }
-    if (again && r.retry_after_ms > delay_ms) delay_ms = r.retry_after_ms;
-    delay_ms = std::min<int64_t>(delay_ms, 366LL * 24 * 3600 * 1000);  // a year at most
+    const int64_t delay_ms = again ? BackoffMs(spec, in.failures, r.retry_after_ms) : 0;
     ValueMap failed = {{S("attempt"), Value::Int(in.attempts)},
                        {S("kind"), S(r.error_kind)},
                        {S("message"), S(r.message)},
@@ -1893,7 +1900,11 @@ struct Runner::Impl {
     }
   }
 
-  void Compensate(bool cancel) {
+  // Undoes the completed effects in reverse completion order. Returns false
+  // when an undo failed with a retryable kind after its attempts: the run then
+  // waits (resume tries again) instead of ending as if compensated; *waiting
+  // says which undo and until when.
+  bool Compensate(bool cancel, Value* waiting) {
     IndexInstances();
     if (!st.compensating) {
       log.Append(EventType::kCompensationStarted, "",
@@ -1950,10 +1961,36 @@ struct Runner::Impl {
         } else {
           log.Append(EventType::kEffectIntent, undo, M({{S("key"), S(ukey)}, {S("undo"), Value::Bool(true)}}));
           log.Flush(true);
+          // The effect's retry policy (at least two more tries), with its
+          // backoff slept inline while short; a longer one waits.
+          const RetrySpec* spec = RetryOf(StmtOf(node));
+          const int allowed = 1 + static_cast<int>(spec ? std::max<int64_t>(spec->attempts, 2) : 2);
           CallResult r;
-          for (int attempt = 0; attempt < 3; ++attempt) {
+          int64_t delay_ms = 0;
+          for (int attempt = 1;; ++attempt) {
             r = calls.Invoke(req);
-            if (r.ok || !Retryable(nullptr, r.error_kind)) break;
+            r.message = RedactSecrets(r.message);
+            if (r.ok || !Retryable(spec, r.error_kind)) break;
+            delay_ms = BackoffMs(spec, attempt - 1, r.retry_after_ms);
+            log.Append(EventType::kAttemptFailed, undo,
+                       M({{S("attempt"), Value::Int(attempt)}, {S("kind"), S(r.error_kind)},
+                          {S("message"), S(r.message)}, {S("retryable"), Value::Bool(attempt < allowed)},
+                          {S("delay_ms"), Value::Int(delay_ms)}}));
+            if (attempt >= allowed || delay_ms > opt.max_inline_wait_ms) {
+              // Still failing: the run waits for this undo (the receiver may
+              // be down for a while); `resume` tries it again.
+              const int64_t due = clock.NowNanos() + std::max<int64_t>(delay_ms, 1000) * 1'000'000;
+              log.Append(EventType::kCompensationCompleted, "",
+                         M({{S("for"), S(inst)}, {S("key"), S(ukey)}, {S("ok"), Value::Bool(false)},
+                            {S("pending"), Value::Bool(true)}, {S("error"), S(r.error_kind + ": " + r.message)}}));
+              *waiting = Value::List({M({{S("kind"), S("compensation")},
+                                         {S("name"), S(undo)},
+                                         {S("error"), S(r.error_kind + ": " + r.message)},
+                                         {S("due"), Value::Time(Timestamp{due})}})});
+              return false;
+            }
+            log.Flush(opt.durability == Durability::kStrict);
+            clock.SleepUntil(clock.NowNanos() + delay_ms * 1'000'000);
           }
           if (r.ok) {
             result = r.value;
@@ -1967,10 +2004,11 @@ struct Runner::Impl {
         }
       }
       ValueMap m = {{S("for"), S(inst)}, {S("key"), S(ukey)}, {S("ok"), Value::Bool(ok)}};
-      if (!ok) m.emplace_back(S("error"), S(why));
+      if (!ok) m.emplace_back(S("error"), S(RedactSecrets(why)));
       log.Append(EventType::kCompensationCompleted, "", M(std::move(m)));
       log.Flush(opt.durability == Durability::kStrict);
     }
+    return true;
   }
 
   // ------------------------------------------------------------ the loop
@@ -2052,7 +2090,12 @@ struct Runner::Impl {
   RunOutcome EndFailed(bool cancelled) {
     while (in_flight > 0) Collect(0);
     SettleInDoubt();
-    if (WantsCompensation() || cancelled) Compensate(cancelled);
+    Value waiting;
+    if ((WantsCompensation() || cancelled) && !Compensate(cancelled, &waiting)) {
+      log.Append(EventType::kRunWaiting, "", M({{S("on"), waiting}}));
+      log.Flush(true);
+      return OutcomeOf(st);
+    }
     if (cancelled) {
       log.Append(EventType::kRunCancelled, "", Value());
     } else {

@@ -270,6 +270,35 @@ try:
     rc, out, err = run(same, "--data", d, "--run-id", "same", "--json")
     check("7: the same request under the same key is one effect, not a conflict", rc == 0
           and stand.stats()["requests_by_key"].get("dup") == 1, show(rc, out, err))
+
+    # 8. An undo that keeps failing (the receiver is down) is retried with the
+    # effect's policy, and the run waits for it instead of ending as if
+    # compensated; resume tries again.
+    stand.reset()
+    d = os.path.join(TMP, "d-undo")
+    undo = write("undo.aos", 'workflow undo() {\n'
+                 '  effect a = http.post("%s/effects/a", json: {n: 1}) {\n'
+                 '    key "undo-a"\n    retry 2 backoff 10ms\n'
+                 '    compensate http.post("%s/flaky/undo-a?times=4&status=503")\n  }\n'
+                 '  fail "stop here" after a\n  output a.status\n}\n' % (stand.url, stand.url))
+    rc, out, err = run(undo, "--data", d, "--run-id", "undo", "--json")
+    j = last_json(out) or {}
+    w = (j.get("waiting_on") or [{}])[0]
+    check("8: an undo still failing after its attempts: the run waits (75) on it", rc == 75
+          and j.get("status") == "waiting" and w.get("kind") == "compensation" and w.get("name") == "a:undo"
+          and "http.503" in w.get("error", ""), show(rc, out, err))
+    ev = events("undo", d)
+    undo_fails = [e for e in ev if e["type"] == "AttemptFailed" and e.get("step") == "a:undo"]
+    check("8: the undo had the effect's 1 + 2 attempts", len(undo_fails) == 3, undo_fails)
+    check("8: nothing says the run failed yet", not any(e["type"] == "RunFailed" for e in ev), [e["type"] for e in ev])
+    rc, out, err = run("resume", "undo", "--data", d, "--json")
+    j = last_json(out) or {}
+    check("8: resume tries the undo again; it succeeds and the run ends failed (1), compensated",
+          rc == 1 and j.get("status") == "failed" and j.get("error", {}).get("message") == "stop here",
+          show(rc, out, err))
+    ev = events("undo", d)
+    done = [e for e in ev if e["type"] == "CompensationCompleted"]
+    check("8: the last word on the undo is ok", done and done[-1].get("data", {}).get("ok") is True, done)
 finally:
     stand.stop()
 
