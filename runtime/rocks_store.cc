@@ -9,6 +9,7 @@
 #include <system_error>
 #include <vector>
 
+#include <rocksdb/convenience.h>
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
@@ -244,6 +245,26 @@ void RocksStore::Scan(Column c, std::string_view prefix, std::string_view start,
     if (!visit(k, std::string_view(it->value().data(), it->value().size()))) break;
   }
   if (!it->status().ok()) Throw(impl_->dir, it->status(), "read failed");
+}
+
+std::vector<std::string> RocksStore::CheckFiles(std::optional<Column> c) {
+  std::vector<rocksdb::LiveFileMetaData> files;
+  impl_->db->GetLiveFilesMetaData(&files);
+  std::vector<std::string> problems;
+  rocksdb::Options options;
+  rocksdb::ReadOptions ro;
+  ro.verify_checksums = true;
+  ro.fill_cache = false;
+  for (const auto& f : files) {
+    if (c && f.column_family_name != CfName(static_cast<int>(*c))) continue;
+    const std::string path = f.db_path + f.name;
+    rocksdb::Status s = rocksdb::VerifySstFileChecksum(options, rocksdb::EnvOptions(), ro, path);
+    if (!s.ok()) {
+      problems.push_back("damaged file " + std::filesystem::path(path).filename().string() + " (the " + f.column_family_name +
+                         " column): " + s.ToString());
+    }
+  }
+  return problems;
 }
 
 std::optional<std::string> RocksStore::LastKey(Column c, std::string_view prefix) {

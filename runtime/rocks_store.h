@@ -39,6 +39,7 @@ class RocksStore : public Store {
   void Scan(Column c, std::string_view prefix, std::string_view start,
             const std::function<bool(std::string_view, std::string_view)>& visit) override;
   std::optional<std::string> LastKey(Column c, std::string_view prefix) override;
+  std::vector<std::string> CheckFiles(std::optional<Column> c) override;
   void SyncWal();
 
  private:

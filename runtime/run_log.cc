@@ -49,6 +49,15 @@ bool DecodeRunIndex(std::string_view run_id, std::string_view bytes, RunIndexEnt
 }
 
 std::vector<RunIndexEntry> ListRuns(Store& store) {
+  // A scan can pass over a damaged file without a word: check first.
+  if (auto damage = store.CheckFiles(Column::kRuns); !damage.empty()) {
+    throw StoreError("the run index is damaged, so runs would be missing from this listing: " + damage[0] +
+                     " (aosrun verify names the runs it cannot read)");
+  }
+  return ListRunsUnchecked(store);
+}
+
+std::vector<RunIndexEntry> ListRunsUnchecked(Store& store) {
   std::vector<RunIndexEntry> runs;
   store.Scan(Column::kRuns, "", "", [&](std::string_view k, std::string_view v) {
     RunIndexEntry e;
@@ -124,7 +133,8 @@ void RunLog::Begin(const std::string& run_id) {
 
 bool RunLog::Load(const std::string& run_id, std::string* error) {
   Begin(run_id);
-  if (!store_.Get(Column::kRuns, run_id)) {
+  const auto index = store_.Get(Column::kRuns, run_id);
+  if (!index) {
     *error = "no run " + run_id + " in this data directory";
     return false;
   }
@@ -161,6 +171,14 @@ bool RunLog::Load(const std::string& run_id, std::string* error) {
   if (!ok) return false;
   if (state_.next_seq == 0 || state_.workflow.empty()) {
     *error = "run " + run_id + " has no RunStarted event: its log is damaged";
+    return false;
+  }
+  // The index is written in the same batches as the events: a log shorter
+  // than it counts lost its tail (a scan passes over a damaged file).
+  RunIndexEntry entry;
+  if (DecodeRunIndex(run_id, *index, &entry) && state_.next_seq < entry.events) {
+    *error = "run " + run_id + ": the log holds " + std::to_string(state_.next_seq) + " events, the run index counts " +
+             std::to_string(entry.events) + ": its log is damaged (aosrun verify checks the whole data directory)";
     return false;
   }
   return true;

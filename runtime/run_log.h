@@ -41,7 +41,11 @@ struct RunIndexEntry {
 
 std::string EncodeRunIndex(const RunIndexEntry& e);
 bool DecodeRunIndex(std::string_view run_id, std::string_view bytes, RunIndexEntry* out);
+// Every run in the index. Throws StoreError when the index's files are
+// damaged (a listing would silently leave runs out).
 std::vector<RunIndexEntry> ListRuns(Store& store);
+// The readable records only, for `verify`, which reports the damage itself.
+std::vector<RunIndexEntry> ListRunsUnchecked(Store& store);
 
 // Run ids: 1-64 characters of [A-Za-z0-9._-].
 bool ValidRunId(std::string_view id);

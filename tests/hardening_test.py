@@ -299,6 +299,39 @@ try:
     ev = events("undo", d)
     done = [e for e in ev if e["type"] == "CompensationCompleted"]
     check("8: the last word on the undo is ok", done and done[-1].get("data", {}).get("ok") is True, done)
+
+    # 3. A flipped bit in the newest file of the run index: every command
+    # that lists runs says so (74) instead of leaving runs out, and verify
+    # names the damaged file and the run it cannot see.
+    d = os.path.join(TMP, "d-damage")
+    hello = os.path.join(ROOT, "examples", "hello.aos")
+    for i in range(3):
+        run(hello, "--data", d, "--run-id", "h%d" % i, "--input", "name=A")
+    gate = write("gate.aos", 'workflow gate() {\n  approval ok { ask "go?" timeout 1h }\n  output ok.approved\n}\n')
+    rc, out, err = run(gate, "--data", d, "--run-id", "waiting-one")
+    check("3: the approval waits", rc == 75, show(rc, out, err))
+    runs_ssts = []
+    for f in sorted(os.listdir(d)):
+        if f.endswith(".sst"):
+            p = subprocess.run(["sst_dump", "--file=" + os.path.join(d, f), "--show_properties"],
+                               capture_output=True, text=True)
+            if "column family name: runs" in p.stdout:
+                runs_ssts.append(f)
+    check("3: the run index has files", runs_ssts, os.listdir(d))
+    if runs_ssts:
+        with open(os.path.join(d, runs_ssts[-1]), "r+b") as f:
+            f.seek(14)
+            b = f.read(1)
+            f.seek(14)
+            f.write(bytes([b[0] ^ 0x10]))
+        for cmd in (["runs"], ["inbox"], ["status"], ["cost"]):
+            rc, out, err = run(*cmd, "--data", d)
+            check(f"3: {cmd[0]} over a damaged run index is 74 naming the file", rc == 74
+                  and runs_ssts[-1] in err, show(rc, out, err))
+        rc, out, err = run("verify", "--data", d)
+        check("3: verify names the damaged file and the run it cannot see", rc == 74
+              and runs_ssts[-1] in out and "run waiting-one: has a log but no run index record" in out,
+              show(rc, out, err))
 finally:
     stand.stop()
 

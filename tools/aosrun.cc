@@ -34,6 +34,7 @@
 #include "runtime/runner.h"
 #include "runtime/schema.h"
 #include "runtime/trace.h"
+#include "runtime/verify.h"
 #include "stdlib/std_calls.h"
 
 #include <spdlog/sinks/rotating_file_sink.h>
@@ -938,12 +939,17 @@ int CmdRuns(Context& c, const std::string& only) {
 
 int CmdInbox(Context& c) {
   if (int rc = LoadContext(c, false)) return rc;
-  int n = 0;
+  int n = 0, damaged = 0;
   for (const auto& r : aos::ListRuns(*c.store)) {
     if (r.status != aos::RunStatus::kWaiting) continue;
     aos::RunLog log(*c.store, *c.clock);
     std::string error;
-    if (!log.Load(r.run_id, &error)) continue;
+    if (!log.Load(r.run_id, &error)) {
+      // Its approvals may be waiting: say so, never leave it out silently.
+      std::cerr << "aosrun: " << error << "\n";
+      ++damaged;
+      continue;
+    }
     for (const auto& [name, in] : log.state().inst) {
       if (!in.requested || in.decided) continue;
       ++n;
@@ -961,8 +967,8 @@ int CmdInbox(Context& c) {
       }
     }
   }
-  if (!n && !c.opt.json) std::cerr << "no approvals are waiting\n";
-  return kExitOk;
+  if (!n && !damaged && !c.opt.json) std::cerr << "no approvals are waiting\n";
+  return damaged ? kExitIo : kExitOk;
 }
 
 int CmdLog(Context& c) {
@@ -1001,15 +1007,23 @@ int CmdState(Context& c) {
   if (c.opt.positional.size() != 1) return Usage("state takes one ENTITY type");
   if (int rc = LoadContext(c, false)) return rc;
   const std::string prefix = c.opt.positional[0] + std::string(1, '\0');
-  int n = 0;
-  c.store->Scan(aos::Column::kEntities, prefix, prefix, [&](std::string_view, std::string_view raw) {
+  if (auto damage = c.store->CheckFiles(aos::Column::kEntities); !damage.empty()) {
+    std::cerr << "aosrun: the entity records are damaged, so records would be missing: " << damage[0] << "\n";
+    return kExitIo;
+  }
+  int n = 0, bad = 0;
+  c.store->Scan(aos::Column::kEntities, prefix, prefix, [&](std::string_view k, std::string_view raw) {
     Value v;
     if (aos::DecodeValue(raw, &v)) {
       std::cout << v.ToJson() << "\n";
       ++n;
+    } else {
+      std::cerr << "aosrun: a damaged " << c.opt.positional[0] << " record (key " << k.substr(prefix.size()) << ")\n";
+      ++bad;
     }
     return true;
   });
+  if (bad) return kExitIo;
   if (!n && !c.opt.json) std::cerr << "no " << c.opt.positional[0] << " records\n";
   return kExitOk;
 }
@@ -1136,33 +1150,12 @@ int CmdTrace(Context& c) {
 
 int CmdVerify(Context& c) {
   if (int rc = LoadContext(c, false)) return rc;
-  size_t runs = 0, events = 0, problems = 0;
-  for (const auto& r : aos::ListRuns(*c.store)) {
-    ++runs;
-    if (r.workflow == "?") {
-      std::cout << "run " << r.run_id << ": damaged run index record\n";
-      ++problems;
-      continue;
-    }
-    uint64_t n = aos::ScanRunEvents(*c.store, r.run_id, [&](uint64_t seq, const aos::Event* e, const std::string& error) {
-      ++events;
-      if (!e) {
-        std::cout << "run " << r.run_id << " event " << seq << ": " << error << "\n";
-        ++problems;
-      } else if (seq == 0 && e->type != aos::EventType::kRunStarted) {
-        std::cout << "run " << r.run_id << ": the log does not begin with RunStarted\n";
-        ++problems;
-      }
-      return true;
-    });
-    if (n < r.events) {
-      std::cout << "run " << r.run_id << ": the index counts " << r.events << " events, the log holds " << n << "\n";
-      ++problems;
-    }
-  }
-  std::cout << "verified " << runs << " runs, " << events << " events in " << c.data_dir << ": "
-            << (problems ? std::to_string(problems) + " problems" : "no problems") << "\n";
-  return problems ? kExitIo : kExitOk;
+  const aos::VerifyReport r = aos::VerifyDataDir(*c.store);
+  for (const auto& p : r.problems) std::cout << p << "\n";
+  std::cout << "verified " << r.runs << " runs, " << r.events << " events in " << c.data_dir << ": "
+            << (r.problems.empty() ? std::string("no problems") : std::to_string(r.problems.size()) + " problems")
+            << "\n";
+  return r.problems.empty() ? kExitOk : kExitIo;
 }
 
 }  // namespace
