@@ -37,6 +37,9 @@ struct CallResult {
   std::string error_kind;   // "net", "timeout", "http.5xx", "llm.schema", ...
   std::string message;      // never holds secrets
   int64_t retry_after_ms = -1;  // a server's Retry-After, when it gave one
+  // What a priced call used when its result does not say (embeddings:
+  // {model, tokens_in, tokens_out, cost}); null otherwise.
+  Value usage;
 };
 
 class CallHandler {

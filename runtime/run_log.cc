@@ -282,6 +282,9 @@ void RunLog::Flush(bool sync) {
   WriteBatch b = std::move(batch_);
   batch_.clear();
   store_.Write(b, sync);
+  // The process log reaches the OS with the events it describes, so a
+  // killed process leaves the lines of what it recorded.
+  if (logger_) logger_->flush();
 }
 
 }  // namespace aos

@@ -1804,6 +1804,8 @@ struct Runner::Impl {
           if (const Value* v = d.result.value.Find(f)) usage.emplace_back(S(f), *v);
         }
         done_fields.emplace_back(S("usage"), M(std::move(usage)));
+      } else if (!d.result.usage.is_null()) {
+        done_fields.emplace_back(S("usage"), d.result.usage);  // embeddings
       }
       CacheStore(node, d.job.cache_key, d.result.value);
       log.Append(EventType::kStepCompleted, key, M(std::move(done_fields)));

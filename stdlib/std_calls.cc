@@ -268,7 +268,9 @@ std::optional<StdCalls::HttpPlan> StdCalls::PlanEmbed(const CallRequest& req, Ca
   if (req.timeout_ms > 0) h.timeout_ms = static_cast<long>(req.timeout_ms);
   h.body = Value::MapOfUnique({{S("model"), S(it->second.model)}, {S("input"), S(Str(req.args.Find("text")))}}).ToJson();
   h.content_type = "application/json";
-  plan.finish = [](bool ok, HttpResponse& resp, HttpError& err) -> CallResult {
+  const double in_price = it->second.input_per_mtok;
+  const std::string currency = it->second.currency;
+  plan.finish = [=](bool ok, HttpResponse& resp, HttpError& err) -> CallResult {
     if (!ok) return Fail(err.kind, err.message);
     if (resp.status >= 400) return Fail(StatusKind(resp.status), "embeddings answered " + std::to_string(resp.status));
     std::string perr;
@@ -278,7 +280,16 @@ std::optional<StdCalls::HttpPlan> StdCalls::PlanEmbed(const CallRequest& req, Ca
       return Fail("llm.schema", "embeddings reply without data");
     }
     const Value* e = data->as_list()[0].Find("embedding");
-    return Ok(e ? *e : Value::List({}));
+    CallResult r = Ok(e ? *e : Value::List({}));
+    // Embeddings are priced per input token, like a prompt.
+    const Value* pt = reply->Find("usage") ? reply->Find("usage")->Find("prompt_tokens") : nullptr;
+    const int64_t in = pt && pt->kind() == ValueKind::kInt ? std::clamp<int64_t>(pt->as_int(), 0, 1'000'000'000) : 0;
+    const double cost = static_cast<double>(in) * in_price / 1e6;
+    r.usage = Value::MapOfUnique({{S("model"), S(model)},
+                                  {S("tokens_in"), Value::Int(in)},
+                                  {S("tokens_out"), Value::Int(0)},
+                                  {S("cost"), Value::MoneyOf(Money{std::llround(cost * 1e9), currency})}});
+    return r;
   };
   return plan;
 }

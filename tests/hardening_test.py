@@ -332,6 +332,26 @@ try:
         check("3: verify names the damaged file and the run it cannot see", rc == 74
               and runs_ssts[-1] in out and "run waiting-one: has a log but no run index record" in out,
               show(rc, out, err))
+
+    # 19. The process log keeps the lines of a killed process: it is flushed
+    # with the events it describes.
+    d = os.path.join(TMP, "d-killed")
+    slow = write("slow.aos", 'workflow slow() {\n'
+                 '  effect e = http.post("%s/sleep/20000", json: {}) { key "slow-1" timeout 30s }\n'
+                 '  output e.status\n}\n' % stand.url)
+    p = subprocess.Popen([AOSRUN, slow, "--data", d, "--run-id", "killed"], cwd=TMP, env=ENV,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    logf = os.path.join(d, "aosrun.log")
+    text = ""
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and "effect intent" not in text:
+        time.sleep(0.05)
+        text = open(logf).read() if os.path.exists(logf) else ""
+    p.kill()
+    p.wait()
+    text = open(logf).read() if os.path.exists(logf) else ""
+    check("19: after kill -9 the process log has the run's start and the effect's intent",
+          "run killed started" in text and "effect intent, key 'slow-1'" in text, repr(text[-500:]))
 finally:
     stand.stop()
 

@@ -136,6 +136,13 @@ try:
     rc, o, ev, err = run_wf('workflow w() {\n  step e = llm.embed(model: "small", text: "durable workflows")\n'
                             '  output {n: size(e), same: e[0] == e[0]}\n}\n', "--config", cfg)
     check("llm.embed: a vector from /v1/embeddings", rc == 0 and o.get("output", {}).get("n") == 8, (rc, o, err))
+    # Embeddings are priced like prompts: they appear in `aosrun cost`.
+    p = subprocess.run([AOSRUN, "cost", "r", "--data", os.path.join(TMP, "d%d" % n), "--json"],
+                       capture_output=True, text=True, env=ENV)
+    rows = [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
+    check("llm.embed is in aosrun cost with its tokens and cost", p.returncode == 0 and len(rows) == 1
+          and rows[0]["model"] == "small" and rows[0]["calls"] == 1 and rows[0]["tokens_in"] > 0
+          and float(rows[0]["cost"]["amount"]) > 0, (p.returncode, p.stdout, p.stderr))
     # The knowledge base: kb.add embeds and stores, kb.search ranks by cosine.
     kcfg = os.path.join(TMP, "kb.yaml")
     open(kcfg, "w").write("models:\n  small:\n    base_url: %s/v1\n    model: m\nkb: {model: small}\n" % B)
