@@ -1663,7 +1663,11 @@ struct Runner::Impl {
       reserved[key] = est;
     }
     Instance& i4 = st.At(key);
-    log.Append(EventType::kAttemptStarted, key, M({{S("attempt"), Value::Int(i4.attempts + (i4.in_flight ? 0 : 1))}}));
+    ValueMap started = {{S("attempt"), Value::Int(i4.attempts + (i4.in_flight ? 0 : 1))}};
+    if (i4.attempts == 0) {
+      if (Value d = Describe(stmt, s, key); !d.is_null()) started.emplace_back(S("describe"), std::move(d));
+    }
+    log.Append(EventType::kAttemptStarted, key, M(std::move(started)));
     if (effect) {
       const std::string digest = RequestDigest(call, a);
       log.Append(EventType::kEffectIntent, key, M({{S("key"), S(ekey)}, {S("request_digest"), S(digest)}}));
@@ -1672,6 +1676,18 @@ struct Runner::Impl {
       log.Flush(true);
     }
     Dispatch(Job{key, s, node, std::move(req), clock.NowNanos(), std::move(ckey)});
+  }
+
+  // The statement's `describe` text, evaluated in its scope (interpolation
+  // included) for the trace; null when it has none or it does not evaluate.
+  // A text that reads a secret is not recorded.
+  Value Describe(const Stmt& stmt, int s, const std::string& key) {
+    const Modifier* m = stmt.FindModifier(ModifierKind::kDescribe);
+    if (!m || !m->value) return Value();
+    InstEnv env(*this, s, key);
+    EvalResult r = Evaluate(*m->value, env);
+    if (!r.ok() || env.touched_secret()) return Value();
+    return S(r.value().ToDisplayString());
   }
 
   // What an effect's intent records of its request: the callee and the

@@ -72,7 +72,11 @@ bool BuildTrace(Store& store, const std::string& run_id, const Dag* dag, Trace* 
     }
     TraceSpan& s = t.spans[it->second];
     switch (e->type) {
-      case EventType::kAttemptStarted: ++s.attempts; break;
+      case EventType::kAttemptStarted:
+        ++s.attempts;
+        // The text as evaluated when the statement started (interpolated).
+        if (e->Field("describe").kind() == ValueKind::kString) s.describe = e->Field("describe").as_string();
+        break;
       case EventType::kAttemptFailed:
         s.error = Str(e->Field("kind")) + ": " + Str(e->Field("message"));
         break;

@@ -352,6 +352,18 @@ try:
     text = open(logf).read() if os.path.exists(logf) else ""
     check("19: after kill -9 the process log has the run's start and the effect's intent",
           "run killed started" in text and "effect intent, key 'slow-1'" in text, repr(text[-500:]))
+
+    # 18. describe with interpolation is evaluated and kept for the trace.
+    d = os.path.join(TMP, "d-describe")
+    desc = write("describe.aos", 'workflow desc(who: string) {\n'
+                 '  step s = http.get("%s/effects/d") { describe "fetch for ${who}" }\n'
+                 '  output s.status\n}\n' % stand.url)
+    rc, out, err = run(desc, "--data", d, "--run-id", "desc", "--input", "who=Ada")
+    rc, out, err = run("trace", "desc", "--data", d)
+    check("18: trace shows the interpolated describe text", rc == 0 and '"fetch for Ada"' in out, show(rc, out, err))
+    otlp = os.path.join(TMP, "desc-otlp.json")
+    rc, out, err = run("trace", "desc", "--data", d, "--otlp", otlp)
+    check("18: OTLP carries it as aos.describe", rc == 0 and "fetch for Ada" in open(otlp).read(), show(rc, out, err))
 finally:
     stand.stop()
 
