@@ -377,6 +377,14 @@ std::optional<Value> TypedInput(const std::string& text, const TypeRef* type, st
     *error = "'" + text + "' is not a duration (such as 30s, 5m, 48h)";
     return std::nullopt;
   }
+  if (t == "money") {
+    if (auto m = ParseMoneyText(text)) return Value::MoneyOf(*m);
+    // Or the JSON form, {"amount": "2.50", "currency": "usd"}: checked by
+    // the input preparation against the type.
+    if (auto v = ParseJson(text, &json_error); v && v->kind() == ValueKind::kMap) return v;
+    *error = "'" + text + "' is not money (such as '1200.00 usd' or {\"amount\": \"1200.00\", \"currency\": \"usd\"})";
+    return std::nullopt;
+  }
   if (t == "time" || t == "timestamp") {
     std::string why;
     if (auto ts = ParseTimestampText(text, &why)) return Value::Time(*ts);

@@ -566,6 +566,43 @@ std::optional<Timestamp> ParseTimestampText(std::string_view t, std::string* why
   return Timestamp{secs * 1'000'000'000 + nanos};
 }
 
+std::optional<Money> ParseMoneyText(std::string_view t) {
+  const size_t sp = t.find(' ');
+  if (sp == std::string_view::npos) return std::nullopt;
+  std::string_view amount = t.substr(0, sp), cur = t.substr(sp + 1);
+  while (!cur.empty() && cur.front() == ' ') cur.remove_prefix(1);
+  if (cur.size() != 3) return std::nullopt;
+  std::string currency;
+  for (char c : cur) {
+    if (!std::isalpha(static_cast<unsigned char>(c))) return std::nullopt;
+    currency += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  bool negative = false;
+  if (!amount.empty() && (amount.front() == '-' || amount.front() == '+')) {
+    negative = amount.front() == '-';
+    amount.remove_prefix(1);
+  }
+  const size_t dot = amount.find('.');
+  const std::string_view whole = amount.substr(0, dot);
+  const std::string_view frac = dot == std::string_view::npos ? std::string_view() : amount.substr(dot + 1);
+  if (whole.empty() || whole.size() > 10 || frac.size() > 9 || (dot != std::string_view::npos && frac.empty())) {
+    return std::nullopt;
+  }
+  int64_t units = 0, nanos = 0;
+  for (char c : whole) {
+    if (!std::isdigit(static_cast<unsigned char>(c))) return std::nullopt;
+    units = units * 10 + (c - '0');
+  }
+  for (size_t i = 0; i < 9; ++i) {
+    const char c = i < frac.size() ? frac[i] : '0';
+    if (!std::isdigit(static_cast<unsigned char>(c))) return std::nullopt;
+    nanos = nanos * 10 + (c - '0');
+  }
+  if (units > 9'000'000'000) return std::nullopt;  // what int64 nanos hold, with room
+  const int64_t total = units * 1'000'000'000 + nanos;
+  return Money{negative ? -total : total, currency};
+}
+
 std::string FormatMoneyAmount(const aos::Money& m) {
   int64_t n = m.nanos;
   std::string sign;

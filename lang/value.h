@@ -181,6 +181,10 @@ inline constexpr const char* kMaxTimestampText = "2261-12-31T23:59:59.999999999Z
 std::optional<Timestamp> ParseTimestampText(std::string_view text, std::string* why = nullptr);
 // "2.50" for 2.5 units; at least two decimals, more if needed.
 std::string FormatMoneyAmount(const Money& m);
+// Money as it prints: "1200.00 usd" (an amount with up to nine decimals, a
+// space, a three-letter currency in any case; "-5 EUR" too). Exact: no
+// floating point. nullopt when the text is not that.
+std::optional<Money> ParseMoneyText(std::string_view text);
 
 }  // namespace aos
 

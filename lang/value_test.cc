@@ -119,6 +119,22 @@ TEST_CASE("timestamps are RFC 3339 in UTC both ways") {
   CHECK_FALSE(aos::ParseTimestampText("2026-11-24T13:45:07"));
 }
 
+TEST_CASE("ParseMoneyText reads money as it prints, exactly") {
+  auto m = aos::ParseMoneyText("1200.00 usd");
+  REQUIRE(m);
+  CHECK(m->nanos == 1'200'000'000'000);
+  CHECK(m->currency == "usd");
+  auto e = aos::ParseMoneyText("-0.000000001 EUR");
+  REQUIRE(e);
+  CHECK(e->nanos == -1);
+  CHECK(e->currency == "eur");
+  CHECK(aos::ParseMoneyText("0.10 gbp")->nanos == 100'000'000);
+  for (const char* bad : {"1200", "usd 12", "12.0000000001 usd", "1e3 usd", "12. usd", ".5 usd", "12 dollars",
+                          "99999999999 usd", "12,5 eur"}) {
+    CHECK_FALSE(aos::ParseMoneyText(bad));
+  }
+}
+
 TEST_CASE("money keeps two decimals at least and exact billionths") {
   CHECK(aos::FormatMoneyAmount(aos::Money{2'500'000'000, "usd"}) == "2.50");
   CHECK(aos::FormatMoneyAmount(aos::Money{0, "usd"}) == "0.00");

@@ -65,7 +65,7 @@ void CollectEnvStmt(const Stmt& s, std::set<std::string>& out) {
 
 }  // namespace
 
-bool PrepareInputs(const Dag& dag, const Value& given, Value* inputs, std::string* error) {
+bool PrepareInputs(const Program& program, const Dag& dag, const Value& given, Value* inputs, std::string* error) {
   const WorkflowDecl& wf = *dag.workflow;
   if (!given.is_null() && given.kind() != ValueKind::kMap) {
     *error = "the inputs must be a JSON object of parameter values";
@@ -106,6 +106,19 @@ bool PrepareInputs(const Dag& dag, const Value& given, Value* inputs, std::strin
           *error = "input '" + p.name + "': " + why;
           return false;
         }
+        // Records, lists, maps and money are checked field by field against
+        // the declared type, with defaults filled and numbers made what the
+        // type says; a field the type does not declare is refused.
+        if (t != "int" && t != "uint" && t != "double" && t != "bool" && t != "duration" && t != "time" &&
+            t != "timestamp" && t != "bytes") {
+          Value checked;
+          const std::string bad = CheckValue(program, p.type.get(), *typed, &checked, /*strict=*/true, p.name);
+          if (!bad.empty()) {
+            *error = "input " + bad;
+            return false;
+          }
+          typed = checked;
+        }
         in.emplace_back(S(p.name), *typed);
       }
       continue;
@@ -131,7 +144,7 @@ bool StartRun(RunLog& log, const Program& program, const Dag& dag, const std::st
               std::string* error, const std::string& config_hash) {
   const WorkflowDecl& wf = *dag.workflow;
   Value in;
-  if (!PrepareInputs(dag, given, &in, error)) return false;
+  if (!PrepareInputs(program, dag, given, &in, error)) return false;
   std::set<std::string> env_names;
   for (const auto& s : wf.body) CollectEnvStmt(*s, env_names);
   for (const auto& [name, c] : program.connectors) {

@@ -63,7 +63,7 @@ struct RunOutcome {
 // line) by the workflow's parameters, and completes it with their defaults.
 // false with *error for a missing, unknown or mistyped input. Nothing is
 // written: callers check inputs before they touch the data directory.
-bool PrepareInputs(const Dag& dag, const Value& given, Value* inputs, std::string* error);
+bool PrepareInputs(const Program& program, const Dag& dag, const Value& given, Value* inputs, std::string* error);
 
 // Appends the RunStarted event of a new run on `log` (after log.Begin), with
 // the inputs (PrepareInputs is applied again) and the env() values the

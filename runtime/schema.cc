@@ -70,7 +70,7 @@ std::string Got(const Value& v) {
 }
 
 std::string Check(const Program& p, const TypeRef* t, const Value& v, const std::string& path, int depth,
-                  Value* out) {
+                  Value* out, bool strict) {
   const std::string at = path.empty() ? "the answer" : path;
   if (!t || depth > kMaxDepth) {
     *out = v;
@@ -158,6 +158,16 @@ std::string Check(const Program& p, const TypeRef* t, const Value& v, const std:
     return "";
   }
   if (n == "money") {
+    if (k == ValueKind::kMoney) {
+      *out = v;
+      return "";
+    }
+    if (k == ValueKind::kString) {
+      if (auto m = ParseMoneyText(v.as_string())) {
+        *out = Value::MoneyOf(*m);
+        return "";
+      }
+    }
     // {"amount": "2.50" or 2.5, "currency": "usd"}
     const Value* amount = k == ValueKind::kMap ? v.Find("amount") : nullptr;
     const Value* currency = k == ValueKind::kMap ? v.Find("currency") : nullptr;
@@ -184,7 +194,7 @@ std::string Check(const Program& p, const TypeRef* t, const Value& v, const std:
     const TypeRef* et = t->params.empty() ? nullptr : t->params[0].get();
     for (size_t i = 0; i < v.as_list().size(); ++i) {
       Value e;
-      std::string err = Check(p, et, v.as_list()[i], path + "[" + std::to_string(i) + "]", depth + 1, &e);
+      std::string err = Check(p, et, v.as_list()[i], path + "[" + std::to_string(i) + "]", depth + 1, &e, strict);
       if (!err.empty()) return err;
       items.push_back(std::move(e));
     }
@@ -197,7 +207,7 @@ std::string Check(const Program& p, const TypeRef* t, const Value& v, const std:
     const TypeRef* vt = t->params.size() > 1 ? t->params[1].get() : nullptr;
     for (const auto& [key, e] : v.as_map()) {
       Value x;
-      std::string err = Check(p, vt, e, path + "." + key.ToDisplayString(), depth + 1, &x);
+      std::string err = Check(p, vt, e, path + "." + key.ToDisplayString(), depth + 1, &x, strict);
       if (!err.empty()) return err;
       entries.emplace_back(key, std::move(x));
     }
@@ -224,12 +234,23 @@ std::string Check(const Program& p, const TypeRef* t, const Value& v, const std:
         return fp + ": missing";
       }
       Value x;
-      std::string err = Check(p, f.type.get(), *fv, fp, depth + 1, &x);
+      std::string err = Check(p, f.type.get(), *fv, fp, depth + 1, &x, strict);
       if (!err.empty()) return err;
       fields.emplace_back(S(f.name), std::move(x));
     }
     // Fields the type does not declare are dropped, not refused: models add
-    // them, and a retry for that would cost more than it is worth.
+    // them, and a retry for that would cost more than it is worth. Inputs
+    // (strict) refuse them: there an unknown field is a typo.
+    if (strict) {
+      for (const auto& [key, x] : v.as_map()) {
+        bool declared = false;
+        for (const auto& f : d->fields) declared = declared || (key.kind() == ValueKind::kString && key.as_string() == f.name);
+        if (!declared) {
+          const std::string name = key.ToDisplayString();
+          return (path.empty() ? name : path + "." + name) + ": " + d->name + " has no field '" + name + "'";
+        }
+      }
+    }
     *out = Value::MapOfUnique(std::move(fields));
     return "";
   }
@@ -241,8 +262,9 @@ std::string Check(const Program& p, const TypeRef* t, const Value& v, const std:
 
 Value JsonSchemaOf(const Program& program, const TypeRef* type) { return Schema(program, type, 0); }
 
-std::string CheckValue(const Program& program, const TypeRef* type, const Value& v, Value* out) {
-  return Check(program, type, v, "", 0, out);
+std::string CheckValue(const Program& program, const TypeRef* type, const Value& v, Value* out, bool strict,
+                       const std::string& root) {
+  return Check(program, type, v, root, 0, out, strict);
 }
 
 }  // namespace aos

@@ -21,8 +21,10 @@ Value JsonSchemaOf(const Program& program, const TypeRef* type);
 // "" when `v` fits `type`, else the first mismatch. On success *out is `v`
 // with JSON's numbers made what the type says (an int where a double is
 // declared becomes a double), declared defaults filled in, and fields the
-// type does not declare dropped.
-std::string CheckValue(const Program& program, const TypeRef* type, const Value& v, Value* out);
+// type does not declare dropped (refused when `strict`, as for inputs).
+// Mismatches are named from `root` ("ev.email: expected a string").
+std::string CheckValue(const Program& program, const TypeRef* type, const Value& v, Value* out,
+                       bool strict = false, const std::string& root = "");
 
 }  // namespace aos
 

@@ -364,6 +364,30 @@ try:
     otlp = os.path.join(TMP, "desc-otlp.json")
     rc, out, err = run("trace", "desc", "--data", d, "--otlp", otlp)
     check("18: OTLP carries it as aos.describe", rc == 0 and "fetch for Ada" in open(otlp).read(), show(rc, out, err))
+
+    # 10. Record inputs are checked field by field at start (64 naming the
+    # field, nothing written); defaults are filled, ints become doubles.
+    rec = write("record.aos", 'type Ev { email: string  score: double  tier: string = "free" }\n'
+                'workflow rec(ev: Ev) {\n  output {email: ev.email, score: ev.score, tier: ev.tier}\n}\n')
+    for bad, field in (('{"email": 5, "score": 1.5}', "ev.email"), ('{"score": 1.5}', "ev.email"),
+                       ('{"email": "a@b.c", "score": "high"}', "ev.score"),
+                       ('{"email": "a@b.c", "score": 1, "emial": "x"}', "ev.emial: Ev has no field 'emial'")):
+        fresh = os.path.join(TMP, "d-rec-%d" % len(bad))
+        rc, out, err = run(rec, "--data", fresh, "--input", "ev=" + bad)
+        check(f"10: --input ev={bad} is 64 naming {field}", rc == 64 and field in err
+              and not os.path.exists(fresh), show(rc, out, err))
+    rc, out, err = run(rec, "--data", os.path.join(TMP, "d-rec"), "--input", 'ev={"email": "a@b.c", "score": 2}')
+    check("10: a good record runs with its default filled and the int a double",
+          rc == 0 and out.strip() == '{"email":"a@b.c","score":2.0,"tier":"free"}', show(rc, out, err))
+
+    # 16. Money inputs in the form money prints in.
+    money = write("money.aos", 'workflow pay(amount: money) {\n  output amount\n}\n')
+    for given in ("1200.00 usd", "1200 USD", '{"amount": "1200.00", "currency": "usd"}'):
+        rc, out, err = run(money, "--data", os.path.join(TMP, "d-money"), "--input", "amount=" + given)
+        check(f"16: --input amount={given}", rc == 0 and json.loads(out or "null") ==
+              {"amount": "1200.00", "currency": "usd"}, show(rc, out, err))
+    rc, out, err = run(money, "--data", os.path.join(TMP, "d-money"), "--input", "amount=lots")
+    check("16: money that is not money is 64 with the forms", rc == 64 and "1200.00 usd" in err, show(rc, out, err))
 finally:
     stand.stop()
 

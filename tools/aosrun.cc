@@ -631,7 +631,7 @@ int CmdStart(Context& c) {
   for (size_t i = 0; i < inputs.size(); ++i) {
     Value typed;
     std::string error;
-    if (!aos::PrepareInputs(*w.dag, inputs[i], &typed, &error)) {
+    if (!aos::PrepareInputs(*w.program, *w.dag, inputs[i], &typed, &error)) {
       if (c.opt.batch.empty()) return Usage(error);
       std::cerr << "aosrun: " << c.opt.batch << ": run " << i + 1 << ": " << error
                 << " (no run of the batch was started)\n";
