@@ -63,7 +63,59 @@ void CollectEnvStmt(const Stmt& s, std::set<std::string>& out) {
   for (const auto& b : s.body) CollectEnvStmt(*b, out);
 }
 
+// env("NAME") calls that a run needs: not under default() or coalesce(),
+// which is how a program says a variable may be unset. name -> where.
+void CollectRequiredEnv(const Expr* e, const std::string& where, std::map<std::string, std::string>& out) {
+  if (!e) return;
+  if (e->kind == ExprKind::kCall && !e->has_receiver && (e->name == "default" || e->name == "coalesce")) return;
+  if (e->kind == ExprKind::kCall && e->name == "env" && !e->has_receiver && e->args.size() == 1 &&
+      e->args[0]->kind == ExprKind::kLiteral && e->args[0]->literal.kind() == ValueKind::kString) {
+    out.emplace(e->args[0]->literal.as_string(), where);
+  }
+  for (const auto& a : e->args) CollectRequiredEnv(a.get(), where, out);
+}
+
+// The statements' own env() calls, and the connectors and agents they call.
+void CollectRequiredEnvStmt(const Program& program, const Stmt& s, std::map<std::string, std::string>& out) {
+  const std::string where = "statement " + (s.name.empty() ? std::string("output") : s.name);
+  auto callee = [&](const Call& call) {
+    for (const auto& a : call.args) CollectRequiredEnv(a.get(), where, out);
+    const std::string ns = call.callee.substr(0, call.callee.find('.'));
+    if (auto c = program.connectors.find(ns); c != program.connectors.end()) {
+      for (const auto& st : c->second->settings) {
+        CollectRequiredEnv(st.value.get(), "connector " + ns + "'s " + st.key, out);
+      }
+    }
+    if (auto a = program.agents.find(ns); a != program.agents.end()) {
+      for (const auto& st : a->second->settings) CollectRequiredEnv(st.value.get(), "agent " + ns + "'s " + st.key, out);
+    }
+  };
+  if (s.call) callee(*s.call);
+  for (const auto& m : s.modifiers) {
+    CollectRequiredEnv(m.value.get(), where, out);
+    if (m.call) callee(*m.call);
+  }
+  for (const Expr* e : {s.ask.get(), s.show.get(), s.timeout.get(), s.approvers.get(), s.wait_for.get(),
+                        s.wait_until.get(), s.value.get(), s.when.get()}) {
+    CollectRequiredEnv(e, where, out);
+  }
+  for (const auto& b : s.body) CollectRequiredEnvStmt(program, *b, out);
+}
+
 }  // namespace
+
+std::string MissingEnv(const Program& program, const Dag& dag) {
+  std::map<std::string, std::string> required;
+  for (const auto& s : dag.workflow->body) CollectRequiredEnvStmt(program, *s, required);
+  for (const auto& [name, where] : required) {
+    const char* v = std::getenv(name.c_str());
+    if (!v) {
+      return "the environment variable " + name + " is not set; " + where + " reads env(\"" + name +
+             "\") (set it, or write default(env(\"" + name + "\"), ...) where it may be unset)";
+    }
+  }
+  return "";
+}
 
 bool PrepareInputs(const Program& program, const Dag& dag, const Value& given, Value* inputs, std::string* error) {
   const WorkflowDecl& wf = *dag.workflow;

@@ -388,6 +388,25 @@ try:
               {"amount": "1200.00", "currency": "usd"}, show(rc, out, err))
     rc, out, err = run(money, "--data", os.path.join(TMP, "d-money"), "--input", "amount=lots")
     check("16: money that is not money is 64 with the forms", rc == 64 and "1200.00 usd" in err, show(rc, out, err))
+
+    # 12. Every env() and model name a run can reach is checked at start.
+    envwf = write("envwf.aos", 'connector cms = http { base_url: env("AOS_TEST_UNSET_URL") }\n'
+                  'workflow e() {\n  approval ok { ask "go?" timeout 1h }\n'
+                  '  effect p = cms.post("/posts", json: {}) { key "p" } after ok\n  output p.status\n}\n')
+    fresh = os.path.join(TMP, "d-env")
+    rc, out, err = run(envwf, "--data", fresh)
+    check("12: an unset env() behind a connector is 64 at start, nothing written", rc == 64
+          and "AOS_TEST_UNSET_URL" in err and "connector cms's base_url" in err and not os.path.exists(fresh),
+          show(rc, out, err))
+    optional = write("envopt.aos", 'workflow o() {\n  output default(env("AOS_TEST_UNSET_URL"), "none")\n}\n')
+    rc, out, err = run(optional, "--data", fresh)
+    check("12: env() under default() may be unset", rc == 0 and out.strip() == '"none"', show(rc, out, err))
+    modelwf = write("model.aos", 'workflow m() {\n  approval ok { ask "go?" timeout 1h }\n'
+                    '  step s = llm.chat(model: "small", prompt: "hi") after ok\n  output s.text\n}\n')
+    fresh = os.path.join(TMP, "d-model")
+    rc, out, err = run(modelwf, "--data", fresh)
+    check("12: a model name with no config is 65 at start, before the approval", rc == 65
+          and "unknown model 'small'" in err and not os.path.exists(fresh), show(rc, out, err))
 finally:
     stand.stop()
 

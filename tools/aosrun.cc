@@ -439,11 +439,11 @@ struct Loaded {
 // Checks a workflow's text; prints diagnostics. 0 or an exit code.
 int LoadWorkflow(const Context& c, const std::string& path, std::string text, const std::string& workflow,
                  Loaded* out) {
+  // A run can only call the models its config names: with no config (or
+  // no models in it) every model name is refused here, before anything runs.
   aos::CheckOptions copts;
-  if (!c.config.models.empty()) {
-    copts.known_models.emplace();
-    for (const auto& [name, m] : c.config.models) copts.known_models->insert(name);
-  }
+  copts.known_models.emplace();
+  for (const auto& [name, m] : c.config.models) copts.known_models->insert(name);
   aos::Diagnostics diags;
   out->program = aos::LoadProgram(path, std::move(text), copts, diags);
   if (diags.has_errors()) {
@@ -627,7 +627,9 @@ int CmdStart(Context& c) {
     if (!ParseInputs(c.opt, *w.dag, &v, &error)) return Usage(error);
     inputs.push_back(v);
   }
-  // Every input is checked before the data directory is touched.
+  // Every input, and the environment the workflow reads, is checked before
+  // the data directory is touched.
+  if (std::string missing = aos::MissingEnv(*w.program, *w.dag); !missing.empty()) return Usage(missing);
   for (size_t i = 0; i < inputs.size(); ++i) {
     Value typed;
     std::string error;
