@@ -43,7 +43,22 @@ struct Signature {
   size_t max_positional = 0;
   std::vector<std::string> named;     // allowed
   std::vector<std::string> required;  // required named
+  // What a named argument must be, where that is known: "string",
+  // "addresses" (a string or a list of strings), "int", "number", "duration".
+  std::map<std::string, std::string> types;
 };
+
+// Whether an argument of type t fits `want` (a Signature type); any fits.
+bool ArgFits(const Type& t, const std::string& want) {
+  using K = Type::Kind;
+  if (t.kind == K::kAny || t.kind == K::kNull) return true;
+  if (want == "string") return t.kind == K::kString;
+  if (want == "addresses") return t.kind == K::kString || t.kind == K::kList;
+  if (want == "int") return t.kind == K::kInt || t.kind == K::kUint;
+  if (want == "number") return t.kind == K::kInt || t.kind == K::kUint || t.kind == K::kDouble;
+  if (want == "duration") return t.kind == K::kDuration;
+  return true;
+}
 
 const std::vector<std::string>& HttpMethods() {
   static const std::vector<std::string> m = {"get", "post", "put", "patch", "delete"};
@@ -907,21 +922,25 @@ class WorkflowChecker {
         return Signature{1, 1, {"context"}, {}};
       case Ns::kLlm:
         if (k.method == "chat") {
-          return Signature{0, 0, {"model", "system", "prompt", "schema", "temperature",
-                                  "max_tokens"}, {"model", "prompt"}};
+          return Signature{0, 0, {"model", "system", "prompt", "schema", "temperature", "max_tokens"},
+                           {"model", "prompt"},
+                           {{"model", "string"}, {"system", "string"}, {"prompt", "string"},
+                            {"temperature", "number"}, {"max_tokens", "int"}}};
         }
-        return Signature{0, 0, {"model", "text"}, {"model", "text"}};
+        return Signature{0, 0, {"model", "text"}, {"model", "text"}, {{"model", "string"}, {"text", "string"}}};
       case Ns::kEmail:
         return Signature{0, 0, {"to", "subject", "body", "cc", "bcc", "reply_to", "html"},
-                         {"to", "subject", "body"}};
+                         {"to", "subject", "body"},
+                         {{"to", "addresses"}, {"cc", "addresses"}, {"bcc", "addresses"}, {"reply_to", "addresses"},
+                          {"subject", "string"}, {"body", "string"}, {"html", "string"}}};
       case Ns::kKv:
-        if (k.method == "put") return Signature{2, 2, {"ttl"}, {}};
+        if (k.method == "put") return Signature{2, 2, {"ttl"}, {}, {{"ttl", "duration"}}};
         return Signature{1, 1, {}, {}};
       case Ns::kKb:
         if (k.method == "add") return Signature{3, 3, {"meta"}, {}};
-        return Signature{2, 2, {"k"}, {}};
+        return Signature{2, 2, {"k"}, {}, {{"k", "int"}}};
       case Ns::kEntity:
-        if (k.method == "list") return Signature{0, 0, {"limit"}, {}};
+        if (k.method == "list") return Signature{0, 0, {"limit"}, {}, {{"limit", "int"}}};
         return Signature{1, 1, {}, {}};
       default:
         return Signature{0, 1000, {}, {}};
@@ -952,6 +971,15 @@ class WorkflowChecker {
       }
       if (!seen.insert(name).second && c.report) {
         d_.Error(src_, call.args[i]->span, "E106", "argument " + Quote(name) + " given twice");
+      }
+      if (auto want = sig.types.find(name); want != sig.types.end() && c.report && args[i] &&
+          !ArgFits(*args[i], want->second)) {
+        const std::string what = want->second == "addresses" ? "an address or a list of addresses"
+                                 : want->second == "int"      ? "an int"
+                                 : want->second == "number"   ? "a number"
+                                                              : "a " + want->second;
+        TypeError(c, call.args[i]->span, call.callee + "(): " + Quote(name) + " is " + what + ", not " +
+                                             TypeToString(*args[i]));
       }
       if (std::find(sig.named.begin(), sig.named.end(), name) == sig.named.end() && c.report) {
         auto& d = d_.Error(src_, call.args[i]->span, "E106",

@@ -315,16 +315,80 @@ bool HasNewline(const std::string& s) { return s.find_first_of("\r\n") != std::s
 
 }  // namespace
 
+// Addresses from a string ("a@x, b@y") or a list of strings; false when the
+// value is neither, or an address holds a line break or angle brackets.
+static bool Addresses(const Value* v, std::vector<std::string>* out) {
+  if (!v || v->is_null()) return true;
+  std::vector<std::string> raw;
+  if (v->kind() == ValueKind::kString) {
+    raw.push_back(v->as_string());
+  } else if (v->kind() == ValueKind::kList) {
+    for (const auto& x : v->as_list()) {
+      if (x.kind() != ValueKind::kString) return false;
+      raw.push_back(x.as_string());
+    }
+  } else {
+    return false;
+  }
+  for (const auto& r : raw) {
+    size_t start = 0;
+    while (start <= r.size()) {
+      size_t comma = r.find(',', start);
+      if (comma == std::string::npos) comma = r.size();
+      std::string a = r.substr(start, comma - start);
+      a.erase(0, a.find_first_not_of(" \t"));
+      a.erase(a.find_last_not_of(" \t") + 1);
+      if (!a.empty()) {
+        if (HasNewline(a) || a.find_first_of("<>") != std::string::npos) return false;
+        out->push_back(a);
+      }
+      start = comma + 1;
+    }
+  }
+  return true;
+}
+
+static std::string Crlf(const std::string& text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\n' && (i == 0 || text[i - 1] != '\r')) out += '\r';
+    out += text[i];
+  }
+  return out;
+}
+
+static std::string Join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
 CallResult StdCalls::Email(const CallRequest& req) {
   if (!config_.smtp) {
     return Fail("email.config", "email.send needs an SMTP server in the config (aos.yaml: smtp: {url, from})");
   }
-  const std::string to = Str(req.args.Find("to"));
+  // The checker types these where it can (language table); values it could
+  // not type are checked here, and nothing is sent that does not fit.
+  std::vector<std::string> to, cc, bcc, reply_to;
+  if (!Addresses(req.args.Find("to"), &to) || !Addresses(req.args.Find("cc"), &cc) ||
+      !Addresses(req.args.Find("bcc"), &bcc) || !Addresses(req.args.Find("reply_to"), &reply_to)) {
+    return Fail("email.invalid", "to, cc, bcc and reply_to are addresses: a string or a list of strings, "
+                                 "without line breaks or angle brackets");
+  }
+  if (to.empty()) return Fail("email.invalid", "email.send needs at least one recipient in to");
+  for (const char* f : {"subject", "body", "html"}) {
+    const Value* v = req.args.Find(f);
+    if (v && !v->is_null() && v->kind() != ValueKind::kString) {
+      return Fail("email.invalid", std::string(f) + " must be a string, not " + KindName(v->kind()));
+    }
+  }
   const std::string subject = Str(req.args.Find("subject"));
   const std::string body = Str(req.args.Find("body"));
-  if (HasNewline(to) || HasNewline(subject)) return Fail("email.invalid", "a recipient or subject holds a line break");
+  const Value* html_v = req.args.Find("html");
+  const std::string html = html_v && !html_v->is_null() ? html_v->as_string() : "";
+  if (HasNewline(subject)) return Fail("email.invalid", "the subject holds a line break");
   const std::string message_id = "<" + Digest(req.idempotency_key.empty() ? req.instance : req.idempotency_key) +
-                                 "." + Digest(to) + "@aos.local>";
+                                 "." + Digest(Join(to)) + "@aos.local>";
   char date[64];
   std::time_t t = std::time(nullptr);
   std::tm tm;
@@ -332,23 +396,35 @@ CallResult StdCalls::Email(const CallRequest& req) {
   std::strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
   MailSource src;
   // Lines end in CRLF on the wire (RFC 5322), whatever the body used; a
-  // subject that is not ASCII is encoded (RFC 2047).
-  std::string crlf_body;
-  for (size_t i = 0; i < body.size(); ++i) {
-    if (body[i] == '\n' && (i == 0 || body[i - 1] != '\r')) crlf_body += '\r';
-    crlf_body += body[i];
-  }
+  // subject that is not ASCII is encoded (RFC 2047). Bcc is an envelope
+  // recipient only, never a header.
   std::string subject_header = subject;
   if (std::any_of(subject.begin(), subject.end(), [](char ch) { return static_cast<unsigned char>(ch) >= 0x80; })) {
     subject_header = "=?UTF-8?B?" + Base64Encode(subject) + "?=";
   }
-  src.text = "Date: " + std::string(date) + "\r\nFrom: " + config_.smtp->from + "\r\nTo: " + to +
-             "\r\nSubject: " + subject_header + "\r\nMessage-ID: " + message_id +
-             "\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
-             "Content-Transfer-Encoding: 8bit\r\n\r\n" + crlf_body + "\r\n";
+  std::string head = "Date: " + std::string(date) + "\r\nFrom: " + config_.smtp->from + "\r\nTo: " + Join(to) + "\r\n";
+  if (!cc.empty()) head += "Cc: " + Join(cc) + "\r\n";
+  if (!reply_to.empty()) head += "Reply-To: " + Join(reply_to) + "\r\n";
+  head += "Subject: " + subject_header + "\r\nMessage-ID: " + message_id + "\r\nMIME-Version: 1.0\r\n";
+  if (html.empty()) {
+    src.text = head + "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" +
+               Crlf(body) + "\r\n";
+  } else {
+    // The text and the HTML as alternatives; the boundary derives from the
+    // message so the same effect always sends the same bytes.
+    const std::string b = "aos-" + Digest(message_id + body + html);
+    src.text = head + "Content-Type: multipart/alternative; boundary=\"" + b + "\"\r\n\r\n" + "--" + b +
+               "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" +
+               Crlf(body) + "\r\n--" + b +
+               "\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" +
+               Crlf(html) + "\r\n--" + b + "--\r\n";
+  }
   CURL* curl = curl_easy_init();
   if (!curl) return Fail("net", "cannot start libcurl");
-  struct curl_slist* rcpt = curl_slist_append(nullptr, ("<" + to + ">").c_str());
+  struct curl_slist* rcpt = nullptr;
+  for (const auto* list : {&to, &cc, &bcc}) {
+    for (const auto& a : *list) rcpt = curl_slist_append(rcpt, ("<" + a + ">").c_str());
+  }
   curl_easy_setopt(curl, CURLOPT_URL, config_.smtp->url.c_str());
   curl_easy_setopt(curl, CURLOPT_MAIL_FROM, ("<" + config_.smtp->from + ">").c_str());
   curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, rcpt);

@@ -32,6 +32,14 @@ def check(name, cond, detail=""):
         print("FAIL: %s\n  %s" % (name, detail))
 
 
+def fnv64(text):
+    """runtime/codec.cc's Digest: 64-bit FNV-1a as 16 hex digits."""
+    h = 1469598103934665603
+    for b in text.encode():
+        h = ((h ^ b) * 1099511628211) % (1 << 64)
+    return "%016x" % h
+
+
 def run(*args):
     p = subprocess.run([AOSRUN, *args], cwd=TMP, capture_output=True, text=True, timeout=60)
     return p.returncode, p.stdout, p.stderr
@@ -76,8 +84,9 @@ try:
               and m["From"] == "ops@example.com", dict(m.items()))
         check("body", "your invoice is ready." in m.get_payload(), m.get_payload())
         check("the result is the Message-ID sent", o.get("output") == m["Message-ID"], (o.get("output"), m["Message-ID"]))
-        check("the Message-ID is derived from the key", m["Message-ID"].startswith("<")
-              and m["Message-ID"].endswith("@aos.local>"), m["Message-ID"])
+        check("the Message-ID is derived from the key and the recipient",
+              m["Message-ID"] == "<%s.%s@aos.local>" % (fnv64("hello-ada@example.com"), fnv64("ada@example.com")),
+              m["Message-ID"])
 
     # Same key again (a second run, same data directory): nothing is sent.
     rc, out2, err = run(wf, "--config", config, "--data", data, "--input", "to=ada@example.com",
@@ -94,6 +103,43 @@ try:
     check("--replay-effects sends again with the same Message-ID",
           rc == 0 and o3.get("output") == o.get("output")
           and len(glob.glob(os.path.join(outdir, "*.eml"))) == 2, (rc, out3, err))
+
+    # cc, bcc, reply_to and html are sent: cc and bcc as envelope recipients
+    # (Bcc never as a header), Reply-To, and the HTML as an alternative.
+    full = os.path.join(TMP, "full.aos")
+    open(full, "w").write('workflow full() {\n'
+                          '  effect m = email.send(to: ["a@example.com", "b@example.com"], cc: "c@example.com",\n'
+                          '    bcc: ["d@example.com"], reply_to: "help@example.com", subject: "Both",\n'
+                          '    body: "plain text", html: "<p>rich</p>") { key "full-1" }\n'
+                          '  output m.message_id\n}\n')
+    before = set(glob.glob(os.path.join(outdir, "*.eml")))
+    rc, out, err = run(full, "--config", config, "--data", data, "--json")
+    new = sorted(set(glob.glob(os.path.join(outdir, "*.eml"))) - before)
+    check("email.send with cc, bcc, reply_to and html completes", rc == 0 and len(new) == 1, (rc, out, err, new))
+    if new:
+        m = email.message_from_bytes(open(new[0], "rb").read())
+        env = json.load(open(new[0][:-4] + ".json"))
+        check("every recipient is in the envelope", sorted(env["to"]) ==
+              ["a@example.com", "b@example.com", "c@example.com", "d@example.com"], env)
+        check("To, Cc and Reply-To headers; no Bcc header", m["To"] == "a@example.com, b@example.com"
+              and m["Cc"] == "c@example.com" and m["Reply-To"] == "help@example.com" and m["Bcc"] is None,
+              dict(m.items()))
+        parts = {p.get_content_type(): p.get_payload() for p in m.walk() if not p.is_multipart()}
+        check("the text and the HTML as alternatives", m.get_content_type() == "multipart/alternative"
+              and "plain text" in parts.get("text/plain", "") and "<p>rich</p>" in parts.get("text/html", ""),
+              (m.get_content_type(), parts))
+
+    # A value the checker could not type (any) is checked before sending.
+    anyv = os.path.join(TMP, "any.aos")
+    open(anyv, "w").write('workflow anyv(subject: any) {\n'
+                          '  effect m = email.send(to: "a@example.com", subject: subject, body: "b") { key "any-1" }\n'
+                          '  output m.message_id\n}\n')
+    before = set(glob.glob(os.path.join(outdir, "*.eml")))
+    rc, out, err = run(anyv, "--config", config, "--data", data, "--input", "subject=42", "--json")
+    o = json.loads(out or "{}")
+    check("a subject that is not a string fails with email.invalid, nothing sent", rc == 1
+          and o.get("error", {}).get("kind") == "email.invalid"
+          and set(glob.glob(os.path.join(outdir, "*.eml"))) == before, (rc, out, err))
 
     # No server: net errors, retried, then the run fails saying why.
     bad = os.path.join(TMP, "bad.yaml")
