@@ -96,11 +96,24 @@ bool DecodeEvent(std::string_view record, Event* out, std::string* error) {
   return true;
 }
 
+Value EventDisplayData(const Event& e) {
+  // Times print one way everywhere (RFC 3339): a due time is stored as
+  // nanoseconds, shown as a time.
+  if (e.data.kind() != ValueKind::kMap) return e.data;
+  ValueMap m = e.data.as_map();
+  for (auto& [k, v] : m) {
+    if (k.kind() == ValueKind::kString && k.as_string() == "due" && v.kind() == ValueKind::kInt) {
+      v = Value::Time(Timestamp{v.as_int()});
+    }
+  }
+  return Value::MapOfUnique(std::move(m));
+}
+
 std::string EventToJson(const Event& e, uint64_t seq) {
   std::string out = "{\"seq\":" + std::to_string(seq) + ",\"type\":\"" + EventTypeName(e.type) +
                     "\",\"at\":" + JsonQuote(FormatTimestamp(Timestamp{e.at_nanos}));
   if (!e.step.empty()) out += ",\"step\":" + JsonQuote(e.step);
-  if (!e.data.is_null()) out += ",\"data\":" + e.data.ToJson();
+  if (!e.data.is_null()) out += ",\"data\":" + EventDisplayData(e).ToJson();
   out += "}";
   return out;
 }

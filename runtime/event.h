@@ -67,6 +67,10 @@ std::string EncodeEvent(const Event& e);
 // `record` is not exactly one well-formed record.
 bool DecodeEvent(std::string_view record, Event* out, std::string* error);
 
+// An event's fields as shown to people and scripts (`aosrun log`): stored
+// nanosecond due times as RFC 3339 times.
+Value EventDisplayData(const Event& e);
+
 // One line of `aosrun log`: "RunStarted hello {inputs: ...}" as JSON-ish text.
 std::string EventToJson(const Event& e, uint64_t seq);
 

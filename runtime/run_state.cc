@@ -148,6 +148,8 @@ void RunState::Apply(const Event& e) {
         if (purpose == "confirm" && Bool(e.Field("approved"))) in->confirmed = true;
         if (purpose == "budget" && Bool(e.Field("approved"))) {
           const Value* by = in->request.Find("payload") ? in->request.Find("payload")->Find("raise_by") : nullptr;
+          // Money since the formats were unified; a plain int in older logs.
+          if (by && by->kind() == ValueKind::kMoney) budget_raised_nanos += by->as_money().nanos;
           if (by && by->kind() == ValueKind::kInt) budget_raised_nanos += by->as_int();
         }
       }

@@ -1123,7 +1123,7 @@ struct Runner::Impl {
                     M({{S("spent"), Value::MoneyOf(Money{st.spent_nanos, cur})},
                        {S("estimate"), Value::MoneyOf(Money{est, cur})},
                        {S("budget"), Value::MoneyOf(Money{cap, cur})},
-                       {S("raise_by"), Value::Int(budget)}}),
+                       {S("raise_by"), Value::MoneyOf(Money{budget, cur})}}),
                     0, "");
     Block(s, node);
     return false;

@@ -128,22 +128,23 @@ bool BuildTrace(Store& store, const std::string& run_id, const Dag* dag, Trace* 
 
 namespace {
 
+// A duration as durations print everywhere (FormatDuration: "250ms",
+// "1.5s", "49h"), to the millisecond under a minute, to the second above.
 std::string Ms(int64_t nanos) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f", static_cast<double>(nanos) / 1e6);
-  return buf;
+  const int64_t unit = nanos < 60'000'000'000 ? 1'000'000 : 1'000'000'000;
+  return FormatDuration(Duration{(nanos + unit / 2) / unit * unit});
 }
 
 }  // namespace
 
 std::string RenderTraceText(const Trace& t) {
   std::string out = "run " + t.run_id + "  " + t.workflow + "  " + t.status + "  " +
-                    (t.end > t.start ? Ms(t.end - t.start) + " ms" : "") + "\n";
+                    (t.end > t.start ? Ms(t.end - t.start) : "") + "\n";
   if (!t.error.empty()) out += "  error: " + t.error + "\n";
   char line[512];
   for (const auto& s : t.spans) {
-    const std::string took = s.end ? Ms(s.end - s.start) + " ms" : "...";
-    std::snprintf(line, sizeof line, "  +%9s ms  %-20s %-9s %-8s %10s", Ms(s.start - t.start).c_str(),
+    const std::string took = s.end ? Ms(s.end - s.start) : "...";
+    std::snprintf(line, sizeof line, "  +%-9s  %-20s %-9s %-8s %10s", Ms(s.start - t.start).c_str(),
                   s.name.c_str(), s.kind.c_str(), s.status.c_str(), took.c_str());
     out += line;
     std::string notes;

@@ -407,6 +407,32 @@ try:
     rc, out, err = run(modelwf, "--data", fresh)
     check("12: a model name with no config is 65 at start, before the approval", rc == 65
           and "unknown model 'small'" in err and not os.path.exists(fresh), show(rc, out, err))
+
+    # 17. One format per kind of value: times as RFC 3339, durations as
+    # durations, money as money.
+    d = os.path.join(TMP, "d-formats")
+    timer = write("timer.aos", 'workflow t() {\n  wait w for 48h\n  output 1 after w\n}\n')
+    run(timer, "--data", d, "--run-id", "t1")
+    run("resume", "t1", "--data", d, env={"AOS_CLOCK_OFFSET": "49h"})
+    rc, out, err = run("log", "t1", "--data", d, "--json")
+    started = [json.loads(l) for l in out.splitlines() if '"TimerStarted"' in l]
+    check("17: log shows a timer's due time as RFC 3339", started and
+          str(started[0]["data"]["due"]).endswith("Z") and "T" in str(started[0]["data"]["due"]), out)
+    rc, out, err = run("trace", "t1", "--data", d, env={"AOS_CLOCK_OFFSET": "49h"})
+    check("17: trace shows a two-day wait as a duration", rc == 0 and "49h" in out and " ms" not in out,
+          show(rc, out, err))
+    budget = write("budget.aos", 'workflow b() {\n  budget 0.001 usd\n'
+                   '  step s = llm.chat(model: "small", prompt: "hello there") { retry 0 }\n  output s.text\n}\n')
+    cfg = write("budget.yaml", "models:\n  small:\n    base_url: %s/v1\n    model: m\n"
+                "    price: {input_per_mtok: 1.0, output_per_mtok: 1.0}\n" % stand.url)
+    rc, out, err = run(budget, "--config", cfg, "--data", d, "--run-id", "b1")
+    rc, out, err = run("inbox", "--json", "--data", d)
+    rows = [json.loads(l) for l in out.splitlines() if l.strip()]
+    raise_by = rows[0]["show"].get("raise_by") if rows and isinstance(rows[0].get("show"), dict) else None
+    check("17: the budget approval shows raise_by as money", isinstance(raise_by, dict)
+          and set(raise_by) == {"amount", "currency"}, out)
+    rc, out, err = run("approve", "b1", rows[0]["name"] if rows else "x", "--data-dir", d, "--config", cfg)
+    check("17: approving the raise lets the call run", rc == 0, show(rc, out, err))
 finally:
     stand.stop()
 

@@ -991,7 +991,7 @@ int CmdLog(Context& c) {
     if (c.opt.json) {
       std::cout << aos::EventToJson(*e, seq) << "\n";
     } else {
-      std::string data = e->data.is_null() ? "" : e->data.ToJson();
+      std::string data = e->data.is_null() ? "" : aos::EventDisplayData(*e).ToJson();
       if (e->type == aos::EventType::kRunStarted) {
         data = "workflow " + Str(e->data.Find("workflow")) + " inputs " +
                (e->data.Find("inputs") ? e->data.Find("inputs")->ToJson() : "{}");
