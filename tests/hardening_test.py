@@ -433,6 +433,50 @@ try:
           and set(raise_by) == {"amount", "currency"}, out)
     rc, out, err = run("approve", "b1", rows[0]["name"] if rows else "x", "--data-dir", d, "--config", cfg)
     check("17: approving the raise lets the call run", rc == 0, show(rc, out, err))
+
+    # 22. --batch: deterministic run ids per line; a batch killed midway
+    # prints whole lines for the runs it finished, and run again it starts
+    # no run twice.
+    stand.reset()
+    d = os.path.join(TMP, "d-batch")
+    bwf = write("batch.aos", 'workflow one(n: int) {\n'
+                '  effect e = http.post("%s/effects/b", json: {n: n}) { key "batch-${n}" }\n'
+                '  step s = http.get("%s/sleep/250") after e\n  output n\n}\n' % (stand.url, stand.url))
+    lines = write("batch.jsonl", "".join('{"n": %d}\n' % i for i in range(8)))
+    p = subprocess.Popen([AOSRUN, bwf, "--batch", lines, "--data", d, "--json"], cwd=TMP, env=ENV,
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    got = b""
+    deadline = time.monotonic() + 20
+    import select
+    while time.monotonic() < deadline and got.count(b"\n") < 2:
+        r, _, _ = select.select([p.stdout], [], [], 0.2)
+        if r:
+            chunk = os.read(p.stdout.fileno(), 65536)
+            if not chunk:
+                break
+            got += chunk
+    p.kill()
+    rest = p.stdout.read()
+    p.wait()
+    got += rest
+    first = got.decode()
+    printed = [l for l in first.split("\n") if l]
+    check("22: a killed batch printed the runs it finished, as whole JSON lines", len(printed) >= 2
+          and first.endswith("\n") and all(json.loads(l).get("run_id", "").startswith("b") for l in printed), first)
+    rc, out, err = run(bwf, "--batch", lines, "--data", d, "--json", timeout=60)
+    rows = [json.loads(l) for l in out.splitlines() if l.strip()]
+    ids = [r["run_id"] for r in rows]
+    check("22: run again, the batch reports every line once, all completed", rc == 0 and len(rows) == 8
+          and len(set(ids)) == 8 and all(r["status"] == "completed" for r in rows)
+          and "already in the data directory" in err, show(rc, out, err))
+    check("22: the run ids are the ones printed before the kill",
+          all(json.loads(l)["run_id"] in ids for l in printed), (printed, ids))
+    rc, out, err = run("runs", "--json", "--data", d)
+    check("22: the data directory holds exactly one run per line", rc == 0 and len(out.splitlines()) == 8, out)
+    counts = stand.stats()["requests_by_key"]
+    check("22: every line's effect reached the receiver, the finished ones once",
+          all(counts.get("batch-%d" % i, 0) >= 1 for i in range(8))
+          and sum(counts.get("batch-%d" % i, 0) for i in range(8)) <= 9, counts)
 finally:
     stand.stop()
 

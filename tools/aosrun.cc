@@ -537,6 +537,94 @@ bool ParseInputs(const Options& o, const aos::Dag& dag, Value* out, std::string*
   return true;
 }
 
+// Writes one whole line with one write(2): a killed batch never leaves a
+// torn line behind.
+void WriteLine(const std::string& line) {
+  std::cout.flush();
+  const std::string l = line + "\n";
+  size_t off = 0;
+  while (off < l.size()) {
+    const ssize_t n = ::write(1, l.data() + off, l.size() - off);
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR) continue;
+      return;
+    }
+    off += static_cast<size_t>(n);
+  }
+}
+
+// --batch: one run per input line, each under its line's deterministic id.
+// A line whose run exists (the batch was killed and is run again) is not
+// started again: a finished run is reported, an unfinished one continued.
+// Ends are group-committed; each run's line is printed, whole, once its end
+// is durable, at least every 100 ms.
+int RunBatch(Context& c, Loaded& w, const std::string& path, const std::string& text,
+             const std::vector<Value>& inputs, const std::vector<std::string>& ids) {
+  aos::RunLog log(*c.store, *c.clock);
+  int worst = kExitOk;
+  size_t completed = 0, failed = 0, waiting = 0, existing = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto last_sync = t0;
+  constexpr size_t kGroup = 256;
+  std::vector<std::string> pending_lines;
+  auto commit = [&] {
+    c.store->SyncWal();
+    for (const auto& l : pending_lines) WriteLine(l);
+    pending_lines.clear();
+    last_sync = std::chrono::steady_clock::now();
+  };
+  aos::RunOptions ro = MakeRunOptions(c, nullptr);
+  ro.sync_at_end = false;  // the batch syncs a group of ends at once
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const std::string& id = ids[i];
+    std::string error;
+    aos::RunOutcome o;
+    if (c.store->Get(aos::Column::kRuns, id)) {
+      ++existing;
+      if (!log.Load(id, &error)) {
+        std::cerr << "aosrun: " << error << "\n";
+        worst = std::max(worst, kExitIo);
+        continue;
+      }
+      Loaded stored;
+      Loaded* use = &w;
+      if (log.state().source != text) {
+        if (int rc = LoadWorkflow(c, log.state().file, log.state().source, log.state().workflow, &stored)) {
+          worst = std::max(worst, rc);
+          continue;
+        }
+        use = &stored;
+      }
+      o = log.state().Finished() ? aos::OutcomeOf(log.state())
+                                 : aos::Runner(log, *use->program, *use->dag, *c.calls, *c.clock, ro).Run();
+    } else {
+      log.Begin(id);
+      if (!aos::StartRun(log, *w.program, *w.dag, path, text, inputs[i], c.opt.replay_effects, &error,
+                         c.config_hash)) {
+        std::cerr << "aosrun: " << error << "\n";
+        worst = std::max(worst, kExitUsage);
+        continue;
+      }
+      o = aos::Runner(log, *w.program, *w.dag, *c.calls, *c.clock, ro).Run();
+    }
+    pending_lines.push_back(c.opt.json ? OutcomeJson(id, o) : id + " " + aos::RunStatusName(o.status));
+    if (pending_lines.size() >= kGroup ||
+        std::chrono::steady_clock::now() - last_sync >= std::chrono::milliseconds(100)) {
+      commit();
+    }
+    completed += o.status == aos::RunStatus::kCompleted;
+    failed += o.status == aos::RunStatus::kFailed;
+    waiting += o.status == aos::RunStatus::kWaiting;
+    worst = std::max(worst, ExitFor(o.status));  // 75 waiting outranks 1 failed
+  }
+  commit();
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::cerr << "batch: " << inputs.size() << " runs: " << completed << " completed, " << failed << " failed, "
+            << waiting << " waiting in " << secs << " s" << (existing ? " (" + std::to_string(existing) +
+            " already in the data directory)" : "") << "\n";
+  return worst;
+}
+
 int CmdStart(Context& c) {
   if (c.opt.positional.size() != 1) return Usage("give exactly one FILE to run");
   const std::string path = c.opt.positional[0];
@@ -601,6 +689,7 @@ int CmdStart(Context& c) {
     if (preloaded) return continue_existing(*preloaded, &w);
   }
   std::vector<Value> inputs;
+  std::vector<std::string> batch_ids;  // one per input, for --batch
   if (!c.opt.batch.empty()) {
     std::ifstream in(c.opt.batch);
     if (!in) {
@@ -620,6 +709,9 @@ int CmdStart(Context& c) {
         return kExitUsage;
       }
       inputs.push_back(*v);
+      // Deterministic: the line's number and text (and the workflow), so a
+      // batch run again after a kill finds the runs it already made.
+      batch_ids.push_back("b" + std::to_string(n) + "-" + aos::Digest(w.dag->workflow->name + "\n" + line).substr(0, 12));
     }
   } else {
     Value v;
@@ -644,67 +736,30 @@ int CmdStart(Context& c) {
   if (!c.store) {
     if (int rc = OpenStore(c, true)) return rc;
   }
+  if (!c.opt.batch.empty()) return RunBatch(c, w, path, text, inputs, batch_ids);
   aos::RunLog log(*c.store, *c.clock);
-  int worst = kExitOk;
-  size_t completed = 0, failed = 0, waiting = 0;
-  const auto t0 = std::chrono::steady_clock::now();
-  constexpr int kGroup = 256;
-  int in_group = 0;
-  std::vector<std::string> pending_lines;
-  for (const Value& in : inputs) {
-    std::string id = c.opt.run_id.empty() || !c.opt.batch.empty() ? aos::NewRunId() : c.opt.run_id;
-    std::string error;
-    if (!c.opt.run_id.empty() && c.opt.batch.empty() && c.store->Get(aos::Column::kRuns, id)) {
-      if (!log.Load(id, &error)) {
-        std::cerr << "aosrun: " << error << "\n";
-        return kExitIo;
-      }
-      return continue_existing(log, &w);
+  const std::string id = c.opt.run_id.empty() ? aos::NewRunId() : c.opt.run_id;
+  std::string error;
+  if (!c.opt.run_id.empty() && c.store->Get(aos::Column::kRuns, id)) {
+    if (!log.Load(id, &error)) {
+      std::cerr << "aosrun: " << error << "\n";
+      return kExitIo;
     }
-    log.Begin(id);
-    if (!aos::StartRun(log, *w.program, *w.dag, path, text, in, c.opt.replay_effects, &error, c.config_hash)) {
-      if (!c.opt.batch.empty()) {
-        std::cerr << "aosrun: " << error << "\n";
-        worst = std::max(worst, kExitUsage);
-        continue;
-      }
-      return Usage(error);
-    }
-    if (c.opt.batch.empty()) {
-      // Written (to the OS) before the id is shown, so `aosrun resume ID`
-      // finds the run even if this process is killed right after.
-      log.Flush(false);
-      if (!c.opt.json) std::cerr << "run " << id << " started (workflow " << w.dag->workflow->name << ")\n";
-    }
-    Progress p;
-    aos::RunOptions ro = MakeRunOptions(c, c.opt.batch.empty() ? &p : nullptr);
-    // A batch group-commits the ends of its runs: one sync per group, and a
-    // run is reported only once its end is durable.
-    ro.sync_at_end = c.opt.batch.empty();
-    aos::Runner runner(log, *w.program, *w.dag, *c.calls, *c.clock, ro);
-    aos::RunOutcome o = runner.Run();
-    if (p.on) std::fprintf(stderr, "\r\033[K");
-    if (c.opt.batch.empty()) return Report(c, id, o);
-    if (c.opt.json) pending_lines.push_back(OutcomeJson(id, o));
-    if (++in_group == kGroup) {
-      c.store->SyncWal();
-      for (const auto& l : pending_lines) std::cout << l << "\n";
-      pending_lines.clear();
-      in_group = 0;
-    }
-    completed += o.status == aos::RunStatus::kCompleted;
-    failed += o.status == aos::RunStatus::kFailed;
-    waiting += o.status == aos::RunStatus::kWaiting;
-    worst = std::max(worst, ExitFor(o.status));  // 75 waiting outranks 1 failed
+    return continue_existing(log, &w);
   }
-  if (in_group) {
-    c.store->SyncWal();
-    for (const auto& l : pending_lines) std::cout << l << "\n";
+  log.Begin(id);
+  if (!aos::StartRun(log, *w.program, *w.dag, path, text, inputs[0], c.opt.replay_effects, &error, c.config_hash)) {
+    return Usage(error);
   }
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::cerr << "batch: " << inputs.size() << " runs: " << completed << " completed, " << failed
-            << " failed, " << waiting << " waiting in " << secs << " s\n";
-  return worst;
+  // Written (to the OS) before the id is shown, so `aosrun resume ID` finds
+  // the run even if this process is killed right after.
+  log.Flush(false);
+  if (!c.opt.json) std::cerr << "run " << id << " started (workflow " << w.dag->workflow->name << ")\n";
+  Progress p;
+  aos::Runner runner(log, *w.program, *w.dag, *c.calls, *c.clock, MakeRunOptions(c, &p));
+  aos::RunOutcome o = runner.Run();
+  if (p.on) std::fprintf(stderr, "\r\033[K");
+  return Report(c, id, o);
 }
 
 int LoadRun(Context& c, const std::string& run_id, aos::RunLog& log) {
