@@ -30,6 +30,7 @@ const char* EventTypeName(EventType t) {
     case EventType::kStepFailed: return "StepFailed";
     case EventType::kRunResumed: return "RunResumed";
     case EventType::kRunUpgraded: return "RunUpgraded";
+    case EventType::kRunRetried: return "RunRetried";
   }
   return "Unknown";
 }

@@ -47,8 +47,9 @@ enum class EventType : uint8_t {
   kStepFailed = 22,
   kRunResumed = 23,
   kRunUpgraded = 24,
+  kRunRetried = 25,
 };
-inline constexpr uint8_t kMaxEventType = 24;
+inline constexpr uint8_t kMaxEventType = 25;
 
 const char* EventTypeName(EventType t);
 

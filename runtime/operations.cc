@@ -45,4 +45,35 @@ OpResult DeliverSignal(RunLog& log, const Dag* dag, const std::string& name, con
   return {};
 }
 
+OpResult RetryRun(RunLog& log, const std::string& from) {
+  const RunState& s = log.state();
+  if (s.status != RunStatus::kFailed) {
+    return {OpStatus::kRefused, "run " + s.run_id + " did not fail (it is " + RunStatusName(s.status) +
+                                    "); retry continues failed runs"};
+  }
+  if (s.compensating && !s.completed_effects.empty()) {
+    return {OpStatus::kRefused, "run " + s.run_id + " compensated its effects when it failed; start a new run"};
+  }
+  std::vector<std::string> failed;
+  for (const auto& [name, in] : s.inst) {
+    if (in.status == InstStatus::kFailed) failed.push_back(name);
+  }
+  std::sort(failed.begin(), failed.end());
+  if (!from.empty()) {
+    if (!std::binary_search(failed.begin(), failed.end(), from)) {
+      std::string msg = "statement '" + from + "' of run " + s.run_id + " did not fail";
+      if (auto m = ClosestMatch(from, failed)) msg += "; did you mean '" + *m + "'?";
+      std::string list;
+      for (const auto& f : failed) list += (list.empty() ? "" : ", ") + f;
+      return {OpStatus::kRefused, msg + " (failed: " + list + ")"};
+    }
+    failed = {from};
+  }
+  ValueList names;
+  for (const auto& f : failed) names.push_back(Value::String(f));
+  log.Append(EventType::kRunRetried, "", Value::MapOfUnique({{Value::String("retry"), Value::List(std::move(names))}}));
+  log.Flush(true);
+  return {};
+}
+
 }  // namespace aos

@@ -34,6 +34,13 @@ std::vector<std::string> SignalEvents(const Dag& dag);
 // run's workflow; may be null for an ended run) takes `name`.
 OpResult DeliverSignal(RunLog& log, const Dag* dag, const std::string& name, const Value& data);
 
+// Continues a failed run from its failed statements: they are attempted
+// afresh (an effect with its recorded key), every completed statement and
+// effect is kept. `from`, when given, must be one of the failed statement
+// instances and is the only one retried. Refused when the run did not fail,
+// or its effects were compensated (undone: start a new run instead).
+OpResult RetryRun(RunLog& log, const std::string& from);
+
 }  // namespace aos
 
 #endif  // AOS_RUNTIME_OPERATIONS_H_

@@ -236,6 +236,7 @@ void LogEvent(spdlog::logger* logger, const std::string& run, uint64_t seq, cons
     case EventType::kRunCancelled:
     case EventType::kRunResumed:
     case EventType::kRunUpgraded:
+    case EventType::kRunRetried:
       logger->info("run {} #{} {}", run, seq, type);
       break;
     default:

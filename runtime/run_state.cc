@@ -53,6 +53,26 @@ void RunState::Apply(const Event& e) {
       status = RunStatus::kRunning;
       waiting_on = Value();
       break;
+    case EventType::kRunRetried:
+      // A failed run goes on: its failed statements start afresh (the same
+      // effect keys), everything completed stays as it is.
+      status = RunStatus::kRunning;
+      error = Value();
+      first_failure = Value();
+      waiting_on = Value();
+      compensating = cancelling = false;  // nothing was undone (RetryRun)
+      compensated.clear();
+      if (e.Field("retry").kind() == ValueKind::kList) {
+        for (const auto& name : e.Field("retry").as_list()) {
+          Instance& r = inst[Str(name)];
+          r.status = InstStatus::kPending;
+          r.attempts = r.failures = 0;
+          r.in_flight = false;
+          r.retry_due = 0;
+          r.last_error = Value();
+        }
+      }
+      break;
     case EventType::kRunUpgraded:
       source = Str(e.Field("source"));
       source_hash = Str(e.Field("source_hash"));

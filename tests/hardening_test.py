@@ -477,6 +477,32 @@ try:
     check("22: every line's effect reached the receiver, the finished ones once",
           all(counts.get("batch-%d" % i, 0) >= 1 for i in range(8))
           and sum(counts.get("batch-%d" % i, 0) for i in range(8)) <= 9, counts)
+
+    # 23. aosrun retry: a failed run goes on from its failed statement,
+    # keeping every completed effect.
+    stand.reset()
+    d = os.path.join(TMP, "d-retry")
+    rwf = write("retry.aos", 'workflow r() {\n'
+                '  effect a = http.post("%s/effects/ra", json: {}) { key "retry-a" }\n'
+                '  step b = http.get("%s/flaky/retry-b?times=2&status=404") after a\n'
+                '  effect c = http.post("%s/effects/rc", json: {}) { key "retry-c" } after b\n'
+                '  output b.json.attempt\n}\n' % (stand.url, stand.url, stand.url))
+    rc, out, err = run(rwf, "--data", d, "--run-id", "rr")
+    check("23: the run fails at b (404)", rc == 1 and "http.404" in err, show(rc, out, err))
+    rc, out, err = run("retry", "rr", "--data", d, "--from", "c")
+    check("23: --from a statement that did not fail is 64 naming the failed ones", rc == 64
+          and "did not fail" in err and "failed: b" in err, show(rc, out, err))
+    rc, out, err = run("retry", "rr", "--data", d)
+    check("23: retry attempts b again (fails again: 404)", rc == 1, show(rc, out, err))
+    rc, out, err = run("retry", "rr", "--data", d, "--from", "b")
+    check("23: the second retry completes", rc == 0 and out.strip() == "3", show(rc, out, err))
+    counts = stand.stats()["requests_by_key"]
+    check("23: the completed effect was not repeated; the later one ran once",
+          counts.get("retry-a") == 1 and counts.get("retry-c") == 1, counts)
+    rc, out, err = run("retry", "rr", "--data", d)
+    check("23: retrying a completed run is 64", rc == 64 and "did not fail" in err, show(rc, out, err))
+    rc, out, err = run("verify", "--data", d)
+    check("23: verify after retries", rc == 0, show(rc, out, err))
 finally:
     stand.stop()
 

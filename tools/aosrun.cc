@@ -64,6 +64,7 @@ const char kUsage[] =
     "       aosrun signal RUN NAME [--data J]\n"
     "       aosrun status [RUN] | runs | inbox | log RUN | state ENTITY\n"
     "       aosrun cancel RUN                 cancel, compensating completed effects\n"
+    "       aosrun retry RUN [--from STEP]    continue a failed run from where it failed\n"
     "       aosrun cost [RUN]                 model spending by run, workflow and model\n"
     "       aosrun trace RUN [--otlp FILE]    the run as a timeline, or OTLP/JSON\n"
     "       aosrun verify                     check the data directory\n"
@@ -128,6 +129,13 @@ const std::map<std::string, std::string> kHelp = {
      "aosrun cost [RUN] - model spending recorded in the data directory, by run,\n"
      "workflow and model (calls, tokens in and out, cost at the config's prices).\n"
      "--json prints one object per run and model.\n"},
+    {"retry",
+     "aosrun retry RUN [--from STEP] - continue a failed run from its failed\n"
+     "statements\n\n"
+     "Each failed statement is attempted afresh (an effect with its recorded key),\n"
+     "with its retry policy from the start; everything that completed, effects\n"
+     "included, is kept. --from STEP retries only that failed statement instance.\n"
+     "Refused (64) when the run did not fail, or compensated its effects.\n"},
     {"trace",
      "aosrun trace RUN [--otlp FILE] - the run as a timeline: each statement's\n"
      "start, duration, status, attempts, key, model usage and describe text.\n"
@@ -146,6 +154,7 @@ struct Options {
   std::string upgrade;
   std::string otlp;  // trace --otlp FILE
   std::string expect_hash;  // approve/reject --expect-hash H
+  std::string from;         // retry --from STEP
   bool json = false, help = false, replay_effects = false, strict = false, no_continue = false;
   bool force = false;
   bool verbose = false;  // -v: the process log on stderr too, at debug
@@ -160,7 +169,7 @@ bool ParseArgs(int argc, char** argv, Options* o, std::string* problem) {
   int i = 1;
   static const std::vector<std::string> kCommands = {"resume", "approve", "reject", "signal", "status",
                                                      "runs",   "inbox",   "log",    "state",  "cancel",
-                                                     "verify", "cost",   "trace",  "help"};
+                                                     "verify", "cost",   "trace",  "retry", "help"};
   if (argc > 1) {
     for (const auto& c : kCommands) {
       if (argv[1] == c) {
@@ -234,6 +243,8 @@ bool ParseArgs(int argc, char** argv, Options* o, std::string* problem) {
       if (!take(&o->upgrade)) return false;
     } else if (a == "--otlp") {
       if (!take(&o->otlp)) return false;
+    } else if (a == "--from") {
+      if (!take(&o->from)) return false;
     } else if (a == "--expect-hash") {
       if (!take(&o->expect_hash)) return false;
     } else if (a == "--durability") {
@@ -938,6 +949,25 @@ int CmdSignal(Context& c) {
   return Continue(c, log, &w);
 }
 
+int CmdRetry(Context& c) {
+  if (c.opt.positional.size() != 1) return Usage("retry takes one RUN");
+  if (int rc = LoadContext(c, false)) return rc;
+  aos::RunLog log(*c.store, *c.clock);
+  if (int rc = LoadRun(c, c.opt.positional[0], log)) return rc;
+  const aos::RunState& s = log.state();
+  Loaded w;
+  if (s.status == aos::RunStatus::kFailed) {
+    if (int rc = LoadWorkflow(c, s.file.empty() ? "<stored>" : s.file, s.source, s.workflow, &w)) return rc;
+  }
+  const aos::OpResult r = aos::RetryRun(log, c.opt.from);
+  if (r.status != aos::OpStatus::kDone) {
+    std::cerr << "aosrun: " << r.message << "\n";
+    return kExitUsage;
+  }
+  if (!c.opt.json) std::cerr << "retrying run " << s.run_id << "\n";
+  return Continue(c, log, &w);
+}
+
 int CmdCancel(Context& c) {
   if (c.opt.positional.size() != 1) return Usage("cancel takes one RUN");
   if (int rc = LoadContext(c, false)) return rc;
@@ -1249,6 +1279,7 @@ int Main(int argc, char** argv) {
     if (cmd == "reject") return CmdDecide(c, false);
     if (cmd == "signal") return CmdSignal(c);
     if (cmd == "cancel") return CmdCancel(c);
+    if (cmd == "retry") return CmdRetry(c);
     if (cmd == "runs") return CmdRuns(c, "");
     if (cmd == "status") return CmdRuns(c, c.opt.positional.empty() ? "" : c.opt.positional[0]);
     if (cmd == "inbox") return CmdInbox(c);
