@@ -1,5 +1,6 @@
 #include "runtime/rocks_store.h"
 
+#include <stdlib.h>
 #include <sys/stat.h>
 
 #include <cstdarg>
@@ -22,10 +23,21 @@ struct RocksStore::Impl {
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;  // by Column
   std::string dir;
+  std::string secondary;  // a read-only view's own directory (removed at close)
 
   rocksdb::ColumnFamilyHandle* cf(Column c) { return handles[static_cast<int>(c)]; }
 
   ~Impl() {
+    if (db && !secondary.empty()) {
+      for (auto* h : handles) {
+        if (h) db->DestroyColumnFamilyHandle(h);
+      }
+      db->Close();
+      db.reset();
+      std::error_code ec;
+      std::filesystem::remove_all(secondary, ec);
+      return;
+    }
     if (db) {
       // Move what this process wrote from the WAL into checksummed table
       // files, so that damage to a WAL left behind cannot silently drop
@@ -205,7 +217,52 @@ std::unique_ptr<RocksStore> RocksStore::Open(const std::string& dir, bool create
   return store;
 }
 
+std::unique_ptr<RocksStore> RocksStore::OpenReadOnly(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::exists(fs::path(dir) / "CURRENT", ec)) throw StoreError("data directory " + dir + " holds no runs");
+  // A secondary instance follows the primary's MANIFEST and WAL, so it sees
+  // what the running process has written; it keeps its own files apart.
+  char tmpl[] = "/tmp/aos-reader-XXXXXX";
+  if (!::mkdtemp(tmpl)) throw StoreError("cannot make a directory for a read-only view of " + dir);
+  auto impl = std::make_unique<Impl>();
+  impl->dir = dir;
+  impl->secondary = tmpl;
+  rocksdb::DBOptions options;
+  options.max_open_files = -1;  // required of a secondary instance
+  options.info_log = std::make_shared<WarningLogger>(impl->secondary + "/LOG");
+  rocksdb::ColumnFamilyOptions cf_options;
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  cfs.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
+  for (int i = 0; i < kColumnCount; ++i) cfs.emplace_back(CfName(i), cf_options);
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s = rocksdb::DB::OpenAsSecondary(options, dir, impl->secondary, cfs, &handles, &raw);
+  if (!s.ok()) {
+    fs::remove_all(impl->secondary, ec);
+    Throw(dir, s, "cannot open for reading");
+  }
+  impl->db.reset(raw);
+  impl->db->DestroyColumnFamilyHandle(handles[0]);
+  impl->handles.assign(handles.begin() + 1, handles.end());
+  impl->db->TryCatchUpWithPrimary();
+  auto store = std::unique_ptr<RocksStore>(new RocksStore(std::move(impl)));
+  auto marker = store->Get(Column::kMeta, "format");
+  if (!marker || *marker != kDataDirFormat) {
+    throw StoreError("data directory " + dir + " is not an AOS data directory this aosrun reads");
+  }
+  return store;
+}
+
+bool RocksStore::read_only() const { return !impl_->secondary.empty(); }
+
 void RocksStore::Write(const WriteBatch& batch, bool sync) {
+  if (read_only()) {
+    throw StoreError("data directory " + impl_->dir + " is open read-only (another process is using it)");
+  }
   rocksdb::WriteBatch wb;
   for (const auto& op : batch.ops) {
     if (op.value) {

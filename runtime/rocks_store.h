@@ -32,6 +32,11 @@ class RocksStore : public Store {
   // Opens (creating with mode 0700 when `create` and absent) the data
   // directory `dir`. Throws StoreError / StoreBusy.
   static std::unique_ptr<RocksStore> Open(const std::string& dir, bool create);
+  // A read-only view of a data directory another process holds (a RocksDB
+  // secondary instance: it sees what that process has written so far).
+  // Writes throw StoreError. Throws StoreError when it cannot be opened.
+  static std::unique_ptr<RocksStore> OpenReadOnly(const std::string& dir);
+  bool read_only() const;
   ~RocksStore() override;
 
   void Write(const WriteBatch& batch, bool sync) override;

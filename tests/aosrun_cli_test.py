@@ -503,11 +503,17 @@ try:
     rc, out, err = run("status", "--data", d)
     rc2, out2, err2 = run("status", "busy-1", "--data", d)
     rc3, out3, err3 = run(slow_aos, "--data", d, "--input", "base=" + slow.url)
+    rc4, out4, err4 = run("log", "busy-1", "--data", d, "--json")
+    rc5, out5, err5 = run("cancel", "busy-1", "--data", d)
     check("the first process was still running", in_flight and bg.poll() is None)
-    check("status on a data directory in use is 73", rc == 73 and "in use" in err,
-          show(rc, out, err))
-    check("status RUN on a data directory in use is 73", rc2 == 73 and "in use" in err2,
+    check("status on a data directory in use reads a view of it (0)", rc == 0 and "busy-1" in out
+          and "running" in out, show(rc, out, err))
+    check("status RUN on a data directory in use shows it running", rc2 == 0 and "running" in out2,
           show(rc2, out2, err2))
+    check("log RUN while it runs shows its events so far", rc4 == 0 and '"RunStarted"' in out4
+          and '"AttemptStarted"' in out4, show(rc4, out4, err4))
+    check("a command that writes (cancel) on a data directory in use is 73", rc5 == 73 and "in use" in err5,
+          show(rc5, out5, err5))
     check("a second start on a data directory in use is 73", rc3 == 73, show(rc3, out3, err3))
     bout, berr = bg.communicate(timeout=30)
     captured += [bout, berr]
