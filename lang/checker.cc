@@ -45,7 +45,7 @@ struct Signature {
   std::vector<std::string> required;  // required named
   // What a named argument must be, where that is known: "string",
   // "addresses" (a string or a list of strings), "int", "number", "duration".
-  std::map<std::string, std::string> types;
+  std::map<std::string, std::string> types = {};
 };
 
 // Whether an argument of type t fits `want` (a Signature type); any fits.

@@ -1952,7 +1952,7 @@ struct Runner::Impl {
     if (escalate) {
       RequestApproval(key, "escalate",
                       key + " failed " + std::to_string(i2.failures) + " times (" + r.error_kind + ": " +
-                          r.message + "). Approve to retry, approve with --data '{\"skip\": VALUE}' "
+                          r.message + "). Approve to retry, approve with --payload '{\"skip\": VALUE}' "
                           "to continue with VALUE, or reject to fail the run.",
                       M({{S("kind"), S(r.error_kind)}, {S("message"), S(r.message)}}), 0, "");
       Block(s, node);

@@ -429,12 +429,12 @@ try:
           show(rc, out, err))
     rc, out, err = run("resume", "s-1", "--data", d)
     check("resume without the signal waits (75)", rc == 75, show(rc, out, err))
-    rc, out, err = run("signal", "s-1", "invoice.paid", "--data-dir", d, "--data", '{"amount":5}')
+    rc, out, err = run("signal", "s-1", "invoice.paid", "--data-dir", d, "--payload", '{"amount":5}')
     check("signal continues the run to 0 with its data", rc == 0
           and last_json(out) == {"amount": 5}, show(rc, out, err))
-    rc, out, err = run("signal", "s-1", "invoice.paid", "--data-dir", d, "--data", '{"amount":6}')
+    rc, out, err = run("signal", "s-1", "invoice.paid", "--data-dir", d, "--payload", '{"amount":6}')
     check("signalling an ended run is 64", rc == 64 and "ended" in err, show(rc, out, err))
-    rc, out, err = run("signal", "s-1", "invoice.paid", "--data-dir", d, "--data", "{nope")
+    rc, out, err = run("signal", "s-1", "invoice.paid", "--data-dir", d, "--payload", "{nope")
     check("signal --data that is not JSON is 64", rc == 64, show(rc, out, err))
 
     early = write("early.aos", "workflow early() {\n  wait pause for 1h\n"
@@ -442,7 +442,7 @@ try:
                   "  output {amount: paid.data.amount}\n}\n")
     rc, out, err = run(early, "--data", d, "--run-id", "s-2")
     check("early signal: start waits on the timer", rc == 75, show(rc, out, err))
-    rc, out, err = run("signal", "s-2", "invoice.paid", "--data-dir", d, "--data", '{"amount":7}')
+    rc, out, err = run("signal", "s-2", "invoice.paid", "--data-dir", d, "--payload", '{"amount":7}')
     check("a signal before its statement is accepted; the timer still holds (75)", rc == 75,
           show(rc, out, err))
     rc, out, err = run("resume", "s-2", "--data", d, env={"AOS_CLOCK_OFFSET": "2h"})
@@ -654,13 +654,13 @@ workflow a() {
     adata = ddir("approvers")
     rc, out, err = run(awf, "--data", adata, "--run-id", "ap")
     check("approvers: the run waits", rc == 75, show(rc, out, err))
-    rc, out, err = run("approve", "ap", "ok", "--data-dir", adata, "--as", "eve", "--data", '{"budget": 5}')
+    rc, out, err = run("approve", "ap", "ok", "--data-dir", adata, "--as", "eve", "--payload", '{"budget": 5}')
     check("approvers: someone else may not decide (64)", rc == 64 and "may not decide" in err and "ada, bob" in err,
           show(rc, out, err))
-    rc, out, err = run("approve", "ap", "ok", "--data-dir", adata, "--as", "ada", "--data", '{"budget": "lots"}')
+    rc, out, err = run("approve", "ap", "ok", "--data-dir", adata, "--as", "ada", "--payload", '{"budget": "lots"}')
     check("returns: --data that does not fit is refused (64)", rc == 64 and "budget: expected an integer" in err,
           show(rc, out, err))
-    rc, out, err = run("approve", "ap", "ok", "--data-dir", adata, "--as", "ada", "--data", '{"budget": 5}', "--json")
+    rc, out, err = run("approve", "ap", "ok", "--data-dir", adata, "--as", "ada", "--payload", '{"budget": 5}', "--json")
     o = last_json(out) or {}
     check("approvers and returns: ada decides with typed data",
           rc == 0 and o.get("output") == {"by": "ada", "budget": 5, "note": ""}, show(rc, out, err))

@@ -129,11 +129,11 @@ try:
     rc, out, err = run(sig, "--data", d, "--run-id", "s-1")
     check("13: the signal workflow waits", rc == 75, show(rc, out, err))
     before = len(events("s-1", d))
-    rc, out, err = run("signal", "s-1", "invoice.piad", "--data-dir", d, "--data", "{}")
+    rc, out, err = run("signal", "s-1", "invoice.piad", "--data-dir", d, "--payload", "{}")
     check("13: a misspelled signal is 64 with did-you-mean", rc == 64 and "'invoice.piad'" in err
           and "did you mean 'invoice.paid'" in err and "delivered" not in err, show(rc, out, err))
     check("13: a refused signal writes no event", len(events("s-1", d)) == before)
-    rc, out, err = run("signal", "s-1", "invoice.paid", "--data-dir", d, "--data", '{"amount":5}')
+    rc, out, err = run("signal", "s-1", "invoice.paid", "--data-dir", d, "--payload", '{"amount":5}')
     check("13: the right name is delivered", rc == 0 and last_json(out) == {"amount": 5}, show(rc, out, err))
 
     # 14. --run-id of an existing run of another workflow is refused.
@@ -503,6 +503,37 @@ try:
     check("23: retrying a completed run is 64", rc == 64 and "did not fail" in err, show(rc, out, err))
     rc, out, err = run("verify", "--data", d)
     check("23: verify after retries", rc == 0, show(rc, out, err))
+
+    # 15. One command line (CLI11): --data-dir everywhere, --payload for JSON,
+    # did-you-mean for commands and options, `--`, @FILE and - for JSON.
+    rc, out, err = run("aprove", "r", "x")
+    check("15: a mistyped command gets a did-you-mean (64)", rc == 64
+          and "did you mean 'approve'" in err, show(rc, out, err))
+    rc, out, err = run(hello, "--inptu", "name=Ada")
+    check("15: a mistyped option gets a did-you-mean (64)", rc == 64 and "did you mean --input" in err,
+          show(rc, out, err))
+    rc, out, err = run("status", "--otlp", "x", "--data-dir", os.path.join(TMP, "d-sig"))
+    check("15: an option of another command is refused (64)", rc == 64 and "--otlp" in err, show(rc, out, err))
+    rc, out, err = check_tool("eval", "--", "-1 + 3")
+    check("15: aoscheck eval -- '-1 + 3'", rc == 0 and out.strip() == "2", show(rc, out, err))
+    rc, out, err = check_tool("evl", "1")
+    check("15: aoscheck: a mistyped command gets a did-you-mean", rc == 64 and "did you mean 'eval'" in err,
+          show(rc, out, err))
+    typed = write("typed.aos", 'workflow typed(n: int, s: string = "x") {\n  output {n: n * 2, s: s}\n}\n')
+    jf = write("inputs.json", '{"n": 21, "s": "from a file"}')
+    rc, out, err = run(typed, "--data-dir", os.path.join(TMP, "d-json"), "--input-json", "@" + jf)
+    check("15: --input-json @FILE", rc == 0 and json.loads(out) == {"n": 42, "s": "from a file"}, show(rc, out, err))
+    p = subprocess.run([AOSRUN, typed, "--data-dir", os.path.join(TMP, "d-json"), "--input-json", "-"],
+                       input='{"n": 1}', capture_output=True, text=True, env=ENV, cwd=TMP, timeout=30)
+    check("15: --input-json - reads standard input", p.returncode == 0 and json.loads(p.stdout) == {"n": 2, "s": "x"},
+          (p.returncode, p.stdout, p.stderr))
+    rc, out, err = run(sig, "--data-dir", os.path.join(TMP, "d-sig2"), "--run-id", "s-2")
+    rc, out, err = run("signal", "s-2", "invoice.paid", "--data", '{"amount": 1}')
+    check("15: --data with JSON is refused with the --payload hint", rc == 64 and "--payload" in err,
+          show(rc, out, err))
+    pf = write("payload.json", '{"amount": 9}')
+    rc, out, err = run("signal", "s-2", "invoice.paid", "--data-dir", os.path.join(TMP, "d-sig2"), "--payload", "@" + pf)
+    check("15: signal --payload @FILE", rc == 0 and last_json(out) == {"amount": 9}, show(rc, out, err))
 finally:
     stand.stop()
 

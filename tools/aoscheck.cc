@@ -4,6 +4,11 @@
 //
 // Exit codes (sysexits): 0 clean (warnings allowed), 1 `eval` failed,
 // 65 the input has errors, 64 usage, 74 a file could not be read.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -19,11 +24,13 @@
 #include "lang/parser.h"
 #include "lang/plan.h"
 #include "lang/source.h"
+#include "lang/spelling.h"
 #include "runtime/config.h"
 #include "runtime/offline.h"
 #include "runtime/rocks_store.h"
 #include "runtime/run_log.h"
 #include "runtime/runner.h"
+#include "tools/cli_parse.h"
 
 namespace {
 
@@ -58,7 +65,7 @@ const char kCheckHelp[] =
     "  --workflow NAME   with --dot: the workflow to draw when a file has several\n"
     "  --against RUN     whether run RUN could resume on this FILE (aosrun resume\n"
     "                    RUN --upgrade FILE): lists completed statements it changes\n"
-    "  --data DIR        with --against: the data directory (default $AOS_DATA or .aos)\n"
+    "  --data-dir DIR    with --against: the data directory (default $AOS_DATA or .aos)\n"
     "  -q, --quiet       print nothing for clean files\n"
     "  -h, --help        this help\n";
 
@@ -116,53 +123,53 @@ struct Options {
   std::vector<std::string> positional;
 };
 
-// Parses flags shared by the commands. Returns false (after printing) on a
-// usage error; sets *help when --help was asked for.
-bool ParseFlags(int argc, char** argv, int first, Options* o, bool* help,
+using aos_cli::DidYouMean;
+using aos_cli::ParseWith;
+using aos_cli::SplitPositionals;
+
+// Parses the command's options with CLI11: each command takes its own (an
+// unknown one is refused with a "did you mean"), `--` ends the options so
+// that `aoscheck eval -- '-1 + 3'` works. false with *problem on a usage
+// error; sets *help when --help was asked for.
+bool ParseFlags(int argc, char** argv, int first, const std::string& cmd, Options* o, bool* help,
                 std::string* problem) {
-  for (int i = first; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&](std::string* out) {
-      if (i + 1 >= argc) {
-        *problem = a + " needs a value";
-        return false;
-      }
-      *out = argv[++i];
-      return true;
-    };
-    if (a == "-h" || a == "--help") {
-      *help = true;
-    } else if (a == "--json") {
-      o->json = true;
-    } else if (a == "--dot") {
-      o->dot = true;
-    } else if (a == "-q" || a == "--quiet") {
-      o->quiet = true;
-    } else if (a == "--config") {
-      if (!value(&o->config)) return false;
-    } else if (a == "--workflow") {
-      if (!value(&o->workflow)) return false;
-    } else if (a == "--against") {
-      if (!value(&o->against)) return false;
-    } else if (a == "--mock") {
-      if (!value(&o->mock)) return false;
-    } else if (a == "--data") {
-      if (!value(&o->data)) return false;
-    } else if (a == "--input") {
-      std::string kv;
-      if (!value(&kv)) return false;
-      const size_t eq = kv.find('=');
-      if (eq == std::string::npos || eq == 0) {
-        *problem = "--input takes name=value, got '" + kv + "'";
-        return false;
-      }
-      o->inputs.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
-    } else if (a.size() > 1 && a[0] == '-' && a != "-") {
-      *problem = "unknown option " + a;
-      return false;
-    } else {
-      o->positional.push_back(a);
+  CLI::App app{"aoscheck", "aoscheck"};
+  app.set_help_flag();
+  app.add_flag("-h,--help", *help);
+  app.add_flag("--json", o->json);
+  std::vector<std::string> raw_inputs;
+  if (cmd == "check") {
+    app.add_flag("--dot", o->dot);
+    app.add_flag("-q,--quiet", o->quiet);
+    app.add_option("--against", o->against)->expected(1);
+    // One meaning, as in aosrun: the data directory (for --against).
+    app.add_option("--data-dir,--data", o->data)->expected(1);
+  }
+  if (cmd == "check" || cmd == "plan" || cmd == "test") {
+    app.add_option("--config", o->config)->expected(1);
+    app.add_option("--workflow", o->workflow)->expected(1);
+  }
+  if (cmd == "plan" || cmd == "eval") {
+    app.add_option("--input", raw_inputs)->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  }
+  if (cmd == "test") app.add_option("--mock", o->mock)->expected(1);
+  std::vector<std::string> args(argv + first, argv + argc), after;
+  SplitPositionals(&args, &after);
+  std::string bad;
+  if (!ParseWith(app, args, &o->positional, &bad, problem)) {
+    if (!bad.empty()) {
+      *problem = "unknown option " + bad + (cmd == "check" ? "" : " for " + cmd) + DidYouMean(app, bad);
     }
+    return false;
+  }
+  o->positional.insert(o->positional.end(), after.begin(), after.end());
+  for (const auto& kv : raw_inputs) {
+    const size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      *problem = "--input takes name=value, got '" + kv + "'";
+      return false;
+    }
+    o->inputs.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
   }
   return true;
 }
@@ -459,11 +466,17 @@ int main(int argc, char** argv) {
   } else if (cmd == "help") {
     std::cout << kUsage;
     return kExitOk;
+  } else if (!cmd.empty() && cmd[0] != '-' && cmd.find_first_of("./") == std::string::npos &&
+             access(cmd.c_str(), F_OK) != 0) {
+    // Not a command and not a file: most likely a mistyped command.
+    if (auto m = aos::ClosestMatch(cmd, {"plan", "eval", "test", "help"})) {
+      return Usage("unknown command '" + cmd + "'; did you mean '" + *m + "'?");
+    }
   }
   Options o;
   bool help = false;
   std::string problem;
-  if (!ParseFlags(argc, argv, first, &o, &help, &problem)) return Usage(problem);
+  if (!ParseFlags(argc, argv, first, first == 1 ? "check" : cmd, &o, &help, &problem)) return Usage(problem);
   if (help) {
     std::cout << help_text;
     if (run == RunCheck) std::cout << "\n" << kUsage;

@@ -36,6 +36,7 @@
 #include "runtime/trace.h"
 #include "runtime/verify.h"
 #include "stdlib/std_calls.h"
+#include "tools/aosrun_args.h"
 
 #include <spdlog/sinks/rotating_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -54,215 +55,11 @@ constexpr int kExitBusy = 73;
 constexpr int kExitIo = 74;
 constexpr int kExitWaiting = 75;
 
-const char kUsage[] =
-    "usage: aosrun FILE [--input k=v]... [--input-json J] [--run-id ID] [options]\n"
-    "                                         start a run (or continue run ID)\n"
-    "       aosrun FILE --batch inputs.jsonl  one run per input line\n"
-    "       aosrun resume RUN                 continue a waiting or interrupted run\n"
-    "       aosrun approve RUN NAME [--comment C] [--data J] [--as WHO]\n"
-    "       aosrun reject RUN NAME [--comment C] [--as WHO]\n"
-    "       aosrun signal RUN NAME [--data J]\n"
-    "       aosrun status [RUN] | runs | inbox | log RUN | state ENTITY\n"
-    "       aosrun cancel RUN                 cancel, compensating completed effects\n"
-    "       aosrun retry RUN [--from STEP]    continue a failed run from where it failed\n"
-    "       aosrun cost [RUN]                 model spending by run, workflow and model\n"
-    "       aosrun trace RUN [--otlp FILE]    the run as a timeline, or OTLP/JSON\n"
-    "       aosrun verify                     check the data directory\n"
-    "\n"
-    "Common options: --data DIR or --data-dir DIR (default: $AOS_DATA, the config's\n"
-    "  data_dir, or .aos; approve and signal take --data-dir, --data is their JSON),\n"
-    "  --config aos.yaml (default: ./aos.yaml if present), --json, -h/--help,\n"
-    "  -v (the process log, also kept in DATA/aosrun.log, on stderr too).\n"
-    "Exit status: 0 completed, 1 failed, 64 usage, 65 invalid workflow, 66 no such\n"
-    "run, 73 data directory in use, 74 storage error, 75 waiting.\n";
-
-const std::map<std::string, std::string> kHelp = {
-    {"start",
-     "aosrun FILE [options] - start a run of the workflow in FILE\n\n"
-     "Prints the run id, progress on a terminal, and the run's output as JSON.\n"
-     "A run that reaches an approval, a timer or a signal stops with status 75\n"
-     "and prints the command that continues it.\n\n"
-     "Options:\n"
-     "  --input k=v         a parameter, read as its declared type (repeatable)\n"
-     "  --input-json J      all parameters as one JSON object\n"
-     "  --run-id ID         name the run; an existing ID continues that run\n"
-     "  --workflow NAME     the workflow, when FILE has several\n"
-     "  --batch FILE        one run per line of FILE (JSON objects of inputs)\n"
-     "  --durability MODE   default (sync at effects, waits and run end) or strict\n"
-     "                      (sync every event)\n"
-     "  --replay-effects    do not reuse effect results recorded by earlier runs\n"
-     "  --data DIR          the data directory\n"
-     "  --config FILE       aos.yaml\n"
-     "  --json              print one JSON object: run_id, status, output, error,\n"
-     "                      waiting_on\n"},
-    {"resume",
-     "aosrun resume RUN [--upgrade FILE [--force]] - continue a run that waits or\n"
-     "was interrupted\n\n"
-     "Replays the run's log (completed steps are never called again) and goes on.\n"
-     "The workflow text stored at start is used, not the file on disk, unless\n"
-     "--upgrade FILE gives a new version: statements that already completed must\n"
-     "be unchanged in it (they are listed otherwise, exit 65); new statements and\n"
-     "changed pending ones are fine. --force upgrades anyway; completed steps keep\n"
-     "their recorded results. `aoscheck FILE --against RUN` shows the verdict.\n"},
-    {"approve",
-     "aosrun approve RUN NAME [--comment C] [--data J] [--as WHO]\n\n"
-     "Records an approval decision for the waiting approval NAME of RUN, then\n"
-     "continues the run. --data is JSON given to the workflow as NAME.data.\n"
-     "--no-continue only records the decision. --expect-hash H refuses unless the\n"
-     "request still shows the payload with hash H (inbox --json prints it), so a\n"
-     "decision is never applied to a payload the approver did not see.\n"},
-    {"reject",
-     "aosrun reject RUN NAME [--comment C] [--as WHO]\n\n"
-     "Records a rejection for the waiting approval NAME of RUN, then continues\n"
-     "the run (statements depending on NAME fail unless they run `when NAME.approved`).\n"},
-    {"signal",
-     "aosrun signal RUN NAME [--data J]\n\n"
-     "Delivers the signal NAME to RUN. A signal delivered before the run reaches\n"
-     "its `signal` statement is kept. Continues the run when it was waiting.\n"},
-    {"status", "aosrun status [RUN] - a run's status, or every run's\n"},
-    {"runs", "aosrun runs - every run in the data directory, newest first\n"},
-    {"inbox", "aosrun inbox - every approval waiting for a decision, across runs\n"},
-    {"log", "aosrun log RUN - the run's events, one per line (--json: JSON lines)\n"},
-    {"state", "aosrun state ENTITY - the current records of an entity type\n"},
-    {"cancel", "aosrun cancel RUN - cancel a run, compensating its completed effects\n"},
-    {"cost",
-     "aosrun cost [RUN] - model spending recorded in the data directory, by run,\n"
-     "workflow and model (calls, tokens in and out, cost at the config's prices).\n"
-     "--json prints one object per run and model.\n"},
-    {"retry",
-     "aosrun retry RUN [--from STEP] - continue a failed run from its failed\n"
-     "statements\n\n"
-     "Each failed statement is attempted afresh (an effect with its recorded key),\n"
-     "with its retry policy from the start; everything that completed, effects\n"
-     "included, is kept. --from STEP retries only that failed statement instance.\n"
-     "Refused (64) when the run did not fail, or compensated its effects.\n"},
-    {"trace",
-     "aosrun trace RUN [--otlp FILE] - the run as a timeline: each statement's\n"
-     "start, duration, status, attempts, key, model usage and describe text.\n"
-     "--otlp FILE writes OpenTelemetry OTLP/JSON (one span per statement under\n"
-     "one for the run) that trace viewers load; --json prints that JSON.\n"},
-    {"verify",
-     "aosrun verify - check every record of the data directory (events decode,\n"
-     "checksums match, sequences have no gaps, every run starts with RunStarted)\n"},
-};
-
-struct Options {
-  std::string command = "start";
-  std::vector<std::string> positional;
-  std::vector<std::pair<std::string, std::string>> inputs;
-  std::string input_json, run_id, data, config, workflow, batch, comment, data_json, as;
-  std::string upgrade;
-  std::string otlp;  // trace --otlp FILE
-  std::string expect_hash;  // approve/reject --expect-hash H
-  std::string from;         // retry --from STEP
-  bool json = false, help = false, replay_effects = false, strict = false, no_continue = false;
-  bool force = false;
-  bool verbose = false;  // -v: the process log on stderr too, at debug
-};
+using aosrun::Options;
 
 int Usage(const std::string& problem) {
-  std::cerr << "aosrun: " << problem << "\n\n" << kUsage;
+  std::cerr << "aosrun: " << problem << "\n\n" << aosrun::UsageText();
   return kExitUsage;
-}
-
-bool ParseArgs(int argc, char** argv, Options* o, std::string* problem) {
-  int i = 1;
-  static const std::vector<std::string> kCommands = {"resume", "approve", "reject", "signal", "status",
-                                                     "runs",   "inbox",   "log",    "state",  "cancel",
-                                                     "verify", "cost",   "trace",  "retry", "help"};
-  if (argc > 1) {
-    for (const auto& c : kCommands) {
-      if (argv[1] == c) {
-        o->command = c;
-        i = 2;
-      }
-    }
-  }
-  auto value = [&](const std::string& flag, std::string* out) {
-    if (i + 1 >= argc) {
-      *problem = flag + " needs a value";
-      return false;
-    }
-    *out = argv[++i];
-    return true;
-  };
-  for (; i < argc; ++i) {
-    std::string a = argv[i];
-    std::string inline_value;
-    if (a.rfind("--", 0) == 0 && a.find('=') != std::string::npos) {
-      inline_value = a.substr(a.find('=') + 1);  // --flag=value
-      a = a.substr(0, a.find('='));
-    }
-    auto take = [&](std::string* out) {
-      if (!inline_value.empty()) {
-        *out = inline_value;
-        return true;
-      }
-      return value(a, out);
-    };
-    if (a == "-h" || a == "--help") {
-      o->help = true;
-    } else if (a == "--json") {
-      o->json = true;
-    } else if (a == "-v" || a == "--verbose") {
-      o->verbose = true;
-    } else if (a == "--replay-effects") {
-      o->replay_effects = true;
-    } else if (a == "--no-continue") {
-      o->no_continue = true;
-    } else if (a == "--force") {
-      o->force = true;
-    } else if (a == "--input") {
-      std::string kv;
-      if (!take(&kv)) return false;
-      const size_t eq = kv.find('=');
-      if (eq == std::string::npos || eq == 0) {
-        *problem = "--input takes NAME=VALUE, not '" + kv + "'";
-        return false;
-      }
-      o->inputs.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
-    } else if (a == "--input-json") {
-      if (!take(&o->input_json)) return false;
-    } else if (a == "--run-id") {
-      if (!take(&o->run_id)) return false;
-    } else if (a == "--data" && (o->command == "approve" || o->command == "signal")) {
-      if (!take(&o->data_json)) return false;  // the decision's or signal's JSON
-    } else if (a == "--data" || a == "--data-dir") {
-      if (!take(&o->data)) return false;
-    } else if (a == "--config") {
-      if (!take(&o->config)) return false;
-    } else if (a == "--workflow") {
-      if (!take(&o->workflow)) return false;
-    } else if (a == "--batch") {
-      if (!take(&o->batch)) return false;
-    } else if (a == "--comment") {
-      if (!take(&o->comment)) return false;
-    } else if (a == "--as") {
-      if (!take(&o->as)) return false;
-    } else if (a == "--upgrade") {
-      if (!take(&o->upgrade)) return false;
-    } else if (a == "--otlp") {
-      if (!take(&o->otlp)) return false;
-    } else if (a == "--from") {
-      if (!take(&o->from)) return false;
-    } else if (a == "--expect-hash") {
-      if (!take(&o->expect_hash)) return false;
-    } else if (a == "--durability") {
-      std::string m;
-      if (!take(&m)) return false;
-      if (m != "strict" && m != "default") {
-        *problem = "--durability is 'default' or 'strict', not '" + m + "'";
-        return false;
-      }
-      o->strict = m == "strict";
-    } else if (a.size() > 1 && a[0] == '-') {
-      *problem = "unknown option " + a;
-      return false;
-    } else {
-      o->positional.push_back(a);
-    }
-  }
-  return true;
 }
 
 bool ReadFile(const std::string& path, std::string* out) {
@@ -449,7 +246,7 @@ int Report(const Context& c, const std::string& run_id, const aos::RunOutcome& o
           } else if (kind == "signal") {
             std::cerr << "  signal " << Str(w.Find("signal")) << "\n"
                       << "    deliver: aosrun signal " << run_id << " " << Str(w.Find("signal")) << Where(c)
-                      << " --data '{...}'\n";
+                      << " --payload '{...}'\n";
           } else {
             std::cerr << "  " << kind << " " << name << " until " << Str(w.Find("due")) << "\n"
                       << "    then:    aosrun resume " << run_id << Where(c) << "\n";
@@ -539,7 +336,9 @@ int Continue(Context& c, aos::RunLog& log, Loaded* have = nullptr) {
 bool ParseInputs(const Options& o, const aos::Dag& dag, Value* out, std::string* error) {
   aos::ValueMap m;
   if (!o.input_json.empty()) {
-    auto v = aos::ParseJson(o.input_json, error);
+    std::string text;
+    if (!aosrun::ReadJsonArg("--input-json", o.input_json, &text, error)) return false;
+    auto v = aos::ParseJson(text, error);
     if (!v || v->kind() != aos::ValueKind::kMap) {
       *error = "--input-json must be a JSON object" + (error->empty() ? "" : ": " + *error);
       return false;
@@ -852,12 +651,13 @@ int CmdResume(Context& c) {
   return Continue(c, log, &new_w);
 }
 
-// approve's and signal's --data J: JSON, or a usage error.
+// approve's and signal's --payload J (or @FILE, or -): JSON, or a usage error.
 int ParseDataJson(const Context& c, Value* data) {
-  if (c.opt.data_json.empty()) return kExitOk;
-  std::string error;
-  auto v = aos::ParseJson(c.opt.data_json, &error);
-  if (!v) return Usage("--data is not JSON: " + error);
+  if (c.opt.payload.empty()) return kExitOk;
+  std::string text, error;
+  if (!aosrun::ReadJsonArg("--payload", c.opt.payload, &text, &error)) return Usage(error);
+  auto v = aos::ParseJson(text, &error);
+  if (!v) return Usage("--payload is not JSON: " + error);
   *data = *v;
   return kExitOk;
 }
@@ -1277,18 +1077,15 @@ int main(int argc, char** argv) {
 int Main(int argc, char** argv) {
   Context c;
   std::string problem;
-  if (!ParseArgs(argc, argv, &c.opt, &problem)) return Usage(problem);
+  if (!aosrun::ParseArgs(argc, argv, &c.opt, &problem)) return Usage(problem);
   const std::string& cmd = c.opt.command;
   if (cmd == "help" || (argc < 2)) {
-    std::cout << kUsage;
+    std::cout << aosrun::UsageText();
     return argc < 2 ? kExitUsage : kExitOk;
   }
   if (c.opt.help) {
-    if (cmd == "start" && c.opt.positional.empty()) {
-      std::cout << kUsage << "\n" << kHelp.at("start");
-    } else {
-      std::cout << kHelp.at(cmd);
-    }
+    if (cmd == "start" && c.opt.positional.empty()) std::cout << aosrun::UsageText() << "\n";
+    std::cout << aosrun::HelpText(cmd);
     return kExitOk;
   }
   try {
