@@ -20,7 +20,7 @@ AOSRUN = os.path.abspath(sys.argv[1])
 AOSCHECK = os.path.abspath(sys.argv[2])
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "standin"))
-from harness import Standin  # noqa: E402
+from harness import Standin, secret_places  # noqa: E402
 
 TMP = tempfile.mkdtemp(prefix="aos_hardening_")
 ENV = {k: v for k, v in os.environ.items()
@@ -214,6 +214,8 @@ try:
     hits = [o for o in outputs if token in o or token[1:] in o]
     check("4: no output, event, trace or process log holds the secret (or a part of it)", not hits,
           hits[:2])
+    check("4: no file and no decoded record of the data directory holds it", not secret_places(d, token.encode()),
+          secret_places(d, token.encode()))
     check("4: the int() message still says which function failed",
           any("int(): the message is withheld" in o for o in outputs), outputs[:2])
 
@@ -534,6 +536,17 @@ try:
     pf = write("payload.json", '{"amount": 9}')
     rc, out, err = run("signal", "s-2", "invoice.paid", "--data-dir", os.path.join(TMP, "d-sig2"), "--payload", "@" + pf)
     check("15: signal --payload @FILE", rc == 0 and last_json(out) == {"amount": 9}, show(rc, out, err))
+
+    # 25. The secret scan reads decoded records: a value stored after a
+    # look-alike (RocksDB compresses it into a back-reference) is found.
+    d = os.path.join(TMP, "d-scan")
+    planted = "planted-" + os.urandom(10).hex()
+    decoy = planted[:20] + "-decoy-" + "x" * 40
+    scan = write("scan.aos", 'workflow scan(a: string, b: string) {\n  output {a: a, b: b}\n}\n')
+    for i in range(40):
+        run(scan, "--data", d, "--run-id", "scan-%d" % i, "--input", "a=" + decoy, "--input", "b=" + planted)
+    check("25: a value the program stores is found by the scan", secret_places(d, planted.encode()),
+          "not found")
 finally:
     stand.stop()
 

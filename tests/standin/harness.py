@@ -54,3 +54,57 @@ class Standin:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+
+
+def decoded_records(data_dir):
+    """Every key and value in every column of an AOS data directory, read
+    through RocksDB with `ldb` (so Snappy-compressed blocks are decoded), as
+    bytes. Opened as a secondary instance: nothing is written to data_dir.
+    Raises when a column cannot be read: a scan that skips is no scan."""
+    import shutil as _shutil
+    import tempfile as _tempfile
+    out = []
+    sec = _tempfile.mkdtemp(prefix="aos-ldb-")
+    try:
+        p = subprocess.run(["ldb", "--db=" + data_dir, "--secondary_path=" + sec, "list_column_families"],
+                           capture_output=True, text=True, timeout=60)
+        if p.returncode != 0 or "{" not in p.stdout:
+            raise RuntimeError("ldb cannot list the columns of %s: %s" % (data_dir, p.stderr))
+        cfs = [c.strip() for c in p.stdout[p.stdout.index("{") + 1:p.stdout.index("}")].split(",")]
+        for cf in cfs:
+            p = subprocess.run(["ldb", "--db=" + data_dir, "--secondary_path=" + sec, "--column_family=" + cf,
+                                "--hex", "scan"], capture_output=True, text=True, timeout=120)
+            if p.returncode != 0:
+                raise RuntimeError("ldb cannot scan %s of %s: %s" % (cf, data_dir, p.stderr))
+            for line in p.stdout.splitlines():  # "0xKEY : 0xVALUE"
+                for part in line.split(" : "):
+                    part = part.strip()
+                    if part.startswith("0x"):
+                        out.append(bytes.fromhex(part[2:]))
+    finally:
+        _shutil.rmtree(sec, ignore_errors=True)
+    return out
+
+
+def secret_places(root, secret):
+    """Where `secret` (bytes) occurs under root: in any file as stored, and in
+    any record of any AOS data directory as decoded. A file that cannot be
+    read is reported too, never skipped."""
+    found = []
+    for d, _, files in os.walk(root):
+        if "CURRENT" in files and "IDENTITY" in files:
+            for rec in decoded_records(d):
+                if secret in rec:
+                    found.append(d + " (a decoded record)")
+                    break
+        for fn in files:
+            p = os.path.join(d, fn)
+            if os.path.islink(p) or not os.path.isfile(p):
+                continue
+            try:
+                with open(p, "rb") as f:
+                    if secret in f.read():
+                        found.append(p)
+            except OSError as e:
+                found.append("%s (unreadable: %s)" % (p, e))
+    return found
