@@ -103,7 +103,7 @@ TEST_CASE("mutated records are refused or decoded, never a crash", "[fuzz][runti
   MemoryStore store;
   const Sample sample = MakeSample(store);
   std::mt19937 rng(20261125);
-  int refused = 0, accepted_changed = 0;
+  int refused = 0, accepted_changed = 0, values_decoded = 0;
   for (int i = 0; i < 6000; ++i) {
     const std::string& original = sample.events[rng() % sample.events.size()];
     const std::string bad = Mutate(original, rng);
@@ -115,18 +115,28 @@ TEST_CASE("mutated records are refused or decoded, never a crash", "[fuzz][runti
     } else {
       ++refused;
     }
-    // The value codec below the checksum: anything, never a crash.
+    // The value codec below the checksum: anything, never a crash, and
+    // what it accepts is a value that encodes and decodes back to itself.
     Value v;
-    (void)DecodeValue(bad, &v);
-    // Snapshots: a damaged one is not trusted (RunLog falls back to events).
+    if (DecodeValue(bad, &v)) {
+      Value again;
+      REQUIRE(DecodeValue(EncodeValue(v), &again));
+      CHECK(again == v);
+      ++values_decoded;
+    }
+    // Snapshots: a damaged one is not trusted (RunLog falls back to events);
+    // one that is taken names the run.
     const std::string snap = Mutate(sample.snapshot, rng);
     RunState st;
-    if (DecodeValue(snap.substr(0, snap.size() > 4 ? snap.size() - 4 : 0), &v)) (void)RunState::FromSnapshot(v, &st);
+    if (DecodeValue(snap.substr(0, snap.size() > 4 ? snap.size() - 4 : 0), &v) && RunState::FromSnapshot(v, &st)) {
+      CHECK(!st.run_id.empty());
+    }
     RunIndexEntry idx;
-    (void)DecodeRunIndex("fz", Mutate(sample.index, rng), &idx);
+    if (DecodeRunIndex("fz", Mutate(sample.index, rng), &idx)) CHECK(idx.run_id == "fz");
   }
   CHECK(accepted_changed == 0);
   CHECK(refused > 5000);
+  CHECK(values_decoded > 0);  // the round trip above was exercised
 }
 
 TEST_CASE("a run whose log holds a damaged record is reported when loaded", "[fuzz][runtime]") {

@@ -154,6 +154,7 @@ bool RunLog::Load(const std::string& run_id, std::string* error) {
     // A damaged snapshot is not fatal: the events are the truth.
   }
   // The events after the snapshot, each checked (ScanRunEvents), applied.
+  loaded_from_ = from;
   bool ok = true;
   ScanRunEvents(
       store_, run_id,

@@ -76,6 +76,9 @@ class RunLog {
   // snapshot_every events); with `sync`, durable on return.
   void Flush(bool sync);
   size_t pending() const { return static_cast<size_t>(batch_.events); }
+  // The seq the last Load replayed events from: after its snapshot, or 0
+  // when there was none or it was damaged.
+  uint64_t loaded_from() const { return loaded_from_; }
 
   uint64_t snapshot_every = 10'000;
   uint64_t flushes = 0;
@@ -86,6 +89,7 @@ class RunLog {
   RunState state_;
   WriteBatch batch_;
   uint64_t last_snapshot_ = 0;
+  uint64_t loaded_from_ = 0;
   std::shared_ptr<spdlog::logger> logger_;
 };
 

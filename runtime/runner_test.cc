@@ -39,6 +39,7 @@ class FakeCalls : public CallHandler {
     const std::string url = req.args.Find("url") ? req.args.Find("url")->ToDisplayString() : "";
     if (!req.idempotency_key.empty()) {
       ++receipts_[req.idempotency_key];
+      order_.push_back(req.idempotency_key);
       if (auto it = executed_.find(req.idempotency_key); it != executed_.end()) return Ok(it->second);
     }
     if (fail_left_ > 0 && url.find(fail_match_) != std::string::npos) {
@@ -101,6 +102,18 @@ class FakeCalls : public CallHandler {
 
   void SetModelCost(Money m) { model_cost_ = std::move(m); }
 
+  // Every keyed request in the order received (repeats included).
+  std::vector<std::string> order() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return order_;
+  }
+  // Where `key` was first received in order(); -1 if never.
+  int FirstAt(const std::string& key) {
+    auto o = order();
+    auto it = std::find(o.begin(), o.end(), key);
+    return it == o.end() ? -1 : static_cast<int>(it - o.begin());
+  }
+
   // The `data` of the next model answers, in order (the last repeats).
   void AnswerWith(std::vector<Value> answers) { llm_answers_ = std::move(answers); }
   std::vector<std::string> prompts() {
@@ -132,6 +145,7 @@ class FakeCalls : public CallHandler {
   }
   std::mutex mu_;
   std::map<std::string, int> receipts_;
+  std::vector<std::string> order_;
   std::map<std::string, Value> executed_;
   int calls_ = 0;
   std::string fail_match_, fail_kind_;
@@ -179,8 +193,12 @@ struct Driven {
 // approvals, delivers signals, lets time pass. With crash_at, the store
 // loses its unsynced writes after that many appends, once; the run is then
 // loaded back and resumed (or started again when RunStarted was lost).
+// How a simulated crash ends the process: a power cut (unsynced writes are
+// lost) or a process kill (everything written survives).
+enum class CrashKind { kPower, kProcess };
+
 Driven Drive(MemoryStore& store, ManualClock& clock, CallHandler& calls, const Loaded& w, const Value& inputs,
-             uint64_t crash_at, Durability durability = Durability::kDefault) {
+             uint64_t crash_at, Durability durability = Durability::kDefault, CrashKind kind = CrashKind::kPower) {
   Driven d;
   if (crash_at) store.CrashAfterAppends(crash_at);
   RunLog log(store, clock);
@@ -220,7 +238,11 @@ Driven Drive(MemoryStore& store, ManualClock& clock, CallHandler& calls, const L
       ++d.resumes;
     } catch (const SimulatedCrash&) {
       ++d.crashes;
-      store.Crash();
+      if (kind == CrashKind::kPower) {
+        store.Crash();
+      } else {
+        store.CrashProcess();
+      }
       std::string error;
       started = log.Load("run-1", &error);
       if (started) {
@@ -461,9 +483,26 @@ TEST_CASE("snapshots bound replay and give the same state", "[runner]") {
   REQUIRE(store.Get(Column::kSnapshots, "r"));
   RunLog again(store, clock);
   REQUIRE(again.Load("r", &error));
+  // Replay started at the last snapshot, not at the first event.
+  CHECK(again.loaded_from() >= 300);
+  CHECK(again.loaded_from() <= log.state().next_seq);
   CHECK(again.state().next_seq == log.state().next_seq);
   CHECK(again.state().output == log.state().output);
   CHECK(again.state().inst.size() == log.state().inst.size());
+
+  // A damaged snapshot is not trusted: the run replays from its first event
+  // to the same state.
+  std::string snap = *store.Get(Column::kSnapshots, "r");
+  snap[snap.size() / 2] ^= 0x20;
+  WriteBatch b;
+  b.Put(Column::kSnapshots, "r", snap);
+  store.Write(b, true);
+  RunLog full(store, clock);
+  REQUIRE(full.Load("r", &error));
+  CHECK(full.loaded_from() == 0);
+  CHECK(full.state().next_seq == log.state().next_seq);
+  CHECK(full.state().output == log.state().output);
+  CHECK(full.state().inst.size() == log.state().inst.size());
 }
 
 TEST_CASE("crash at every append: every example reaches the uncrashed output, no key executed twice",
@@ -487,12 +526,15 @@ TEST_CASE("crash at every append: every example reaches the uncrashed output, no
     REQUIRE(base.outcome.status != RunStatus::kWaiting);
     const uint64_t appends = base_store.appends();
     REQUIRE(appends > 2);
-    for (uint64_t k = 1; k <= appends; ++k) {
+    for (uint64_t step = 2; step <= 2 * appends + 1; ++step) {
+      // Every append, once as a power cut and once as a process kill.
+      const uint64_t k = step / 2;
+      const CrashKind kind = step % 2 ? CrashKind::kProcess : CrashKind::kPower;
       MemoryStore store;
       ManualClock clock(kStart);
       FakeCalls calls;
-      Driven d = Drive(store, clock, calls, w, inputs, k);
-      INFO("crash after append " << k << " of " << appends);
+      Driven d = Drive(store, clock, calls, w, inputs, k, Durability::kDefault, kind);
+      INFO("crash after append " << k << " of " << appends << (kind == CrashKind::kPower ? " (power)" : " (process)"));
       CHECK(d.crashes == 1);
       CHECK(d.outcome.status == base.outcome.status);
       CHECK(d.outcome.output == base.outcome.output);
@@ -634,19 +676,52 @@ TEST_CASE("a crash during compensation resumes it and keeps the run's error", "[
                   "  effect b = http.post(\"http://x/b\") { key \"b-1\" compensate http.delete(\"http://x/b\") } after a\n"
                   "  step c = http.get(\"http://x/FAIL\") after b\n"
                   "  output c.status\n}\n");
-  for (uint64_t k = 1; k < 30; ++k) {
-    MemoryStore store;
-    ManualClock clock(kStart);
-    FakeCalls calls;
-    calls.FailNext("FAIL", 100, "http.400");
-    Driven d = Drive(store, clock, calls, w, Value::Map({}), k);
-    INFO("crash after append " << k);
-    REQUIRE(d.outcome.status == RunStatus::kFailed);
-    CHECK(d.outcome.error.Find("kind")->as_string() == "http.400");
-    auto r = calls.receipts();
-    CHECK(r["a-1:undo"] >= 1);
-    CHECK(r["b-1:undo"] >= 1);
+  MemoryStore base_store;
+  ManualClock base_clock(kStart);
+  FakeCalls base_calls;
+  base_calls.FailNext("FAIL", 100, "http.400");
+  REQUIRE(Drive(base_store, base_clock, base_calls, w, Value::Map({}), 0).outcome.status == RunStatus::kFailed);
+  const uint64_t total = base_store.appends();
+  REQUIRE(total > 8);
+  for (CrashKind kind : {CrashKind::kPower, CrashKind::kProcess}) {
+    for (uint64_t k = 1; k < total; ++k) {
+      MemoryStore store;
+      ManualClock clock(kStart);
+      FakeCalls calls;
+      calls.FailNext("FAIL", 100, "http.400");
+      Driven d = Drive(store, clock, calls, w, Value::Map({}), k, Durability::kDefault, kind);
+      INFO("crash after append " << k << (kind == CrashKind::kPower ? " (power)" : " (process)"));
+      CHECK(d.crashes == 1);  // the crash happened: the sweep tests something
+      REQUIRE(d.outcome.status == RunStatus::kFailed);
+      CHECK(d.outcome.error.Find("kind")->as_string() == "http.400");
+      auto r = calls.receipts();
+      // Each undo happened, at most once more for the crash.
+      CHECK(r["a-1:undo"] >= 1);
+      CHECK(r["b-1:undo"] >= 1);
+      CHECK(r["a-1:undo"] <= 2);
+      CHECK(r["b-1:undo"] <= 2);
+      CHECK(r["a-1"] <= 2);
+      CHECK(r["b-1"] <= 2);
+      // Reverse completion order: b was done after a, so it is undone first.
+      CHECK(calls.FirstAt("b-1:undo") < calls.FirstAt("a-1:undo"));
+    }
   }
+}
+
+TEST_CASE("compensation undoes in reverse completion order", "[runner]") {
+  Loaded w = Load("o.aos",
+                  "workflow o() {\n"
+                  "  effect a = http.post(\"http://x/a\") { key \"a\" compensate http.delete(\"http://x/a\") }\n"
+                  "  effect b = http.post(\"http://x/b\") { key \"b\" compensate http.delete(\"http://x/b\") } after a\n"
+                  "  effect c = http.post(\"http://x/c\") { key \"c\" compensate http.delete(\"http://x/c\") } after b\n"
+                  "  step f = http.get(\"http://x/FAIL\") after c\n"
+                  "  output f.status\n}\n");
+  MemoryStore store;
+  ManualClock clock(kStart);
+  FakeCalls calls;
+  calls.FailNext("FAIL", 100, "http.400");
+  REQUIRE(Start(store, clock, calls, w, "r").status == RunStatus::kFailed);
+  CHECK(calls.order() == std::vector<std::string>{"a", "b", "c", "c:undo", "b:undo", "a:undo"});
 }
 
 }  // namespace
@@ -782,19 +857,25 @@ TEST_CASE("an effect in doubt when the run fails is settled with its key, then c
   base_calls.FailNext("FAIL", 100, "http.400");
   Driven base = Drive(base_store, base_clock, base_calls, w, Value::Map({}), 0, Durability::kStrict);
   REQUIRE(base.outcome.status == RunStatus::kFailed);
-  for (uint64_t k = 1; k <= base_store.appends(); ++k) {
+  int in_doubt_seen = 0;
+  for (uint64_t k = 1; k < base_store.appends(); ++k) {
     MemoryStore store;
     ManualClock clock(kStart);
     FakeCalls calls;
     calls.FailNext("FAIL", 100, "http.400");
     Driven d = Drive(store, clock, calls, w, Value::Map({}), k, Durability::kStrict);
     INFO("crash after append " << k);
+    CHECK(d.crashes == 1);
+    in_doubt_seen += d.in_doubt;
     REQUIRE(d.outcome.status == RunStatus::kFailed);
     CHECK(d.outcome.error.Find("kind")->as_string() == "http.400");
     auto r = calls.receipts();
     CHECK(r["a-1"] >= 1);
+    CHECK(r["a-1"] <= 2);  // at most once more, with the same key, to settle it
     CHECK(r["a-1:undo"] == 1);
+    CHECK(calls.FirstAt("a-1") < calls.FirstAt("a-1:undo"));
   }
+  CHECK(in_doubt_seen > 0);  // some crash did leave the effect in doubt
 }
 
 TEST_CASE("a body statement referring to a skipped statement is skipped per item, not the loop", "[runner]") {

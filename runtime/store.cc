@@ -71,6 +71,13 @@ void MemoryStore::Crash() {
   crash_at_ = 0;
 }
 
+void MemoryStore::CrashProcess() {
+  // What was written reached the OS: it survives the process, synced or not.
+  for (int i = 0; i < kColumnCount; ++i) durable_[i] = live_[i];
+  unsynced_.clear();
+  crash_at_ = 0;
+}
+
 std::optional<std::string> MemoryStore::Get(Column c, std::string_view key) {
   const auto& t = live_[static_cast<int>(c)];
   auto it = t.find(key);

@@ -104,8 +104,11 @@ class MemoryStore : public Store {
   // is applied, then Write throws SimulatedCrash. 0: never.
   void CrashAfterAppends(uint64_t k) { crash_at_ = k ? appends_ + k : 0; }
   // Forgets everything not synced, as a power cut would, and clears the crash
-  // point. The store is then what a restarted process would find.
+  // point. The store is then what a restarted machine would find.
   void Crash();
+  // A process crash (SIGKILL): every written batch survives, synced or not,
+  // and the crash point is cleared. What a restarted process would find.
+  void CrashProcess();
   uint64_t appends() const { return appends_; }
   uint64_t syncs() const { return syncs_; }
 
