@@ -497,7 +497,9 @@ TEST_CASE("the list of built-in functions names what the evaluator knows") {
   aos::EvalLimits limits;
   for (auto name : aos::BuiltinFunctionNames()) {
     INFO(name);
-    const std::string got = Eval(std::string(name) + "()", limits);
+    const std::string n(name);
+    const bool macro = n == "all" || n == "exists" || n == "exists_one" || n == "map" || n == "filter";
+    const std::string got = Eval(macro ? "[1]." + n + "(x, true)" : n + "()", limits);
     CHECK(got.find("unknown function") == std::string::npos);
   }
   CHECK(Eval("sizee()", limits).find("unknown function") != std::string::npos);
