@@ -134,14 +134,19 @@ try:
     check("a valid typed answer is typed", rc == 0 and set(o.get("output", {}).keys()) == {"title", "sections", "summary"},
           (rc, o, err))
     rc, o, ev, err = run_wf('workflow w() {\n  step e = llm.embed(model: "small", text: "durable workflows")\n'
-                            '  output {n: size(e), same: e[0] == e[0]}\n}\n', "--config", cfg)
-    check("llm.embed: a vector from /v1/embeddings", rc == 0 and o.get("output", {}).get("n") == 8, (rc, o, err))
+                            '  step f = llm.embed(model: "small", text: "durable workflows")\n'
+                            '  step g = llm.embed(model: "small", text: "pricing pages")\n'
+                            '  output {n: size(e), e: e, same: e == f, differs: e != g}\n}\n', "--config", cfg)
+    out = o.get("output", {})
+    check("llm.embed: a vector of 8 numbers from /v1/embeddings, the same for the same text, another for another",
+          rc == 0 and out.get("n") == 8 and all(isinstance(x, float) for x in out.get("e", []))
+          and out.get("same") is True and out.get("differs") is True, (rc, o, err))
     # Embeddings are priced like prompts: they appear in `aosrun cost`.
     p = subprocess.run([AOSRUN, "cost", "r", "--data", os.path.join(TMP, "d%d" % n), "--json"],
                        capture_output=True, text=True, env=ENV)
     rows = [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
     check("llm.embed is in aosrun cost with its tokens and cost", p.returncode == 0 and len(rows) == 1
-          and rows[0]["model"] == "small" and rows[0]["calls"] == 1 and rows[0]["tokens_in"] > 0
+          and rows[0]["model"] == "small" and rows[0]["calls"] == 3 and rows[0]["tokens_in"] > 0
           and float(rows[0]["cost"]["amount"]) > 0, (p.returncode, p.stdout, p.stderr))
     # The knowledge base: kb.add embeds and stores, kb.search ranks by cosine.
     kcfg = os.path.join(TMP, "kb.yaml")
