@@ -164,6 +164,19 @@ void RunState::Apply(const Event& e) {
       if (in) {
         in->decided = true;
         in->decision = e.data;
+        // No longer waited on, even before the run is continued (a decision
+        // recorded with --no-continue, or by a process killed right after).
+        if (waiting_on.kind() == ValueKind::kList) {
+          ValueList still;
+          for (const auto& w : waiting_on.as_list()) {
+            const Value* name = w.Find("name");
+            const Value* kind = w.Find("kind");
+            const bool this_one = name && kind && name->kind() == ValueKind::kString && name->as_string() == e.step &&
+                                  kind->kind() == ValueKind::kString && kind->as_string() == "approval";
+            if (!this_one) still.push_back(w);
+          }
+          waiting_on = Value::List(std::move(still));
+        }
         const std::string purpose = Str(in->request.Find("purpose") ? *in->request.Find("purpose") : Value());
         if (purpose == "confirm" && Bool(e.Field("approved"))) in->confirmed = true;
         if (purpose == "budget" && Bool(e.Field("approved"))) {

@@ -12,8 +12,13 @@ killed at random moments) until it completes. Afterwards:
     and there are no more redeliveries than kills;
   - the log records each effect's completion exactly once, and
   - `aosrun verify` exits 0.
-Then 30 processes are killed while they create a fresh data directory: each
-directory must stay usable (resume finds no run, a start completes).
+At least a third of the kills must land while a run is in progress. Then a
+workflow with parallel effects (a `for ... max 3`), an approval and
+compensation is killed at random moments through start, approve and resume:
+it must end failed with every effect done and undone (each key at most once
+more per kill), one decision recorded, and verify clean. Then 30 processes
+are killed while they create a fresh data directory: each directory must
+stay usable (resume finds no run, a start completes).
 
 Usage: aosrun_kill_test.py PATH/TO/aosrun [SEED]
 The seed (also $AOS_KILL_SEED) makes the kill moments reproducible.
@@ -137,6 +142,97 @@ def check_run(label, run_id, data, stats, kills, expected_output, got_output):
     return dups
 
 
+MIX_ITEMS = 6
+
+
+def mixed_text():
+    return ("workflow mix(base: string) {\n"
+            "  for i in [%s] max 3 {\n"
+            '    effect p = http.post("${base}/effects/p${i}", json: {i: i}) {\n'
+            '      key "mix-p${i}"\n      retry 5 backoff 50ms\n'
+            '      compensate http.post("${base}/effects/undo-p${i}", json: {i: i})\n    }\n'
+            "  }\n"
+            '  approval ok { ask "go on?" timeout 1h } after p\n'
+            '  step boom = http.get("${base}/flaky/mix-boom?times=1000&status=404") after ok\n'
+            "  output size(p) after boom\n}\n" % ", ".join(str(i) for i in range(MIX_ITEMS)))
+
+
+def mixed_runs(rng, stand, totals):
+    """Parallel effects, an approval and compensation, all under SIGKILL: the
+    run ends failed with every effect done and undone, each key at most once
+    more per kill, and one decision recorded."""
+    wf = os.path.join(TMP, "mix.aos")
+    with open(wf, "w") as f:
+        f.write(mixed_text())
+    keys = ["mix-p%d" % i for i in range(MIX_ITEMS)]
+    mixed_kills = 0
+    for r in range(2):
+        run_id = "mix-%d-%d" % (SEED, r)
+        data = os.path.join(TMP, "data-mix-%d" % r)
+        label = "mixed run %s" % run_id
+        stand.call("POST", "/reset")
+        start = [AOSRUN, wf, "--run-id", run_id, "--data", data, "--input", "base=" + stand.url]
+        cmd, kills, rc, mid = start, 0, None, 0
+        for attempt in range(40):
+            p = subprocess.Popen(cmd, cwd=TMP, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            killed = False
+            if kills < 6:
+                try:
+                    p.wait(timeout=rng.uniform(0.003, 0.060))
+                except subprocess.TimeoutExpired:
+                    p.send_signal(signal.SIGKILL)
+                    killed = True
+            out, err = p.communicate(timeout=60)
+            if killed and p.returncode == -signal.SIGKILL:
+                kills += 1
+            else:
+                rc = p.returncode
+                if rc == 1:
+                    break
+                if rc not in (0, 64, 66, 74, 75):
+                    fail("%s: %s exited %d: %s" % (label, cmd[1], rc, err.strip()[-300:]))
+                    return
+            src, sout, _ = aosrun("status", run_id, "--json", "--data", data)
+            st = output_of(sout) if src == 0 else None
+            if not isinstance(st, dict):
+                cmd = start  # killed before the run was recorded
+                continue
+            mid += killed
+            # The inbox, not the run's last waiting_on: a killed approve may
+            # have recorded its decision without continuing the run.
+            irc, iout, _ = aosrun("inbox", "--json", "--data", data)
+            waiting = [l for l in iout.splitlines() if l.strip() and json.loads(l).get("run_id") == run_id]
+            cmd = ([AOSRUN, "approve", run_id, "ok", "--data-dir", data] if waiting
+                   else [AOSRUN, "resume", run_id, "--data", data])
+        totals["kills"] += kills
+        totals["mid_run_kills"] += mid
+        mixed_kills += mid
+        if rc != 1:
+            fail("%s: did not end failed (last exit %s)" % (label, rc))
+            continue
+        by_key = stand.call("GET", "/stats")["requests_by_key"]
+        for k in keys:
+            if not 1 <= by_key.get(k, 0) <= 1 + kills:
+                fail("%s: %s reached the receiver %d times after %d kills" % (label, k, by_key.get(k, 0), kills))
+            if not 1 <= by_key.get(k + ":undo", 0) <= 1 + kills:
+                fail("%s: %s:undo reached the receiver %d times after %d kills"
+                     % (label, k, by_key.get(k + ":undo", 0), kills))
+        rc2, out2, err2 = aosrun("log", run_id, "--json", "--data", data)
+        events = [json.loads(l) for l in out2.splitlines() if l.strip()]
+        decided = [e for e in events if e["type"] == "ApprovalDecided"]
+        done = [e for e in events if e["type"] == "CompensationCompleted" and (e.get("data") or {}).get("ok")]
+        if len(decided) != 1:
+            fail("%s: %d decisions recorded (one approve was asked for, maybe several times)" % (label, len(decided)))
+        if len({(e.get("data") or {}).get("for") for e in done}) != MIX_ITEMS:
+            fail("%s: compensations completed: %s" % (label, [(e.get("data") or {}).get("for") for e in done]))
+        rc3, out3, err3 = aosrun("verify", "--data", data)
+        if rc3 != 0:
+            fail("%s: verify exited %d: %s%s" % (label, rc3, out3, err3))
+        print("%s: %d kills (%d mid-run), failed and compensated as it should" % (label, kills, mid), flush=True)
+    if mixed_kills < 4:
+        fail("only %d kills landed inside the mixed runs" % mixed_kills)
+
+
 def main():
     rng = random.Random(SEED)
     wf = os.path.join(TMP, "kill20.aos")
@@ -144,7 +240,7 @@ def main():
         f.write(workflow_text())
     stand = Standin(TMP, "--delay-ms", "20")
     t0 = time.monotonic()
-    totals = {"kills": 0, "resumes": 0, "restarts": 0, "dups": 0}
+    totals = {"kills": 0, "resumes": 0, "restarts": 0, "dups": 0, "mid_run_kills": 0}
     histogram = {}
     try:
         # The uncrashed reference run.
@@ -194,6 +290,11 @@ def main():
                     break
                 if killed and p.returncode == -signal.SIGKILL:
                     kills += 1
+                    # Mid-run: the run was recorded and had not finished.
+                    src, sout, _ = aosrun("status", run_id, "--json", "--data", data)
+                    st = output_of(sout) if src == 0 else None
+                    if isinstance(st, dict) and st.get("status") != "completed":
+                        totals["mid_run_kills"] += 1
                     cmd = resume
                     continue
                 rc = p.returncode
@@ -229,6 +330,11 @@ def main():
             totals["restarts"] += restarts
             totals["dups"] += dups
 
+        # The kills must land inside runs, or the test proves little.
+        if totals["mid_run_kills"] < RUNS * KILLS // 3:
+            fail("only %d of %d kills landed while a run was in progress" % (totals["mid_run_kills"], totals["kills"]))
+        mixed_runs(rng, stand, totals)
+
         # Kills while the first process creates the data directory: the
         # directory must still be usable afterwards (resume says there is no
         # run yet, or continues it; a start under the same id completes).
@@ -263,9 +369,9 @@ def main():
             print("%d kills during data directory creation: all recovered" % CREATE_KILLS)
     finally:
         stand.stop()
-    print("seed %d: %d runs, %d kills, %d resumes, %d restarts, %d duplicate deliveries; "
+    print("seed %d: %d runs, %d kills (%d mid-run), %d resumes, %d restarts, %d duplicate deliveries; "
           "deliveries per key: %s; %.1f s"
-          % (SEED, RUNS, totals["kills"], totals["resumes"], totals["restarts"], totals["dups"],
+          % (SEED, RUNS, totals["kills"], totals["mid_run_kills"], totals["resumes"], totals["restarts"], totals["dups"],
              ", ".join("%dx: %d keys" % (n, c) for n, c in sorted(histogram.items())),
              time.monotonic() - t0))
 
