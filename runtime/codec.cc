@@ -26,9 +26,12 @@ enum Tag : uint8_t {
   kType = 13,
 };
 
-// Values are at most kMaxValueDepth deep (value.h); events and snapshots
-// wrap them in a few levels of their own. Past this a record is damaged.
-constexpr int kMaxDepth = static_cast<int>(kMaxValueDepth) + 64;
+// A statement's value is at most kMaxValueDepth deep (value.h); one
+// expression over such values (an approval's `show`, a loop's items, a kv or
+// entity value) adds at most 64 levels (the grammar's nesting bound), and
+// events and snapshots wrap them in a few levels of their own. Past this a
+// record is damaged.
+constexpr int kMaxDepth = static_cast<int>(kMaxValueDepth) + 64 + 32;
 
 }  // namespace
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "lang/spelling.h"
+#include "runtime/schema.h"
 
 namespace aos {
 
@@ -45,6 +46,70 @@ OpResult DeliverSignal(RunLog& log, const Dag* dag, const std::string& name, con
   return {};
 }
 
+OpResult Decide(RunLog& log, const Program* program, const Dag* dag, const std::string& name, Decision d) {
+  const RunState& s = log.state();
+  const Instance* in = s.Find(name);
+  if (!in || !in->requested) {
+    std::string pending;
+    for (const auto& [k, i] : s.inst) {
+      if (i.requested && !i.decided) pending += (pending.empty() ? "" : ", ") + k;
+    }
+    return {OpStatus::kRefused, "run " + s.run_id + " has no approval '" + name + "' waiting for a decision" +
+                                    (pending.empty() ? "" : " (waiting: " + pending + ")")};
+  }
+  if (in->decided) {
+    const Value* ap = in->decision.Find("approved");
+    const Value* by = in->decision.Find("by");
+    return {OpStatus::kRefused, "approval '" + name + "' of run " + s.run_id + " was already decided (" +
+                                    (ap && ap->kind() == ValueKind::kBool && ap->as_bool() ? "approved" : "rejected") +
+                                    " by " + (by ? by->ToDisplayString() : "") + "); a decision is final"};
+  }
+  if (s.Finished()) return {OpStatus::kRefused, "run " + s.run_id + " has ended (" + RunStatusName(s.status) + ")"};
+  const Value* hash = in->request.Find("payload_hash");
+  const std::string shown = hash ? hash->ToDisplayString() : "";
+  if (!d.expect_hash.empty() && shown != d.expect_hash) {
+    // The decision is bound to what the approver saw: a payload that changed
+    // since (a new request after an upgrade or a retry) is not decided blind.
+    return {OpStatus::kRefused, "approval '" + name + "' of run " + s.run_id + " shows payload " + shown + ", not " +
+                                    d.expect_hash + " as expected; look again (aosrun inbox --json)"};
+  }
+  if (const Value* approvers = in->request.Find("approvers");
+      approvers && approvers->kind() == ValueKind::kList && !approvers->as_list().empty()) {
+    bool allowed = false;
+    std::string list;
+    for (const auto& a : approvers->as_list()) {
+      allowed = allowed || a.ToDisplayString() == d.by;
+      list += (list.empty() ? "" : ", ") + a.ToDisplayString();
+    }
+    if (!allowed) {
+      return {OpStatus::kRefused, d.by + " may not decide '" + name + "' of run " + s.run_id + " (approvers: " + list +
+                                      "); decide --as one of them"};
+    }
+  }
+  // `returns T`: an approval's data must be a T.
+  if (d.approve && !d.data.is_null() && program && dag) {
+    const std::string base = name.substr(0, name.find('['));
+    for (const auto& n : dag->nodes) {
+      if (n.name != base || !n.stmt || n.stmt->kind != StmtKind::kApproval || !n.stmt->returns) continue;
+      Value typed;
+      const std::string err = CheckValue(*program, n.stmt->returns.get(), d.data, &typed);
+      if (!err.empty()) {
+        return {OpStatus::kRefused, "--payload does not fit '" + name + "' (returns " + n.stmt->returns->name + "): " + err};
+      }
+      d.data = typed;
+    }
+  }
+  log.Append(EventType::kApprovalDecided, name,
+             Value::MapOfUnique({{Value::String("approved"), Value::Bool(d.approve)},
+                                 {Value::String("by"), Value::String(d.by)},
+                                 {Value::String("at"), Value::Time(Timestamp{d.at_nanos})},
+                                 {Value::String("comment"), Value::String(d.comment)},
+                                 {Value::String("data"), d.data},
+                                 {Value::String("payload_hash"), hash ? *hash : Value()}}));
+  log.Flush(true);  // durable before anyone is told it was recorded
+  return {};
+}
+
 OpResult RetryRun(RunLog& log, const std::string& from) {
   const RunState& s = log.state();
   if (s.status != RunStatus::kFailed) {
@@ -67,7 +132,14 @@ OpResult RetryRun(RunLog& log, const std::string& from) {
       for (const auto& f : failed) list += (list.empty() ? "" : ", ") + f;
       return {OpStatus::kRefused, msg + " (failed: " + list + ")"};
     }
-    failed = {from};
+    if (failed.size() > 1) {
+      std::string others;
+      for (const auto& f : failed) {
+        if (f != from) others += (others.empty() ? "" : ", ") + f;
+      }
+      return {OpStatus::kRefused, "retrying only '" + from + "' would leave " + others +
+                                      " failed, and the run with it: retry them all (without --from)"};
+    }
   }
   ValueList names;
   for (const auto& f : failed) names.push_back(Value::String(f));

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "lang/checker.h"
 #include "lang/dag.h"
 #include "lang/value.h"
 #include "runtime/run_log.h"
@@ -33,6 +34,25 @@ std::vector<std::string> SignalEvents(const Dag& dag);
 // a sync). Refused when the run has ended or no statement of `dag` (the
 // run's workflow; may be null for an ended run) takes `name`.
 OpResult DeliverSignal(RunLog& log, const Dag* dag, const std::string& name, const Value& data);
+
+// An operator's decision on a waiting approval (an `approval`, a `confirm`
+// gate, an escalation, a budget raise).
+struct Decision {
+  bool approve = true;
+  std::string by;           // who decides
+  std::string comment;
+  Value data;               // approve --payload: the approval's `data`
+  std::string expect_hash;  // when given, the payload hash the approver saw
+  int64_t at_nanos = 0;     // when
+};
+
+// Records `d` for approval `name` of the run loaded in `log`, synced before
+// it returns. Refused when nothing by that name waits (the message lists
+// what does), it was already decided (a decision is final), the run ended,
+// the payload changed since the approver saw it (expect_hash), `by` is not
+// among its approvers, or the data does not fit its `returns` type (checked
+// when `program` and `dag`, the run's workflow, are given).
+OpResult Decide(RunLog& log, const Program* program, const Dag* dag, const std::string& name, Decision d);
 
 // Continues a failed run from its failed statements: they are attempted
 // afresh (an effect with its recorded key), every completed statement and

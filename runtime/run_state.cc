@@ -64,12 +64,18 @@ void RunState::Apply(const Event& e) {
       compensated.clear();
       if (e.Field("retry").kind() == ValueKind::kList) {
         for (const auto& name : e.Field("retry").as_list()) {
+          // Afresh: no attempts, and no decision, gate or deadline left over
+          // from the failure (a rejected escalation or confirm, a signal's
+          // expired timer); an effect keeps its key and intent.
           Instance& r = inst[Str(name)];
           r.status = InstStatus::kPending;
           r.attempts = r.failures = 0;
           r.in_flight = false;
           r.retry_due = 0;
           r.last_error = Value();
+          r.requested = r.decided = r.confirmed = r.timer = false;
+          r.request = r.decision = Value();
+          r.due = 0;
         }
       }
       break;

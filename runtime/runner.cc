@@ -152,8 +152,12 @@ bool PrepareInputs(const Program& program, const Dag& dag, const Value& given, V
         in.emplace_back(S(p.name), *v);
       } else {
         std::string why;
+        // Already a structure (--input-json, or inputs prepared once
+        // already): checked as it is below, never through JSON text, which
+        // would turn bytes into base64 and money into a float.
+        const bool structured = v->kind() == ValueKind::kMap || v->kind() == ValueKind::kList;
         const std::string text = v->kind() == ValueKind::kString ? v->as_string() : v->ToJson();
-        auto typed = TypedInput(text, p.type.get(), &why);
+        auto typed = structured ? std::optional<Value>(*v) : TypedInput(text, p.type.get(), &why);
         if (!typed) {
           *error = "input '" + p.name + "': " + why;
           return false;
@@ -585,7 +589,12 @@ struct Runner::Impl {
   // Masks every secret value handed out in this process (the second line of
   // defence behind EvalIn: values travel into messages by many paths).
   std::string RedactSecrets(std::string message) const {
-    for (const std::string& v : secret_values) {
+    // Longest first: "admin123!" before "admin", or the rest would show.
+    std::vector<const std::string*> values;
+    for (const std::string& v : secret_values) values.push_back(&v);
+    std::sort(values.begin(), values.end(), [](auto* a, auto* b) { return a->size() > b->size(); });
+    for (const std::string* vp : values) {
+      const std::string& v = *vp;
       for (size_t at = message.find(v); at != std::string::npos; at = message.find(v, at + 8)) {
         message.replace(at, v.size(), "[secret]");
       }
@@ -2059,6 +2068,9 @@ struct Runner::Impl {
                        M({{S("attempt"), Value::Int(attempt)}, {S("kind"), S(r.error_kind)},
                           {S("message"), S(r.message)}, {S("retryable"), Value::Bool(attempt < allowed)},
                           {S("delay_ms"), Value::Int(delay_ms)}}));
+            if ((attempt >= allowed || delay_ms > opt.max_inline_wait_ms) && cancel) {
+              break;  // a cancel ends the run: the undo is recorded as failed
+            }
             if (attempt >= allowed || delay_ms > opt.max_inline_wait_ms) {
               // Still failing: the run waits for this undo (the receiver may
               // be down for a while); `resume` tries it again.

@@ -135,6 +135,10 @@ std::string Check(const Program& p, const TypeRef* t, const Value& v, const std:
     return "";
   }
   if (n == "time" || n == "timestamp") {
+    if (k == ValueKind::kTimestamp) {
+      *out = v;
+      return "";
+    }
     if (k == ValueKind::kString) {
       if (auto ts = ParseTimestampText(v.as_string())) {
         *out = Value::Time(*ts);
@@ -144,6 +148,10 @@ std::string Check(const Program& p, const TypeRef* t, const Value& v, const std:
     return want("an RFC 3339 time");
   }
   if (n == "duration") {
+    if (k == ValueKind::kDuration) {
+      *out = v;
+      return "";
+    }
     if (k == ValueKind::kString) {
       if (auto d = ParseDurationText(v.as_string())) {
         *out = Value::Dur(*d);
@@ -153,6 +161,10 @@ std::string Check(const Program& p, const TypeRef* t, const Value& v, const std:
     return want("a duration such as \"30s\"");
   }
   if (n == "bytes") {
+    if (k == ValueKind::kBytes) {
+      *out = v;
+      return "";
+    }
     if (k != ValueKind::kString) return want("a string");
     *out = Value::BytesOf(v.as_string());
     return "";

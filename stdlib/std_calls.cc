@@ -130,7 +130,8 @@ std::optional<StdCalls::HttpPlan> StdCalls::PlanHttp(const CallRequest& req) {
   h.idempotency_key = req.idempotency_key;
   if (req.timeout_ms > 0) h.timeout_ms = static_cast<long>(req.timeout_ms);
   const std::string where = h.method + " " + RedactUrl(h.url);
-  plan.finish = [where](bool ok, HttpResponse& resp, HttpError& err) -> CallResult {
+  const bool effect = !req.idempotency_key.empty();
+  plan.finish = [where, effect](bool ok, HttpResponse& resp, HttpError& err) -> CallResult {
     if (!ok) return Fail(err.kind, err.message);
     if (!HttpErrorKind(resp.status).empty()) {
       // The exact status is the kind ("http.404"); `retry on [http.4xx]` and
@@ -138,8 +139,12 @@ std::optional<StdCalls::HttpPlan> StdCalls::PlanHttp(const CallRequest& req) {
       // the message: a server may echo what it was sent.
       return Fail(StatusKind(resp.status), where + " answered " + std::to_string(resp.status), RetryAfter(resp));
     }
-    if (JsonDepth(resp.body) > kMaxJsonDepth) {
-      // Not silently `json: null`: the answer is refused like an oversized one.
+    const size_t first = resp.body.find_first_not_of(" \t\r\n");
+    const bool looks_json = first != std::string::npos && (resp.body[first] == '{' || resp.body[first] == '[');
+    if (looks_json && !effect && JsonDepth(resp.body) > kMaxJsonDepth) {
+      // A read whose answer is too deep fails with the reason (not silently
+      // `json: null`). An effect's answer is kept with json null: the effect
+      // happened, and failing it would send it again.
       return Fail("net", where + " answered JSON nested more than " + std::to_string(kMaxJsonDepth) +
                              " levels deep (the limit)");
     }

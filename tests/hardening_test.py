@@ -547,6 +547,42 @@ try:
         run(scan, "--data", d, "--run-id", "scan-%d" % i, "--input", "a=" + decoy, "--input", "b=" + planted)
     check("25: a value the program stores is found by the scan", secret_places(d, planted.encode()),
           "not found")
+
+    # Review follow-ups. retry after a rejected escalation asks again rather
+    # than failing on the old rejection.
+    stand.reset()
+    d = os.path.join(TMP, "d-retry-esc")
+    esc = write("esc.aos", 'workflow esc() {\n'
+                '  step b = http.get("%s/flaky/esc-b?times=2&status=404") { escalate after 1 }\n'
+                '  output b.json.attempt\n}\n' % stand.url)
+    rc, out, err = run(esc, "--data", d, "--run-id", "esc")
+    check("review: the failing step escalates (75)", rc == 75, show(rc, out, err))
+    rc, out, err = run("reject", "esc", "b", "--data-dir", d)
+    check("review: rejecting the escalation fails the run", rc == 1, show(rc, out, err))
+    rc, out, err = run("retry", "esc", "--data", d)
+    check("review: retry attempts the step afresh and escalates anew (75)", rc == 75, show(rc, out, err))
+    rc, out, err = run("approve", "esc", "b", "--data-dir", d)
+    check("review: approving the new escalation completes the run", rc == 0 and out.strip() == "3",
+          show(rc, out, err))
+    # cancel ends a run whose undo keeps failing.
+    stand.reset()
+    d = os.path.join(TMP, "d-undo-cancel")
+    undo2 = write("undo2.aos", 'workflow undo2() {\n'
+                  '  effect a = http.post("%s/effects/a2", json: {}) {\n'
+                  '    key "undo2-a"\n    retry 1 backoff 10ms\n'
+                  '    compensate http.post("%s/flaky/undo2?times=1000&status=503")\n  }\n'
+                  '  fail "stop" after a\n  output a.status\n}\n' % (stand.url, stand.url))
+    rc, out, err = run(undo2, "--data", d, "--run-id", "u2")
+    check("review: the undo that keeps failing makes the run wait", rc == 75, show(rc, out, err))
+    rc, out, err = run("cancel", "u2", "--data", d, "--json")
+    j = last_json(out) or {}
+    check("review: cancel ends it, the undo recorded as failed", rc == 0 and j.get("status") == "cancelled",
+          show(rc, out, err))
+    # Bytes inside a record input stay the bytes given.
+    bwf = write("bytes.aos", 'type D { blob: bytes }\nworkflow b(d: D) {\n  output size(d.blob)\n}\n')
+    rc, out, err = run(bwf, "--data", os.path.join(TMP, "d-bytes"), "--input-json", '{"d": {"blob": "hi"}}')
+    check("review: a bytes field of a record input is not re-encoded", rc == 0 and out.strip() == "2",
+          show(rc, out, err))
 finally:
     stand.stop()
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -670,76 +671,23 @@ int CmdDecide(Context& c, bool approve) {
   aos::RunLog log(*c.store, *c.clock);
   const std::string run = c.opt.positional[0], name = c.opt.positional[1];
   if (int rc = LoadRun(c, run, log)) return rc;
-  const aos::Instance* in = log.state().Find(name);
-  if (!in || !in->requested) {
-    std::string pending;
-    for (const auto& [k, i] : log.state().inst) {
-      if (i.requested && !i.decided) pending += (pending.empty() ? "" : ", ") + k;
-    }
-    std::cerr << "aosrun: run " << run << " has no approval '" << name << "' waiting for a decision"
-              << (pending.empty() ? "" : " (waiting: " + pending + ")") << "\n";
+  aos::Decision d;
+  d.approve = approve;
+  d.by = !c.opt.as.empty() ? c.opt.as : (std::getenv("USER") ? std::getenv("USER") : "operator");
+  d.comment = c.opt.comment;
+  d.data = data;
+  d.expect_hash = c.opt.expect_hash;
+  d.at_nanos = c.clock->NowNanos();
+  // The run's workflow, to check the data against `returns T` (only needed,
+  // and only loaded, when there is data).
+  Loaded w;
+  const bool typed = approve && !data.is_null() && !log.state().Finished() &&
+                     LoadWorkflow(c, log.state().file, log.state().source, log.state().workflow, &w) == kExitOk;
+  const aos::OpResult r = aos::Decide(log, typed ? w.program.get() : nullptr, typed ? w.dag : nullptr, name, d);
+  if (r.status != aos::OpStatus::kDone) {
+    std::cerr << "aosrun: " << r.message << "\n";
     return kExitUsage;
   }
-  if (in->decided) {
-    std::cerr << "aosrun: approval '" << name << "' of run " << run << " was already decided ("
-              << (in->decision.Find("approved") && in->decision.Find("approved")->as_bool() ? "approved" : "rejected")
-              << " by " << Str(in->decision.Find("by")) << "); a decision is final\n";
-    return kExitUsage;
-  }
-  if (log.state().Finished()) {
-    std::cerr << "aosrun: run " << run << " has ended (" << aos::RunStatusName(log.state().status) << ")\n";
-    return kExitUsage;
-  }
-  const Value* hash = in->request.Find("payload_hash");
-  if (!c.opt.expect_hash.empty() && Str(hash) != c.opt.expect_hash) {
-    // The decision is bound to what the approver saw: a payload that changed
-    // since (a new request after an upgrade or a retry) is not decided blind.
-    std::cerr << "aosrun: approval '" << name << "' of run " << run << " shows payload " << Str(hash)
-              << ", not " << c.opt.expect_hash << " as expected; look again (aosrun inbox --json)\n";
-    return kExitUsage;
-  }
-  std::string who = c.opt.as;
-  if (who.empty()) who = std::getenv("USER") ? std::getenv("USER") : "operator";
-  if (const Value* approvers = in->request.Find("approvers");
-      approvers && approvers->kind() == aos::ValueKind::kList && !approvers->as_list().empty()) {
-    bool allowed = false;
-    std::string list;
-    for (const auto& a : approvers->as_list()) {
-      allowed = allowed || a.ToDisplayString() == who;
-      list += (list.empty() ? "" : ", ") + a.ToDisplayString();
-    }
-    if (!allowed) {
-      std::cerr << "aosrun: " << who << " may not decide '" << name << "' of run " << run << " (approvers: " << list
-                << "); decide --as one of them\n";
-      return kExitUsage;
-    }
-  }
-  // `returns T`: the decision's --data must be a T.
-  if (approve && !data.is_null()) {
-    Loaded w;
-    if (LoadWorkflow(c, log.state().file, log.state().source, log.state().workflow, &w) == kExitOk) {
-      const std::string base = name.substr(0, name.find('['));
-      for (const auto& n : w.dag->nodes) {
-        if (n.name != base || !n.stmt || n.stmt->kind != aos::StmtKind::kApproval || !n.stmt->returns) continue;
-        Value typed;
-        const std::string err = aos::CheckValue(*w.program, n.stmt->returns.get(), data, &typed);
-        if (!err.empty()) {
-          std::cerr << "aosrun: --data does not fit '" << name << "' (returns " << n.stmt->returns->name
-                    << "): " << err << "\n";
-          return kExitUsage;
-        }
-        data = typed;
-      }
-    }
-  }
-  log.Append(aos::EventType::kApprovalDecided, name,
-             Value::MapOfUnique({{Value::String("approved"), Value::Bool(approve)},
-                                 {Value::String("by"), Value::String(who)},
-                                 {Value::String("at"), Value::Time(aos::Timestamp{c.clock->NowNanos()})},
-                                 {Value::String("comment"), Value::String(c.opt.comment)},
-                                 {Value::String("data"), data},
-                                 {Value::String("payload_hash"), hash ? *hash : Value()}}));
-  log.Flush(true);
   if (!c.opt.json) std::cerr << (approve ? "approved " : "rejected ") << name << " of run " << run << "\n";
   if (c.opt.no_continue) return kExitOk;
   return Continue(c, log);
@@ -809,8 +757,6 @@ std::string Time(int64_t nanos) { return aos::FormatTimestamp(aos::Timestamp{nan
 
 int CmdRuns(Context& c, const std::string& only) {
   if (int rc = LoadContext(c, false)) return rc;
-  auto runs = aos::ListRuns(*c.store);
-  std::sort(runs.begin(), runs.end(), [](const auto& a, const auto& b) { return a.started_at > b.started_at; });
   if (!only.empty()) {
     aos::RunLog log(*c.store, *c.clock);
     if (int rc = LoadRun(c, only, log)) return rc;
@@ -828,6 +774,8 @@ int CmdRuns(Context& c, const std::string& only) {
     }
     return kExitOk;  // status reports; it does not fail with the run
   }
+  auto runs = aos::ListRuns(*c.store);
+  std::sort(runs.begin(), runs.end(), [](const auto& a, const auto& b) { return a.started_at > b.started_at; });
   for (const auto& r : runs) {
     if (c.opt.json) {
       std::cout << "{\"run_id\":" << Q(r.run_id) << ",\"workflow\":" << Q(r.workflow) << ",\"status\":"
@@ -1069,6 +1017,9 @@ int CmdVerify(Context& c) {
 int Main(int argc, char** argv);
 
 int main(int argc, char** argv) {
+  // A reader piped into `head` finishes (and removes its read-only view's
+  // directory) instead of dying of SIGPIPE.
+  std::signal(SIGPIPE, SIG_IGN);
   const int rc = Main(argc, argv);
   spdlog::shutdown();  // flushes the process log
   return rc;
