@@ -10,7 +10,7 @@ PACKAGES=(
   build-essential cmake ccache pkg-config python3
   tao-pegtl-dev librocksdb-dev rocksdb-tools libcurl4-openssl-dev libyaml-cpp-dev
   libspdlog-dev catch2 nlohmann-json3-dev libcli11-dev libcpp-httplib-dev libjemalloc-dev libre2-dev
-  clang libclang-rt-14-dev python3-aiosmtpd
+  clang libclang-rt-14-dev python3-aiosmtpd strace
 )
 
 missing=()

@@ -76,6 +76,42 @@ def events(run_id, data):
     return [json.loads(l) for l in out.splitlines() if l.strip()]
 
 
+def traced(args, data):
+    """Runs aosrun under strace: (rc, [(kind, target, text)]) in order, kind
+    "wal-write", "wal-sync" (fsync/fdatasync of data/NNNNNN.log) or "out"
+    (a write to stdout or stderr, with its text)."""
+    trace = os.path.join(TMP, "strace-%d.txt" % len(os.listdir(TMP)))
+    p = subprocess.run(["strace", "-f", "-qq", "-y", "-s", "200", "-e", "trace=write,fsync,fdatasync",
+                        "-o", trace, AOSRUN, *args], cwd=TMP, env=ENV, capture_output=True, text=True, timeout=120)
+    import re
+    wal = re.compile(r"<" + re.escape(os.path.realpath(data)) + r"/\d+\.log>")
+    steps = []
+    for line in open(trace, errors="replace"):
+        m = re.search(r"\b(write|fsync|fdatasync)\((\d+)(<[^>]*>)?(.*)", line)
+        if not m:
+            continue
+        call, fd, path, rest = m.group(1), m.group(2), m.group(3) or "", m.group(4)
+        if call == "write" and fd in ("1", "2"):
+            steps.append(("out", fd, rest))
+        elif wal.search(path):
+            steps.append(("wal-write" if call == "write" else "wal-sync", path, ""))
+    return p.returncode, steps
+
+
+def synced_before(steps, pred):
+    """Whether every WAL write before the first output matching pred was
+    followed by a WAL sync before that output."""
+    pending = False
+    for kind, _, text in steps:
+        if kind == "wal-write":
+            pending = True
+        elif kind == "wal-sync":
+            pending = False
+        elif kind == "out" and pred(text):
+            return not pending
+    return False  # the output never came
+
+
 stand = Standin(TMP)
 try:
     ENV.update({"CMS_URL": stand.url})
@@ -582,6 +618,94 @@ try:
     bwf = write("bytes.aos", 'type D { blob: bytes }\nworkflow b(d: D) {\n  output size(d.blob)\n}\n')
     rc, out, err = run(bwf, "--data", os.path.join(TMP, "d-bytes"), "--input-json", '{"d": {"blob": "hi"}}')
     check("review: a bytes field of a record input is not re-encoded", rc == 0 and out.strip() == "2",
+          show(rc, out, err))
+
+    # 26. Promises about syncing, seen in the system calls (strace): a
+    # decision is durable before approve reports it; a batch syncs before it
+    # prints a run; --durability strict syncs each write.
+    d = os.path.join(TMP, "d-sync")
+    gate2 = write("gate2.aos", 'workflow g2() {\n  approval ok { ask "go?" timeout 1h }\n  output ok.approved\n}\n')
+    run(gate2, "--data", d, "--run-id", "g2")
+    rc, steps = traced(["approve", "g2", "ok", "--data-dir", d, "--no-continue"], d)
+    check("26: approve syncs the decision before it says so", rc == 0
+          and synced_before(steps, lambda t: "approved" in t), steps[-8:])
+    lines = write("sync.jsonl", '{"n": 1}\n{"n": 2}\n{"n": 3}\n')
+    one = write("one.aos", 'workflow one(n: int) {\n  output n\n}\n')
+    rc, steps = traced([one, "--batch", lines, "--data", d, "--json"], d)
+    check("26: --batch syncs the runs' ends before it prints them", rc == 0
+          and synced_before(steps, lambda t: "run_id" in t), steps[-8:])
+    lets = write("lets.aos", 'workflow lets() {\n' + "".join('  let v%d = %d\n' % (i, i) for i in range(6))
+                 + '  output v5\n}\n')
+    counts = {}
+    for mode in ("strict", "default"):
+        rc, steps = traced([lets, "--data", d, "--durability", mode], d)
+        counts[mode] = (rc, sum(st[0] == "wal-write" for st in steps), sum(st[0] == "wal-sync" for st in steps),
+                        bool(steps) and [st[0] for st in steps if st[0] != "out"][-1:] == ["wal-sync"])
+    sw = counts["strict"]
+    check("26: --durability strict syncs (about) every write to the log; default syncs at the end",
+          sw[0] == 0 and sw[1] >= 6 and sw[2] >= sw[1] - 1 and sw[3]
+          and counts["default"][0] == 0 and counts["default"][2] < counts["default"][1] and counts["default"][3],
+          counts)
+
+    # 26. Effects are never cached: the same request under a new key is sent
+    # again, even with a cache modifier.
+    stand.reset()
+    cached = write("cached.aos", 'workflow c(n: int) {\n  effect e = http.post("%s/effects/c", json: {}) {\n'
+                   '    key "c-${n}"\n    cache 1h\n  }\n  output e.status\n}\n' % stand.url)
+    for n in (1, 2):
+        run(cached, "--data", os.path.join(TMP, "d-cached"), "--input", "n=%d" % n)
+    by_key = stand.stats()["requests_by_key"]
+    check("26: an effect is never answered from the cache", by_key.get("c-1") == 1 and by_key.get("c-2") == 1, by_key)
+
+    # 26. The approval hash depends on the payload and is recorded with the
+    # decision; a decision bound to another hash is refused.
+    d = os.path.join(TMP, "d-hash")
+    shown = write("shown.aos", 'workflow s(x: string) {\n  approval ok { ask "go?" show {x: x} timeout 1h }\n'
+                  '  output ok.approved\n}\n')
+    run(shown, "--data", d, "--run-id", "h1", "--input", "x=one")
+    run(shown, "--data", d, "--run-id", "h2", "--input", "x=two")
+    rc, out, err = run("inbox", "--json", "--data", d)
+    hashes = {json.loads(l)["run_id"]: json.loads(l)["payload_hash"] for l in out.splitlines() if l.strip()}
+    check("26: different payloads, different hashes", len(hashes) == 2 and hashes.get("h1") != hashes.get("h2")
+          and all(hashes.values()), hashes)
+    rc, out, err = run("approve", "h1", "ok", "--data-dir", d, "--expect-hash", hashes.get("h2", "x"))
+    check("26: a decision bound to another payload's hash is refused", rc == 64 and "look again" in err,
+          show(rc, out, err))
+    rc, out, err = run("approve", "h1", "ok", "--data-dir", d, "--expect-hash", hashes.get("h1", "x"))
+    decided = [json.loads(l) for l in run("log", "h1", "--json", "--data", d)[1].splitlines()
+               if '"ApprovalDecided"' in l]
+    check("26: ApprovalDecided records the hash the decision was bound to", rc == 0 and decided
+          and decided[0]["data"].get("payload_hash") == hashes.get("h1"), decided)
+
+    # 26. Damage the checks must see, made with ldb (RocksDB's own tool):
+    # a record whose checksum fails, a gap in a log, a newer format.
+    d = os.path.join(TMP, "d-ldb")
+    for i in range(2):
+        run(hello, "--data", d, "--run-id", "l%d" % i, "--input", "name=L")
+    def ldb(*args):
+        sec = tempfile.mkdtemp(prefix="aos-ldb-w-")
+        p = subprocess.run(["ldb", "--db=" + d, *args], capture_output=True, text=True, timeout=60)
+        shutil.rmtree(sec, ignore_errors=True)
+        return p
+    key1 = "0x" + b"l1".hex() + "00" + "%016x" % 1
+    got = ldb("--column_family=events", "--hex", "get", key1)
+    val = got.stdout.strip()
+    if val.startswith("0x") and len(val) > 10:
+        bad = val[:-2] + ("00" if val[-2:] != "00" else "01")  # the CRC no longer matches
+        ldb("--column_family=events", "--hex", "put", key1, bad)
+        rc, out, err = run("verify", "--data", d)
+        check("26: verify reports a checksum mismatch (74)", rc == 74 and "l1 event 1" in out, show(rc, out, err))
+        rc, out, err = run("log", "l1", "--data", d)
+        check("26: log exits 74 on a damaged event", rc == 74 and err.strip(), show(rc, out, err))
+    else:
+        check("26: ldb reads the event to damage", False, (got.returncode, got.stdout, got.stderr))
+    key0 = "0x" + b"l0".hex() + "00" + "%016x" % 1
+    ldb("--column_family=events", "--hex", "delete", key0)
+    rc, out, err = run("verify", "--data", d)
+    check("26: verify reports a gap in a log", rc == 74 and "gap" in out and "l0" in out, show(rc, out, err))
+    ldb("--column_family=meta", "put", "format", "aos-data-dir 99")
+    rc, out, err = run("runs", "--data", d)
+    check("26: a newer data directory format is refused (74)", rc == 74 and "aos-data-dir 99" in err,
           show(rc, out, err))
 finally:
     stand.stop()
