@@ -708,6 +708,45 @@ TEST_CASE("a crash during compensation resumes it and keeps the run's error", "[
   }
 }
 
+TEST_CASE("an effect in doubt blocks an upgrade that changes it", "[runner]") {
+  const std::string v1 =
+      "workflow u() {\n"
+      "  effect e = http.post(\"http://x/e\", json: {v: 1}) { key \"e-1\" }\n"
+      "  output e.status\n}\n";
+  std::string v2 = v1;
+  v2.replace(v2.find("{v: 1}"), 6, "{v: 2}");
+  Loaded w1 = Load("u.aos", v1);
+  Loaded w2 = Load("u.aos", v2);
+  bool seen = false;
+  for (uint64_t k = 1; k < 10 && !seen; ++k) {
+    MemoryStore store;
+    ManualClock clock(kStart);
+    FakeCalls calls;
+    store.CrashAfterAppends(k);
+    RunLog log(store, clock);
+    log.Begin("r");
+    std::string error;
+    try {
+      REQUIRE(StartRun(log, *w1.program, *w1.dag, "u.aos", w1.source, Value::Map({}), false, &error));
+      Runner(log, *w1.program, *w1.dag, calls, clock, RunOptions{}).Run();
+    } catch (const SimulatedCrash&) {
+    }
+    store.Crash();
+    RunLog loaded(store, clock);
+    if (!loaded.Load("r", &error)) continue;
+    const Instance* e = loaded.state().Find("e");
+    if (!e || !e->intent || e->status != InstStatus::kActive) continue;
+    // The intent is durable and the outcome unknown: the effect may have
+    // happened, so its definition may not change under it.
+    seen = true;
+    const auto blockers = UpgradeBlockers(*w1.dag, *w2.dag, loaded.state());
+    REQUIRE(blockers.size() == 1);
+    CHECK(blockers[0].rfind("e:", 0) == 0);
+    CHECK(UpgradeBlockers(*w1.dag, *w1.dag, loaded.state()).empty());
+  }
+  CHECK(seen);
+}
+
 TEST_CASE("compensation undoes in reverse completion order", "[runner]") {
   Loaded w = Load("o.aos",
                   "workflow o() {\n"
