@@ -93,6 +93,19 @@ class WarningLogger : public rocksdb::Logger {
 
 std::string CfName(int i) { return ColumnName(static_cast<Column>(i)); }
 
+// Every column family, as the holder and a reader open them alike.
+std::vector<rocksdb::ColumnFamilyDescriptor> ColumnFamilies() {
+  rocksdb::ColumnFamilyOptions cf_options;
+  cf_options.write_buffer_size = 16 << 20;
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  cfs.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
+  for (int i = 0; i < kColumnCount; ++i) cfs.emplace_back(CfName(i), cf_options);
+  return cfs;
+}
+
 }  // namespace
 
 RocksStore::RocksStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -157,15 +170,7 @@ std::unique_ptr<RocksStore> RocksStore::Open(const std::string& dir, bool create
   options.atomic_flush = true;  // one flush job and manifest write for all columns
   options.avoid_flush_during_recovery = true;
 
-  rocksdb::ColumnFamilyOptions cf_options;
-  cf_options.write_buffer_size = 16 << 20;
-  rocksdb::BlockBasedTableOptions table;
-  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-  cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-
-  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-  cfs.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
-  for (int i = 0; i < kColumnCount; ++i) cfs.emplace_back(CfName(i), cf_options);
+  const std::vector<rocksdb::ColumnFamilyDescriptor> cfs = ColumnFamilies();
 
   auto impl = std::make_unique<Impl>();
   impl->dir = dir;
@@ -245,13 +250,7 @@ std::unique_ptr<RocksStore> RocksStore::OpenReadOnly(const std::string& dir) {
   rocksdb::DBOptions options;
   options.max_open_files = -1;  // required of a secondary instance
   options.info_log = std::make_shared<WarningLogger>(impl->secondary + "/LOG");
-  rocksdb::ColumnFamilyOptions cf_options;
-  rocksdb::BlockBasedTableOptions table;
-  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-  cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-  cfs.emplace_back(rocksdb::kDefaultColumnFamilyName, cf_options);
-  for (int i = 0; i < kColumnCount; ++i) cfs.emplace_back(CfName(i), cf_options);
+  const std::vector<rocksdb::ColumnFamilyDescriptor> cfs = ColumnFamilies();
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::OpenAsSecondary(options, dir, impl->secondary, cfs, &handles, &raw);
