@@ -59,15 +59,16 @@ struct RunOutcome {
   Value waiting_on;  // [{kind, name, ask, due}]
 };
 
-// Types `given` (a map of input values, from --input-json or a --batch
-// line) by the workflow's parameters, and completes it with their defaults.
-// false with *error for a missing, unknown or mistyped input. Nothing is
-// written: callers check inputs before they touch the data directory.
 // "" when every env("NAME") the workflow can reach (its statements, and the
 // connectors and agents they call) is set; else what is missing and where.
 // An env() under default() or coalesce() may be unset. `aosrun` checks this
 // before a run starts; `aoscheck test` (mocked calls) does not.
 std::string MissingEnv(const Program& program, const Dag& dag);
+
+// Types `given` (a map of input values, from --input-json or a --batch
+// line) by the workflow's parameters, and completes it with their defaults.
+// false with *error for a missing, unknown or mistyped input. Nothing is
+// written: callers check inputs before they touch the data directory.
 
 bool PrepareInputs(const Program& program, const Dag& dag, const Value& given, Value* inputs, std::string* error);
 
