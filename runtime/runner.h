@@ -69,7 +69,6 @@ std::string MissingEnv(const Program& program, const Dag& dag);
 // line) by the workflow's parameters, and completes it with their defaults.
 // false with *error for a missing, unknown or mistyped input. Nothing is
 // written: callers check inputs before they touch the data directory.
-
 bool PrepareInputs(const Program& program, const Dag& dag, const Value& given, Value* inputs, std::string* error);
 
 // Appends the RunStarted event of a new run on `log` (after log.Begin), with
