@@ -46,6 +46,51 @@ OpResult DeliverSignal(RunLog& log, const Dag* dag, const std::string& name, con
   return {};
 }
 
+std::string OutcomeJson(const std::string& run_id, const RunOutcome& o) {
+  std::string out = "{\"run_id\":" + JsonQuote(run_id) + ",\"status\":" + JsonQuote(RunStatusName(o.status));
+  out += ",\"output\":" + o.output.ToJson();
+  out += ",\"error\":" + o.error.ToJson();
+  out += ",\"waiting_on\":" + (o.waiting_on.is_null() ? std::string("[]") : o.waiting_on.ToJson());
+  return out + "}";
+}
+
+std::vector<InboxItem> Inbox(Store& store, Clock& clock, std::vector<std::string>* damaged) {
+  std::vector<InboxItem> out;
+  for (const auto& r : ListRuns(store)) {
+    if (r.status != RunStatus::kWaiting) continue;
+    RunLog log(store, clock);
+    std::string error;
+    if (!log.Load(r.run_id, &error)) {
+      damaged->push_back(error);
+      continue;
+    }
+    for (const auto& [name, in] : log.state().inst) {
+      if (!in.requested || in.decided) continue;
+      InboxItem item;
+      item.run_id = r.run_id;
+      item.workflow = r.workflow;
+      item.name = name;
+      auto str = [&](const char* k) { return in.request.Find(k) ? in.request.Find(k)->ToDisplayString() : ""; };
+      item.ask = str("ask");
+      item.payload_hash = str("payload_hash");
+      if (const Value* p = in.request.Find("payload")) item.show = *p;
+      if (const Value* a = in.request.Find("approvers")) item.approvers = *a;
+      if (const Value* d = in.request.Find("due"); d && d->kind() == ValueKind::kInt) {
+        item.due = Value::Time(Timestamp{d->as_int()});
+      }
+      out.push_back(std::move(item));
+    }
+  }
+  return out;
+}
+
+std::string InboxItemJson(const InboxItem& i) {
+  return "{\"run_id\":" + JsonQuote(i.run_id) + ",\"workflow\":" + JsonQuote(i.workflow) +
+         ",\"name\":" + JsonQuote(i.name) + ",\"ask\":" + JsonQuote(i.ask) + ",\"show\":" + i.show.ToJson() +
+         ",\"payload_hash\":" + JsonQuote(i.payload_hash) + ",\"approvers\":" + i.approvers.ToJson() +
+         ",\"due\":" + i.due.ToJson() + "}";
+}
+
 OpResult Decide(RunLog& log, const Program* program, const Dag* dag, const std::string& name, Decision d) {
   const RunState& s = log.state();
   const Instance* in = s.Find(name);

@@ -13,6 +13,7 @@
 #include "lang/dag.h"
 #include "lang/value.h"
 #include "runtime/run_log.h"
+#include "runtime/runner.h"
 
 namespace aos {
 
@@ -34,6 +35,23 @@ std::vector<std::string> SignalEvents(const Dag& dag);
 // a sync). Refused when the run has ended or no statement of `dag` (the
 // run's workflow; may be null for an ended run) takes `name`.
 OpResult DeliverSignal(RunLog& log, const Dag* dag, const std::string& name, const Value& data);
+
+// A run's outcome as one JSON object, as `aosrun --json` and the serve API
+// print it: {run_id, status, output, error, waiting_on}.
+std::string OutcomeJson(const std::string& run_id, const RunOutcome& o);
+
+// One approval waiting for a decision, across runs (`aosrun inbox`, the
+// API's /api/inbox, the page).
+struct InboxItem {
+  std::string run_id, workflow, name, ask, payload_hash;
+  Value show;       // the payload shown to the approver
+  Value approvers;  // list, or null: anyone
+  Value due;        // timestamp, or null
+};
+// Every waiting approval; *damaged gets the runs that could not be loaded
+// (their approvals may be waiting: a caller says so, never hides them).
+std::vector<InboxItem> Inbox(Store& store, Clock& clock, std::vector<std::string>* damaged);
+std::string InboxItemJson(const InboxItem& item);
 
 // An operator's decision on a waiting approval (an `approval`, a `confirm`
 // gate, an escalation, a budget raise).

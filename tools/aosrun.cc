@@ -38,6 +38,7 @@
 #include "runtime/verify.h"
 #include "stdlib/std_calls.h"
 #include "tools/aosrun_args.h"
+#include "tools/aosrun_serve.h"
 
 #include <spdlog/sinks/rotating_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -182,13 +183,7 @@ int LoadContext(Context& c, bool create) {
 
 std::string Q(const std::string& s) { return aos::JsonQuote(s); }
 
-std::string OutcomeJson(const std::string& run_id, const aos::RunOutcome& o) {
-  std::string out = "{\"run_id\":" + Q(run_id) + ",\"status\":" + Q(aos::RunStatusName(o.status));
-  out += ",\"output\":" + o.output.ToJson();
-  out += ",\"error\":" + o.error.ToJson();
-  out += ",\"waiting_on\":" + (o.waiting_on.is_null() ? std::string("[]") : o.waiting_on.ToJson());
-  return out + "}";
-}
+using aos::OutcomeJson;
 
 int ExitFor(aos::RunStatus s) {
   switch (s) {
@@ -716,6 +711,48 @@ int CmdSignal(Context& c) {
   return Continue(c, log, &w);
 }
 
+int CmdServe(Context& c) {
+  if (c.opt.positional.empty()) return Usage("serve takes the workflow FILEs to serve");
+  // Before any thread starts (RocksDB's, the HTTP engine's): every thread
+  // must block these, so that serve's signal thread alone takes them.
+  aosrun::BlockServeSignals();
+  if (int rc = LoadSettings(c)) return rc;
+  aosrun::ServeSetup s;
+  for (const auto& path : c.opt.positional) {
+    std::string text;
+    if (!ReadFile(path, &text)) {
+      std::cerr << "aosrun: cannot read " << path << ": " << std::strerror(errno) << "\n";
+      return kExitIo;
+    }
+    // Every workflow of the file is served.
+    aos::CheckOptions copts;
+    copts.known_models.emplace();
+    for (const auto& [name, m] : c.config.models) copts.known_models->insert(name);
+    aos::Diagnostics diags;
+    std::shared_ptr<aos::Program> program = aos::LoadProgram(path, text, copts, diags);
+    if (diags.has_errors()) {
+      diags.Sort();
+      for (const auto& d : diags.all()) {
+        if (d.severity == aos::Severity::kError) std::cerr << aos::RenderText(d);
+      }
+      return kExitInvalid;
+    }
+    for (const auto& dag : program->workflows) {
+      if (std::string missing = aos::MissingEnv(*program, *dag); !missing.empty()) return Usage(missing);
+    }
+    s.programs.emplace_back(program, text);
+  }
+  if (int rc = OpenStore(c, true)) return rc;
+  s.store = c.store.get();
+  s.clock = c.clock.get();
+  s.calls = c.calls.get();
+  s.config = &c.config;
+  s.run = MakeRunOptions(c, nullptr);
+  s.data_dir = c.data_dir;
+  s.listen = c.opt.listen;
+  return aosrun::Serve(s);
+}
+
 int CmdRetry(Context& c) {
   if (c.opt.positional.size() != 1) return Usage("retry takes one RUN");
   if (int rc = LoadContext(c, false)) return rc;
@@ -793,36 +830,22 @@ int CmdRuns(Context& c, const std::string& only) {
 
 int CmdInbox(Context& c) {
   if (int rc = LoadContext(c, false)) return rc;
-  int n = 0, damaged = 0;
-  for (const auto& r : aos::ListRuns(*c.store)) {
-    if (r.status != aos::RunStatus::kWaiting) continue;
-    aos::RunLog log(*c.store, *c.clock);
-    std::string error;
-    if (!log.Load(r.run_id, &error)) {
-      // Its approvals may be waiting: say so, never leave it out silently.
-      std::cerr << "aosrun: " << error << "\n";
-      ++damaged;
-      continue;
-    }
-    for (const auto& [name, in] : log.state().inst) {
-      if (!in.requested || in.decided) continue;
-      ++n;
-      const Value* payload = in.request.Find("payload");
-      if (c.opt.json) {
-        std::cout << "{\"run_id\":" << Q(r.run_id) << ",\"workflow\":" << Q(r.workflow) << ",\"name\":" << Q(name)
-                  << ",\"ask\":" << Q(Str(in.request.Find("ask")))
-                  << ",\"show\":" << (payload ? payload->ToJson() : "null")
-                  << ",\"payload_hash\":" << Q(Str(in.request.Find("payload_hash"))) << "}\n";
-      } else {
-        std::cout << r.run_id << "  " << r.workflow << "  " << name << ": " << Str(in.request.Find("ask")) << "\n";
-        if (payload && !payload->is_null()) std::cout << "    " << payload->ToJson() << "\n";
-        std::cout << "    aosrun approve " << r.run_id << " " << name << Where(c) << "   |   aosrun reject "
-                  << r.run_id << " " << name << Where(c) << "\n";
-      }
+  std::vector<std::string> damaged;
+  const auto items = aos::Inbox(*c.store, *c.clock, &damaged);
+  // A run that failed to load may have approvals waiting: say so.
+  for (const auto& d : damaged) std::cerr << "aosrun: " << d << "\n";
+  for (const auto& i : items) {
+    if (c.opt.json) {
+      std::cout << aos::InboxItemJson(i) << "\n";
+    } else {
+      std::cout << i.run_id << "  " << i.workflow << "  " << i.name << ": " << i.ask << "\n";
+      if (!i.show.is_null()) std::cout << "    " << i.show.ToJson() << "\n";
+      std::cout << "    aosrun approve " << i.run_id << " " << i.name << Where(c) << "   |   aosrun reject " << i.run_id
+                << " " << i.name << Where(c) << "\n";
     }
   }
-  if (!n && !damaged && !c.opt.json) std::cerr << "no approvals are waiting\n";
-  return damaged ? kExitIo : kExitOk;
+  if (items.empty() && damaged.empty() && !c.opt.json) std::cerr << "no approvals are waiting\n";
+  return damaged.empty() ? kExitOk : kExitIo;
 }
 
 int CmdLog(Context& c) {
@@ -1047,6 +1070,7 @@ int Main(int argc, char** argv) {
     if (cmd == "signal") return CmdSignal(c);
     if (cmd == "cancel") return CmdCancel(c);
     if (cmd == "retry") return CmdRetry(c);
+    if (cmd == "serve") return CmdServe(c);
     if (cmd == "runs") return CmdRuns(c, "");
     if (cmd == "status") return CmdRuns(c, c.opt.positional.empty() ? "" : c.opt.positional[0]);
     if (cmd == "inbox") return CmdInbox(c);

@@ -34,6 +34,7 @@ const char kUsage[] =
     "       aosrun cost [RUN]                 model spending by run, workflow and model\n"
     "       aosrun trace RUN [--otlp FILE]    the run as a timeline, or OTLP/JSON\n"
     "       aosrun verify                     check the data directory\n"
+    "       aosrun serve FILE... [--listen HOST:PORT]   run the workforce (the API)\n"
     "\n"
     "Common options: --data-dir DIR (or --data DIR; default: $AOS_DATA, the\n"
     "  config's data_dir, or .aos), --config aos.yaml (default: ./aos.yaml if\n"
@@ -99,6 +100,16 @@ const std::map<std::string, std::string> kHelp = {
      "aosrun cost [RUN] - model spending recorded in the data directory, by run,\n"
      "workflow and model (calls, tokens in and out, cost at the config's prices).\n"
      "--json prints one object per run and model.\n"},
+    {"serve",
+     "aosrun serve FILE... [--listen HOST:PORT] - run the workforce: a long-running\n"
+     "process that owns the data directory\n\n"
+     "Checks every FILE (65 on errors), continues the runs that were running,\n"
+     "wakes each waiting run at its due time (timers, retries, approval timeouts),\n"
+     "and answers the JSON API (docs/serve.md) on HOST:PORT (default\n"
+     "127.0.0.1:7070; port 0 picks a free one, written to DATA/serve.json).\n"
+     "Every /api call but /api/health needs the serve token: $AOS_SERVE_TOKEN,\n"
+     "or the one made at first start in DATA/serve.token. SIGTERM or SIGINT\n"
+     "stops it (exit 0); SIGKILL is safe.\n"},
     {"retry",
      "aosrun retry RUN [--from STEP] - continue a failed run from its failed\n"
      "statements\n\n"
@@ -119,7 +130,7 @@ const std::map<std::string, std::string> kHelp = {
 
 const std::vector<std::string> kCommands = {"resume", "approve", "reject", "signal", "status", "runs",
                                             "inbox",  "log",     "state",  "cancel", "verify", "cost",
-                                            "trace",  "retry",   "help"};
+                                            "trace",  "retry",   "serve",  "help"};
 
 bool IsCommand(const std::string& w) {
   return std::find(kCommands.begin(), kCommands.end(), w) != kCommands.end();
@@ -153,6 +164,7 @@ void AddOptions(CLI::App& app, const std::string& cmd, Options* o) {
   }
   if (cmd == "trace") opt("--otlp", &o->otlp);
   if (cmd == "retry") opt("--from", &o->from);
+  if (cmd == "serve") opt("--listen", &o->listen);
 }
 
 }  // namespace

@@ -1,0 +1,102 @@
+// Driver: the runtime side of `aosrun serve`. It owns the runs of one data
+// directory: it starts and continues them, applies operator actions to them
+// (through runtime/operations), and wakes each waiting run at its due time
+// (a timer, a retry, an approval's timeout, an undo to try again) from one
+// in-memory index of due times, sleeping until the earliest or until work
+// arrives — no polling. One thread executes all work (Loop), so a run is
+// never touched by two things at once; other threads hand it work with Call.
+//
+// Ninja's split: the Runner decides and does what one run does next; the
+// Driver decides which run goes next.
+#ifndef AOS_RUNTIME_DRIVER_H_
+#define AOS_RUNTIME_DRIVER_H_
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "lang/checker.h"
+#include "runtime/calls.h"
+#include "runtime/clock.h"
+#include "runtime/runner.h"
+#include "runtime/store.h"
+
+namespace aos {
+
+class Driver {
+ public:
+  // `base` is applied to every run (config, concurrency); waits are never
+  // slept inline: they go to the due index.
+  Driver(Store& store, Clock& clock, CallHandler& calls, RunOptions base);
+
+  // Makes the workflows of a checked program startable by name. Runs keep
+  // the text they started with; a program is also loaded from a run's
+  // stored text when it is not one of these.
+  void AddProgram(std::shared_ptr<Program> program, const std::string& path, const std::string& text);
+
+  // Continues every run that was running (the process stopped or was
+  // killed) and indexes every waiting run's due time. Driver thread only.
+  void Recover();
+  // Executes posted work and due runs until Stop(). The driver thread.
+  void Loop();
+  // Makes Loop return once the work in hand is done. Any thread.
+  void Stop();
+  // Runs `work` on the driver thread and waits for it. Any thread but the
+  // driver's. false when the driver is stopping (the work did not run).
+  bool Call(const std::function<void()>& work);
+
+  // --- work for the driver thread (inside Call) -------------------------
+  struct Started {
+    int status = 0;      // 201 started, 200 an existing run continued, 4xx refused
+    std::string error;   // why, when refused
+    std::string run_id;
+    RunOutcome outcome;
+  };
+  // Starts workflow `name` with `inputs` under `run_id` (a new id when
+  // empty); an existing id is continued (as aosrun FILE --run-id does).
+  Started Start(const std::string& name, const Value& inputs, const std::string& run_id);
+  // Continues a run (after a decision or a signal, or when due). false with
+  // *error when it cannot be loaded.
+  bool Continue(const std::string& run_id, RunOutcome* out, std::string* error);
+  // Cancels a run, compensating its effects.
+  bool Cancel(const std::string& run_id, RunOutcome* out, std::string* error);
+  // The workflow of a loaded run, for operations that check against it.
+  const Dag* DagOf(const RunState& s, const Program** program);
+
+  Store& store() { return store_; }
+  Clock& clock() { return clock_; }
+  // Runs waiting with a due time (for /metrics).
+  size_t due_count();
+
+ private:
+  struct Loaded {
+    std::shared_ptr<Program> program;
+    const Dag* dag = nullptr;
+  };
+  const Loaded* ForText(const std::string& path, const std::string& text, const std::string& workflow);
+  RunOutcome RunIt(RunLog& log, const Loaded& w);
+  void Index(const std::string& run_id, const RunOutcome& o);
+
+  Store& store_;
+  Clock& clock_;
+  CallHandler& calls_;
+  RunOptions base_;
+  std::map<std::string, Loaded> by_name_;  // startable workflows
+  std::map<std::string, Loaded> by_text_;  // digest(text) + workflow -> program
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> work_;
+  std::multimap<int64_t, std::string> due_;   // due time -> run
+  std::map<std::string, int64_t> due_of_;     // run -> its entry in due_
+  bool stopping_ = false;
+};
+
+}  // namespace aos
+
+#endif  // AOS_RUNTIME_DRIVER_H_

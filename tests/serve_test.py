@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+"""aosrun serve: a real serve process on a loopback port, driven through its
+JSON API. Timers fire by themselves at their due time (no resume), approvals
+and signals arrive through the API, the token guards every /api call, bad
+requests get their 4xx, a SIGKILLed serve picks up its due times again on
+restart, and SIGTERM stops it cleanly.
+
+Usage: serve_test.py PATH/TO/aosrun
+Prints 'N passed, M failed' and exits non-zero on any failure.
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+AOSRUN = os.path.abspath(sys.argv[1])
+TMP = tempfile.mkdtemp(prefix="aos_serve_")
+ENV = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy") and not k.startswith("AOS_")}
+OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+passed = failed = 0
+
+
+def check(name, cond, detail=""):
+    global passed, failed
+    if cond:
+        passed += 1
+    else:
+        failed += 1
+        print(f"FAIL: {name}\n  {detail}".rstrip() + "\n", flush=True)
+    return cond
+
+
+WF = os.path.join(TMP, "w.aos")
+with open(WF, "w") as f:
+    f.write('workflow pause(x: int = 1) {\n  wait w for 1s\n  output {x: x} after w\n}\n'
+            'workflow gate() {\n  approval ok { ask "go?" show {amount: "12.00 usd"} timeout 1h }\n'
+            '  output ok.approved\n}\n'
+            'workflow paid() {\n  signal p "invoice.paid" { timeout 1h }\n  output p.data\n}\n')
+DATA = os.path.join(TMP, "data")
+
+
+class Serve:
+    def __init__(self):
+        info = os.path.join(DATA, "serve.json")
+        if os.path.exists(info):
+            os.remove(info)
+        self.p = subprocess.Popen([AOSRUN, "serve", WF, "--data-dir", DATA, "--listen", "127.0.0.1:0"],
+                                  cwd=TMP, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 20
+        while not os.path.exists(info):
+            if self.p.poll() is not None or time.monotonic() > deadline:
+                sys.exit("FAIL: serve did not start: %s" % (self.p.stderr.read() if self.p.poll() is not None else ""))
+            time.sleep(0.02)
+        self.url = json.load(open(info))["address"]
+        self.token = open(os.path.join(DATA, "serve.token")).read().strip()
+
+    def call(self, method, path, body=None, token=True, raw=None):
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        req = urllib.request.Request(self.url + path, data=data, method=method)
+        if token:
+            req.add_header("Authorization", "Bearer " + (self.token if token is True else token))
+        try:
+            with OPENER.open(req, timeout=30) as r:
+                text = r.read().decode()
+                return r.status, json.loads(text) if text.startswith(("{", "[")) else text
+        except urllib.error.HTTPError as e:
+            text = e.read().decode()
+            return e.code, json.loads(text) if text.startswith(("{", "[")) else text
+
+
+def wait_status(s, run, want, seconds=20):
+    deadline = time.monotonic() + seconds
+    st = None
+    while time.monotonic() < deadline:
+        code, st = s.call("GET", "/api/runs/" + run)
+        if code == 200 and st.get("status") == want:
+            return st
+        time.sleep(0.05)
+    return st
+
+
+s = Serve()
+try:
+    code, body = s.call("GET", "/api/health", token=False)
+    check("health answers without a token", code == 200 and body == {"ok": True}, (code, body))
+    code, body = s.call("GET", "/api/runs", token=False)
+    check("the API needs the token (401)", code == 401 and body["error"]["kind"] == "unauthorized", (code, body))
+    code, body = s.call("GET", "/api/runs", token="wrong-token")
+    check("a wrong token is 401", code == 401, (code, body))
+
+    code, body = s.call("POST", "/api/runs", {"workflow": "pause", "input": {"x": 7}, "run_id": "p1"})
+    check("a start through the API is 201, waiting on its timer", code == 201 and body["status"] == "waiting",
+          (code, body))
+    st = wait_status(s, "p1", "completed")
+    check("the timer fired by itself at its due time", st and st.get("status") == "completed"
+          and st.get("output") == {"x": 7}, st)
+    code, body = s.call("POST", "/api/runs", {"workflow": "pause", "input": {"x": 7}, "run_id": "p1"})
+    check("the same run id again is 200 with the run as it is", code == 200 and body["status"] == "completed",
+          (code, body))
+
+    code, body = s.call("POST", "/api/runs", {"workflow": "gate", "run_id": "g1"})
+    check("the gate waits", code == 201 and body["status"] == "waiting", (code, body))
+    code, inbox = s.call("GET", "/api/inbox")
+    item = [i for i in inbox if i["run_id"] == "g1"] if code == 200 else []
+    check("the inbox shows the approval with its payload and hash", item and item[0]["show"] == {"amount": "12.00 usd"}
+          and item[0]["payload_hash"], inbox)
+    code, body = s.call("POST", "/api/runs/g1/approvals/ok", {"decision": "approve", "expect_hash": "stale"})
+    check("a decision bound to a stale payload hash is 409", code == 409 and body["error"]["kind"] == "stale_payload",
+          (code, body))
+    code, body = s.call("POST", "/api/runs/g1/approvals/ok",
+                        {"decision": "approve", "expect_hash": item[0]["payload_hash"] if item else "", "as": "ada"})
+    check("approving through the API completes the run", code == 200 and body["status"] == "completed"
+          and body["output"] is True, (code, body))
+    code, body = s.call("POST", "/api/runs/g1/approvals/ok", {"decision": "reject"})
+    check("a second decision is refused (409)", code == 409, (code, body))
+
+    code, body = s.call("POST", "/api/runs", {"workflow": "paid", "run_id": "s1"})
+    code, body = s.call("POST", "/api/runs/s1/signals/invoice.piad", {"data": {"amount": 5}})
+    check("a signal no statement takes is refused (409) with a hint", code == 409
+          and "did you mean" in body["error"]["message"], (code, body))
+    code, body = s.call("POST", "/api/runs/s1/signals/invoice.paid", {"data": {"amount": 5}})
+    check("a signal through the API completes the run", code == 200 and body["output"] == {"amount": 5}, (code, body))
+
+    code, body = s.call("GET", "/api/runs/nosuch")
+    check("an unknown run is 404", code == 404 and body["error"]["kind"] == "not_found", (code, body))
+    code, body = s.call("POST", "/api/runs", raw=b"{not json")
+    check("a body that is not JSON is 400", code == 400, (code, body))
+    code, body = s.call("POST", "/api/runs", raw=b"[" + b" " * (2 << 20) + b"]")
+    check("an oversized body is 413", code == 413, (code, body))
+    code, body = s.call("POST", "/api/runs", {"workflow": "nosuch"})
+    check("an unknown workflow is 404", code == 404, (code, body))
+    code, body = s.call("POST", "/api/runs", {"workflow": "pause", "input": {"x": "many"}})
+    check("a mistyped input is 400 naming it", code == 400 and "'x'" in body["error"]["message"], (code, body))
+    code, events = s.call("GET", "/api/runs/g1/events")
+    check("a run's events", code == 200 and events[0]["type"] == "RunStarted" and events[-1]["type"] == "RunCompleted",
+          (code, events[:2]))
+    code, text = s.call("GET", "/metrics")
+    check("/metrics in Prometheus text", code == 200 and 'aos_runs{status="completed"} 3' in text, text)
+
+    # While serve holds the data directory, reading commands still work.
+    p = subprocess.run([AOSRUN, "status", "g1", "--data-dir", DATA, "--json"], capture_output=True, text=True,
+                       env=ENV, cwd=TMP, timeout=30)
+    check("aosrun status reads while serve runs", p.returncode == 0 and '"completed"' in p.stdout,
+          (p.returncode, p.stdout, p.stderr))
+
+    # SIGKILL with a timer pending: a restarted serve fires it.
+    code, body = s.call("POST", "/api/runs", {"workflow": "pause", "input": {"x": 9}, "run_id": "p2"})
+    s.p.send_signal(signal.SIGKILL)
+    s.p.wait()
+    s = Serve()
+    st = wait_status(s, "p2", "completed")
+    check("after a SIGKILL, the restarted serve fires the pending timer", st and st.get("output") == {"x": 9}, st)
+finally:
+    s.p.send_signal(signal.SIGTERM)
+    try:
+        rc = s.p.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        s.p.kill()
+        rc = None
+    check("SIGTERM stops serve cleanly (0) and removes serve.json", rc == 0
+          and not os.path.exists(os.path.join(DATA, "serve.json")), rc)
+
+print(f"{passed} passed, {failed} failed")
+if failed:
+    print("kept " + TMP)
+    sys.exit(1)
+shutil.rmtree(TMP, ignore_errors=True)

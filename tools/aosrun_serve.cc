@@ -1,0 +1,358 @@
+#include "tools/aosrun_serve.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <httplib.h>
+
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include "runtime/driver.h"
+#include "runtime/event.h"
+#include "runtime/operations.h"
+#include "runtime/run_log.h"
+
+namespace aosrun {
+namespace {
+
+using aos::Value;
+
+// The serve token: $AOS_SERVE_TOKEN, the config's secrets file, or one made
+// at first start in DATA/serve.token (mode 0600). "" when none can be had.
+std::string Token(const ServeSetup& s) {
+  if (const char* t = std::getenv("AOS_SERVE_TOKEN"); t && *t) return t;
+  if (s.config) {
+    if (auto it = s.config->secrets.find("AOS_SERVE_TOKEN"); it != s.config->secrets.end()) return it->second;
+  }
+  const std::string path = s.data_dir + "/serve.token";
+  std::ifstream in(path);
+  std::string token;
+  if (in && std::getline(in, token) && token.size() >= 32) return token;
+  unsigned char raw[24];
+  std::ifstream rnd("/dev/urandom", std::ios::binary);
+  if (!rnd.read(reinterpret_cast<char*>(raw), sizeof raw)) return "";
+  static const char hex[] = "0123456789abcdef";
+  token.clear();
+  for (unsigned char c : raw) {
+    token += hex[c >> 4];
+    token += hex[c & 15];
+  }
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0) return "";
+  const std::string line = token + "\n";
+  const bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  ::close(fd);
+  return ok ? token : "";
+}
+
+bool SameSecret(const std::string& a, const std::string& b) {
+  unsigned char diff = a.size() != b.size();
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+void Json(httplib::Response& res, int status, const std::string& body) {
+  res.status = status;
+  res.set_content(body, "application/json");
+}
+
+void Error(httplib::Response& res, int status, const std::string& kind, const std::string& message) {
+  Json(res, status,
+       "{\"error\":{\"kind\":" + aos::JsonQuote(kind) + ",\"message\":" + aos::JsonQuote(message) + "}}");
+}
+
+// The request's JSON body as a map (an empty body is {}); false after
+// answering 400 or 413.
+bool Body(const httplib::Request& req, httplib::Response& res, Value* out) {
+  if (req.body.size() > (1 << 20)) {
+    Error(res, 413, "too_large", "the request body is larger than 1 MiB");
+    return false;
+  }
+  if (req.body.find_first_not_of(" \t\r\n") == std::string::npos) {
+    *out = Value::Map({});
+    return true;
+  }
+  std::string error;
+  auto v = aos::ParseJson(req.body, &error);
+  if (!v || v->kind() != aos::ValueKind::kMap) {
+    Error(res, 400, "bad_request", "the body must be a JSON object" + (error.empty() ? "" : ": " + error));
+    return false;
+  }
+  *out = *v;
+  return true;
+}
+
+std::string Str(const Value& m, const char* key) {
+  const Value* v = m.Find(key);
+  return v && v->kind() == aos::ValueKind::kString ? v->as_string() : "";
+}
+
+class Api {
+ public:
+  Api(ServeSetup& s, aos::Driver& d, std::string token) : s_(s), d_(d), token_(std::move(token)) {}
+
+  void Routes(httplib::Server& srv) {
+    srv.set_payload_max_length(1 << 20);
+    srv.set_read_timeout(10, 0);
+    srv.set_write_timeout(10, 0);
+    srv.Get("/api/health", [](const httplib::Request&, httplib::Response& res) { Json(res, 200, "{\"ok\":true}"); });
+    srv.Post("/api/runs", Auth([this](const auto& q, auto& r) { StartRun(q, r); }));
+    srv.Get("/api/runs", Auth([this](const auto& q, auto& r) { ListRuns(q, r); }));
+    srv.Get(R"(/api/runs/([A-Za-z0-9._-]+))", Auth([this](const auto& q, auto& r) { Status(q, r); }));
+    srv.Get(R"(/api/runs/([A-Za-z0-9._-]+)/events)", Auth([this](const auto& q, auto& r) { Events(q, r); }));
+    srv.Get("/api/inbox", Auth([this](const auto& q, auto& r) { Inbox(q, r); }));
+    srv.Post(R"(/api/runs/([A-Za-z0-9._-]+)/approvals/([^/]+))", Auth([this](const auto& q, auto& r) { Decide(q, r); }));
+    srv.Post(R"(/api/runs/([A-Za-z0-9._-]+)/signals/([^/]+))", Auth([this](const auto& q, auto& r) { Signal(q, r); }));
+    srv.Post(R"(/api/runs/([A-Za-z0-9._-]+)/cancel)", Auth([this](const auto& q, auto& r) { Cancel(q, r); }));
+    srv.Get("/metrics", Auth([this](const auto& q, auto& r) { Metrics(q, r); }));
+    srv.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+      if (res.body.empty()) Error(res, res.status, "not_found", "no such resource");
+    });
+  }
+
+ private:
+  using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
+
+  // Every route but /api/health needs the token: nothing about the request
+  // is logged or echoed when it is wrong.
+  Handler Auth(Handler h) {
+    return [this, h](const httplib::Request& req, httplib::Response& res) {
+      const std::string auth = req.get_header_value("Authorization");
+      if (auth.rfind("Bearer ", 0) != 0 || !SameSecret(auth.substr(7), token_)) {
+        Error(res, 401, "unauthorized", "a valid serve token is needed (Authorization: Bearer TOKEN)");
+        return;
+      }
+      if (!d_.Call([&] { h(req, res); })) Error(res, 503, "shutting_down", "serve is stopping");
+    };
+  }
+
+  void StartRun(const httplib::Request& req, httplib::Response& res) {
+    Value body;
+    if (!Body(req, res, &body)) return;
+    const Value* input = body.Find("input");
+    auto st = d_.Start(Str(body, "workflow"), input ? *input : Value::Map({}), Str(body, "run_id"));
+    if (st.status >= 400) return Error(res, st.status, st.status == 404 ? "not_found" : "bad_request", st.error);
+    Json(res, st.status, aos::OutcomeJson(st.run_id, st.outcome));
+  }
+
+  void ListRuns(const httplib::Request& req, httplib::Response& res) {
+    const std::string status = req.get_param_value("status"), workflow = req.get_param_value("workflow");
+    std::string out = "[";
+    for (const auto& r : aos::ListRuns(d_.store())) {
+      if (!status.empty() && status != aos::RunStatusName(r.status)) continue;
+      if (!workflow.empty() && workflow != r.workflow) continue;
+      out += std::string(out.size() > 1 ? "," : "") + "{\"run_id\":" + aos::JsonQuote(r.run_id) +
+             ",\"workflow\":" + aos::JsonQuote(r.workflow) + ",\"status\":" + aos::JsonQuote(aos::RunStatusName(r.status)) +
+             ",\"started\":" + aos::JsonQuote(aos::FormatTimestamp(aos::Timestamp{r.started_at})) +
+             ",\"events\":" + std::to_string(r.events) + "}";
+    }
+    Json(res, 200, out + "]");
+  }
+
+  // Loads a run for a request; false after answering 404 (or 500).
+  bool Load(const std::string& id, aos::RunLog& log, httplib::Response& res) {
+    std::string error;
+    if (!aos::ValidRunId(id) || !d_.store().Get(aos::Column::kRuns, id)) {
+      Error(res, 404, "not_found", "no run " + id);
+      return false;
+    }
+    if (!log.Load(id, &error)) {
+      Error(res, 500, "damaged", error);
+      return false;
+    }
+    return true;
+  }
+
+  void Status(const httplib::Request& req, httplib::Response& res) {
+    aos::RunLog log(d_.store(), d_.clock());
+    if (!Load(req.matches[1], log, res)) return;
+    Json(res, 200, aos::OutcomeJson(log.state().run_id, aos::OutcomeOf(log.state())));
+  }
+
+  void Events(const httplib::Request& req, httplib::Response& res) {
+    const std::string id = req.matches[1];
+    aos::RunLog log(d_.store(), d_.clock());
+    if (!Load(id, log, res)) return;
+    std::string out = "[";
+    aos::ScanRunEvents(d_.store(), id, [&](uint64_t seq, const aos::Event* e, const std::string&) {
+      if (e) out += std::string(out.size() > 1 ? "," : "") + aos::EventToJson(*e, seq);
+      return true;
+    });
+    Json(res, 200, out + "]");
+  }
+
+  void Inbox(const httplib::Request&, httplib::Response& res) {
+    std::vector<std::string> damaged;
+    std::string out = "[";
+    for (const auto& i : aos::Inbox(d_.store(), d_.clock(), &damaged)) {
+      out += std::string(out.size() > 1 ? "," : "") + aos::InboxItemJson(i);
+    }
+    Json(res, 200, out + "]");
+  }
+
+  void Decide(const httplib::Request& req, httplib::Response& res) {
+    Value body;
+    if (!Body(req, res, &body)) return;
+    aos::RunLog log(d_.store(), d_.clock());
+    if (!Load(req.matches[1], log, res)) return;
+    const std::string decision = Str(body, "decision");
+    if (decision != "approve" && decision != "reject") {
+      return Error(res, 400, "bad_request", "decision is \"approve\" or \"reject\"");
+    }
+    aos::Decision d;
+    d.approve = decision == "approve";
+    d.by = Str(body, "as").empty() ? "operator" : Str(body, "as");
+    d.comment = Str(body, "comment");
+    if (const Value* v = body.Find("data")) d.data = *v;
+    d.expect_hash = Str(body, "expect_hash");
+    d.at_nanos = d_.clock().NowNanos();
+    const aos::Program* program = nullptr;
+    const aos::Dag* dag = log.state().Finished() ? nullptr : d_.DagOf(log.state(), &program);
+    const aos::OpResult r = aos::Decide(log, program, dag, req.matches[2], d);
+    if (r.status != aos::OpStatus::kDone) {
+      const bool stale = r.message.find("look again") != std::string::npos;
+      const bool missing = r.message.find("has no approval") != std::string::npos;
+      return Error(res, stale ? 409 : missing ? 404 : 409, stale ? "stale_payload" : "refused", r.message);
+    }
+    Continue(log.state().run_id, res);
+  }
+
+  void Signal(const httplib::Request& req, httplib::Response& res) {
+    Value body;
+    if (!Body(req, res, &body)) return;
+    aos::RunLog log(d_.store(), d_.clock());
+    if (!Load(req.matches[1], log, res)) return;
+    const aos::Dag* dag = log.state().Finished() ? nullptr : d_.DagOf(log.state(), nullptr);
+    const Value* data = body.Find("data");
+    const aos::OpResult r = aos::DeliverSignal(log, dag, req.matches[2], data ? *data : Value());
+    if (r.status != aos::OpStatus::kDone) return Error(res, 409, "refused", r.message);
+    if (log.state().status != aos::RunStatus::kWaiting) {
+      return Json(res, 202, aos::OutcomeJson(log.state().run_id, aos::OutcomeOf(log.state())));
+    }
+    Continue(log.state().run_id, res);
+  }
+
+  void Cancel(const httplib::Request& req, httplib::Response& res) {
+    aos::RunLog log(d_.store(), d_.clock());
+    if (!Load(req.matches[1], log, res)) return;
+    aos::RunOutcome o;
+    std::string error;
+    if (!d_.Cancel(req.matches[1], &o, &error)) return Error(res, 409, "refused", error);
+    Json(res, 200, aos::OutcomeJson(req.matches[1], o));
+  }
+
+  void Continue(const std::string& id, httplib::Response& res) {
+    aos::RunOutcome o;
+    std::string error;
+    if (!d_.Continue(id, &o, &error)) return Error(res, 500, "damaged", error);
+    Json(res, 200, aos::OutcomeJson(id, o));
+  }
+
+  void Metrics(const httplib::Request&, httplib::Response& res) {
+    std::map<std::string, int> by_status;
+    for (const char* st : {"running", "waiting", "completed", "failed", "cancelled"}) by_status[st] = 0;
+    for (const auto& r : aos::ListRuns(d_.store())) ++by_status[aos::RunStatusName(r.status)];
+    std::string out = "# HELP aos_runs Runs in the data directory, by status.\n# TYPE aos_runs gauge\n";
+    for (const auto& [st, n] : by_status) out += "aos_runs{status=\"" + st + "\"} " + std::to_string(n) + "\n";
+    out += "# HELP aos_due_runs Waiting runs with a due time.\n# TYPE aos_due_runs gauge\n";
+    out += "aos_due_runs " + std::to_string(d_.due_count()) + "\n";
+    res.set_content(out, "text/plain; version=0.0.4");
+  }
+
+  ServeSetup& s_;
+  aos::Driver& d_;
+  std::string token_;
+};
+
+sigset_t ServeSignals() {
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGHUP);
+  return sigs;
+}
+
+}  // namespace
+
+void BlockServeSignals() {
+  sigset_t sigs = ServeSignals();
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+}
+
+int Serve(ServeSetup& s) {
+  const size_t colon = s.listen.rfind(':');
+  int port = -1;
+  if (colon != std::string::npos) port = std::atoi(s.listen.c_str() + colon + 1);
+  if (colon == std::string::npos || port < 0 || port > 65535) {
+    std::cerr << "aosrun: --listen takes HOST:PORT, not '" << s.listen << "'\n";
+    return 64;
+  }
+  const std::string host = s.listen.substr(0, colon);
+  const std::string token = Token(s);
+  if (token.empty()) {
+    std::cerr << "aosrun: cannot make the serve token in " << s.data_dir << "/serve.token\n";
+    return 74;
+  }
+  // SIGTERM, SIGINT and SIGHUP are taken by one thread (sigwait); every
+  // other thread blocks them (BlockServeSignals, before any thread started).
+  sigset_t sigs = ServeSignals();
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+
+  aos::Driver driver(*s.store, *s.clock, *s.calls, s.run);
+  for (auto& [program, text] : s.programs) driver.AddProgram(program, "", text);
+  std::thread runs([&] {
+    driver.Recover();
+    driver.Loop();
+  });
+  httplib::Server srv;
+  Api api(s, driver, token);
+  api.Routes(srv);
+  const int bound = port == 0 ? srv.bind_to_any_port(host) : (srv.bind_to_port(host, port) ? port : -1);
+  if (bound <= 0) {
+    std::cerr << "aosrun: cannot listen on " << s.listen << "\n";
+    driver.Stop();
+    runs.join();
+    return 74;
+  }
+  const std::string address = "http://" + host + ":" + std::to_string(bound);
+  {
+    // Where the CLI and scripts find this process (written whole, then renamed).
+    const std::string tmp = s.data_dir + "/serve.json.tmp";
+    std::ofstream(tmp) << "{\"address\":" << aos::JsonQuote(address) << ",\"pid\":" << ::getpid() << "}\n";
+    std::rename(tmp.c_str(), (s.data_dir + "/serve.json").c_str());
+  }
+  if (host != "127.0.0.1" && host != "localhost" && host != "::1") {
+    std::cerr << "aosrun: warning: serving on " << host << " without TLS: put a TLS proxy in front\n";
+  }
+  std::cerr << "serving " << s.data_dir << " on " << address << " (token in " << s.data_dir
+            << "/serve.token unless AOS_SERVE_TOKEN is set)\n";
+  std::thread stopper([&] {
+    for (;;) {
+      int sig = 0;
+      sigwait(&sigs, &sig);
+      if (sig == SIGHUP) continue;  // reload: not built yet
+      break;
+    }
+    srv.stop();
+  });
+  srv.listen_after_bind();
+  driver.Stop();
+  runs.join();
+  if (stopper.joinable()) {
+    pthread_kill(stopper.native_handle(), SIGTERM);
+    stopper.join();
+  }
+  std::remove((s.data_dir + "/serve.json").c_str());
+  std::cerr << "serve stopped\n";
+  return 0;
+}
+
+}  // namespace aosrun
