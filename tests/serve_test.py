@@ -149,6 +149,26 @@ try:
     check("aosrun status reads while serve runs", p.returncode == 0 and '"completed"' in p.stdout,
           (p.returncode, p.stdout, p.stderr))
 
+    # The CLI's writing commands go through the API while serve holds the
+    # directory: same output and exit codes as without it.
+    def cli(*args):
+        p = subprocess.run([AOSRUN, *args, "--data-dir", DATA], capture_output=True, text=True, env=ENV, cwd=TMP,
+                           timeout=60)
+        return p.returncode, p.stdout, p.stderr
+    s.call("POST", "/api/runs", {"workflow": "gate", "run_id": "g2"})
+    rc, out, err = cli("approve", "g2", "ok", "--comment", "via the CLI")
+    check("aosrun approve goes through serve (0, the output)", rc == 0 and out.strip() == "true", (rc, out, err))
+    rc, out, err = cli("approve", "g2", "ok")
+    check("... a second decision is 64 as without serve", rc == 64 and "already decided" in err, (rc, out, err))
+    s.call("POST", "/api/runs", {"workflow": "paid", "run_id": "s2"})
+    rc, out, err = cli("signal", "s2", "invoice.paid", "--payload", '{"amount": 3}')
+    check("aosrun signal goes through serve", rc == 0 and json.loads(out) == {"amount": 3}, (rc, out, err))
+    s.call("POST", "/api/runs", {"workflow": "gate", "run_id": "g3"})
+    rc, out, err = cli("cancel", "g3")
+    check("aosrun cancel goes through serve (0)", rc == 0 and "cancelled" in err, (rc, out, err))
+    rc, out, err = cli("approve", "nosuch", "ok")
+    check("an unknown run through serve is 66", rc == 66, (rc, out, err))
+
     # SIGKILL with a timer pending: a restarted serve fires it.
     code, body = s.call("POST", "/api/runs", {"workflow": "pause", "input": {"x": 9}, "run_id": "p2"})
     s.p.send_signal(signal.SIGKILL)

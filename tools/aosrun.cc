@@ -38,6 +38,7 @@
 #include "runtime/verify.h"
 #include "stdlib/std_calls.h"
 #include "tools/aosrun_args.h"
+#include "tools/aosrun_remote.h"
 #include "tools/aosrun_serve.h"
 
 #include <spdlog/sinks/rotating_file_sink.h>
@@ -86,6 +87,7 @@ struct Context {
 
 // The config, the data directory's path, the clock and the call handler.
 int LoadSettings(Context& c) {
+  if (c.clock) return kExitOk;  // already loaded
   std::string path = c.opt.config;
   if (path.empty() && access("aos.yaml", R_OK) == 0) path = "aos.yaml";
   if (!path.empty()) {
@@ -647,6 +649,27 @@ int CmdResume(Context& c) {
   return Continue(c, log, &new_w);
 }
 
+// While `aosrun serve` holds the data directory, a writing command asks it
+// through the API: same output, same exit codes. -1: no serve runs.
+int ViaServe(Context& c, const std::string& method, const std::string& path, const std::string& body) {
+  auto remote = aosrun::FindServe(c.data_dir, c.config);
+  if (!remote) return -1;
+  std::string answer, error;
+  const int status = aosrun::Call(*remote, method, path, body, &answer, &error);
+  if (status == 0) {
+    std::cerr << "aosrun: serve holds " << c.data_dir << " but does not answer at " << remote->address << ": " << error
+              << "\n";
+    return kExitBusy;
+  }
+  std::string run_id, message;
+  aos::RunOutcome o;
+  if (!aosrun::ParseOutcome(answer, &run_id, &o, &message)) {
+    std::cerr << "aosrun: " << (message.empty() ? "serve answered " + std::to_string(status) : message) << "\n";
+    return status == 404 ? kExitNoRun : status == 401 ? kExitUsage : status >= 500 ? kExitIo : kExitUsage;
+  }
+  return Report(c, run_id, o);
+}
+
 // approve's and signal's --payload J (or @FILE, or -): JSON, or a usage error.
 int ParseDataJson(const Context& c, Value* data) {
   if (c.opt.payload.empty()) return kExitOk;
@@ -662,6 +685,15 @@ int CmdDecide(Context& c, bool approve) {
   if (c.opt.positional.size() != 2) return Usage(std::string(approve ? "approve" : "reject") + " takes RUN NAME");
   Value data;
   if (int rc = ParseDataJson(c, &data)) return rc;
+  if (int rc = LoadSettings(c)) return rc;
+  if (!c.opt.no_continue && aos::ValidRunId(c.opt.positional[0])) {
+    std::string who = !c.opt.as.empty() ? c.opt.as : (std::getenv("USER") ? std::getenv("USER") : "operator");
+    const std::string body = "{\"decision\":" + Q(approve ? "approve" : "reject") + ",\"comment\":" + Q(c.opt.comment) +
+                             ",\"data\":" + data.ToJson() + ",\"as\":" + Q(who) +
+                             ",\"expect_hash\":" + Q(c.opt.expect_hash) + "}";
+    const int rc = ViaServe(c, "POST", "/api/runs/" + c.opt.positional[0] + "/approvals/" + c.opt.positional[1], body);
+    if (rc >= 0) return rc;
+  }
   if (int rc = LoadContext(c, false)) return rc;
   aos::RunLog log(*c.store, *c.clock);
   const std::string run = c.opt.positional[0], name = c.opt.positional[1];
@@ -692,6 +724,12 @@ int CmdSignal(Context& c) {
   if (c.opt.positional.size() != 2) return Usage("signal takes RUN NAME");
   Value data;
   if (int rc = ParseDataJson(c, &data)) return rc;
+  if (int rc = LoadSettings(c)) return rc;
+  if (!c.opt.no_continue && aos::ValidRunId(c.opt.positional[0])) {
+    const int rc = ViaServe(c, "POST", "/api/runs/" + c.opt.positional[0] + "/signals/" + c.opt.positional[1],
+                            "{\"data\":" + data.ToJson() + "}");
+    if (rc >= 0) return rc;
+  }
   if (int rc = LoadContext(c, false)) return rc;
   aos::RunLog log(*c.store, *c.clock);
   const std::string run = c.opt.positional[0];
@@ -774,6 +812,11 @@ int CmdRetry(Context& c) {
 
 int CmdCancel(Context& c) {
   if (c.opt.positional.size() != 1) return Usage("cancel takes one RUN");
+  if (int rc = LoadSettings(c)) return rc;
+  if (aos::ValidRunId(c.opt.positional[0])) {
+    const int rc = ViaServe(c, "POST", "/api/runs/" + c.opt.positional[0] + "/cancel", "");
+    if (rc >= 0) return rc == kExitFailed ? kExitOk : rc;  // cancelled: the run's status is "cancelled"
+  }
   if (int rc = LoadContext(c, false)) return rc;
   aos::RunLog log(*c.store, *c.clock);
   if (int rc = LoadRun(c, c.opt.positional[0], log)) return rc;
