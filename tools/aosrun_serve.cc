@@ -8,7 +8,9 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <fstream>
+#include <mutex>
 #include <iostream>
 #include <map>
 #include <sstream>
@@ -18,11 +20,27 @@
 #include "runtime/event.h"
 #include "runtime/operations.h"
 #include "runtime/run_log.h"
+#include "runtime/trace.h"
+#include "tools/serve_page.h"
 
 namespace aosrun {
 namespace {
 
 using aos::Value;
+
+// n random bytes as hex, from /dev/urandom; "" when it cannot be read.
+std::string RandomHex(size_t n) {
+  std::string raw(n, '\0');
+  std::ifstream rnd("/dev/urandom", std::ios::binary);
+  if (!rnd.read(raw.data(), static_cast<std::streamsize>(n))) return "";
+  static const char hex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : raw) {
+    out += hex[c >> 4];
+    out += hex[c & 15];
+  }
+  return out;
+}
 
 // The serve token: $AOS_SERVE_TOKEN, the config's secrets file, or one made
 // at first start in DATA/serve.token (mode 0600). "" when none can be had.
@@ -35,15 +53,8 @@ std::string Token(const ServeSetup& s) {
   std::ifstream in(path);
   std::string token;
   if (in && std::getline(in, token) && token.size() >= 32) return token;
-  unsigned char raw[24];
-  std::ifstream rnd("/dev/urandom", std::ios::binary);
-  if (!rnd.read(reinterpret_cast<char*>(raw), sizeof raw)) return "";
-  static const char hex[] = "0123456789abcdef";
-  token.clear();
-  for (unsigned char c : raw) {
-    token += hex[c >> 4];
-    token += hex[c & 15];
-  }
+  token = RandomHex(24);
+  if (token.empty()) return "";
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   if (fd < 0) return "";
   const std::string line = token + "\n";
@@ -112,6 +123,16 @@ class Api {
     srv.Post(R"(/api/runs/([A-Za-z0-9._-]+)/signals/([^/]+))", Auth([this](const auto& q, auto& r) { Signal(q, r); }));
     srv.Post(R"(/api/runs/([A-Za-z0-9._-]+)/cancel)", Auth([this](const auto& q, auto& r) { Cancel(q, r); }));
     srv.Get("/metrics", Auth([this](const auto& q, auto& r) { Metrics(q, r); }));
+    // The page.
+    srv.Get("/login", [](const httplib::Request&, httplib::Response& res) { Html(res, page::Login("")); });
+    srv.Post("/login", [this](const httplib::Request& q, httplib::Response& r) { Login(q, r); });
+    srv.Get("/", Page([this](const auto& q, auto& r, const std::string& csrf) { InboxPage(q, r, csrf); }));
+    srv.Post("/decide", Form([this](const auto& q, auto& r, const std::string&) { DecidePage(q, r); }));
+    srv.Get("/runs", Page([this](const auto& q, auto& r, const std::string&) { RunsPage(q, r); }));
+    srv.Get(R"(/runs/([A-Za-z0-9._-]+))",
+            Page([this](const auto& q, auto& r, const std::string& csrf) { RunPage(q, r, csrf); }));
+    srv.Post(R"(/runs/([A-Za-z0-9._-]+)/cancel)",
+             Form([this](const auto& q, auto& r, const std::string&) { CancelPage(q, r); }));
     srv.set_error_handler([](const httplib::Request&, httplib::Response& res) {
       if (res.body.empty()) Error(res, res.status, "not_found", "no such resource");
     });
@@ -266,9 +287,123 @@ class Api {
     res.set_content(out, "text/plain; version=0.0.4");
   }
 
+  // ---- the page: a session cookie after logging in with the token, and a
+  // CSRF token in every form.
+  using PageHandler = std::function<void(const httplib::Request&, httplib::Response&, const std::string& csrf)>;
+
+  static void Html(httplib::Response& res, const std::string& html) {
+    res.set_header("Content-Security-Policy", "default-src 'self'; style-src 'unsafe-inline'");
+    res.set_header("X-Frame-Options", "DENY");
+    res.set_content(html, "text/html; charset=utf-8");
+  }
+  static void SeeOther(httplib::Response& res, const std::string& to) {
+    res.status = 303;
+    res.set_header("Location", to);
+  }
+  // The session's CSRF token, or "" when the request has no valid session.
+  std::string Session(const httplib::Request& req) {
+    const std::string cookies = req.get_header_value("Cookie");
+    const std::string name = "aos_session=";
+    for (size_t at = cookies.find(name); at != std::string::npos; at = cookies.find(name, at + 1)) {
+      if (at != 0 && cookies[at - 1] != ' ' && cookies[at - 1] != ';') continue;
+      const size_t end = cookies.find(';', at);
+      const std::string id = cookies.substr(at + name.size(), end == std::string::npos ? std::string::npos : end - at - name.size());
+      std::lock_guard<std::mutex> lock(sessions_mu_);
+      if (auto it = sessions_.find(id); it != sessions_.end()) return it->second;
+    }
+    return "";
+  }
+  Handler Page(PageHandler h) {
+    return [this, h](const httplib::Request& req, httplib::Response& res) {
+      const std::string csrf = Session(req);
+      if (csrf.empty()) return SeeOther(res, "/login");
+      if (!d_.Call([&] { h(req, res, csrf); })) Error(res, 503, "shutting_down", "serve is stopping");
+    };
+  }
+  Handler Form(PageHandler h) {
+    return Page([h](const httplib::Request& req, httplib::Response& res, const std::string& csrf) {
+      if (!SameSecret(req.get_param_value("csrf"), csrf)) {
+        res.status = 403;
+        return Html(res, page::Login("The form expired: log in again."));
+      }
+      h(req, res, csrf);
+    });
+  }
+  void Login(const httplib::Request& req, httplib::Response& res) {
+    if (!SameSecret(req.get_param_value("token"), token_)) {
+      res.status = 401;
+      return Html(res, page::Login("That is not the serve token."));
+    }
+    const std::string id = RandomHex(24), csrf = RandomHex(24);
+    {
+      std::lock_guard<std::mutex> lock(sessions_mu_);
+      sessions_[id] = csrf;
+    }
+    res.set_header("Set-Cookie", "aos_session=" + id + "; HttpOnly; SameSite=Strict; Path=/");
+    SeeOther(res, "/");
+  }
+  void InboxPage(const httplib::Request& req, httplib::Response& res, const std::string& csrf) {
+    std::vector<std::string> damaged;
+    auto items = aos::Inbox(d_.store(), d_.clock(), &damaged);
+    std::string flash = req.get_param_value("msg");
+    for (const auto& d : damaged) flash += (flash.empty() ? "" : " ") + d;
+    Html(res, page::Inbox(items, csrf, d_.clock().NowNanos(), flash));
+  }
+  void DecidePage(const httplib::Request& req, httplib::Response& res) {
+    const std::string run = req.get_param_value("run"), name = req.get_param_value("name");
+    aos::RunLog log(d_.store(), d_.clock());
+    std::string error;
+    if (!aos::ValidRunId(run) || !log.Load(run, &error)) return SeeOther(res, "/?msg=" + httplib::detail::encode_query_param("No run " + run));
+    aos::Decision d;
+    d.approve = req.get_param_value("decision") == "approve";
+    d.by = "operator (page)";
+    d.comment = req.get_param_value("comment");
+    d.expect_hash = req.get_param_value("hash");
+    d.at_nanos = d_.clock().NowNanos();
+    const aos::Program* program = nullptr;
+    const aos::Dag* dag = log.state().Finished() ? nullptr : d_.DagOf(log.state(), &program);
+    const aos::OpResult r = aos::Decide(log, program, dag, name, d);
+    if (r.status != aos::OpStatus::kDone) return SeeOther(res, "/?msg=" + httplib::detail::encode_query_param(r.message));
+    aos::RunOutcome o;
+    d_.Continue(run, &o, &error);
+    SeeOther(res, "/runs/" + run);
+  }
+  void RunsPage(const httplib::Request& req, httplib::Response& res) {
+    const std::string status = req.get_param_value("status"), workflow = req.get_param_value("workflow");
+    std::vector<aos::RunIndexEntry> runs;
+    for (auto& r : aos::ListRuns(d_.store())) {
+      if (!status.empty() && status != aos::RunStatusName(r.status)) continue;
+      if (!workflow.empty() && workflow != r.workflow) continue;
+      runs.push_back(std::move(r));
+    }
+    std::sort(runs.begin(), runs.end(), [](const auto& a, const auto& b) { return a.started_at > b.started_at; });
+    Html(res, page::Runs(runs, status, workflow));
+  }
+  void RunPage(const httplib::Request& req, httplib::Response& res, const std::string& csrf) {
+    aos::RunLog log(d_.store(), d_.clock());
+    std::string error;
+    const std::string id = req.matches[1];
+    if (!aos::ValidRunId(id) || !log.Load(id, &error)) {
+      res.status = 404;
+      return Html(res, page::Login("No run " + id + "."));
+    }
+    aos::Trace t;
+    const aos::Dag* dag = d_.DagOf(log.state(), nullptr);
+    aos::BuildTrace(d_.store(), id, dag, &t, &error);
+    Html(res, page::Run(aos::OutcomeOf(log.state()), t, csrf));
+  }
+  void CancelPage(const httplib::Request& req, httplib::Response& res) {
+    aos::RunOutcome o;
+    std::string error;
+    d_.Cancel(req.matches[1], &o, &error);
+    SeeOther(res, "/runs/" + std::string(req.matches[1]));
+  }
+
   ServeSetup& s_;
   aos::Driver& d_;
   std::string token_;
+  std::mutex sessions_mu_;
+  std::map<std::string, std::string> sessions_;  // session id -> its CSRF token
 };
 
 sigset_t ServeSignals() {
