@@ -401,7 +401,8 @@ struct wait_how : sor<wait_for, wait_until> {};
 struct wait_stmt : if_must<kw_wait, _, stmt_name, _, wait_how, stmt_tail> {};
 
 struct signal_event : string_lit {};
-struct signal_timeout : if_must<kw_timeout, _, expr_expected> {};
+struct signal_timeout
+    : if_must<kw_timeout, _, expr_expected, opt<_, if_must<kw_on_timeout, _, on_timeout_action>>> {};
 struct close_signal : one<'}'> {};
 struct signal_block : if_must<one<'{'>, _, opt<signal_timeout, _>, close_signal> {};
 struct signal_stmt

@@ -784,7 +784,11 @@ class Converter {
         if (uint32_t a = Child(c, NodeKind::on_timeout_action)) {
           s->on_timeout = std::string(Text(a));
           s->on_timeout_span = SpanOf(a);
-          CheckWord(a, {"reject", "approve", "fail", "escalate"}, "an on_timeout action");
+          if (k == NodeKind::signal_timeout) {
+            CheckWord(a, {"fail", "null"}, "a signal's on_timeout action");
+          } else {
+            CheckWord(a, {"reject", "approve", "fail", "escalate"}, "an on_timeout action");
+          }
         }
       } else if (k == NodeKind::approval_returns) {
         s->returns = BuildTypeRef(c + 1);

@@ -1053,6 +1053,10 @@ struct Runner::Impl {
     }
     const Instance& i2 = st.At(key);
     if (i2.timer && clock.NowNanos() >= i2.due) {
+      if (stmt.on_timeout == "null") {
+        Complete(s, node, key, Value());  // `on_timeout null`: the run goes on without it
+        return;
+      }
       FailStep(key, "signal.timeout", "signal " + SignalName(stmt) + " did not arrive in time");
       return;
     }
@@ -2134,6 +2138,7 @@ struct Runner::Impl {
         m = {{S("kind"), S("timer")}, {S("name"), S(key)}, {S("due"), Value::Time(Timestamp{in.due})}};
       } else if (stmt.kind == StmtKind::kSignal) {
         m = {{S("kind"), S("signal")}, {S("name"), S(key)}, {S("signal"), S(SignalName(stmt))}};
+        if (in.timer) m.emplace_back(S("due"), Value::Time(Timestamp{in.due}));  // its timeout
       } else {
         m = {{S("kind"), S("retry")}, {S("name"), S(key)}, {S("due"), Value::Time(Timestamp{in.retry_due})}};
       }

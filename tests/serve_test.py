@@ -41,7 +41,8 @@ with open(WF, "w") as f:
     f.write('workflow pause(x: int = 1) {\n  wait w for 1s\n  output {x: x} after w\n}\n'
             'workflow gate() {\n  approval ok { ask "go?" show {amount: "12.00 usd"} timeout 1h }\n'
             '  output ok.approved\n}\n'
-            'workflow paid() {\n  signal p "invoice.paid" { timeout 1h }\n  output p.data\n}\n')
+            'workflow paid() {\n  signal p "invoice.paid" { timeout 1h }\n  output p.data\n}\n'
+            'workflow maybe() {\n  signal r "client.replied" { timeout 1s on_timeout null }\n  output {replied: r != null}\n}\n')
 DATA = os.path.join(TMP, "data")
 
 
@@ -127,6 +128,11 @@ try:
     code, body = s.call("POST", "/api/runs/s1/signals/invoice.paid", {"data": {"amount": 5}})
     check("a signal through the API completes the run", code == 200 and body["output"] == {"amount": 5}, (code, body))
 
+    code, body = s.call("POST", "/api/runs", {"workflow": "maybe", "run_id": "m1"})
+    st = wait_status(s, "m1", "completed")
+    check("a signal with on_timeout null: past its timeout the run goes on (by itself)",
+          st and st.get("output") == {"replied": False}, st)
+
     code, body = s.call("GET", "/api/runs/nosuch")
     check("an unknown run is 404", code == 404 and body["error"]["kind"] == "not_found", (code, body))
     code, body = s.call("POST", "/api/runs", raw=b"{not json")
@@ -141,7 +147,7 @@ try:
     check("a run's events", code == 200 and events[0]["type"] == "RunStarted" and events[-1]["type"] == "RunCompleted",
           (code, events[:2]))
     code, text = s.call("GET", "/metrics")
-    check("/metrics in Prometheus text", code == 200 and 'aos_runs{status="completed"} 3' in text, text)
+    check("/metrics in Prometheus text", code == 200 and 'aos_runs{status="completed"} 4' in text, text)
 
     # While serve holds the data directory, reading commands still work.
     p = subprocess.run([AOSRUN, "status", "g1", "--data-dir", DATA, "--json"], capture_output=True, text=True,
