@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -19,6 +20,9 @@
 #include <vector>
 
 #include "lang/checker.h"
+#include "lang/cron.h"
+
+#include <date/tz.h>
 #include "lang/diagnostic.h"
 #include "lang/eval.h"
 #include "lang/parser.h"
@@ -47,6 +51,7 @@ const char kUsage[] =
     "                                                     dry run: what a run would do\n"
     "       aoscheck eval 'EXPR' [--input k=v]...           evaluate one expression\n"
     "       aoscheck test FILE --mock M.yaml                run it offline against mocks\n"
+    "       aoscheck cron 'EXPR' [--timezone TZ]            a schedule's next fire times\n"
     "\n"
     "Exit status: 0 clean (warnings allowed), 65 errors found, 64 bad usage,\n"
     "74 a file could not be read, 1 eval failed.\n";
@@ -84,6 +89,22 @@ const char kPlanHelp[] =
     "  --json            the plan as JSON\n"
     "  -h, --help        this help\n";
 
+const char kCronHelp[] =
+    "aoscheck cron 'EXPR' [--timezone TZ] [--after TIME] [--count N] - when a\n"
+    "schedule fires\n"
+    "\n"
+    "Prints the next N (default 5) fire times of a 5-field cron expression\n"
+    "(minute hour day-of-month month day-of-week; names such as MON and JAN;\n"
+    "ranges, steps and lists) read in the IANA time zone TZ (default UTC), after\n"
+    "TIME (RFC 3339; default now), as RFC 3339 UTC times. A local time skipped by\n"
+    "a clock change does not fire; one that happens twice fires once.\n"
+    "\n"
+    "Options:\n"
+    "  --timezone TZ     such as Europe/Berlin\n"
+    "  --after TIME      start after this time\n"
+    "  --count N         how many fire times (1-1000)\n"
+    "  --json            a JSON list\n";
+
 const char kEvalHelp[] =
     "aoscheck eval 'EXPR' [--input k=v]... - evaluate one expression\n"
     "\n"
@@ -119,6 +140,8 @@ struct Options {
   std::string against;  // --against RUN
   std::string mock;     // test --mock M.yaml
   std::string data;     // --data DIR
+  std::string timezone, after;  // cron --timezone TZ --after TIME
+  int count = 5;                // cron --count N
   std::vector<std::pair<std::string, std::string>> inputs;
   std::vector<std::string> positional;
 };
@@ -153,6 +176,11 @@ bool ParseFlags(int argc, char** argv, int first, const std::string& cmd, Option
     app.add_option("--input", raw_inputs)->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   }
   if (cmd == "test") app.add_option("--mock", o->mock)->expected(1);
+  if (cmd == "cron") {
+    app.add_option("--timezone", o->timezone)->expected(1);
+    app.add_option("--after", o->after)->expected(1);
+    app.add_option("--count", o->count)->expected(1)->check(CLI::Range(1, 1000));
+  }
   std::vector<std::string> args(argv + first, argv + argc), after;
   SplitPositionals(&args, &after);
   std::string bad;
@@ -349,6 +377,45 @@ int RunPlan(const Options& o) {
   return kExitOk;
 }
 
+// aoscheck cron 'EXPR' [--timezone TZ] [--after TIME] [--count N]: the next
+// fire times of a schedule, as RFC 3339 UTC times (one a line, or a JSON list).
+int RunCron(const Options& o) {
+  if (o.positional.size() != 1) return Usage("cron takes one quoted expression, such as '0 9 * * MON'");
+  std::string error;
+  auto spec = aos::ParseCron(o.positional[0], &error);
+  if (!spec) {
+    std::cerr << "aoscheck: " << error << "\n";
+    return kExitInvalid;
+  }
+  const date::time_zone* tz = aos::FindTimeZone(o.timezone, &error);
+  if (!tz) {
+    std::cerr << "aoscheck: " << error << "\n";
+    return kExitInvalid;
+  }
+  int64_t at = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                   std::chrono::system_clock::now().time_since_epoch()).count();
+  if (!o.after.empty()) {
+    std::string why;
+    auto t = aos::ParseTimestampText(o.after, &why);
+    if (!t) return Usage("--after: '" + o.after + "' is " + why);
+    at = t->nanos;
+  }
+  std::string json = "[";
+  for (int i = 0; i < o.count; ++i) {
+    auto next = aos::NextFire(*spec, tz, at);
+    if (!next) break;
+    at = *next;
+    const std::string t = aos::FormatTimestamp(aos::Timestamp{at});
+    if (o.json) {
+      json += (i ? "," : "") + aos::JsonQuote(t);
+    } else {
+      std::cout << t << "\n";
+    }
+  }
+  if (o.json) std::cout << json << "]\n";
+  return kExitOk;
+}
+
 int RunEval(const Options& o) {
   if (o.positional.size() != 1) return Usage("eval takes exactly one expression");
   aos::SourceFile src("<expr>", o.positional[0]);
@@ -463,13 +530,17 @@ int main(int argc, char** argv) {
     first = 2;
     help_text = kTestHelp;
     run = RunTest;
+  } else if (cmd == "cron") {
+    first = 2;
+    help_text = kCronHelp;
+    run = RunCron;
   } else if (cmd == "help") {
     std::cout << kUsage;
     return kExitOk;
   } else if (!cmd.empty() && cmd[0] != '-' && cmd.find_first_of("./") == std::string::npos &&
              access(cmd.c_str(), F_OK) != 0) {
     // Not a command and not a file: most likely a mistyped command.
-    if (auto m = aos::ClosestMatch(cmd, {"plan", "eval", "test", "help"})) {
+    if (auto m = aos::ClosestMatch(cmd, {"plan", "eval", "test", "cron", "help"})) {
       return Usage("unknown command '" + cmd + "'; did you mean '" + *m + "'?");
     }
   }

@@ -1,0 +1,47 @@
+// Cron: when a `schedule` trigger fires. A 5-field cron expression (minute,
+// hour, day of month, month, day of week; `*`, numbers, names JAN-DEC and
+// SUN-SAT, ranges `a-b`, steps `*/n` and `a-b/n`, lists `a,b`; 7 is Sunday
+// too), read in an IANA time zone (the OS tz database, through Howard
+// Hinnant's date library). As in Vixie cron, when both day fields are
+// restricted a day matches either. A local time that does not exist (the
+// hour skipped when clocks go forward) does not fire; one that happens twice
+// (clocks go back) fires once, at its first occurrence.
+#ifndef AOS_LANG_CRON_H_
+#define AOS_LANG_CRON_H_
+
+#include <bitset>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace date {
+class time_zone;
+}
+
+namespace aos {
+
+struct CronSpec {
+  std::bitset<60> minutes;
+  std::bitset<24> hours;
+  std::bitset<32> days;    // 1-31
+  std::bitset<13> months;  // 1-12
+  std::bitset<7> weekdays; // 0 = Sunday
+  bool days_any = true, weekdays_any = true;
+};
+
+// nullopt with *error naming the field and what is wrong.
+std::optional<CronSpec> ParseCron(std::string_view text, std::string* error);
+
+// The IANA zone `name` ("UTC" or "" for UTC); null with *error when the tz
+// database does not know it.
+const date::time_zone* FindTimeZone(const std::string& name, std::string* error);
+
+// The first fire time strictly after `after_nanos` (unix nanoseconds), as
+// unix nanoseconds; nullopt when there is none within five years (such as
+// "0 0 30 2 *"). `tz` null means UTC.
+std::optional<int64_t> NextFire(const CronSpec& spec, const date::time_zone* tz, int64_t after_nanos);
+
+}  // namespace aos
+
+#endif  // AOS_LANG_CRON_H_
