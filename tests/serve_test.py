@@ -175,6 +175,30 @@ try:
     rc, out, err = cli("approve", "nosuch", "ok")
     check("an unknown run through serve is 66", rc == 66, (rc, out, err))
 
+    # SIGHUP reloads the files: a new workflow can be started; a file that
+    # does not check is refused and the old ones stay.
+    original = open(WF).read()
+    with open(WF, "a") as f:
+        f.write('workflow added() {\n  output "new"\n}\n')
+    s.p.send_signal(signal.SIGHUP)
+    code = 0
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        code, body = s.call("POST", "/api/runs", {"workflow": "added"})
+        if code == 201:
+            break
+        time.sleep(0.05)
+    check("SIGHUP: a workflow added to the file can be started", code == 201 and body["output"] == "new", (code, body))
+    with open(WF, "w") as f:
+        f.write(original + "workflow broken() {\n  output nosuch\n}\n")
+    s.p.send_signal(signal.SIGHUP)
+    time.sleep(0.5)
+    code, body = s.call("POST", "/api/runs", {"workflow": "added"})
+    check("SIGHUP with a file that does not check: the old workflows stay served", code == 201
+          and s.p.poll() is None, (code, body))
+    with open(WF, "w") as f:
+        f.write(original)
+
     # SIGKILL with a timer pending: a restarted serve fires it.
     code, body = s.call("POST", "/api/runs", {"workflow": "pause", "input": {"x": 9}, "run_id": "p2"})
     s.p.send_signal(signal.SIGKILL)

@@ -749,13 +749,8 @@ int CmdSignal(Context& c) {
   return Continue(c, log, &w);
 }
 
-int CmdServe(Context& c) {
-  if (c.opt.positional.empty()) return Usage("serve takes the workflow FILEs to serve");
-  // Before any thread starts (RocksDB's, the HTTP engine's): every thread
-  // must block these, so that serve's signal thread alone takes them.
-  aosrun::BlockServeSignals();
-  if (int rc = LoadSettings(c)) return rc;
-  aosrun::ServeSetup s;
+// The workflow files of `serve`, checked: false after printing diagnostics.
+int LoadServed(Context& c, std::vector<std::pair<std::shared_ptr<aos::Program>, std::string>>* out) {
   for (const auto& path : c.opt.positional) {
     std::string text;
     if (!ReadFile(path, &text)) {
@@ -778,8 +773,22 @@ int CmdServe(Context& c) {
     for (const auto& dag : program->workflows) {
       if (std::string missing = aos::MissingEnv(*program, *dag); !missing.empty()) return Usage(missing);
     }
-    s.programs.emplace_back(program, text);
+    out->emplace_back(program, text);
   }
+  return kExitOk;
+}
+
+int CmdServe(Context& c) {
+  if (c.opt.positional.empty()) return Usage("serve takes the workflow FILEs to serve");
+  // Before any thread starts (RocksDB's, the HTTP engine's): every thread
+  // must block these, so that serve's signal thread alone takes them.
+  aosrun::BlockServeSignals();
+  if (int rc = LoadSettings(c)) return rc;
+  aosrun::ServeSetup s;
+  if (int rc = LoadServed(c, &s.programs)) return rc;
+  s.reload = [&c](std::vector<std::pair<std::shared_ptr<aos::Program>, std::string>>* fresh) {
+    return LoadServed(c, fresh) == kExitOk;
+  };
   if (int rc = OpenStore(c, true)) return rc;
   s.store = c.store.get();
   s.clock = c.clock.get();

@@ -473,7 +473,18 @@ int Serve(ServeSetup& s) {
     for (;;) {
       int sig = 0;
       sigwait(&sigs, &sig);
-      if (sig == SIGHUP) continue;  // reload: not built yet
+      if (sig == SIGHUP) {
+        std::vector<std::pair<std::shared_ptr<aos::Program>, std::string>> fresh;
+        if (s.reload && s.reload(&fresh)) {
+          driver.Call([&] {
+            for (auto& [program, text] : fresh) driver.AddProgram(program, "", text);
+          });
+          std::cerr << "serve: reloaded " << fresh.size() << " files\n";
+        } else {
+          std::cerr << "serve: reload refused (the files do not check); serving what was loaded before\n";
+        }
+        continue;
+      }
       break;
     }
     srv.stop();

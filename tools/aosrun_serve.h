@@ -5,6 +5,7 @@
 #ifndef AOS_TOOLS_AOSRUN_SERVE_H_
 #define AOS_TOOLS_AOSRUN_SERVE_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,6 +29,9 @@ struct ServeSetup {
   std::string listen = "127.0.0.1:7070";  // HOST:PORT; port 0 picks a free one
   // The checked programs to serve: their workflows can be started.
   std::vector<std::pair<std::shared_ptr<aos::Program>, std::string>> programs;  // program, its text
+  // SIGHUP: loads the files again; false (and the old ones stay) when one
+  // does not check. New runs use what it loaded; runs keep their text.
+  std::function<bool(std::vector<std::pair<std::shared_ptr<aos::Program>, std::string>>*)> reload;
 };
 
 // Blocks SIGTERM, SIGINT and SIGHUP in the calling thread and the threads
