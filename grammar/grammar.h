@@ -67,6 +67,7 @@ struct kw_entity : TAO_PEGTL_KEYWORD("entity") {};
 struct kw_connector : TAO_PEGTL_KEYWORD("connector") {};
 struct kw_agent : TAO_PEGTL_KEYWORD("agent") {};
 struct kw_workflow : TAO_PEGTL_KEYWORD("workflow") {};
+struct kw_trigger : TAO_PEGTL_KEYWORD("trigger") {};
 struct kw_step : TAO_PEGTL_KEYWORD("step") {};
 struct kw_effect : TAO_PEGTL_KEYWORD("effect") {};
 struct kw_approval : TAO_PEGTL_KEYWORD("approval") {};
@@ -108,11 +109,21 @@ struct kw_approvers : TAO_PEGTL_KEYWORD("approvers") {};
 struct kw_until : TAO_PEGTL_KEYWORD("until") {};
 struct kw_list : TAO_PEGTL_KEYWORD("list") {};
 struct kw_map : TAO_PEGTL_KEYWORD("map") {};
+struct kw_schedule : TAO_PEGTL_KEYWORD("schedule") {};
+struct kw_every : TAO_PEGTL_KEYWORD("every") {};
+struct kw_timezone : TAO_PEGTL_KEYWORD("timezone") {};
+struct kw_missed : TAO_PEGTL_KEYWORD("missed") {};
+struct kw_webhook : TAO_PEGTL_KEYWORD("webhook") {};
+struct kw_auth : TAO_PEGTL_KEYWORD("auth") {};
+struct kw_start : TAO_PEGTL_KEYWORD("start") {};
+struct kw_to : TAO_PEGTL_KEYWORD("to") {};
+struct kw_with : TAO_PEGTL_KEYWORD("with") {};
 
-// The reserved words: import type entity connector agent workflow step
-// effect approval wait signal let for output fail when after in true false
-// null. A hand-written rule (one identifier scan and a switch) rather than a
-// sor<> of 21 keywords, because every name in a file is checked against it.
+// The reserved words: import type entity connector agent workflow trigger
+// step effect approval wait signal let for output fail when after in true
+// false null. A hand-written rule (one identifier scan and a switch) rather
+// than a sor<> of 22 keywords, because every name in a file is checked
+// against it.
 constexpr bool IsReservedWord(std::string_view w) {
   switch (w.size()) {
     case 2: return w == "in";
@@ -121,6 +132,7 @@ constexpr bool IsReservedWord(std::string_view w) {
                    w == "true" || w == "null";
     case 5: return w == "agent" || w == "after" || w == "false";
     case 6: return w == "import" || w == "entity" || w == "effect" || w == "signal" || w == "output";
+    case 7: return w == "trigger";
     case 8: return w == "approval" || w == "workflow";
     case 9: return w == "connector";
     default: return false;
@@ -151,7 +163,7 @@ struct name : seq<not_at<reserved>, pegtl::identifier> {};
 // Words that begin a top-level declaration / a statement or setting: error
 // recovery resynchronises at a line beginning with one of these.
 struct decl_keyword : sor<kw_import, kw_type, kw_entity, kw_connector,
-                          kw_agent, kw_workflow> {};
+                          kw_agent, kw_workflow, kw_trigger> {};
 struct stmt_keyword
     : sor<kw_step, kw_effect, kw_approval, kw_wait, kw_signal, kw_let, kw_for,
           kw_output, kw_fail, kw_budget, kw_concurrency, kw_on> {};
@@ -452,8 +464,30 @@ struct workflow_decl
                           recover<must<workflow_item>, stmt_keyword, decl_keyword>, _>,
                      close_workflow>> {};
 
+// ---------------------------------------------------------------- triggers
+// What starts a workflow, or signals a run, without anyone typing a command
+// (serve.md §1). The checker knows which items fit together.
+struct trg_schedule : if_must<kw_schedule, _, expr_expected> {};
+struct trg_every : if_must<kw_every, _, expr_expected> {};
+struct trg_timezone : if_must<kw_timezone, _, expr_expected> {};
+struct trg_missed_policy : word {};
+struct trg_missed : if_must<kw_missed, _, trg_missed_policy> {};
+struct trg_webhook : if_must<kw_webhook, _, expr_expected> {};
+struct trg_auth : if_must<kw_auth, _, expr_expected> {};
+struct trg_key : if_must<kw_key, _, expr_expected> {};
+struct trg_start : if_must<kw_start, _, call_expected> {};
+struct trg_signal_to : if_must<kw_to, _, expr_expected> {};
+struct trg_signal_with : if_must<kw_with, _, expr_expected> {};
+struct trg_signal : if_must<kw_signal, _, expr_expected, _, must<trg_signal_to>, opt<_, trg_signal_with>> {};
+struct trigger_item : sor<trg_schedule, trg_every, trg_timezone, trg_missed, trg_webhook, trg_auth, trg_key,
+                          trg_start, trg_signal> {};
+struct close_trigger : one<'}'> {};
+struct trigger_decl
+    : opened<open_kind::decl,
+             if_must<kw_trigger, _, decl_name, _, open_brace, _, star<trigger_item, _>, close_trigger>> {};
+
 struct declaration : sor<import_decl, type_decl, entity_decl, connector_decl,
-                         agent_decl, workflow_decl> {};
+                         agent_decl, workflow_decl, trigger_decl> {};
 struct declaration_expected : declaration {};
 struct expr_end : eof {};
 struct expression_only : seq<_, expr_expected, _, must<expr_end>> {};
@@ -473,6 +507,19 @@ AOS_SELECT(import_decl, import_decl)
 AOS_SELECT(type_decl, type_decl)
 AOS_SELECT(entity_decl, entity_decl)
 AOS_SELECT(connector_decl, connector_decl)
+AOS_SELECT(trigger_decl, trigger_decl)
+AOS_SELECT(trg_schedule, trg_schedule)
+AOS_SELECT(trg_every, trg_every)
+AOS_SELECT(trg_timezone, trg_timezone)
+AOS_SELECT(trg_missed, trg_missed)
+AOS_SELECT(trg_missed_policy, trg_missed_policy)
+AOS_SELECT(trg_webhook, trg_webhook)
+AOS_SELECT(trg_auth, trg_auth)
+AOS_SELECT(trg_key, trg_key)
+AOS_SELECT(trg_start, trg_start)
+AOS_SELECT(trg_signal, trg_signal)
+AOS_SELECT(trg_signal_to, trg_signal_to)
+AOS_SELECT(trg_signal_with, trg_signal_with)
 AOS_SELECT(agent_decl, agent_decl)
 AOS_SELECT(workflow_decl, workflow_decl)
 AOS_SELECT(decl_name, decl_name)

@@ -237,6 +237,27 @@ struct ImportDecl {
   std::string path;
 };
 
+// A trigger (serve.md §1): what starts a workflow or signals a run while
+// `aosrun serve` runs. Exactly one of schedule, every and webhook is given
+// (the checker says so); `start` or `signal` says what happens.
+struct TriggerDecl {
+  Span span;
+  std::string name;
+  Span name_span;
+  ExprPtr schedule;   // a cron expression (string literal)
+  ExprPtr every;      // a duration
+  ExprPtr timezone;   // an IANA name (string literal)
+  std::string missed = "run_once";  // run_once | skip
+  Span missed_span;
+  ExprPtr webhook;    // the path (string literal), "/hooks/..."
+  ExprPtr auth;       // bearer(secret(..)) or hmac_sha256(secret(..), header: "..")
+  ExprPtr key;        // a webhook's dedupe key
+  std::unique_ptr<Call> start;  // workflow(name: expr, ...)
+  ExprPtr signal;     // the signal's name
+  ExprPtr signal_to;  // the run it goes to
+  ExprPtr signal_with;  // its data
+};
+
 // One parsed file. Names of call arguments point into the SourceFile it was
 // parsed from, which must outlive it.
 struct Module {
@@ -246,6 +267,7 @@ struct Module {
   std::vector<ConnectorDecl> connectors;
   std::vector<AgentDecl> agents;
   std::vector<WorkflowDecl> workflows;
+  std::vector<TriggerDecl> triggers;
 };
 
 }  // namespace aos

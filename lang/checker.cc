@@ -10,6 +10,7 @@
 #include "lang/parser.h"
 #include "lang/regex.h"
 #include "lang/spelling.h"
+#include "lang/trigger_check.h"
 
 namespace aos {
 namespace {
@@ -117,7 +118,7 @@ TypePtr BuiltinResult(std::string_view name, const std::vector<TypePtr>& args) {
   if (name == "int") return ScalarType(Kind::kInt);
   if (name == "uint") return ScalarType(Kind::kUint);
   if (name == "double") return ScalarType(Kind::kDouble);
-  if (name == "string" || name == "lower" || name == "upper" || name == "trim" ||
+  if (name == "string" || name == "lower" || name == "upper" || name == "trim" || name == "format_time" ||
       name == "replace" || name == "format" || name == "json_encode" || name == "join" ||
       name == "bearer" || name == "basic" || name == "uuid" || name == "env" ||
       name == "secret") {
@@ -1567,6 +1568,7 @@ class DeclChecker {
       if (!dup(a.name, a.name_span, "agent")) prog_.agents[a.name] = &a;
     }
     for (const auto& w : m.workflows) dup(w.name, w.name_span, "workflow");
+    for (const auto& t : m.triggers) dup(t.name, t.name_span, "trigger");
     sources_.emplace_back(&m, src);
   }
 
@@ -1818,6 +1820,8 @@ std::unique_ptr<Program> LoadProgram(const std::string& path, std::string text,
     WorkflowChecker wc(*prog, prog->sources.front().get(), w, options, diags);
     prog->workflows.push_back(wc.Run());
   }
+  CheckTriggers(main, prog->sources.front().get(), diags);
+  for (const auto& t : main.triggers) prog->triggers.push_back(&t);
   diags.Sort();
   return prog;
 }

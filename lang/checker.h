@@ -36,6 +36,7 @@ struct Program {
   std::map<std::string, const ConnectorDecl*> connectors;
   std::map<std::string, const AgentDecl*> agents;
   std::vector<std::unique_ptr<Dag>> workflows;  // of the main file, in order
+  std::vector<const TriggerDecl*> triggers;     // of the main file, in order
 
   // The workflow called `name`; the only one when `name` is empty. Null with
   // *error set when there is none, or several and no name.

@@ -120,6 +120,24 @@ const date::time_zone* FindTimeZone(const std::string& name, std::string* error)
   }
 }
 
+bool FormatTime(Timestamp t, const std::string& fmt, const std::string& tz, std::string* out, std::string* error) {
+  if (fmt.size() > 200) {
+    *error = "the format is longer than 200 characters";
+    return false;
+  }
+  const date::time_zone* zone = FindTimeZone(tz, error);
+  if (!zone) return false;
+  const auto at = date::floor<std::chrono::seconds>(std::chrono::sys_time<std::chrono::nanoseconds>(
+      std::chrono::nanoseconds(t.nanos)));
+  try {
+    *out = date::format(fmt, date::make_zoned(zone, at));
+  } catch (const std::exception& ex) {
+    *error = ex.what();
+    return false;
+  }
+  return true;
+}
+
 std::optional<int64_t> NextFire(const CronSpec& s, const date::time_zone* tz, int64_t after_nanos) {
   using namespace std::chrono;
   if (!tz) tz = date::locate_zone("UTC");

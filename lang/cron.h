@@ -15,6 +15,8 @@
 #include <string>
 #include <string_view>
 
+#include "lang/value.h"
+
 namespace date {
 class time_zone;
 }
@@ -36,6 +38,11 @@ std::optional<CronSpec> ParseCron(std::string_view text, std::string* error);
 // The IANA zone `name` ("UTC" or "" for UTC); null with *error when the tz
 // database does not know it.
 const date::time_zone* FindTimeZone(const std::string& name, std::string* error);
+
+// strftime-style text of `t` in the IANA zone `tz` (%Y %m %d %H %M %S %G
+// %V %a %b %Z ...); false with *error for an unknown zone or a format
+// longer than 200 characters.
+bool FormatTime(Timestamp t, const std::string& fmt, const std::string& tz, std::string* out, std::string* error);
 
 // The first fire time strictly after `after_nanos` (unix nanoseconds), as
 // unix nanoseconds; nullopt when there is none within five years (such as

@@ -1,5 +1,6 @@
 #include "lang/eval.h"
 
+#include "lang/cron.h"
 #include "lang/regex.h"
 
 #include <algorithm>
@@ -42,7 +43,7 @@ const std::vector<std::string_view>& BuiltinFunctionNames() {
   static const std::vector<std::string_view> names = {
       "size", "contains", "startsWith", "endsWith", "matches", "int", "uint", "double",
       "string", "bool", "bytes", "type", "timestamp", "duration", "lower", "upper", "trim",
-      "split", "join", "replace", "format", "json_encode", "json_decode", "default",
+      "split", "join", "replace", "format", "format_time", "json_encode", "json_decode", "default",
       "coalesce", "sum", "min", "max", "sort", "keys", "values", "now", "uuid", "env",
       "secret", "bearer", "basic", "has", "all", "exists", "exists_one", "map", "filter"};
   return names;
@@ -811,6 +812,20 @@ class Evaluator {
       if (!kinds({K::kString})) return WrongArgs(e, n, args);
       if (auto d = ParseDurationText(args[0].as_string())) return Value::Dur(*d);
       return Err(e, "duration(): '" + args[0].as_string() + "' is not a duration");
+    }
+    if (n == "format_time") {
+      // format_time(t, fmt, tz): strftime-style text of t in the IANA zone tz
+      // (%G-W%V is the ISO week), as a trigger names its run's inputs.
+      if (!kinds({K::kTimestamp, K::kString, K::kString}) && !kinds({K::kTimestamp, K::kString})) {
+        return WrongArgs(e, n, args);
+      }
+      std::string text;
+      std::string error;
+      if (!FormatTime(args[0].as_time(), args[1].as_string(), args.size() > 2 ? args[2].as_string() : "UTC", &text,
+                      &error)) {
+        return Err(e, "format_time(): " + error);
+      }
+      return Value::String(std::move(text));
     }
     if (n == "lower" || n == "upper" || n == "trim") {
       if (!kinds({K::kString})) return WrongArgs(e, n, args);

@@ -52,6 +52,9 @@ class Converter {
         case NodeKind::workflow_decl:
           m->workflows.push_back(BuildWorkflow(i));
           break;
+        case NodeKind::trigger_decl:
+          m->triggers.push_back(BuildTrigger(i));
+          break;
         default:
           break;
       }
@@ -595,6 +598,38 @@ class Converter {
     for (uint32_t c : Kids(i)) {
       if (n_[c].kind == NodeKind::setting || n_[c].kind == NodeKind::output_setting) {
         d.settings.push_back(BuildSetting(c));
+      }
+    }
+    return d;
+  }
+
+  TriggerDecl BuildTrigger(uint32_t i) {
+    TriggerDecl d;
+    d.span = SpanOf(i);
+    Name(i, &d.name, &d.name_span);
+    for (uint32_t c : Kids(i)) {
+      switch (n_[c].kind) {
+        case NodeKind::trg_schedule: d.schedule = BuildExpr(c + 1); break;
+        case NodeKind::trg_every: d.every = BuildExpr(c + 1); break;
+        case NodeKind::trg_timezone: d.timezone = BuildExpr(c + 1); break;
+        case NodeKind::trg_webhook: d.webhook = BuildExpr(c + 1); break;
+        case NodeKind::trg_auth: d.auth = BuildExpr(c + 1); break;
+        case NodeKind::trg_key: d.key = BuildExpr(c + 1); break;
+        case NodeKind::trg_start: d.start = BuildCall(c + 1); break;
+        case NodeKind::trg_missed:
+          if (uint32_t a = Child(c, NodeKind::trg_missed_policy)) {
+            d.missed = std::string(Text(a));
+            d.missed_span = SpanOf(a);
+            CheckWord(a, {"run_once", "skip"}, "a missed policy");
+          }
+          break;
+        case NodeKind::trg_signal:
+          d.signal = BuildExpr(c + 1);
+          if (uint32_t t = Child(c, NodeKind::trg_signal_to)) d.signal_to = BuildExpr(t + 1);
+          if (uint32_t w = Child(c, NodeKind::trg_signal_with)) d.signal_with = BuildExpr(w + 1);
+          break;
+        default:
+          break;
       }
     }
     return d;

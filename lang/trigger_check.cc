@@ -1,0 +1,180 @@
+#include "lang/trigger_check.h"
+
+#include <algorithm>
+#include <set>
+
+#include "lang/cron.h"
+#include "lang/spelling.h"
+
+namespace aos {
+namespace {
+
+std::string Quote(const std::string& s) { return "'" + s + "'"; }
+
+bool IsMacroName(const std::string& n) {
+  return n == "all" || n == "exists" || n == "exists_one" || n == "map" || n == "filter";
+}
+
+const std::string* StringLiteral(const Expr* e) {
+  return e && e->kind == ExprKind::kLiteral && e->literal.kind() == ValueKind::kString ? &e->literal.as_string()
+                                                                                       : nullptr;
+}
+
+class Checker {
+ public:
+  Checker(const Module& m, const SourceFile* src, Diagnostics& d) : m_(m), src_(src), d_(d) {}
+
+  void Run() {
+    std::set<std::string> paths;
+    for (const auto& t : m_.triggers) Check(t, paths);
+  }
+
+ private:
+  void Check(const TriggerDecl& t, std::set<std::string>& paths) {
+    const int kinds = (t.schedule != nullptr) + (t.every != nullptr) + (t.webhook != nullptr);
+    if (kinds != 1) {
+      auto& d = d_.Error(src_, t.name_span, "E170",
+                         "trigger " + Quote(t.name) + (kinds ? " has more than one of schedule, every and webhook"
+                                                             : " says neither when (schedule, every) nor how (webhook) it fires"));
+      d.hints.push_back("a trigger is one of: schedule \"0 9 * * MON\", every 6h, webhook \"/hooks/name\"");
+    }
+    if ((t.start != nullptr) == (t.signal != nullptr)) {
+      auto& d = d_.Error(src_, t.name_span, "E170",
+                         "trigger " + Quote(t.name) + " needs exactly one of start and signal");
+      d.hints.push_back("start workflow(param: value) starts a run; signal \"name\" to RUN delivers a signal");
+    }
+    const bool timed = t.schedule || t.every;
+    if (t.schedule) {
+      if (const std::string* text = StringLiteral(t.schedule.get())) {
+        std::string error;
+        if (!ParseCron(*text, &error)) d_.Error(src_, t.schedule->span, "E171", "bad schedule: " + error);
+      } else {
+        d_.Error(src_, t.schedule->span, "E171", "a schedule is a quoted cron expression, such as \"0 9 * * MON\"");
+      }
+    }
+    if (t.every && !(t.every->kind == ExprKind::kLiteral && t.every->literal.kind() == ValueKind::kDuration &&
+                     t.every->literal.as_duration().nanos >= 1'000'000'000)) {
+      d_.Error(src_, t.every->span, "E171", "every takes a duration of at least 1s, such as every 6h");
+    }
+    if (t.timezone) {
+      const std::string* tz = StringLiteral(t.timezone.get());
+      std::string error;
+      if (!tz) {
+        d_.Error(src_, t.timezone->span, "E171", "a time zone is a quoted IANA name, such as \"Europe/Berlin\"");
+      } else if (!FindTimeZone(*tz, &error)) {
+        d_.Error(src_, t.timezone->span, "E171", error);
+      }
+      if (!t.schedule) d_.Error(src_, t.timezone->span, "E170", "timezone goes with schedule");
+    }
+    if (!timed && t.missed_span.end) d_.Error(src_, t.missed_span, "E170", "missed goes with schedule or every");
+    if (t.webhook) {
+      const std::string* path = StringLiteral(t.webhook.get());
+      if (!path || path->rfind("/hooks/", 0) != 0 || path->size() <= 7) {
+        d_.Error(src_, t.webhook->span, "E172", "a webhook's path is a quoted \"/hooks/name\"");
+      } else if (!paths.insert(*path).second) {
+        d_.Error(src_, t.webhook->span, "E172", "two triggers listen on " + Quote(*path));
+      }
+      if (!t.auth) {
+        auto& d = d_.Error(src_, t.name_span, "E172", "webhook trigger " + Quote(t.name) + " has no auth");
+        d.hints.push_back("add auth bearer(secret(\"HOOK_TOKEN\")) or auth hmac_sha256(secret(\"HOOK_SECRET\"), "
+                          "\"X-Signature\")");
+      }
+    } else if (t.auth || t.key) {
+      d_.Error(src_, (t.auth ? t.auth : t.key)->span, "E170", "auth and key go with webhook");
+    }
+    if (t.auth) CheckAuth(*t.auth);
+    if (t.start) CheckStart(*t.start);
+    // Names: what the trigger binds, and nothing else.
+    const std::string bound = timed ? "fired_at" : "request";
+    for (const Expr* e : {t.schedule.get(), t.every.get(), t.timezone.get(), t.webhook.get(), t.key.get(),
+                          t.signal.get(), t.signal_to.get(), t.signal_with.get()}) {
+      Names(e, bound, {});
+    }
+    if (t.start) {
+      for (const auto& a : t.start->args) Names(a.get(), bound, {});
+    }
+  }
+
+  void CheckAuth(const Expr& a) {
+    const bool bearer = a.kind == ExprKind::kCall && !a.has_receiver && a.name == "bearer" && a.args.size() == 1;
+    const bool hmac = a.kind == ExprKind::kCall && !a.has_receiver && a.name == "hmac_sha256" && a.args.size() == 2 &&
+                      StringLiteral(a.args[1].get());
+    if (!bearer && !hmac) {
+      auto& d = d_.Error(src_, a.span, "E172", "auth is bearer(SECRET) or hmac_sha256(SECRET, \"Header-Name\")");
+      d.hints.push_back("write for example: auth bearer(secret(\"LEAD_HOOK_TOKEN\"))");
+      return;
+    }
+    const Expr& secret = *a.args[0];
+    if (!(secret.kind == ExprKind::kCall && secret.name == "secret" && !secret.has_receiver)) {
+      d_.Error(src_, secret.span, "E172", "the webhook's credential comes from secret(\"NAME\")");
+    }
+  }
+
+  void CheckStart(const Call& c) {
+    const WorkflowDecl* wf = nullptr;
+    std::vector<std::string> names;
+    for (const auto& w : m_.workflows) {
+      names.push_back(w.name);
+      if (w.name == c.callee) wf = &w;
+    }
+    if (!wf) {
+      auto& d = d_.Error(src_, c.callee_span, "E173", "no workflow " + Quote(c.callee) + " in this file to start");
+      if (auto m = ClosestMatch(c.callee, names)) d.hints.push_back("did you mean " + Quote(*m) + "?");
+      return;
+    }
+    std::set<std::string> given;
+    std::vector<std::string> params;
+    for (const auto& p : wf->params) params.push_back(p.name);
+    for (size_t i = 0; i < c.args.size(); ++i) {
+      const std::string name(c.arg_names[i]);
+      if (name.empty()) {
+        auto& d = d_.Error(src_, c.args[i]->span, "E173", "a trigger passes inputs by name");
+        d.hints.push_back("write for example: start " + wf->name + "(" + (params.empty() ? "x" : params[0]) + ": ...)");
+        continue;
+      }
+      if (std::find(params.begin(), params.end(), name) == params.end()) {
+        auto& d = d_.Error(src_, c.args[i]->span, "E173", "workflow " + Quote(wf->name) + " has no parameter " + Quote(name));
+        if (auto m = ClosestMatch(name, params)) d.hints.push_back("did you mean " + Quote(*m) + "?");
+      }
+      given.insert(name);
+    }
+    for (const auto& p : wf->params) {
+      if (!given.count(p.name) && !p.default_value && !(p.type && p.type->optional)) {
+        d_.Error(src_, c.span, "E173", "starting " + Quote(wf->name) + " needs the input " + Quote(p.name));
+      }
+    }
+  }
+
+  void Names(const Expr* e, const std::string& bound, std::set<std::string> locals) {
+    if (!e) return;
+    if (e->kind == ExprKind::kIdent) {
+      if (e->name != bound && !locals.count(e->name)) {
+        auto& d = d_.Error(src_, e->span, "E174", "unknown name " + Quote(e->name) + " in a trigger");
+        d.hints.push_back(bound == "fired_at" ? "a schedule's expressions know fired_at (the fire time)"
+                                              : "a webhook's expressions know request (method, path, query, headers, json, body)");
+      }
+      return;
+    }
+    if (e->kind == ExprKind::kCall && e->has_receiver && IsMacroName(e->name) && e->args.size() >= 3 &&
+        e->args[1]->kind == ExprKind::kIdent) {
+      Names(e->args[0].get(), bound, locals);
+      locals.insert(e->args[1]->name);
+      for (size_t i = 2; i < e->args.size(); ++i) Names(e->args[i].get(), bound, locals);
+      return;
+    }
+    if (e->kind == ExprKind::kMember) return Names(e->args[0].get(), bound, locals);
+    for (const auto& a : e->args) Names(a.get(), bound, locals);
+  }
+
+  const Module& m_;
+  const SourceFile* src_;
+  Diagnostics& d_;
+};
+
+}  // namespace
+
+void CheckTriggers(const Module& main, const SourceFile* src, Diagnostics& diags) {
+  Checker(main, src, diags).Run();
+}
+
+}  // namespace aos

@@ -1,0 +1,21 @@
+// The checks of `trigger` declarations (serve.md §1, docs/language.md):
+// what kind of trigger it is, its cron expression, time zone and period,
+// a webhook's path and auth, the workflow it starts and the arguments it
+// passes, and the names its expressions use (`fired_at` in a schedule's,
+// `request` in a webhook's). Codes E170-E174 (docs/diagnostics.md).
+#ifndef AOS_LANG_TRIGGER_CHECK_H_
+#define AOS_LANG_TRIGGER_CHECK_H_
+
+#include "lang/ast.h"
+#include "lang/checker.h"
+#include "lang/diagnostic.h"
+#include "lang/source.h"
+
+namespace aos {
+
+// Checks the triggers of the main module against its workflows.
+void CheckTriggers(const Module& main, const SourceFile* src, Diagnostics& diags);
+
+}  // namespace aos
+
+#endif  // AOS_LANG_TRIGGER_CHECK_H_
