@@ -3,7 +3,12 @@
 #include <chrono>
 #include <future>
 
+#include <date/tz.h>
+
+#include "lang/cron.h"
 #include "lang/diagnostic.h"
+#include "lang/eval.h"
+#include "runtime/operations.h"
 #include "runtime/run_log.h"
 
 namespace aos {
@@ -21,6 +26,172 @@ void Driver::AddProgram(std::shared_ptr<Program> program, const std::string& pat
     by_text_[Digest(text) + "|" + dag->workflow->name] = l;
   }
   (void)path;
+  for (const TriggerDecl* t : program->triggers) {
+    if (t->webhook && t->webhook->kind == ExprKind::kLiteral && t->webhook->literal.kind() == ValueKind::kString) {
+      hooks_[t->webhook->literal.as_string()] = {program, t};
+    } else if (t->schedule || t->every) {
+      timed_[t->name] = Timed{program, t};
+      std::lock_guard<std::mutex> lock(mu_);
+      fire_at_.erase(t->name);  // planned again (a reload may change it)
+    }
+  }
+  if (recovered_) PlanTriggers(false);
+}
+
+std::string Driver::TriggerRunId(const std::string& trigger, const std::string& key) {
+  std::string id = trigger + "." + key;
+  bool ok = id.size() <= 64;
+  for (char c : key) {
+    ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+                c == '-');
+  }
+  return ok ? id : (trigger.substr(0, 40) + "." + Digest(key));
+}
+
+std::optional<std::string> Driver::Secret(const std::string& name) {
+  if (const char* v = std::getenv(name.c_str())) return std::string(v);
+  if (base_.config) {
+    if (auto it = base_.config->secrets.find(name); it != base_.config->secrets.end()) return it->second;
+  }
+  return std::nullopt;
+}
+
+const TriggerDecl* Driver::Webhook(const std::string& path, const Program** program) {
+  auto it = hooks_.find(path);
+  if (it == hooks_.end()) return nullptr;
+  if (program) *program = it->second.first.get();
+  return it->second.second;
+}
+
+namespace {
+
+// A trigger's expressions: its binding (fired_at or request), and secret().
+class TriggerEnv : public MapEnv {
+ public:
+  explicit TriggerEnv(Driver& d) : d_(d) {}
+  std::optional<Value> Secret(std::string_view name) override {
+    if (auto v = d_.Secret(std::string(name))) return Value::String(*v);
+    return std::nullopt;
+  }
+
+ private:
+  Driver& d_;
+};
+
+}  // namespace
+
+RunOutcome Driver::Fire(const Program& program, const TriggerDecl& t, const std::string& bound_name,
+                        const Value& binding, const std::string& run_id, int* http, std::string* error,
+                        std::string* fired_run) {
+  (void)program;
+  TriggerEnv env(*this);
+  env.Set(bound_name, binding);
+  auto eval = [&](const Expr& e, Value* out) {
+    EvalResult r = Evaluate(e, env);
+    if (!r.ok()) {
+      *error = "trigger " + t.name + ": " + r.error().message;
+      return false;
+    }
+    *out = r.value();
+    return true;
+  };
+  RunOutcome o;
+  if (t.start) {
+    ValueMap inputs;
+    for (size_t i = 0; i < t.start->args.size(); ++i) {
+      Value v;
+      if (!eval(*t.start->args[i], &v)) return *http = 400, o;
+      inputs.emplace_back(Value::String(std::string(t.start->arg_names[i])), v);
+    }
+    Started st = Start(t.start->callee, Value::Map(std::move(inputs)), run_id);
+    *http = st.status;
+    *error = st.error;
+    *fired_run = st.run_id;
+    return st.outcome;
+  }
+  Value name, to, data;
+  if (!eval(*t.signal, &name) || !eval(*t.signal_to, &to) || (t.signal_with && !eval(*t.signal_with, &data))) {
+    return *http = 400, o;
+  }
+  *fired_run = to.ToDisplayString();
+  RunLog log(store_, clock_);
+  if (!ValidRunId(*fired_run) || !store_.Get(Column::kRuns, *fired_run) || !log.Load(*fired_run, error)) {
+    *http = 404;
+    if (error->empty()) *error = "no run " + *fired_run;
+    return o;
+  }
+  const Dag* dag = log.state().Finished() ? nullptr : DagOf(log.state(), nullptr);
+  const OpResult r = DeliverSignal(log, dag, name.ToDisplayString(), data);
+  if (r.status != OpStatus::kDone) {
+    *http = 409;
+    *error = r.message;
+    return o;
+  }
+  if (log.state().status != RunStatus::kWaiting) {
+    *http = 202;
+    return OutcomeOf(log.state());
+  }
+  *http = 200;
+  const Loaded* w = ForText(log.state().file, log.state().source, log.state().workflow);
+  return w ? RunIt(log, *w) : OutcomeOf(log.state());
+}
+
+int64_t Driver::NextOf(const Timed& t, int64_t after) const {
+  const TriggerDecl& d = *t.trigger;
+  if (d.every && d.every->literal.kind() == ValueKind::kDuration) return after + d.every->literal.as_duration().nanos;
+  std::string error;
+  auto spec = ParseCron(d.schedule->literal.as_string(), &error);
+  const std::string tz = d.timezone ? d.timezone->literal.ToDisplayString() : "UTC";
+  const date::time_zone* zone = FindTimeZone(tz, &error);
+  if (!spec || !zone) return 0;
+  return NextFire(*spec, zone, after).value_or(0);
+}
+
+// When each timed trigger fires next. On recovery, a trigger with `missed
+// run_once` whose fire time passed while serve was down fires once now, for
+// the latest missed time; `skip` just goes on.
+void Driver::PlanTriggers(bool recovering) {
+  const int64_t now = clock_.NowNanos();
+  for (const auto& [name, t] : timed_) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (fire_at_.count(name)) continue;
+    }
+    int64_t last = 0;
+    if (auto raw = store_.Get(Column::kMeta, "trigger-last:" + name)) last = std::strtoll(raw->c_str(), nullptr, 10);
+    if (recovering && last && t.trigger->missed != "skip") {
+      int64_t missed = 0;
+      for (int64_t at = NextOf(t, last), n = 0; at && at <= now && n < 100000; at = NextOf(t, at), ++n) missed = at;
+      if (missed) FireTimed(name, missed);
+    }
+    int64_t next = NextOf(t, t.trigger->every && last ? std::max(last, now - (now - last) % std::max<int64_t>(
+                                                                       1, t.trigger->every->literal.as_duration().nanos))
+                                                      : now);
+    while (next && next <= now) next = NextOf(t, next);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (next) fire_at_[name] = next;
+    cv_.notify_all();
+  }
+}
+
+void Driver::FireTimed(const std::string& name, int64_t at) {
+  auto it = timed_.find(name);
+  if (it == timed_.end()) return;
+  const std::string stamp = FormatTimestamp(Timestamp{at});
+  // 2026-11-30T08:00:00Z -> 20261130T080000Z: run id characters only.
+  std::string compact;
+  for (char c : stamp.substr(0, 19)) {
+    if (c != '-' && c != ':') compact += c;
+  }
+  int http = 0;
+  std::string error, run;
+  Fire(*it->second.program, *it->second.trigger, "fired_at", Value::Time(Timestamp{at}),
+       TriggerRunId(name, compact + "Z"), &http, &error, &run);
+  // The fire is recorded once the run is: a crash in between fires the same
+  // time again on restart, under the same run id, which continues that run.
+  WriteBatch b;
+  b.Put(Column::kMeta, "trigger-last:" + name, std::to_string(at));
+  store_.Write(b, true);
 }
 
 const Driver::Loaded* Driver::ForText(const std::string& path, const std::string& text, const std::string& workflow) {
@@ -79,6 +250,8 @@ void Driver::Index(const std::string& run_id, const RunOutcome& o) {
 }
 
 void Driver::Recover() {
+  recovered_ = true;
+  PlanTriggers(true);
   for (const auto& r : ListRuns(store_)) {
     if (r.status == RunStatus::kRunning) {
       RunOutcome o;
@@ -228,6 +401,23 @@ void Driver::Loop() {
     }
     if (stopping_) return;
     const int64_t now = clock_.NowNanos();
+    // The timed trigger due first, if it is due.
+    std::string fire;
+    int64_t fire_time = 0;
+    for (const auto& [name, at] : fire_at_) {
+      if (!fire_time || at < fire_time) fire_time = at, fire = name;
+    }
+    if (fire_time && fire_time <= now) {
+      fire_at_.erase(fire);
+      lock.unlock();
+      FireTimed(fire, fire_time);
+      const auto t = timed_.find(fire);
+      int64_t next = t == timed_.end() ? 0 : NextOf(t->second, fire_time);
+      while (next && next <= clock_.NowNanos() && t->second.trigger->missed == "skip") next = NextOf(t->second, next);
+      lock.lock();
+      if (next) fire_at_[fire] = next;
+      continue;
+    }
     if (!due_.empty() && due_.begin()->first <= now) {
       const std::string run = due_.begin()->second;
       due_.erase(due_.begin());
@@ -239,10 +429,12 @@ void Driver::Loop() {
       lock.lock();
       continue;
     }
-    if (due_.empty()) {
+    int64_t wake = due_.empty() ? 0 : due_.begin()->first;
+    if (fire_time && (!wake || fire_time < wake)) wake = fire_time;
+    if (!wake) {
       cv_.wait(lock);
     } else {
-      cv_.wait_for(lock, std::chrono::nanoseconds(due_.begin()->first - now));
+      cv_.wait_for(lock, std::chrono::nanoseconds(wake - now));
     }
   }
 }

@@ -18,6 +18,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "lang/checker.h"
@@ -68,6 +69,24 @@ class Driver {
   // The workflow of a loaded run, for operations that check against it.
   const Dag* DagOf(const RunState& s, const Program** program);
 
+  // --- triggers --------------------------------------------------------
+  // The run id a trigger's firing gets: deterministic, so that a trigger
+  // can never start the same work twice. A schedule's is NAME.<fire time as
+  // 20261130T080000Z>; a webhook's NAME.<key> (a digest when the key is not
+  // made of run id characters or is too long).
+  static std::string TriggerRunId(const std::string& trigger, const std::string& key_or_time);
+  // Fires trigger `t` of `program` with `binding` (fired_at or request)
+  // bound: starts its workflow under `run_id`, or delivers its signal.
+  // *http is 201/200 (a start, or an existing run), 200/202 (a signal), or
+  // 4xx with *error.
+  RunOutcome Fire(const Program& program, const TriggerDecl& t, const std::string& bound_name, const Value& binding,
+                  const std::string& run_id, int* http, std::string* error, std::string* fired_run);
+  // The webhook trigger listening on `path`, and its program; null if none.
+  const TriggerDecl* Webhook(const std::string& path, const Program** program);
+  // secret("NAME") as a trigger reads it: the environment, then the config's
+  // secrets file.
+  std::optional<std::string> Secret(const std::string& name);
+
   Store& store() { return store_; }
   Clock& clock() { return clock_; }
   // Runs waiting with a due time (for /metrics).
@@ -81,6 +100,14 @@ class Driver {
   const Loaded* ForText(const std::string& path, const std::string& text, const std::string& workflow);
   RunOutcome RunIt(RunLog& log, const Loaded& w);
   void Index(const std::string& run_id, const RunOutcome& o);
+  // Schedules: the next fire time of every timed trigger, and firing them.
+  struct Timed {
+    std::shared_ptr<Program> program;
+    const TriggerDecl* trigger = nullptr;
+  };
+  void PlanTriggers(bool recovering);
+  void FireTimed(const std::string& name, int64_t at);
+  int64_t NextOf(const Timed& t, int64_t after) const;
 
   Store& store_;
   Clock& clock_;
@@ -88,13 +115,17 @@ class Driver {
   RunOptions base_;
   std::map<std::string, Loaded> by_name_;  // startable workflows
   std::map<std::string, Loaded> by_text_;  // digest(text) + workflow -> program
+  std::map<std::string, Timed> timed_;     // schedule and every triggers, by name
+  std::map<std::string, std::pair<std::shared_ptr<Program>, const TriggerDecl*>> hooks_;  // path -> trigger
 
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> work_;
   std::multimap<int64_t, std::string> due_;   // due time -> run
   std::map<std::string, int64_t> due_of_;     // run -> its entry in due_
+  std::map<std::string, int64_t> fire_at_;    // timed trigger -> its next fire time
   bool stopping_ = false;
+  bool recovered_ = false;
 };
 
 }  // namespace aos

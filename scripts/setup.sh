@@ -11,7 +11,7 @@ PACKAGES=(
   tao-pegtl-dev librocksdb-dev rocksdb-tools libcurl4-openssl-dev libyaml-cpp-dev
   libspdlog-dev catch2 nlohmann-json3-dev libcli11-dev libcpp-httplib-dev libjemalloc-dev libre2-dev
   clang libclang-rt-14-dev python3-aiosmtpd strace
-  chromium chromium-driver python3-selenium libhowardhinnant-date-dev tzdata python3-croniter
+  chromium chromium-driver python3-selenium libhowardhinnant-date-dev tzdata python3-croniter libssl-dev
 )
 
 missing=()

@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <httplib.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include <algorithm>
 #include <fstream>
@@ -16,6 +18,8 @@
 #include <sstream>
 #include <thread>
 
+#include "lang/eval.h"
+#include "runtime/codec.h"
 #include "runtime/driver.h"
 #include "runtime/event.h"
 #include "runtime/operations.h"
@@ -123,6 +127,10 @@ class Api {
     srv.Post(R"(/api/runs/([A-Za-z0-9._-]+)/signals/([^/]+))", Auth([this](const auto& q, auto& r) { Signal(q, r); }));
     srv.Post(R"(/api/runs/([A-Za-z0-9._-]+)/cancel)", Auth([this](const auto& q, auto& r) { Cancel(q, r); }));
     srv.Get("/metrics", Auth([this](const auto& q, auto& r) { Metrics(q, r); }));
+    // Webhook triggers: their own auth (the trigger's), not the serve token.
+    srv.Post(R"(/hooks/.+)", [this](const httplib::Request& q, httplib::Response& r) {
+      if (!d_.Call([&] { Hook(q, r); })) Error(r, 503, "shutting_down", "serve is stopping");
+    });
     // The page.
     srv.Get("/login", [](const httplib::Request&, httplib::Response& res) { Html(res, page::Login("")); });
     srv.Post("/login", [this](const httplib::Request& q, httplib::Response& r) { Login(q, r); });
@@ -285,6 +293,82 @@ class Api {
     out += "# HELP aos_due_runs Waiting runs with a due time.\n# TYPE aos_due_runs gauge\n";
     out += "aos_due_runs " + std::to_string(d_.due_count()) + "\n";
     res.set_content(out, "text/plain; version=0.0.4");
+  }
+
+  // ---- webhooks (serve.md §1): the trigger's auth, a JSON body, a
+  // deterministic run id; answered only once the start or signal is synced.
+  static std::string Hex(const unsigned char* p, size_t n) {
+    static const char hex[] = "0123456789abcdef";
+    std::string out;
+    for (size_t i = 0; i < n; ++i) {
+      out += hex[p[i] >> 4];
+      out += hex[p[i] & 15];
+    }
+    return out;
+  }
+  bool HookAuthorized(const aos::TriggerDecl& t, const httplib::Request& req, std::string* auth_header) {
+    const aos::Expr& a = *t.auth;
+    const aos::Expr& secret_call = *a.args[0];
+    if (secret_call.args.empty() || secret_call.args[0]->kind != aos::ExprKind::kLiteral) return false;
+    const auto secret = d_.Secret(secret_call.args[0]->literal.ToDisplayString());
+    if (!secret || secret->empty()) {
+      std::cerr << "serve: webhook " << t.name << ": its secret is not set; refusing every request\n";
+      return false;
+    }
+    if (a.name == "bearer") {
+      *auth_header = "authorization";
+      return SameSecret(req.get_header_value("Authorization"), "Bearer " + *secret);
+    }
+    const std::string header = a.args[1]->literal.ToDisplayString();
+    *auth_header = header;
+    std::string given = req.get_header_value(header);
+    if (given.rfind("sha256=", 0) == 0) given = given.substr(7);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    HMAC(EVP_sha256(), secret->data(), static_cast<int>(secret->size()),
+         reinterpret_cast<const unsigned char*>(req.body.data()), req.body.size(), md, &len);
+    std::string lower;
+    for (char c : given) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return SameSecret(lower, Hex(md, len));
+  }
+  void Hook(const httplib::Request& req, httplib::Response& res) {
+    const aos::Program* program = nullptr;
+    const aos::TriggerDecl* t = d_.Webhook(req.path, &program);
+    if (!t) return Error(res, 404, "not_found", "no webhook here");
+    std::string auth_header;
+    if (!HookAuthorized(*t, req, &auth_header)) return Error(res, 401, "unauthorized", "not authorized");
+    Value json;
+    if (!Body(req, res, &json)) return;
+    aos::ValueMap headers, query;
+    for (const auto& [k, v] : req.headers) {
+      std::string lower;
+      for (char c : k) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      std::transform(auth_header.begin(), auth_header.end(), auth_header.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      if (lower == auth_header || lower == "authorization") continue;  // never handed to the workflow
+      headers.emplace_back(Value::String(lower), Value::String(v));
+    }
+    for (const auto& [k, v] : req.params) query.emplace_back(Value::String(k), Value::String(v));
+    const Value request = Value::Map({{Value::String("method"), Value::String(req.method)},
+                                      {Value::String("path"), Value::String(req.path)},
+                                      {Value::String("query"), Value::Map(std::move(query))},
+                                      {Value::String("headers"), Value::Map(std::move(headers))},
+                                      {Value::String("json"), json},
+                                      {Value::String("body"), Value::String(req.body)}});
+    std::string key = aos::Digest(req.body);
+    if (t->key) {
+      aos::MapEnv env;
+      env.Set("request", request);
+      aos::EvalResult k = aos::Evaluate(*t->key, env);
+      if (!k.ok()) return Error(res, 400, "bad_request", "the key: " + k.error().message);
+      key = k.value().ToDisplayString();
+    }
+    int http = 0;
+    std::string error, run;
+    const aos::RunOutcome o =
+        d_.Fire(*program, *t, "request", request, aos::Driver::TriggerRunId(t->name, key), &http, &error, &run);
+    if (http >= 400) return Error(res, http, http == 404 ? "not_found" : "refused", error);
+    Json(res, http, aos::OutcomeJson(run, o));
   }
 
   // ---- the page: a session cookie after logging in with the token, and a
