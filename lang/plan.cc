@@ -1,5 +1,9 @@
 #include "lang/plan.h"
 
+#include <date/tz.h>
+
+#include "lang/cron.h"
+
 #include <cmath>
 #include <cstdio>
 #include <set>
@@ -422,6 +426,44 @@ std::optional<Value> TypedInput(const std::string& text, const TypeRef* type, st
 
 PlanReport BuildPlan(const Program& program, const Dag& dag, const PlanOptions& options) {
   return Planner(program, dag, options).Run();
+}
+
+std::string RenderTriggers(const Program& program, const Dag& dag, int64_t now, int count, bool json) {
+  std::string text, list;
+  for (const TriggerDecl* t : program.triggers) {
+    const bool starts = t->start && t->start->callee == dag.workflow->name;
+    if (!starts && !t->signal) continue;
+    std::string how, times;
+    std::vector<std::string> fires;
+    if (t->schedule && t->schedule->literal.kind() == ValueKind::kString) {
+      const std::string tz = t->timezone ? t->timezone->literal.ToDisplayString() : "UTC";
+      how = "schedule \"" + t->schedule->literal.as_string() + "\" in " + tz + ", missed " + t->missed;
+      std::string error;
+      auto spec = ParseCron(t->schedule->literal.as_string(), &error);
+      const date::time_zone* zone = FindTimeZone(tz, &error);
+      int64_t at = now;
+      for (int i = 0; spec && zone && i < count; ++i) {
+        auto next = NextFire(*spec, zone, at);
+        if (!next) break;
+        at = *next;
+        fires.push_back(FormatTimestamp(Timestamp{at}));
+      }
+    } else if (t->every && t->every->literal.kind() == ValueKind::kDuration) {
+      how = "every " + FormatDuration(t->every->literal.as_duration()) + " (from the previous fire), missed " + t->missed;
+    } else if (t->webhook) {
+      how = "webhook POST " + t->webhook->literal.ToDisplayString() + " (" +
+            (t->auth && t->auth->name == "bearer" ? "bearer token" : "HMAC-SHA256 signature") + ")";
+    }
+    const std::string what = starts ? "starts " + dag.workflow->name : "signals a run";
+    text += "  trigger " + t->name + ": " + how + "; " + what + "\n";
+    for (const auto& f : fires) text += "    fires at " + f + "\n";
+    std::string jf;
+    for (const auto& f : fires) jf += (jf.empty() ? "" : ",") + JsonQuote(f);
+    list += std::string(list.empty() ? "" : ",") + "{\"trigger\":" + JsonQuote(t->name) + ",\"how\":" +
+            JsonQuote(how) + ",\"starts\":" + (starts ? "true" : "false") + ",\"next\":[" + jf + "]}";
+  }
+  if (json) return "[" + list + "]";
+  return text.empty() ? "" : "\nTriggers\n" + text;
 }
 
 std::string RenderPlanText(const PlanReport& r) {

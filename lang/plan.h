@@ -50,6 +50,10 @@ struct PlanReport {
 
 PlanReport BuildPlan(const Program& program, const Dag& dag, const PlanOptions& options);
 std::string RenderPlanText(const PlanReport& report);
+// The triggers that start `dag`'s workflow (and the webhooks that signal
+// runs): how each fires and, for schedules, the next `count` fire times
+// after `now` (unix nanos). Text lines, or a JSON list.
+std::string RenderTriggers(const Program& program, const Dag& dag, int64_t now, int count, bool json);
 std::string RenderPlanJson(const PlanReport& report);
 
 // Types a command-line input by the parameter's declared type: a string

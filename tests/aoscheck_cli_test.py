@@ -161,5 +161,17 @@ check("test without --mock is a usage error", rc == 64 and "--mock" in err, err)
 rc, out, err = run("test", "--help")
 check("test --help", rc == 0 and "offline" in out, out)
 
+# plan lists the triggers of the workflow with their next five fire times.
+trig = write('workflow issue(week: string) {\n  output week\n}\n'
+             'trigger monday {\n  schedule "0 9 * * MON"\n  timezone "Europe/Berlin"\n'
+             '  start issue(week: format_time(fired_at, "%G-W%V", "Europe/Berlin"))\n}\n')
+rc, out, err = run("plan", trig)
+check("plan lists the triggers with their next five fire times", rc == 0 and "trigger monday: schedule" in out
+      and out.count("fires at ") == 5, out + err)
+rc, out, err = run("plan", trig, "--json")
+j = json.loads(out) if rc == 0 else {}
+check("plan --json has the triggers", j.get("triggers", [{}])[0].get("trigger") == "monday"
+      and len(j["triggers"][0]["next"]) == 5, out + err)
+
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

@@ -373,7 +373,16 @@ int RunPlan(const Options& o) {
     for (const auto& e : report.input_errors) std::cerr << "aoscheck: " << e << "\n";
     return kExitUsage;
   }
-  std::cout << (o.json ? aos::RenderPlanJson(report) + "\n" : aos::RenderPlanText(report));
+  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::system_clock::now().time_since_epoch()).count();
+  if (o.json) {
+    // The plan's object with the triggers added.
+    std::string plan = aos::RenderPlanJson(report);
+    plan.insert(plan.rfind('}'), ",\"triggers\":" + aos::RenderTriggers(*p, *w, now, 5, true));
+    std::cout << plan << "\n";
+  } else {
+    std::cout << aos::RenderPlanText(report) << aos::RenderTriggers(*p, *w, now, 5, false);
+  }
   return kExitOk;
 }
 
