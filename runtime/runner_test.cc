@@ -259,6 +259,7 @@ Value Inputs(const std::string& workflow) {
     return Value::Map({{S("week"), S("2026-W48")}});
   }
   if (workflow == "invoice_followup") return Value::Map({{S("number"), S("INV-7")}, {S("days_overdue"), Value::Int(45)}});
+  if (workflow == "follow_up") return Value::Map({{S("client"), S("Analytical")}, {S("proposal"), S("P-1")}});
   if (workflow == "lead_intake") {
     return Value::Map({{S("email"), S("ada@example.com")}, {S("name"), S("Ada")},
                        {S("company"), S("Analytical")}, {S("message"), S("Hi")}});

@@ -5,7 +5,12 @@
 # services (tests/standin/standin.py: analytics, a CMS-like REST API and an
 # OpenAI-compatible model server on loopback): the run stops at the `review`
 # approval, is approved, and finishes; a second run for the same week does
-# not post again.
+# not post again. Then the same workforce runs by itself under `aosrun serve`:
+# the Monday trigger starts the week's newsletter (the serve clock is moved to
+# just before Monday 09:00 Berlin time), a contact form's webhook starts the
+# lead intake, both approvals are decided from the CLI through serve's API,
+# and a client's reply arrives as a signed webhook and completes the
+# follow-up that waited for it.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
@@ -13,6 +18,7 @@ scripts/setup.sh
 BUILD_DIR=${AOS_BUILD_DIR:-build}
 AOSCHECK="$ROOT/$BUILD_DIR/aoscheck"
 AOSRUN="$ROOT/$BUILD_DIR/aosrun"
+export AOSRUN
 
 echo "== aoscheck --config examples/aos.yaml examples/*.aos"
 "$AOSCHECK" --config examples/aos.yaml examples/*.aos
@@ -76,3 +82,90 @@ echo "== aosrun cost (model spending at the config's prices)"
 echo
 echo "== aosrun verify"
 "$AOSRUN" verify
+
+echo
+echo "== aosrun serve: the workforce runs by itself"
+export CRM_URL="http://127.0.0.1:$PORT" CRM_TOKEN="demo-crm-$RANDOM"
+export LEAD_HOOK_TOKEN="demo-lead-$RANDOM$RANDOM" MAIL_HOOK_SECRET="demo-mail-$RANDOM$RANDOM"
+# The serve clock runs to 3 s before the next Monday 09:00 in Berlin.
+OFFSET=$(python3 -c '
+import datetime, zoneinfo
+z = zoneinfo.ZoneInfo("Europe/Berlin")
+now = datetime.datetime.now(z)
+d = now + datetime.timedelta(days=(7 - now.weekday()) % 7)
+m = d.replace(hour=9, minute=0, second=0, microsecond=0)
+if m <= now:
+    m += datetime.timedelta(days=7)
+print("%ds" % max(0, int((m - now).total_seconds()) - 3))')
+SERVE_DATA="$DEMO/serve-data"
+AOS_CLOCK_OFFSET=$OFFSET "$AOSRUN" serve "$ROOT/examples/weekly_newsletter.aos" "$ROOT/examples/lead_intake.aos" \
+    "$ROOT/examples/follow_up.aos" --data-dir "$SERVE_DATA" --listen 127.0.0.1:0 2>serve.log &
+SERVE=$!
+trap 'kill $SERVE 2>/dev/null || true; kill $STANDIN 2>/dev/null || true' EXIT
+for _ in $(seq 100); do [ -s "$SERVE_DATA/serve.json" ] && break; sleep 0.1; done
+cat serve.log
+python3 - "$SERVE_DATA" <<'PY'
+import hashlib, hmac, json, os, subprocess, sys, time, urllib.request, urllib.error
+data = sys.argv[1]
+url = json.load(open(os.path.join(data, "serve.json")))["address"]
+token = open(os.path.join(data, "serve.token")).read().strip()
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+def call(method, path, body=None, headers=None):
+    req = urllib.request.Request(url + path, method=method, headers=headers or {},
+                                 data=None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode()))
+    try:
+        with opener.open(req, timeout=60) as r:
+            return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+api = {"Authorization": "Bearer " + token}
+print("-- a contact form posts a lead to the webhook /hooks/lead")
+code, run = call("POST", "/hooks/lead", {"email": "ada@example.com", "name": "Ada", "company": "Analytical Engines",
+                                          "message": "Could you help with our data pipelines?"},
+                 {"Authorization": "Bearer " + os.environ["LEAD_HOOK_TOKEN"]})
+print("   %d: run %s is %s" % (code, run["run_id"], run["status"]))
+assert code == 201 and run["status"] == "waiting", run
+lead_run = run["run_id"]
+print("-- waiting for the Monday 09:00 trigger (the serve clock is 3 s before it)")
+newsletter = None
+for _ in range(200):
+    code, runs = call("GET", "/api/runs?workflow=weekly_issue", headers=api)
+    if runs:
+        newsletter = runs[0]["run_id"]
+        break
+    time.sleep(0.1)
+assert newsletter, "the Monday trigger did not start the newsletter"
+print("   the trigger started run %s" % newsletter)
+for _ in range(100):
+    code, items = call("GET", "/api/inbox", headers=api)
+    if len(items) >= 2:
+        break
+    time.sleep(0.1)
+print("-- the inbox (also on the page at %s/)" % url)
+for i in items:
+    print("   %s  %s: %s" % (i["run_id"], i["name"], i["ask"]))
+aosrun = os.environ["AOSRUN"]
+def cli(*args):
+    p = subprocess.run([aosrun, *args, "--data-dir", data], capture_output=True, text=True, timeout=120)
+    print("   $ aosrun %s -> exit %d %s" % (" ".join(args), p.returncode, p.stdout.strip()[:120]))
+    return p.returncode
+print("-- decided from the CLI, which goes through serve's API")
+assert cli("approve", newsletter, "review", "--comment", "ship it") == 0
+assert cli("reject", lead_run, "send_reply", "--comment", "I will call Ada instead") == 0
+print("-- a proposal goes out; the follow-up waits for the client's reply")
+code, run = call("POST", "/api/runs", {"workflow": "follow_up", "run_id": "follow-ada",
+                                       "input": {"client": "Analytical Engines", "proposal": "P-17"}}, api)
+assert code in (200, 201) and run["status"] == "waiting", run
+body = json.dumps({"run_id": "follow-ada", "text": "Yes, let us start next week."}).encode()
+sig = hmac.new(os.environ["MAIL_HOOK_SECRET"].encode(), body, hashlib.sha256).hexdigest()
+code, run = call("POST", "/hooks/reply", body, {"X-Signature": "sha256=" + sig})
+print("   the signed reply webhook: %d, run follow-ada %s: %s" % (code, run["status"], json.dumps(run["output"])))
+assert code == 200 and run["status"] == "completed" and run["output"]["replied"] is True, run
+PY
+kill -TERM $SERVE
+wait $SERVE || true
+echo "== serve stopped; every run it made:"
+"$AOSRUN" runs --data-dir "$SERVE_DATA"
+"$AOSRUN" verify --data-dir "$SERVE_DATA"

@@ -4,6 +4,7 @@
 One HTTP server on 127.0.0.1 speaking the real protocols AOS talks to:
 
   CMS-like REST API      POST /posts, GET /posts, DELETE /posts/<id>
+  CRM-like contacts      POST /contacts, DELETE /contacts/<id>
   generic effects        any method on /effects/<anything>
   analytics              GET /signals?week=W
   OpenAI-compatible API  POST /v1/chat/completions, POST /v1/embeddings
@@ -80,6 +81,10 @@ def _draft(prompt):
         ],
         "summary": "A short piece on %s, drafted from %d words of prompt."
         % (topic, len(words)),
+        # For answers typed as an assessment (the lead intake's); other
+        # types drop the fields they do not declare.
+        "score": 0.8,
+        "reply": "Thank you for getting in touch about %s." % topic,
     }
 
 
@@ -208,6 +213,17 @@ class Handler(BaseHTTPRequestHandler):
             if post is None:
                 return self._send(404, {"error": "no such post"})
             return self._send(200, post)
+        # A CRM-like contacts API (the lead intake's connector), with the
+        # same Idempotency-Key replay as the CMS.
+        if path == "/contacts" and method == "POST":
+            def compute():
+                cid = "c-%d" % state.next_id
+                state.next_id += 1
+                return 201, {"id": cid}
+            status, body = self._idempotent("/contacts", key, compute)
+            return self._send(status, body)
+        if path.startswith("/contacts/") and method == "DELETE":
+            return self._send(200, {"deleted": True})
         if path == "/signals" and method == "GET":
             return self._signals(query.get("week", [""])[0])
         if path == "/v1/chat/completions" and method == "POST":

@@ -107,7 +107,7 @@ def check(base):
     expect(choice["finish_reason"] == "stop" and choice["message"]["role"] == "assistant",
            "choice: %r" % choice)
     draft = json.loads(choice["message"]["content"])
-    expect(set(draft) == {"title", "sections", "summary"}, "draft fields: %r" % draft)
+    expect(set(draft) == {"title", "sections", "summary", "score", "reply"}, "draft fields: %r" % draft)
     expect(isinstance(draft["sections"], list) and draft["sections"], "sections: %r" % draft)
     u = c["usage"]
     expect(u["total_tokens"] == u["prompt_tokens"] + u["completion_tokens"] > 0, "usage %r" % u)
