@@ -199,6 +199,43 @@ try:
     with open(WF, "w") as f:
         f.write(original)
 
+    # Slow clients (headers never finished) do not starve the others, and a
+    # thousand connections at once are all answered.
+    import socket
+    import threading
+    host, port = s.url[len("http://"):].split(":")
+    stalled = []
+    for _ in range(30):
+        c = socket.create_connection((host, int(port)), timeout=10)
+        c.sendall(b"GET /api/health HTTP/1.1\r\nHost: x\r\n")  # and nothing more
+        stalled.append(c)
+    code, body = s.call("GET", "/api/health", token=False)
+    check("30 stalled clients: serve still answers others", code == 200, (code, body))
+    for c in stalled:
+        c.close()
+    answered = []
+    def one():
+        try:
+            c = socket.create_connection((host, int(port)), timeout=60)
+            c.sendall(b"GET /api/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            data = b""
+            while True:
+                chunk = c.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            c.close()
+            answered.append(data.startswith(b"HTTP/1.1 200"))
+        except OSError:
+            answered.append(False)
+    threads = [threading.Thread(target=one) for _ in range(1000)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    check("1,000 connections at once are all answered", len(answered) == 1000 and all(answered),
+          (len(answered), answered.count(False)))
+
     # SIGKILL with a timer pending: a restarted serve fires it.
     code, body = s.call("POST", "/api/runs", {"workflow": "pause", "input": {"x": 9}, "run_id": "p2"})
     s.p.send_signal(signal.SIGKILL)

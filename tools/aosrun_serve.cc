@@ -115,8 +115,12 @@ class Api {
 
   void Routes(httplib::Server& srv) {
     srv.set_payload_max_length(1 << 20);
-    srv.set_read_timeout(10, 0);
-    srv.set_write_timeout(10, 0);
+    // Slow clients are cut off after 5 s and hold one of 64 threads until
+    // then; the rest queue (the work itself is serialized on the driver).
+    srv.new_task_queue = [] { return new httplib::ThreadPool(64); };
+    srv.set_read_timeout(5, 0);
+    srv.set_write_timeout(5, 0);
+    srv.set_keep_alive_timeout(5);
     srv.Get("/api/health", [](const httplib::Request&, httplib::Response& res) { Json(res, 200, "{\"ok\":true}"); });
     srv.Post("/api/runs", Auth([this](const auto& q, auto& r) { StartRun(q, r); }));
     srv.Get("/api/runs", Auth([this](const auto& q, auto& r) { ListRuns(q, r); }));
