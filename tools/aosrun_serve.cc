@@ -1,6 +1,7 @@
 #include "tools/aosrun_serve.h"
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -538,7 +539,16 @@ int Serve(ServeSetup& s) {
   httplib::Server srv;
   Api api(s, driver, token);
   api.Routes(srv);
+  // cpp-httplib listens with a backlog of 5 (compiled into Debian's library):
+  // a hundred clients connecting at once would see resets. The socket is
+  // noted as it is made and listened on again with a deep backlog.
+  int listen_fd = -1;
+  srv.set_socket_options([&listen_fd](socket_t sock) {
+    httplib::default_socket_options(sock);
+    listen_fd = sock;
+  });
   const int bound = port == 0 ? srv.bind_to_any_port(host) : (srv.bind_to_port(host, port) ? port : -1);
+  if (bound > 0 && listen_fd >= 0) ::listen(listen_fd, 4096);
   if (bound <= 0) {
     std::cerr << "aosrun: cannot listen on " << s.listen << "\n";
     driver.Stop();
