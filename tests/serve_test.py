@@ -174,6 +174,10 @@ try:
     check("aosrun cancel goes through serve (0)", rc == 0 and "cancelled" in err, (rc, out, err))
     rc, out, err = cli("approve", "nosuch", "ok")
     check("an unknown run through serve is 66", rc == 66, (rc, out, err))
+    rc, out, err = cli(WF, "--workflow", "pause", "--input", "x=3", "--run-id", "cli-start")
+    check("aosrun FILE starts through serve (75 waiting on its timer)", rc == 75 and "cli-start" in err, (rc, out, err))
+    st = wait_status(s, "cli-start", "completed")
+    check("... and serve completes it at its due time", st and st.get("output") == {"x": 3}, st)
 
     # SIGHUP reloads the files: a new workflow can be started; a file that
     # does not check is refused and the old ones stay.

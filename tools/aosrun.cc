@@ -452,6 +452,8 @@ int RunBatch(Context& c, Loaded& w, const std::string& path, const std::string& 
   return worst;
 }
 
+int ViaServe(Context& c, const std::string& method, const std::string& path, const std::string& body);
+
 int CmdStart(Context& c) {
   if (c.opt.positional.size() != 1) return Usage("give exactly one FILE to run");
   const std::string path = c.opt.positional[0];
@@ -468,7 +470,9 @@ int CmdStart(Context& c) {
   std::future<int> opening;
   std::unique_ptr<aos::RunLog> preloaded;
   std::string preload_error;
-  if (!c.opt.run_id.empty() && c.opt.batch.empty() && aos::ValidRunId(c.opt.run_id) &&
+  // While serve holds the data directory, the start goes through its API.
+  const bool via_serve = c.opt.batch.empty() && aosrun::FindServe(c.data_dir, c.config).has_value();
+  if (!via_serve && !c.opt.run_id.empty() && c.opt.batch.empty() && aos::ValidRunId(c.opt.run_id) &&
       access((c.data_dir + "/CURRENT").c_str(), F_OK) == 0) {
     opening = std::async(std::launch::async, [&c, &preloaded, &preload_error] {
       if (int rc = OpenStore(c, false)) return rc;
@@ -559,6 +563,13 @@ int CmdStart(Context& c) {
       return kExitUsage;
     }
     inputs[i] = typed;
+  }
+  if (via_serve) {
+    // The workflow must be one serve was started with (404 otherwise).
+    const std::string body = "{\"workflow\":" + Q(w.dag->workflow->name) + ",\"input\":" + inputs[0].ToJson() +
+                             (c.opt.run_id.empty() ? "" : ",\"run_id\":" + Q(c.opt.run_id)) + "}";
+    const int rc = ViaServe(c, "POST", "/api/runs", body);
+    if (rc >= 0) return rc;
   }
   if (!c.store) {
     if (int rc = OpenStore(c, true)) return rc;
