@@ -48,10 +48,11 @@ def check(name, cond, detail=""):
 
 WF = os.path.join(TMP, "w.aos")
 with open(WF, "w") as f:
-    f.write('workflow invoice() {\n'
+    f.write('type Terms { days: int  note: string = "" }\n'
+            'workflow invoice() {\n'
             '  approval send { ask "Send these invoices?" '
             'show {client: "Analytical Engines Ltd", lines: [{item: "Design", hours: 12}, {item: "Review", hours: 3}]} '
-            'timeout 48h }\n  output send.approved\n}\n')
+            'returns Terms timeout 48h }\n  output {approved: send.approved, days: send.data.days}\n}\n')
 DATA = os.path.join(TMP, "data")
 serve = subprocess.Popen([AOSRUN, "serve", WF, "--data-dir", DATA, "--listen", "127.0.0.1:0"], cwd=TMP, env=ENV,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -119,6 +120,10 @@ try:
           and "Design" in text and "Review" in text and "{" not in text, text)
     check("the page fits a phone: no horizontal scroll",
           driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1"))
+    fields = driver.find_elements(By.ID, "field_days")
+    check("the approval's returns fields are a form", fields, driver.page_source[:300])
+    if fields:
+        fields[0].send_keys("30")
     driver.save_screenshot(os.path.join(OUT, "serve_page_inbox.png"))
     driver.find_element(By.CSS_SELECTOR, "button.approve").click()
     try:
@@ -129,6 +134,8 @@ try:
     status = driver.find_element(By.ID, "status").text if "/runs/" in driver.current_url else ""
     check("the run is completed", status == "completed", status)
     check("its timeline lists the approval, decided", "approved by" in driver.page_source, driver.page_source[:300])
+    check("the form's value reached the run as a typed returns field", ">30<" in driver.page_source
+          and "days" in driver.page_source, driver.page_source[-800:])
     driver.save_screenshot(os.path.join(OUT, "serve_page_run.png"))
     driver.get(url + "/")
     try:

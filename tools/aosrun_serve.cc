@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "lang/eval.h"
+#include "lang/plan.h"
 #include "runtime/codec.h"
 #include "runtime/driver.h"
 #include "runtime/event.h"
@@ -436,8 +437,33 @@ class Api {
     auto items = aos::Inbox(d_.store(), d_.clock(), &damaged);
     std::string flash = req.get_param_value("msg");
     for (const auto& d : damaged) flash += (flash.empty() ? "" : " ") + d;
-    Html(res, page::Inbox(items, csrf, d_.clock().NowNanos(), flash));
+    std::vector<std::vector<page::ReturnField>> fields;
+    for (const auto& i : items) fields.push_back(ReturnFields(i.run_id, i.name, nullptr, nullptr));
+    Html(res, page::Inbox(items, fields, csrf, d_.clock().NowNanos(), flash));
   }
+  // The fields of approval `name`'s `returns` record type (its type and the
+  // program, for typing what the form sends); empty when it has none.
+  std::vector<page::ReturnField> ReturnFields(const std::string& run, const std::string& name,
+                                              const aos::TypeRef** type, const aos::Program** program) {
+    std::vector<page::ReturnField> out;
+    aos::RunLog log(d_.store(), d_.clock());
+    std::string error;
+    if (!log.Load(run, &error)) return out;
+    const aos::Program* p = nullptr;
+    const aos::Dag* dag = d_.DagOf(log.state(), &p);
+    if (!dag) return out;
+    const std::string base = name.substr(0, name.find('['));
+    for (const auto& n : dag->nodes) {
+      if (n.name != base || !n.stmt || n.stmt->kind != aos::StmtKind::kApproval || !n.stmt->returns) continue;
+      if (type) *type = n.stmt->returns.get();
+      if (program) *program = p;
+      auto t = p->types.find(n.stmt->returns->name);
+      if (t == p->types.end()) continue;
+      for (const auto& f : t->second->fields) out.push_back({f.name, f.type ? f.type->name : "any"});
+    }
+    return out;
+  }
+
   void DecidePage(const httplib::Request& req, httplib::Response& res) {
     const std::string run = req.get_param_value("run"), name = req.get_param_value("name");
     aos::RunLog log(d_.store(), d_.clock());
@@ -448,6 +474,23 @@ class Api {
     d.by = "operator (page)";
     d.comment = req.get_param_value("comment");
     d.expect_hash = req.get_param_value("hash");
+    // `returns` fields from the form, each read as its type (as --input is).
+    const aos::TypeRef* rtype = nullptr;
+    const aos::Program* rprogram = nullptr;
+    const auto fields = ReturnFields(run, name, &rtype, &rprogram);
+    if (d.approve && !fields.empty() && rprogram) {
+      aos::ValueMap data;
+      auto t = rprogram->types.find(rtype->name);
+      for (const auto& f : t->second->fields) {
+        const std::string text = req.get_param_value("field_" + f.name);
+        if (text.empty()) continue;
+        std::string why;
+        auto v = aos::TypedInput(text, f.type.get(), &why);
+        if (!v) return SeeOther(res, "/?msg=" + httplib::detail::encode_query_param(f.name + ": " + why));
+        data.emplace_back(Value::String(f.name), *v);
+      }
+      d.data = Value::Map(std::move(data));
+    }
     d.at_nanos = d_.clock().NowNanos();
     const aos::Program* program = nullptr;
     const aos::Dag* dag = log.state().Finished() ? nullptr : d_.DagOf(log.state(), &program);

@@ -20,8 +20,9 @@ const char kStyle[] =
     "border:1px solid #e8d58a;padding:.6rem;border-radius:.4rem;margin-bottom:1rem}"
     ".ok,.completed{color:#2b7a3d}.failed,.cancelled{color:#a4161a}.waiting,.running{color:#9a6700}";
 
-std::string Shell(const std::string& title, const std::string& body, bool nav = true) {
-  return "<!doctype html><html lang=en><head><meta charset=utf-8>"
+std::string Shell(const std::string& title, const std::string& body, bool nav = true, int refresh = 0) {
+  return "<!doctype html><html lang=en><head><meta charset=utf-8>" +
+         (refresh ? "<meta http-equiv=refresh content=\"" + std::to_string(refresh) + "\">" : std::string()) +
          "<meta name=viewport content=\"width=device-width, initial-scale=1\"><title>" +
          Escape(title) + " · AOS</title><style>" + kStyle + "</style></head><body><header><span>AOS</span>" +
          (nav ? "<a href=\"/\">Inbox</a><a href=\"/runs\">Runs</a>" : "") + "</header><main>" + body +
@@ -114,12 +115,13 @@ std::string Login(const std::string& problem) {
                false);
 }
 
-std::string Inbox(const std::vector<aos::InboxItem>& items, const std::string& csrf, int64_t now,
-                  const std::string& flash) {
+std::string Inbox(const std::vector<aos::InboxItem>& items, const std::vector<std::vector<ReturnField>>& fields,
+                  const std::string& csrf, int64_t now, const std::string& flash) {
   std::string body = flash.empty() ? "" : "<div class=flash id=flash>" + Escape(flash) + "</div>";
   body += "<h1>Inbox</h1>";
   if (items.empty()) body += "<p class=muted id=empty>No approval is waiting.</p>";
-  for (const auto& i : items) {
+  for (size_t n = 0; n < items.size(); ++n) {
+    const aos::InboxItem& i = items[n];
     body += "<div class=\"card approval\" data-run=\"" + Escape(i.run_id) + "\"><h2>" + Escape(i.ask) + "</h2>";
     body += "<p class=muted>run <a href=\"/runs/" + Escape(i.run_id) + "\">" + Escape(i.run_id) + "</a> · " +
             Escape(i.workflow) + " · " + Escape(i.name);
@@ -135,12 +137,21 @@ std::string Inbox(const std::vector<aos::InboxItem>& items, const std::string& c
     }
     body += "<form method=post action=\"/decide\"><input type=hidden name=csrf value=\"" + Escape(csrf) +
             "\"><input type=hidden name=run value=\"" + Escape(i.run_id) + "\"><input type=hidden name=name value=\"" +
-            Escape(i.name) + "\"><input type=hidden name=hash value=\"" + Escape(i.payload_hash) +
-            "\"><textarea name=comment rows=2 placeholder=\"Comment (optional)\"></textarea>"
+            Escape(i.name) + "\"><input type=hidden name=hash value=\"" + Escape(i.payload_hash) + "\">";
+    if (n < fields.size()) {
+      for (const auto& f : fields[n]) {
+        body += "<label>" + Escape(f.name) + " <span class=muted>(" + Escape(f.type) +
+                ")</span><input type=text name=\"field_" + Escape(f.name) + "\" id=\"field_" + Escape(f.name) +
+                "\"></label>";
+      }
+    }
+    body += "<textarea name=comment rows=2 placeholder=\"Comment (optional)\"></textarea>"
             "<button class=approve name=decision value=approve type=submit>Approve</button>"
             "<button class=reject name=decision value=reject type=submit>Reject</button></form></div>";
   }
-  return Shell("Inbox", body);
+  // An empty inbox refreshes itself; one with forms does not (a refresh
+  // would lose what is being typed).
+  return Shell("Inbox", body, true, items.empty() ? 15 : 0);
 }
 
 std::string Runs(const std::vector<aos::RunIndexEntry>& runs, const std::string& status, const std::string& workflow) {
@@ -193,7 +204,7 @@ std::string Run(const aos::RunOutcome& o, const aos::Trace& t, const std::string
     body += "<tr><td>" + Escape(s.name) + "</td><td>" + Escape(s.kind) + "</td><td class=\"" + Escape(s.status) +
             "\">" + Escape(s.status) + "</td><td>" + Escape(took) + "</td><td>" + Escape(notes) + "</td></tr>";
   }
-  return Shell("Run " + t.run_id, body + "</table></div>");
+  return Shell("Run " + t.run_id, body + "</table></div>", true, ended ? 0 : 5);
 }
 
 }  // namespace aosrun::page

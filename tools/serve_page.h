@@ -19,9 +19,14 @@ std::string Escape(const std::string& text);
 std::string Readable(const aos::Value& v, int depth = 0);
 
 std::string Login(const std::string& problem);
-// The inbox (the start page). `now` is for "waiting since" and overdue.
-std::string Inbox(const std::vector<aos::InboxItem>& items, const std::string& csrf, int64_t now_nanos,
-                  const std::string& flash);
+// A field an approval's `returns` type asks the approver for.
+struct ReturnField {
+  std::string name, type;
+};
+// The inbox (the start page). `now` is for "waiting since" and overdue;
+// `fields[i]` are item i's `returns` fields (a form), empty when none.
+std::string Inbox(const std::vector<aos::InboxItem>& items, const std::vector<std::vector<ReturnField>>& fields,
+                  const std::string& csrf, int64_t now_nanos, const std::string& flash);
 std::string Runs(const std::vector<aos::RunIndexEntry>& runs, const std::string& status, const std::string& workflow);
 std::string Run(const aos::RunOutcome& o, const aos::Trace& t, const std::string& csrf);
 
