@@ -13,13 +13,87 @@
 
 namespace aos {
 
-Driver::Driver(Store& store, Clock& clock, CallHandler& calls, RunOptions base)
+// Holds a run's lock for a scope; the thread that holds it may take it again.
+class Driver::RunGuard {
+ public:
+  RunGuard(Driver& d, const std::string& id) : d_(d), id_(id) {
+    thread_local std::set<std::string>* held = nullptr;
+    if (!held) held = new std::set<std::string>();  // per thread, for the thread's life
+    held_ = held;
+    if (held_->count(id_)) return;
+    std::unique_lock<std::mutex> lock(d_.runs_mu_);
+    d_.runs_cv_.wait(lock, [&] { return !d_.busy_.count(id_); });
+    d_.busy_.insert(id_);
+    held_->insert(id_);
+    owned_ = true;
+  }
+  ~RunGuard() {
+    if (!owned_) return;
+    std::lock_guard<std::mutex> lock(d_.runs_mu_);
+    d_.busy_.erase(id_);
+    held_->erase(id_);
+    d_.runs_cv_.notify_all();
+  }
+
+ private:
+  Driver& d_;
+  std::string id_;
+  std::set<std::string>* held_ = nullptr;
+  bool owned_ = false;
+};
+
+Driver::Driver(Store& store, Clock& clock, CallHandler& calls, RunOptions base, int workers)
     : store_(store), clock_(clock), calls_(calls), base_(std::move(base)) {
   base_.max_inline_wait_ms = 0;  // every wait goes to the due index
   base_.progress = nullptr;
+  for (int i = 0; i < std::max(1, workers); ++i) {
+    pool_.emplace_back([this] {
+      for (;;) {
+        std::function<void()> job;
+        {
+          std::unique_lock<std::mutex> lock(pool_mu_);
+          pool_cv_.wait(lock, [this] { return pool_stop_ || !jobs_.empty(); });
+          if (jobs_.empty()) return;  // stopping, and nothing left
+          job = std::move(jobs_.front());
+          jobs_.pop_front();
+        }
+        job();
+      }
+    });
+  }
+}
+
+Driver::~Driver() {
+  {
+    std::lock_guard<std::mutex> lock(pool_mu_);
+    pool_stop_ = true;
+  }
+  pool_cv_.notify_all();
+  for (auto& t : pool_) t.join();
+}
+
+void Driver::Submit(std::function<void()> job) {
+  {
+    std::lock_guard<std::mutex> lock(pool_mu_);
+    jobs_.push_back(std::move(job));
+  }
+  pool_cv_.notify_one();
+}
+
+bool Driver::WithRun(const std::string& run_id, const std::function<void()>& work) {
+  if (!accepting()) return false;
+  RunGuard guard(*this, run_id);
+  work();
+  return true;
+}
+
+bool Driver::accepting() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return !stopping_;
 }
 
 void Driver::AddProgram(std::shared_ptr<Program> program, const std::string& path, const std::string& text) {
+  std::unique_lock<std::mutex> programs(programs_mu_);
   for (const auto& dag : program->workflows) {
     Loaded l{program, dag.get()};
     by_name_[dag->workflow->name] = l;
@@ -35,6 +109,7 @@ void Driver::AddProgram(std::shared_ptr<Program> program, const std::string& pat
       fire_at_.erase(t->name);  // planned again (a reload may change it)
     }
   }
+  programs.unlock();
   if (recovered_) PlanTriggers(false);
 }
 
@@ -57,6 +132,7 @@ std::optional<std::string> Driver::Secret(const std::string& name) {
 }
 
 const TriggerDecl* Driver::Webhook(const std::string& path, const Program** program) {
+  std::lock_guard<std::mutex> lock(programs_mu_);
   auto it = hooks_.find(path);
   if (it == hooks_.end()) return nullptr;
   if (program) *program = it->second.first.get();
@@ -114,6 +190,12 @@ RunOutcome Driver::Fire(const Program& program, const TriggerDecl& t, const std:
     return *http = 400, o;
   }
   *fired_run = to.ToDisplayString();
+  if (!ValidRunId(*fired_run)) {
+    *http = 404;
+    *error = "no run " + *fired_run;
+    return o;
+  }
+  RunGuard guard(*this, *fired_run);
   RunLog log(store_, clock_);
   if (!ValidRunId(*fired_run) || !store_.Get(Column::kRuns, *fired_run) || !log.Load(*fired_run, error)) {
     *http = 404;
@@ -152,7 +234,12 @@ int64_t Driver::NextOf(const Timed& t, int64_t after) const {
 // the latest missed time; `skip` just goes on.
 void Driver::PlanTriggers(bool recovering) {
   const int64_t now = clock_.NowNanos();
-  for (const auto& [name, t] : timed_) {
+  std::map<std::string, Timed> timed;
+  {
+    std::lock_guard<std::mutex> lock(programs_mu_);
+    timed = timed_;
+  }
+  for (const auto& [name, t] : timed) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (fire_at_.count(name)) continue;
@@ -175,8 +262,14 @@ void Driver::PlanTriggers(bool recovering) {
 }
 
 void Driver::FireTimed(const std::string& name, int64_t at) {
-  auto it = timed_.find(name);
-  if (it == timed_.end()) return;
+  Timed timed;
+  {
+    std::lock_guard<std::mutex> lock(programs_mu_);
+    auto found = timed_.find(name);
+    if (found == timed_.end()) return;
+    timed = found->second;
+  }
+  const Timed* it_timed = &timed;
   const std::string stamp = FormatTimestamp(Timestamp{at});
   // 2026-11-30T08:00:00Z -> 20261130T080000Z: run id characters only.
   std::string compact;
@@ -185,7 +278,7 @@ void Driver::FireTimed(const std::string& name, int64_t at) {
   }
   int http = 0;
   std::string error, run;
-  Fire(*it->second.program, *it->second.trigger, "fired_at", Value::Time(Timestamp{at}),
+  Fire(*it_timed->program, *it_timed->trigger, "fired_at", Value::Time(Timestamp{at}),
        TriggerRunId(name, compact + "Z"), &http, &error, &run);
   // The fire is recorded once the run is: a crash in between fires the same
   // time again on restart, under the same run id, which continues that run.
@@ -196,6 +289,7 @@ void Driver::FireTimed(const std::string& name, int64_t at) {
 
 const Driver::Loaded* Driver::ForText(const std::string& path, const std::string& text, const std::string& workflow) {
   const std::string key = Digest(text) + "|" + workflow;
+  std::lock_guard<std::mutex> lock(programs_mu_);  // map nodes stay put: the pointer outlives the lock
   if (auto it = by_text_.find(key); it != by_text_.end()) return &it->second;
   CheckOptions opts;
   if (base_.config) {
@@ -219,9 +313,31 @@ const Dag* Driver::DagOf(const RunState& s, const Program** program) {
 }
 
 RunOutcome Driver::RunIt(RunLog& log, const Loaded& w) {
-  RunOutcome o = Runner(log, *w.program, *w.dag, calls_, clock_, base_).Run();
+  RunOptions opt = base_;
+  opt.sync_at_end = false;  // GroupSync below makes the end durable
+  RunOutcome o = Runner(log, *w.program, *w.dag, calls_, clock_, opt).Run();
+  GroupSync();
   Index(log.state().run_id, o);
   return o;
+}
+
+void Driver::GroupSync() {
+  std::unique_lock<std::mutex> lock(sync_mu_);
+  const uint64_t mine = ++sync_asked_;
+  while (sync_done_ < mine) {
+    if (!syncing_) {
+      syncing_ = true;
+      const uint64_t upto = sync_asked_;
+      lock.unlock();
+      store_.Sync();
+      lock.lock();
+      syncing_ = false;
+      sync_done_ = std::max(sync_done_, upto);
+      sync_cv_.notify_all();
+    } else {
+      sync_cv_.wait(lock);
+    }
+  }
 }
 
 void Driver::Index(const std::string& run_id, const RunOutcome& o) {
@@ -275,12 +391,19 @@ Driver::Started Driver::Start(const std::string& name, const Value& inputs, cons
     return s;
   }
   s.run_id = id;
-  auto w = by_name_.find(name);
-  if (w == by_name_.end()) {
-    s.status = 404;
-    s.error = "no workflow '" + name + "' is served";
-    return s;
+  Loaded started;
+  {
+    std::lock_guard<std::mutex> lock(programs_mu_);
+    auto found = by_name_.find(name);
+    if (found == by_name_.end()) {
+      s.status = 404;
+      s.error = "no workflow '" + name + "' is served";
+      return s;
+    }
+    started = found->second;
   }
+  const Loaded* w_loaded = &started;
+  RunGuard guard(*this, id);
   RunLog log(store_, clock_);
   if (store_.Get(Column::kRuns, id)) {
     if (!log.Load(id, &s.error)) {
@@ -307,28 +430,29 @@ Driver::Started Driver::Start(const std::string& name, const Value& inputs, cons
     return s;
   }
   Value typed;
-  if (!PrepareInputs(*w->second.program, *w->second.dag, inputs, &typed, &s.error)) {
+  if (!PrepareInputs(*w_loaded->program, *w_loaded->dag, inputs, &typed, &s.error)) {
     s.status = 400;
     return s;
   }
-  if (std::string missing = MissingEnv(*w->second.program, *w->second.dag); !missing.empty()) {
+  if (std::string missing = MissingEnv(*w_loaded->program, *w_loaded->dag); !missing.empty()) {
     s.status = 400;
     s.error = missing;
     return s;
   }
   log.Begin(id);
-  const std::string& text = w->second.dag->source->text();
-  if (!StartRun(log, *w->second.program, *w->second.dag, w->second.dag->source->path(), text, typed, false, &s.error)) {
+  const std::string& text = w_loaded->dag->source->text();
+  if (!StartRun(log, *w_loaded->program, *w_loaded->dag, w_loaded->dag->source->path(), text, typed, false, &s.error)) {
     s.status = 400;
     return s;
   }
   log.Flush(false);
   s.status = 201;
-  s.outcome = RunIt(log, w->second);
+  s.outcome = RunIt(log, *w_loaded);
   return s;
 }
 
 bool Driver::Continue(const std::string& run_id, RunOutcome* out, std::string* error) {
+  RunGuard guard(*this, run_id);
   RunLog log(store_, clock_);
   if (!ValidRunId(run_id) || !log.Load(run_id, error)) return false;
   if (log.state().Finished()) {
@@ -346,6 +470,7 @@ bool Driver::Continue(const std::string& run_id, RunOutcome* out, std::string* e
 }
 
 bool Driver::Cancel(const std::string& run_id, RunOutcome* out, std::string* error) {
+  RunGuard guard(*this, run_id);
   RunLog log(store_, clock_);
   if (!ValidRunId(run_id) || !log.Load(run_id, error)) return false;
   if (log.state().Finished()) {
@@ -410,10 +535,14 @@ void Driver::Loop() {
     if (fire_time && fire_time <= now) {
       fire_at_.erase(fire);
       lock.unlock();
-      FireTimed(fire, fire_time);
-      const auto t = timed_.find(fire);
-      int64_t next = t == timed_.end() ? 0 : NextOf(t->second, fire_time);
-      while (next && next <= clock_.NowNanos() && t->second.trigger->missed == "skip") next = NextOf(t->second, next);
+      Submit([this, fire, fire_time] { FireTimed(fire, fire_time); });
+      int64_t next = 0;
+      {
+        std::lock_guard<std::mutex> programs(programs_mu_);
+        const auto t = timed_.find(fire);
+        next = t == timed_.end() ? 0 : NextOf(t->second, fire_time);
+        while (next && next <= clock_.NowNanos() && t->second.trigger->missed == "skip") next = NextOf(t->second, next);
+      }
       lock.lock();
       if (next) fire_at_[fire] = next;
       continue;
@@ -423,9 +552,11 @@ void Driver::Loop() {
       due_.erase(due_.begin());
       due_of_.erase(run);
       lock.unlock();
-      RunOutcome o;
-      std::string error;
-      Continue(run, &o, &error);
+      Submit([this, run] {
+        RunOutcome o;
+        std::string error;
+        Continue(run, &o, &error);
+      });
       lock.lock();
       continue;
     }

@@ -3,8 +3,10 @@
 // (through runtime/operations), and wakes each waiting run at its due time
 // (a timer, a retry, an approval's timeout, an undo to try again) from one
 // in-memory index of due times, sleeping until the earliest or until work
-// arrives — no polling. One thread executes all work (Loop), so a run is
-// never touched by two things at once; other threads hand it work with Call.
+// arrives — no polling. Many runs go at once: the API's threads and a pool
+// of workers (for due runs and timed triggers) each take the run they work
+// on with a per-run lock, so a run is never touched by two things at once
+// while a slow call in one run holds up no other.
 //
 // Ninja's split: the Runner decides and does what one run does next; the
 // Driver decides which run goes next.
@@ -19,6 +21,9 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
+#include <thread>
+#include <vector>
 #include <string>
 
 #include "lang/checker.h"
@@ -32,8 +37,10 @@ namespace aos {
 class Driver {
  public:
   // `base` is applied to every run (config, concurrency); waits are never
-  // slept inline: they go to the due index.
-  Driver(Store& store, Clock& clock, CallHandler& calls, RunOptions base);
+  // slept inline: they go to the due index. `workers` run due runs and
+  // timed triggers.
+  Driver(Store& store, Clock& clock, CallHandler& calls, RunOptions base, int workers = 8);
+  ~Driver();
 
   // Makes the workflows of a checked program startable by name. Runs keep
   // the text they started with; a program is also loaded from a run's
@@ -50,6 +57,11 @@ class Driver {
   // Runs `work` on the driver thread and waits for it. Any thread but the
   // driver's. false when the driver is stopping (the work did not run).
   bool Call(const std::function<void()>& work);
+  // Runs `work` on the calling thread holding run `run_id`'s lock (taken
+  // again by the same thread, it is not waited for). false when stopping.
+  bool WithRun(const std::string& run_id, const std::function<void()>& work);
+  // Whether requests are still taken (false once Stop was called).
+  bool accepting();
 
   // --- work for the driver thread (inside Call) -------------------------
   struct Started {
@@ -99,6 +111,13 @@ class Driver {
   };
   const Loaded* ForText(const std::string& path, const std::string& text, const std::string& workflow);
   RunOutcome RunIt(RunLog& log, const Loaded& w);
+  // Group commit: durable on return, one sync for every run that ended
+  // meanwhile (runs end unsynced; effect intents still sync themselves).
+  void GroupSync();
+  std::mutex sync_mu_;
+  std::condition_variable sync_cv_;
+  uint64_t sync_asked_ = 0, sync_done_ = 0;
+  bool syncing_ = false;
   void Index(const std::string& run_id, const RunOutcome& o);
   // Schedules: the next fire time of every timed trigger, and firing them.
   struct Timed {
@@ -126,6 +145,21 @@ class Driver {
   std::map<std::string, int64_t> fire_at_;    // timed trigger -> its next fire time
   bool stopping_ = false;
   bool recovered_ = false;
+
+  // Per-run locks: the runs being worked on.
+  class RunGuard;
+  std::mutex runs_mu_;
+  std::condition_variable runs_cv_;
+  std::set<std::string> busy_;
+  // What the loaded programs hold (by_name_, by_text_, timed_, hooks_).
+  std::mutex programs_mu_;
+  // The workers: due runs and timed triggers, off the driver thread.
+  void Submit(std::function<void()> job);
+  std::mutex pool_mu_;
+  std::condition_variable pool_cv_;
+  std::deque<std::function<void()>> jobs_;
+  std::vector<std::thread> pool_;
+  bool pool_stop_ = false;
 };
 
 }  // namespace aos

@@ -46,6 +46,7 @@ class RocksStore : public Store {
   std::optional<std::string> LastKey(Column c, std::string_view prefix) override;
   std::vector<std::string> CheckFiles(std::optional<Column> c) override;
   void SyncWal();
+  void Sync() override { SyncWal(); }
 
  private:
   struct Impl;

@@ -80,6 +80,9 @@ class Store {
                     const std::function<bool(std::string_view key, std::string_view value)>& visit) = 0;
   // The last key beginning with `prefix`, if any (the tail of a run's log).
   virtual std::optional<std::string> LastKey(Column c, std::string_view prefix) = 0;
+  // Makes every batch written so far durable (a group commit of unsynced
+  // writes). The default writes an empty synced batch.
+  virtual void Sync() { Write(WriteBatch{}, true); }
   // Damage in the stored files of column `c` (all columns: nullopt), one
   // line each naming the file and what is wrong; empty when all is well.
   // Needed because a scan over a damaged file can skip it silently.

@@ -23,6 +23,10 @@ AOSRUN = os.path.abspath(sys.argv[1])
 TMP = tempfile.mkdtemp(prefix="aos_serve_")
 ENV = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy") and not k.startswith("AOS_")}
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+ENV["NO_PROXY"] = ENV["no_proxy"] = "127.0.0.1,localhost"
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "standin"))
+from harness import Standin  # noqa: E402
+STAND = Standin(TMP)
 passed = failed = 0
 
 
@@ -42,7 +46,8 @@ with open(WF, "w") as f:
             'workflow gate() {\n  approval ok { ask "go?" show {amount: "12.00 usd"} timeout 1h }\n'
             '  output ok.approved\n}\n'
             'workflow paid() {\n  signal p "invoice.paid" { timeout 1h }\n  output p.data\n}\n'
-            'workflow maybe() {\n  signal r "client.replied" { timeout 1s on_timeout null }\n  output {replied: r != null}\n}\n')
+            'workflow maybe() {\n  signal r "client.replied" { timeout 1s on_timeout null }\n  output {replied: r != null}\n}\n'
+            'workflow slow() {\n  step s = http.get("%s/sleep/4000") { timeout 20s }\n  output s.status\n}\n' % STAND.url)
 DATA = os.path.join(TMP, "data")
 
 
@@ -240,6 +245,26 @@ try:
     check("1,000 connections at once are all answered", len(answered) == 1000 and all(answered),
           (len(answered), answered.count(False)))
 
+    # Runs go at once: while one run waits on a slow call, another run is
+    # started, decided and completed.
+    import threading
+    slow_done = []
+    t = threading.Thread(target=lambda: slow_done.append(s.call("POST", "/api/runs", {"workflow": "slow", "run_id": "slow-1"})))
+    t.start()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        code, st = s.call("GET", "/api/runs/slow-1")
+        if code == 200:
+            break
+        time.sleep(0.02)
+    s.call("POST", "/api/runs", {"workflow": "gate", "run_id": "g-during"})
+    code, body = s.call("POST", "/api/runs/g-during/approvals/ok", {"decision": "approve"})
+    code2, slow_now = s.call("GET", "/api/runs/slow-1")
+    check("another run completes while one waits on a slow call", code == 200 and body["status"] == "completed"
+          and slow_now.get("status") == "running" and not slow_done, (code, body, slow_now))
+    t.join(timeout=60)
+    check("... and the slow one completes too", slow_done and slow_done[0][1].get("status") == "completed", slow_done)
+
     # SIGKILL with a timer pending: a restarted serve fires it.
     code, body = s.call("POST", "/api/runs", {"workflow": "pause", "input": {"x": 9}, "run_id": "p2"})
     s.p.send_signal(signal.SIGKILL)
@@ -256,6 +281,7 @@ finally:
         rc = None
     check("SIGTERM stops serve cleanly (0) and removes serve.json", rc == 0
           and not os.path.exists(os.path.join(DATA, "serve.json")), rc)
+    STAND.stop()
 
 print(f"{passed} passed, {failed} failed")
 if failed:

@@ -135,7 +135,8 @@ class Api {
     srv.Get("/metrics", Auth([this](const auto& q, auto& r) { Metrics(q, r); }));
     // Webhook triggers: their own auth (the trigger's), not the serve token.
     srv.Post(R"(/hooks/.+)", [this](const httplib::Request& q, httplib::Response& r) {
-      if (!d_.Call([&] { Hook(q, r); })) Error(r, 503, "shutting_down", "serve is stopping");
+      if (!d_.accepting()) return Error(r, 503, "shutting_down", "serve is stopping");
+      Hook(q, r);  // the run it starts or signals is locked inside
     });
     // The page.
     srv.Get("/login", [](const httplib::Request&, httplib::Response& res) { Html(res, page::Login("")); });
@@ -164,7 +165,9 @@ class Api {
         Error(res, 401, "unauthorized", "a valid serve token is needed (Authorization: Bearer TOKEN)");
         return;
       }
-      if (!d_.Call([&] { h(req, res); })) Error(res, 503, "shutting_down", "serve is stopping");
+      // On this HTTP thread: a handler that changes a run takes its lock.
+      if (!d_.accepting()) return Error(res, 503, "shutting_down", "serve is stopping");
+      h(req, res);
     };
   }
 
@@ -233,6 +236,9 @@ class Api {
   }
 
   void Decide(const httplib::Request& req, httplib::Response& res) {
+    d_.WithRun(req.matches[1], [&] { DecideLocked(req, res); });
+  }
+  void DecideLocked(const httplib::Request& req, httplib::Response& res) {
     Value body;
     if (!Body(req, res, &body)) return;
     aos::RunLog log(d_.store(), d_.clock());
@@ -260,6 +266,9 @@ class Api {
   }
 
   void Signal(const httplib::Request& req, httplib::Response& res) {
+    d_.WithRun(req.matches[1], [&] { SignalLocked(req, res); });
+  }
+  void SignalLocked(const httplib::Request& req, httplib::Response& res) {
     Value body;
     if (!Body(req, res, &body)) return;
     aos::RunLog log(d_.store(), d_.clock());
@@ -407,7 +416,8 @@ class Api {
     return [this, h](const httplib::Request& req, httplib::Response& res) {
       const std::string csrf = Session(req);
       if (csrf.empty()) return SeeOther(res, "/login");
-      if (!d_.Call([&] { h(req, res, csrf); })) Error(res, 503, "shutting_down", "serve is stopping");
+      if (!d_.accepting()) return Error(res, 503, "shutting_down", "serve is stopping");
+      h(req, res, csrf);
     };
   }
   Handler Form(PageHandler h) {
@@ -465,6 +475,11 @@ class Api {
   }
 
   void DecidePage(const httplib::Request& req, httplib::Response& res) {
+    const std::string run = req.get_param_value("run");
+    if (!aos::ValidRunId(run)) return SeeOther(res, "/?msg=" + httplib::detail::encode_query_param("No run " + run));
+    d_.WithRun(run, [&] { DecidePageLocked(req, res); });
+  }
+  void DecidePageLocked(const httplib::Request& req, httplib::Response& res) {
     const std::string run = req.get_param_value("run"), name = req.get_param_value("name");
     aos::RunLog log(d_.store(), d_.clock());
     std::string error;
