@@ -20,23 +20,15 @@ AOSRUN = os.path.abspath(sys.argv[1])
 AOSCHECK = os.path.abspath(sys.argv[2])
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "standin"))
-from harness import Standin, secret_places  # noqa: E402
+from harness import Standin, secret_places, Checks  # noqa: E402
 
 TMP = tempfile.mkdtemp(prefix="aos_hardening_")
 ENV = {k: v for k, v in os.environ.items()
        if not k.lower().endswith("_proxy") and not k.startswith("AOS_")}
 ENV["NO_PROXY"] = ENV["no_proxy"] = "127.0.0.1,localhost"
-passed = failed = 0
 
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL: {name}\n  {detail}".rstrip() + "\n", flush=True)
-    return cond
+CHECKS = Checks()
+check = CHECKS.check
 
 
 def run(*args, cwd=None, env=None, timeout=60, tool=None):
@@ -710,8 +702,4 @@ try:
 finally:
     stand.stop()
 
-print(f"{passed} passed, {failed} failed")
-if failed:
-    print("kept " + TMP)
-    sys.exit(1)
-shutil.rmtree(TMP, ignore_errors=True)
+CHECKS.finish(TMP)

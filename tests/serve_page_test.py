@@ -29,21 +29,15 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 AOSRUN = os.path.abspath(sys.argv[1])
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "standin"))
+from harness import Checks  # noqa: E402
 OUT = os.getcwd()
 TMP = tempfile.mkdtemp(prefix="aos_page_")
 ENV = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy") and not k.startswith("AOS_")}
 ENV["NO_PROXY"] = ENV["no_proxy"] = "127.0.0.1,localhost"
-passed = failed = 0
 
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL: {name}\n  {detail}".rstrip() + "\n", flush=True)
-    return cond
+CHECKS = Checks()
+check = CHECKS.check
 
 
 WF = os.path.join(TMP, "w.aos")
@@ -152,8 +146,4 @@ finally:
     except subprocess.TimeoutExpired:
         serve.kill()
 
-print(f"{passed} passed, {failed} failed")
-if failed:
-    print("kept " + TMP)
-    sys.exit(1)
-shutil.rmtree(TMP, ignore_errors=True)
+CHECKS.finish(TMP)

@@ -25,19 +25,11 @@ ENV = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy") a
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 ENV["NO_PROXY"] = ENV["no_proxy"] = "127.0.0.1,localhost"
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "standin"))
-from harness import Standin  # noqa: E402
+from harness import Standin, Checks  # noqa: E402
 STAND = Standin(TMP)
-passed = failed = 0
 
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL: {name}\n  {detail}".rstrip() + "\n", flush=True)
-    return cond
+CHECKS = Checks()
+check = CHECKS.check
 
 
 WF = os.path.join(TMP, "w.aos")
@@ -283,8 +275,4 @@ finally:
           and not os.path.exists(os.path.join(DATA, "serve.json")), rc)
     STAND.stop()
 
-print(f"{passed} passed, {failed} failed")
-if failed:
-    print("kept " + TMP)
-    sys.exit(1)
-shutil.rmtree(TMP, ignore_errors=True)
+CHECKS.finish(TMP)

@@ -22,21 +22,15 @@ import urllib.error
 import urllib.request
 
 AOSRUN = os.path.abspath(sys.argv[1])
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "standin"))
+from harness import Checks  # noqa: E402
 TMP = tempfile.mkdtemp(prefix="aos_triggers_")
 ENV = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy") and not k.startswith("AOS_")}
 ENV.update({"LEAD_TOKEN": "lead-" + os.urandom(6).hex(), "REPLY_SECRET": "reply-" + os.urandom(6).hex()})
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-passed = failed = 0
 
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL: {name}\n  {detail}".rstrip() + "\n", flush=True)
-    return cond
+CHECKS = Checks()
+check = CHECKS.check
 
 
 WF = os.path.join(TMP, "w.aos")
@@ -140,8 +134,4 @@ finally:
         rc = None
     check("serve stops cleanly", rc == 0, rc)
 
-print(f"{passed} passed, {failed} failed")
-if failed:
-    print("kept " + TMP)
-    sys.exit(1)
-shutil.rmtree(TMP, ignore_errors=True)
+CHECKS.finish(TMP)

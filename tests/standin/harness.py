@@ -108,3 +108,40 @@ def secret_places(root, secret):
             except OSError as e:
                 found.append("%s (unreadable: %s)" % (p, e))
     return found
+
+
+class Checks:
+    """Counts checks; a failed one is printed with its detail.
+
+        c = Checks(); c.check("name", cond, detail); c.finish(tmpdir)
+    """
+
+    def __init__(self):
+        self.passed = self.failed = 0
+
+    def check(self, name, cond, detail=""):
+        if cond:
+            self.passed += 1
+        else:
+            self.failed += 1
+            print(f"FAIL: {name}\n  {detail}".rstrip() + "\n", flush=True)
+        return cond
+
+    def finish(self, keep=None):
+        """Prints 'N passed, M failed' and exits 1 on a failure (keeping `keep`)."""
+        print(f"{self.passed} passed, {self.failed} failed")
+        if self.failed:
+            if keep:
+                print("kept " + keep)
+            sys.exit(1)
+        if keep:
+            import shutil as _shutil
+            _shutil.rmtree(keep, ignore_errors=True)
+
+
+def clean_env(**extra):
+    """The environment for aosrun in tests: no proxies, no AOS_ settings."""
+    env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy") and not k.startswith("AOS_")}
+    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+    env.update(extra)
+    return env
