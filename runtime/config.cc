@@ -1,5 +1,7 @@
 #include "runtime/config.h"
 
+#include "lang/value.h"
+
 #include <yaml-cpp/yaml.h>
 
 #include <cctype>
@@ -55,7 +57,7 @@ Config Parse(const YAML::Node& root, const std::string& path) {
   Config c;
   c.path = path;
   if (root.IsNull()) return c;
-  OnlyKeys(root, "", {"data_dir", "models", "smtp", "concurrency", "log", "secrets_file", "kb"});
+  OnlyKeys(root, "", {"data_dir", "models", "smtp", "concurrency", "log", "secrets_file", "kb", "serve"});
   if (auto n = root["data_dir"]) c.data_dir = String(n, "data_dir");
   if (auto n = root["secrets_file"]) {
     c.secrets_file = String(n, "secrets_file");
@@ -103,6 +105,18 @@ Config Parse(const YAML::Node& root, const std::string& path) {
         if (auto n = p["currency"]) mc.currency = String(n, where + ".price.currency");
       }
       c.models[name] = mc;
+    }
+  }
+  if (auto serve = root["serve"]) {
+    OnlyKeys(serve, "serve", {"max_runs", "grace"});
+    if (auto n = serve["max_runs"]) {
+      c.serve_max_runs = Int(n, "serve.max_runs");
+      if (c.serve_max_runs < 1 || c.serve_max_runs > 1024) Fail(n, "'serve.max_runs' must be from 1 to 1024");
+    }
+    if (auto n = serve["grace"]) {
+      auto d = ParseDurationText(String(n, "serve.grace"));
+      if (!d || d->nanos < 0) Fail(n, "'serve.grace' must be a duration such as 10s");
+      c.serve_grace_nanos = d->nanos;
     }
   }
   if (auto kb = root["kb"]) {

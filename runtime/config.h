@@ -41,6 +41,10 @@ struct Config {
   std::map<std::string, std::string> secrets;
   // kb.add / kb.search embed with this model (kb: {model: NAME}).
   std::string kb_model;
+  // aosrun serve (serve: {max_runs: N, grace: D}): the workers that run due
+  // runs and timed triggers, and how long a stop waits for work in hand.
+  int serve_max_runs = 8;
+  int64_t serve_grace_nanos = 10'000'000'000;
 };
 
 // The largest secrets file read (a secrets file is a few lines).

@@ -257,6 +257,41 @@ try:
     t.join(timeout=60)
     check("... and the slow one completes too", slow_done and slow_done[0][1].get("status") == "completed", slow_done)
 
+    # serve.grace: a stop waits for work in hand at most that long.
+    gdata = os.path.join(TMP, "grace-data")
+    gcfg = os.path.join(TMP, "grace.yaml")
+    with open(gcfg, "w") as f:
+        f.write("serve: {max_runs: 2, grace: 1s}\n")
+    gp = subprocess.Popen([AOSRUN, "serve", WF, "--data-dir", gdata, "--config", gcfg, "--listen", "127.0.0.1:0"],
+                          cwd=TMP, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 20
+    while not os.path.exists(os.path.join(gdata, "serve.json")) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    gurl = json.load(open(os.path.join(gdata, "serve.json")))["address"]
+    gtok = open(os.path.join(gdata, "serve.token")).read().strip()
+    def slow_start():
+        req = urllib.request.Request(gurl + "/api/runs", method="POST", headers={"Authorization": "Bearer " + gtok},
+                                     data=json.dumps({"workflow": "slow", "run_id": "graceful"}).encode())
+        try:
+            OPENER.open(req, timeout=30).read()
+        except Exception:
+            pass
+    th = threading.Thread(target=slow_start)
+    th.start()
+    time.sleep(0.5)
+    gp.send_signal(signal.SIGTERM)
+    try:
+        grc = gp.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        gp.kill()
+        grc = None
+    err = gp.stderr.read()
+    th.join(timeout=30)
+    p = subprocess.run([AOSRUN, "status", "graceful", "--data-dir", gdata, "--json"], capture_output=True, text=True,
+                       env=ENV, cwd=TMP, timeout=30)
+    check("serve.grace: a stop with a slow call in hand exits (0) after the grace, the run left to resume",
+          grc == 0 and "grace" in err and '"running"' in p.stdout, (grc, err[-300:], p.stdout))
+
     # SIGKILL with a timer pending: a restarted serve fires it.
     code, body = s.call("POST", "/api/runs", {"workflow": "pause", "input": {"x": 9}, "run_id": "p2"})
     s.p.send_signal(signal.SIGKILL)

@@ -17,6 +17,8 @@
 #include <iostream>
 #include <map>
 #include <sstream>
+#include <chrono>
+#include <cstdlib>
 #include <thread>
 
 #include "lang/eval.h"
@@ -588,7 +590,7 @@ int Serve(ServeSetup& s) {
   sigset_t sigs = ServeSignals();
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 
-  aos::Driver driver(*s.store, *s.clock, *s.calls, s.run);
+  aos::Driver driver(*s.store, *s.clock, *s.calls, s.run, s.config ? s.config->serve_max_runs : 8);
   for (auto& [program, text] : s.programs) driver.AddProgram(program, "", text);
   std::thread runs([&] {
     driver.Recover();
@@ -643,9 +645,18 @@ int Serve(ServeSetup& s) {
       }
       break;
     }
+    // serve.grace: the work in hand may finish within it; past it the
+    // process exits anyway (what was in flight resumes at the next start:
+    // effects in doubt are settled with their keys).
+    const int64_t grace = s.config ? s.config->serve_grace_nanos : 10'000'000'000;
+    std::thread([grace] {
+      std::this_thread::sleep_for(std::chrono::nanoseconds(grace));
+      std::cerr << "serve: work still in hand after the grace period; stopping anyway (it resumes at the next start)\n";
+      std::_Exit(0);
+    }).detach();
     srv.stop();
   });
-  srv.listen_after_bind();
+  srv.listen_after_bind();  // returns once the requests in hand are answered
   driver.Stop();
   runs.join();
   if (stopper.joinable()) {
