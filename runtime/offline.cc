@@ -1,5 +1,7 @@
 #include "runtime/offline.h"
 
+#include "runtime/operations.h"
+
 #include <yaml-cpp/yaml.h>
 
 #include <fstream>
@@ -210,21 +212,21 @@ OfflineResult RunOffline(const Program& program, const Dag& dag, const std::stri
           res.notes.push_back("approval " + name + " is not in the mock file: the run waits");
           continue;
         }
-        ValueMap m = d->kind() == ValueKind::kMap ? d->as_map() : ValueMap{};
-        Value decision = Value::Map(std::move(m));
-        if (!decision.Find("approved")) {
-          decision = Value::Map({{Value::String("approved"), Value::Bool(true)}});
+        // The same decision as `aosrun approve` makes (runtime/operations):
+        // approvers, `returns` and all.
+        Decision dec;
+        const Value* ap = d->Find("approved");
+        dec.approve = !ap || (ap->kind() == ValueKind::kBool && ap->as_bool());
+        dec.by = d->Find("by") ? d->Find("by")->ToDisplayString() : "aoscheck test";
+        dec.comment = d->Find("comment") ? d->Find("comment")->ToDisplayString() : "";
+        if (const Value* data = d->Find("data")) dec.data = *data;
+        dec.at_nanos = clock.NowNanos();
+        const OpResult r = Decide(log, &program, &dag, name, dec);
+        if (r.status != OpStatus::kDone) {
+          res.notes.push_back("approval " + name + ": the mock's decision is refused: " + r.message);
+          continue;
         }
-        if (!decision.Find("by")) {
-          ValueMap mm = decision.as_map();
-          mm.emplace_back(Value::String("by"), Value::String("aoscheck test"));
-          decision = Value::Map(std::move(mm));
-        }
-        log.Append(EventType::kApprovalDecided, name, decision);
-        res.notes.push_back("approval " + name + ": " +
-                            (decision.Find("approved")->kind() == ValueKind::kBool && decision.Find("approved")->as_bool()
-                                 ? "approved"
-                                 : "rejected"));
+        res.notes.push_back("approval " + name + ": " + (dec.approve ? "approved" : "rejected"));
         moved = true;
       } else if (kind == "signal") {
         const std::string sig = w.Find("signal")->as_string();
@@ -233,8 +235,10 @@ OfflineResult RunOffline(const Program& program, const Dag& dag, const std::stri
           res.notes.push_back("signal " + sig + " is not in the mock file: the run waits");
           continue;
         }
-        log.Append(EventType::kSignalReceived, "", Value::Map({{Value::String("name"), Value::String(sig)},
-                                                               {Value::String("data"), *d}}));
+        if (const OpResult r = DeliverSignal(log, &dag, sig, *d); r.status != OpStatus::kDone) {
+          res.notes.push_back("signal " + sig + ": " + r.message);
+          continue;
+        }
         res.notes.push_back("signal " + sig + " delivered");
         moved = true;
       } else if (kind == "compensation") {

@@ -161,6 +161,23 @@ check("test without --mock is a usage error", rc == 64 and "--mock" in err, err)
 rc, out, err = run("test", "--help")
 check("test --help", rc == 0 and "offline" in out, out)
 
+# test decides approvals as aosrun approve does: approvers and returns hold.
+gated = write('type Terms { days: int }\nworkflow g() {\n'
+              '  approval ok { ask "go?" approvers ["ada"] returns Terms timeout 1h }\n'
+              '  output ok.data.days\n}\n')
+mock = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
+mock.write("approvals:\n  ok: {approved: true, by: eve, data: {days: 30}}\n")
+mock.close()
+rc, out, err = run("test", gated, "--mock", mock.name)
+check("test: a mock decision by someone not among the approvers is refused (the run waits)", rc == 75
+      and "refused" in out and "eve may not decide" in out, out + err)
+mock = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
+mock.write("approvals:\n  ok: {approved: true, by: ada, data: {days: 30}}\n")
+mock.close()
+rc, out, err = run("test", gated, "--mock", mock.name, "--json")
+check("test: the approver's decision with its returns data completes the run", rc == 0
+      and json.loads(out).get("output") == 30, out + err)
+
 # plan lists the triggers of the workflow with their next five fire times.
 trig = write('workflow issue(week: string) {\n  output week\n}\n'
              'trigger monday {\n  schedule "0 9 * * MON"\n  timezone "Europe/Berlin"\n'
