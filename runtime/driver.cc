@@ -368,17 +368,50 @@ void Driver::Index(const std::string& run_id, const RunOutcome& o) {
 void Driver::Recover() {
   recovered_ = true;
   PlanTriggers(true);
-  for (const auto& r : ListRuns(store_)) {
-    if (r.status == RunStatus::kRunning) {
-      RunOutcome o;
-      std::string error;
-      Continue(r.run_id, &o, &error);  // a damaged run stays as it is
-    } else if (r.status == RunStatus::kWaiting) {
-      RunOutcome o;
-      o.status = r.status;
-      o.waiting_on = r.waiting_on;
-      Index(r.run_id, o);
+  // Start-up reads the due column, not every run: the runs that were
+  // running and the due times of the waiting ones. A data directory written
+  // before the column existed is read through its run index once, and the
+  // column filled from it.
+  std::vector<std::string> running;
+  if (store_.Get(Column::kMeta, "due-index")) {
+    store_.Scan(Column::kDue, "", "", [&](std::string_view k, std::string_view) {
+      int64_t due = 0;
+      std::string run;
+      SplitDueKey(k, &due, &run);
+      if (due == 1) {
+        running.push_back(run);
+      } else if (due > 1) {
+        std::lock_guard<std::mutex> lock(mu_);
+        due_.emplace(due, run);
+        due_of_[run] = due;
+      }
+      return true;
+    });
+  } else {
+    WriteBatch backfill;
+    for (const auto& r : ListRuns(store_)) {
+      RunState s;
+      s.run_id = r.run_id;
+      s.status = r.status;
+      s.waiting_on = r.waiting_on;
+      if (const std::string key = DueKey(s); !key.empty()) backfill.Put(Column::kDue, key, "");
+      if (r.status == RunStatus::kRunning) {
+        running.push_back(r.run_id);
+      } else if (r.status == RunStatus::kWaiting) {
+        RunOutcome o;
+        o.status = r.status;
+        o.waiting_on = r.waiting_on;
+        Index(r.run_id, o);
+      }
     }
+    backfill.Put(Column::kMeta, "due-index", "1");
+    store_.Write(backfill, true);
+  }
+  cv_.notify_all();
+  for (const auto& run : running) {
+    RunOutcome o;
+    std::string error;
+    Continue(run, &o, &error);  // a damaged run stays as it is
   }
 }
 

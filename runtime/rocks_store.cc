@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include <cstdarg>
@@ -250,7 +251,22 @@ std::unique_ptr<RocksStore> RocksStore::OpenReadOnly(const std::string& dir) {
   rocksdb::DBOptions options;
   options.max_open_files = -1;  // required of a secondary instance
   options.info_log = std::make_shared<WarningLogger>(impl->secondary + "/LOG");
-  const std::vector<rocksdb::ColumnFamilyDescriptor> cfs = ColumnFamilies();
+  // Only the column families the directory has: one written by an older
+  // aosrun lacks the newer ones (they read as empty here).
+  std::vector<std::string> present;
+  rocksdb::DB::ListColumnFamilies(options, dir, &present);
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  std::vector<int> column_of;  // descriptor i -> Column, -1 for default
+  for (const auto& d : ColumnFamilies()) {
+    if (d.name != rocksdb::kDefaultColumnFamilyName &&
+        std::find(present.begin(), present.end(), d.name) == present.end()) {
+      continue;
+    }
+    int col = -1;
+    for (int c = 0; c < kColumnCount; ++c) col = CfName(c) == d.name ? c : col;
+    column_of.push_back(col);
+    cfs.push_back(d);
+  }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::OpenAsSecondary(options, dir, impl->secondary, cfs, &handles, &raw);
@@ -259,8 +275,14 @@ std::unique_ptr<RocksStore> RocksStore::OpenReadOnly(const std::string& dir) {
     Throw(dir, s, "cannot open for reading");
   }
   impl->db.reset(raw);
-  impl->db->DestroyColumnFamilyHandle(handles[0]);
-  impl->handles.assign(handles.begin() + 1, handles.end());
+  impl->handles.assign(kColumnCount, nullptr);
+  for (size_t i = 0; i < handles.size(); ++i) {
+    if (column_of[i] < 0) {
+      impl->db->DestroyColumnFamilyHandle(handles[i]);
+    } else {
+      impl->handles[column_of[i]] = handles[i];
+    }
+  }
   impl->db->TryCatchUpWithPrimary();
   auto store = std::unique_ptr<RocksStore>(new RocksStore(std::move(impl)));
   auto marker = store->Get(Column::kMeta, "format");
@@ -296,6 +318,7 @@ void RocksStore::SyncWal() {
 }
 
 std::optional<std::string> RocksStore::Get(Column c, std::string_view key) {
+  if (!impl_->cf(c)) return std::nullopt;  // a column an older directory lacks (read-only view)
   std::string value;
   rocksdb::Status s =
       impl_->db->Get(rocksdb::ReadOptions(), impl_->cf(c), rocksdb::Slice(key.data(), key.size()), &value);
@@ -306,6 +329,7 @@ std::optional<std::string> RocksStore::Get(Column c, std::string_view key) {
 
 void RocksStore::Scan(Column c, std::string_view prefix, std::string_view start,
                       const std::function<bool(std::string_view, std::string_view)>& visit) {
+  if (!impl_->cf(c)) return;
   rocksdb::ReadOptions ro;
   std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->cf(c)));
   std::string_view from = start < prefix ? prefix : start;

@@ -75,6 +75,27 @@ std::vector<RunIndexEntry> ListRunsUnchecked(Store& store) {
   return runs;
 }
 
+std::string DueKey(const RunState& s) {
+  int64_t due = 0;
+  if (s.status == RunStatus::kRunning) {
+    due = 1;
+  } else if (s.status == RunStatus::kWaiting && s.waiting_on.kind() == ValueKind::kList) {
+    for (const auto& w : s.waiting_on.as_list()) {
+      const Value* d = w.Find("due");
+      if (d && d->kind() == ValueKind::kTimestamp && (!due || d->as_time().nanos < due)) due = d->as_time().nanos;
+    }
+  }
+  if (due <= 0 || s.run_id.empty()) return "";
+  std::string key;
+  PutBigEndian64(key, static_cast<uint64_t>(due));
+  return key + s.run_id;
+}
+
+void SplitDueKey(std::string_view key, int64_t* due, std::string* run_id) {
+  *due = key.size() >= 8 ? static_cast<int64_t>(GetBigEndian64(key)) : 0;
+  *run_id = key.size() > 8 ? std::string(key.substr(8)) : "";
+}
+
 bool ValidRunId(std::string_view id) {
   if (id.empty() || id.size() > 64) return false;
   for (char c : id) {
@@ -129,6 +150,7 @@ void RunLog::Begin(const std::string& run_id) {
   state_.run_id = run_id;
   batch_.clear();
   last_snapshot_ = 0;
+  due_key_.clear();
 }
 
 bool RunLog::Load(const std::string& run_id, std::string* error) {
@@ -174,6 +196,7 @@ bool RunLog::Load(const std::string& run_id, std::string* error) {
     *error = "run " + run_id + " has no RunStarted event: its log is damaged";
     return false;
   }
+  due_key_ = DueKey(state_);  // as the last flush wrote it (same batches)
   // The index is written in the same batches as the events: a log shorter
   // than it counts lost its tail (a scan passes over a damaged file).
   RunIndexEntry entry;
@@ -272,6 +295,11 @@ void RunLog::Flush(bool sync) {
   idx.waiting_on = state_.waiting_on;
   idx.error = state_.error;
   batch_.Put(Column::kRuns, state_.run_id, EncodeRunIndex(idx));
+  if (std::string due = DueKey(state_); due != due_key_) {
+    if (!due_key_.empty()) batch_.Delete(Column::kDue, due_key_);
+    if (!due.empty()) batch_.Put(Column::kDue, due, "");
+    due_key_ = std::move(due);
+  }
   if (snapshot_every && state_.next_seq - last_snapshot_ >= snapshot_every) {
     std::string snap = EncodeValue(state_.ToSnapshot());
     PutFixed32(snap, Crc32c(snap));

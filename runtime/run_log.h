@@ -47,6 +47,13 @@ std::vector<RunIndexEntry> ListRuns(Store& store);
 // The readable records only, for `verify`, which reports the damage itself.
 std::vector<RunIndexEntry> ListRunsUnchecked(Store& store);
 
+// A run's record in Column::kDue: big-endian due time ‖ run id, for a run
+// waiting with a due time (its earliest) or running (time 1: continue it at
+// once after a restart); "" for any other. Written with the run's events.
+std::string DueKey(const RunState& s);
+// The due time and run id of a kDue key.
+void SplitDueKey(std::string_view key, int64_t* due, std::string* run_id);
+
 // Run ids: 1-64 characters of [A-Za-z0-9._-].
 bool ValidRunId(std::string_view id);
 std::string NewRunId();
@@ -90,6 +97,7 @@ class RunLog {
   WriteBatch batch_;
   uint64_t last_snapshot_ = 0;
   uint64_t loaded_from_ = 0;
+  std::string due_key_;  // the run's record in Column::kDue as last written, or ""
   std::shared_ptr<spdlog::logger> logger_;
 };
 

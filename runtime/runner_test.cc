@@ -748,6 +748,40 @@ TEST_CASE("an effect in doubt blocks an upgrade that changes it", "[runner]") {
   CHECK(seen);
 }
 
+TEST_CASE("the due column follows each run: its wait's due time, 1 while running, nothing once ended", "[runner]") {
+  Loaded w = Load("d.aos", "workflow d() {\n  wait w for 1h\n  output 1 after w\n}\n");
+  MemoryStore store;
+  ManualClock clock(kStart);
+  FakeCalls calls;
+  auto keys = [&] {
+    std::vector<std::pair<int64_t, std::string>> out;
+    store.Scan(Column::kDue, "", "", [&](std::string_view k, std::string_view) {
+      int64_t due = 0;
+      std::string run;
+      SplitDueKey(k, &due, &run);
+      out.emplace_back(due, run);
+      return true;
+    });
+    return out;
+  };
+  RunLog log(store, clock);
+  log.Begin("r");
+  std::string error;
+  REQUIRE(StartRun(log, *w.program, *w.dag, "d.aos", w.source, Value::Map({}), false, &error));
+  log.Flush(false);
+  CHECK(keys() == std::vector<std::pair<int64_t, std::string>>{{1, "r"}});  // running
+  RunOptions opt;
+  opt.max_inline_wait_ms = 0;
+  REQUIRE(Runner(log, *w.program, *w.dag, calls, clock, opt).Run().status == RunStatus::kWaiting);
+  const int64_t hour = 3'600'000'000'000;
+  CHECK(keys() == std::vector<std::pair<int64_t, std::string>>{{kStart + hour, "r"}});
+  clock.SleepUntil(kStart + hour);
+  RunLog again(store, clock);
+  REQUIRE(again.Load("r", &error));
+  REQUIRE(Runner(again, *w.program, *w.dag, calls, clock, opt).Run().status == RunStatus::kCompleted);
+  CHECK(keys().empty());
+}
+
 TEST_CASE("compensation undoes in reverse completion order", "[runner]") {
   Loaded w = Load("o.aos",
                   "workflow o() {\n"

@@ -16,6 +16,7 @@ const char* ColumnName(Column c) {
     case Column::kMeta: return "meta";
     case Column::kSignals: return "signals";
     case Column::kKb: return "kb";
+    case Column::kDue: return "due";
   }
   return "?";
 }

@@ -31,8 +31,9 @@ enum class Column : uint8_t {
   kMeta,           // "format" -> data directory format marker
   kSignals,        // reserved (signals are events of their run)
   kKb,             // collection \0 id -> {id, text, meta, vector} (kb.add)
+  kDue,            // big-endian due time ‖ run_id -> "" (serve's start-up; 1 = running)
 };
-inline constexpr int kColumnCount = 10;
+inline constexpr int kColumnCount = 11;
 const char* ColumnName(Column c);
 
 class StoreError : public std::runtime_error {
