@@ -1,7 +1,10 @@
 #include "runtime/driver.h"
 
 #include <chrono>
+#include <cstdio>
 #include <future>
+
+#include <spdlog/spdlog.h>
 
 #include <date/tz.h>
 
@@ -57,7 +60,14 @@ Driver::Driver(Store& store, Clock& clock, CallHandler& calls, RunOptions base, 
           job = std::move(jobs_.front());
           jobs_.pop_front();
         }
-        job();
+        try {
+          job();
+        } catch (const std::exception& e) {
+          // A damaged run or a failing disk must not take serve down: the
+          // run stays as it is, and its next due time or request tries again.
+          spdlog::error("serve: a run's work failed: {}", e.what());
+          std::fprintf(stderr, "serve: a run's work failed: %s\n", e.what());
+        }
       }
     });
   }
@@ -409,9 +419,11 @@ void Driver::Recover() {
   }
   cv_.notify_all();
   for (const auto& run : running) {
-    RunOutcome o;
-    std::string error;
-    Continue(run, &o, &error);  // a damaged run stays as it is
+    Submit([this, run] {
+      RunOutcome o;
+      std::string error;
+      Continue(run, &o, &error);  // a damaged run stays as it is
+    });
   }
 }
 

@@ -150,6 +150,17 @@ class Api {
             Page([this](const auto& q, auto& r, const std::string& csrf) { RunPage(q, r, csrf); }));
     srv.Post(R"(/runs/([A-Za-z0-9._-]+)/cancel)",
              Form([this](const auto& q, auto& r, const std::string&) { CancelPage(q, r); }));
+    srv.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+      std::string what = "unknown";
+      try {
+        std::rethrow_exception(ep);
+      } catch (const std::exception& e) {
+        what = e.what();
+      } catch (...) {
+      }
+      std::cerr << "serve: a request failed: " << what << "\n";  // not to the client
+      Error(res, 500, "internal", "the request failed (serve's log says why)");
+    });
     srv.set_error_handler([](const httplib::Request&, httplib::Response& res) {
       if (res.body.empty()) Error(res, res.status, "not_found", "no such resource");
     });
