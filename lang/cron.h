@@ -2,8 +2,9 @@
 // hour, day of month, month, day of week; `*`, numbers, names JAN-DEC and
 // SUN-SAT, ranges `a-b`, steps `*/n` and `a-b/n`, lists `a,b`; 7 is Sunday
 // too), read in an IANA time zone (the OS tz database, through Howard
-// Hinnant's date library). As in Vixie cron, when both day fields are
-// restricted a day matches either. A local time that does not exist (the
+// Hinnant's date library). When both day fields are restricted (anything
+// but a plain `*`, so `*/2` restricts, as python-croniter reads it) a day
+// matching either fires. A local time that does not exist (the
 // hour skipped when clocks go forward) does not fire; one that happens twice
 // (clocks go back) fires once, at its first occurrence.
 #ifndef AOS_LANG_CRON_H_

@@ -64,9 +64,11 @@ Driver::Driver(Store& store, Clock& clock, CallHandler& calls, RunOptions base, 
           job();
         } catch (const std::exception& e) {
           // A damaged run or a failing disk must not take serve down: the
-          // run stays as it is, and its next due time or request tries again.
+          // run stays as it is until a request or a restart moves it.
           spdlog::error("serve: a run's work failed: {}", e.what());
           std::fprintf(stderr, "serve: a run's work failed: %s\n", e.what());
+        } catch (...) {
+          std::fprintf(stderr, "serve: a run's work failed\n");
         }
       }
     });
@@ -107,7 +109,8 @@ void Driver::AddProgram(std::shared_ptr<Program> program, const std::string& pat
   for (const auto& dag : program->workflows) {
     Loaded l{program, dag.get()};
     by_name_[dag->workflow->name] = l;
-    by_text_[Digest(text) + "|" + dag->workflow->name] = l;
+    // Never replaced: runs and requests hold pointers into these programs.
+    by_text_.try_emplace(Digest(text) + "|" + std::to_string(text.size()) + "|" + dag->workflow->name, l);
   }
   (void)path;
   for (const TriggerDecl* t : program->triggers) {
@@ -141,11 +144,11 @@ std::optional<std::string> Driver::Secret(const std::string& name) {
   return std::nullopt;
 }
 
-const TriggerDecl* Driver::Webhook(const std::string& path, const Program** program) {
+const TriggerDecl* Driver::Webhook(const std::string& path, std::shared_ptr<Program>* program) {
   std::lock_guard<std::mutex> lock(programs_mu_);
   auto it = hooks_.find(path);
   if (it == hooks_.end()) return nullptr;
-  if (program) *program = it->second.first.get();
+  *program = it->second.first;  // keeps the trigger alive through a reload
   return it->second.second;
 }
 
@@ -169,7 +172,6 @@ class TriggerEnv : public MapEnv {
 RunOutcome Driver::Fire(const Program& program, const TriggerDecl& t, const std::string& bound_name,
                         const Value& binding, const std::string& run_id, int* http, std::string* error,
                         std::string* fired_run) {
-  (void)program;
   TriggerEnv env(*this);
   env.Set(bound_name, binding);
   auto eval = [&](const Expr& e, Value* out) {
@@ -207,9 +209,17 @@ RunOutcome Driver::Fire(const Program& program, const TriggerDecl& t, const std:
   }
   RunGuard guard(*this, *fired_run);
   RunLog log(store_, clock_);
+  bool ours = false;
   if (!ValidRunId(*fired_run) || !store_.Get(Column::kRuns, *fired_run) || !log.Load(*fired_run, error)) {
     *http = 404;
     if (error->empty()) *error = "no run " + *fired_run;
+    return o;
+  }
+  // A webhook signals runs of its own file's workflows only.
+  for (const auto& d : program.workflows) ours = ours || d->workflow->name == log.state().workflow;
+  if (!ours) {
+    *http = 404;
+    *error = "no run " + *fired_run + " of this trigger's workflows";
     return o;
   }
   const Dag* dag = log.state().Finished() ? nullptr : DagOf(log.state(), nullptr);
@@ -259,7 +269,7 @@ void Driver::PlanTriggers(bool recovering) {
     if (recovering && last && t.trigger->missed != "skip") {
       int64_t missed = 0;
       for (int64_t at = NextOf(t, last), n = 0; at && at <= now && n < 100000; at = NextOf(t, at), ++n) missed = at;
-      if (missed) FireTimed(name, missed);
+      if (missed) Submit([this, name = name, missed] { FireTimed(name, missed); });
     }
     int64_t next = NextOf(t, t.trigger->every && last ? std::max(last, now - (now - last) % std::max<int64_t>(
                                                                        1, t.trigger->every->literal.as_duration().nanos))
@@ -298,9 +308,14 @@ void Driver::FireTimed(const std::string& name, int64_t at) {
 }
 
 const Driver::Loaded* Driver::ForText(const std::string& path, const std::string& text, const std::string& workflow) {
-  const std::string key = Digest(text) + "|" + workflow;
-  std::lock_guard<std::mutex> lock(programs_mu_);  // map nodes stay put: the pointer outlives the lock
-  if (auto it = by_text_.find(key); it != by_text_.end()) return &it->second;
+  const std::string key = Digest(text) + "|" + std::to_string(text.size()) + "|" + workflow;
+  // Entries are never erased or replaced, and map nodes stay put: the
+  // pointer outlives the lock, and so does the program it points into.
+  std::lock_guard<std::mutex> lock(programs_mu_);
+  if (auto it = by_text_.find(key); it != by_text_.end()) {
+    // The digest is 64-bit: the text itself decides.
+    return it->second.dag->source->text() == text ? &it->second : nullptr;
+  }
   CheckOptions opts;
   if (base_.config) {
     opts.known_models.emplace();
@@ -312,7 +327,7 @@ const Driver::Loaded* Driver::ForText(const std::string& path, const std::string
   std::string error;
   const Dag* dag = program->FindWorkflow(workflow, &error);
   if (!dag) return nullptr;
-  return &(by_text_[key] = Loaded{program, dag});
+  return &by_text_.try_emplace(key, Loaded{program, dag}).first->second;
 }
 
 const Dag* Driver::DagOf(const RunState& s, const Program** program) {
@@ -339,7 +354,14 @@ void Driver::GroupSync() {
       syncing_ = true;
       const uint64_t upto = sync_asked_;
       lock.unlock();
-      store_.Sync();
+      try {
+        store_.Sync();
+      } catch (...) {
+        lock.lock();
+        syncing_ = false;
+        sync_cv_.notify_all();
+        throw;
+      }
       lock.lock();
       syncing_ = false;
       sync_done_ = std::max(sync_done_, upto);
@@ -543,7 +565,11 @@ bool Driver::Call(const std::function<void()>& work) {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return false;
     work_.push_back([&] {
-      work();
+      try {
+        work();
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "serve: %s\n", e.what());
+      }
       done.set_value();
     });
   }
@@ -586,7 +612,9 @@ void Driver::Loop() {
         std::lock_guard<std::mutex> programs(programs_mu_);
         const auto t = timed_.find(fire);
         next = t == timed_.end() ? 0 : NextOf(t->second, fire_time);
-        while (next && next <= clock_.NowNanos() && t->second.trigger->missed == "skip") next = NextOf(t->second, next);
+        // Fired once for what was due; the next is in the future (a stall
+        // never queues one fire per missed interval).
+        while (next && next <= clock_.NowNanos()) next = NextOf(t->second, next);
       }
       lock.lock();
       if (next) fire_at_[fire] = next;

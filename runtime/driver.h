@@ -94,7 +94,7 @@ class Driver {
   RunOutcome Fire(const Program& program, const TriggerDecl& t, const std::string& bound_name, const Value& binding,
                   const std::string& run_id, int* http, std::string* error, std::string* fired_run);
   // The webhook trigger listening on `path`, and its program; null if none.
-  const TriggerDecl* Webhook(const std::string& path, const Program** program);
+  const TriggerDecl* Webhook(const std::string& path, std::shared_ptr<Program>* program);
   // secret("NAME") as a trigger reads it: the environment, then the config's
   // secrets file.
   std::optional<std::string> Secret(const std::string& name);

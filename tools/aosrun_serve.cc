@@ -249,8 +249,9 @@ class Api {
   }
 
   void Decide(const httplib::Request& req, httplib::Response& res) {
-    d_.WithRun(req.matches[1], [&] { DecideLocked(req, res); });
+    if (!d_.WithRun(req.matches[1], [&] { DecideLocked(req, res); })) Stopping(res);
   }
+  static void Stopping(httplib::Response& res) { Error(res, 503, "shutting_down", "serve is stopping"); }
   void DecideLocked(const httplib::Request& req, httplib::Response& res) {
     Value body;
     if (!Body(req, res, &body)) return;
@@ -279,7 +280,7 @@ class Api {
   }
 
   void Signal(const httplib::Request& req, httplib::Response& res) {
-    d_.WithRun(req.matches[1], [&] { SignalLocked(req, res); });
+    if (!d_.WithRun(req.matches[1], [&] { SignalLocked(req, res); })) Stopping(res);
   }
   void SignalLocked(const httplib::Request& req, httplib::Response& res) {
     Value body;
@@ -360,7 +361,7 @@ class Api {
     return SameSecret(lower, Hex(md, len));
   }
   void Hook(const httplib::Request& req, httplib::Response& res) {
-    const aos::Program* program = nullptr;
+    std::shared_ptr<aos::Program> program;
     const aos::TriggerDecl* t = d_.Webhook(req.path, &program);
     if (!t) return Error(res, 404, "not_found", "no webhook here");
     std::string auth_header;
@@ -383,12 +384,19 @@ class Api {
                                       {Value::String("headers"), Value::Map(std::move(headers))},
                                       {Value::String("json"), json},
                                       {Value::String("body"), Value::String(req.body)}});
-    std::string key = aos::Digest(req.body);
+    // Without a key, the body's SHA-256 is the delivery's identity.
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+    EVP_Digest(req.body.data(), req.body.size(), md, &md_len, EVP_sha256(), nullptr);
+    std::string key = Hex(md, md_len);
     if (t->key) {
       aos::MapEnv env;
       env.Set("request", request);
       aos::EvalResult k = aos::Evaluate(*t->key, env);
       if (!k.ok()) return Error(res, 400, "bad_request", "the key: " + k.error().message);
+      if (k.value().is_null() || k.value().ToDisplayString().empty()) {
+        return Error(res, 400, "bad_request", "the delivery has no key (the trigger's key is empty)");
+      }
       key = k.value().ToDisplayString();
     }
     int http = 0;
@@ -490,7 +498,7 @@ class Api {
   void DecidePage(const httplib::Request& req, httplib::Response& res) {
     const std::string run = req.get_param_value("run");
     if (!aos::ValidRunId(run)) return SeeOther(res, "/?msg=" + httplib::detail::encode_query_param("No run " + run));
-    d_.WithRun(run, [&] { DecidePageLocked(req, res); });
+    if (!d_.WithRun(run, [&] { DecidePageLocked(req, res); })) Stopping(res);
   }
   void DecidePageLocked(const httplib::Request& req, httplib::Response& res) {
     const std::string run = req.get_param_value("run"), name = req.get_param_value("name");
@@ -603,10 +611,15 @@ int Serve(ServeSetup& s) {
 
   aos::Driver driver(*s.store, *s.clock, *s.calls, s.run, s.config ? s.config->serve_max_runs : 8);
   for (auto& [program, text] : s.programs) driver.AddProgram(program, "", text);
-  std::thread runs([&] {
+  // Recovered before anything is answered: the due index is whole, and no
+  // request races the recovery.
+  try {
     driver.Recover();
-    driver.Loop();
-  });
+  } catch (const std::exception& e) {
+    std::cerr << "aosrun: cannot recover the runs of " << s.data_dir << ": " << e.what() << "\n";
+    return 74;
+  }
+  std::thread runs([&] { driver.Loop(); });
   httplib::Server srv;
   Api api(s, driver, token);
   api.Routes(srv);
@@ -660,9 +673,10 @@ int Serve(ServeSetup& s) {
     // process exits anyway (what was in flight resumes at the next start:
     // effects in doubt are settled with their keys).
     const int64_t grace = s.config ? s.config->serve_grace_nanos : 10'000'000'000;
-    std::thread([grace] {
+    std::thread([grace, info = s.data_dir + "/serve.json"] {
       std::this_thread::sleep_for(std::chrono::nanoseconds(grace));
       std::cerr << "serve: work still in hand after the grace period; stopping anyway (it resumes at the next start)\n";
+      std::remove(info.c_str());
       std::_Exit(0);
     }).detach();
     srv.stop();
