@@ -126,6 +126,18 @@ void Driver::AddProgram(std::shared_ptr<Program> program, const std::string& pat
   if (recovered_) PlanTriggers(false);
 }
 
+void Driver::ReplacePrograms(const std::vector<std::pair<std::shared_ptr<Program>, std::string>>& programs) {
+  {
+    std::lock_guard<std::mutex> programs_lock(programs_mu_);
+    by_name_.clear();
+    hooks_.clear();
+    timed_.clear();
+    std::lock_guard<std::mutex> lock(mu_);
+    fire_at_.clear();
+  }
+  for (const auto& [program, text] : programs) AddProgram(program, "", text);
+}
+
 std::string Driver::TriggerRunId(const std::string& trigger, const std::string& key) {
   std::string id = trigger + "." + key;
   bool ok = id.size() <= 64;
@@ -300,6 +312,11 @@ void Driver::FireTimed(const std::string& name, int64_t at) {
   std::string error, run;
   Fire(*it_timed->program, *it_timed->trigger, "fired_at", Value::Time(Timestamp{at}),
        TriggerRunId(name, compact + "Z"), &http, &error, &run);
+  if (http >= 400) {
+    spdlog::error("serve: trigger {} at {} did not start its run: {}", name, stamp, error);
+    std::fprintf(stderr, "serve: trigger %s at %s did not start its run: %s\n", name.c_str(), stamp.c_str(),
+                 error.c_str());
+  }
   // The fire is recorded once the run is: a crash in between fires the same
   // time again on restart, under the same run id, which continues that run.
   WriteBatch b;

@@ -46,6 +46,10 @@ class Driver {
   // the text they started with; a program is also loaded from a run's
   // stored text when it is not one of these.
   void AddProgram(std::shared_ptr<Program> program, const std::string& path, const std::string& text);
+  // What a reload does: forgets the startable workflows, webhooks and timed
+  // triggers (runs keep their programs), then adds `programs` (program and
+  // text): what the files no longer declare stops being served.
+  void ReplacePrograms(const std::vector<std::pair<std::shared_ptr<Program>, std::string>>& programs);
 
   // Continues every run that was running (the process stopped or was
   // killed) and indexes every waiting run's due time. Driver thread only.

@@ -199,6 +199,14 @@ try:
           and s.p.poll() is None, (code, body))
     with open(WF, "w") as f:
         f.write(original)
+    s.p.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        code, body = s.call("POST", "/api/runs", {"workflow": "added"})
+        if code == 404:
+            break
+        time.sleep(0.05)
+    check("SIGHUP: a workflow removed from the file is no longer served (404)", code == 404, (code, body))
 
     # Slow clients (headers never finished) do not starve the others, and a
     # thousand connections at once are all answered.

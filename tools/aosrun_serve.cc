@@ -429,7 +429,10 @@ class Api {
       const size_t end = cookies.find(';', at);
       const std::string id = cookies.substr(at + name.size(), end == std::string::npos ? std::string::npos : end - at - name.size());
       std::lock_guard<std::mutex> lock(sessions_mu_);
-      if (auto it = sessions_.find(id); it != sessions_.end()) return it->second;
+      if (auto it = sessions_.find(id); it != sessions_.end()) {
+        if (std::chrono::steady_clock::now() < it->second.second) return it->second.first;
+        sessions_.erase(it);  // expired: log in again
+      }
     }
     return "";
   }
@@ -458,7 +461,11 @@ class Api {
     const std::string id = RandomHex(24), csrf = RandomHex(24);
     {
       std::lock_guard<std::mutex> lock(sessions_mu_);
-      sessions_[id] = csrf;
+      // A session lasts 12 hours; the oldest go when there are too many.
+      const auto now = std::chrono::steady_clock::now();
+      for (auto it = sessions_.begin(); it != sessions_.end();) it = it->second.second < now ? sessions_.erase(it) : ++it;
+      if (sessions_.size() > 1000) sessions_.erase(sessions_.begin());
+      sessions_[id] = {csrf, now + std::chrono::hours(12)};
     }
     res.set_header("Set-Cookie", "aos_session=" + id + "; HttpOnly; SameSite=Strict; Path=/");
     SeeOther(res, "/");
@@ -571,7 +578,8 @@ class Api {
   aos::Driver& d_;
   std::string token_;
   std::mutex sessions_mu_;
-  std::map<std::string, std::string> sessions_;  // session id -> its CSRF token
+  // session id -> its CSRF token and when it expires
+  std::map<std::string, std::pair<std::string, std::chrono::steady_clock::time_point>> sessions_;
 };
 
 sigset_t ServeSignals() {
@@ -659,7 +667,7 @@ int Serve(ServeSetup& s) {
         std::vector<std::pair<std::shared_ptr<aos::Program>, std::string>> fresh;
         if (s.reload && s.reload(&fresh)) {
           driver.Call([&] {
-            for (auto& [program, text] : fresh) driver.AddProgram(program, "", text);
+            driver.ReplacePrograms(fresh);
           });
           std::cerr << "serve: reloaded " << fresh.size() << " files\n";
         } else {
