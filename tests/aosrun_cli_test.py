@@ -101,6 +101,8 @@ def runs_listing(data):
             rows.append((r["run_id"], r["status"], r["events"]))
         except (ValueError, KeyError):
             rows.append(line)
+    if rc != 0:
+        rows.append(f"rc={rc} stderr={err.strip()}")
     return rc, sorted(rows, key=str)
 
 
