@@ -1,6 +1,7 @@
 #include "lang/trigger_check.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "lang/cron.h"
@@ -175,6 +176,31 @@ class Checker {
 
 void CheckTriggers(const Module& main, const SourceFile* src, Diagnostics& diags) {
   Checker(main, src, diags).Run();
+}
+
+void CheckServedTogether(const std::vector<const Program*>& programs, Diagnostics& diags) {
+  // name -> the file that declared it first
+  std::map<std::string, const SourceFile*> workflows, triggers, paths;
+  auto claim = [&](std::map<std::string, const SourceFile*>& seen, const std::string& what, const std::string& name,
+                   const SourceFile* src, Span span) {
+    auto [it, fresh] = seen.try_emplace(name, src);
+    if (fresh) return;
+    auto& d = diags.Error(src, span, "E175", what + " " + Quote(name) + " is also declared in " + it->second->path());
+    d.hints.push_back("files served together need distinct workflow names, trigger names and webhook paths");
+  };
+  for (const Program* p : programs) {
+    if (p->sources.empty()) continue;
+    const SourceFile* src = p->sources.front().get();
+    for (const auto& dag : p->workflows) {
+      claim(workflows, "workflow", dag->workflow->name, src, dag->workflow->name_span);
+    }
+    for (const TriggerDecl* t : p->triggers) {
+      claim(triggers, "trigger", t->name, src, t->name_span);
+      if (t->webhook && t->webhook->kind == ExprKind::kLiteral && t->webhook->literal.kind() == ValueKind::kString) {
+        claim(paths, "webhook path", t->webhook->literal.as_string(), src, t->webhook->span);
+      }
+    }
+  }
 }
 
 }  // namespace aos

@@ -2,7 +2,7 @@
 // what kind of trigger it is, its cron expression, time zone and period,
 // a webhook's path and auth, the workflow it starts and the arguments it
 // passes, and the names its expressions use (`fired_at` in a schedule's,
-// `request` in a webhook's). Codes E170-E174 (docs/diagnostics.md).
+// `request` in a webhook's). Codes E170-E175 (docs/diagnostics.md).
 #ifndef AOS_LANG_TRIGGER_CHECK_H_
 #define AOS_LANG_TRIGGER_CHECK_H_
 
@@ -11,10 +11,17 @@
 #include "lang/diagnostic.h"
 #include "lang/source.h"
 
+#include <vector>
+
 namespace aos {
 
 // Checks the triggers of the main module against its workflows.
 void CheckTriggers(const Module& main, const SourceFile* src, Diagnostics& diags);
+
+// Checks files served together (`aosrun serve A.aos B.aos`): a workflow
+// name, trigger name or webhook path declared by two of them is E175 at
+// the later one, since one would silently replace the other.
+void CheckServedTogether(const std::vector<const Program*>& programs, Diagnostics& diags);
 
 }  // namespace aos
 

@@ -1,7 +1,8 @@
 // Golden tests: every .aos file under tests/golden/ states the diagnostics it
 // must produce, in comments beside the lines they are about; every file under
 // examples/ and tests/golden/valid/ must check without errors. Adding a case
-// is adding a file.
+// is adding a file. Each directory under tests/golden_served/ is one case of
+// files served together (`aosrun serve A.aos B.aos`), expectations likewise.
 //
 //   let x = 1 + 2.0        // expect: E110           (this line, any column)
 //   effect e = f() { }     // expect: E120 :8        (this line, column 8)
@@ -11,10 +12,12 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <sstream>
 
 #include "lang/checker.h"
+#include "lang/trigger_check.h"
 
 namespace {
 
@@ -78,19 +81,35 @@ std::vector<fs::path> AosFiles(const fs::path& dir) {
   return files;
 }
 
-// Checks one file; returns "" when it produced exactly what it expects.
-std::string CheckGolden(const fs::path& path) {
-  const std::string text = Read(path);
+// Checks files served together (one file, or a directory of files loaded as
+// `aosrun serve` loads them, in name order); returns "" when they produced
+// exactly what their comments expect.
+std::string CheckGolden(const std::vector<fs::path>& paths) {
   aos::CheckOptions options;
-  std::vector<Expectation> want = ParseExpectations(text, &options.known_models);
+  std::map<std::string, std::vector<Expectation>> want;  // by file
+  std::vector<std::string> texts;
+  for (const auto& path : paths) {
+    texts.push_back(Read(path));
+    std::optional<std::set<std::string>> models;
+    want[path.string()] = ParseExpectations(texts.back(), &models);
+    if (models) options.known_models = models;
+  }
   aos::Diagnostics diags;
-  auto program = aos::LoadProgram(path.string(), text, options, diags);
+  std::vector<std::shared_ptr<aos::Program>> programs;
+  for (size_t i = 0; i < paths.size(); ++i) {
+    programs.push_back(aos::LoadProgram(paths[i].string(), texts[i], options, diags));
+  }
+  if (paths.size() > 1 && !diags.has_errors()) {
+    std::vector<const aos::Program*> served;
+    for (const auto& p : programs) served.push_back(p.get());
+    aos::CheckServedTogether(served, diags);
+  }
   std::string problems;
   for (const auto& d : diags.all()) {
     const std::string rendered = aos::RenderText(d);
     const aos::LineCol at = d.source ? d.source->Position(d.span.begin) : aos::LineCol{0, 0};
     bool found = false;
-    for (auto& e : want) {
+    for (auto& e : want[d.source ? d.source->path() : ""]) {
       if (e.matched || e.code != d.code || e.line != at.line) continue;
       if (e.column && e.column != at.column) continue;
       if (!e.text.empty() && rendered.find(e.text) == std::string::npos) continue;
@@ -99,11 +118,13 @@ std::string CheckGolden(const fs::path& path) {
     }
     if (!found) problems += "unexpected diagnostic:\n" + rendered;
   }
-  for (const auto& e : want) {
-    if (e.matched) continue;
-    problems += "missing " + e.code + " at " + std::to_string(e.line) + ":" +
-                (e.column ? std::to_string(e.column) : std::string("*")) +
-                (e.text.empty() ? "" : " with '" + e.text + "'") + "\n";
+  for (const auto& [file, expectations] : want) {
+    for (const auto& e : expectations) {
+      if (e.matched) continue;
+      problems += "missing " + e.code + " at " + file + ":" + std::to_string(e.line) + ":" +
+                  (e.column ? std::to_string(e.column) : std::string("*")) +
+                  (e.text.empty() ? "" : " with '" + e.text + "'") + "\n";
+    }
   }
   if (!problems.empty()) {
     problems += "all diagnostics:\n";
@@ -112,13 +133,38 @@ std::string CheckGolden(const fs::path& path) {
   return problems;
 }
 
+// The cases of files served together: each directory under tests/golden_served/.
+std::vector<std::vector<fs::path>> ServedCases() {
+  std::vector<std::vector<fs::path>> cases;
+  const fs::path root = fs::path(AOS_SOURCE_DIR) / "tests" / "golden_served";
+  if (!fs::exists(root)) return cases;
+  std::vector<fs::path> dirs;
+  for (const auto& e : fs::directory_iterator(root)) {
+    if (e.is_directory()) dirs.push_back(e.path());
+  }
+  std::sort(dirs.begin(), dirs.end());
+  for (const auto& d : dirs) cases.push_back(AosFiles(d));
+  return cases;
+}
+
 TEST_CASE("every golden file produces exactly the diagnostics it expects") {
   const auto files = AosFiles(fs::path(AOS_SOURCE_DIR) / "tests" / "golden");
   REQUIRE(files.size() >= 60);
   for (const auto& f : files) {
     DYNAMIC_SECTION(f.filename().string()) {
       INFO(f.string());
-      CHECK(CheckGolden(f) == "");
+      CHECK(CheckGolden({f}) == "");
+    }
+  }
+}
+
+TEST_CASE("files served together produce exactly the diagnostics they expect") {
+  const auto cases = ServedCases();
+  REQUIRE(cases.size() >= 2);
+  for (const auto& files : cases) {
+    DYNAMIC_SECTION(files.front().parent_path().filename().string()) {
+      REQUIRE(files.size() >= 2);
+      CHECK(CheckGolden(files) == "");
     }
   }
 }
@@ -155,7 +201,9 @@ TEST_CASE("the golden corpus covers every diagnostic code") {
   }
   REQUIRE(documented.size() >= 20);
   std::set<std::string> covered;
-  for (const auto& f : AosFiles(fs::path(AOS_SOURCE_DIR) / "tests" / "golden")) {
+  std::vector<fs::path> files = AosFiles(fs::path(AOS_SOURCE_DIR) / "tests" / "golden");
+  for (const auto& c : ServedCases()) files.insert(files.end(), c.begin(), c.end());
+  for (const auto& f : files) {
     std::optional<std::set<std::string>> models;
     for (const auto& e : ParseExpectations(Read(f), &models)) covered.insert(e.code);
   }

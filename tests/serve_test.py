@@ -318,4 +318,25 @@ finally:
           and not os.path.exists(os.path.join(DATA, "serve.json")), rc)
     STAND.stop()
 
+# Files served together must not declare the same workflow, trigger or
+# webhook path: one would silently replace the other.
+dup = os.path.join(TMP, "dup.aos")
+with open(dup, "w") as f:
+    f.write('workflow gate() {\n  output 1\n}\n')
+p = subprocess.run([AOSRUN, "serve", WF, dup, "--data-dir", os.path.join(TMP, "dupdata"), "--listen", "127.0.0.1:0"],
+                   capture_output=True, text=True, env=ENV, cwd=TMP, timeout=30)
+check("serve refuses (65) two files declaring the same workflow, naming both",
+      p.returncode == 65 and "E175" in p.stderr and "dup.aos:1:10" in p.stderr and "w.aos" in p.stderr,
+      (p.returncode, p.stderr[-600:]))
+h1, h2 = os.path.join(TMP, "h1.aos"), os.path.join(TMP, "h2.aos")
+for name, wf in ((h1, "one"), (h2, "two")):
+    with open(name, "w") as f:
+        f.write('trigger t_%s {\n  webhook "/hooks/in"\n  auth bearer(secret("TOK"))\n  start %s(x: 1)\n}\n'
+                'workflow %s(x: int) {\n  output x\n}\n' % (wf, wf, wf))
+p = subprocess.run([AOSRUN, "serve", h1, h2, "--data-dir", os.path.join(TMP, "dupdata"), "--listen", "127.0.0.1:0"],
+                   capture_output=True, text=True, env=dict(ENV, TOK="t"), cwd=TMP, timeout=30)
+check("serve refuses (65) two files listening on the same webhook path",
+      p.returncode == 65 and "E175" in p.stderr and "webhook path '/hooks/in'" in p.stderr,
+      (p.returncode, p.stderr[-600:]))
+
 CHECKS.finish(TMP)

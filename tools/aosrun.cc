@@ -27,6 +27,7 @@
 #include "lang/checker.h"
 #include "lang/diagnostic.h"
 #include "lang/plan.h"
+#include "lang/trigger_check.h"
 #include "runtime/codec.h"
 #include "runtime/config.h"
 #include "runtime/operations.h"
@@ -786,7 +787,12 @@ int LoadServed(Context& c, std::vector<std::pair<std::shared_ptr<aos::Program>, 
     }
     out->emplace_back(program, text);
   }
-  return kExitOk;
+  std::vector<const aos::Program*> programs;
+  for (const auto& [program, text] : *out) programs.push_back(program.get());
+  aos::Diagnostics diags;
+  aos::CheckServedTogether(programs, diags);
+  for (const auto& d : diags.all()) std::cerr << aos::RenderText(d);
+  return diags.has_errors() ? kExitInvalid : kExitOk;
 }
 
 int CmdServe(Context& c) {
