@@ -16,6 +16,20 @@ bool IsMacroName(const std::string& n) {
   return n == "all" || n == "exists" || n == "exists_one" || n == "map" || n == "filter";
 }
 
+// A schedule whose day-of-month field names only days its months never
+// have (only when the weekday field is `*`: otherwise a weekday fires).
+bool NeverFires(const CronSpec& spec) {
+  if (spec.days_any || !spec.weekdays_any) return false;
+  static constexpr int kLongest[13] = {0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  for (int m = 1; m <= 12; ++m) {
+    if (!spec.months[m]) continue;
+    for (int d = 1; d <= kLongest[m]; ++d) {
+      if (spec.days[d]) return false;
+    }
+  }
+  return true;
+}
+
 const std::string* StringLiteral(const Expr* e) {
   return e && e->kind == ExprKind::kLiteral && e->literal.kind() == ValueKind::kString ? &e->literal.as_string()
                                                                                        : nullptr;
@@ -48,7 +62,13 @@ class Checker {
     if (t.schedule) {
       if (const std::string* text = StringLiteral(t.schedule.get())) {
         std::string error;
-        if (!ParseCron(*text, &error)) d_.Error(src_, t.schedule->span, "E171", "bad schedule: " + error);
+        if (auto spec = ParseCron(*text, &error); !spec) {
+          d_.Error(src_, t.schedule->span, "E171", "bad schedule: " + error);
+        } else if (NeverFires(*spec)) {
+          auto& d = d_.Error(src_, t.schedule->span, "E171",
+                             "schedule " + Quote(*text) + " never fires: none of its months has its days");
+          d.hints.push_back("April, June, September and November have 30 days, February 29 at most");
+        }
       } else {
         d_.Error(src_, t.schedule->span, "E171", "a schedule is a quoted cron expression, such as \"0 9 * * MON\"");
       }
