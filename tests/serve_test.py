@@ -39,7 +39,9 @@ with open(WF, "w") as f:
             '  output ok.approved\n}\n'
             'workflow paid() {\n  signal p "invoice.paid" { timeout 1h }\n  output p.data\n}\n'
             'workflow maybe() {\n  signal r "client.replied" { timeout 1s on_timeout null }\n  output {replied: r != null}\n}\n'
-            'workflow slow() {\n  step s = http.get("%s/sleep/4000") { timeout 20s }\n  output s.status\n}\n' % STAND.url)
+            'workflow slow() {\n  step s = http.get("%s/sleep/4000") { timeout 20s }\n  output s.status\n}\n'
+            'workflow flaky() {\n  step b = http.get("%s/flaky/serve-retry?times=1&status=404")\n'
+            '  output b.json.attempt\n}\n' % (STAND.url, STAND.url))
 DATA = os.path.join(TMP, "data")
 
 
@@ -169,6 +171,16 @@ try:
     s.call("POST", "/api/runs", {"workflow": "gate", "run_id": "g3"})
     rc, out, err = cli("cancel", "g3")
     check("aosrun cancel goes through serve (0)", rc == 0 and "cancelled" in err, (rc, out, err))
+    code, body = s.call("POST", "/api/runs", {"workflow": "flaky", "run_id": "f1"})
+    check("a run that fails through the API (its step got 404)", body.get("status") == "failed", (code, body))
+    rc, out, err = cli("retry", "f1", "--from", "nosuch")
+    check("aosrun retry --from a statement that did not fail goes through serve: 64", rc == 64
+          and "did not fail" in err, (rc, out, err))
+    rc, out, err = cli("retry", "f1")
+    check("aosrun retry goes through serve and completes the run (0, the output)", rc == 0 and out.strip() == "2",
+          (rc, out, err))
+    rc, out, err = cli("retry", "f1")
+    check("... retrying a completed run through serve is 64", rc == 64 and "did not fail" in err, (rc, out, err))
     rc, out, err = cli("approve", "nosuch", "ok")
     check("an unknown run through serve is 66", rc == 66, (rc, out, err))
     rc, out, err = cli(WF, "--workflow", "pause", "--input", "x=3", "--run-id", "cli-start")

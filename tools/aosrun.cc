@@ -819,6 +819,11 @@ int CmdServe(Context& c) {
 
 int CmdRetry(Context& c) {
   if (c.opt.positional.size() != 1) return Usage("retry takes one RUN");
+  if (int rc = LoadSettings(c)) return rc;
+  if (aos::ValidRunId(c.opt.positional[0])) {
+    const int rc = ViaServe(c, "POST", "/api/runs/" + c.opt.positional[0] + "/retry", "{\"from\":" + Q(c.opt.from) + "}");
+    if (rc >= 0) return rc;
+  }
   if (int rc = LoadContext(c, false)) return rc;
   aos::RunLog log(*c.store, *c.clock);
   if (int rc = LoadRun(c, c.opt.positional[0], log)) return rc;

@@ -134,6 +134,7 @@ class Api {
     srv.Post(R"(/api/runs/([A-Za-z0-9._-]+)/approvals/([^/]+))", Auth([this](const auto& q, auto& r) { Decide(q, r); }));
     srv.Post(R"(/api/runs/([A-Za-z0-9._-]+)/signals/([^/]+))", Auth([this](const auto& q, auto& r) { Signal(q, r); }));
     srv.Post(R"(/api/runs/([A-Za-z0-9._-]+)/cancel)", Auth([this](const auto& q, auto& r) { Cancel(q, r); }));
+    srv.Post(R"(/api/runs/([A-Za-z0-9._-]+)/retry)", Auth([this](const auto& q, auto& r) { Retry(q, r); }));
     srv.Get("/metrics", Auth([this](const auto& q, auto& r) { Metrics(q, r); }));
     // Webhook triggers: their own auth (the trigger's), not the serve token.
     srv.Post(R"(/hooks/.+)", [this](const httplib::Request& q, httplib::Response& r) {
@@ -304,6 +305,26 @@ class Api {
     std::string error;
     if (!d_.Cancel(req.matches[1], &o, &error)) return Error(res, 409, "refused", error);
     Json(res, 200, aos::OutcomeJson(req.matches[1], o));
+  }
+
+  // Continues a failed run from its failed statements (`aosrun retry`).
+  void Retry(const httplib::Request& req, httplib::Response& res) {
+    if (!d_.WithRun(req.matches[1], [&] { RetryLocked(req, res); })) Stopping(res);
+  }
+  void RetryLocked(const httplib::Request& req, httplib::Response& res) {
+    Value body;
+    if (!Body(req, res, &body)) return;
+    aos::RunLog log(d_.store(), d_.clock());
+    if (!Load(req.matches[1], log, res)) return;
+    if (log.state().status == aos::RunStatus::kFailed) {
+      const aos::Program* program = nullptr;
+      if (!d_.DagOf(log.state(), &program)) {
+        return Error(res, 409, "refused", "the workflow text stored with run " + log.state().run_id + " no longer checks");
+      }
+    }
+    const aos::OpResult r = aos::RetryRun(log, Str(body, "from"));
+    if (r.status != aos::OpStatus::kDone) return Error(res, 409, "refused", r.message);
+    Continue(log.state().run_id, res);
   }
 
   void Continue(const std::string& id, httplib::Response& res) {
