@@ -206,7 +206,8 @@ void CheckServedTogether(const std::vector<const Program*>& programs, Diagnostic
     auto [it, fresh] = seen.try_emplace(name, src);
     if (fresh) return;
     auto& d = diags.Error(src, span, "E175", what + " " + Quote(name) + " is also declared in " + it->second->path());
-    d.hints.push_back("files served together need distinct workflow names, trigger names and webhook paths");
+    d.hints.push_back("files served together need distinct workflow names, trigger names and webhook paths "
+                      "(aoscheck --together FILE... checks them before serving)");
   };
   for (const Program* p : programs) {
     if (p->sources.empty()) continue;

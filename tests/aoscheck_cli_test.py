@@ -190,5 +190,20 @@ j = json.loads(out) if rc == 0 else {}
 check("plan --json has the triggers", j.get("triggers", [{}])[0].get("trigger") == "monday"
       and len(j["triggers"][0]["next"]) == 5, out + err)
 
+# --together: the files as one `aosrun serve` loads them (E175); without it
+# each file is checked alone.
+served = os.path.join(ROOT, "tests", "golden_served")
+same = [os.path.join(served, "same_workflow", f) for f in ("a.aos", "b.aos")]
+rc, out, err = run(*same)
+check("files with the same workflow check alone (0)", rc == 0, out + err)
+rc, out, err = run("--together", *same)
+check("--together refuses them (65), E175 at the later file naming the earlier", rc == 65 and "E175" in err
+      and "b.aos:1:10" in err and "a.aos" in err.split("E175")[1], out + err)
+rc, out, err = run("--together", "--json", *[os.path.join(served, "same_trigger_and_path", f) for f in ("a.aos", "b.aos")])
+codes = [d["code"] for d in json.loads(out)] if out.startswith("[") else []
+check("--together --json: the trigger name and the webhook path", rc == 65 and codes == ["E175", "E175"], out + err)
+rc, out, err = run("--together", *[os.path.join(served, "distinct", f) for f in ("a.aos", "b.aos")])
+check("--together with distinct files is clean (0)", rc == 0 and "2 files checked, no errors" in err, out + err)
+
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

@@ -29,6 +29,7 @@
 #include "lang/plan.h"
 #include "lang/source.h"
 #include "lang/spelling.h"
+#include "lang/trigger_check.h"
 #include "runtime/config.h"
 #include "runtime/offline.h"
 #include "runtime/rocks_store.h"
@@ -45,7 +46,8 @@ constexpr int kExitInvalid = 65;
 constexpr int kExitIo = 74;
 
 const char kUsage[] =
-    "usage: aoscheck [--json] [--config aos.yaml] FILE...   check files\n"
+    "usage: aoscheck [--json] [--config aos.yaml] [--together] FILE...\n"
+    "                                                     check files\n"
     "       aoscheck --dot FILE [--workflow NAME]           the DAG as Graphviz DOT\n"
     "       aoscheck plan FILE [--workflow NAME] [--input k=v]... [--config aos.yaml]\n"
     "                                                     dry run: what a run would do\n"
@@ -71,6 +73,8 @@ const char kCheckHelp[] =
     "  --against RUN     whether run RUN could resume on this FILE (aosrun resume\n"
     "                    RUN --upgrade FILE): lists completed statements it changes\n"
     "  --data-dir DIR    with --against: the data directory (default $AOS_DATA or .aos)\n"
+    "  --together        the FILEs are served together (aosrun serve FILE...): also\n"
+    "                    refuse a workflow, trigger or webhook path two of them declare\n"
     "  -q, --quiet       print nothing for clean files\n"
     "  -h, --help        this help\n";
 
@@ -135,6 +139,7 @@ struct Options {
   bool json = false;
   bool dot = false;
   bool quiet = false;
+  bool together = false;
   std::string config;
   std::string workflow;
   std::string against;  // --against RUN
@@ -164,6 +169,7 @@ bool ParseFlags(int argc, char** argv, int first, const std::string& cmd, Option
   if (cmd == "check") {
     app.add_flag("--dot", o->dot);
     app.add_flag("-q,--quiet", o->quiet);
+    app.add_flag("--together", o->together);
     app.add_option("--against", o->against)->expected(1);
     // One meaning, as in aosrun: the data directory (for --against).
     app.add_option("--data-dir,--data", o->data)->expected(1);
@@ -306,6 +312,11 @@ int RunCheck(const Options& o) {
     auto p = Load(path, o, all, &file_status);
     if (file_status != kExitOk) status = std::max(status, file_status);
     if (p) programs.push_back(std::move(p));
+  }
+  if (o.together && !all.has_errors() && programs.size() > 1) {
+    std::vector<const aos::Program*> served;
+    for (const auto& p : programs) served.push_back(p.get());
+    aos::CheckServedTogether(served, all);
   }
   if (!o.against.empty()) return CheckAgainst(o, all, programs, status);
   if (o.dot) {
