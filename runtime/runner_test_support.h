@@ -1,0 +1,294 @@
+// What the runner tests share: FakeCalls, a CallHandler (the interface meant
+// for fakes) that behaves like a receiver honouring Idempotency-Key (it
+// counts receipts per key and executes each key once); loading a workflow
+// from text or an example file; driving a run through its waits with a
+// manual clock; and starting a run or deciding its approval in one call.
+// Included by runtime/runner*_test.cc only.
+#ifndef AOS_RUNTIME_RUNNER_TEST_SUPPORT_H_
+#define AOS_RUNTIME_RUNNER_TEST_SUPPORT_H_
+
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <sstream>
+
+#include "lang/checker.h"
+#include "runtime/codec.h"
+#include "runtime/run_log.h"
+#include "runtime/runner.h"
+#include "runtime/store.h"
+
+
+namespace aos::runner_test {
+
+constexpr int64_t kStart = 1'790'000'000'000'000'000;  // 2026-09-21
+
+inline Value S(std::string s) { return Value::String(std::move(s)); }
+
+class FakeCalls : public CallHandler {
+ public:
+  CallResult Invoke(const CallRequest& req) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++calls_;
+    const std::string url = req.args.Find("url") ? req.args.Find("url")->ToDisplayString() : "";
+    if (!req.idempotency_key.empty()) {
+      ++receipts_[req.idempotency_key];
+      order_.push_back(req.idempotency_key);
+      if (auto it = executed_.find(req.idempotency_key); it != executed_.end()) return Ok(it->second);
+    }
+    if (fail_left_ > 0 && url.find(fail_match_) != std::string::npos) {
+      --fail_left_;
+      CallResult r;
+      r.error_kind = fail_kind_;
+      r.message = "scripted failure";
+      return r;
+    }
+    Value v;
+    if (req.kind == "http") {
+      const std::string id = "id-" + std::to_string(url.size()) + "-" + req.idempotency_key;
+      Value json = Value::MapOfUnique(
+          {{S("items"), Value::List({Value::MapOfUnique({{S("score"), Value::Double(0.9)},
+                                                         {S("priority"), Value::Int(3)},
+                                                         {S("title"), S("Alpha")}}),
+                                     Value::MapOfUnique({{S("score"), Value::Double(0.2)},
+                                                         {S("priority"), Value::Int(1)},
+                                                         {S("title"), S("Beta")}}),
+                                     Value::MapOfUnique({{S("score"), Value::Double(0.7)},
+                                                         {S("priority"), Value::Int(2)},
+                                                         {S("title"), S("Gamma")}})})},
+           {S("id"), S(id)},
+           {S("url"), S("https://cms.example/" + id)},
+           {S("status"), S("open")},
+           {S("client_email"), S("client@example.com")}});
+      v = Value::MapOfUnique({{S("status"), Value::Int(200)},
+                              {S("headers"), Value::Map({})},
+                              {S("body"), S("")},
+                              {S("json"), json}});
+    } else if (req.kind == "llm" && !llm_answers_.empty()) {
+      prompts_.push_back(req.args.Find("prompt")->ToDisplayString());
+      Value data = llm_answers_.front();
+      if (llm_answers_.size() > 1) llm_answers_.erase(llm_answers_.begin());
+      v = Value::MapOfUnique({{S("text"), S(data.ToJson())},
+                              {S("data"), data},
+                              {S("model"), S("small")},
+                              {S("cost"), Value::MoneyOf(model_cost_)}});
+    } else if (req.kind == "llm") {
+      const std::string prompt = req.args.Find("prompt")->ToDisplayString();
+      Value data = Value::MapOfUnique({{S("title"), S("T:" + prompt.substr(0, 20))},
+                                       {S("sections"), Value::List({S("one"), S("two")})},
+                                       {S("summary"), S("a summary")},
+                                       {S("body"), S("a body")},
+                                       {S("tags"), Value::List({S("x")})},
+                                       {S("score"), Value::Double(0.8)},
+                                       {S("reply"), S("Thanks!")}});
+      v = Value::MapOfUnique({{S("text"), S(data.ToJson())},
+                              {S("data"), data},
+                              {S("model"), S("small")},
+                              {S("tokens_in"), Value::Int(10)},
+                              {S("tokens_out"), Value::Int(20)},
+                              {S("cost"), Value::MoneyOf(model_cost_)}});
+    } else if (req.kind == "email") {
+      v = Value::MapOfUnique({{S("message_id"), S("<" + req.idempotency_key + "@test>")}});
+    }
+    if (!req.idempotency_key.empty()) executed_[req.idempotency_key] = v;
+    return Ok(v);
+  }
+
+  void SetModelCost(Money m) { model_cost_ = std::move(m); }
+
+  // Every keyed request in the order received (repeats included).
+  std::vector<std::string> order() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return order_;
+  }
+  // Where `key` was first received in order(); -1 if never.
+  int FirstAt(const std::string& key) {
+    auto o = order();
+    auto it = std::find(o.begin(), o.end(), key);
+    return it == o.end() ? -1 : static_cast<int>(it - o.begin());
+  }
+
+  // The `data` of the next model answers, in order (the last repeats).
+  void AnswerWith(std::vector<Value> answers) { llm_answers_ = std::move(answers); }
+  std::vector<std::string> prompts() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return prompts_;
+  }
+
+  void FailNext(std::string match, int times, std::string kind) {
+    fail_match_ = std::move(match);
+    fail_left_ = times;
+    fail_kind_ = std::move(kind);
+  }
+
+  std::map<std::string, int> receipts() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return receipts_;
+  }
+  int calls() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return calls_;
+  }
+
+ private:
+  static CallResult Ok(Value v) {
+    CallResult r;
+    r.ok = true;
+    r.value = std::move(v);
+    return r;
+  }
+  std::mutex mu_;
+  std::map<std::string, int> receipts_;
+  std::vector<std::string> order_;
+  std::map<std::string, Value> executed_;
+  int calls_ = 0;
+  std::string fail_match_, fail_kind_;
+  std::vector<Value> llm_answers_;
+  Money model_cost_{0, "usd"};
+  std::vector<std::string> prompts_;
+  int fail_left_ = 0;
+};
+
+struct Loaded {
+  std::string source;
+  std::unique_ptr<Program> program;
+  const Dag* dag = nullptr;
+};
+
+inline Loaded Load(const std::string& path, std::string source) {
+  Loaded l;
+  l.source = source;
+  Diagnostics diags;
+  l.program = LoadProgram(path, std::move(source), CheckOptions{}, diags);
+  for (const auto& d : diags.all()) {
+    if (d.severity == Severity::kError) FAIL(RenderText(d));
+  }
+  std::string error;
+  l.dag = l.program->FindWorkflow("", &error);
+  REQUIRE(l.dag);
+  return l;
+}
+
+inline Loaded LoadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return Load(path, ss.str());
+}
+
+struct Driven {
+  RunOutcome outcome;
+  int crashes = 0;
+  int resumes = 0;
+  int in_doubt = 0;  // effects with a durable intent and no outcome after the crash
+};
+
+// Runs to the end, answering waits as an operator would: approves
+// approvals, delivers signals, lets time pass. With crash_at, the store
+// loses its unsynced writes after that many appends, once; the run is then
+// loaded back and resumed (or started again when RunStarted was lost).
+// How a simulated crash ends the process: a power cut (unsynced writes are
+// lost) or a process kill (everything written survives).
+enum class CrashKind { kPower, kProcess };
+
+inline Driven Drive(MemoryStore& store, ManualClock& clock, CallHandler& calls, const Loaded& w, const Value& inputs,
+                    uint64_t crash_at, Durability durability = Durability::kDefault, CrashKind kind = CrashKind::kPower) {
+  Driven d;
+  if (crash_at) store.CrashAfterAppends(crash_at);
+  RunLog log(store, clock);
+  bool started = false;
+  for (int round = 0; round < 50; ++round) {
+    try {
+      if (!started) {
+        log.Begin("run-1");
+        std::string error;
+        REQUIRE(StartRun(log, *w.program, *w.dag, "test.aos", w.source, inputs, false, &error));
+        started = true;
+      }
+      RunOptions opt;
+      opt.concurrency = 4;
+      opt.durability = durability;
+      Runner runner(log, *w.program, *w.dag, calls, clock, opt);
+      d.outcome = runner.Run();
+      if (d.outcome.status != RunStatus::kWaiting) return d;
+      // Answer what it waits for.
+      for (const auto& wv : d.outcome.waiting_on.as_list()) {
+        const std::string kind = wv.Find("kind")->as_string();
+        const std::string name = wv.Find("name")->as_string();
+        if (kind == "approval") {
+          log.Append(EventType::kApprovalDecided, name,
+                     Value::MapOfUnique({{S("approved"), Value::Bool(true)},
+                                         {S("by"), S("tester")},
+                                         {S("comment"), S("")},
+                                         {S("data"), Value()}}));
+        } else if (kind == "signal") {
+          log.Append(EventType::kSignalReceived, "",
+                     Value::MapOfUnique({{S("name"), *wv.Find("signal")}, {S("data"), S("paid")}}));
+        } else {
+          clock.SleepUntil(wv.Find("due")->as_time().nanos);
+        }
+      }
+      log.Flush(true);
+      ++d.resumes;
+    } catch (const SimulatedCrash&) {
+      ++d.crashes;
+      if (kind == CrashKind::kPower) {
+        store.Crash();
+      } else {
+        store.CrashProcess();
+      }
+      std::string error;
+      started = log.Load("run-1", &error);
+      if (started) {
+        for (const auto& [k, in] : log.state().inst) d.in_doubt += in.intent && in.status == InstStatus::kActive;
+      }
+    }
+  }
+  FAIL("the run did not end in 50 rounds");
+  return d;
+}
+
+inline Value Inputs(const std::string& workflow) {
+  if (workflow == "weekly_issue" || workflow == "content_pipeline") {
+    return Value::Map({{S("week"), S("2026-W48")}});
+  }
+  if (workflow == "invoice_followup") return Value::Map({{S("number"), S("INV-7")}, {S("days_overdue"), Value::Int(45)}});
+  if (workflow == "follow_up") return Value::Map({{S("client"), S("Analytical")}, {S("proposal"), S("P-1")}});
+  if (workflow == "lead_intake") {
+    return Value::Map({{S("email"), S("ada@example.com")}, {S("name"), S("Ada")},
+                       {S("company"), S("Analytical")}, {S("message"), S("Hi")}});
+  }
+  return Value::Map({});
+}
+
+inline void SetSecrets() {
+  for (const char* n : {"CMS_TOKEN", "BILLING_KEY", "CRM_TOKEN"}) setenv(n, "s3cr3t-test-token", 1);
+}
+
+inline RunOutcome Start(MemoryStore& store, ManualClock& clock, CallHandler& calls, const Loaded& w,
+                 const std::string& id, const Value& inputs = Value::Map({})) {
+  RunLog log(store, clock);
+  log.Begin(id);
+  std::string error;
+  REQUIRE(StartRun(log, *w.program, *w.dag, "t.aos", w.source, inputs, false, &error));
+  return Runner(log, *w.program, *w.dag, calls, clock, RunOptions{}).Run();
+}
+
+inline RunOutcome Decide(MemoryStore& store, ManualClock& clock, CallHandler& calls, const Loaded& w,
+                  const std::string& id, const std::string& name, bool approved, Value data = Value()) {
+  RunLog log(store, clock);
+  std::string error;
+  REQUIRE(log.Load(id, &error));
+  log.Append(EventType::kApprovalDecided, name,
+             Value::MapOfUnique({{S("approved"), Value::Bool(approved)}, {S("by"), S("op")}, {S("data"), data}}));
+  log.Flush(true);
+  return Runner(log, *w.program, *w.dag, calls, clock, RunOptions{}).Run();
+}
+}  // namespace aos::runner_test
+
+#endif  // AOS_RUNTIME_RUNNER_TEST_SUPPORT_H_
