@@ -104,7 +104,7 @@ bool Driver::accepting() {
   return !stopping_;
 }
 
-void Driver::AddProgram(std::shared_ptr<Program> program, const std::string& path, const std::string& text) {
+void Driver::AddProgram(std::shared_ptr<Program> program, const std::string& text) {
   std::unique_lock<std::mutex> programs(programs_mu_);
   for (const auto& dag : program->workflows) {
     Loaded l{program, dag.get()};
@@ -112,7 +112,6 @@ void Driver::AddProgram(std::shared_ptr<Program> program, const std::string& pat
     // Never replaced: runs and requests hold pointers into these programs.
     by_text_.try_emplace(Digest(text) + "|" + std::to_string(text.size()) + "|" + dag->workflow->name, l);
   }
-  (void)path;
   for (const TriggerDecl* t : program->triggers) {
     if (t->webhook && t->webhook->kind == ExprKind::kLiteral && t->webhook->literal.kind() == ValueKind::kString) {
       hooks_[t->webhook->literal.as_string()] = {program, t};
@@ -135,17 +134,12 @@ void Driver::ReplacePrograms(const std::vector<std::pair<std::shared_ptr<Program
     std::lock_guard<std::mutex> lock(mu_);
     fire_at_.clear();
   }
-  for (const auto& [program, text] : programs) AddProgram(program, "", text);
+  for (const auto& [program, text] : programs) AddProgram(program, text);
 }
 
 std::string Driver::TriggerRunId(const std::string& trigger, const std::string& key) {
-  std::string id = trigger + "." + key;
-  bool ok = id.size() <= 64;
-  for (char c : key) {
-    ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-                c == '-');
-  }
-  return ok ? id : (trigger.substr(0, 40) + "." + Digest(key));
+  const std::string id = trigger + "." + key;
+  return ValidRunId(id) ? id : (trigger.substr(0, 40) + "." + Digest(key));
 }
 
 std::optional<std::string> Driver::Secret(const std::string& name) {

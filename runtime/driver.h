@@ -45,7 +45,7 @@ class Driver {
   // Makes the workflows of a checked program startable by name. Runs keep
   // the text they started with; a program is also loaded from a run's
   // stored text when it is not one of these.
-  void AddProgram(std::shared_ptr<Program> program, const std::string& path, const std::string& text);
+  void AddProgram(std::shared_ptr<Program> program, const std::string& text);
   // What a reload does: forgets the startable workflows, webhooks and timed
   // triggers (runs keep their programs), then adds `programs` (program and
   // text): what the files no longer declare stops being served.

@@ -37,17 +37,21 @@ namespace {
 using aos::Value;
 
 // n random bytes as hex, from /dev/urandom; "" when it cannot be read.
+std::string Hex(const unsigned char* p, size_t n) {
+  static const char hex[] = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < n; ++i) {
+    out += hex[p[i] >> 4];
+    out += hex[p[i] & 15];
+  }
+  return out;
+}
+
 std::string RandomHex(size_t n) {
   std::string raw(n, '\0');
   std::ifstream rnd("/dev/urandom", std::ios::binary);
   if (!rnd.read(raw.data(), static_cast<std::streamsize>(n))) return "";
-  static const char hex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : raw) {
-    out += hex[c >> 4];
-    out += hex[c & 15];
-  }
-  return out;
+  return Hex(reinterpret_cast<const unsigned char*>(raw.data()), raw.size());
 }
 
 // The serve token: $AOS_SERVE_TOKEN, the config's secrets file, or one made
@@ -347,15 +351,6 @@ class Api {
 
   // ---- webhooks (serve.md §1): the trigger's auth, a JSON body, a
   // deterministic run id; answered only once the start or signal is synced.
-  static std::string Hex(const unsigned char* p, size_t n) {
-    static const char hex[] = "0123456789abcdef";
-    std::string out;
-    for (size_t i = 0; i < n; ++i) {
-      out += hex[p[i] >> 4];
-      out += hex[p[i] & 15];
-    }
-    return out;
-  }
   bool HookAuthorized(const aos::TriggerDecl& t, const httplib::Request& req, std::string* auth_header) {
     const aos::Expr& a = *t.auth;
     const aos::Expr& secret_call = *a.args[0];
@@ -390,11 +385,11 @@ class Api {
     Value json;
     if (!Body(req, res, &json)) return;
     aos::ValueMap headers, query;
+    std::transform(auth_header.begin(), auth_header.end(), auth_header.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     for (const auto& [k, v] : req.headers) {
       std::string lower;
       for (char c : k) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      std::transform(auth_header.begin(), auth_header.end(), auth_header.begin(),
-                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
       if (lower == auth_header || lower == "authorization") continue;  // never handed to the workflow
       headers.emplace_back(Value::String(lower), Value::String(v));
     }
@@ -405,12 +400,14 @@ class Api {
                                       {Value::String("headers"), Value::Map(std::move(headers))},
                                       {Value::String("json"), json},
                                       {Value::String("body"), Value::String(req.body)}});
-    // Without a key, the body's SHA-256 is the delivery's identity.
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int md_len = 0;
-    EVP_Digest(req.body.data(), req.body.size(), md, &md_len, EVP_sha256(), nullptr);
-    std::string key = Hex(md, md_len);
-    if (t->key) {
+    std::string key;
+    if (!t->key) {
+      // Without a key, the body's SHA-256 is the delivery's identity.
+      unsigned char md[EVP_MAX_MD_SIZE];
+      unsigned int md_len = 0;
+      EVP_Digest(req.body.data(), req.body.size(), md, &md_len, EVP_sha256(), nullptr);
+      key = Hex(md, md_len);
+    } else {
       aos::MapEnv env;
       env.Set("request", request);
       aos::EvalResult k = aos::Evaluate(*t->key, env);
@@ -639,7 +636,7 @@ int Serve(ServeSetup& s) {
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
 
   aos::Driver driver(*s.store, *s.clock, *s.calls, s.run, s.config ? s.config->serve_max_runs : 8);
-  for (auto& [program, text] : s.programs) driver.AddProgram(program, "", text);
+  for (auto& [program, text] : s.programs) driver.AddProgram(program, text);
   // Recovered before anything is answered: the due index is whole, and no
   // request races the recovery.
   try {
