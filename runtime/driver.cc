@@ -116,7 +116,15 @@ void Driver::AddProgram(std::shared_ptr<Program> program, const std::string& tex
     if (t->webhook && t->webhook->kind == ExprKind::kLiteral && t->webhook->literal.kind() == ValueKind::kString) {
       hooks_[t->webhook->literal.as_string()] = {program, t};
     } else if (t->schedule || t->every) {
-      timed_[t->name] = Timed{program, t};
+      Timed timed;
+      timed.program = program;
+      timed.trigger = t;
+      if (t->schedule) {
+        std::string error;
+        timed.cron = ParseCron(t->schedule->literal.as_string(), &error);
+        timed.zone = FindTimeZone(t->timezone ? t->timezone->literal.ToDisplayString() : "UTC", &error);
+      }
+      timed_[t->name] = std::move(timed);
       std::lock_guard<std::mutex> lock(mu_);
       fire_at_.erase(t->name);  // planned again (a reload may change it)
     }
@@ -247,12 +255,8 @@ RunOutcome Driver::Fire(const Program& program, const TriggerDecl& t, const std:
 int64_t Driver::NextOf(const Timed& t, int64_t after) const {
   const TriggerDecl& d = *t.trigger;
   if (d.every && d.every->literal.kind() == ValueKind::kDuration) return after + d.every->literal.as_duration().nanos;
-  std::string error;
-  auto spec = ParseCron(d.schedule->literal.as_string(), &error);
-  const std::string tz = d.timezone ? d.timezone->literal.ToDisplayString() : "UTC";
-  const date::time_zone* zone = FindTimeZone(tz, &error);
-  if (!spec || !zone) return 0;
-  return NextFire(*spec, zone, after).value_or(0);
+  if (!t.cron || !t.zone) return 0;
+  return NextFire(*t.cron, t.zone, after).value_or(0);
 }
 
 // When each timed trigger fires next. On recovery, a trigger with `missed

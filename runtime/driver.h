@@ -27,6 +27,7 @@
 #include <string>
 
 #include "lang/checker.h"
+#include "lang/cron.h"
 #include "runtime/calls.h"
 #include "runtime/clock.h"
 #include "runtime/runner.h"
@@ -127,6 +128,10 @@ class Driver {
   struct Timed {
     std::shared_ptr<Program> program;
     const TriggerDecl* trigger = nullptr;
+    // A schedule's cron and zone, read once when the program is added
+    // (unset for `every`, or when the text does not read: never fires).
+    std::optional<CronSpec> cron;
+    const date::time_zone* zone = nullptr;
   };
   void PlanTriggers(bool recovering);
   void FireTimed(const std::string& name, int64_t at);
