@@ -5,6 +5,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cctype>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -174,6 +175,14 @@ static bool LoadSecrets(const std::string& config_path, Config* c, std::string* 
     c->secrets[name] = line.substr(eq + 1);
   }
   return true;
+}
+
+std::optional<std::string> LookupSecret(const Config* config, const std::string& name) {
+  if (const char* v = std::getenv(name.c_str())) return std::string(v);
+  if (config) {
+    if (auto it = config->secrets.find(name); it != config->secrets.end()) return it->second;
+  }
+  return std::nullopt;
 }
 
 std::optional<Config> LoadConfig(const std::string& path, std::string* error, bool* unreadable) {

@@ -56,6 +56,10 @@ constexpr uintmax_t kMaxSecretsFileBytes = 1 << 20;
 // 64/65 for bad contents, a bad secrets file included).
 std::optional<Config> LoadConfig(const std::string& path, std::string* error, bool* unreadable = nullptr);
 
+// A secret's value: the environment variable of that name, else the
+// config's secrets file (config may be null); nullopt when neither has it.
+std::optional<std::string> LookupSecret(const Config* config, const std::string& name);
+
 }  // namespace aos
 
 #endif  // AOS_RUNTIME_CONFIG_H_

@@ -151,11 +151,7 @@ std::string Driver::TriggerRunId(const std::string& trigger, const std::string& 
 }
 
 std::optional<std::string> Driver::Secret(const std::string& name) {
-  if (const char* v = std::getenv(name.c_str())) return std::string(v);
-  if (base_.config) {
-    if (auto it = base_.config->secrets.find(name); it != base_.config->secrets.end()) return it->second;
-  }
-  return std::nullopt;
+  return LookupSecret(base_.config, name);
 }
 
 const TriggerDecl* Driver::Webhook(const std::string& path, std::shared_ptr<Program>* program) {

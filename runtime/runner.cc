@@ -244,13 +244,7 @@ struct Runner::Impl {
     std::optional<Value> Secret(std::string_view name) override {
       touched_secret_ = true;
       if (r_.redact_secrets) return S("<secret " + std::string(name) + ">");
-      std::optional<std::string> v;
-      if (const char* e = std::getenv(std::string(name).c_str())) {
-        v = e;
-      } else if (r_.opt.config) {
-        auto it = r_.opt.config->secrets.find(std::string(name));
-        if (it != r_.opt.config->secrets.end()) v = it->second;
-      }
+      const std::optional<std::string> v = LookupSecret(r_.opt.config, std::string(name));
       if (v) {
         if (!v->empty()) r_.secret_values.insert(*v);
         return S(*v);
