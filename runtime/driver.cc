@@ -384,13 +384,7 @@ void Driver::GroupSync() {
 }
 
 void Driver::Index(const std::string& run_id, const RunOutcome& o) {
-  int64_t due = 0;
-  if (o.status == RunStatus::kWaiting && o.waiting_on.kind() == ValueKind::kList) {
-    for (const auto& w : o.waiting_on.as_list()) {
-      const Value* d = w.Find("due");
-      if (d && d->kind() == ValueKind::kTimestamp && (!due || d->as_time().nanos < due)) due = d->as_time().nanos;
-    }
-  }
+  const int64_t due = o.status == RunStatus::kWaiting ? EarliestDue(o.waiting_on) : 0;
   std::lock_guard<std::mutex> lock(mu_);
   if (auto it = due_of_.find(run_id); it != due_of_.end()) {
     for (auto [b, e] = due_.equal_range(it->second); b != e; ++b) {

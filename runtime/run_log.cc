@@ -75,15 +75,22 @@ std::vector<RunIndexEntry> ListRunsUnchecked(Store& store) {
   return runs;
 }
 
+int64_t EarliestDue(const Value& waiting_on) {
+  int64_t due = 0;
+  if (waiting_on.kind() != ValueKind::kList) return 0;
+  for (const auto& w : waiting_on.as_list()) {
+    const Value* d = w.Find("due");
+    if (d && d->kind() == ValueKind::kTimestamp && (!due || d->as_time().nanos < due)) due = d->as_time().nanos;
+  }
+  return due;
+}
+
 std::string DueKey(const RunState& s) {
   int64_t due = 0;
   if (s.status == RunStatus::kRunning) {
     due = 1;
-  } else if (s.status == RunStatus::kWaiting && s.waiting_on.kind() == ValueKind::kList) {
-    for (const auto& w : s.waiting_on.as_list()) {
-      const Value* d = w.Find("due");
-      if (d && d->kind() == ValueKind::kTimestamp && (!due || d->as_time().nanos < due)) due = d->as_time().nanos;
-    }
+  } else if (s.status == RunStatus::kWaiting) {
+    due = EarliestDue(s.waiting_on);
   }
   if (due <= 0 || s.run_id.empty()) return "";
   std::string key;

@@ -51,6 +51,9 @@ std::vector<RunIndexEntry> ListRunsUnchecked(Store& store);
 // waiting with a due time (its earliest) or running (time 1: continue it at
 // once after a restart); "" for any other. Written with the run's events.
 std::string DueKey(const RunState& s);
+// The earliest due time among a waiting run's waits (`waiting_on` entries
+// with a `due` timestamp), unix nanoseconds; 0 when none has one.
+int64_t EarliestDue(const Value& waiting_on);
 // The due time and run id of a kDue key.
 void SplitDueKey(std::string_view key, int64_t* due, std::string* run_id);
 
