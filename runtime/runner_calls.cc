@@ -1,0 +1,368 @@
+#include "runtime/runner_impl.h"
+
+#include <algorithm>
+#include "lang/plan.h"
+#include "runtime/codec.h"
+#include "runtime/schema.h"
+
+namespace aos {
+
+int64_t Runner::Impl::BudgetNanos() const {
+  if (!wf.budget || wf.budget->kind != ExprKind::kLiteral || wf.budget->literal.kind() != ValueKind::kMoney) {
+    return -1;
+  }
+  return wf.budget->literal.as_money().nanos;
+}
+
+int64_t Runner::Impl::SatAdd(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_add_overflow(a, b, &r)) return b > 0 ? INT64_MAX : INT64_MIN;
+  return r;
+}
+
+int64_t Runner::Impl::EstimateNanos(const CallRequest& req) const {
+  if (!opt.config) return 0;
+  const std::string model = StrOf(req.args.Find("model"));
+  auto it = opt.config->models.find(model);
+  if (it == opt.config->models.end()) return 0;
+  const double in_tokens =
+      static_cast<double>(StrOf(req.args.Find("system")).size() + StrOf(req.args.Find("prompt")).size()) / 4 + 1;
+  const Value* mt = req.args.Find("max_tokens");
+  double out_tokens = mt && mt->kind() == ValueKind::kInt ? static_cast<double>(mt->as_int()) : 1024;
+  if (!(out_tokens >= 0)) out_tokens = 1024;  // a negative max_tokens estimates as the default
+  const double units = (in_tokens * it->second.input_per_mtok + out_tokens * it->second.output_per_mtok) / 1e6;
+  const double nanos = units * 1e9;
+  // Out of range (absurd max_tokens): as much as can be said, never less.
+  return nanos >= 9.2e18 || nanos != nanos ? INT64_MAX / 4 : static_cast<int64_t>(nanos);
+}
+
+bool Runner::Impl::BudgetAllows(int s, uint32_t node, const std::string& key, const CallRequest& req) {
+  const int64_t budget = BudgetNanos();
+  if (budget < 0) return true;
+  const int64_t est = EstimateNanos(req);
+  const int64_t cap = SatAdd(budget, st.budget_raised_nanos);
+  if (SatAdd(SatAdd(st.spent_nanos, reserved_nanos), est) <= cap) return true;
+  const Instance& in = st.At(key);
+  const bool asked = in.requested && StrOf(in.request.Find("purpose")) == "budget";
+  if (asked && !in.decided) {
+    Block(s, node);
+    return false;
+  }
+  if (asked && in.decided) {
+    const Value* ap = in.decision.Find("approved");
+    if (!ap || ap->kind() != ValueKind::kBool || !ap->as_bool()) {
+      FailStep(key, "budget.exceeded", "the model call would exceed the workflow's budget, and the raise was refused");
+      return false;
+    }
+  }
+  const std::string cur = wf.budget->literal.as_money().currency;
+  auto money = [&](int64_t n) { return FormatMoneyAmount(Money{n, cur}) + " " + cur; };
+  RequestApproval(key, "budget",
+                  "Model call " + key + " would bring spending to about " + money(st.spent_nanos + est) +
+                      ", over the budget of " + money(cap) + ". Approve to raise the budget by " + money(budget) +
+                      ", or reject to fail the call (budget.exceeded).",
+                  M({{S("spent"), Value::MoneyOf(Money{st.spent_nanos, cur})},
+                     {S("estimate"), Value::MoneyOf(Money{est, cur})},
+                     {S("budget"), Value::MoneyOf(Money{cap, cur})},
+                     {S("raise_by"), Value::MoneyOf(Money{budget, cur})}}),
+                  0, "");
+  Block(s, node);
+  return false;
+}
+
+std::string Runner::Impl::CacheKey(const CallRequest& req) const {
+  std::string model;
+  if (req.kind == "llm" && opt.config) {
+    auto it = opt.config->models.find(StrOf(req.args.Find("model")));
+    if (it != opt.config->models.end()) model = it->second.base_url + "\n" + it->second.model;
+  }
+  return Digest(req.kind + "\n" + req.callee + "\n" + model + "\n" + EncodeValue(req.args));
+}
+
+void Runner::Impl::CacheHit(int s, uint32_t node, const std::string& key, const CallRequest& req, Value value) {
+  ValueMap usage;
+  if (req.kind == "llm" && value.kind() == ValueKind::kMap) {
+    ValueMap m = value.as_map();
+    std::string currency = "usd";
+    for (auto& [k, v] : m) {
+      if (k.kind() == ValueKind::kString && k.as_string() == "cost" && v.kind() == ValueKind::kMoney) {
+        currency = v.as_money().currency;
+        v = Value::MoneyOf(Money{0, currency});
+      }
+    }
+    value = Value::MapOfUnique(std::move(m));
+    usage = {{S("model"), value.Find("model") ? *value.Find("model") : Value()},
+             {S("tokens_in"), Value::Int(0)},
+             {S("tokens_out"), Value::Int(0)},
+             {S("cost"), Value::MoneyOf(Money{0, currency})}};
+  }
+  ValueMap f = {{S("result"), value}, {S("cache"), S("hit")}};
+  if (!usage.empty()) f.emplace_back(S("usage"), M(std::move(usage)));
+  log.Append(EventType::kStepCompleted, key, M(std::move(f)));
+  MarkFinished(s, node, true);
+}
+
+void Runner::Impl::CacheStore(uint32_t node, const std::string& cache_key, const Value& value) {
+  const Modifier* cm = StmtOf(node).FindModifier(ModifierKind::kCache);
+  if (cache_key.empty() || !cm) return;
+  const int64_t ttl = cm->ttl ? cm->ttl->nanos : 24LL * 3600 * 1'000'000'000;
+  log.batch().Put(Column::kCache, cache_key,
+                  EncodeValue(M({{S("value"), value},
+                                 {S("expires"), Value::Int(clock.NowNanos() + ttl)},
+                                 {S("at"), Value::Int(clock.NowNanos())}})));
+}
+
+const TypeRef* Runner::Impl::AgentOutput(const AgentDecl& agent) {
+  for (const auto& setting : agent.settings) {
+    if (setting.key == "output" && setting.type) return setting.type.get();
+  }
+  return nullptr;
+}
+
+void Runner::Impl::CheckTypedAnswer(uint32_t node, CallResult& r) {
+  const Stmt& stmt = StmtOf(node);
+  if (!r.ok || !stmt.call) return;
+  const Resolved k = Resolve(*stmt.call);
+  const TypeRef* out = k.agent ? AgentOutput(*k.agent) : nullptr;
+  if (!out) return;
+  const Value* data = r.value.Find("data");
+  Value fixed;
+  const std::string err = CheckValue(program, out, data ? *data : Value(), &fixed);
+  if (!err.empty()) {
+    r.ok = false;
+    r.error_kind = "llm.schema";
+    r.message = "the answer does not match " + out->name + ": " + err;
+    return;
+  }
+  ValueMap m = r.value.as_map();
+  for (auto& [key, v] : m) {
+    if (key.kind() == ValueKind::kString && key.as_string() == "data") v = fixed;
+  }
+  r.value = Value::MapOfUnique(std::move(m));
+}
+
+Runner::Impl::Resolved Runner::Impl::Resolve(const Call& call) const {
+  Resolved r;
+  const size_t dot = call.callee.find('.');
+  r.ns = call.callee.substr(0, dot);
+  r.method = dot == std::string::npos ? "" : call.callee.substr(dot + 1);
+  if (auto it = program.connectors.find(r.ns); it != program.connectors.end()) r.connector = it->second;
+  if (auto it = program.agents.find(r.ns); it != program.agents.end()) r.agent = it->second;
+  if (auto it = program.types.find(r.ns); it != program.types.end() && it->second->is_entity) {
+    r.entity = it->second;
+  }
+  return r;
+}
+
+bool Runner::Impl::EvalArgs(const Call& call, int s, const std::string& key, uint32_t node, Args* out) {
+  for (size_t i = 0; i < call.args.size(); ++i) {
+    Value v;
+    if (!EvalOrFail(*call.args[i], s, key, &v, "argument", node)) return false;
+    if (call.arg_names[i].empty()) {
+      out->positional.push_back(std::move(v));
+    } else {
+      out->named.emplace_back(S(std::string(call.arg_names[i])), std::move(v));
+    }
+  }
+  return true;
+}
+
+std::string Runner::Impl::Upper(std::string m) {
+  for (auto& c : m) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return m;
+}
+
+const RetrySpec* Runner::Impl::RetryOf(const Stmt& stmt) const {
+  if (const Modifier* m = stmt.FindModifier(ModifierKind::kRetry)) return m->retry.get();
+  if (wf.retry) return &*wf.retry;
+  return nullptr;
+}
+
+bool Runner::Impl::Retryable(const RetrySpec* r, const std::string& kind) {
+  static const std::vector<std::string> kDefault = {"net", "http.5xx", "http.429", "timeout",
+                                                    "llm.rate_limit", "llm.schema"};
+  const auto& on = (r && !r->on.empty()) ? r->on : kDefault;
+  for (const auto& k : on) {
+    if (k == kind) return true;
+    // Classes match exact statuses: http.4xx (but not 429, named apart) and http.5xx.
+    if (k == "http.4xx" && kind.rfind("http.4", 0) == 0 && kind != "http.429") return true;
+    if (k == "http.5xx" && kind.rfind("http.5", 0) == 0) return true;
+  }
+  return false;
+}
+
+void Runner::Impl::SeeOwnWrites() {
+  if (log.batch().state_writes) log.Flush(opt.durability == Durability::kStrict);
+}
+
+void Runner::Impl::AdvanceCall(int s, uint32_t node, const std::string& key, Instance& in) {
+  const Stmt& stmt = StmtOf(node);
+  if (dispatched.count(key)) return;  // on a worker now
+  const bool effect = stmt.kind == StmtKind::kEffect;
+  // An escalation waiting for the operator.
+  if (in.requested && StrOf(in.request.Find("purpose")) == "escalate") {
+    if (!in.decided) {
+      Block(s, node);
+      return;
+    }
+    const Value* ap = in.decision.Find("approved");
+    const Value* data = in.decision.Find("data");
+    if (!ap || !ap->as_bool()) {
+      FailStep(key, StrOf(in.last_error.Find("kind")).empty() ? "approval.rejected"
+                                                              : StrOf(in.last_error.Find("kind")),
+               "the operator chose to fail " + key + " after: " + StrOf(in.last_error.Find("message")));
+      return;
+    }
+    if (data && data->Find("skip")) {
+      Complete(s, node, key, *data->Find("skip"));
+      return;
+    }
+    log.Append(EventType::kStepScheduled, key, M({{S("reset"), Value::Bool(true)}}));
+  }
+  if (in.retry_due > clock.NowNanos()) {
+    Block(s, node);
+    return;
+  }
+  if (in_flight >= opt.concurrency) {
+    deferred.emplace_back(s, node);
+    return;
+  }
+  const Call& call = *stmt.call;
+  Args a;
+  if (!EvalArgs(call, s, key, node, &a)) return;
+  const Resolved k = Resolve(call);
+  if (!effect && InlineCall(k, a, s, node, key)) return;
+
+  CallRequest req;
+  req.callee = call.callee;
+  req.instance = key;
+  if (const Modifier* t = stmt.FindModifier(ModifierKind::kTimeout); t && t->value) {
+    Value tv;
+    if (!EvalOrFail(*t->value, s, key, &tv, "timeout", node)) return;
+    if (tv.kind() == ValueKind::kDuration) req.timeout_ms = tv.as_duration().nanos / 1'000'000;
+  }
+  std::string ekind, emsg;
+  std::string ekey;  // the effect's idempotency key
+  if (effect) {
+    ekey = in.key;  // recorded by an earlier intent; else evaluated (deterministically)
+    if (ekey.empty()) {
+      const Modifier* km = stmt.FindModifier(ModifierKind::kKey);
+      Value kv;
+      if (!km || !EvalOrFail(*km->value, s, key, &kv, "key", node)) return;
+      ekey = kv.ToDisplayString();
+    }
+    req.idempotency_key = ekey;
+    // Within a run a key names one request: a second effect with the same
+    // key and another request would reach a deduplicating receiver as a
+    // replay and be dropped, or be sent twice under one key elsewhere.
+    if (!in.intent) {
+      const std::string digest = RequestDigest(call, a);
+      auto owner = st.effect_key_owner.find(ekey);
+      if (owner != st.effect_key_owner.end() && owner->second != key) {
+        const Instance& first = st.At(owner->second);
+        if (first.request_digest != digest) {
+          FailStep(key, "effect.key_conflict",
+                   "effects " + owner->second + " and " + key + " have the same key '" + ekey +
+                       "' but different requests: a key must name one request");
+          return;
+        }
+        // The same request under the same key is the same effect: its
+        // result once done (the store may not have it yet), never a
+        // second send (SMTP cannot deduplicate).
+        if (first.status == InstStatus::kDone) {
+          log.Append(EventType::kEffectCompleted, key,
+                     M({{S("key"), S(ekey)}, {S("result"), first.result}, {S("reused"), Value::Bool(true)}}));
+          Complete(s, node, key, first.result);
+          return;
+        }
+        if (first.status != InstStatus::kFailed) {
+          Block(s, node);  // until the first one ends
+          return;
+        }
+      }
+    }
+    // Across runs: a completed key returns its recorded result.
+    if (!st.replay_effects) {
+      if (auto raw = StoreOf().Get(Column::kIdempotency, IdempotencyKey(ekey))) {
+        Value prior;
+        if (DecodeValue(*raw, &prior)) {
+          log.Append(EventType::kEffectCompleted, key,
+                     M({{S("key"), S(ekey)}, {S("result"), prior}, {S("reused"), Value::Bool(true)}}));
+          Complete(s, node, key, prior);
+          return;
+        }
+      }
+    }
+    if (stmt.FindModifier(ModifierKind::kConfirm) && !st.At(key).confirmed) {
+      if (!st.At(key).requested || StrOf(st.At(key).request.Find("purpose")) != "confirm") {
+        // The operator sees the request as it will be made, secrets masked.
+        Args shown;
+        redact_secrets = true;
+        const bool ok = EvalArgs(call, s, key, node, &shown);
+        redact_secrets = false;
+        if (!ok) return;
+        RequestApproval(key, "confirm", "Run effect " + key + " (" + call.callee + ") with key '" + ekey + "'?",
+                        M({{S("call"), S(call.callee)},
+                           {S("args"), Value::List(shown.positional)},
+                           {S("named"), M(shown.named)},
+                           {S("key"), S(ekey)}}),
+                        0, "");
+      }
+      Instance& i3 = st.At(key);
+      if (!i3.decided) {
+        Block(s, node);
+        return;
+      }
+      const Value* ap = i3.decision.Find("approved");
+      if (!ap || !ap->as_bool()) {
+        FailStep(key, "approval.rejected", "the effect " + key + " was not confirmed");
+        return;
+      }
+    }
+  }
+  if (!BuildRequest(k, a, s, key, &req, &ekind, &emsg)) {
+    FailStep(key, ekind, emsg);
+    return;
+  }
+  // `cache`: an identical call (callee, evaluated arguments, model
+  // settings) made within the TTL by any run answers from the cache.
+  std::string ckey;
+  if (!effect && stmt.FindModifier(ModifierKind::kCache)) {
+    ckey = CacheKey(req);
+    if (auto raw = StoreOf().Get(Column::kCache, ckey)) {
+      Value entry;
+      if (DecodeValue(*raw, &entry) && entry.Find("expires") && entry.Find("value") &&
+          (entry.Find("expires")->as_int() == 0 || entry.Find("expires")->as_int() > clock.NowNanos())) {
+        CacheHit(s, node, key, req, *entry.Find("value"));
+        return;
+      }
+    }
+  }
+  if (req.kind == "llm" && !BudgetAllows(s, node, key, req)) return;
+  if (req.kind == "llm" && BudgetNanos() >= 0) {
+    // Held until the call ends, so that parallel calls share the budget.
+    const int64_t est = EstimateNanos(req);
+    reserved_nanos += est;
+    reserved[key] = est;
+  }
+  Instance& i4 = st.At(key);
+  ValueMap started = {{S("attempt"), Value::Int(i4.attempts + (i4.in_flight ? 0 : 1))}};
+  if (i4.attempts == 0) {
+    if (Value d = Describe(stmt, s, key); !d.is_null()) started.emplace_back(S("describe"), std::move(d));
+  }
+  log.Append(EventType::kAttemptStarted, key, M(std::move(started)));
+  if (effect) {
+    const std::string digest = RequestDigest(call, a);
+    log.Append(EventType::kEffectIntent, key, M({{S("key"), S(ekey)}, {S("request_digest"), S(digest)}}));
+    log.Flush(/*sync=*/true);  // the intent is durable before the world is touched
+  } else if (opt.durability == Durability::kStrict) {
+    log.Flush(true);
+  }
+  Dispatch(Job{key, s, node, std::move(req), clock.NowNanos(), std::move(ckey)});
+}
+
+std::string Runner::Impl::RequestDigest(const Call& call, const Args& a) {
+  return Digest(call.callee + EncodeValue(Value::List(a.positional)) + EncodeValue(M(a.named)));
+}
+
+}  // namespace aos

@@ -1,0 +1,209 @@
+#include "runtime/runner_impl.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include "runtime/codec.h"
+
+namespace aos {
+
+void Runner::Impl::Dispatch(Job job) {
+  dispatched[job.inst] = true;
+  ++in_flight;
+  // A handler that runs calls on its own event loop takes it directly.
+  auto shared = std::make_shared<Job>(std::move(job));
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    ++async_started;
+  }
+  bool started = false;
+  try {
+    started = calls.Start(shared->req, [this, shared](CallResult r) {
+      std::lock_guard<std::mutex> lock(mu);
+      done.push_back(Done{std::move(*shared), std::move(r)});
+      ++async_finished;
+      cv_done.notify_all();
+    });
+  } catch (const std::exception&) {
+    started = false;  // the handler could not start it: a worker will
+  }
+  if (started) return;
+  job = std::move(*shared);
+  std::lock_guard<std::mutex> lock(mu);
+  --async_started;
+  if (static_cast<int>(workers.size()) < opt.concurrency &&
+      static_cast<int>(workers.size()) < in_flight + static_cast<int>(jobs.size())) {
+    workers.emplace_back([this] { WorkerLoop(); });
+  }
+  jobs.push_back(std::move(job));
+  cv_jobs.notify_one();
+}
+
+void Runner::Impl::WorkerLoop() {
+  for (;;) {
+    Job job;
+    {
+      std::unique_lock<std::mutex> lock(mu);
+      cv_jobs.wait(lock, [&] { return stopping || !jobs.empty(); });
+      // Stopping (the run ended, or the process is going down): calls not
+      // started yet are not started; the log already says how to redo them.
+      if (stopping) return;
+      job = std::move(jobs.front());
+      jobs.pop_front();
+    }
+    CallResult r;
+    try {
+      r = calls.Invoke(job.req);
+    } catch (const std::exception& e) {
+      r.ok = false;
+      r.error_kind = "net";
+      r.message = e.what();
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    done.push_back(Done{std::move(job), std::move(r)});
+    cv_done.notify_all();
+  }
+}
+
+void Runner::Impl::StopWorkers() {
+  {
+    // Calls a handler runs on its own loop hold a pointer to this runner:
+    // wait for their callbacks (bounded by the calls' own deadlines).
+    std::unique_lock<std::mutex> lock(mu);
+    cv_done.wait(lock, [&] { return async_finished == async_started; });
+    stopping = true;
+  }
+  cv_jobs.notify_all();
+  for (auto& t : workers) t.join();
+  workers.clear();
+}
+
+void Runner::Impl::Collect(int64_t deadline) {
+  std::deque<Done> got;
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    if (done.empty()) {
+      if (deadline) {
+        const int64_t wait = std::max<int64_t>(0, deadline - clock.NowNanos());
+        cv_done.wait_for(lock, std::chrono::nanoseconds(std::min<int64_t>(wait, 1'000'000'000)),
+                         [&] { return !done.empty(); });
+      } else {
+        cv_done.wait(lock, [&] { return !done.empty(); });
+      }
+    }
+    got.swap(done);
+  }
+  for (auto& d : got) Finish(d);
+}
+
+void Runner::Impl::Finish(Done& d) {
+  --in_flight;
+  dispatched.erase(d.job.inst);
+  if (auto r = reserved.find(d.job.inst); r != reserved.end()) {
+    reserved_nanos -= r->second;
+    reserved.erase(r);
+  }
+  const int s = d.job.scope;
+  const uint32_t node = d.job.node;
+  const std::string& key = d.job.inst;
+  const Stmt& stmt = StmtOf(node);
+  const int64_t ms = (clock.NowNanos() - d.job.started) / 1'000'000;
+  CheckTypedAnswer(node, d.result);
+  FinishKb(d.job.req, d.result);
+  if (d.result.ok && DeeperThan(d.result.value, kMaxValueDepth)) {
+    d.result.ok = false;
+    d.result.error_kind = "expr.error";
+    d.result.message = TooDeepMessage(key);
+  }
+  if (d.result.ok) {
+    if (stmt.kind == StmtKind::kEffect) {
+      const Instance& in = st.At(key);
+      log.Append(EventType::kEffectCompleted, key, M({{S("key"), S(in.key)}, {S("result"), d.result.value}}));
+      log.batch().Put(Column::kIdempotency, IdempotencyKey(in.key), EncodeValue(d.result.value));
+    }
+    ValueMap done_fields = {{S("result"), d.result.value}, {S("duration_ms"), Value::Int(ms)}};
+    if (d.job.req.kind == "llm") {
+      // What the model call used and cost, for budgets and `aosrun cost`.
+      ValueMap usage;
+      for (const char* f : {"model", "tokens_in", "tokens_out", "cost"}) {
+        if (const Value* v = d.result.value.Find(f)) usage.emplace_back(S(f), *v);
+      }
+      done_fields.emplace_back(S("usage"), M(std::move(usage)));
+    } else if (!d.result.usage.is_null()) {
+      done_fields.emplace_back(S("usage"), d.result.usage);  // embeddings
+    }
+    CacheStore(node, d.job.cache_key, d.result.value);
+    log.Append(EventType::kStepCompleted, key, M(std::move(done_fields)));
+    MarkFinished(s, node, true);
+  } else {
+    OnAttemptFailed(s, node, key, d.result);
+  }
+  if (opt.durability == Durability::kStrict) log.Flush(true);
+  while (!deferred.empty() && in_flight < opt.concurrency) {
+    ready.push_back(deferred.front());
+    deferred.pop_front();
+  }
+}
+
+int64_t Runner::Impl::BackoffMs(const RetrySpec* spec, int failures, int64_t retry_after_ms) {
+  int64_t delay_ms = 0;
+  if (spec && spec->backoff) {
+    double d = static_cast<double>(spec->backoff->nanos) / 1e6 * std::pow(spec->factor, failures);
+    if (spec->max_delay) d = std::min(d, static_cast<double>(spec->max_delay->nanos) / 1e6);
+    if (spec->jitter) d = std::uniform_real_distribution<double>(0, d)(rng);
+    delay_ms = static_cast<int64_t>(std::min(d, 4e13));
+  }
+  if (retry_after_ms > delay_ms) delay_ms = retry_after_ms;
+  return std::min<int64_t>(delay_ms, 366LL * 24 * 3600 * 1000);
+}
+
+void Runner::Impl::OnAttemptFailed(int s, uint32_t node, const std::string& key, const CallResult& raw) {
+  CallResult r = raw;
+  r.message = RedactSecrets(r.message);
+  const Stmt& stmt = StmtOf(node);
+  const RetrySpec* spec = RetryOf(stmt);
+  Instance& in = st.At(key);
+  // A typed answer that does not fit is asked for again twice even without
+  // a `retry`: the mismatch is fed back, and models usually correct it.
+  const int allowed = 1 + static_cast<int>(spec ? spec->attempts : (r.error_kind == "llm.schema" ? 2 : 0));
+  const bool retryable = Retryable(spec, r.error_kind);
+  const Modifier* esc = stmt.FindModifier(ModifierKind::kEscalate);
+  const bool again = retryable && in.attempts < allowed;
+  const int64_t delay_ms = again ? BackoffMs(spec, in.failures, r.retry_after_ms) : 0;
+  ValueMap failed = {{S("attempt"), Value::Int(in.attempts)},
+                     {S("kind"), S(r.error_kind)},
+                     {S("message"), S(r.message)},
+                     {S("retryable"), Value::Bool(again)},
+                     {S("delay_ms"), Value::Int(delay_ms)}};
+  // A model call that answered and still failed (an answer that does not
+  // fit its type) was paid for: its usage counts like a completed one's.
+  if (const Value* cost = r.value.Find("cost"); cost && cost->kind() == ValueKind::kMoney) {
+    ValueMap usage;
+    for (const char* f : {"model", "tokens_in", "tokens_out", "cost"}) {
+      if (const Value* v = r.value.Find(f)) usage.emplace_back(S(f), *v);
+    }
+    failed.emplace_back(S("usage"), M(std::move(usage)));
+  }
+  log.Append(EventType::kAttemptFailed, key, M(std::move(failed)));
+  Instance& i2 = st.At(key);
+  // `escalate after N` on the statement, or `on failure escalate` on the
+  // workflow once the statement's attempts are spent: the operator decides.
+  const bool escalate = (esc && i2.failures >= esc->count) ||
+                        (!again && wf.on_failure == FailurePolicy::kEscalate);
+  if (escalate) {
+    RequestApproval(key, "escalate",
+                    key + " failed " + std::to_string(i2.failures) + " times (" + r.error_kind + ": " +
+                        r.message + "). Approve to retry, approve with --payload '{\"skip\": VALUE}' "
+                        "to continue with VALUE, or reject to fail the run.",
+                    M({{S("kind"), S(r.error_kind)}, {S("message"), S(r.message)}}), 0, "");
+    Block(s, node);
+    return;
+  }
+  if (again) {
+    ready.emplace_back(s, node);
+    return;
+  }
+  FailStep(key, r.error_kind, r.message);
+}
+
+}  // namespace aos

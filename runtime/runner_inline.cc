@@ -1,0 +1,299 @@
+#include "runtime/runner_impl.h"
+
+#include <fnmatch.h>
+#include <algorithm>
+#include <cmath>
+#include "runtime/codec.h"
+#include "runtime/schema.h"
+
+namespace aos {
+
+double Runner::Impl::Cosine(const Value& a, const Value& b) {
+  if (a.kind() != ValueKind::kList || b.kind() != ValueKind::kList || a.as_list().size() != b.as_list().size()) {
+    return 0;
+  }
+  auto num = [](const Value& v) {
+    return v.kind() == ValueKind::kDouble ? v.as_double() : v.kind() == ValueKind::kInt ? static_cast<double>(v.as_int()) : 0.0;
+  };
+  double dot = 0, na = 0, nb = 0;
+  for (size_t i = 0; i < a.as_list().size(); ++i) {
+    const double x = num(a.as_list()[i]), y = num(b.as_list()[i]);
+    dot += x * y;
+    na += x * x;
+    nb += y * y;
+  }
+  return na > 0 && nb > 0 ? dot / std::sqrt(na * nb) : 0;
+}
+
+void Runner::Impl::FinishKb(const CallRequest& req, CallResult& r) {
+  if (!r.ok || req.args.Find("kb") == nullptr) return;
+  const std::string op = StrOf(req.args.Find("kb"));
+  const std::string prefix = StrOf(req.args.Find("collection")) + std::string(1, '\0');
+  if (op == "add") {
+    const std::string id = StrOf(req.args.Find("id"));
+    log.batch().Put(Column::kKb, prefix + id,
+                    EncodeValue(M({{S("id"), S(id)},
+                                   {S("text"), *req.args.Find("text")},
+                                   {S("meta"), req.args.Find("meta") ? *req.args.Find("meta") : Value()},
+                                   {S("vector"), r.value}})));
+    r.value = M({{S("id"), S(id)}, {S("collection"), *req.args.Find("collection")}});
+    return;
+  }
+  SeeOwnWrites();
+  std::vector<std::pair<double, Value>> hits;
+  StoreOf().Scan(Column::kKb, prefix, prefix, [&](std::string_view, std::string_view raw) {
+    Value e;
+    if (DecodeValue(raw, &e) && e.Find("vector")) {
+      hits.emplace_back(Cosine(r.value, *e.Find("vector")), e);
+    }
+    return true;
+  });
+  std::stable_sort(hits.begin(), hits.end(), [](const auto& x, const auto& y) { return x.first > y.first; });
+  const Value* kv = req.args.Find("k");
+  const size_t k = kv && kv->kind() == ValueKind::kInt && kv->as_int() > 0 ? static_cast<size_t>(kv->as_int()) : 5;
+  ValueList out;
+  for (size_t i = 0; i < hits.size() && i < k; ++i) {
+    const Value& e = hits[i].second;
+    out.push_back(M({{S("id"), *e.Find("id")},
+                     {S("text"), e.Find("text") ? *e.Find("text") : Value()},
+                     {S("meta"), e.Find("meta") ? *e.Find("meta") : Value()},
+                     {S("score"), Value::Double(hits[i].first)}}));
+  }
+  r.value = Value::List(std::move(out));
+}
+
+bool Runner::Impl::BuildRequest(const Resolved& k, const Args& a, int s, const std::string& key,
+                                CallRequest* req, std::string* error_kind, std::string* error) {
+  ValueMap m;
+  auto named = [&](const char* n) { return a.Named(n) ? *a.Named(n) : Value(); };
+  if (k.ns == "http" || k.connector) {
+    req->kind = "http";
+    std::string url = a.positional.empty() ? "" : a.positional[0].ToDisplayString();
+    ValueMap headers;
+    if (k.connector) {
+      InstEnv env(*this, s, key);
+      std::string base;
+      for (const auto& setting : k.connector->settings) {
+        if (!setting.value) continue;
+        EvalResult r = EvalIn(*setting.value, env);
+        if (!r.ok()) {
+          *error_kind = "expr.error";
+          *error = "connector " + k.ns + " " + setting.key + ": " + r.error().message;
+          return false;
+        }
+        if (setting.key == "base_url") base = r.value().ToDisplayString();
+        if (setting.key == "headers" && r.value().kind() == ValueKind::kMap) {
+          for (const auto& h : r.value().as_map()) headers.push_back(h);
+        }
+        if (setting.key == "auth") headers.emplace_back(S("Authorization"), r.value());
+        if (setting.key == "allow" && r.value().kind() == ValueKind::kList) {
+          const std::string path = url.substr(0, url.find('?'));
+          bool allowed = false;
+          for (const auto& p : r.value().as_list()) {
+            const std::string pat = p.ToDisplayString();
+            const size_t sp = pat.find(' ');
+            if (sp == std::string::npos) continue;
+            if (Upper(pat.substr(0, sp)) == Upper(k.method) &&
+                fnmatch(pat.substr(sp + 1).c_str(), path.c_str(), 0) == 0) {
+              allowed = true;
+            }
+          }
+          if (!allowed) {
+            *error_kind = "connector.denied";
+            *error = "connector " + k.ns + " does not allow " + Upper(k.method) + " " + path;
+            return false;
+          }
+        }
+      }
+      if (!base.empty() && base.back() == '/' && !url.empty() && url.front() == '/') base.pop_back();
+      url = base + url;
+    }
+    if (const Value* h = a.Named("headers"); h && h->kind() == ValueKind::kMap) {
+      for (const auto& e : h->as_map()) headers.push_back(e);
+    }
+    m.emplace_back(S("method"), S(Upper(k.method)));
+    m.emplace_back(S("url"), S(url));
+    m.emplace_back(S("headers"), Value::Map(std::move(headers)));
+    for (const char* n : {"query", "json", "body"}) {
+      if (a.Named(n)) m.emplace_back(S(n), *a.Named(n));
+    }
+  } else if (k.agent || (k.ns == "llm" && k.method == "chat")) {
+    req->kind = "llm";
+    std::string prompt;
+    Value model = named("model"), system = named("system"), temperature = named("temperature"),
+          max_tokens = named("max_tokens");
+    bool typed = false;
+    Value schema = named("schema");
+    if (k.agent) {
+      prompt = a.positional.empty() ? "" : a.positional[0].ToDisplayString();
+      if (const Value* c = a.Named("context")) prompt += "\n\nContext (JSON):\n" + c->ToJson();
+      if (const TypeRef* out = AgentOutput(*k.agent)) {
+        schema = JsonSchemaOf(program, out);
+        // The last answer did not fit: say what was wrong.
+        const Instance* in = st.Find(key);
+        if (in && StrOf(in->last_error.Find("kind")) == "llm.schema") {
+          prompt += "\n\nYour previous answer was not valid: " + StrOf(in->last_error.Find("message")) +
+                    ". Answer again with one JSON object that matches the schema.";
+        }
+      }
+      InstEnv env(*this, s, key);
+      for (const auto& setting : k.agent->settings) {
+        if (setting.key == "output") {
+          typed = true;
+          continue;
+        }
+        if (!setting.value) continue;
+        EvalResult r = Evaluate(*setting.value, env);
+        if (!r.ok()) continue;
+        if (setting.key == "model") model = r.value();
+        if (setting.key == "instructions") system = r.value();
+        if (setting.key == "temperature") temperature = r.value();
+        if (setting.key == "max_tokens") max_tokens = r.value();
+      }
+    } else {
+      prompt = named("prompt").ToDisplayString();
+      typed = !named("schema").is_null();
+    }
+    m = {{S("model"), model},     {S("system"), system},
+         {S("prompt"), S(prompt)}, {S("temperature"), temperature},
+         {S("max_tokens"), max_tokens}, {S("typed"), Value::Bool(typed)},
+         {S("schema"), schema}};
+  } else if (k.ns == "llm" && k.method == "embed") {
+    req->kind = "embed";
+    m = {{S("model"), named("model")}, {S("text"), named("text")}};
+  } else if (k.ns == "kb") {
+    // kb.add(collection, id, text, meta:) and kb.search(collection, query,
+    // k:): the text is embedded by the config's kb model; Finish stores or
+    // searches (FinishKb).
+    if (!opt.config || opt.config->kb_model.empty()) {
+      *error_kind = "llm.config";
+      *error = call_name(k) + " needs a model to embed with: kb: {model: NAME} in aos.yaml";
+      return false;
+    }
+    req->kind = "embed";
+    const bool add = k.method == "add";
+    auto pos = [&](size_t i) { return i < a.positional.size() ? a.positional[i] : Value(); };
+    m = {{S("model"), S(opt.config->kb_model)},
+         {S("text"), S(pos(add ? 2 : 1).ToDisplayString())},
+         {S("kb"), S(k.method)},
+         {S("collection"), S(pos(0).ToDisplayString())}};
+    if (add) {
+      m.emplace_back(S("id"), S(pos(1).ToDisplayString()));
+      m.emplace_back(S("meta"), named("meta"));
+    } else {
+      m.emplace_back(S("k"), named("k").kind() == ValueKind::kInt ? named("k") : Value::Int(5));
+    }
+  } else if (k.ns == "email") {
+    req->kind = "email";
+    m = a.named;
+  } else {
+    *error_kind = "effect.unknown";
+    *error = k.ns + "." + k.method + " is not available in this runtime yet";
+    return false;
+  }
+  req->args = Value::Map(std::move(m));
+  return true;
+}
+
+bool Runner::Impl::InlineCall(const Resolved& k, const Args& a, int s, uint32_t node, const std::string& key) {
+  if (!k.entity && k.ns != "kv") return false;
+  SeeOwnWrites();
+  Store& store = StoreOf();
+  if (k.ns == "kv") {
+    const std::string kk = a.positional.empty() ? "" : a.positional[0].ToDisplayString();
+    if (k.method == "put") {
+      Value v = a.positional.size() > 1 ? a.positional[1] : Value();
+      int64_t expires = 0;
+      if (const Value* ttl = a.Named("ttl"); ttl && ttl->kind() == ValueKind::kDuration) {
+        expires = clock.NowNanos() + ttl->as_duration().nanos;
+      }
+      log.batch().Put(Column::kKv, kk, EncodeValue(M({{S("v"), v}, {S("exp"), Value::Int(expires)}})));
+      Complete(s, node, key, v);
+      return true;
+    }
+    Value out;
+    if (auto raw = store.Get(Column::kKv, kk)) {
+      Value rec;
+      if (DecodeValue(*raw, &rec)) {
+        const Value* exp = rec.Find("exp");
+        if (!exp || exp->as_int() == 0 || exp->as_int() > clock.NowNanos()) out = *rec.Find("v");
+      }
+    }
+    Complete(s, node, key, out);
+    return true;
+  }
+  const TypeDecl& et = *k.entity;
+  const std::string prefix = et.name + std::string(1, '\0');
+  const Field* key_field = nullptr;
+  for (const auto& f : et.fields) {
+    if (f.is_key) key_field = &f;
+  }
+  auto load = [&](const std::string& id) -> Value {
+    auto raw = store.Get(Column::kEntities, prefix + id);
+    Value v;
+    if (raw && DecodeValue(*raw, &v)) return v;
+    return Value();
+  };
+  if (k.method == "list") {
+    int64_t limit = INT64_MAX;
+    if (const Value* l = a.Named("limit"); l && l->kind() == ValueKind::kInt) limit = l->as_int();
+    ValueList items;
+    store.Scan(Column::kEntities, prefix, prefix, [&](std::string_view, std::string_view raw) {
+      if (static_cast<int64_t>(items.size()) >= limit) return false;
+      Value v;
+      if (DecodeValue(raw, &v)) items.push_back(std::move(v));
+      return true;
+    });
+    Complete(s, node, key, Value::List(std::move(items)));
+    return true;
+  }
+  if (k.method == "get" || k.method == "delete") {
+    const std::string id = a.positional.empty() ? "" : a.positional[0].ToDisplayString();
+    Value before = load(id);
+    if (k.method == "get") {
+      Complete(s, node, key, before);
+      return true;
+    }
+    if (!before.is_null()) {
+      log.batch().Delete(Column::kEntities, prefix + id);
+      log.Append(EventType::kEntityChanged, key,
+                 M({{S("type"), S(et.name)}, {S("key"), S(id)}, {S("before"), before}, {S("after"), Value()}}));
+    }
+    Complete(s, node, key, Value::Bool(!before.is_null()));
+    return true;
+  }
+  // upsert: the record, with declared defaults filled in.
+  const Value rec = a.positional.empty() ? Value() : a.positional[0];
+  if (rec.kind() != ValueKind::kMap || !key_field) {
+    FailStep(key, "expr.error", et.name + ".upsert needs a record");
+    return true;
+  }
+  ValueMap fields;
+  for (const auto& f : et.fields) {
+    const Value* v = rec.Find(f.name);
+    if (v) {
+      fields.emplace_back(S(f.name), *v);
+    } else if (f.default_value) {
+      MapEnv none;
+      EvalResult r = Evaluate(*f.default_value, none);
+      fields.emplace_back(S(f.name), r.ok() ? r.value() : Value());
+    } else {
+      fields.emplace_back(S(f.name), Value());
+    }
+  }
+  Value after = M(std::move(fields));
+  const Value* idv = after.Find(key_field->name);
+  if (!idv || idv->is_null()) {
+    FailStep(key, "expr.error", et.name + ".upsert: the key field '" + key_field->name + "' is missing");
+    return true;
+  }
+  const std::string id = idv->ToDisplayString();
+  Value before = load(id);
+  log.batch().Put(Column::kEntities, prefix + id, EncodeValue(after));
+  log.Append(EventType::kEntityChanged, key,
+             M({{S("type"), S(et.name)}, {S("key"), S(id)}, {S("before"), before}, {S("after"), after}}));
+  Complete(s, node, key, after);
+  return true;
+}
+
+}  // namespace aos
