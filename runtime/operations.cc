@@ -40,8 +40,7 @@ OpResult DeliverSignal(RunLog& log, const Dag* dag, const std::string& name, con
     }
     return {OpStatus::kRefused, msg};
   }
-  log.Append(EventType::kSignalReceived, "",
-             Value::MapOfUnique({{Value::String("name"), Value::String(name)}, {Value::String("data"), data}}));
+  log.Append("", events::SignalReceived{name, data});
   log.Flush(true);
   return {};
 }
@@ -144,13 +143,12 @@ OpResult Decide(RunLog& log, const Program* program, const Dag* dag, const std::
       d.data = typed;
     }
   }
-  log.Append(EventType::kApprovalDecided, name,
-             Value::MapOfUnique({{Value::String("approved"), Value::Bool(d.approve)},
-                                 {Value::String("by"), Value::String(d.by)},
-                                 {Value::String("at"), Value::Time(Timestamp{d.at_nanos})},
-                                 {Value::String("comment"), Value::String(d.comment)},
-                                 {Value::String("data"), d.data},
-                                 {Value::String("payload_hash"), hash ? *hash : Value()}}));
+  log.Append(name, events::ApprovalDecided{.approved = d.approve,
+                                           .by = d.by,
+                                           .at = Timestamp{d.at_nanos},
+                                           .comment = d.comment,
+                                           .data = d.data,
+                                           .payload_hash = shown});
   log.Flush(true);  // durable before anyone is told it was recorded
   return {};
 }
@@ -186,9 +184,7 @@ OpResult RetryRun(RunLog& log, const std::string& from) {
                                       " failed, and the run with it: retry them all (without --from)"};
     }
   }
-  ValueList names;
-  for (const auto& f : failed) names.push_back(Value::String(f));
-  log.Append(EventType::kRunRetried, "", Value::MapOfUnique({{Value::String("retry"), Value::List(std::move(names))}}));
+  log.Append("", events::RunRetried{failed});
   log.Flush(true);
   return {};
 }

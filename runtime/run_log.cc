@@ -235,32 +235,33 @@ void LogEvent(spdlog::logger* logger, const std::string& run, uint64_t seq, cons
   const char* type = EventTypeName(e.type);
   switch (e.type) {
     case EventType::kRunStarted:
-      logger->info("run {} started: workflow {}", run, Text(e.Field("workflow")));
+      logger->info("run {} started: workflow {}", run, events::Read<events::RunStarted>(e).workflow);
       break;
     case EventType::kEffectIntent:
-      logger->info("run {} #{} {} effect intent, key '{}'", run, seq, e.step, Text(e.Field("key")));
+      logger->info("run {} #{} {} effect intent, key '{}'", run, seq, e.step, events::Read<events::EffectIntent>(e).key);
       break;
-    case EventType::kAttemptFailed:
-      logger->warn("run {} #{} {} attempt {} failed: {}: {}{}", run, seq, e.step, Text(e.Field("attempt")),
-                   Text(e.Field("kind")), Text(e.Field("message")),
-                   e.Field("retryable").kind() == ValueKind::kBool && e.Field("retryable").as_bool()
-                       ? " (retrying in " + Text(e.Field("delay_ms")) + " ms)"
-                       : "");
+    case EventType::kAttemptFailed: {
+      const auto ev = events::Read<events::AttemptFailed>(e);
+      logger->warn("run {} #{} {} attempt {} failed: {}: {}{}", run, seq, e.step, ev.attempt, ev.kind, ev.message,
+                   ev.retryable ? " (retrying in " + std::to_string(ev.delay_ms) + " ms)" : "");
       break;
-    case EventType::kStepFailed:
-      logger->error("run {} #{} {} failed: {}: {}", run, seq, e.step, Text(e.Field("kind")), Text(e.Field("message")));
+    }
+    case EventType::kStepFailed: {
+      const auto ev = events::Read<events::StepFailed>(e);
+      logger->error("run {} #{} {} failed: {}: {}", run, seq, e.step, ev.kind, ev.message);
       break;
+    }
     case EventType::kApprovalRequested:
-      logger->info("run {} #{} {} waits for a decision ({})", run, seq, e.step, Text(e.Field("purpose")));
+      logger->info("run {} #{} {} waits for a decision ({})", run, seq, e.step,
+                   events::Read<events::ApprovalRequested>(e).purpose);
       break;
-    case EventType::kApprovalDecided:
-      logger->info("run {} #{} {} {} by {}", run, seq, e.step,
-                   e.Field("approved").kind() == ValueKind::kBool && e.Field("approved").as_bool() ? "approved"
-                                                                                                   : "rejected",
-                   Text(e.Field("by")));
+    case EventType::kApprovalDecided: {
+      const auto ev = events::Read<events::ApprovalDecided>(e);
+      logger->info("run {} #{} {} {} by {}", run, seq, e.step, ev.approved ? "approved" : "rejected", ev.by);
       break;
+    }
     case EventType::kRunFailed:
-      logger->error("run {} failed: {}", run, Text(e.Field("error")));
+      logger->error("run {} failed: {}", run, Text(events::Read<events::RunFailed>(e).error));
       break;
     case EventType::kRunWaiting:
     case EventType::kRunCompleted:

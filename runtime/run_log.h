@@ -18,6 +18,7 @@
 
 #include "runtime/clock.h"
 #include "runtime/event.h"
+#include "runtime/events.h"
 #include "runtime/run_state.h"
 #include "runtime/store.h"
 
@@ -79,6 +80,11 @@ class RunLog {
 
   // Encodes, batches and applies one event; returns its seq.
   uint64_t Append(EventType type, std::string step, Value data);
+  // The same, for a typed event (events.h): log.Append(key, events::TimerFired{}).
+  template <class E>
+  uint64_t Append(std::string step, const E& e) {
+    return Append(E::kType, std::move(step), events::Data(e));
+  }
   // Extra writes that must land atomically with the pending events (the
   // idempotency record of an effect, an entity's new state).
   WriteBatch& batch() { return batch_; }

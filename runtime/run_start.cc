@@ -197,17 +197,16 @@ bool StartRun(RunLog& log, const Program& program, const Dag& dag, const std::st
     const char* v = std::getenv(n.c_str());
     env.emplace_back(S(n), v ? S(v) : Value());
   }
-  log.Append(EventType::kRunStarted, "",
-             M({{S("run_id"), S(log.state().run_id)},
-                {S("workflow"), S(wf.name)},
-                {S("file"), S(file)},
-                {S("source"), S(source)},
-                {S("source_hash"), S(Digest(source))},
-                {S("dag_fingerprint"), S(Digest(dag.Dump()))},
-                {S("config_hash"), S(config_hash)},
-                {S("inputs"), in},
-                {S("env"), M(std::move(env))},
-                {S("replay_effects"), Value::Bool(replay_effects)}}));
+  log.Append("", events::RunStarted{.run_id = log.state().run_id,
+                                    .workflow = wf.name,
+                                    .file = file,
+                                    .source = source,
+                                    .source_hash = Digest(source),
+                                    .dag_fingerprint = Digest(dag.Dump()),
+                                    .config_hash = config_hash,
+                                    .inputs = in,
+                                    .env = M(std::move(env)),
+                                    .replay_effects = replay_effects});
   return true;
 }
 

@@ -1,5 +1,7 @@
 #include "runtime/run_state.h"
 
+#include "runtime/events.h"
+
 #include <algorithm>
 #include <cstdint>
 
@@ -26,8 +28,8 @@ bool Bool(const Value& v) { return v.kind() == ValueKind::kBool && v.as_bool(); 
 
 // A model call's cost (StepCompleted or AttemptFailed usage), saturating;
 // a negative cost from a confused server adds nothing.
-void RunState::AddSpending(const Event& e) {
-  const Value* cost = e.Field("usage").Find("cost");
+void RunState::AddSpending(const std::optional<Value>& usage) {
+  const Value* cost = usage ? usage->Find("cost") : nullptr;
   if (!cost || cost->kind() != ValueKind::kMoney || cost->as_money().nanos <= 0) return;
   if (__builtin_add_overflow(spent_nanos, cost->as_money().nanos, &spent_nanos)) spent_nanos = INT64_MAX;
 }
@@ -37,18 +39,20 @@ void RunState::Apply(const Event& e) {
   updated_at = e.at_nanos;
   Instance* in = e.step.empty() ? nullptr : &inst[e.step];
   switch (e.type) {
-    case EventType::kRunStarted:
-      run_id = Str(e.Field("run_id"));
-      workflow = Str(e.Field("workflow"));
-      file = Str(e.Field("file"));
-      source = Str(e.Field("source"));
-      source_hash = Str(e.Field("source_hash"));
-      inputs = e.Field("inputs");
-      env = e.Field("env");
-      replay_effects = Bool(e.Field("replay_effects"));
+    case EventType::kRunStarted: {
+      auto ev = events::Read<events::RunStarted>(e);
+      run_id = std::move(ev.run_id);
+      workflow = std::move(ev.workflow);
+      file = std::move(ev.file);
+      source = std::move(ev.source);
+      source_hash = std::move(ev.source_hash);
+      inputs = std::move(ev.inputs);
+      env = std::move(ev.env);
+      replay_effects = ev.replay_effects;
       started_at = e.at_nanos;
       status = RunStatus::kRunning;
       break;
+    }
     case EventType::kRunResumed:
       status = RunStatus::kRunning;
       waiting_on = Value();
@@ -62,30 +66,31 @@ void RunState::Apply(const Event& e) {
       waiting_on = Value();
       compensating = cancelling = false;  // nothing was undone (RetryRun)
       compensated.clear();
-      if (e.Field("retry").kind() == ValueKind::kList) {
-        for (const auto& name : e.Field("retry").as_list()) {
-          // Afresh: no attempts, and no decision, gate or deadline left over
-          // from the failure (a rejected escalation or confirm, a signal's
-          // expired timer); an effect keeps its key and intent.
-          Instance& r = inst[Str(name)];
-          r.status = InstStatus::kPending;
-          r.attempts = r.failures = 0;
-          r.in_flight = false;
-          r.retry_due = 0;
-          r.last_error = Value();
-          r.requested = r.decided = r.confirmed = r.timer = false;
-          r.request = r.decision = Value();
-          r.due = 0;
-        }
+      for (const auto& name : events::Read<events::RunRetried>(e).retry) {
+        // Afresh: no attempts, and no decision, gate or deadline left over
+        // from the failure (a rejected escalation or confirm, a signal's
+        // expired timer); an effect keeps its key and intent.
+        Instance& r = inst[name];
+        r.status = InstStatus::kPending;
+        r.attempts = r.failures = 0;
+        r.in_flight = false;
+        r.retry_due = 0;
+        r.last_error = Value();
+        r.requested = r.decided = r.confirmed = r.timer = false;
+        r.request = r.decision = Value();
+        r.due = 0;
       }
       break;
-    case EventType::kRunUpgraded:
-      source = Str(e.Field("source"));
-      source_hash = Str(e.Field("source_hash"));
-      if (!Str(e.Field("file")).empty()) file = Str(e.Field("file"));
+    case EventType::kRunUpgraded: {
+      auto ev = events::Read<events::RunUpgraded>(e);
+      source = std::move(ev.source);
+      source_hash = std::move(ev.source_hash);
+      if (!ev.file.empty()) file = std::move(ev.file);
       break;
-    case EventType::kStepScheduled:
-      if (in && Bool(e.Field("reset"))) {
+    }
+    case EventType::kStepScheduled: {
+      auto ev = events::Read<events::StepScheduled>(e);
+      if (in && ev.reset.value_or(false)) {
         // An escalation answered "retry": a fresh round of attempts.
         in->status = InstStatus::kActive;
         in->failures = 0;
@@ -97,35 +102,40 @@ void RunState::Apply(const Event& e) {
       } else if (in) {
         in->status = InstStatus::kActive;
         in->expanded = true;
-        in->items = e.Field("items");
+        in->items = ev.items.value_or(Value());
       }
       break;
+    }
     case EventType::kAttemptStarted:
       if (in) {
         in->status = InstStatus::kActive;
-        in->attempts = static_cast<int>(Int(e.Field("attempt")));
+        in->attempts = static_cast<int>(events::Read<events::AttemptStarted>(e).attempt);
         in->in_flight = true;
       }
       break;
-    case EventType::kAttemptFailed:
+    case EventType::kAttemptFailed: {
+      auto ev = events::Read<events::AttemptFailed>(e);
       if (in) {
         in->in_flight = false;
         ++in->failures;
-        in->last_error = Value::Map({{Value::String("kind"), e.Field("kind")},
-                                     {Value::String("message"), e.Field("message")}});
-        in->retry_due = e.at_nanos + std::min<int64_t>(Int(e.Field("delay_ms")), 366LL * 24 * 3600 * 1000) * 1'000'000;
+        in->last_error = Value::Map({{Value::String("kind"), Value::String(ev.kind)},
+                                     {Value::String("message"), Value::String(ev.message)}});
+        in->retry_due = e.at_nanos + std::min<int64_t>(ev.delay_ms, 366LL * 24 * 3600 * 1000) * 1'000'000;
       }
-      AddSpending(e);
+      AddSpending(ev.usage);
       break;
-    case EventType::kStepCompleted:
+    }
+    case EventType::kStepCompleted: {
+      auto ev = events::Read<events::StepCompleted>(e);
       if (in) {
         in->status = InstStatus::kDone;
         in->in_flight = false;
-        in->result = e.Field("result");
+        in->result = std::move(ev.result);
       }
-      AddSpending(e);
-      if (e.Field("signal").kind() == ValueKind::kString) ++signals_taken[e.Field("signal").as_string()];
+      AddSpending(ev.usage);
+      if (ev.signal) ++signals_taken[*ev.signal];
       break;
+    }
     case EventType::kStepSkipped:
       if (in) {
         in->status = InstStatus::kSkipped;
@@ -139,25 +149,29 @@ void RunState::Apply(const Event& e) {
         in->in_flight = false;
         in->last_error = e.data;
         if (first_failure.is_null()) {
-          first_failure = Value::Map({{Value::String("kind"), e.Field("kind")},
-                                      {Value::String("message"), e.Field("message")},
+          const auto ev = events::Read<events::StepFailed>(e);
+          first_failure = Value::Map({{Value::String("kind"), Value::String(ev.kind)},
+                                      {Value::String("message"), Value::String(ev.message)},
                                       {Value::String("step"), Value::String(e.step)}});
         }
       }
       break;
     case EventType::kEffectIntent:
       if (in) {
-        in->key = Str(e.Field("key"));
+        auto ev = events::Read<events::EffectIntent>(e);
+        in->key = std::move(ev.key);
         in->intent = true;
-        in->request_digest = Str(e.Field("request_digest"));
+        in->request_digest = ev.request_digest.value_or("");
         if (!in->request_digest.empty()) effect_key_owner.emplace(in->key, e.step);
       }
       break;
-    case EventType::kEffectCompleted:
+    case EventType::kEffectCompleted: {
       // Compensation undoes what this run did: not undo effects, and not
       // results reused from an earlier run's record of the same key.
-      if (in && !Bool(e.Field("undo")) && !Bool(e.Field("reused"))) completed_effects.push_back(e.step);
+      const auto ev = events::Read<events::EffectCompleted>(e);
+      if (in && !ev.undo.value_or(false) && !ev.reused.value_or(false)) completed_effects.push_back(e.step);
       break;
+    }
     case EventType::kApprovalRequested:
       if (in) {
         in->status = InstStatus::kActive;
@@ -184,8 +198,9 @@ void RunState::Apply(const Event& e) {
           waiting_on = Value::List(std::move(still));
         }
         const std::string purpose = Str(in->request.Find("purpose") ? *in->request.Find("purpose") : Value());
-        if (purpose == "confirm" && Bool(e.Field("approved"))) in->confirmed = true;
-        if (purpose == "budget" && Bool(e.Field("approved"))) {
+        const bool approved = events::Read<events::ApprovalDecided>(e).approved;
+        if (purpose == "confirm" && approved) in->confirmed = true;
+        if (purpose == "budget" && approved) {
           const Value* by = in->request.Find("payload") ? in->request.Find("payload")->Find("raise_by") : nullptr;
           // Money since the formats were unified; a plain int in older logs.
           if (by && by->kind() == ValueKind::kMoney) budget_raised_nanos += by->as_money().nanos;
@@ -197,43 +212,50 @@ void RunState::Apply(const Event& e) {
       if (in) {
         in->status = InstStatus::kActive;
         in->timer = true;
-        in->due = Int(e.Field("due"));
+        in->due = events::Read<events::TimerStarted>(e).due;
       }
       break;
     case EventType::kTimerFired:
       break;
-    case EventType::kSignalReceived:
-      signals[Str(e.Field("name"))].push_back(
-          Value::Map({{Value::String("data"), e.Field("data")},
-                      {Value::String("at"), Value::Time(Timestamp{e.at_nanos})}}));
+    case EventType::kSignalReceived: {
+      auto ev = events::Read<events::SignalReceived>(e);
+      signals[ev.name].push_back(Value::Map({{Value::String("data"), std::move(ev.data)},
+                                             {Value::String("at"), Value::Time(Timestamp{e.at_nanos})}}));
       break;
-    case EventType::kNondeterministicValue:
-      nondet[Str(e.Field("site"))] = e.Field("value");
+    }
+    case EventType::kNondeterministicValue: {
+      auto ev = events::Read<events::NondeterministicValue>(e);
+      nondet[ev.site] = std::move(ev.value);
       break;
+    }
     case EventType::kEntityChanged:
       break;  // the projection lives in the entities column
-    case EventType::kCompensationStarted:
+    case EventType::kCompensationStarted: {
+      auto ev = events::Read<events::CompensationStarted>(e);
       compensating = true;
-      cancelling = Bool(e.Field("cancel"));
-      if (!e.Field("error").is_null()) error = e.Field("error");
+      cancelling = ev.cancel;
+      if (!ev.error.is_null()) error = std::move(ev.error);
       break;
-    case EventType::kCompensationCompleted:
+    }
+    case EventType::kCompensationCompleted: {
       // A failed undo is recorded and reported, and not tried again, unless
       // it is pending: a retryable failure the run waits to try again.
-      if (!Bool(e.Field("pending"))) compensated.push_back(Str(e.Field("for")));
+      auto ev = events::Read<events::CompensationCompleted>(e);
+      if (!ev.pending.value_or(false)) compensated.push_back(std::move(ev.for_inst));
       break;
+    }
     case EventType::kRunWaiting:
       status = RunStatus::kWaiting;
-      waiting_on = e.Field("on");
+      waiting_on = events::Read<events::RunWaiting>(e).on;
       break;
     case EventType::kRunCompleted:
       status = RunStatus::kCompleted;
-      output = e.Field("output");
+      output = events::Read<events::RunCompleted>(e).output;
       waiting_on = Value();
       break;
     case EventType::kRunFailed:
       status = RunStatus::kFailed;
-      error = e.Field("error");
+      error = events::Read<events::RunFailed>(e).error;
       waiting_on = Value();
       break;
     case EventType::kRunCancelled:

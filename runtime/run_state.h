@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -99,7 +100,7 @@ struct RunState {
   }
 
   Value ToSnapshot() const;
-  void AddSpending(const Event& e);
+  void AddSpending(const std::optional<Value>& usage);
   static bool FromSnapshot(const Value& v, RunState* out);
 };
 

@@ -54,7 +54,7 @@ Runner::Impl::Impl(RunLog& l, const Program& p, const Dag& d, CallHandler& c, Cl
 RunOutcome Runner::Impl::Run() {
   if (st.Finished()) return OutcomeOf(st);
   if (st.status == RunStatus::kWaiting || st.next_seq > 1) {
-    log.Append(EventType::kRunResumed, "", Value());
+    log.Append("", events::RunResumed{});
   }
   if (st.compensating) {
     // Interrupted while compensating: finish that, then end as it would have.
@@ -87,7 +87,7 @@ RunOutcome Runner::Impl::Run() {
       for (uint32_t id : members[0]) {
         if (StmtOf(id).kind == StmtKind::kOutput) output = st.At(Key(0, id)).result;
       }
-      log.Append(EventType::kRunCompleted, "", M({{S("output"), output}}));
+      log.Append("", events::RunCompleted{output});
       log.Flush(opt.sync_at_end || opt.durability == Durability::kStrict);
       return OutcomeOf(st);
     }
@@ -109,7 +109,7 @@ RunOutcome Runner::Impl::Run() {
         RecheckBlocked();
         continue;
       }
-      log.Append(EventType::kRunWaiting, "", M({{S("on"), WaitingList()}}));
+      log.Append("", events::RunWaiting{WaitingList()});
       log.Flush(opt.sync_at_end || opt.durability == Durability::kStrict);
       return OutcomeOf(st);
     }

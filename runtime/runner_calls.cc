@@ -96,9 +96,9 @@ void Runner::Impl::CacheHit(int s, uint32_t node, const std::string& key, const 
              {S("tokens_out"), Value::Int(0)},
              {S("cost"), Value::MoneyOf(Money{0, currency})}};
   }
-  ValueMap f = {{S("result"), value}, {S("cache"), S("hit")}};
-  if (!usage.empty()) f.emplace_back(S("usage"), M(std::move(usage)));
-  log.Append(EventType::kStepCompleted, key, M(std::move(f)));
+  events::StepCompleted e{.result = value, .cache = "hit"};
+  if (!usage.empty()) e.usage = M(std::move(usage));
+  log.Append(key, e);
   MarkFinished(s, node, true);
 }
 
@@ -217,7 +217,7 @@ void Runner::Impl::AdvanceCall(int s, uint32_t node, const std::string& key, Ins
       Complete(s, node, key, *data->Find("skip"));
       return;
     }
-    log.Append(EventType::kStepScheduled, key, M({{S("reset"), Value::Bool(true)}}));
+    log.Append(key, events::StepScheduled{.reset = true});
   }
   if (in.retry_due > clock.NowNanos()) {
     Block(s, node);
@@ -270,8 +270,7 @@ void Runner::Impl::AdvanceCall(int s, uint32_t node, const std::string& key, Ins
         // result once done (the store may not have it yet), never a
         // second send (SMTP cannot deduplicate).
         if (first.status == InstStatus::kDone) {
-          log.Append(EventType::kEffectCompleted, key,
-                     M({{S("key"), S(ekey)}, {S("result"), first.result}, {S("reused"), Value::Bool(true)}}));
+          log.Append(key, events::EffectCompleted{.key = ekey, .result = first.result, .reused = true});
           Complete(s, node, key, first.result);
           return;
         }
@@ -286,8 +285,7 @@ void Runner::Impl::AdvanceCall(int s, uint32_t node, const std::string& key, Ins
       if (auto raw = StoreOf().Get(Column::kIdempotency, IdempotencyKey(ekey))) {
         Value prior;
         if (DecodeValue(*raw, &prior)) {
-          log.Append(EventType::kEffectCompleted, key,
-                     M({{S("key"), S(ekey)}, {S("result"), prior}, {S("reused"), Value::Bool(true)}}));
+          log.Append(key, events::EffectCompleted{.key = ekey, .result = prior, .reused = true});
           Complete(s, node, key, prior);
           return;
         }
@@ -346,14 +344,14 @@ void Runner::Impl::AdvanceCall(int s, uint32_t node, const std::string& key, Ins
     reserved[key] = est;
   }
   Instance& i4 = st.At(key);
-  ValueMap started = {{S("attempt"), Value::Int(i4.attempts + (i4.in_flight ? 0 : 1))}};
+  events::AttemptStarted started{.attempt = i4.attempts + (i4.in_flight ? 0 : 1)};
   if (i4.attempts == 0) {
-    if (Value d = Describe(stmt, s, key); !d.is_null()) started.emplace_back(S("describe"), std::move(d));
+    if (Value d = Describe(stmt, s, key); !d.is_null()) started.describe = d.as_string();
   }
-  log.Append(EventType::kAttemptStarted, key, M(std::move(started)));
+  log.Append(key, started);
   if (effect) {
     const std::string digest = RequestDigest(call, a);
-    log.Append(EventType::kEffectIntent, key, M({{S("key"), S(ekey)}, {S("request_digest"), S(digest)}}));
+    log.Append(key, events::EffectIntent{.key = ekey, .request_digest = digest});
     log.Flush(/*sync=*/true);  // the intent is durable before the world is touched
   } else if (opt.durability == Durability::kStrict) {
     log.Flush(true);

@@ -23,8 +23,7 @@ void Runner::Impl::IndexInstances() {
 bool Runner::Impl::Compensate(bool cancel, Value* waiting) {
   IndexInstances();
   if (!st.compensating) {
-    log.Append(EventType::kCompensationStarted, "",
-               M({{S("error"), fail_error}, {S("cancel"), Value::Bool(cancel)}}));
+    log.Append("", events::CompensationStarted{fail_error, cancel});
   }
   const std::vector<std::string> effects = st.completed_effects;
   for (auto it = effects.rbegin(); it != effects.rend(); ++it) {
@@ -32,15 +31,14 @@ bool Runner::Impl::Compensate(bool cancel, Value* waiting) {
     if (std::find(st.compensated.begin(), st.compensated.end(), inst) != st.compensated.end()) continue;
     auto w = where.find(inst);
     if (w == where.end()) {
-      log.Append(EventType::kCompensationCompleted, "",
-                 M({{S("for"), S(inst)}, {S("ok"), Value::Bool(false)},
-                    {S("error"), S("its statement is not in the workflow any more (upgraded)")}}));
+      log.Append("", events::CompensationCompleted{
+                         .for_inst = inst, .ok = false, .error = "its statement is not in the workflow any more (upgraded)"});
       continue;
     }
     const auto [s, node] = w->second;
     const Modifier* cm = StmtOf(node).FindModifier(ModifierKind::kCompensate);
     if (!cm || !cm->call) {
-      log.Append(EventType::kCompensationCompleted, "", M({{S("for"), S(inst)}, {S("ok"), Value::Bool(true)}, {S("none"), Value::Bool(true)}}));
+      log.Append("", events::CompensationCompleted{.for_inst = inst, .ok = true, .none = true});
       continue;
     }
     const std::string undo = inst + ":undo";
@@ -72,10 +70,9 @@ bool Runner::Impl::Compensate(bool cancel, Value* waiting) {
       const std::string idem = IdempotencyKey(ukey);
       auto raw = st.replay_effects ? std::nullopt : StoreOf().Get(Column::kIdempotency, idem);
       if (raw && DecodeValue(*raw, &result)) {
-        log.Append(EventType::kEffectCompleted, undo,
-                   M({{S("key"), S(ukey)}, {S("result"), result}, {S("undo"), Value::Bool(true)}, {S("reused"), Value::Bool(true)}}));
+        log.Append(undo, events::EffectCompleted{.key = ukey, .result = result, .undo = true, .reused = true});
       } else {
-        log.Append(EventType::kEffectIntent, undo, M({{S("key"), S(ukey)}, {S("undo"), Value::Bool(true)}}));
+        log.Append(undo, events::EffectIntent{.key = ukey, .undo = true});
         log.Flush(true);
         // The effect's retry policy (at least two more tries), with its
         // backoff slept inline while short; a longer one waits.
@@ -88,10 +85,11 @@ bool Runner::Impl::Compensate(bool cancel, Value* waiting) {
           r.message = RedactSecrets(r.message);
           if (r.ok || !Retryable(spec, r.error_kind)) break;
           delay_ms = BackoffMs(spec, attempt - 1, r.retry_after_ms);
-          log.Append(EventType::kAttemptFailed, undo,
-                     M({{S("attempt"), Value::Int(attempt)}, {S("kind"), S(r.error_kind)},
-                        {S("message"), S(r.message)}, {S("retryable"), Value::Bool(attempt < allowed)},
-                        {S("delay_ms"), Value::Int(delay_ms)}}));
+          log.Append(undo, events::AttemptFailed{.attempt = attempt,
+                                                 .kind = r.error_kind,
+                                                 .message = r.message,
+                                                 .retryable = attempt < allowed,
+                                                 .delay_ms = delay_ms});
           if ((attempt >= allowed || delay_ms > opt.max_inline_wait_ms) && cancel) {
             break;  // a cancel ends the run: the undo is recorded as failed
           }
@@ -99,9 +97,11 @@ bool Runner::Impl::Compensate(bool cancel, Value* waiting) {
             // Still failing: the run waits for this undo (the receiver may
             // be down for a while); `resume` tries it again.
             const int64_t due = clock.NowNanos() + std::max<int64_t>(delay_ms, 1000) * 1'000'000;
-            log.Append(EventType::kCompensationCompleted, "",
-                       M({{S("for"), S(inst)}, {S("key"), S(ukey)}, {S("ok"), Value::Bool(false)},
-                          {S("pending"), Value::Bool(true)}, {S("error"), S(r.error_kind + ": " + r.message)}}));
+            log.Append("", events::CompensationCompleted{.for_inst = inst,
+                                                        .key = ukey,
+                                                        .ok = false,
+                                                        .pending = true,
+                                                        .error = r.error_kind + ": " + r.message});
             *waiting = Value::List({M({{S("kind"), S("compensation")},
                                        {S("name"), S(undo)},
                                        {S("error"), S(r.error_kind + ": " + r.message)},
@@ -113,8 +113,7 @@ bool Runner::Impl::Compensate(bool cancel, Value* waiting) {
         }
         if (r.ok) {
           result = r.value;
-          log.Append(EventType::kEffectCompleted, undo,
-                     M({{S("key"), S(ukey)}, {S("result"), result}, {S("undo"), Value::Bool(true)}}));
+          log.Append(undo, events::EffectCompleted{.key = ukey, .result = result, .undo = true});
           log.batch().Put(Column::kIdempotency, idem, EncodeValue(result));
         } else {
           ok = false;
@@ -122,9 +121,9 @@ bool Runner::Impl::Compensate(bool cancel, Value* waiting) {
         }
       }
     }
-    ValueMap m = {{S("for"), S(inst)}, {S("key"), S(ukey)}, {S("ok"), Value::Bool(ok)}};
-    if (!ok) m.emplace_back(S("error"), S(RedactSecrets(why)));
-    log.Append(EventType::kCompensationCompleted, "", M(std::move(m)));
+    events::CompensationCompleted done{.for_inst = inst, .key = ukey, .ok = ok};
+    if (!ok) done.error = RedactSecrets(why);
+    log.Append("", done);
     log.Flush(opt.durability == Durability::kStrict);
   }
   return true;
@@ -153,14 +152,14 @@ RunOutcome Runner::Impl::EndFailed(bool cancelled) {
   SettleInDoubt();
   Value waiting;
   if ((WantsCompensation() || cancelled) && !Compensate(cancelled, &waiting)) {
-    log.Append(EventType::kRunWaiting, "", M({{S("on"), waiting}}));
+    log.Append("", events::RunWaiting{waiting});
     log.Flush(true);
     return OutcomeOf(st);
   }
   if (cancelled) {
-    log.Append(EventType::kRunCancelled, "", Value());
+    log.Append("", events::RunCancelled{});
   } else {
-    log.Append(EventType::kRunFailed, "", M({{S("error"), fail_error}}));
+    log.Append("", events::RunFailed{fail_error});
   }
   log.Flush(opt.sync_at_end || opt.durability == Durability::kStrict);
   return OutcomeOf(st);

@@ -48,8 +48,7 @@ std::optional<Value> Runner::Impl::InstEnv::Nondeterministic(std::string_view fn
                   static_cast<unsigned long long>(b & 0xffffffffffffull));
     v = S(buf);
   }
-  r_.log.Append(EventType::kNondeterministicValue, inst_,
-                M({{S("site"), S(key)}, {S("fn"), S(std::string(fn))}, {S("value"), v}}));
+  r_.log.Append(inst_, events::NondeterministicValue{key, std::string(fn), v});
   return v;
 }
 

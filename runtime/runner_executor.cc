@@ -118,22 +118,17 @@ void Runner::Impl::Finish(Done& d) {
   if (d.result.ok) {
     if (stmt.kind == StmtKind::kEffect) {
       const Instance& in = st.At(key);
-      log.Append(EventType::kEffectCompleted, key, M({{S("key"), S(in.key)}, {S("result"), d.result.value}}));
+      log.Append(key, events::EffectCompleted{.key = in.key, .result = d.result.value});
       log.batch().Put(Column::kIdempotency, IdempotencyKey(in.key), EncodeValue(d.result.value));
     }
-    ValueMap done_fields = {{S("result"), d.result.value}, {S("duration_ms"), Value::Int(ms)}};
+    events::StepCompleted done_event{.result = d.result.value, .duration_ms = ms};
     if (d.job.req.kind == "llm") {
-      // What the model call used and cost, for budgets and `aosrun cost`.
-      ValueMap usage;
-      for (const char* f : {"model", "tokens_in", "tokens_out", "cost"}) {
-        if (const Value* v = d.result.value.Find(f)) usage.emplace_back(S(f), *v);
-      }
-      done_fields.emplace_back(S("usage"), M(std::move(usage)));
+      done_event.usage = ModelUsage(d.result.value);  // for budgets and `aosrun cost`
     } else if (!d.result.usage.is_null()) {
-      done_fields.emplace_back(S("usage"), d.result.usage);  // embeddings
+      done_event.usage = d.result.usage;  // embeddings
     }
     CacheStore(node, d.job.cache_key, d.result.value);
-    log.Append(EventType::kStepCompleted, key, M(std::move(done_fields)));
+    log.Append(key, done_event);
     MarkFinished(s, node, true);
   } else {
     OnAttemptFailed(s, node, key, d.result);
@@ -157,6 +152,14 @@ int64_t Runner::Impl::BackoffMs(const RetrySpec* spec, int failures, int64_t ret
   return std::min<int64_t>(delay_ms, 366LL * 24 * 3600 * 1000);
 }
 
+Value Runner::Impl::ModelUsage(const Value& answer) {
+  ValueMap usage;
+  for (const char* f : {"model", "tokens_in", "tokens_out", "cost"}) {
+    if (const Value* v = answer.Find(f)) usage.emplace_back(S(f), *v);
+  }
+  return M(std::move(usage));
+}
+
 void Runner::Impl::OnAttemptFailed(int s, uint32_t node, const std::string& key, const CallResult& raw) {
   CallResult r = raw;
   r.message = RedactSecrets(r.message);
@@ -170,21 +173,17 @@ void Runner::Impl::OnAttemptFailed(int s, uint32_t node, const std::string& key,
   const Modifier* esc = stmt.FindModifier(ModifierKind::kEscalate);
   const bool again = retryable && in.attempts < allowed;
   const int64_t delay_ms = again ? BackoffMs(spec, in.failures, r.retry_after_ms) : 0;
-  ValueMap failed = {{S("attempt"), Value::Int(in.attempts)},
-                     {S("kind"), S(r.error_kind)},
-                     {S("message"), S(r.message)},
-                     {S("retryable"), Value::Bool(again)},
-                     {S("delay_ms"), Value::Int(delay_ms)}};
+  events::AttemptFailed failed{.attempt = in.attempts,
+                               .kind = r.error_kind,
+                               .message = r.message,
+                               .retryable = again,
+                               .delay_ms = delay_ms};
   // A model call that answered and still failed (an answer that does not
   // fit its type) was paid for: its usage counts like a completed one's.
   if (const Value* cost = r.value.Find("cost"); cost && cost->kind() == ValueKind::kMoney) {
-    ValueMap usage;
-    for (const char* f : {"model", "tokens_in", "tokens_out", "cost"}) {
-      if (const Value* v = r.value.Find(f)) usage.emplace_back(S(f), *v);
-    }
-    failed.emplace_back(S("usage"), M(std::move(usage)));
+    failed.usage = ModelUsage(r.value);
   }
-  log.Append(EventType::kAttemptFailed, key, M(std::move(failed)));
+  log.Append(key, failed);
   Instance& i2 = st.At(key);
   // `escalate after N` on the statement, or `on failure escalate` on the
   // workflow once the statement's attempts are spent: the operator decides.

@@ -386,6 +386,9 @@ struct Runner::Impl {
 
   void OnAttemptFailed(int s, uint32_t node, const std::string& key, const CallResult& raw);
 
+  // What a model call's answer says it used: {model, tokens_in, tokens_out, cost}.
+  static Value ModelUsage(const Value& answer);
+
   // ====== compensation and ending (runner_compensate.cc)
   bool WantsCompensation() const;
 

@@ -256,8 +256,7 @@ bool Runner::Impl::InlineCall(const Resolved& k, const Args& a, int s, uint32_t 
     }
     if (!before.is_null()) {
       log.batch().Delete(Column::kEntities, prefix + id);
-      log.Append(EventType::kEntityChanged, key,
-                 M({{S("type"), S(et.name)}, {S("key"), S(id)}, {S("before"), before}, {S("after"), Value()}}));
+      log.Append(key, events::EntityChanged{et.name, id, before, Value()});
     }
     Complete(s, node, key, Value::Bool(!before.is_null()));
     return true;
@@ -290,8 +289,7 @@ bool Runner::Impl::InlineCall(const Resolved& k, const Args& a, int s, uint32_t 
   const std::string id = idv->ToDisplayString();
   Value before = load(id);
   log.batch().Put(Column::kEntities, prefix + id, EncodeValue(after));
-  log.Append(EventType::kEntityChanged, key,
-             M({{S("type"), S(et.name)}, {S("key"), S(id)}, {S("before"), before}, {S("after"), after}}));
+  log.Append(key, events::EntityChanged{et.name, id, before, after});
   Complete(s, node, key, after);
   return true;
 }

@@ -68,7 +68,7 @@ void Runner::Impl::ScopeDone(int s) {
     const std::string key = scopes[s].for_inst;
     const Instance* in = st.Find(key);
     if (!in || in->status != InstStatus::kDone) {
-      log.Append(EventType::kStepCompleted, key, M({{S("result"), Value()}}));
+      log.Append(key, events::StepCompleted{});
     }
     MarkFinished(f.scope, f.node, true);
   }
@@ -115,7 +115,7 @@ void Runner::Impl::Expand(int s, uint32_t node) {
 }
 
 void Runner::Impl::Skip(int s, uint32_t node, const std::string& key) {
-  log.Append(EventType::kStepSkipped, key, Value());
+  log.Append(key, events::StepSkipped{});
   MarkFinished(s, node, true);
 }
 
@@ -123,7 +123,7 @@ void Runner::Impl::Complete(int s, uint32_t node, const std::string& key, Value 
   const Stmt& stmt = StmtOf(node);
   if (TooDeep(key, result)) return;
   Value recorded = (stmt.kind == StmtKind::kLet && dag.nodes[node].secret) ? Value() : result;
-  log.Append(EventType::kStepCompleted, key, M({{S("result"), std::move(recorded)}}));
+  log.Append(key, events::StepCompleted{.result = std::move(recorded)});
   MarkFinished(s, node, true);
 }
 
@@ -139,7 +139,7 @@ bool Runner::Impl::TooDeep(const std::string& key, const Value& v) {
 
 void Runner::Impl::FailStep(const std::string& key, const std::string& kind, const std::string& raw_message) {
   const std::string message = RedactSecrets(raw_message);
-  log.Append(EventType::kStepFailed, key, M({{S("kind"), S(kind)}, {S("message"), S(message)}}));
+  log.Append(key, events::StepFailed{kind, message});
   if (!failing) {
     failing = true;
     fail_error = ErrorValue(kind, message, key);
@@ -269,13 +269,13 @@ void Runner::Impl::AdvanceFor(int s, uint32_t node, const std::string& key, Inst
                                       std::string(KindName(items.kind())));
       return;
     }
-    log.Append(EventType::kStepScheduled, key, M({{S("items"), items}}));
+    log.Append(key, events::StepScheduled{.items = items});
   }
   Expand(s, node);
   ForInfo& f = fors[key];
   if (f.children.empty() || f.done == static_cast<int>(f.children.size())) {
     if (st.At(key).status != InstStatus::kDone) {
-      log.Append(EventType::kStepCompleted, key, M({{S("result"), Value()}}));
+      log.Append(key, events::StepCompleted{});
     }
     MarkFinished(s, node, true);
   }

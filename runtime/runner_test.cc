@@ -52,8 +52,7 @@ TEST_CASE("an approval makes the run wait; the decision continues it", "[runner]
   clock.Advance(24LL * 3600 * 1'000'000'000);
   RunLog again(store, clock);
   REQUIRE(again.Load("r1", &error));
-  again.Append(EventType::kApprovalDecided, "ok",
-               Value::MapOfUnique({{S("approved"), Value::Bool(true)}, {S("by"), S("ada")}}));
+  again.Append("ok", events::ApprovalDecided{.approved = true, .by = "ada"});
   o = Runner(again, *w.program, *w.dag, calls, clock, RunOptions{}).Run();
   REQUIRE(o.status == RunStatus::kCompleted);
   CHECK(o.output.ToJson() == R"({"approved":true,"by":"ada","done":200})");
@@ -97,7 +96,7 @@ TEST_CASE("a signal delivered before the run reaches it is kept", "[runner]") {
   RunOutcome o = Runner(log, *w.program, *w.dag, calls, clock, RunOptions{}).Run();
   REQUIRE(o.status == RunStatus::kWaiting);
   CHECK(o.waiting_on.as_list()[0].Find("kind")->as_string() == "timer");
-  log.Append(EventType::kSignalReceived, "", Value::MapOfUnique({{S("name"), S("invoice.paid")}, {S("data"), Value::Int(42)}}));
+  log.Append("", events::SignalReceived{"invoice.paid", Value::Int(42)});
   clock.Advance(3LL * 3600 * 1'000'000'000);
   o = Runner(log, *w.program, *w.dag, calls, clock, RunOptions{}).Run();
   REQUIRE(o.status == RunStatus::kCompleted);
@@ -351,8 +350,7 @@ TEST_CASE("signals are taken one per waiting statement, in arrival order", "[run
     RunLog log(store, clock);
     std::string error;
     REQUIRE(log.Load("r", &error));
-    log.Append(EventType::kSignalReceived, "",
-               Value::MapOfUnique({{S("name"), S("invoice.paid")}, {S("data"), Value::Int(v)}}));
+    log.Append("", events::SignalReceived{"invoice.paid", Value::Int(v)});
     return Runner(log, *w.program, *w.dag, calls, clock, RunOptions{}).Run();
   };
   RunOutcome o = deliver(10);

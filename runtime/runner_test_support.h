@@ -221,14 +221,9 @@ inline Driven Drive(MemoryStore& store, ManualClock& clock, CallHandler& calls, 
         const std::string kind = wv.Find("kind")->as_string();
         const std::string name = wv.Find("name")->as_string();
         if (kind == "approval") {
-          log.Append(EventType::kApprovalDecided, name,
-                     Value::MapOfUnique({{S("approved"), Value::Bool(true)},
-                                         {S("by"), S("tester")},
-                                         {S("comment"), S("")},
-                                         {S("data"), Value()}}));
+          log.Append(name, events::ApprovalDecided{.approved = true, .by = "tester"});
         } else if (kind == "signal") {
-          log.Append(EventType::kSignalReceived, "",
-                     Value::MapOfUnique({{S("name"), *wv.Find("signal")}, {S("data"), S("paid")}}));
+          log.Append("", events::SignalReceived{wv.Find("signal")->as_string(), S("paid")});
         } else {
           clock.SleepUntil(wv.Find("due")->as_time().nanos);
         }
@@ -284,8 +279,7 @@ inline RunOutcome Decide(MemoryStore& store, ManualClock& clock, CallHandler& ca
   RunLog log(store, clock);
   std::string error;
   REQUIRE(log.Load(id, &error));
-  log.Append(EventType::kApprovalDecided, name,
-             Value::MapOfUnique({{S("approved"), Value::Bool(approved)}, {S("by"), S("op")}, {S("data"), data}}));
+  log.Append(name, events::ApprovalDecided{.approved = approved, .by = "op", .data = data});
   log.Flush(true);
   return Runner(log, *w.program, *w.dag, calls, clock, RunOptions{}).Run();
 }

@@ -8,15 +8,12 @@ void Runner::Impl::RequestApproval(const std::string& key, const std::string& pu
                                    const std::string& ask, const Value& payload, int64_t due,
                                    const std::string& on_timeout, const Value& approvers) {
   const std::string hash = Digest(EncodeValue(payload));
-  ValueMap m = {{S("purpose"), S(purpose)},
-                {S("ask"), S(ask)},
-                {S("payload"), payload},
-                {S("payload_hash"), S(hash)}};
-  if (due) m.emplace_back(S("due"), Value::Int(due));
-  if (!on_timeout.empty()) m.emplace_back(S("on_timeout"), S(on_timeout));
+  events::ApprovalRequested e{.purpose = purpose, .ask = ask, .payload = payload, .payload_hash = hash};
+  if (due) e.due = due;
+  if (!on_timeout.empty()) e.on_timeout = on_timeout;
   // Who may decide (`approvers [...]`): aosrun approve --as checks it.
-  if (approvers.kind() == ValueKind::kList) m.emplace_back(S("approvers"), approvers);
-  log.Append(EventType::kApprovalRequested, key, M(std::move(m)));
+  if (approvers.kind() == ValueKind::kList) e.approvers = approvers;
+  log.Append(key, e);
 }
 
 bool Runner::Impl::TimeoutApproval(const std::string& key, Instance& in) {
@@ -24,13 +21,11 @@ bool Runner::Impl::TimeoutApproval(const std::string& key, Instance& in) {
   if (!due || due->kind() != ValueKind::kInt || clock.NowNanos() < due->as_int()) return false;
   const std::string on = StrOf(in.request.Find("on_timeout"));
   if (on == "approve" || on == "reject") {
-    log.Append(EventType::kApprovalDecided, key,
-               M({{S("approved"), Value::Bool(on == "approve")},
-                  {S("by"), S("timeout")},
-                  {S("at"), Value::Time(Timestamp{clock.NowNanos()})},
-                  {S("comment"), S("no decision before the timeout")},
-                  {S("data"), Value()},
-                  {S("payload_hash"), *in.request.Find("payload_hash")}}));
+    log.Append(key, events::ApprovalDecided{.approved = on == "approve",
+                                            .by = "timeout",
+                                            .at = Timestamp{clock.NowNanos()},
+                                            .comment = "no decision before the timeout",
+                                            .payload_hash = StrOf(in.request.Find("payload_hash"))});
     return true;
   }
   if (on == "escalate") {
@@ -101,14 +96,14 @@ void Runner::Impl::AdvanceWait(int s, uint32_t node, const std::string& key, Ins
       }
       due = v.as_time().nanos;
     }
-    log.Append(EventType::kTimerStarted, key, M({{S("due"), Value::Int(due)}}));
+    log.Append(key, events::TimerStarted{due});
   }
   const int64_t due = st.At(key).due;
   if (clock.NowNanos() < due) {
     Block(s, node);
     return;
   }
-  log.Append(EventType::kTimerFired, key, Value());
+  log.Append(key, events::TimerFired{});
   Complete(s, node, key, M({{S("at"), Value::Time(Timestamp{due})}}));
 }
 
@@ -121,7 +116,7 @@ void Runner::Impl::AdvanceSignal(int s, uint32_t node, const std::string& key, I
     auto it = st.signals.find(name);
     const size_t taken = st.signals_taken.count(name) ? st.signals_taken.at(name) : 0;
     if (it != st.signals.end() && it->second.size() > taken) {
-      log.Append(EventType::kStepCompleted, key, M({{S("result"), it->second[taken]}, {S("signal"), S(name)}}));
+      log.Append(key, events::StepCompleted{.result = it->second[taken], .signal = name});
       MarkFinished(s, node, true);
       return;
     }
@@ -130,8 +125,7 @@ void Runner::Impl::AdvanceSignal(int s, uint32_t node, const std::string& key, I
     Value v;
     if (!EvalOrFail(*stmt.timeout, s, key, &v, "timeout", node)) return;
     if (v.kind() == ValueKind::kDuration) {
-      log.Append(EventType::kTimerStarted, key,
-                 M({{S("due"), Value::Int(clock.NowNanos() + v.as_duration().nanos)}}));
+      log.Append(key, events::TimerStarted{clock.NowNanos() + v.as_duration().nanos});
     }
   }
   const Instance& i2 = st.At(key);

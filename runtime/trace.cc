@@ -37,14 +37,20 @@ bool BuildTrace(Store& store, const std::string& run_id, const Dag* dag, Trace* 
     if (t.start == 0) t.start = e->at_nanos;
     t.end = e->at_nanos;
     switch (e->type) {
-      case EventType::kRunStarted: t.workflow = Str(e->Field("workflow")); t.status = "running"; return true;
+      case EventType::kRunStarted:
+        t.workflow = events::Read<events::RunStarted>(*e).workflow;
+        t.status = "running";
+        return true;
       case EventType::kRunWaiting: t.status = "waiting"; return true;
       case EventType::kRunResumed: t.status = "running"; return true;
       case EventType::kRunCompleted: t.status = "completed"; return true;
       case EventType::kRunFailed:
         t.status = "failed";
-        t.error = Str(e->Field("error").Find("kind") ? *e->Field("error").Find("kind") : Value()) + ": " +
-                  Str(e->Field("error").Find("message") ? *e->Field("error").Find("message") : Value());
+      {
+        const Value error = events::Read<events::RunFailed>(*e).error;
+        t.error = Str(error.Find("kind") ? *error.Find("kind") : Value()) + ": " +
+                  Str(error.Find("message") ? *error.Find("message") : Value());
+      }
         return true;
       case EventType::kRunCancelled: t.status = "cancelled"; return true;
       default: break;
@@ -75,25 +81,26 @@ bool BuildTrace(Store& store, const std::string& run_id, const Dag* dag, Trace* 
       case EventType::kAttemptStarted:
         ++s.attempts;
         // The text as evaluated when the statement started (interpolated).
-        if (e->Field("describe").kind() == ValueKind::kString) s.describe = e->Field("describe").as_string();
+        if (auto d = events::Read<events::AttemptStarted>(*e).describe) s.describe = *d;
         break;
-      case EventType::kAttemptFailed:
-        s.error = Str(e->Field("kind")) + ": " + Str(e->Field("message"));
+      case EventType::kAttemptFailed: {
+        const auto ev = events::Read<events::AttemptFailed>(*e);
+        s.error = ev.kind + ": " + ev.message;
         break;
-      case EventType::kEffectIntent: s.key = Str(e->Field("key")); break;
+      }
+      case EventType::kEffectIntent: s.key = events::Read<events::EffectIntent>(*e).key; break;
       case EventType::kApprovalRequested: s.status = "waiting"; break;
-      case EventType::kApprovalDecided:
-        s.decision = std::string(e->Field("approved").kind() == ValueKind::kBool && e->Field("approved").as_bool()
-                                     ? "approved"
-                                     : "rejected") +
-                     " by " + Str(e->Field("by"));
+      case EventType::kApprovalDecided: {
+        const auto ev = events::Read<events::ApprovalDecided>(*e);
+        s.decision = std::string(ev.approved ? "approved" : "rejected") + " by " + ev.by;
         break;
+      }
       case EventType::kTimerStarted: s.status = "waiting"; break;
       case EventType::kStepCompleted: {
         s.status = "ok";
         s.end = e->at_nanos;
-        const Value& u = e->Field("usage");
-        if (u.kind() == ValueKind::kMap) {
+        const auto ev = events::Read<events::StepCompleted>(*e);
+        if (const Value u = ev.usage.value_or(Value()); u.kind() == ValueKind::kMap) {
           s.model = u.Find("model") ? Str(*u.Find("model")) : "";
           if (const Value* v = u.Find("tokens_in"); v && v->kind() == ValueKind::kInt) s.tokens_in = v->as_int();
           if (const Value* v = u.Find("tokens_out"); v && v->kind() == ValueKind::kInt) s.tokens_out = v->as_int();
@@ -101,20 +108,23 @@ bool BuildTrace(Store& store, const std::string& run_id, const Dag* dag, Trace* 
             s.cost = FormatMoneyAmount(v->as_money()) + " " + v->as_money().currency;
           }
         }
-        s.cache_hit = e->Field("cache").kind() == ValueKind::kString;
+        s.cache_hit = ev.cache.has_value();
         break;
       }
       case EventType::kStepSkipped: s.status = "skipped"; s.end = e->at_nanos; break;
       case EventType::kStepFailed:
         s.status = "failed";
         s.end = e->at_nanos;
-        s.error = Str(e->Field("kind")) + ": " + Str(e->Field("message"));
+      {
+        const auto ev = events::Read<events::StepFailed>(*e);
+        s.error = ev.kind + ": " + ev.message;
         break;
+      }
       case EventType::kEffectCompleted:
         if (s.kind == "undo") {
           s.status = "ok";
           s.end = e->at_nanos;
-          s.key = Str(e->Field("key"));
+          s.key = events::Read<events::EffectCompleted>(*e).key;
         }
         break;
       default: break;

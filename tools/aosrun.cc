@@ -645,14 +645,7 @@ int CmdResume(Context& c) {
     std::cerr << "  (completed steps keep their recorded results; --force upgrades anyway)\n";
     return kExitInvalid;
   }
-  aos::ValueList changed;
-  for (const auto& b : blockers) changed.push_back(Value::String(b));
-  log.Append(aos::EventType::kRunUpgraded, "",
-             Value::MapOfUnique({{Value::String("file"), Value::String(c.opt.upgrade)},
-                                 {Value::String("source"), Value::String(text)},
-                                 {Value::String("source_hash"), Value::String(aos::Digest(text))},
-                                 {Value::String("forced"), Value::Bool(c.opt.force)},
-                                 {Value::String("changed"), Value::List(std::move(changed))}}));
+  log.Append("", aos::events::RunUpgraded{c.opt.upgrade, text, aos::Digest(text), c.opt.force, blockers});
   log.Flush(true);
   if (!c.opt.json) {
     std::cerr << "run " << s.run_id << " upgraded to " << c.opt.upgrade
