@@ -554,7 +554,11 @@ bool Driver::Cancel(const std::string& run_id, RunOutcome* out, std::string* err
     *error = "the workflow text stored with run " + run_id + " no longer checks";
     return false;
   }
-  *out = Runner(log, *w->program, *w->dag, calls_, clock_, base_).Cancel();
+  const OpResult r = CancelRun(log, *w->program, *w->dag, calls_, clock_, base_, out);
+  if (!r.ok()) {
+    *error = r.message;
+    return false;
+  }
   Index(run_id, *out);
   return true;
 }

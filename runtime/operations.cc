@@ -1,6 +1,8 @@
 #include "runtime/operations.h"
 
 #include <algorithm>
+#include <map>
+#include <optional>
 
 #include "lang/spelling.h"
 #include "runtime/schema.h"
@@ -22,7 +24,7 @@ std::vector<std::string> SignalEvents(const Dag& dag) {
 OpResult DeliverSignal(RunLog& log, const Dag* dag, const std::string& name, const Value& data) {
   const RunState& s = log.state();
   if (s.Finished()) {
-    return {OpStatus::kRefused,
+    return {OpStatus::kEnded,
             "run " + s.run_id + " has ended (" + RunStatusName(s.status) + "); the signal is not delivered"};
   }
   const std::vector<std::string> events = dag ? SignalEvents(*dag) : std::vector<std::string>{};
@@ -38,7 +40,7 @@ OpResult DeliverSignal(RunLog& log, const Dag* dag, const std::string& name, con
       for (const auto& e : events) list += (list.empty() ? "" : ", ") + e;
       msg += " (it takes: " + list + ")";
     }
-    return {OpStatus::kRefused, msg};
+    return {OpStatus::kConflict, msg};
   }
   log.Append("", events::SignalReceived{name, data});
   log.Flush(true);
@@ -98,23 +100,23 @@ OpResult Decide(RunLog& log, const Program* program, const Dag* dag, const std::
     for (const auto& [k, i] : s.inst) {
       if (i.requested && !i.decided) pending += (pending.empty() ? "" : ", ") + k;
     }
-    return {OpStatus::kRefused, "run " + s.run_id + " has no approval '" + name + "' waiting for a decision" +
+    return {OpStatus::kNotFound, "run " + s.run_id + " has no approval '" + name + "' waiting for a decision" +
                                     (pending.empty() ? "" : " (waiting: " + pending + ")")};
   }
   if (in->decided) {
     const Value* ap = in->decision.Find("approved");
     const Value* by = in->decision.Find("by");
-    return {OpStatus::kRefused, "approval '" + name + "' of run " + s.run_id + " was already decided (" +
+    return {OpStatus::kConflict, "approval '" + name + "' of run " + s.run_id + " was already decided (" +
                                     (ap && ap->kind() == ValueKind::kBool && ap->as_bool() ? "approved" : "rejected") +
                                     " by " + (by ? by->ToDisplayString() : "") + "); a decision is final"};
   }
-  if (s.Finished()) return {OpStatus::kRefused, "run " + s.run_id + " has ended (" + RunStatusName(s.status) + ")"};
+  if (s.Finished()) return {OpStatus::kEnded, "run " + s.run_id + " has ended (" + RunStatusName(s.status) + ")"};
   const Value* hash = in->request.Find("payload_hash");
   const std::string shown = hash ? hash->ToDisplayString() : "";
   if (!d.expect_hash.empty() && shown != d.expect_hash) {
     // The decision is bound to what the approver saw: a payload that changed
     // since (a new request after an upgrade or a retry) is not decided blind.
-    return {OpStatus::kRefused, "approval '" + name + "' of run " + s.run_id + " shows payload " + shown + ", not " +
+    return {OpStatus::kStale, "approval '" + name + "' of run " + s.run_id + " shows payload " + shown + ", not " +
                                     d.expect_hash + " as expected; look again (aosrun inbox --json)"};
   }
   if (const Value* approvers = in->request.Find("approvers");
@@ -126,7 +128,7 @@ OpResult Decide(RunLog& log, const Program* program, const Dag* dag, const std::
       list += (list.empty() ? "" : ", ") + a.ToDisplayString();
     }
     if (!allowed) {
-      return {OpStatus::kRefused, d.by + " may not decide '" + name + "' of run " + s.run_id + " (approvers: " + list +
+      return {OpStatus::kForbidden, d.by + " may not decide '" + name + "' of run " + s.run_id + " (approvers: " + list +
                                       "); decide --as one of them"};
     }
   }
@@ -138,7 +140,7 @@ OpResult Decide(RunLog& log, const Program* program, const Dag* dag, const std::
       Value typed;
       const std::string err = CheckValue(*program, n.stmt->returns.get(), d.data, &typed);
       if (!err.empty()) {
-        return {OpStatus::kRefused, "--payload does not fit '" + name + "' (returns " + n.stmt->returns->name + "): " + err};
+        return {OpStatus::kInvalid, "--payload does not fit '" + name + "' (returns " + n.stmt->returns->name + "): " + err};
       }
       d.data = typed;
     }
@@ -156,11 +158,11 @@ OpResult Decide(RunLog& log, const Program* program, const Dag* dag, const std::
 OpResult RetryRun(RunLog& log, const std::string& from) {
   const RunState& s = log.state();
   if (s.status != RunStatus::kFailed) {
-    return {OpStatus::kRefused, "run " + s.run_id + " did not fail (it is " + RunStatusName(s.status) +
+    return {OpStatus::kConflict, "run " + s.run_id + " did not fail (it is " + RunStatusName(s.status) +
                                     "); retry continues failed runs"};
   }
   if (s.compensating && !s.completed_effects.empty()) {
-    return {OpStatus::kRefused, "run " + s.run_id + " compensated its effects when it failed; start a new run"};
+    return {OpStatus::kConflict, "run " + s.run_id + " compensated its effects when it failed; start a new run"};
   }
   std::vector<std::string> failed;
   for (const auto& [name, in] : s.inst) {
@@ -173,20 +175,79 @@ OpResult RetryRun(RunLog& log, const std::string& from) {
       if (auto m = ClosestMatch(from, failed)) msg += "; did you mean '" + *m + "'?";
       std::string list;
       for (const auto& f : failed) list += (list.empty() ? "" : ", ") + f;
-      return {OpStatus::kRefused, msg + " (failed: " + list + ")"};
+      return {OpStatus::kNotFound, msg + " (failed: " + list + ")"};
     }
     if (failed.size() > 1) {
       std::string others;
       for (const auto& f : failed) {
         if (f != from) others += (others.empty() ? "" : ", ") + f;
       }
-      return {OpStatus::kRefused, "retrying only '" + from + "' would leave " + others +
+      return {OpStatus::kConflict, "retrying only '" + from + "' would leave " + others +
                                       " failed, and the run with it: retry them all (without --from)"};
     }
   }
   log.Append("", events::RunRetried{failed});
   log.Flush(true);
   return {};
+}
+
+OpResult CancelRun(RunLog& log, const Program& program, const Dag& dag, CallHandler& calls, Clock& clock,
+                   RunOptions options, RunOutcome* out) {
+  const RunState& s = log.state();
+  if (s.Finished()) {
+    return {OpStatus::kEnded, "run " + s.run_id + " has already ended (" + RunStatusName(s.status) + ")"};
+  }
+  *out = Runner(log, program, dag, calls, clock, std::move(options)).Cancel();
+  return {};
+}
+
+OpResult UpgradeRun(RunLog& log, const Dag& current, const Dag& next, const std::string& file,
+                    const std::string& source, bool force, std::vector<std::string>* blockers) {
+  const RunState& s = log.state();
+  if (s.Finished()) {
+    return {OpStatus::kEnded,
+            "run " + s.run_id + " has ended (" + RunStatusName(s.status) + "); there is nothing to upgrade"};
+  }
+  *blockers = UpgradeBlockers(current, next, s);
+  if (!blockers->empty() && !force) {
+    return {OpStatus::kConflict, "run " + s.run_id + " cannot move to " + file +
+                                     ": completed steps changed (they keep their recorded results; force "
+                                     "upgrades anyway)"};
+  }
+  log.Append("", events::RunUpgraded{file, source, Digest(source), force, *blockers});
+  log.Flush(true);
+  return {};
+}
+
+std::vector<CostRow> Costs(Store& store, const std::vector<RunIndexEntry>& runs) {
+  std::vector<CostRow> out;
+  for (const auto& r : runs) {
+    std::map<std::string, CostRow> by_model;
+    ScanRunEvents(store, r.run_id, [&](uint64_t, const Event* e, const std::string&) {
+      std::optional<Value> usage;
+      if (e && e->type == EventType::kStepCompleted) usage = events::Read<events::StepCompleted>(*e).usage;
+      if (e && e->type == EventType::kAttemptFailed) usage = events::Read<events::AttemptFailed>(*e).usage;
+      if (!usage || usage->kind() != ValueKind::kMap) return true;
+      const Value* model = usage->Find("model");
+      const std::string name = model && model->kind() == ValueKind::kString ? model->as_string() : "";
+      CostRow& row = by_model[name];
+      ++row.calls;
+      if (const Value* v = usage->Find("tokens_in"); v && v->kind() == ValueKind::kInt) row.tokens_in += v->as_int();
+      if (const Value* v = usage->Find("tokens_out"); v && v->kind() == ValueKind::kInt) row.tokens_out += v->as_int();
+      if (const Value* v = usage->Find("cost"); v && v->kind() == ValueKind::kMoney) {
+        row.cost.nanos += v->as_money().nanos;
+        row.cost.currency = v->as_money().currency;
+      }
+      return true;
+    });
+    for (auto& [model, row] : by_model) {
+      row.run_id = r.run_id;
+      row.workflow = r.workflow;
+      row.model = model;
+      out.push_back(std::move(row));
+    }
+  }
+  return out;
 }
 
 }  // namespace aos

@@ -1,8 +1,9 @@
-// Operations: what an operator does to a run — deliver a signal, and (as
-// they move here from tools/aosrun.cc) decide, cancel, upgrade. One
-// implementation for the CLI and, later, serve's API and page: each checks
-// the request against the run and its workflow, records the event, and says
-// what happened; none prints or picks an exit code.
+// Operations: what an operator does to a run — decide, signal, cancel,
+// retry, upgrade — and what they read across runs (the inbox, the cost of
+// model calls). One implementation for the CLI, serve's API and page and
+// `aoscheck test`: each checks the request against the run and its
+// workflow, records the event, and says what happened and, when refused,
+// why (OpStatus); none prints or picks an exit code or HTTP status.
 #ifndef AOS_RUNTIME_OPERATIONS_H_
 #define AOS_RUNTIME_OPERATIONS_H_
 
@@ -17,14 +18,23 @@
 
 namespace aos {
 
+// Why a request was refused (callers map these to exit codes and HTTP
+// statuses; the message is for people).
 enum class OpStatus {
   kDone,
-  kRefused,  // the request does not fit the run (ended, unknown name, ...)
+  kNotFound,   // nothing by that name waits for a decision
+  kEnded,      // the run has ended
+  kConflict,   // the run's state does not allow it (decided already, a signal no
+               // statement takes, completed steps changed under an upgrade, ...)
+  kStale,      // the payload changed since the approver saw it (expect_hash)
+  kForbidden,  // the decider is not among the approvers
+  kInvalid,    // the data does not fit (`returns T`)
 };
 
 struct OpResult {
   OpStatus status = OpStatus::kDone;
   std::string message;  // why it was refused, with a "did you mean" when one fits
+  bool ok() const { return status == OpStatus::kDone; }
 };
 
 // The event names the workflow's `signal` statements wait for (for bodies
@@ -78,6 +88,28 @@ OpResult Decide(RunLog& log, const Program* program, const Dag* dag, const std::
 // instances and is the only one retried. Refused when the run did not fail,
 // or its effects were compensated (undone: start a new run instead).
 OpResult RetryRun(RunLog& log, const std::string& from);
+
+// Cancels the run loaded in `log` (not ended): its completed effects are
+// compensated as a failure with `on failure compensate` would, then
+// RunCancelled. `program`/`dag` are the run's workflow; *out the outcome.
+OpResult CancelRun(RunLog& log, const Program& program, const Dag& dag, CallHandler& calls, Clock& clock,
+                   RunOptions options, RunOutcome* out);
+
+// Moves the run loaded in `log` (not ended) from its workflow `current` to
+// `next`, the text `source` of `file`, recording RunUpgraded (synced).
+// Refused (kConflict) when completed statements changed (*blockers lists
+// them, UpgradeBlockers) unless `force`.
+OpResult UpgradeRun(RunLog& log, const Dag& current, const Dag& next, const std::string& file,
+                    const std::string& source, bool force, std::vector<std::string>* blockers);
+
+// What model calls cost: one row per run and model, from the runs' events
+// (completed calls, and answered calls that failed: both were paid for).
+struct CostRow {
+  std::string run_id, workflow, model;
+  int64_t calls = 0, tokens_in = 0, tokens_out = 0;
+  Money cost{0, "usd"};
+};
+std::vector<CostRow> Costs(Store& store, const std::vector<RunIndexEntry>& runs);
 
 }  // namespace aos
 

@@ -34,7 +34,10 @@ check = CHECKS.check
 
 WF = os.path.join(TMP, "w.aos")
 with open(WF, "w") as f:
-    f.write('workflow pause(x: int = 1) {\n  wait w for 1s\n  output {x: x} after w\n}\n'
+    f.write('type Plan { budget: int }\n'
+            'workflow vetted() {\n  approval ok { ask "Plan?" returns Plan approvers ["ada"] }\n'
+            '  output ok.data.budget\n}\n'
+            'workflow pause(x: int = 1) {\n  wait w for 1s\n  output {x: x} after w\n}\n'
             'workflow gate() {\n  approval ok { ask "go?" show {amount: "12.00 usd"} timeout 1h }\n'
             '  output ok.approved\n}\n'
             'workflow paid() {\n  signal p "invoice.paid" { timeout 1h }\n  output p.data\n}\n'
@@ -120,6 +123,19 @@ try:
     code, body = s.call("POST", "/api/runs/g1/approvals/ok", {"decision": "reject"})
     check("a second decision is refused (409)", code == 409, (code, body))
 
+    # A refusal's status says why (one mapping from the runtime's reasons).
+    s.call("POST", "/api/runs", {"workflow": "vetted", "run_id": "v1"})
+    code, body = s.call("POST", "/api/runs/v1/approvals/ok", {"decision": "approve", "as": "eve", "data": {"budget": 1}})
+    check("a decider who is not an approver is 403 forbidden", code == 403
+          and body["error"]["kind"] == "forbidden" and "ada" in body["error"]["message"], (code, body))
+    code, body = s.call("POST", "/api/runs/v1/approvals/ok", {"decision": "approve", "as": "ada", "data": {"budget": "x"}})
+    check("data that does not fit `returns` is 400", code == 400 and body["error"]["kind"] == "bad_request", (code, body))
+    code, body = s.call("POST", "/api/runs/v1/approvals/nope", {"decision": "approve", "as": "ada"})
+    check("an approval the run does not have is 404 unknown_name, naming what waits", code == 404
+          and body["error"]["kind"] == "unknown_name" and "ok" in body["error"]["message"], (code, body))
+    code, body = s.call("POST", "/api/runs/v1/approvals/ok", {"decision": "approve", "as": "ada", "data": {"budget": 9}})
+    check("... and the approver's fitting decision completes it", code == 200 and body["output"] == 9, (code, body))
+
     code, body = s.call("POST", "/api/runs", {"workflow": "paid", "run_id": "s1"})
     code, body = s.call("POST", "/api/runs/s1/signals/invoice.piad", {"data": {"amount": 5}})
     check("a signal no statement takes is refused (409) with a hint", code == 409
@@ -146,7 +162,7 @@ try:
     check("a run's events", code == 200 and events[0]["type"] == "RunStarted" and events[-1]["type"] == "RunCompleted",
           (code, events[:2]))
     code, text = s.call("GET", "/metrics")
-    check("/metrics in Prometheus text", code == 200 and 'aos_runs{status="completed"} 4' in text, text)
+    check("/metrics in Prometheus text", code == 200 and 'aos_runs{status="completed"} 5' in text, text)
 
     # While serve holds the data directory, reading commands still work.
     p = subprocess.run([AOSRUN, "status", "g1", "--data-dir", DATA, "--json"], capture_output=True, text=True,
@@ -181,6 +197,10 @@ try:
           (rc, out, err))
     rc, out, err = cli("retry", "f1")
     check("... retrying a completed run through serve is 64", rc == 64 and "did not fail" in err, (rc, out, err))
+    s.call("POST", "/api/runs", {"workflow": "gate", "run_id": "g4"})
+    rc, out, err = cli("approve", "g4", "nope")
+    check("an approval the run lacks, through serve, is 64 as without serve (not 66)", rc == 64
+          and "no approval 'nope'" in err, (rc, out, err))
     rc, out, err = cli("approve", "nosuch", "ok")
     check("an unknown run through serve is 66", rc == 66, (rc, out, err))
     rc, out, err = cli(WF, "--workflow", "pause", "--input", "x=3", "--run-id", "cli-start")

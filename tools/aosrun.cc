@@ -638,15 +638,18 @@ int CmdResume(Context& c) {
   Loaded old_w, new_w;
   if (int rc = LoadWorkflow(c, s.file, s.source, s.workflow, &old_w)) return rc;
   if (int rc = LoadWorkflow(c, c.opt.upgrade, text, s.workflow, &new_w)) return rc;
-  const auto blockers = aos::UpgradeBlockers(*old_w.dag, *new_w.dag, s);
-  if (!blockers.empty() && !c.opt.force) {
+  std::vector<std::string> blockers;
+  const aos::OpResult r = aos::UpgradeRun(log, *old_w.dag, *new_w.dag, c.opt.upgrade, text, c.opt.force, &blockers);
+  if (!r.ok()) {
+    if (r.status != aos::OpStatus::kConflict) {
+      std::cerr << "aosrun: " << r.message << "\n";
+      return kExitUsage;
+    }
     std::cerr << "aosrun: run " << s.run_id << " cannot move to " << c.opt.upgrade << ":\n";
     for (const auto& b : blockers) std::cerr << "  " << b << "\n";
     std::cerr << "  (completed steps keep their recorded results; --force upgrades anyway)\n";
     return kExitInvalid;
   }
-  log.Append("", aos::events::RunUpgraded{c.opt.upgrade, text, aos::Digest(text), c.opt.force, blockers});
-  log.Flush(true);
   if (!c.opt.json) {
     std::cerr << "run " << s.run_id << " upgraded to " << c.opt.upgrade
               << (blockers.empty() ? "" : " (forced)") << "\n";
@@ -666,11 +669,13 @@ int ViaServe(Context& c, const std::string& method, const std::string& path, con
               << "\n";
     return kExitBusy;
   }
-  std::string run_id, message;
+  std::string run_id, message, kind;
   aos::RunOutcome o;
-  if (!aosrun::ParseOutcome(answer, &run_id, &o, &message)) {
+  if (!aosrun::ParseOutcome(answer, &run_id, &o, &message, &kind)) {
     std::cerr << "aosrun: " << (message.empty() ? "serve answered " + std::to_string(status) : message) << "\n";
-    return status == 404 ? kExitNoRun : status == 401 ? kExitUsage : status >= 500 ? kExitIo : kExitUsage;
+    // An unknown run is not_found; an unknown approval or statement of a
+    // known run is a refusal, as it is without serve.
+    return status == 404 && kind == "not_found" ? kExitNoRun : status >= 500 ? kExitIo : kExitUsage;
   }
   return Report(c, run_id, o);
 }
@@ -845,14 +850,19 @@ int CmdCancel(Context& c) {
   aos::RunLog log(*c.store, *c.clock);
   if (int rc = LoadRun(c, c.opt.positional[0], log)) return rc;
   const aos::RunState& s = log.state();
-  if (s.Finished()) {
-    std::cerr << "aosrun: run " << s.run_id << " has already ended (" << aos::RunStatusName(s.status) << ")\n";
+  Loaded w;
+  if (!s.Finished()) {
+    if (int rc = LoadWorkflow(c, s.file, s.source, s.workflow, &w)) return rc;
+  }
+  aos::RunOutcome o;
+  const aos::OpResult r = s.Finished() ? aos::OpResult{aos::OpStatus::kEnded, "run " + s.run_id +
+                                                           " has already ended (" + aos::RunStatusName(s.status) + ")"}
+                                       : aos::CancelRun(log, *w.program, *w.dag, *c.calls, *c.clock,
+                                                        MakeRunOptions(c, nullptr), &o);
+  if (!r.ok()) {
+    std::cerr << "aosrun: " << r.message << "\n";
     return kExitUsage;
   }
-  Loaded w;
-  if (int rc = LoadWorkflow(c, s.file, s.source, s.workflow, &w)) return rc;
-  aos::Runner runner(log, *w.program, *w.dag, *c.calls, *c.clock, MakeRunOptions(c, nullptr));
-  aos::RunOutcome o = runner.Cancel();
   Report(c, s.run_id, o);
   return o.status == aos::RunStatus::kCancelled ? kExitOk : kExitFailed;
 }
@@ -1002,28 +1012,18 @@ int CmdCost(Context& c) {
   std::map<std::tuple<std::string, std::string, std::string>, Row> rows;  // run, workflow, model
   std::map<std::string, Row> by_workflow, by_model;
   Row total;
-  for (const auto& r : runs) {
-    aos::ScanRunEvents(*c.store, r.run_id, [&](uint64_t, const aos::Event* e, const std::string&) {
-      // Completed calls, and answered calls that failed (both were paid for).
-      if (!e || (e->type != aos::EventType::kStepCompleted && e->type != aos::EventType::kAttemptFailed)) return true;
-      const Value& u = e->Field("usage");
-      if (u.kind() != aos::ValueKind::kMap) return true;
-      const std::string model = Str(u.Find("model"));
-      auto add = [&](Row& row) {
-        ++row.calls;
-        if (const Value* v = u.Find("tokens_in"); v && v->kind() == aos::ValueKind::kInt) row.in += v->as_int();
-        if (const Value* v = u.Find("tokens_out"); v && v->kind() == aos::ValueKind::kInt) row.out += v->as_int();
-        if (const Value* v = u.Find("cost"); v && v->kind() == aos::ValueKind::kMoney) {
-          row.nanos += v->as_money().nanos;
-          row.currency = v->as_money().currency;
-        }
-      };
-      add(rows[{r.run_id, r.workflow, model}]);
-      add(by_workflow[r.workflow]);
-      add(by_model[model]);
-      add(total);
-      return true;
-    });
+  for (const aos::CostRow& cr : aos::Costs(*c.store, runs)) {
+    auto add = [&](Row& row) {
+      row.calls += cr.calls;
+      row.in += cr.tokens_in;
+      row.out += cr.tokens_out;
+      row.nanos += cr.cost.nanos;
+      row.currency = cr.cost.currency;
+    };
+    add(rows[{cr.run_id, cr.workflow, cr.model}]);
+    add(by_workflow[cr.workflow]);
+    add(by_model[cr.model]);
+    add(total);
   }
   auto money = [](const Row& r) {
     const std::string cur = r.currency.empty() ? "usd" : r.currency;

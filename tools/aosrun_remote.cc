@@ -52,14 +52,18 @@ int Call(const Remote& r, const std::string& method, const std::string& path, co
   return static_cast<int>(resp.status);
 }
 
-bool ParseOutcome(const std::string& json, std::string* run_id, aos::RunOutcome* o, std::string* message) {
+bool ParseOutcome(const std::string& json, std::string* run_id, aos::RunOutcome* o, std::string* message,
+                  std::string* kind) {
   std::string error;
   auto v = aos::ParseJson(json, &error);
   if (!v) return false;
   const aos::Value* st = v->Find("status");
   if (!st || !v->Find("run_id")) {
     // Not an outcome: an API error, {error: {kind, message}}.
-    if (const aos::Value* e = v->Find("error"); e && e->Find("message")) *message = e->Find("message")->ToDisplayString();
+    if (const aos::Value* e = v->Find("error"); e && e->Find("message")) {
+      *message = e->Find("message")->ToDisplayString();
+      if (const aos::Value* k = e->Find("kind")) *kind = k->ToDisplayString();
+    }
     return false;
   }
   *run_id = v->Find("run_id")->ToDisplayString();

@@ -29,7 +29,8 @@ int Call(const Remote& r, const std::string& method, const std::string& path, co
 // An outcome as the API sends it ({run_id, status, output, error,
 // waiting_on}); false when `json` is not one. An API error body
 // ({error: {kind, message}}) sets *message instead.
-bool ParseOutcome(const std::string& json, std::string* run_id, aos::RunOutcome* o, std::string* message);
+bool ParseOutcome(const std::string& json, std::string* run_id, aos::RunOutcome* o, std::string* message,
+                  std::string* kind);
 
 }  // namespace aosrun
 

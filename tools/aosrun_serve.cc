@@ -91,6 +91,20 @@ void Error(httplib::Response& res, int status, const std::string& kind, const st
        "{\"error\":{\"kind\":" + aos::JsonQuote(kind) + ",\"message\":" + aos::JsonQuote(message) + "}}");
 }
 
+// A refused operation: its reason as an HTTP status and error kind.
+void Refused(httplib::Response& res, const aos::OpResult& r) {
+  switch (r.status) {
+    case aos::OpStatus::kNotFound: return Error(res, 404, "unknown_name", r.message);
+    case aos::OpStatus::kStale: return Error(res, 409, "stale_payload", r.message);
+    case aos::OpStatus::kForbidden: return Error(res, 403, "forbidden", r.message);
+    case aos::OpStatus::kInvalid: return Error(res, 400, "bad_request", r.message);
+    case aos::OpStatus::kEnded:
+    case aos::OpStatus::kConflict:
+    case aos::OpStatus::kDone: break;
+  }
+  Error(res, 409, "refused", r.message);
+}
+
 // The request's JSON body as a map (an empty body is {}); false after
 // answering 400 or 413.
 bool Body(const httplib::Request& req, httplib::Response& res, Value* out) {
@@ -276,11 +290,7 @@ class Api {
     const aos::Program* program = nullptr;
     const aos::Dag* dag = log.state().Finished() ? nullptr : d_.DagOf(log.state(), &program);
     const aos::OpResult r = aos::Decide(log, program, dag, req.matches[2], d);
-    if (r.status != aos::OpStatus::kDone) {
-      const bool stale = r.message.find("look again") != std::string::npos;
-      const bool missing = r.message.find("has no approval") != std::string::npos;
-      return Error(res, stale ? 409 : missing ? 404 : 409, stale ? "stale_payload" : "refused", r.message);
-    }
+    if (!r.ok()) return Refused(res, r);
     Continue(log.state().run_id, res);
   }
 
@@ -295,7 +305,7 @@ class Api {
     const aos::Dag* dag = log.state().Finished() ? nullptr : d_.DagOf(log.state(), nullptr);
     const Value* data = body.Find("data");
     const aos::OpResult r = aos::DeliverSignal(log, dag, req.matches[2], data ? *data : Value());
-    if (r.status != aos::OpStatus::kDone) return Error(res, 409, "refused", r.message);
+    if (!r.ok()) return Refused(res, r);
     if (log.state().status != aos::RunStatus::kWaiting) {
       return Json(res, 202, aos::OutcomeJson(log.state().run_id, aos::OutcomeOf(log.state())));
     }
@@ -327,7 +337,7 @@ class Api {
       }
     }
     const aos::OpResult r = aos::RetryRun(log, Str(body, "from"));
-    if (r.status != aos::OpStatus::kDone) return Error(res, 409, "refused", r.message);
+    if (!r.ok()) return Refused(res, r);
     Continue(log.state().run_id, res);
   }
 
