@@ -1,5 +1,6 @@
-// Driver: the runtime side of `aosrun serve`. It owns the runs of one data
-// directory: it starts and continues them, applies operator actions to them
+// Driver: the runtime side of `aosrun serve` (and of `aoscheck test`, which
+// drives one run on it over an in-memory store and a virtual clock). It
+// owns the runs of one data directory: it starts and continues them, applies operator actions to them
 // (through runtime/operations), and wakes each waiting run at its due time
 // (a timer, a retry, an approval's timeout, an undo to try again) from one
 // in-memory index of due times, sleeping until the earliest or until work

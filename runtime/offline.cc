@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "runtime/clock.h"
+#include "runtime/driver.h"
 #include "runtime/run_log.h"
 #include "runtime/store.h"
 
@@ -177,29 +178,45 @@ std::optional<Mock> LoadMock(const std::string& path, std::string* error) {
   return std::nullopt;
 }
 
-OfflineResult RunOffline(const Program& program, const Dag& dag, const std::string& file,
-                         const std::string& source, const Mock& mock, const Config* config) {
+OfflineResult RunOffline(std::shared_ptr<Program> program, const Dag& dag, const std::string& source,
+                         const Mock& mock, const Config* config) {
   OfflineResult res;
   MemoryStore store;
   ManualClock clock(1'790'000'000'000'000'000);  // a fixed, virtual start
   MockCalls calls(mock);
-  RunLog log(store, clock);
-  log.Begin("offline");
-  std::string error;
-  if (!StartRun(log, program, dag, file, source, mock.inputs, false, &error)) {
-    res.outcome.status = RunStatus::kFailed;
-    res.outcome.error = Value::Map({{Value::String("kind"), Value::String("input")},
-                                    {Value::String("message"), Value::String(error)}});
-    return res;
-  }
+  // The run goes through the same Driver as `aosrun serve` and `aosrun
+  // FILE`: started, and continued after each scripted decision, signal or
+  // clock jump. Every wait makes the run wait (the driver never sleeps
+  // inline): the clock jumps instead.
   RunOptions opt;
   opt.config = config;
-  opt.max_inline_wait_ms = 0;  // every timer makes the run wait: the clock jumps
   opt.placeholder_secrets = true;  // no credentials are needed to test offline
-  std::vector<std::string> delivered;
+  Driver driver(store, clock, calls, opt, /*workers=*/1);
+  driver.AddProgram(program, source);
+  const std::string run_id = "offline";
+  const Driver::Started started = driver.Start(dag.workflow->name, mock.inputs, run_id);
+  if (started.status >= 400) {
+    res.outcome.status = RunStatus::kFailed;
+    res.outcome.error = Value::Map({{Value::String("kind"), Value::String("input")},
+                                    {Value::String("message"), Value::String(started.error)}});
+    return res;
+  }
+  res.outcome = started.outcome;
+  RunLog log(store, clock);
+  std::string error;
   for (int round = 0; round < 1000; ++round) {
-    res.outcome = Runner(log, program, dag, calls, clock, opt).Run();
+    if (round > 0) {
+      log.Flush(true);
+      if (!driver.Continue(run_id, &res.outcome, &error)) {
+        res.notes.push_back("the run could not be continued: " + error);
+        break;
+      }
+    }
     if (res.outcome.status != RunStatus::kWaiting) break;
+    if (!log.Load(run_id, &error)) {
+      res.notes.push_back("the run could not be loaded: " + error);
+      break;
+    }
     bool moved = false;
     for (const auto& w : res.outcome.waiting_on.as_list()) {
       const std::string kind = w.Find("kind")->as_string();
@@ -221,7 +238,7 @@ OfflineResult RunOffline(const Program& program, const Dag& dag, const std::stri
         dec.comment = d->Find("comment") ? d->Find("comment")->ToDisplayString() : "";
         if (const Value* data = d->Find("data")) dec.data = *data;
         dec.at_nanos = clock.NowNanos();
-        const OpResult r = Decide(log, &program, &dag, name, dec);
+        const OpResult r = Decide(log, program.get(), &dag, name, dec);
         if (r.status != OpStatus::kDone) {
           res.notes.push_back("approval " + name + ": the mock's decision is refused: " + r.message);
           continue;
@@ -254,7 +271,7 @@ OfflineResult RunOffline(const Program& program, const Dag& dag, const std::stri
     if (!moved) break;
   }
   res.calls = calls.calls();
-  res.events = log.state().next_seq;
+  if (log.Load(run_id, &error)) res.events = log.state().next_seq;
   return res;
 }
 

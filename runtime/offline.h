@@ -22,6 +22,7 @@
 #ifndef AOS_RUNTIME_OFFLINE_H_
 #define AOS_RUNTIME_OFFLINE_H_
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -63,8 +64,11 @@ struct OfflineResult {
   uint64_t events = 0;
 };
 
-OfflineResult RunOffline(const Program& program, const Dag& dag, const std::string& file,
-                         const std::string& source, const Mock& mock, const Config* config);
+// Runs workflow `dag` of `program` (checked from `source`) on a Driver over
+// an in-memory store and a virtual clock, answering its calls, approvals and
+// signals from `mock` and jumping the clock to each due time.
+OfflineResult RunOffline(std::shared_ptr<Program> program, const Dag& dag, const std::string& source,
+                         const Mock& mock, const Config* config);
 
 }  // namespace aos
 

@@ -498,7 +498,7 @@ int RunTest(const Options& o) {
   std::string text;
   ReadFile(o.positional[0], &text);
   const aos::OfflineResult r =
-      aos::RunOffline(*program, *dag, o.positional[0], text, *mock, config ? &*config : nullptr);
+      aos::RunOffline(std::move(program), *dag, text, *mock, config ? &*config : nullptr);
   const char* st = aos::RunStatusName(r.outcome.status);
   if (o.json) {
     std::string calls;
