@@ -384,7 +384,12 @@ void Driver::GroupSync() {
 }
 
 void Driver::Index(const std::string& run_id, const RunOutcome& o) {
-  const int64_t due = o.status == RunStatus::kWaiting ? EarliestDue(o.waiting_on) : 0;
+  SetDue(run_id, o.status == RunStatus::kWaiting ? EarliestDue(o.waiting_on) : 0);
+}
+
+void Driver::Wake(const std::string& run_id) { SetDue(run_id, clock_.NowNanos()); }
+
+void Driver::SetDue(const std::string& run_id, int64_t due) {
   std::lock_guard<std::mutex> lock(mu_);
   if (auto it = due_of_.find(run_id); it != due_of_.end()) {
     for (auto [b, e] = due_.equal_range(it->second); b != e; ++b) {
@@ -563,6 +568,28 @@ bool Driver::Cancel(const std::string& run_id, RunOutcome* out, std::string* err
   }
   Index(run_id, *out);
   return true;
+}
+
+OpResult Driver::Upgrade(const std::string& run_id, const std::string& file, const std::string& text, bool force,
+                         std::vector<std::string>* blockers, RunOutcome* out) {
+  RunGuard guard(*this, run_id);
+  RunLog log(store_, clock_);
+  std::string error;
+  if (!ValidRunId(run_id) || !log.Load(run_id, &error)) return {OpStatus::kNotFound, error};
+  const RunState& s = log.state();
+  const Loaded* current = ForText(s.file, s.source, s.workflow);
+  if (!s.Finished() && !current) {
+    return {OpStatus::kConflict, "the workflow text stored with run " + run_id + " no longer checks"};
+  }
+  const Loaded* next = ForText(file, text, s.workflow);
+  if (!next) {
+    return {OpStatus::kInvalid, file + " does not check, or has no workflow " + s.workflow + " (aoscheck " + file + ")"};
+  }
+  const OpResult r = s.Finished() ? UpgradeRun(log, *next->dag, *next->dag, file, text, force, blockers)
+                                  : UpgradeRun(log, *current->dag, *next->dag, file, text, force, blockers);
+  if (!r.ok()) return r;
+  *out = RunIt(log, *next);
+  return {};
 }
 
 size_t Driver::due_count() {

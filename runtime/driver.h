@@ -31,6 +31,7 @@
 #include "lang/cron.h"
 #include "runtime/calls.h"
 #include "runtime/clock.h"
+#include "runtime/operations.h"
 #include "runtime/runner.h"
 #include "runtime/store.h"
 
@@ -84,6 +85,15 @@ class Driver {
   bool Continue(const std::string& run_id, RunOutcome* out, std::string* error);
   // Cancels a run, compensating its effects.
   bool Cancel(const std::string& run_id, RunOutcome* out, std::string* error);
+  // Moves a run to `text` (the file `file`) and continues it
+  // (operations' UpgradeRun: *blockers are the completed statements that
+  // changed; refused unless `force`). kInvalid when the text does not check
+  // or lacks the run's workflow.
+  OpResult Upgrade(const std::string& run_id, const std::string& file, const std::string& text, bool force,
+                   std::vector<std::string>* blockers, RunOutcome* out);
+  // Makes a run due now: a worker continues it (a decision recorded
+  // without waiting for the run, `aosrun approve --no-continue`). Any thread.
+  void Wake(const std::string& run_id);
   // The workflow of a loaded run, for operations that check against it.
   const Dag* DagOf(const RunState& s, const Program** program);
 
@@ -125,6 +135,7 @@ class Driver {
   uint64_t sync_asked_ = 0, sync_done_ = 0;
   bool syncing_ = false;
   void Index(const std::string& run_id, const RunOutcome& o);
+  void SetDue(const std::string& run_id, int64_t due);  // 0: not due
   // Schedules: the next fire time of every timed trigger, and firing them.
   struct Timed {
     std::shared_ptr<Program> program;

@@ -37,6 +37,7 @@ with open(WF, "w") as f:
     f.write('type Plan { budget: int }\n'
             'workflow vetted() {\n  approval ok { ask "Plan?" returns Plan approvers ["ada"] }\n'
             '  output ok.data.budget\n}\n'
+            'workflow later() {\n  let a = 1\n  wait w for 1h after a\n  output a after w\n}\n'
             'workflow pause(x: int = 1) {\n  wait w for 1s\n  output {x: x} after w\n}\n'
             'workflow gate() {\n  approval ok { ask "go?" show {amount: "12.00 usd"} timeout 1h }\n'
             '  output ok.approved\n}\n'
@@ -207,6 +208,51 @@ try:
     check("aosrun FILE starts through serve (75 waiting on its timer)", rc == 75 and "cli-start" in err, (rc, out, err))
     st = wait_status(s, "cli-start", "completed")
     check("... and serve completes it at its due time", st and st.get("output") == {"x": 3}, st)
+
+    # resume (with and without --upgrade), --no-continue and --batch go
+    # through serve too, with the exit codes they have without it.
+    s.call("POST", "/api/runs", {"workflow": "later", "run_id": "l1"})
+    rc, out, err = cli("resume", "l1")
+    check("aosrun resume through serve: still waiting on its hour (75)", rc == 75 and "l1" in err, (rc, out, err))
+    blocked = os.path.join(TMP, "later_v2.aos")
+    with open(blocked, "w") as f:
+        f.write('workflow later() {\n  let a = 2\n  wait w for 1h after a\n  output a after w\n}\n')
+    rc, out, err = cli("resume", "l1", "--upgrade", blocked)
+    check("an upgrade changing a completed step is refused through serve (65), naming it", rc == 65
+          and "a:" in err and "--force" in err, (rc, out, err))
+    fine = os.path.join(TMP, "later_v3.aos")
+    with open(fine, "w") as f:
+        f.write('workflow later() {\n  let a = 1\n  wait w for 1s after a\n  output a + 10 after w\n}\n')
+    rc, out, err = cli("resume", "l1", "--upgrade", fine)
+    check("an upgrade of pending steps goes through serve", rc in (0, 75) and "upgraded" in err, (rc, out, err))
+    code, events = s.call("GET", "/api/runs/l1/events")
+    check("... recorded as RunUpgraded", code == 200 and any(e["type"] == "RunUpgraded" for e in events), events[-3:])
+    broken = os.path.join(TMP, "later_bad.aos")
+    with open(broken, "w") as f:
+        f.write('workflow later() {\n  output nope\n}\n')
+    rc, out, err = cli("resume", "l1", "--upgrade", broken)
+    check("an upgrade to a file that does not check is 65 with its diagnostics", rc == 65 and "nope" in err,
+          (rc, out, err))
+
+    s.call("POST", "/api/runs", {"workflow": "gate", "run_id": "g5"})
+    rc, out, err = cli("approve", "g5", "ok", "--no-continue")
+    check("approve --no-continue through serve: recorded (0), serve continues the run", rc == 0
+          and "serve continues it" in err, (rc, out, err))
+    st = wait_status(s, "g5", "completed")
+    check("... and the run completes without another command", st and st.get("output") is True, st)
+
+    batch = os.path.join(TMP, "batch.jsonl")
+    with open(batch, "w") as f:
+        f.write('{"x": 1}\n{"x": 2}\n')
+    rc, out, err = cli(WF, "--workflow", "pause", "--batch", batch)
+    lines = out.split()
+    check("--batch through serve: a line per run, each waiting on its timer (75)", rc == 75
+          and len(lines) == 4 and lines[1] == "waiting" and lines[0].startswith("b1-"), (rc, out, err))
+    for run in lines[0::2]:
+        wait_status(s, run, "completed")
+    rc, out2, err = cli(WF, "--workflow", "pause", "--batch", batch)
+    check("... run again: the same ids, now completed (0)", rc == 0 and out2.split()[0::2] == lines[0::2]
+          and out2.split()[1::2] == ["completed", "completed"], (rc, out2, err))
 
     # SIGHUP reloads the files: a new workflow can be started; a file that
     # does not check is refused and the old ones stay.

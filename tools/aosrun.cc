@@ -453,7 +453,79 @@ int RunBatch(Context& c, Loaded& w, const std::string& path, const std::string& 
   return worst;
 }
 
-int ViaServe(Context& c, const std::string& method, const std::string& path, const std::string& body);
+// While `aosrun serve` holds the data directory, a writing command asks it
+// through the API: same output, same exit codes.
+struct ServeAnswer {
+  int rc = kExitOk;  // set when the answer is not an outcome (printed already)
+  bool outcome = false;
+  std::string run_id;
+  aos::RunOutcome o;
+};
+// nullopt: no serve holds the directory.
+std::optional<ServeAnswer> AskServe(Context& c, const std::string& method, const std::string& path,
+                                    const std::string& body) {
+  auto remote = aosrun::FindServe(c.data_dir, c.config);
+  if (!remote) return std::nullopt;
+  ServeAnswer a;
+  std::string answer, error;
+  const int status = aosrun::Call(*remote, method, path, body, &answer, &error);
+  if (status == 0) {
+    std::cerr << "aosrun: serve holds " << c.data_dir << " but does not answer at " << remote->address << ": " << error
+              << "\n";
+    a.rc = kExitBusy;
+    return a;
+  }
+  std::string message, kind;
+  if (!aosrun::ParseOutcome(answer, &a.run_id, &a.o, &message, &kind)) {
+    std::cerr << "aosrun: " << (message.empty() ? "serve answered " + std::to_string(status) : message) << "\n";
+    // An unknown run is not_found; an unknown approval or statement of a
+    // known run is a refusal, as it is without serve; an upgrade blocked by
+    // changed steps is 65, as without serve.
+    a.rc = status == 404 && kind == "not_found" ? kExitNoRun
+           : kind == "upgrade_blocked"         ? kExitInvalid
+           : status >= 500                     ? kExitIo
+                                               : kExitUsage;
+    return a;
+  }
+  a.outcome = true;
+  return a;
+}
+
+// AskServe, reporting the outcome as the command would. -1: no serve runs.
+int ViaServe(Context& c, const std::string& method, const std::string& path, const std::string& body) {
+  const auto a = AskServe(c, method, path, body);
+  if (!a) return -1;
+  return a->outcome ? Report(c, a->run_id, a->o) : a->rc;
+}
+
+// --batch while serve holds the data directory: each line is started
+// through the API under the same deterministic id (an existing run is
+// continued or reported), and printed as the batch prints it. -1: no serve.
+int BatchViaServe(Context& c, const aos::Dag& dag, const std::vector<Value>& inputs,
+                  const std::vector<std::string>& ids) {
+  int worst = kExitOk;
+  size_t completed = 0, failed = 0, waiting = 0;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const std::string body = "{\"workflow\":" + Q(dag.workflow->name) + ",\"input\":" + inputs[i].ToJson() +
+                             ",\"run_id\":" + Q(ids[i]) + "}";
+    const auto a = AskServe(c, "POST", "/api/runs", body);
+    if (!a) return i == 0 ? -1 : kExitBusy;  // serve went away mid-batch: run the batch again
+    if (!a->outcome) {
+      if (a->rc == kExitBusy) return kExitBusy;
+      worst = std::max(worst, a->rc);
+      continue;
+    }
+    // Serve answers once the run has reached its end or a wait, durably.
+    WriteLine(c.opt.json ? OutcomeJson(a->run_id, a->o) : a->run_id + " " + aos::RunStatusName(a->o.status));
+    completed += a->o.status == aos::RunStatus::kCompleted;
+    failed += a->o.status == aos::RunStatus::kFailed;
+    waiting += a->o.status == aos::RunStatus::kWaiting;
+    worst = std::max(worst, ExitFor(a->o.status));
+  }
+  std::cerr << "batch: " << inputs.size() << " runs through serve: " << completed << " completed, " << failed
+            << " failed, " << waiting << " waiting\n";
+  return worst;
+}
 
 int CmdStart(Context& c) {
   if (c.opt.positional.size() != 1) return Usage("give exactly one FILE to run");
@@ -472,7 +544,7 @@ int CmdStart(Context& c) {
   std::unique_ptr<aos::RunLog> preloaded;
   std::string preload_error;
   // While serve holds the data directory, the start goes through its API.
-  const bool via_serve = c.opt.batch.empty() && aosrun::FindServe(c.data_dir, c.config).has_value();
+  const bool via_serve = aosrun::FindServe(c.data_dir, c.config).has_value();
   if (!via_serve && !c.opt.run_id.empty() && c.opt.batch.empty() && aos::ValidRunId(c.opt.run_id) &&
       access((c.data_dir + "/CURRENT").c_str(), F_OK) == 0) {
     opening = std::async(std::launch::async, [&c, &preloaded, &preload_error] {
@@ -565,7 +637,10 @@ int CmdStart(Context& c) {
     }
     inputs[i] = typed;
   }
-  if (via_serve) {
+  if (via_serve && !c.opt.batch.empty()) {
+    if (const int rc = BatchViaServe(c, *w.dag, inputs, batch_ids); rc >= 0) return rc;
+  }
+  if (via_serve && c.opt.batch.empty()) {
     // The workflow must be one serve was started with (404 otherwise).
     const std::string body = "{\"workflow\":" + Q(w.dag->workflow->name) + ",\"input\":" + inputs[0].ToJson() +
                              (c.opt.run_id.empty() ? "" : ",\"run_id\":" + Q(c.opt.run_id)) + "}";
@@ -623,6 +698,22 @@ int CmdResume(Context& c) {
     std::cerr << "aosrun: cannot read " << c.opt.upgrade << ": " << std::strerror(errno) << "\n";
     return kExitIo;
   }
+  if (int rc = LoadSettings(c)) return rc;
+  if (aos::ValidRunId(c.opt.positional[0]) && aosrun::FindServe(c.data_dir, c.config)) {
+    const std::string run = c.opt.positional[0];
+    if (c.opt.upgrade.empty()) return ViaServe(c, "POST", "/api/runs/" + run + "/resume", "{}");
+    // The new text is checked here first: its diagnostics print as without serve.
+    Loaded check;
+    if (int rc = LoadWorkflow(c, c.opt.upgrade, text, c.opt.workflow, &check)) return rc;
+    const auto a = AskServe(c, "POST", "/api/runs/" + run + "/upgrade",
+                            "{\"file\":" + Q(c.opt.upgrade) + ",\"source\":" + Q(text) +
+                                ",\"force\":" + (c.opt.force ? "true" : "false") + "}");
+    if (a && a->outcome) {
+      if (!c.opt.json) std::cerr << "run " << run << " upgraded to " << c.opt.upgrade << "\n";
+      return Report(c, a->run_id, a->o);
+    }
+    if (a) return a->rc;
+  }
   if (int rc = LoadContext(c, false)) return rc;
   aos::RunLog log(*c.store, *c.clock);
   if (int rc = LoadRun(c, c.opt.positional[0], log)) return rc;
@@ -657,28 +748,6 @@ int CmdResume(Context& c) {
   return Continue(c, log, &new_w);
 }
 
-// While `aosrun serve` holds the data directory, a writing command asks it
-// through the API: same output, same exit codes. -1: no serve runs.
-int ViaServe(Context& c, const std::string& method, const std::string& path, const std::string& body) {
-  auto remote = aosrun::FindServe(c.data_dir, c.config);
-  if (!remote) return -1;
-  std::string answer, error;
-  const int status = aosrun::Call(*remote, method, path, body, &answer, &error);
-  if (status == 0) {
-    std::cerr << "aosrun: serve holds " << c.data_dir << " but does not answer at " << remote->address << ": " << error
-              << "\n";
-    return kExitBusy;
-  }
-  std::string run_id, message, kind;
-  aos::RunOutcome o;
-  if (!aosrun::ParseOutcome(answer, &run_id, &o, &message, &kind)) {
-    std::cerr << "aosrun: " << (message.empty() ? "serve answered " + std::to_string(status) : message) << "\n";
-    // An unknown run is not_found; an unknown approval or statement of a
-    // known run is a refusal, as it is without serve.
-    return status == 404 && kind == "not_found" ? kExitNoRun : status >= 500 ? kExitIo : kExitUsage;
-  }
-  return Report(c, run_id, o);
-}
 
 // approve's and signal's --payload J (or @FILE, or -): JSON, or a usage error.
 int ParseDataJson(const Context& c, Value* data) {
@@ -696,13 +765,22 @@ int CmdDecide(Context& c, bool approve) {
   Value data;
   if (int rc = ParseDataJson(c, &data)) return rc;
   if (int rc = LoadSettings(c)) return rc;
-  if (!c.opt.no_continue && aos::ValidRunId(c.opt.positional[0])) {
+  if (aos::ValidRunId(c.opt.positional[0])) {
     std::string who = !c.opt.as.empty() ? c.opt.as : (std::getenv("USER") ? std::getenv("USER") : "operator");
     const std::string body = "{\"decision\":" + Q(approve ? "approve" : "reject") + ",\"comment\":" + Q(c.opt.comment) +
                              ",\"data\":" + data.ToJson() + ",\"as\":" + Q(who) +
-                             ",\"expect_hash\":" + Q(c.opt.expect_hash) + "}";
-    const int rc = ViaServe(c, "POST", "/api/runs/" + c.opt.positional[0] + "/approvals/" + c.opt.positional[1], body);
-    if (rc >= 0) return rc;
+                             ",\"expect_hash\":" + Q(c.opt.expect_hash) +
+                             (c.opt.no_continue ? ",\"continue\":false}" : "}");
+    const auto a = AskServe(c, "POST", "/api/runs/" + c.opt.positional[0] + "/approvals/" + c.opt.positional[1], body);
+    if (a && a->outcome && c.opt.no_continue) {
+      // Recorded; serve continues the run itself.
+      if (!c.opt.json) {
+        std::cerr << (approve ? "approved " : "rejected ") << c.opt.positional[1] << " of run " << a->run_id
+                  << " (serve continues it)\n";
+      }
+      return kExitOk;
+    }
+    if (a) return a->outcome ? Report(c, a->run_id, a->o) : a->rc;
   }
   if (int rc = LoadContext(c, false)) return rc;
   aos::RunLog log(*c.store, *c.clock);
@@ -735,10 +813,16 @@ int CmdSignal(Context& c) {
   Value data;
   if (int rc = ParseDataJson(c, &data)) return rc;
   if (int rc = LoadSettings(c)) return rc;
-  if (!c.opt.no_continue && aos::ValidRunId(c.opt.positional[0])) {
-    const int rc = ViaServe(c, "POST", "/api/runs/" + c.opt.positional[0] + "/signals/" + c.opt.positional[1],
-                            "{\"data\":" + data.ToJson() + "}");
-    if (rc >= 0) return rc;
+  if (aos::ValidRunId(c.opt.positional[0])) {
+    const auto a = AskServe(c, "POST", "/api/runs/" + c.opt.positional[0] + "/signals/" + c.opt.positional[1],
+                            "{\"data\":" + data.ToJson() + (c.opt.no_continue ? ",\"continue\":false}" : "}"));
+    if (a && a->outcome && c.opt.no_continue) {
+      if (!c.opt.json) {
+        std::cerr << "signal " << c.opt.positional[1] << " delivered to run " << a->run_id << " (serve continues it)\n";
+      }
+      return kExitOk;
+    }
+    if (a) return a->outcome ? Report(c, a->run_id, a->o) : a->rc;
   }
   if (int rc = LoadContext(c, false)) return rc;
   aos::RunLog log(*c.store, *c.clock);

@@ -153,6 +153,8 @@ class Api {
     srv.Post(R"(/api/runs/([A-Za-z0-9._-]+)/signals/([^/]+))", Auth([this](const auto& q, auto& r) { Signal(q, r); }));
     srv.Post(R"(/api/runs/([A-Za-z0-9._-]+)/cancel)", Auth([this](const auto& q, auto& r) { Cancel(q, r); }));
     srv.Post(R"(/api/runs/([A-Za-z0-9._-]+)/retry)", Auth([this](const auto& q, auto& r) { Retry(q, r); }));
+    srv.Post(R"(/api/runs/([A-Za-z0-9._-]+)/resume)", Auth([this](const auto& q, auto& r) { Resume(q, r); }));
+    srv.Post(R"(/api/runs/([A-Za-z0-9._-]+)/upgrade)", Auth([this](const auto& q, auto& r) { Upgrade(q, r); }));
     srv.Get("/metrics", Auth([this](const auto& q, auto& r) { Metrics(q, r); }));
     // Webhook triggers: their own auth (the trigger's), not the serve token.
     srv.Post(R"(/hooks/.+)", [this](const httplib::Request& q, httplib::Response& r) {
@@ -291,7 +293,7 @@ class Api {
     const aos::Dag* dag = log.state().Finished() ? nullptr : d_.DagOf(log.state(), &program);
     const aos::OpResult r = aos::Decide(log, program, dag, req.matches[2], d);
     if (!r.ok()) return Refused(res, r);
-    Continue(log.state().run_id, res);
+    ContinueUnlessAsked(body, log, res);
   }
 
   void Signal(const httplib::Request& req, httplib::Response& res) {
@@ -309,7 +311,51 @@ class Api {
     if (log.state().status != aos::RunStatus::kWaiting) {
       return Json(res, 202, aos::OutcomeJson(log.state().run_id, aos::OutcomeOf(log.state())));
     }
+    ContinueUnlessAsked(body, log, res);
+  }
+
+  // After a decision or a signal: the run goes on now (200, its outcome), or
+  // with {"continue": false} the answer is 202 once the event is recorded
+  // and a worker continues the run (`aosrun approve --no-continue`).
+  void ContinueUnlessAsked(const Value& body, aos::RunLog& log, httplib::Response& res) {
+    const Value* go = body.Find("continue");
+    if (go && go->kind() == aos::ValueKind::kBool && !go->as_bool()) {
+      d_.Wake(log.state().run_id);
+      return Json(res, 202, aos::OutcomeJson(log.state().run_id, aos::OutcomeOf(log.state())));
+    }
     Continue(log.state().run_id, res);
+  }
+
+  // `aosrun resume RUN`: continue it now (serve would at its due time).
+  void Resume(const httplib::Request& req, httplib::Response& res) {
+    aos::RunLog log(d_.store(), d_.clock());
+    if (!Load(req.matches[1], log, res)) return;
+    Continue(req.matches[1], res);
+  }
+
+  // `aosrun resume RUN --upgrade FILE`: {file, source, force}.
+  void Upgrade(const httplib::Request& req, httplib::Response& res) {
+    Value body;
+    if (!Body(req, res, &body)) return;
+    aos::RunLog log(d_.store(), d_.clock());
+    if (!Load(req.matches[1], log, res)) return;
+    const std::string file = Str(body, "file"), source = Str(body, "source");
+    if (file.empty() || source.empty()) return Error(res, 400, "bad_request", "upgrade needs file and source");
+    const Value* force = body.Find("force");
+    std::vector<std::string> blockers;
+    aos::RunOutcome o;
+    const aos::OpResult r = d_.Upgrade(req.matches[1], file, source,
+                                       force && force->kind() == aos::ValueKind::kBool && force->as_bool(),
+                                       &blockers, &o);
+    if (r.status == aos::OpStatus::kConflict && !blockers.empty()) {
+      std::string list;
+      for (const auto& b : blockers) list += "\n  " + b;
+      return Error(res, 409, "upgrade_blocked",
+                   "run " + std::string(req.matches[1]) + " cannot move to " + file + ":" + list +
+                       "\n  (completed steps keep their recorded results; --force upgrades anyway)");
+    }
+    if (!r.ok()) return Refused(res, r);
+    Json(res, 200, aos::OutcomeJson(req.matches[1], o));
   }
 
   void Cancel(const httplib::Request& req, httplib::Response& res) {
