@@ -58,7 +58,7 @@ AOS_ERROR(decl_name, "E001", "expected a name for the declaration",
 AOS_ERROR(open_brace, "E001", "expected '{'", nullptr, false)
 AOS_ERROR(close_type, "E003", "expected a field or '}'", nullptr, true)
 AOS_ERROR(close_trigger, "E003", "expected a trigger item or '}'",
-          "trigger items are schedule, every, timezone, missed, webhook, auth, key, start and signal", true)
+          "trigger items are schedule, every, timezone, missed, webhook, auth, key, body, start and signal", true)
 AOS_ERROR(trg_missed_policy, "E001", "expected run_once or skip after 'missed'", nullptr, false)
 AOS_ERROR(trg_signal_to, "E001", "expected 'to RUN' after the signal's name",
           "write for example: signal \"lead.replied\" to request.json.run_id with request.json", false)

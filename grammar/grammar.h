@@ -114,6 +114,7 @@ struct kw_every : TAO_PEGTL_KEYWORD("every") {};
 struct kw_timezone : TAO_PEGTL_KEYWORD("timezone") {};
 struct kw_missed : TAO_PEGTL_KEYWORD("missed") {};
 struct kw_webhook : TAO_PEGTL_KEYWORD("webhook") {};
+struct kw_body : TAO_PEGTL_KEYWORD("body") {};
 struct kw_auth : TAO_PEGTL_KEYWORD("auth") {};
 struct kw_start : TAO_PEGTL_KEYWORD("start") {};
 struct kw_to : TAO_PEGTL_KEYWORD("to") {};
@@ -475,12 +476,13 @@ struct trg_missed : if_must<kw_missed, _, trg_missed_policy> {};
 struct trg_webhook : if_must<kw_webhook, _, expr_expected> {};
 struct trg_auth : if_must<kw_auth, _, expr_expected> {};
 struct trg_key : if_must<kw_key, _, expr_expected> {};
+struct trg_body : if_must<kw_body, _, opt<one<':'>, _>, type_expected> {};
 struct trg_start : if_must<kw_start, _, call_expected> {};
 struct trg_signal_to : if_must<kw_to, _, expr_expected> {};
 struct trg_signal_with : if_must<kw_with, _, expr_expected> {};
 struct trg_signal : if_must<kw_signal, _, expr_expected, _, must<trg_signal_to>, opt<_, trg_signal_with>> {};
 struct trigger_item : sor<trg_schedule, trg_every, trg_timezone, trg_missed, trg_webhook, trg_auth, trg_key,
-                          trg_start, trg_signal> {};
+                          trg_body, trg_start, trg_signal> {};
 struct close_trigger : one<'}'> {};
 struct trigger_decl
     : opened<open_kind::decl,
@@ -516,6 +518,7 @@ AOS_SELECT(trg_missed_policy, trg_missed_policy)
 AOS_SELECT(trg_webhook, trg_webhook)
 AOS_SELECT(trg_auth, trg_auth)
 AOS_SELECT(trg_key, trg_key)
+AOS_SELECT(trg_body, trg_body)
 AOS_SELECT(trg_start, trg_start)
 AOS_SELECT(trg_signal, trg_signal)
 AOS_SELECT(trg_signal_to, trg_signal_to)

@@ -20,7 +20,7 @@ namespace aos::grammar {
   X(connector_decl) X(agent_decl) X(workflow_decl) X(decl_name) X(field)       \
   X(trigger_decl) X(trg_schedule) X(trg_every) X(trg_timezone) X(trg_missed)   \
   X(trg_missed_policy) X(trg_webhook) X(trg_auth) X(trg_key) X(trg_start)      \
-  X(trg_signal) X(trg_signal_to) X(trg_signal_with)                            \
+  X(trg_signal) X(trg_signal_to) X(trg_signal_with) X(trg_body)               \
   X(key_field) X(field_name) X(field_default) X(type_expr) X(type_name)        \
   X(list_type) X(map_type) X(optional_mark) X(setting) X(setting_key)          \
   X(output_setting) X(connector_kind) X(param) X(return_type)                  \

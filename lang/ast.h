@@ -252,6 +252,7 @@ struct TriggerDecl {
   ExprPtr webhook;    // the path (string literal), "/hooks/..."
   ExprPtr auth;       // bearer(secret(..)) or hmac_sha256(secret(..), header: "..")
   ExprPtr key;        // a webhook's dedupe key
+  TypeRefPtr body;    // a webhook's `body: T`: what request.json must be
   std::unique_ptr<Call> start;  // workflow(name: expr, ...)
   ExprPtr signal;     // the signal's name
   ExprPtr signal_to;  // the run it goes to

@@ -1598,7 +1598,7 @@ std::unique_ptr<Program> LoadProgram(const std::string& path, std::string text,
     WorkflowChecker wc(*prog, prog->sources.front().get(), w, options, diags);
     prog->workflows.push_back(wc.Run());
   }
-  CheckTriggers(main, prog->sources.front().get(), diags);
+  CheckTriggers(*prog, main, prog->sources.front().get(), diags);
   for (const auto& t : main.triggers) prog->triggers.push_back(&t);
   diags.Sort();
   return prog;

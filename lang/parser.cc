@@ -615,6 +615,9 @@ class Converter {
         case NodeKind::trg_webhook: d.webhook = BuildExpr(c + 1); break;
         case NodeKind::trg_auth: d.auth = BuildExpr(c + 1); break;
         case NodeKind::trg_key: d.key = BuildExpr(c + 1); break;
+        case NodeKind::trg_body:
+          if (uint32_t t = Child(c, NodeKind::type_expr)) d.body = BuildTypeRef(t);
+          break;
         case NodeKind::trg_start: d.start = BuildCall(c + 1); break;
         case NodeKind::trg_missed:
           if (uint32_t a = Child(c, NodeKind::trg_missed_policy)) {

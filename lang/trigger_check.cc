@@ -35,9 +35,40 @@ const std::string* StringLiteral(const Expr* e) {
                                                                                        : nullptr;
 }
 
+// `request.json.NAME`: the field name, or null for anything else.
+const std::string* JsonField(const Expr& e) {
+  if (e.kind != ExprKind::kMember || e.args.empty()) return nullptr;
+  const Expr& json = *e.args[0];
+  if (json.kind != ExprKind::kMember || json.name != "json" || json.args.empty()) return nullptr;
+  const Expr& request = *json.args[0];
+  return request.kind == ExprKind::kIdent && request.name == "request" ? &e.name : nullptr;
+}
+
+// "int", "list<string>", "Lead?" — for messages.
+std::string TypeText(const TypeRef& t) {
+  std::string s = t.name;
+  if (!t.params.empty()) {
+    s += "<";
+    for (size_t i = 0; i < t.params.size(); ++i) s += (i ? ", " : "") + TypeText(*t.params[i]);
+    s += ">";
+  }
+  return s + (t.optional ? "?" : "");
+}
+
+// Whether a value of type `given` can be passed where `want` is declared
+// (an optional given needs an optional or defaulted want: the caller says).
+bool SameType(const TypeRef& given, const TypeRef& want) {
+  if (given.name != want.name || given.params.size() != want.params.size()) return false;
+  for (size_t i = 0; i < given.params.size(); ++i) {
+    if (!SameType(*given.params[i], *want.params[i])) return false;
+  }
+  return true;
+}
+
 class Checker {
  public:
-  Checker(const Module& m, const SourceFile* src, Diagnostics& d) : m_(m), src_(src), d_(d) {}
+  Checker(const Program& p, const Module& m, const SourceFile* src, Diagnostics& d)
+      : p_(p), m_(m), src_(src), d_(d) {}
 
   void Run() {
     std::set<std::string> paths;
@@ -104,7 +135,17 @@ class Checker {
       d_.Error(src_, (t.auth ? t.auth : t.key)->span, "E170", "auth and key go with webhook");
     }
     if (t.auth) CheckAuth(*t.auth);
-    if (t.start) CheckStart(*t.start);
+    const TypeDecl* body = t.body ? BodyType(*t.body) : nullptr;
+    if (t.body && !t.webhook) d_.Error(src_, t.body->span, "E170", "body goes with webhook");
+    if (t.start) CheckStart(*t.start, body);
+    if (body) {
+      for (const Expr* e : {t.key.get(), t.signal.get(), t.signal_to.get(), t.signal_with.get()}) {
+        JsonFields(e, *body);
+      }
+      if (t.start) {
+        for (const auto& a : t.start->args) JsonFields(a.get(), *body);
+      }
+    }
     // Names: what the trigger binds, and nothing else.
     const std::string bound = timed ? "fired_at" : "request";
     for (const Expr* e : {t.schedule.get(), t.every.get(), t.timezone.get(), t.webhook.get(), t.key.get(),
@@ -131,7 +172,39 @@ class Checker {
     }
   }
 
-  void CheckStart(const Call& c) {
+  // The declared record type of `body: T`; null (after E176) otherwise.
+  const TypeDecl* BodyType(const TypeRef& t) {
+    auto it = p_.types.find(t.name);
+    if (it != p_.types.end() && t.params.empty()) return it->second;
+    std::vector<std::string> names;
+    for (const auto& [n, decl] : p_.types) names.push_back(n);
+    auto& d = d_.Error(src_, t.span, "E176",
+                       "a webhook's body is a declared type (type Lead { ... }), not " + Quote(TypeText(t)));
+    if (auto m = ClosestMatch(t.name, names)) d.hints.push_back("did you mean " + Quote(*m) + "?");
+    return nullptr;
+  }
+
+  const Field* FieldOf(const TypeDecl& type, const std::string& name) const {
+    for (const auto& f : type.fields) {
+      if (f.name == name) return &f;
+    }
+    return nullptr;
+  }
+
+  // Every request.json.NAME in e must be a field of the body type.
+  void JsonFields(const Expr* e, const TypeDecl& body) {
+    if (!e) return;
+    if (const std::string* name = JsonField(*e); name && !FieldOf(body, *name)) {
+      std::vector<std::string> fields;
+      for (const auto& f : body.fields) fields.push_back(f.name);
+      auto& d = d_.Error(src_, e->span, "E176",
+                         "request.json has no field " + Quote(*name) + " (the webhook's body is " + body.name + ")");
+      if (auto m = ClosestMatch(*name, fields)) d.hints.push_back("did you mean " + Quote(*m) + "?");
+    }
+    for (const auto& a : e->args) JsonFields(a.get(), body);
+  }
+
+  void CheckStart(const Call& c, const TypeDecl* body) {
     const WorkflowDecl* wf = nullptr;
     std::vector<std::string> names;
     for (const auto& w : m_.workflows) {
@@ -156,6 +229,8 @@ class Checker {
       if (std::find(params.begin(), params.end(), name) == params.end()) {
         auto& d = d_.Error(src_, c.args[i]->span, "E173", "workflow " + Quote(wf->name) + " has no parameter " + Quote(name));
         if (auto m = ClosestMatch(name, params)) d.hints.push_back("did you mean " + Quote(*m) + "?");
+      } else if (body) {
+        CheckArgType(*wf, name, *c.args[i], *body);
       }
       given.insert(name);
     }
@@ -164,6 +239,24 @@ class Checker {
         d_.Error(src_, c.span, "E173", "starting " + Quote(wf->name) + " needs the input " + Quote(p.name));
       }
     }
+  }
+
+  // With a body type, `param: request.json.F` passes F's declared type:
+  // it must be the parameter's.
+  void CheckArgType(const WorkflowDecl& wf, const std::string& param, const Expr& arg, const TypeDecl& body) {
+    const std::string* name = JsonField(arg);
+    const Field* f = name ? FieldOf(body, *name) : nullptr;
+    const Field* p = nullptr;
+    for (const auto& q : wf.params) {
+      if (q.name == param) p = &q;
+    }
+    if (!f || !p || !f->type || !p->type) return;
+    const bool maybe_absent = f->type->optional && !f->default_value;
+    if (SameType(*f->type, *p->type) && (!maybe_absent || p->type->optional || p->default_value)) return;
+    auto& d = d_.Error(src_, arg.span, "E173",
+                       "request.json." + *name + " is " + TypeText(*f->type) + " (in " + body.name + "), but " +
+                           Quote(param) + " of " + Quote(wf.name) + " is " + TypeText(*p->type));
+    d.hints.push_back("declare the field as the parameter's type, or convert it in the workflow");
   }
 
   void Names(const Expr* e, const std::string& bound, std::set<std::string> locals) {
@@ -187,6 +280,7 @@ class Checker {
     for (const auto& a : e->args) Names(a.get(), bound, locals);
   }
 
+  const Program& p_;
   const Module& m_;
   const SourceFile* src_;
   Diagnostics& d_;
@@ -194,8 +288,8 @@ class Checker {
 
 }  // namespace
 
-void CheckTriggers(const Module& main, const SourceFile* src, Diagnostics& diags) {
-  Checker(main, src, diags).Run();
+void CheckTriggers(const Program& program, const Module& main, const SourceFile* src, Diagnostics& diags) {
+  Checker(program, main, src, diags).Run();
 }
 
 void CheckServedTogether(const std::vector<const Program*>& programs, Diagnostics& diags) {

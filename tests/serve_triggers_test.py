@@ -41,6 +41,10 @@ with open(WF, "w") as f:
             'trigger ticker {\n  every 1s\n  start tick(at: format_time(fired_at, "%H:%M:%S", "UTC"))\n}\n'
             'trigger new_lead {\n  webhook "/hooks/lead"\n  auth bearer(secret("LEAD_TOKEN"))\n'
             '  key request.json.id\n  start lead(email: request.json.email)\n}\n'
+            'type Order { id: string  total: money  qty: int = 1 }\n'
+            'workflow order(id: string, total: money, qty: int) {\n  output {id: id, total: total, qty: qty}\n}\n'
+            'trigger new_order {\n  webhook "/hooks/order"\n  auth bearer(secret("LEAD_TOKEN"))\n  body: Order\n'
+            '  key request.json.id\n  start order(id: request.json.id, total: request.json.total, qty: request.json.qty)\n}\n'
             'trigger reply {\n  webhook "/hooks/reply"\n  auth hmac_sha256(secret("REPLY_SECRET"), "X-Signature")\n'
             '  signal "lead.replied" to request.json.run_id with request.json\n}\n')
 DATA = os.path.join(TMP, "data")
@@ -102,6 +106,17 @@ try:
           and body["run_id"] == "new_lead.sub-1" and len(runs(url, token, "lead")) == 1, (code, body))
     code, body = post(url, "/hooks/lead", b"{not json", bearer)
     check("a body that is not JSON is 400", code == 400, (code, body))
+    # body: Order — each delivery is checked against the type before anything is recorded.
+    code, body = post(url, "/hooks/order", {"id": "o-1", "total": "twelve"}, bearer)
+    check("a delivery that does not fit the body type is 400 naming the field", code == 400
+          and "request.json.total" in body["error"]["message"], (code, body))
+    code, body = post(url, "/hooks/order", {"total": "12.50 usd"}, bearer)
+    check("... a missing field too", code == 400 and "id" in body["error"]["message"], (code, body))
+    check("... and nothing was started", runs(url, token, "order") == [])
+    code, body = post(url, "/hooks/order", {"id": "o-2", "total": "12.50 usd"}, bearer)
+    check("a fitting delivery starts the run, read as the type says (money, the default qty)", code == 201
+          and body["status"] == "completed" and body["output"] == {"id": "o-2", "total": {"amount": "12.50", "currency": "usd"}, "qty": 1},
+          (code, body))
     code, body = post(url, "/hooks/nothing", {}, bearer)
     check("a path no trigger listens on is 404", code == 404, (code, body))
 

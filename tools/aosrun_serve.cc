@@ -28,6 +28,7 @@
 #include "runtime/event.h"
 #include "runtime/operations.h"
 #include "runtime/run_log.h"
+#include "runtime/schema.h"
 #include "runtime/trace.h"
 #include "tools/serve_page.h"
 
@@ -440,6 +441,13 @@ class Api {
     if (!HookAuthorized(*t, req, &auth_header)) return Error(res, 401, "unauthorized", "not authorized");
     Value json;
     if (!Body(req, res, &json)) return;
+    if (t->body) {
+      // `body: T`: the delivery must fit T (read as T declares its fields).
+      Value typed;
+      const std::string why = aos::CheckValue(*program, t->body.get(), json, &typed, false, "request.json");
+      if (!why.empty()) return Error(res, 400, "bad_request", why);
+      json = std::move(typed);
+    }
     aos::ValueMap headers, query;
     std::transform(auth_header.begin(), auth_header.end(), auth_header.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
