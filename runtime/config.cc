@@ -58,7 +58,11 @@ Config Parse(const YAML::Node& root, const std::string& path) {
   Config c;
   c.path = path;
   if (root.IsNull()) return c;
-  OnlyKeys(root, "", {"data_dir", "models", "smtp", "concurrency", "log", "secrets_file", "kb", "serve"});
+  OnlyKeys(root, "", {"data_dir", "models", "smtp", "concurrency", "log", "secrets_file", "kb", "serve", "workflows"});
+  if (auto n = root["workflows"]) {
+    if (!n.IsSequence()) Fail(n, "'workflows' must be a list of workflow files or directories");
+    for (const auto& item : n) c.workflows.push_back(String(item, "workflows"));
+  }
   if (auto n = root["data_dir"]) c.data_dir = String(n, "data_dir");
   if (auto n = root["secrets_file"]) {
     c.secrets_file = String(n, "secrets_file");
@@ -200,6 +204,9 @@ std::optional<Config> LoadConfig(const std::string& path, std::string* error, bo
     const std::filesystem::path base = std::filesystem::path(path).parent_path();
     if (std::filesystem::path(c.data_dir).is_relative() && !base.empty()) {
       c.data_dir = (base / c.data_dir).lexically_normal().string();
+    }
+    for (auto& w : c.workflows) {
+      if (std::filesystem::path(w).is_relative() && !base.empty()) w = (base / w).lexically_normal().string();
     }
     if (!c.secrets_file.empty() && !LoadSecrets(path, &c, error)) return std::nullopt;
     return c;

@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace aos {
 
@@ -45,6 +46,9 @@ struct Config {
   // runs and timed triggers, and how long a stop waits for work in hand.
   int serve_max_runs = 8;
   int64_t serve_grace_nanos = 10'000'000'000;
+  // What `aosrun serve` serves when given no FILE (workflows: [...]): files
+  // or directories (their *.aos files), relative to the config file.
+  std::vector<std::string> workflows;
 };
 
 // The largest secrets file read (a secrets file is a few lines).

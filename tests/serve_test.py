@@ -286,6 +286,25 @@ try:
         time.sleep(0.05)
     check("SIGHUP: a workflow removed from the file is no longer served (404)", code == 404, (code, body))
 
+    # aosrun reload: the same, and the CLI hears whether the files checked.
+    with open(WF, "a") as f:
+        f.write('workflow added2() {\n  output "again"\n}\n')
+    rc, out, err = cli("reload")
+    check("aosrun reload (0): serve reads its files again", rc == 0 and "reloaded 1 files" in err, (rc, out, err))
+    code, body = s.call("POST", "/api/runs", {"workflow": "added2"})
+    check("... and the new workflow is served at once", code == 201 and body["output"] == "again", (code, body))
+    with open(WF, "w") as f:
+        f.write(original + "workflow broken() {\n  output nosuch\n}\n")
+    rc, out, err = cli("reload")
+    check("aosrun reload of a file that does not check: 65 with its diagnostics", rc == 65
+          and "nosuch" in err and "w.aos:" in err, (rc, out, err))
+    code, body = s.call("POST", "/api/runs", {"workflow": "added2"})
+    check("... and serve goes on with what it had", code == 201, (code, body))
+    with open(WF, "w") as f:
+        f.write(original)
+    rc, out, err = cli("reload")
+    check("... reload again with the file fixed (0)", rc == 0, (rc, out, err))
+
     # Slow clients (headers never finished) do not starve the others, and a
     # thousand connections at once are all answered.
     import socket
@@ -416,5 +435,58 @@ p = subprocess.run([AOSRUN, "serve", h1, h2, "--data-dir", os.path.join(TMP, "du
 check("serve refuses (65) two files listening on the same webhook path",
       p.returncode == 65 and "E175" in p.stderr and "webhook path '/hooks/in'" in p.stderr,
       (p.returncode, p.stderr[-600:]))
+
+# serve DIR serves the directory's .aos files; without arguments, the
+# config's workflows: list (relative to the config file).
+wdir = os.path.join(TMP, "flows")
+os.makedirs(wdir)
+for name, wf in (("a.aos", "from_a"), ("b.aos", "from_b")):
+    with open(os.path.join(wdir, name), "w") as f:
+        f.write('workflow %s() {\n  output "%s"\n}\n' % (wf, wf))
+with open(os.path.join(wdir, "notes.txt"), "w") as f:
+    f.write("not a workflow")
+
+
+def serve_and_start(args, data, workflows):
+    info = os.path.join(data, "serve.json")
+    p = subprocess.Popen([AOSRUN, "serve", *args, "--data-dir", data, "--listen", "127.0.0.1:0"], cwd=TMP, env=ENV,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 20
+    while not os.path.exists(info) and p.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    outputs = []
+    if os.path.exists(info):
+        url = json.load(open(info))["address"]
+        tok = open(os.path.join(data, "serve.token")).read().strip()
+        for wf in workflows:
+            req = urllib.request.Request(url + "/api/runs", data=json.dumps({"workflow": wf}).encode(), method="POST")
+            req.add_header("Authorization", "Bearer " + tok)
+            try:
+                with OPENER.open(req, timeout=30) as r:
+                    outputs.append(json.loads(r.read())["output"])
+            except urllib.error.HTTPError as e:
+                outputs.append(e.code)
+    p.send_signal(signal.SIGTERM)
+    p.wait(timeout=30)
+    return outputs, p.stderr.read()
+
+
+outputs, err = serve_and_start([wdir], os.path.join(TMP, "dirdata"), ["from_a", "from_b"])
+check("serve DIR serves every .aos file in it", outputs == ["from_a", "from_b"], (outputs, err[-400:]))
+cfg = os.path.join(TMP, "listed.yaml")
+with open(cfg, "w") as f:
+    f.write("workflows:\n  - flows/a.aos\n")
+outputs, err = serve_and_start(["--config", cfg], os.path.join(TMP, "cfgdata"), ["from_a", "from_b"])
+check("serve without files serves the config's workflows: list", outputs == ["from_a", 404], (outputs, err[-400:]))
+with open(cfg, "w") as f:
+    f.write("workflows: flows/a.aos\n")
+p = subprocess.run([AOSRUN, "serve", "--config", cfg, "--data-dir", os.path.join(TMP, "cfgdata2")],
+                   capture_output=True, text=True, env=ENV, cwd=TMP, timeout=30)
+check("a workflows: that is not a list is a config error naming file, line and key", p.returncode == 64
+      and "listed.yaml:1:" in p.stderr and "'workflows'" in p.stderr, (p.returncode, p.stderr))
+p = subprocess.run([AOSRUN, "serve", "--data-dir", os.path.join(TMP, "cfgdata3")], capture_output=True, text=True,
+                   env=ENV, cwd=TMP, timeout=30)
+check("serve with nothing to serve is 64, saying what it takes", p.returncode == 64
+      and "workflows:" in p.stderr, (p.returncode, p.stderr))
 
 CHECKS.finish(TMP)

@@ -843,12 +843,47 @@ int CmdSignal(Context& c) {
   return Continue(c, log, &w);
 }
 
-// The workflow files of `serve`, checked: false after printing diagnostics.
-int LoadServed(Context& c, std::vector<std::pair<std::shared_ptr<aos::Program>, std::string>>* out) {
-  for (const auto& path : c.opt.positional) {
+// What `serve` serves: the FILEs and DIRs given (a DIR's *.aos files, in
+// name order), or the config's workflows: list. false with *error.
+bool ServedPaths(const Context& c, std::vector<std::string>* out, std::string* error) {
+  const std::vector<std::string>& given = c.opt.positional.empty() ? c.config.workflows : c.opt.positional;
+  if (given.empty()) {
+    *error = "serve takes the workflow FILEs or DIRs to serve (or the config's workflows: list)";
+    return false;
+  }
+  for (const auto& p : given) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(p, ec)) {
+      out->push_back(p);
+      continue;
+    }
+    std::vector<std::string> files;
+    for (const auto& e : std::filesystem::directory_iterator(p, ec)) {
+      if (e.path().extension() == ".aos" && e.is_regular_file(ec)) files.push_back(e.path().string());
+    }
+    if (files.empty()) {
+      *error = "no .aos files in " + p;
+      return false;
+    }
+    std::sort(files.begin(), files.end());
+    out->insert(out->end(), files.begin(), files.end());
+  }
+  return true;
+}
+
+// The workflow files of `serve`, checked; diagnostics go to `report`.
+int LoadServed(Context& c, std::vector<std::pair<std::shared_ptr<aos::Program>, std::string>>* out,
+               std::ostream& report) {
+  std::vector<std::string> paths;
+  std::string error;
+  if (!ServedPaths(c, &paths, &error)) {
+    report << "aosrun: " << error << "\n";
+    return kExitUsage;
+  }
+  for (const auto& path : paths) {
     std::string text;
     if (!ReadFile(path, &text)) {
-      std::cerr << "aosrun: cannot read " << path << ": " << std::strerror(errno) << "\n";
+      report << "aosrun: cannot read " << path << ": " << std::strerror(errno) << "\n";
       return kExitIo;
     }
     // Every workflow of the file is served.
@@ -860,12 +895,15 @@ int LoadServed(Context& c, std::vector<std::pair<std::shared_ptr<aos::Program>, 
     if (diags.has_errors()) {
       diags.Sort();
       for (const auto& d : diags.all()) {
-        if (d.severity == aos::Severity::kError) std::cerr << aos::RenderText(d);
+        if (d.severity == aos::Severity::kError) report << aos::RenderText(d);
       }
       return kExitInvalid;
     }
     for (const auto& dag : program->workflows) {
-      if (std::string missing = aos::MissingEnv(*program, *dag); !missing.empty()) return Usage(missing);
+      if (std::string missing = aos::MissingEnv(*program, *dag); !missing.empty()) {
+        report << "aosrun: " << missing << "\n";
+        return kExitUsage;
+      }
     }
     out->emplace_back(program, text);
   }
@@ -873,20 +911,22 @@ int LoadServed(Context& c, std::vector<std::pair<std::shared_ptr<aos::Program>, 
   for (const auto& [program, text] : *out) programs.push_back(program.get());
   aos::Diagnostics diags;
   aos::CheckServedTogether(programs, diags);
-  for (const auto& d : diags.all()) std::cerr << aos::RenderText(d);
+  for (const auto& d : diags.all()) report << aos::RenderText(d);
   return diags.has_errors() ? kExitInvalid : kExitOk;
 }
 
 int CmdServe(Context& c) {
-  if (c.opt.positional.empty()) return Usage("serve takes the workflow FILEs to serve");
   // Before any thread starts (RocksDB's, the HTTP engine's): every thread
   // must block these, so that serve's signal thread alone takes them.
   aosrun::BlockServeSignals();
   if (int rc = LoadSettings(c)) return rc;
   aosrun::ServeSetup s;
-  if (int rc = LoadServed(c, &s.programs)) return rc;
-  s.reload = [&c](std::vector<std::pair<std::shared_ptr<aos::Program>, std::string>>* fresh) {
-    return LoadServed(c, fresh) == kExitOk;
+  if (int rc = LoadServed(c, &s.programs, std::cerr)) return rc;
+  s.reload = [&c](std::vector<std::pair<std::shared_ptr<aos::Program>, std::string>>* fresh, std::string* report) {
+    std::ostringstream out;
+    const bool ok = LoadServed(c, fresh, out) == kExitOk;
+    *report = out.str();
+    return ok;
   };
   if (int rc = OpenStore(c, true)) return rc;
   s.store = c.store.get();
@@ -897,6 +937,39 @@ int CmdServe(Context& c) {
   s.data_dir = c.data_dir;
   s.listen = c.opt.listen;
   return aosrun::Serve(s);
+}
+
+// `aosrun reload`: serve reads its files again (as SIGHUP does) and says
+// whether they checked.
+int CmdReload(Context& c) {
+  if (!c.opt.positional.empty()) return Usage("reload takes no arguments (serve reads the files it was given)");
+  if (int rc = LoadSettings(c)) return rc;
+  auto remote = aosrun::FindServe(c.data_dir, c.config);
+  if (!remote) {
+    std::cerr << "aosrun: no serve holds " << c.data_dir << " (start it with aosrun serve)\n";
+    return kExitUsage;
+  }
+  std::string answer, error;
+  const int status = aosrun::Call(*remote, "POST", "/api/reload", "{}", &answer, &error);
+  if (status == 0) {
+    std::cerr << "aosrun: serve holds " << c.data_dir << " but does not answer at " << remote->address << ": " << error
+              << "\n";
+    return kExitBusy;
+  }
+  auto v = aos::ParseJson(answer, &error);
+  const Value* files = v ? v->Find("files") : nullptr;
+  if (status == 200 && files) {
+    if (c.opt.json) {
+      std::cout << answer << "\n";
+    } else {
+      std::cerr << "serve reloaded " << files->ToDisplayString() << " files\n";
+    }
+    return kExitOk;
+  }
+  const Value* e = v ? v->Find("error") : nullptr;
+  std::cerr << (e && e->Find("message") ? e->Find("message")->ToDisplayString() : answer);
+  std::cerr << "aosrun: reload refused; serve goes on with the files it had\n";
+  return e && e->Find("kind") && e->Find("kind")->ToDisplayString() == "invalid" ? kExitInvalid : kExitUsage;
 }
 
 int CmdRetry(Context& c) {
@@ -1222,6 +1295,7 @@ int Main(int argc, char** argv) {
     if (cmd == "cancel") return CmdCancel(c);
     if (cmd == "retry") return CmdRetry(c);
     if (cmd == "serve") return CmdServe(c);
+    if (cmd == "reload") return CmdReload(c);
     if (cmd == "runs") return CmdRuns(c, "");
     if (cmd == "status") return CmdRuns(c, c.opt.positional.empty() ? "" : c.opt.positional[0]);
     if (cmd == "inbox") return CmdInbox(c);

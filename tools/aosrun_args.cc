@@ -34,7 +34,8 @@ const char kUsage[] =
     "       aosrun cost [RUN]                 model spending by run, workflow and model\n"
     "       aosrun trace RUN [--otlp FILE]    the run as a timeline, or OTLP/JSON\n"
     "       aosrun verify                     check the data directory\n"
-    "       aosrun serve FILE... [--listen HOST:PORT]   run the workforce (the API)\n"
+    "       aosrun serve [FILE|DIR]... [--listen HOST:PORT]   run the workforce (the API)\n"
+    "       aosrun reload                        serve reads its files again\n"
     "\n"
     "Common options: --data-dir DIR (or --data DIR; default: $AOS_DATA, the\n"
     "  config's data_dir, or .aos), --config aos.yaml (default: ./aos.yaml if\n"
@@ -101,15 +102,23 @@ const std::map<std::string, std::string> kHelp = {
      "workflow and model (calls, tokens in and out, cost at the config's prices).\n"
      "--json prints one object per run and model.\n"},
     {"serve",
-     "aosrun serve FILE... [--listen HOST:PORT] - run the workforce: a long-running\n"
-     "process that owns the data directory\n\n"
-     "Checks every FILE (65 on errors), continues the runs that were running,\n"
+     "aosrun serve [FILE|DIR]... [--listen HOST:PORT] - run the workforce: a\n"
+     "long-running process that owns the data directory\n\n"
+     "Serves every FILE and every DIR's *.aos files (without arguments, the\n"
+     "config's workflows: list). Checks them all (65 on errors, E175 when two\n"
+     "declare the same workflow, trigger or webhook path), continues the runs that were running,\n"
      "wakes each waiting run at its due time (timers, retries, approval timeouts),\n"
      "and answers the JSON API (docs/serve.md) on HOST:PORT (default\n"
      "127.0.0.1:7070; port 0 picks a free one, written to DATA/serve.json).\n"
      "Every /api call but /api/health needs the serve token: $AOS_SERVE_TOKEN,\n"
-     "or the one made at first start in DATA/serve.token. SIGTERM or SIGINT\n"
-     "stops it (exit 0); SIGKILL is safe.\n"},
+     "or the one made at first start in DATA/serve.token. SIGHUP (or aosrun\n"
+     "reload) reads the files again. SIGTERM or SIGINT stops it (exit 0);\n"
+     "SIGKILL is safe.\n"},
+    {"reload",
+     "aosrun reload - the serve holding the data directory reads its workflow\n"
+     "files again, as on SIGHUP: new runs use the new text, runs keep theirs.\n"
+     "65 with the diagnostics when a file does not check (serve goes on with\n"
+     "what it had); 64 when no serve holds the directory.\n"},
     {"retry",
      "aosrun retry RUN [--from STEP] - continue a failed run from its failed\n"
      "statements\n\n"
@@ -130,7 +139,7 @@ const std::map<std::string, std::string> kHelp = {
 
 const std::vector<std::string> kCommands = {"resume", "approve", "reject", "signal", "status", "runs",
                                             "inbox",  "log",     "state",  "cancel", "verify", "cost",
-                                            "trace",  "retry",   "serve",  "help"};
+                                            "trace",  "retry",   "serve",  "reload", "help"};
 
 bool IsCommand(const std::string& w) {
   return std::find(kCommands.begin(), kCommands.end(), w) != kCommands.end();

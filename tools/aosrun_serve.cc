@@ -136,6 +136,25 @@ class Api {
  public:
   Api(ServeSetup& s, aos::Driver& d, std::string token) : s_(s), d_(d), token_(std::move(token)) {}
 
+  // SIGHUP and POST /api/reload: the files again; the old ones stay when
+  // one does not check (its diagnostics in *report, and on stderr).
+  bool Reload(std::string* report, int* files = nullptr) {
+    std::lock_guard<std::mutex> lock(reload_mu_);
+    std::vector<std::pair<std::shared_ptr<aos::Program>, std::string>> fresh;
+    if (!s_.reload || !s_.reload(&fresh, report)) {
+      std::cerr << *report << "serve: reload refused (the files do not check); serving what was loaded before\n";
+      return false;
+    }
+    if (!d_.Call([&] { d_.ReplacePrograms(fresh); })) {
+      *report = "serve is stopping";
+      return false;
+    }
+    if (files) *files = static_cast<int>(fresh.size());
+    std::cerr << "serve: reloaded " << fresh.size() << " files\n";
+    return true;
+  }
+
+
   void Routes(httplib::Server& srv) {
     srv.set_payload_max_length(1 << 20);
     // Slow clients are cut off after 5 s and hold one of 64 threads until
@@ -157,6 +176,12 @@ class Api {
     srv.Post(R"(/api/runs/([A-Za-z0-9._-]+)/resume)", Auth([this](const auto& q, auto& r) { Resume(q, r); }));
     srv.Post(R"(/api/runs/([A-Za-z0-9._-]+)/upgrade)", Auth([this](const auto& q, auto& r) { Upgrade(q, r); }));
     srv.Get("/metrics", Auth([this](const auto& q, auto& r) { Metrics(q, r); }));
+    srv.Post("/api/reload", Auth([this](const auto&, auto& r) {
+      std::string report;
+      int files = 0;
+      if (!Reload(&report, &files)) return Error(r, 400, "invalid", report);
+      Json(r, 200, "{\"ok\":true,\"files\":" + std::to_string(files) + "}");
+    }));
     // Webhook triggers: their own auth (the trigger's), not the serve token.
     srv.Post(R"(/hooks/.+)", [this](const httplib::Request& q, httplib::Response& r) {
       if (!d_.accepting()) return Error(r, 503, "shutting_down", "serve is stopping");
@@ -657,6 +682,7 @@ class Api {
   }
 
   ServeSetup& s_;
+  std::mutex reload_mu_;  // one reload at a time (SIGHUP, the API)
   aos::Driver& d_;
   std::string token_;
   std::mutex sessions_mu_;
@@ -746,15 +772,8 @@ int Serve(ServeSetup& s) {
       int sig = 0;
       sigwait(&sigs, &sig);
       if (sig == SIGHUP) {
-        std::vector<std::pair<std::shared_ptr<aos::Program>, std::string>> fresh;
-        if (s.reload && s.reload(&fresh)) {
-          driver.Call([&] {
-            driver.ReplacePrograms(fresh);
-          });
-          std::cerr << "serve: reloaded " << fresh.size() << " files\n";
-        } else {
-          std::cerr << "serve: reload refused (the files do not check); serving what was loaded before\n";
-        }
+        std::string report;
+        api.Reload(&report);
         continue;
       }
       break;

@@ -29,9 +29,11 @@ struct ServeSetup {
   std::string listen = "127.0.0.1:7070";  // HOST:PORT; port 0 picks a free one
   // The checked programs to serve: their workflows can be started.
   std::vector<std::pair<std::shared_ptr<aos::Program>, std::string>> programs;  // program, its text
-  // SIGHUP: loads the files again; false (and the old ones stay) when one
-  // does not check. New runs use what it loaded; runs keep their text.
-  std::function<bool(std::vector<std::pair<std::shared_ptr<aos::Program>, std::string>>*)> reload;
+  // SIGHUP and POST /api/reload (`aosrun reload`): loads the files again;
+  // false (and the old ones stay) when one does not check, with the
+  // diagnostics in *report. New runs use what it loaded; runs keep their text.
+  std::function<bool(std::vector<std::pair<std::shared_ptr<aos::Program>, std::string>>*, std::string* report)>
+      reload;
 };
 
 // Blocks SIGTERM, SIGINT and SIGHUP in the calling thread and the threads
