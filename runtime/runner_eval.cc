@@ -36,7 +36,7 @@ std::optional<Value> Runner::Impl::InstEnv::Nondeterministic(std::string_view fn
     v = Value::Time(Timestamp{r_.clock.NowNanos()});
   } else {
     std::uniform_int_distribution<uint64_t> d;
-    uint64_t a = d(r_.rng), b = d(r_.rng);
+    uint64_t a = d(Rng()), b = d(Rng());
     a = (a & 0xffffffffffff0fffull) | 0x0000000000004000ull;
     b = (b & 0x3fffffffffffffffull) | 0x8000000000000000ull;
     char buf[40];

@@ -145,7 +145,7 @@ int64_t Runner::Impl::BackoffMs(const RetrySpec* spec, int failures, int64_t ret
   if (spec && spec->backoff) {
     double d = static_cast<double>(spec->backoff->nanos) / 1e6 * std::pow(spec->factor, failures);
     if (spec->max_delay) d = std::min(d, static_cast<double>(spec->max_delay->nanos) / 1e6);
-    if (spec->jitter) d = std::uniform_real_distribution<double>(0, d)(rng);
+    if (spec->jitter) d = std::uniform_real_distribution<double>(0, d)(Rng());
     delay_ms = static_cast<int64_t>(std::min(d, 4e13));
   }
   if (retry_after_ms > delay_ms) delay_ms = retry_after_ms;
