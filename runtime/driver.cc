@@ -150,6 +150,15 @@ std::string Driver::TriggerRunId(const std::string& trigger, const std::string& 
   return ValidRunId(id) ? id : (trigger.substr(0, 40) + "." + Digest(key));
 }
 
+std::string Driver::FireRunId(const std::string& trigger, int64_t at) {
+  // 2026-11-30T08:00:00Z -> 20261130T080000Z: run id characters only.
+  std::string compact;
+  for (char c : FormatTimestamp(Timestamp{at}).substr(0, 19)) {
+    if (c != '-' && c != ':') compact += c;
+  }
+  return TriggerRunId(trigger, compact + "Z");
+}
+
 std::optional<std::string> Driver::Secret(const std::string& name) {
   return LookupSecret(base_.config, name);
 }
@@ -255,9 +264,13 @@ int64_t Driver::NextOf(const Timed& t, int64_t after) const {
   return NextFire(*t.cron, t.zone, after).value_or(0);
 }
 
-// When each timed trigger fires next. On recovery, a trigger with `missed
+// When each timed trigger fires next. On recovery, a fire that was due
+// (recorded as pending) but not recorded as done fires again, under the same
+// run id (it continues the run if it got that far), whatever the missed
+// policy: it was not missed, it was interrupted. Then a trigger with `missed
 // run_once` whose fire time passed while serve was down fires once now, for
-// the latest missed time; `skip` just goes on.
+// the latest missed time since it last fired (or since it was first served);
+// `skip` just goes on.
 void Driver::PlanTriggers(bool recovering) {
   const int64_t now = clock_.NowNanos();
   std::map<std::string, Timed> timed;
@@ -270,8 +283,25 @@ void Driver::PlanTriggers(bool recovering) {
       std::lock_guard<std::mutex> lock(mu_);
       if (fire_at_.count(name)) continue;
     }
-    int64_t last = 0;
-    if (auto raw = store_.Get(Column::kMeta, "trigger-last:" + name)) last = std::strtoll(raw->c_str(), nullptr, 10);
+    auto read = [&](const std::string& what) -> int64_t {
+      auto raw = store_.Get(Column::kMeta, what + name);
+      return raw ? std::strtoll(raw->c_str(), nullptr, 10) : 0;
+    };
+    int64_t last = read("trigger-last:");
+    const int64_t pending = read("trigger-pending:");
+    if (!last) {
+      // Never fired: missed times count from when it was first served.
+      last = read("trigger-since:");
+      if (!last) {
+        WriteBatch b;
+        b.Put(Column::kMeta, "trigger-since:" + name, std::to_string(now));
+        store_.Write(b, false);
+      }
+    }
+    if (recovering && pending && pending > last) {
+      Submit([this, name = name, pending] { FireTimed(name, pending); });
+      last = pending;
+    }
     if (recovering && last && t.trigger->missed != "skip") {
       int64_t missed = 0;
       for (int64_t at = NextOf(t, last), n = 0; at && at <= now && n < 100000; at = NextOf(t, at), ++n) missed = at;
@@ -297,24 +327,21 @@ void Driver::FireTimed(const std::string& name, int64_t at) {
   }
   const Timed* it_timed = &timed;
   const std::string stamp = FormatTimestamp(Timestamp{at});
-  // 2026-11-30T08:00:00Z -> 20261130T080000Z: run id characters only.
-  std::string compact;
-  for (char c : stamp.substr(0, 19)) {
-    if (c != '-' && c != ':') compact += c;
-  }
   int http = 0;
   std::string error, run;
-  Fire(*it_timed->program, *it_timed->trigger, "fired_at", Value::Time(Timestamp{at}),
-       TriggerRunId(name, compact + "Z"), &http, &error, &run);
+  Fire(*it_timed->program, *it_timed->trigger, "fired_at", Value::Time(Timestamp{at}), FireRunId(name, at), &http,
+       &error, &run);
   if (http >= 400) {
     spdlog::error("serve: trigger {} at {} did not start its run: {}", name, stamp, error);
     std::fprintf(stderr, "serve: trigger %s at %s did not start its run: %s\n", name.c_str(), stamp.c_str(),
                  error.c_str());
   }
   // The fire is recorded once the run is: a crash in between fires the same
-  // time again on restart, under the same run id, which continues that run.
+  // time again on restart (it is still pending), under the same run id,
+  // which continues that run.
   WriteBatch b;
   b.Put(Column::kMeta, "trigger-last:" + name, std::to_string(at));
+  b.Delete(Column::kMeta, "trigger-pending:" + name);
   store_.Write(b, true);
 }
 
@@ -644,6 +671,15 @@ void Driver::Loop() {
     if (fire_time && fire_time <= now) {
       fire_at_.erase(fire);
       lock.unlock();
+      // Durable before the fire is handed on and the next one computed: a
+      // kill from here on fires this time again at the next start.
+      try {
+        WriteBatch b;
+        b.Put(Column::kMeta, "trigger-pending:" + fire, std::to_string(fire_time));
+        store_.Write(b, true);
+      } catch (const std::exception& e) {
+        spdlog::error("serve: trigger {}: cannot record its fire: {}", fire, e.what());
+      }
       Submit([this, fire, fire_time] { FireTimed(fire, fire_time); });
       int64_t next = 0;
       {

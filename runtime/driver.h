@@ -103,6 +103,8 @@ class Driver {
   // 20261130T080000Z>; a webhook's NAME.<key> (a digest when the key is not
   // made of run id characters or is too long).
   static std::string TriggerRunId(const std::string& trigger, const std::string& key_or_time);
+  // A schedule's: TriggerRunId(trigger, "20261130T080000Z") for fire time `at`.
+  static std::string FireRunId(const std::string& trigger, int64_t at);
   // Fires trigger `t` of `program` with `binding` (fired_at or request)
   // bound: starts its workflow under `run_id`, or delivers its signal.
   // *http is 201/200 (a start, or an existing run), 200/202 (a signal), or

@@ -1,0 +1,142 @@
+// The Driver on a MemoryStore: starts and continues runs, indexes due
+// times at recovery, and never loses a schedule fire it had recorded as due
+// (a kill between "due" and "done" fires it again at the next start, under
+// the same run id, whatever the missed policy).
+#include "runtime/driver.h"
+
+#include <chrono>
+#include <thread>
+
+#include "runtime/runner_test_support.h"
+
+namespace aos {
+namespace {
+
+using namespace runner_test;
+
+std::shared_ptr<Program> Checked(const std::string& text) {
+  Diagnostics diags;
+  std::shared_ptr<Program> p = LoadProgram("d.aos", text, CheckOptions{}, diags);
+  for (const auto& d : diags.all()) {
+    if (d.severity == Severity::kError) FAIL(RenderText(d));
+  }
+  return p;
+}
+
+// Workers fire triggers off the calling thread: wait (bounded) for a run.
+bool RunAppears(MemoryStore& store, const std::string& id) {
+  for (int i = 0; i < 500; ++i) {
+    if (store.Get(Column::kRuns, id)) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+const char* kFlows =
+    "workflow three(n: int) {\n  let a = n + 1\n  output a * 2\n}\n"
+    "workflow later() {\n  wait w for 1h\n  output 1 after w\n}\n";
+
+TEST_CASE("the driver starts runs, continues an existing id, refuses another workflow's", "[driver]") {
+  MemoryStore store;
+  ManualClock clock(kStart);
+  FakeCalls calls;
+  Driver d(store, clock, calls, RunOptions{}, 1);
+  const std::string text = kFlows;
+  d.AddProgram(Checked(text), text);
+  auto s = d.Start("three", Value::Map({{S("n"), Value::Int(4)}}), "t1");
+  CHECK(s.status == 201);
+  CHECK(s.outcome.output == Value::Int(10));
+  s = d.Start("three", Value::Map({{S("n"), Value::Int(9)}}), "t1");
+  CHECK(s.status == 200);  // the same run, as it was
+  CHECK(s.outcome.output == Value::Int(10));
+  s = d.Start("later", Value::Map({}), "t1");
+  CHECK(s.status == 409);
+  CHECK(d.Start("nope", Value::Map({}), "").status == 404);
+  CHECK(d.Start("three", Value::Map({{S("n"), S("x")}}), "").status == 400);
+}
+
+TEST_CASE("recovery indexes every waiting run's due time from the store", "[driver]") {
+  MemoryStore store;
+  ManualClock clock(kStart);
+  FakeCalls calls;
+  const std::string text = kFlows;
+  {
+    Driver d(store, clock, calls, RunOptions{}, 1);
+    d.AddProgram(Checked(text), text);
+    for (const char* id : {"w1", "w2", "w3"}) REQUIRE(d.Start("later", Value::Map({}), id).status == 201);
+    CHECK(d.due_count() == 3);
+  }
+  Driver again(store, clock, calls, RunOptions{}, 1);
+  again.AddProgram(Checked(text), text);
+  CHECK(again.due_count() == 0);
+  again.Recover();
+  CHECK(again.due_count() == 3);
+}
+
+TEST_CASE("a schedule fire recorded as due but not as done fires again at the next start", "[driver]") {
+  MemoryStore store;
+  ManualClock clock(kStart);
+  FakeCalls calls;
+  const std::string text =
+      "workflow tick(at: time) {\n  output at\n}\n"
+      "trigger t {\n  every 1h\n  missed skip\n  start tick(at: fired_at)\n}\n";
+  const int64_t due = kStart - 600'000'000'000;  // ten minutes ago, while the killed serve ran
+  WriteBatch b;
+  b.Put(Column::kMeta, "trigger-pending:t", std::to_string(due));
+  store.Write(b, true);
+  Driver d(store, clock, calls, RunOptions{}, 1);
+  d.AddProgram(Checked(text), text);
+  d.Recover();
+  const std::string id = Driver::FireRunId("t", due);
+  REQUIRE(RunAppears(store, id));
+  RunLog log(store, clock);
+  std::string error;
+  REQUIRE(log.Load(id, &error));
+  CHECK(log.state().inputs.Find("at")->as_time().nanos == due);
+  // Done: the pending record is gone, the fire is the last one.
+  for (int i = 0; i < 500 && store.Get(Column::kMeta, "trigger-pending:t"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  CHECK_FALSE(store.Get(Column::kMeta, "trigger-pending:t"));
+  CHECK(store.Get(Column::kMeta, "trigger-last:t") == std::optional<std::string>(std::to_string(due)));
+}
+
+TEST_CASE("a trigger's first fire missed while serve was down runs once (missed run_once)", "[driver]") {
+  MemoryStore store;
+  ManualClock clock(kStart);
+  FakeCalls calls;
+  const std::string text =
+      "workflow tick(at: time) {\n  output at\n}\n"
+      "trigger t {\n  schedule \"0 * * * *\"\n  start tick(at: fired_at)\n}\n";
+  {
+    Driver d(store, clock, calls, RunOptions{}, 1);
+    d.AddProgram(Checked(text), text);
+    d.Recover();  // first served now: remembered, nothing fires yet
+  }
+  CHECK(store.Get(Column::kMeta, "trigger-since:t"));
+  clock.Advance(3LL * 3600 * 1'000'000'000);  // down for three hours
+  Driver d(store, clock, calls, RunOptions{}, 1);
+  d.AddProgram(Checked(text), text);
+  d.Recover();
+  // The latest missed hour fires, once.
+  const int64_t hour = 3600LL * 1'000'000'000;
+  const int64_t latest = (clock.NowNanos() / hour) * hour;
+  REQUIRE(RunAppears(store, Driver::FireRunId("t", latest)));
+  CHECK_FALSE(store.Get(Column::kRuns, Driver::FireRunId("t", latest - hour)));
+}
+
+TEST_CASE("Wake makes a waiting run due now", "[driver]") {
+  MemoryStore store;
+  ManualClock clock(kStart);
+  FakeCalls calls;
+  Driver d(store, clock, calls, RunOptions{}, 1);
+  const std::string text = kFlows;
+  d.AddProgram(Checked(text), text);
+  REQUIRE(d.Start("later", Value::Map({}), "w").status == 201);
+  CHECK(d.due_count() == 1);
+  d.Wake("w");
+  CHECK(d.due_count() == 1);  // still one entry: moved to now, not added
+}
+
+}  // namespace
+}  // namespace aos
