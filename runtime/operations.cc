@@ -79,6 +79,7 @@ std::vector<InboxItem> Inbox(Store& store, Clock& clock, std::vector<std::string
       if (const Value* d = in.request.Find("due"); d && d->kind() == ValueKind::kInt) {
         item.due = Value::Time(Timestamp{d->as_int()});
       }
+      if (in.requested_at) item.requested = Value::Time(Timestamp{in.requested_at});
       out.push_back(std::move(item));
     }
   }
@@ -89,7 +90,7 @@ std::string InboxItemJson(const InboxItem& i) {
   return "{\"run_id\":" + JsonQuote(i.run_id) + ",\"workflow\":" + JsonQuote(i.workflow) +
          ",\"name\":" + JsonQuote(i.name) + ",\"ask\":" + JsonQuote(i.ask) + ",\"show\":" + i.show.ToJson() +
          ",\"payload_hash\":" + JsonQuote(i.payload_hash) + ",\"approvers\":" + i.approvers.ToJson() +
-         ",\"due\":" + i.due.ToJson() + "}";
+         ",\"due\":" + i.due.ToJson() + ",\"requested\":" + i.requested.ToJson() + "}";
 }
 
 OpResult Decide(RunLog& log, const Program* program, const Dag* dag, const std::string& name, Decision d) {

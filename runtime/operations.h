@@ -57,6 +57,7 @@ struct InboxItem {
   Value show;       // the payload shown to the approver
   Value approvers;  // list, or null: anyone
   Value due;        // timestamp, or null
+  Value requested;  // timestamp: when the decision was asked for
 };
 // Every waiting approval; *damaged gets the runs that could not be loaded
 // (their approvals may be waiting: a caller says so, never hides them).

@@ -178,6 +178,7 @@ void RunState::Apply(const Event& e) {
         in->requested = true;
         in->decided = false;
         in->request = e.data;
+        in->requested_at = e.at_nanos;
       }
       break;
     case EventType::kApprovalDecided:
@@ -284,6 +285,7 @@ Value InstanceToValue(const Instance& i) {
   if (i.intent) m.emplace_back(S("i"), Value::Bool(true));
   if (!i.request_digest.empty()) m.emplace_back(S("rdg"), S(i.request_digest));
   if (i.requested) m.emplace_back(S("rq"), i.request);
+  if (i.requested_at) m.emplace_back(S("rqa"), Value::Int(i.requested_at));
   if (i.decided) m.emplace_back(S("d"), i.decision);
   if (i.confirmed) m.emplace_back(S("cf"), Value::Bool(true));
   if (i.timer) m.emplace_back(S("t"), Value::Int(i.due));
@@ -307,6 +309,7 @@ Instance InstanceFromValue(const Value& v) {
     else if (n == "i") i.intent = true;
     else if (n == "rdg") i.request_digest = Str(x);
     else if (n == "rq") { i.requested = true; i.request = x; }
+    else if (n == "rqa") i.requested_at = Int(x);
     else if (n == "d") { i.decided = true; i.decision = x; }
     else if (n == "cf") i.confirmed = true;
     else if (n == "t") { i.timer = true; i.due = Int(x); }

@@ -44,6 +44,7 @@ struct Instance {
   // approval (also the confirm gate of an effect and escalations)
   bool requested = false;
   Value request;            // {ask, payload, payload_hash, due, purpose}
+  int64_t requested_at = 0; // when (unix nanos)
   bool decided = false;
   Value decision;           // {approved, by, at, comment, data}
   bool confirmed = false;   // an effect's confirm gate was approved

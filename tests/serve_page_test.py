@@ -11,6 +11,7 @@ Usage: /usr/bin/python3 serve_page_test.py PATH/TO/aosrun
 """
 import http.cookiejar
 import json
+import re
 import os
 import shutil
 import signal
@@ -26,7 +27,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 AOSRUN = os.path.abspath(sys.argv[1])
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "standin"))
@@ -46,7 +47,9 @@ with open(WF, "w") as f:
             'workflow invoice() {\n'
             '  approval send { ask "Send these invoices?" '
             'show {client: "Analytical Engines Ltd", lines: [{item: "Design", hours: 12}, {item: "Review", hours: 3}]} '
-            'returns Terms timeout 48h }\n  output {approved: send.approved, days: send.data.days}\n}\n')
+            'returns Terms timeout 48h }\n  output {approved: send.approved, days: send.data.days}\n}\n'
+            'workflow vetted() {\n  approval pay { ask "Pay the supplier?" approvers ["ada", "bob"] }\n'
+            '  output pay.by\n}\n')
 DATA = os.path.join(TMP, "data")
 serve = subprocess.Popen([AOSRUN, "serve", WF, "--data-dir", DATA, "--listen", "127.0.0.1:0"], cwd=TMP, env=ENV,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -79,6 +82,15 @@ try:
     check("the page needs a session (303 to /login)", code == 303 and where == "/login", code)
     try:
         raw.open(urllib.request.Request(url + "/login", data=urllib.parse.urlencode({"token": token}).encode()), timeout=30)
+        code = 200
+    except urllib.error.HTTPError as e:
+        code = e.code
+    check("a login posted without the login form's token is refused (403)", code == 403, code)
+    form = raw.open(url + "/login", timeout=30).read().decode()
+    login_csrf = re.search(r'name=csrf value="([0-9a-f]+)"', form)
+    try:
+        raw.open(urllib.request.Request(url + "/login", data=urllib.parse.urlencode(
+            {"token": token, "csrf": login_csrf.group(1) if login_csrf else ""}).encode()), timeout=30)
     except urllib.error.HTTPError as e:
         check("logging in sets an HttpOnly, SameSite=Strict cookie", e.code == 303
               and "HttpOnly" in e.headers.get("Set-Cookie", "") and "SameSite=Strict" in e.headers.get("Set-Cookie", ""),
@@ -137,6 +149,31 @@ try:
     except Exception:
         pass
     check("the inbox is empty again", driver.find_elements(By.ID, "empty"))
+
+    # An approval that names its approvers: the page decides as one of them.
+    req = urllib.request.Request(url + "/api/runs", data=json.dumps({"workflow": "vetted", "run_id": "v-1"}).encode(),
+                                 method="POST", headers={"Authorization": "Bearer " + token})
+    opener.open(req, timeout=30)
+    driver.get(url + "/")
+    try:
+        WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".approval"))
+    except Exception:
+        pass
+    cards = driver.find_elements(By.CSS_SELECTOR, ".approval")
+    text = cards[0].text if cards else ""
+    check("the card says how long it has waited and who may decide", "waiting for" in text and "ada" in text, text)
+    selects = driver.find_elements(By.CSS_SELECTOR, "select.as")
+    check("deciding as one of the approvers is a choice", selects, driver.page_source[:300])
+    if selects:
+        Select(selects[0]).select_by_visible_text("bob")
+        driver.find_element(By.CSS_SELECTOR, "button.approve").click()
+        try:
+            WebDriverWait(driver, 20).until(lambda d: "/runs/" in d.current_url)
+        except Exception:
+            pass
+    status = driver.find_element(By.ID, "status").text if "/runs/" in driver.current_url else ""
+    check("... and bob's approval completes the run", status == "completed" and "approved by bob" in driver.page_source,
+          (status, driver.page_source[-600:]))
 finally:
     if driver:
         driver.quit()

@@ -188,7 +188,7 @@ class Api {
       Hook(q, r);  // the run it starts or signals is locked inside
     });
     // The page.
-    srv.Get("/login", [](const httplib::Request&, httplib::Response& res) { Html(res, page::Login("")); });
+    srv.Get("/login", [this](const httplib::Request&, httplib::Response& res) { LoginForm(res, ""); });
     srv.Post("/login", [this](const httplib::Request& q, httplib::Response& r) { Login(q, r); });
     srv.Get("/", Page([this](const auto& q, auto& r, const std::string& csrf) { InboxPage(q, r, csrf); }));
     srv.Post("/decide", Form([this](const auto& q, auto& r, const std::string&) { DecidePage(q, r); }));
@@ -527,21 +527,33 @@ class Api {
     res.status = 303;
     res.set_header("Location", to);
   }
-  // The session's CSRF token, or "" when the request has no valid session.
-  std::string Session(const httplib::Request& req) {
+  // Cookie `name` of the request, or "".
+  static std::string Cookie(const httplib::Request& req, const std::string& name) {
     const std::string cookies = req.get_header_value("Cookie");
-    const std::string name = "aos_session=";
-    for (size_t at = cookies.find(name); at != std::string::npos; at = cookies.find(name, at + 1)) {
+    const std::string key = name + "=";
+    for (size_t at = cookies.find(key); at != std::string::npos; at = cookies.find(key, at + 1)) {
       if (at != 0 && cookies[at - 1] != ' ' && cookies[at - 1] != ';') continue;
       const size_t end = cookies.find(';', at);
-      const std::string id = cookies.substr(at + name.size(), end == std::string::npos ? std::string::npos : end - at - name.size());
-      std::lock_guard<std::mutex> lock(sessions_mu_);
-      if (auto it = sessions_.find(id); it != sessions_.end()) {
-        if (std::chrono::steady_clock::now() < it->second.second) return it->second.first;
-        sessions_.erase(it);  // expired: log in again
-      }
+      return cookies.substr(at + key.size(), end == std::string::npos ? std::string::npos : end - at - key.size());
     }
     return "";
+  }
+  // The session's CSRF token, or "" when the request has no valid session.
+  std::string Session(const httplib::Request& req) {
+    const std::string id = Cookie(req, "aos_session");
+    if (id.empty()) return "";
+    std::lock_guard<std::mutex> lock(sessions_mu_);
+    if (auto it = sessions_.find(id); it != sessions_.end()) {
+      if (std::chrono::steady_clock::now() < it->second.second) return it->second.first;
+      sessions_.erase(it);  // expired: log in again
+    }
+    return "";
+  }
+  // The login form, with a fresh token in the form and in a cookie.
+  static void LoginForm(httplib::Response& res, const std::string& problem) {
+    const std::string csrf = RandomHex(16);
+    res.set_header("Set-Cookie", "aos_login=" + csrf + "; HttpOnly; SameSite=Strict; Path=/login");
+    Html(res, page::Login(problem, csrf));
   }
   Handler Page(PageHandler h) {
     return [this, h](const httplib::Request& req, httplib::Response& res) {
@@ -555,15 +567,22 @@ class Api {
     return Page([h](const httplib::Request& req, httplib::Response& res, const std::string& csrf) {
       if (!SameSecret(req.get_param_value("csrf"), csrf)) {
         res.status = 403;
-        return Html(res, page::Login("The form expired: log in again."));
+        return LoginForm(res, "The form expired: log in again.");
       }
       h(req, res, csrf);
     });
   }
   void Login(const httplib::Request& req, httplib::Response& res) {
+    // The form must be the one this serve handed out (its cookie and field
+    // match): a login posted from another site is refused.
+    const std::string form = req.get_param_value("csrf");
+    if (form.empty() || !SameSecret(form, Cookie(req, "aos_login"))) {
+      res.status = 403;
+      return LoginForm(res, "The form expired: log in again.");
+    }
     if (!SameSecret(req.get_param_value("token"), token_)) {
       res.status = 401;
-      return Html(res, page::Login("That is not the serve token."));
+      return LoginForm(res, "That is not the serve token.");
     }
     const std::string id = RandomHex(24), csrf = RandomHex(24);
     {
@@ -621,7 +640,7 @@ class Api {
     if (!aos::ValidRunId(run) || !log.Load(run, &error)) return SeeOther(res, "/?msg=" + httplib::detail::encode_query_param("No run " + run));
     aos::Decision d;
     d.approve = req.get_param_value("decision") == "approve";
-    d.by = "operator (page)";
+    d.by = req.get_param_value("as").empty() ? "operator (page)" : req.get_param_value("as");
     d.comment = req.get_param_value("comment");
     d.expect_hash = req.get_param_value("hash");
     // `returns` fields from the form, each read as its type (as --input is).
@@ -667,7 +686,7 @@ class Api {
     const std::string id = req.matches[1];
     if (!aos::ValidRunId(id) || !log.Load(id, &error)) {
       res.status = 404;
-      return Html(res, page::Login("No run " + id + "."));
+      return Html(res, page::Message("No such run", "There is no run " + id + " in this data directory."));
     }
     aos::Trace t;
     const aos::Dag* dag = d_.DagOf(log.state(), nullptr);

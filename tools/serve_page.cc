@@ -104,11 +104,17 @@ std::string Readable(const aos::Value& v, int depth) {
   return Escape(v.ToDisplayString());
 }
 
-std::string Login(const std::string& problem) {
+std::string Message(const std::string& title, const std::string& text) {
+  return Shell(title, "<div class=card><h1>" + Escape(title) + "</h1><p>" + Escape(text) +
+                          "</p><p><a href=\"/\">Inbox</a> · <a href=\"/runs\">Runs</a></p></div>");
+}
+
+std::string Login(const std::string& problem, const std::string& csrf) {
   return Shell("Log in",
                "<div class=card><h1>Log in</h1>" +
                    (problem.empty() ? "" : "<div class=flash>" + Escape(problem) + "</div>") +
-                   "<form method=post action=\"/login\"><label>Serve token<input type=password name=token "
+                   "<form method=post action=\"/login\"><input type=hidden name=csrf value=\"" + Escape(csrf) +
+                   "\"><label>Serve token<input type=password name=token "
                    "id=token autocomplete=current-password></label><button class=approve type=submit id=login>"
                    "Log in</button></form><p class=muted>The token is in DATA/serve.token, or "
                    "$AOS_SERVE_TOKEN.</p></div>",
@@ -125,6 +131,9 @@ std::string Inbox(const std::vector<aos::InboxItem>& items, const std::vector<st
     body += "<div class=\"card approval\" data-run=\"" + Escape(i.run_id) + "\"><h2>" + Escape(i.ask) + "</h2>";
     body += "<p class=muted>run <a href=\"/runs/" + Escape(i.run_id) + "\">" + Escape(i.run_id) + "</a> · " +
             Escape(i.workflow) + " · " + Escape(i.name);
+    if (i.requested.kind() == aos::ValueKind::kTimestamp) {
+      body += " · <span class=waited>waiting for " + Ago(now - i.requested.as_time().nanos) + "</span>";
+    }
     if (i.due.kind() == aos::ValueKind::kTimestamp) {
       const int64_t due = i.due.as_time().nanos;
       body += due < now ? " · <span class=overdue>overdue by " + Ago(now - due) + "</span>"
@@ -132,9 +141,8 @@ std::string Inbox(const std::vector<aos::InboxItem>& items, const std::vector<st
     }
     body += "</p>";
     if (!i.show.is_null()) body += Readable(i.show);
-    if (i.approvers.kind() == aos::ValueKind::kList && !i.approvers.as_list().empty()) {
-      body += "<p class=muted>May decide: " + Readable(i.approvers) + "</p>";
-    }
+    const bool named = i.approvers.kind() == aos::ValueKind::kList && !i.approvers.as_list().empty();
+    if (named) body += "<p class=muted>May decide: " + Readable(i.approvers) + "</p>";
     body += "<form method=post action=\"/decide\"><input type=hidden name=csrf value=\"" + Escape(csrf) +
             "\"><input type=hidden name=run value=\"" + Escape(i.run_id) + "\"><input type=hidden name=name value=\"" +
             Escape(i.name) + "\"><input type=hidden name=hash value=\"" + Escape(i.payload_hash) + "\">";
@@ -144,6 +152,17 @@ std::string Inbox(const std::vector<aos::InboxItem>& items, const std::vector<st
                 ")</span><input type=text name=\"field_" + Escape(f.name) + "\" id=\"field_" + Escape(f.name) +
                 "\"></label>";
       }
+    }
+    // Who decides: one of the approvers when the workflow names them, else
+    // whoever the operator says (recorded as the decision's `by`).
+    if (named) {
+      body += "<label>Decide as<select name=as class=as>";
+      for (const auto& a : i.approvers.as_list()) {
+        body += "<option>" + Escape(a.ToDisplayString()) + "</option>";
+      }
+      body += "</select></label>";
+    } else {
+      body += "<input type=text name=as class=as placeholder=\"Your name (optional)\">";
     }
     body += "<textarea name=comment rows=2 placeholder=\"Comment (optional)\"></textarea>"
             "<button class=approve name=decision value=approve type=submit>Approve</button>"

@@ -18,7 +18,11 @@ std::string Escape(const std::string& text);
 // as tables with a column per field, scalars as text.
 std::string Readable(const aos::Value& v, int depth = 0);
 
-std::string Login(const std::string& problem);
+// The login form; `csrf` is also set as the aos_login cookie (a login
+// form posted from elsewhere lacks it).
+std::string Login(const std::string& problem, const std::string& csrf);
+// A page with a message and a way back (an unknown run, ...).
+std::string Message(const std::string& title, const std::string& text);
 // A field an approval's `returns` type asks the approver for.
 struct ReturnField {
   std::string name, type;
