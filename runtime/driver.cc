@@ -241,8 +241,14 @@ RunOutcome Driver::Fire(const Program& program, const TriggerDecl& t, const std:
     *error = "no run " + *fired_run + " of this trigger's workflows";
     return o;
   }
+  // `run_id` is the delivery's identity (TRIGGER.<key>): a sender's retry
+  // of a delivery already recorded gets the run as it is, not a second signal.
+  if (Delivered(store_, run_id)) {
+    *http = 200;
+    return OutcomeOf(log.state());
+  }
   const Dag* dag = log.state().Finished() ? nullptr : DagOf(log.state(), nullptr);
-  const OpResult r = DeliverSignal(log, dag, name.ToDisplayString(), data);
+  const OpResult r = DeliverSignal(log, dag, name.ToDisplayString(), data, run_id);
   if (r.status != OpStatus::kDone) {
     *http = 409;
     *error = r.message;

@@ -106,9 +106,10 @@ class Driver {
   // A schedule's: TriggerRunId(trigger, "20261130T080000Z") for fire time `at`.
   static std::string FireRunId(const std::string& trigger, int64_t at);
   // Fires trigger `t` of `program` with `binding` (fired_at or request)
-  // bound: starts its workflow under `run_id`, or delivers its signal.
-  // *http is 201/200 (a start, or an existing run), 200/202 (a signal), or
-  // 4xx with *error.
+  // bound: starts its workflow under `run_id`, or delivers its signal (then
+  // `run_id` names the delivery: a delivery already recorded answers 200
+  // with the run as it is, and is not signalled again). *http is 201/200
+  // (a start, or an existing run), 200/202 (a signal), or 4xx with *error.
   RunOutcome Fire(const Program& program, const TriggerDecl& t, const std::string& bound_name, const Value& binding,
                   const std::string& run_id, int* http, std::string* error, std::string* fired_run);
   // The webhook trigger listening on `path`, and its program; null if none.

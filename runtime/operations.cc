@@ -21,7 +21,12 @@ std::vector<std::string> SignalEvents(const Dag& dag) {
   return out;
 }
 
-OpResult DeliverSignal(RunLog& log, const Dag* dag, const std::string& name, const Value& data) {
+bool Delivered(Store& store, const std::string& delivery) {
+  return store.Get(Column::kMeta, "delivery:" + delivery).has_value();
+}
+
+OpResult DeliverSignal(RunLog& log, const Dag* dag, const std::string& name, const Value& data,
+                       const std::string& delivery) {
   const RunState& s = log.state();
   if (s.Finished()) {
     return {OpStatus::kEnded,
@@ -43,6 +48,7 @@ OpResult DeliverSignal(RunLog& log, const Dag* dag, const std::string& name, con
     return {OpStatus::kConflict, msg};
   }
   log.Append("", events::SignalReceived{name, data});
+  if (!delivery.empty()) log.batch().Put(Column::kMeta, "delivery:" + delivery, s.run_id);
   log.Flush(true);
   return {};
 }

@@ -43,8 +43,13 @@ std::vector<std::string> SignalEvents(const Dag& dag);
 
 // Records signal `name` with `data` for the run loaded in `log` (flushed with
 // a sync). Refused when the run has ended or no statement of `dag` (the
-// run's workflow; may be null for an ended run) takes `name`.
-OpResult DeliverSignal(RunLog& log, const Dag* dag, const std::string& name, const Value& data);
+// run's workflow; may be null for an ended run) takes `name`. `delivery`,
+// when given, names a webhook delivery: it is recorded in the same write
+// (Delivered tells a sender's retry), so a retry never signals twice.
+OpResult DeliverSignal(RunLog& log, const Dag* dag, const std::string& name, const Value& data,
+                       const std::string& delivery = "");
+// Whether webhook delivery `delivery` was recorded with a signal.
+bool Delivered(Store& store, const std::string& delivery);
 
 // A run's outcome as one JSON object, as `aosrun --json` and the serve API
 // print it: {run_id, status, output, error, waiting_on}.

@@ -128,6 +128,11 @@ try:
     check("a signed webhook delivers its signal and the run completes", code == 200
           and body["status"] == "completed" and body["output"] == {"email": "ada@example.com", "reply": "yes please"},
           (code, body))
+    code, body = post(url, "/hooks/reply", reply, {"X-Signature": "sha256=" + sig})
+    req = urllib.request.Request(url + "/api/runs/new_lead.sub-1/events", headers={"Authorization": "Bearer " + token})
+    signals = [e for e in json.load(OPENER.open(req, timeout=30)) if e["type"] == "SignalReceived"]
+    check("a sender's retry of a signal delivery is 200 with the run as it is, and signals nothing twice",
+          code == 200 and body["status"] == "completed" and len(signals) == 1, (code, body, len(signals)))
 
     # Killed while the schedule is due: the restarted serve fires the missed
     # time once (missed run_once), then goes on every second.
