@@ -154,7 +154,8 @@ try:
     code, body = s.call("POST", "/api/runs", raw=b"{not json")
     check("a body that is not JSON is 400", code == 400, (code, body))
     code, body = s.call("POST", "/api/runs", raw=b"[" + b" " * (2 << 20) + b"]")
-    check("an oversized body is 413", code == 413, (code, body))
+    check("an oversized body is 413, too_large", code == 413 and isinstance(body, dict)
+          and body["error"]["kind"] == "too_large", (code, body))
     code, body = s.call("POST", "/api/runs", {"workflow": "nosuch"})
     check("an unknown workflow is 404", code == 404, (code, body))
     code, body = s.call("POST", "/api/runs", {"workflow": "pause", "input": {"x": "many"}})
@@ -179,7 +180,8 @@ try:
         return p.returncode, p.stdout, p.stderr
     s.call("POST", "/api/runs", {"workflow": "gate", "run_id": "g2"})
     rc, out, err = cli("approve", "g2", "ok", "--comment", "via the CLI")
-    check("aosrun approve goes through serve (0, the output)", rc == 0 and out.strip() == "true", (rc, out, err))
+    check("aosrun approve goes through serve (0, the output, the same 'approved' line)", rc == 0
+          and out.strip() == "true" and "approved ok of run g2" in err, (rc, out, err))
     rc, out, err = cli("approve", "g2", "ok")
     check("... a second decision is 64 as without serve", rc == 64 and "already decided" in err, (rc, out, err))
     s.call("POST", "/api/runs", {"workflow": "paid", "run_id": "s2"})
@@ -202,6 +204,12 @@ try:
     rc, out, err = cli("approve", "g4", "nope")
     check("an approval the run lacks, through serve, is 64 as without serve (not 66)", rc == 64
           and "no approval 'nope'" in err, (rc, out, err))
+    other = os.path.join(TMP, "other.aos")
+    with open(other, "w") as f:
+        f.write('workflow elsewhere() {\n  output 1\n}\n')
+    rc, out, err = cli(other)
+    check("starting a workflow serve does not serve is 64 naming it (not 66)", rc == 64
+          and "elsewhere" in err, (rc, out, err))
     rc, out, err = cli("approve", "nosuch", "ok")
     check("an unknown run through serve is 66", rc == 66, (rc, out, err))
     rc, out, err = cli(WF, "--workflow", "pause", "--input", "x=3", "--run-id", "cli-start")

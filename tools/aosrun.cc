@@ -457,6 +457,7 @@ int RunBatch(Context& c, Loaded& w, const std::string& path, const std::string& 
 // through the API: same output, same exit codes.
 struct ServeAnswer {
   int rc = kExitOk;  // set when the answer is not an outcome (printed already)
+  int status = 0;    // the HTTP status
   bool outcome = false;
   std::string run_id;
   aos::RunOutcome o;
@@ -469,6 +470,7 @@ std::optional<ServeAnswer> AskServe(Context& c, const std::string& method, const
   ServeAnswer a;
   std::string answer, error;
   const int status = aosrun::Call(*remote, method, path, body, &answer, &error);
+  a.status = status;
   if (status == 0) {
     std::cerr << "aosrun: serve holds " << c.data_dir << " but does not answer at " << remote->address << ": " << error
               << "\n";
@@ -772,15 +774,16 @@ int CmdDecide(Context& c, bool approve) {
                              ",\"expect_hash\":" + Q(c.opt.expect_hash) +
                              (c.opt.no_continue ? ",\"continue\":false}" : "}");
     const auto a = AskServe(c, "POST", "/api/runs/" + c.opt.positional[0] + "/approvals/" + c.opt.positional[1], body);
-    if (a && a->outcome && c.opt.no_continue) {
-      // Recorded; serve continues the run itself.
+    if (a && a->outcome) {
+      // Recorded (the same line as without serve); then the run's outcome,
+      // or with --no-continue, serve continues the run itself.
       if (!c.opt.json) {
         std::cerr << (approve ? "approved " : "rejected ") << c.opt.positional[1] << " of run " << a->run_id
-                  << " (serve continues it)\n";
+                  << (c.opt.no_continue ? " (serve continues it)\n" : "\n");
       }
-      return kExitOk;
+      return c.opt.no_continue ? kExitOk : Report(c, a->run_id, a->o);
     }
-    if (a) return a->outcome ? Report(c, a->run_id, a->o) : a->rc;
+    if (a) return a->rc;
   }
   if (int rc = LoadContext(c, false)) return rc;
   aos::RunLog log(*c.store, *c.clock);
@@ -816,13 +819,16 @@ int CmdSignal(Context& c) {
   if (aos::ValidRunId(c.opt.positional[0])) {
     const auto a = AskServe(c, "POST", "/api/runs/" + c.opt.positional[0] + "/signals/" + c.opt.positional[1],
                             "{\"data\":" + data.ToJson() + (c.opt.no_continue ? ",\"continue\":false}" : "}"));
-    if (a && a->outcome && c.opt.no_continue) {
+    if (a && a->outcome) {
       if (!c.opt.json) {
-        std::cerr << "signal " << c.opt.positional[1] << " delivered to run " << a->run_id << " (serve continues it)\n";
+        std::cerr << "signal " << c.opt.positional[1] << " delivered to run " << a->run_id
+                  << (c.opt.no_continue ? " (serve continues it)\n" : "\n");
       }
-      return kExitOk;
+      // As without serve: a run that was not waiting is not continued (0).
+      if (c.opt.no_continue || a->status == 202) return kExitOk;
+      return Report(c, a->run_id, a->o);
     }
-    if (a) return a->outcome ? Report(c, a->run_id, a->o) : a->rc;
+    if (a) return a->rc;
   }
   if (int rc = LoadContext(c, false)) return rc;
   aos::RunLog log(*c.store, *c.clock);

@@ -208,8 +208,16 @@ class Api {
       std::cerr << "serve: a request failed: " << what << "\n";  // not to the client
       Error(res, 500, "internal", "the request failed (serve's log says why)");
     });
+    // The HTTP engine's own refusals (an unknown path, a body past the
+    // payload limit, a request it could not read) answer in the API's shape.
     srv.set_error_handler([](const httplib::Request&, httplib::Response& res) {
-      if (res.body.empty()) Error(res, res.status, "not_found", "no such resource");
+      if (!res.body.empty()) return;
+      switch (res.status) {
+        case 404: return Error(res, 404, "not_found", "no such resource");
+        case 413: return Error(res, 413, "too_large", "the request body is larger than 1 MiB");
+        case 400: return Error(res, 400, "bad_request", "the request could not be read");
+        default: return Error(res, res.status, "error", "the request was refused");
+      }
     });
   }
 
@@ -236,7 +244,11 @@ class Api {
     if (!Body(req, res, &body)) return;
     const Value* input = body.Find("input");
     auto st = d_.Start(Str(body, "workflow"), input ? *input : Value::Map({}), Str(body, "run_id"));
-    if (st.status >= 400) return Error(res, st.status, st.status == 404 ? "not_found" : "bad_request", st.error);
+    if (st.status >= 400) {
+      const char* kind = st.status == 404 ? "unknown_workflow" : st.status == 409 ? "refused"
+                         : st.status >= 500 ? "damaged" : "bad_request";
+      return Error(res, st.status, kind, st.error);
+    }
     Json(res, st.status, aos::OutcomeJson(st.run_id, st.outcome));
   }
 
