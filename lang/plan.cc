@@ -432,7 +432,18 @@ std::string RenderTriggers(const Program& program, const Dag& dag, int64_t now, 
   std::string text, list;
   for (const TriggerDecl* t : program.triggers) {
     const bool starts = t->start && t->start->callee == dag.workflow->name;
-    if (!starts && !t->signal) continue;
+    // A signal trigger concerns this workflow when one of its statements
+    // takes that signal (a name known only when the trigger fires counts).
+    bool signals = false;
+    if (t->signal) {
+      const bool literal = t->signal->kind == ExprKind::kLiteral && t->signal->literal.kind() == ValueKind::kString;
+      for (const DagNode& n : dag.nodes) {
+        if (!n.stmt || n.stmt->kind != StmtKind::kSignal) continue;
+        const std::string taken = n.stmt->event.empty() ? n.stmt->name : n.stmt->event;
+        signals = signals || !literal || taken == t->signal->literal.as_string();
+      }
+    }
+    if (!starts && !signals) continue;
     std::string how, times;
     std::vector<std::string> fires;
     if (t->schedule && t->schedule->literal.kind() == ValueKind::kString) {
@@ -450,6 +461,9 @@ std::string RenderTriggers(const Program& program, const Dag& dag, int64_t now, 
       }
     } else if (t->every && t->every->literal.kind() == ValueKind::kDuration) {
       how = "every " + FormatDuration(t->every->literal.as_duration()) + " (from the previous fire), missed " + t->missed;
+      // Counted from the previous fire: shown as if serve started now.
+      const int64_t step = t->every->literal.as_duration().nanos;
+      for (int i = 1; step > 0 && i <= count; ++i) fires.push_back(FormatTimestamp(Timestamp{now + i * step}));
     } else if (t->webhook) {
       how = "webhook POST " + t->webhook->literal.ToDisplayString() + " (" +
             (t->auth && t->auth->name == "bearer" ? "bearer token" : "HMAC-SHA256 signature") + ")";

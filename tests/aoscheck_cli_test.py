@@ -189,6 +189,16 @@ rc, out, err = run("plan", trig, "--json")
 j = json.loads(out) if rc == 0 else {}
 check("plan --json has the triggers", j.get("triggers", [{}])[0].get("trigger") == "monday"
       and len(j["triggers"][0]["next"]) == 5, out + err)
+both = write('workflow a() {\n  signal s "go"\n  output s.data\n}\n'
+             'workflow b() {\n  output 1\n}\n'
+             'trigger hourly {\n  every 1h\n  start b()\n}\n'
+             'trigger go {\n  webhook "/hooks/go"\n  auth bearer(secret("T"))\n  signal "go" to request.json.run\n}\n')
+rc, out, err = run("plan", both, "--workflow", "b")
+check("plan: an every trigger lists its next five fires too", rc == 0 and "trigger hourly: every" in out
+      and out.count("fires at ") == 5, out + err)
+check("plan: a signal trigger is listed only for workflows that take its signal", "trigger go" not in out, out)
+rc, out, err = run("plan", both, "--workflow", "a")
+check("... and listed for the one that does", rc == 0 and "trigger go" in out, out + err)
 
 # --together: the files as one `aosrun serve` loads them (E175); without it
 # each file is checked alone.
