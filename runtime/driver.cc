@@ -11,6 +11,7 @@
 #include "lang/cron.h"
 #include "lang/diagnostic.h"
 #include "lang/eval.h"
+#include "runtime/metrics.h"
 #include "runtime/operations.h"
 #include "runtime/run_log.h"
 
@@ -702,6 +703,7 @@ void Driver::Loop() {
     }
     if (!due_.empty() && due_.begin()->first <= now) {
       const std::string run = due_.begin()->second;
+      metrics::ObserveLateness(now - due_.begin()->first);
       due_.erase(due_.begin());
       due_of_.erase(run);
       lock.unlock();

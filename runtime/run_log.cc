@@ -1,5 +1,7 @@
 #include "runtime/run_log.h"
 
+#include "runtime/metrics.h"
+
 #include <random>
 
 #include <spdlog/spdlog.h>
@@ -288,6 +290,7 @@ uint64_t RunLog::Append(EventType type, std::string step, Value data) {
   batch_.Put(Column::kEvents, EventKey(state_.run_id, seq), EncodeEvent(e));
   state_.Apply(e);
   LogEvent(logger_.get(), state_.run_id, seq, e);
+  metrics::CountEvent(e.type, e.data);
   return seq;
 }
 

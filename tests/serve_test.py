@@ -165,6 +165,18 @@ try:
           (code, events[:2]))
     code, text = s.call("GET", "/metrics")
     check("/metrics in Prometheus text", code == 200 and 'aos_runs{status="completed"} 5' in text, text)
+    check("/metrics: steps, retries, model cost and timer lateness", "aos_steps_completed_total " in text
+          and "aos_retries_total " in text and "aos_timer_lateness_seconds_count" in text
+          and "aos_timer_lateness_seconds_count 0" not in text, text[-1500:])
+    code, otlp = s.call("GET", "/api/runs/g1/trace")
+    spans = otlp["resourceSpans"][0]["scopeSpans"][0]["spans"] if code == 200 else []
+    check("a run's trace as OTLP/JSON", code == 200 and any(sp["name"].endswith(" ok") for sp in spans), (code, str(otlp)[:300]))
+    code, page1 = s.call("GET", "/api/runs?limit=2")
+    code2, page2 = s.call("GET", "/api/runs?limit=2&after=" + page1[-1]["run_id"]) if code == 200 and page1 else (0, [])
+    check("runs are listed in pages (limit, after)", code == 200 and len(page1) == 2 and code2 == 200
+          and len(page2) == 2 and page2[0]["run_id"] > page1[-1]["run_id"], (page1, page2))
+    code, body = s.call("GET", "/api/runs?limit=0")
+    check("a bad limit is 400", code == 400, (code, body))
 
     # While serve holds the data directory, reading commands still work.
     p = subprocess.run([AOSRUN, "status", "g1", "--data-dir", DATA, "--json"], capture_output=True, text=True,

@@ -26,6 +26,7 @@
 #include "runtime/codec.h"
 #include "runtime/driver.h"
 #include "runtime/event.h"
+#include "runtime/metrics.h"
 #include "runtime/operations.h"
 #include "runtime/run_log.h"
 #include "runtime/schema.h"
@@ -168,6 +169,7 @@ class Api {
     srv.Get("/api/runs", Auth([this](const auto& q, auto& r) { ListRuns(q, r); }));
     srv.Get(R"(/api/runs/([A-Za-z0-9._-]+))", Auth([this](const auto& q, auto& r) { Status(q, r); }));
     srv.Get(R"(/api/runs/([A-Za-z0-9._-]+)/events)", Auth([this](const auto& q, auto& r) { Events(q, r); }));
+    srv.Get(R"(/api/runs/([A-Za-z0-9._-]+)/trace)", Auth([this](const auto& q, auto& r) { TraceOf(q, r); }));
     srv.Get("/api/inbox", Auth([this](const auto& q, auto& r) { Inbox(q, r); }));
     srv.Post(R"(/api/runs/([A-Za-z0-9._-]+)/approvals/([^/]+))", Auth([this](const auto& q, auto& r) { Decide(q, r); }));
     srv.Post(R"(/api/runs/([A-Za-z0-9._-]+)/signals/([^/]+))", Auth([this](const auto& q, auto& r) { Signal(q, r); }));
@@ -252,12 +254,25 @@ class Api {
     Json(res, st.status, aos::OutcomeJson(st.run_id, st.outcome));
   }
 
+  // ?status=&workflow= filter; ?limit=N&after=RUN page (in run id order:
+  // the next page starts after the last id of this one).
   void ListRuns(const httplib::Request& req, httplib::Response& res) {
     const std::string status = req.get_param_value("status"), workflow = req.get_param_value("workflow");
+    const std::string after = req.get_param_value("after"), limit_text = req.get_param_value("limit");
+    size_t limit = std::string::npos;
+    if (!limit_text.empty()) {
+      char* end = nullptr;
+      const long n = std::strtol(limit_text.c_str(), &end, 10);
+      if (*end || n < 1) return Error(res, 400, "bad_request", "limit is a whole number of at least 1");
+      limit = static_cast<size_t>(n);
+    }
     std::string out = "[";
+    size_t listed = 0;
     for (const auto& r : aos::ListRuns(d_.store())) {
+      if (!after.empty() && r.run_id <= after) continue;
       if (!status.empty() && status != aos::RunStatusName(r.status)) continue;
       if (!workflow.empty() && workflow != r.workflow) continue;
+      if (listed++ == limit) break;
       out += std::string(out.size() > 1 ? "," : "") + "{\"run_id\":" + aos::JsonQuote(r.run_id) +
              ",\"workflow\":" + aos::JsonQuote(r.workflow) + ",\"status\":" + aos::JsonQuote(aos::RunStatusName(r.status)) +
              ",\"started\":" + aos::JsonQuote(aos::FormatTimestamp(aos::Timestamp{r.started_at})) +
@@ -296,6 +311,19 @@ class Api {
       return true;
     });
     Json(res, 200, out + "]");
+  }
+
+  // The run as OpenTelemetry OTLP/JSON (`aosrun trace --otlp`).
+  void TraceOf(const httplib::Request& req, httplib::Response& res) {
+    const std::string id = req.matches[1];
+    aos::RunLog log(d_.store(), d_.clock());
+    if (!Load(id, log, res)) return;
+    aos::Trace t;
+    std::string error;
+    if (!aos::BuildTrace(d_.store(), id, d_.DagOf(log.state(), nullptr), &t, &error)) {
+      return Error(res, 500, "damaged", error);
+    }
+    Json(res, 200, aos::RenderOtlpJson(t));
   }
 
   void Inbox(const httplib::Request&, httplib::Response& res) {
@@ -440,6 +468,7 @@ class Api {
     for (const auto& [st, n] : by_status) out += "aos_runs{status=\"" + st + "\"} " + std::to_string(n) + "\n";
     out += "# HELP aos_due_runs Waiting runs with a due time.\n# TYPE aos_due_runs gauge\n";
     out += "aos_due_runs " + std::to_string(d_.due_count()) + "\n";
+    out += aos::metrics::PrometheusText();
     res.set_content(out, "text/plain; version=0.0.4");
   }
 
