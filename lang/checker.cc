@@ -160,6 +160,32 @@ class WorkflowChecker {
                   const CheckOptions& opts, Diagnostics& diags)
       : prog_(prog), src_(src), wf_(wf), opts_(opts), d_(diags) {}
 
+  // An expression of no workflow (wf_ is a synthetic one whose parameters
+  // are the bound names): its type, errors reported. `want`: see
+  // CheckBoundExpr.
+  std::string CheckAlone(const Expr& e, const TypeRef* want) {
+    dag_ = std::make_unique<Dag>();
+    dag_->workflow = &wf_;
+    dag_->source = src_;
+    CheckParams();
+    // One node stands for the expression's place (names resolve from it).
+    Stmt place;
+    place.kind = StmtKind::kOutput;
+    DagNode n;
+    n.name = wf_.name;
+    n.stmt = &place;
+    n.type = AnyType();
+    dag_->nodes.push_back(std::move(n));
+    type_state_.assign(1, 0);
+    used_.assign(1, false);
+    Ctx c;
+    TypePtr t = CheckExpr(e, c);
+    if (!want) return "";
+    TypePtr w = ResolveType(want);
+    if (IsAny(t) || IsAny(w) || Assignable(*t, *w)) return "";
+    return "is " + TypeToString(*t) + ", but it is passed where " + TypeToString(*w) + " is declared";
+  }
+
   std::unique_ptr<Dag> Run() {
     dag_ = std::make_unique<Dag>();
     dag_->workflow = &wf_;
@@ -1602,6 +1628,31 @@ std::unique_ptr<Program> LoadProgram(const std::string& path, std::string text,
   for (const auto& t : main.triggers) prog->triggers.push_back(&t);
   diags.Sort();
   return prog;
+}
+
+namespace {
+TypeRefPtr CloneTypeRef(const TypeRef& t) {
+  auto c = std::make_unique<TypeRef>();
+  c->span = t.span;
+  c->name = t.name;
+  c->optional = t.optional;
+  for (const auto& p : t.params) c->params.push_back(CloneTypeRef(*p));
+  return c;
+}
+}  // namespace
+
+std::string CheckBoundExpr(Program& program, const SourceFile* src, const Expr& e,
+                           const std::vector<std::pair<std::string, const TypeRef*>>& bound, const TypeRef* want,
+                           Diagnostics& diags) {
+  WorkflowDecl wf;
+  wf.name = "(trigger)";
+  for (const auto& [name, type] : bound) {
+    Field f;
+    f.name = name;
+    f.type = CloneTypeRef(*type);
+    wf.params.push_back(std::move(f));
+  }
+  return WorkflowChecker(program, src, wf, CheckOptions{}, diags).CheckAlone(e, want);
 }
 
 Value InputValue(const std::string& text) {

@@ -50,6 +50,16 @@ struct Program {
 std::unique_ptr<Program> LoadProgram(const std::string& path, std::string text,
                                      const CheckOptions& options, Diagnostics& diags);
 
+// Checks an expression outside any workflow (a trigger's), which knows only
+// the names `bound` gives (name and declared type): unknown functions,
+// arity, argument and operator types, members of known types — the codes
+// workflows get. When `want` is given, the expression is passed where that
+// type is declared: a mismatch is returned as "is T, but ... is U" text for
+// the caller to report ("" when it fits or is not known statically).
+std::string CheckBoundExpr(Program& program, const SourceFile* src, const Expr& e,
+                           const std::vector<std::pair<std::string, const TypeRef*>>& bound, const TypeRef* want,
+                           Diagnostics& diags);
+
 // A command-line value typed as the user most likely meant it: JSON if it
 // parses as JSON (42, 1.5, true, [..], {..}, "..."), otherwise a string.
 Value InputValue(const std::string& text);

@@ -67,8 +67,14 @@ bool SameType(const TypeRef& given, const TypeRef& want) {
 
 class Checker {
  public:
-  Checker(const Program& p, const Module& m, const SourceFile* src, Diagnostics& d)
-      : p_(p), m_(m), src_(src), d_(d) {}
+  Checker(Program& p, const Module& m, const SourceFile* src, Diagnostics& d) : p_(p), m_(m), src_(src), d_(d) {
+    time_.name = "time";
+    request_.name = "map";
+    request_.params.push_back(std::make_unique<TypeRef>());
+    request_.params.back()->name = "string";
+    request_.params.push_back(std::make_unique<TypeRef>());
+    request_.params.back()->name = "any";
+  }
 
   void Run() {
     std::set<std::string> paths;
@@ -146,15 +152,15 @@ class Checker {
         for (const auto& a : t.start->args) JsonFields(a.get(), *body);
       }
     }
-    // Names: what the trigger binds, and nothing else.
+    // Names: what the trigger binds, and nothing else; then, when they
+    // are right, the expression as any other: functions, arity, types.
     const std::string bound = timed ? "fired_at" : "request";
-    for (const Expr* e : {t.schedule.get(), t.every.get(), t.timezone.get(), t.webhook.get(), t.key.get(),
-                          t.signal.get(), t.signal_to.get(), t.signal_with.get()}) {
-      Names(e, bound, {});
+    for (const Expr* e : {t.key.get(), t.signal.get(), t.signal_to.get(), t.signal_with.get()}) {
+      Typed(e, bound, nullptr, nullptr);
     }
-    if (t.start) {
-      for (const auto& a : t.start->args) Names(a.get(), bound, {});
-    }
+    for (const Expr* e : {t.schedule.get(), t.every.get(), t.timezone.get(), t.webhook.get()}) Names(e, bound, {});
+    if (t.start) StartArgs(*t.start, bound);
+    if (t.signal) CheckSignalName(*t.signal);
   }
 
   void CheckAuth(const Expr& a) {
@@ -259,6 +265,68 @@ class Checker {
     d.hints.push_back("declare the field as the parameter's type, or convert it in the workflow");
   }
 
+  // Names(e), then, without unknown names, the expression checker over it;
+  // `want` (a parameter's type) makes a mismatch E173 about `param`.
+  void Typed(const Expr* e, const std::string& bound, const TypeRef* want, const std::string* param) {
+    if (!e) return;
+    const size_t before = d_.all().size();
+    Names(e, bound, {});
+    if (d_.all().size() != before) return;
+    const std::string mismatch =
+        CheckBoundExpr(p_, src_, *e, {{bound, bound == "fired_at" ? &time_ : &request_}}, want, d_);
+    if (!mismatch.empty() && param) {
+      d_.Error(src_, e->span, "E173", "the input " + Quote(*param) + " " + mismatch);
+    }
+    TimeZones(*e);
+  }
+
+  // Each start argument, typed against its parameter (when the workflow is
+  // the file's).
+  void StartArgs(const Call& c, const std::string& bound) {
+    const WorkflowDecl* wf = nullptr;
+    for (const auto& w : m_.workflows) {
+      if (w.name == c.callee) wf = &w;
+    }
+    for (size_t i = 0; i < c.args.size(); ++i) {
+      const std::string name(c.arg_names[i]);
+      const TypeRef* want = nullptr;
+      if (wf) {
+        for (const auto& p : wf->params) {
+          if (p.name == name) want = p.type.get();
+        }
+      }
+      Typed(c.args[i].get(), bound, want, &name);
+    }
+  }
+
+  // format_time(t, fmt, "Zone"): a literal zone must be one the tz database
+  // knows (as a trigger's timezone must).
+  void TimeZones(const Expr& e) {
+    if (e.kind == ExprKind::kCall && !e.has_receiver && e.name == "format_time" && e.args.size() == 3) {
+      if (const std::string* tz = StringLiteral(e.args[2].get())) {
+        std::string error;
+        if (!FindTimeZone(*tz, &error)) d_.Error(src_, e.args[2]->span, "E171", error);
+      }
+    }
+    for (const auto& a : e.args) TimeZones(*a);
+  }
+
+  // `signal "NAME" to RUN`: some statement of the file's workflows must take
+  // NAME, or every delivery would be refused.
+  void CheckSignalName(const Expr& s) {
+    const std::string* name = StringLiteral(&s);
+    if (!name) return;
+    std::vector<std::string> taken;
+    for (const auto& dag : p_.workflows) {
+      for (const DagNode& n : dag->nodes) {
+        if (n.stmt && n.stmt->kind == StmtKind::kSignal) taken.push_back(n.stmt->event.empty() ? n.stmt->name : n.stmt->event);
+      }
+    }
+    if (std::find(taken.begin(), taken.end(), *name) != taken.end()) return;
+    auto& d = d_.Error(src_, s.span, "E173", "no workflow of this file takes the signal " + Quote(*name));
+    if (auto m = ClosestMatch(*name, taken)) d.hints.push_back("did you mean " + Quote(*m) + "?");
+  }
+
   void Names(const Expr* e, const std::string& bound, std::set<std::string> locals) {
     if (!e) return;
     if (e->kind == ExprKind::kIdent) {
@@ -280,15 +348,16 @@ class Checker {
     for (const auto& a : e->args) Names(a.get(), bound, locals);
   }
 
-  const Program& p_;
+  Program& p_;
   const Module& m_;
+  TypeRef time_, request_;  // the types of fired_at and request
   const SourceFile* src_;
   Diagnostics& d_;
 };
 
 }  // namespace
 
-void CheckTriggers(const Program& program, const Module& main, const SourceFile* src, Diagnostics& diags) {
+void CheckTriggers(Program& program, const Module& main, const SourceFile* src, Diagnostics& diags) {
   Checker(program, main, src, diags).Run();
 }
 

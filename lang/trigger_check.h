@@ -19,7 +19,7 @@ namespace aos {
 
 // Checks the triggers of the main module against its workflows (and the
 // program's types, for `body: T`).
-void CheckTriggers(const Program& program, const Module& main, const SourceFile* src, Diagnostics& diags);
+void CheckTriggers(Program& program, const Module& main, const SourceFile* src, Diagnostics& diags);
 
 // Checks files served together (`aosrun serve A.aos B.aos`): a workflow
 // name, trigger name or webhook path declared by two of them is E175 at
