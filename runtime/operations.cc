@@ -65,6 +65,16 @@ std::vector<InboxItem> Inbox(Store& store, Clock& clock, std::vector<std::string
   std::vector<InboxItem> out;
   for (const auto& r : ListRuns(store)) {
     if (r.status != RunStatus::kWaiting) continue;
+    // The index says what each run waits on: only runs waiting on an
+    // approval are loaded (10,000 runs waiting on timers cost no reads).
+    bool approval = false;
+    if (r.waiting_on.kind() == ValueKind::kList) {
+      for (const auto& w : r.waiting_on.as_list()) {
+        const Value* kind = w.Find("kind");
+        approval = approval || (kind && kind->kind() == ValueKind::kString && kind->as_string() == "approval");
+      }
+    }
+    if (!approval) continue;
     RunLog log(store, clock);
     std::string error;
     if (!log.Load(r.run_id, &error)) {

@@ -341,6 +341,16 @@ void RocksStore::Scan(Column c, std::string_view prefix, std::string_view start,
   if (!it->status().ok()) Throw(impl_->dir, it->status(), "read failed");
 }
 
+// Whether SST file `name` is still one of the database's live files.
+bool RocksStore::StillLive(const std::string& name) {
+  std::vector<rocksdb::LiveFileMetaData> files;
+  impl_->db->GetLiveFilesMetaData(&files);
+  for (const auto& f : files) {
+    if (f.name == name) return true;
+  }
+  return false;
+}
+
 std::vector<std::string> RocksStore::CheckFiles(std::optional<Column> c) {
   std::vector<rocksdb::LiveFileMetaData> files;
   impl_->db->GetLiveFilesMetaData(&files);
@@ -354,7 +364,9 @@ std::vector<std::string> RocksStore::CheckFiles(std::optional<Column> c) {
     const std::string path = f.db_path + f.name;
     rocksdb::Status s = rocksdb::VerifySstFileChecksum(options, rocksdb::EnvOptions(), ro, path);
     std::error_code ec;
-    if (!s.ok() && read_only() && !std::filesystem::exists(path, ec)) continue;  // compacted away by the holder
+    if (!s.ok() && !std::filesystem::exists(path, ec) && (read_only() || !StillLive(f.name))) {
+      continue;  // compacted away meanwhile (by this process's compaction, or the holder's)
+    }
     if (!s.ok()) {
       problems.push_back("damaged file " + std::filesystem::path(path).filename().string() + " (the " + f.column_family_name +
                          " column): " + s.ToString());

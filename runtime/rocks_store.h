@@ -45,6 +45,7 @@ class RocksStore : public Store {
             const std::function<bool(std::string_view, std::string_view)>& visit) override;
   std::optional<std::string> LastKey(Column c, std::string_view prefix) override;
   std::vector<std::string> CheckFiles(std::optional<Column> c) override;
+  bool StillLive(const std::string& name);
   void SyncWal();
   void Sync() override { SyncWal(); }
 
