@@ -100,7 +100,25 @@ t = time.perf_counter()
 with concurrent.futures.ThreadPoolExecutor(100) as pool:
     list(pool.map(lambda i: s.call("POST", "/api/runs", {"workflow": "three", "input": {"n": i}}), range(args.starts)))
 secs = time.perf_counter() - t
-print("starts    %d three-step runs from 100 clients: %.0f runs/s (target >= 3,000)" % (args.starts, args.starts / secs))
+print("starts    %d three-step runs from 100 clients: %.0f runs/s (target >= 3,000; Python clients, a new "
+      "connection per run: the clients take about half the machine)" % (args.starts, args.starts / secs))
+# The same from 100 kept-alive connections of a C load generator (wrk, when
+# installed: apt-get install wrk), which leaves the machine to the server.
+if shutil.which("wrk"):
+    lua = os.path.join(TMP, "start.lua")
+    with open(lua, "w") as f:
+        f.write('wrk.method = "POST"\nwrk.body = \'{"workflow":"three","input":{"n":3}}\'\n'
+                'wrk.headers["Content-Type"] = "application/json"\n')
+    before = len(s.call("GET", "/api/runs?workflow=three&status=completed"))
+    out = subprocess.run(["wrk", "-t2", "-c100", "-d10s", "-s", lua, "-H", "Authorization: Bearer " + s.token,
+                          s.url + "/api/runs"], capture_output=True, text=True).stdout
+    rate = [l.split()[1] for l in out.splitlines() if l.startswith("Requests/sec:")]
+    bad = [l for l in out.splitlines() if "Non-2xx" in l or "Socket errors" in l]
+    after = len(s.call("GET", "/api/runs?workflow=three&status=completed"))
+    print("starts    three-step runs from 100 kept-alive wrk connections over 10 s: %s runs/s, %d runs completed%s "
+          "(target >= 3,000)" % (rate[0] if rate else "?", after - before, ("; " + "; ".join(bad)) if bad else ""))
+else:
+    print("starts    (wrk not installed: apt-get install wrk for the figure without Python's client cost)")
 
 # timers: many pending, due over the next ~20 s
 n = args.waiting
@@ -141,9 +159,15 @@ late.sort()
 if late:
     print("timers    lateness of %d sampled timers: p50 %.1f ms, p99 %.1f ms (target p99 <= 50 ms); %d of %d completed"
           % (len(late), late[len(late) // 2], late[min(len(late) - 1, int(len(late) * 0.99))], done, n))
-# idle CPU
+# idle CPU, with runs waiting (on timers an hour away): nothing is due
+with concurrent.futures.ThreadPoolExecutor(32) as pool:
+    list(pool.map(lambda i: s.call("POST", "/api/runs", {"workflow": "pause", "run_id": "idle%d" % i,
+                                                          "input": {"s": "1h"}}), range(n)))
+waiting = s.call("GET", "/metrics")
+time.sleep(1)
 c0 = s.cpu_s()
 time.sleep(10)
-print("idle      CPU over 10 s with nothing due: %.2f%% of a core (target < 1%%)" % ((s.cpu_s() - c0) / 10 * 100))
+print("idle      CPU over 10 s with %d runs waiting, nothing due: %.2f%% of a core (target < 1%%)"
+      % (n, (s.cpu_s() - c0) / 10 * 100))
 s.stop()
 shutil.rmtree(TMP, ignore_errors=True)

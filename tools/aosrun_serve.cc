@@ -164,6 +164,9 @@ class Api {
     srv.set_read_timeout(5, 0);
     srv.set_write_timeout(5, 0);
     srv.set_keep_alive_timeout(5);
+    // Answers go out at once: without it a kept-alive connection's next
+    // answer can wait out a delayed ACK (Nagle), ~40 ms.
+    srv.set_tcp_nodelay(true);
     srv.Get("/api/health", [](const httplib::Request&, httplib::Response& res) { Json(res, 200, "{\"ok\":true}"); });
     srv.Post("/api/runs", Auth([this](const auto& q, auto& r) { StartRun(q, r); }));
     srv.Get("/api/runs", Auth([this](const auto& q, auto& r) { ListRuns(q, r); }));
