@@ -218,4 +218,13 @@ std::optional<Config> LoadConfig(const std::string& path, std::string* error, bo
   return std::nullopt;
 }
 
+CheckOptions CheckOptionsFor(const Config* config) {
+  CheckOptions opts;
+  if (config) {
+    opts.known_models.emplace();
+    for (const auto& [name, m] : config->models) opts.known_models->insert(name);
+  }
+  return opts;
+}
+
 }  // namespace aos

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "lang/checker.h"
+
 namespace aos {
 
 struct ModelConfig {
@@ -50,6 +52,10 @@ struct Config {
   // or directories (their *.aos files), relative to the config file.
   std::vector<std::string> workflows;
 };
+
+// What the checker must know of a config: its model names (a workflow
+// naming another model is an error). Without a config, any name goes.
+CheckOptions CheckOptionsFor(const Config* config);
 
 // The largest secrets file read (a secrets file is a few lines).
 constexpr uintmax_t kMaxSecretsFileBytes = 1 << 20;

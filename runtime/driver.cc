@@ -361,13 +361,9 @@ const Driver::Loaded* Driver::ForText(const std::string& path, const std::string
     // The digest is 64-bit: the text itself decides.
     return it->second.dag->source->text() == text ? &it->second : nullptr;
   }
-  CheckOptions opts;
-  if (base_.config) {
-    opts.known_models.emplace();
-    for (const auto& [name, m] : base_.config->models) opts.known_models->insert(name);
-  }
   Diagnostics diags;
-  std::shared_ptr<Program> program = LoadProgram(path.empty() ? "<stored>" : path, text, opts, diags);
+  std::shared_ptr<Program> program =
+      LoadProgram(path.empty() ? "<stored>" : path, text, CheckOptionsFor(base_.config), diags);
   if (diags.has_errors()) return nullptr;
   std::string error;
   const Dag* dag = program->FindWorkflow(workflow, &error);

@@ -361,8 +361,18 @@ std::vector<std::string> RocksStore::CheckFiles(std::optional<Column> c) {
   ro.fill_cache = false;
   for (const auto& f : files) {
     if (c && f.column_family_name != CfName(static_cast<int>(*c))) continue;
+    {
+      // SST files never change: one that passed is not read again by this
+      // process (serve lists runs on every request; `verify` checks all).
+      std::lock_guard<std::mutex> lock(verified_mu_);
+      if (verified_.count(f.name)) continue;
+    }
     const std::string path = f.db_path + f.name;
     rocksdb::Status s = rocksdb::VerifySstFileChecksum(options, rocksdb::EnvOptions(), ro, path);
+    if (s.ok()) {
+      std::lock_guard<std::mutex> lock(verified_mu_);
+      verified_.insert(f.name);
+    }
     std::error_code ec;
     if (!s.ok() && !std::filesystem::exists(path, ec) && (read_only() || !StillLive(f.name))) {
       continue;  // compacted away meanwhile (by this process's compaction, or the holder's)

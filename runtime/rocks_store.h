@@ -13,6 +13,8 @@
 #define AOS_RUNTIME_ROCKS_STORE_H_
 
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 
 #include "runtime/store.h"
@@ -45,14 +47,16 @@ class RocksStore : public Store {
             const std::function<bool(std::string_view, std::string_view)>& visit) override;
   std::optional<std::string> LastKey(Column c, std::string_view prefix) override;
   std::vector<std::string> CheckFiles(std::optional<Column> c) override;
-  bool StillLive(const std::string& name);
   void SyncWal();
   void Sync() override { SyncWal(); }
 
  private:
   struct Impl;
+  bool StillLive(const std::string& name);  // an SST file still among the live ones
   explicit RocksStore(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
+  std::mutex verified_mu_;
+  std::set<std::string> verified_;  // SST files this process checked and found whole
 };
 
 }  // namespace aos

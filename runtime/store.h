@@ -86,7 +86,9 @@ class Store {
   virtual void Sync() { Write(WriteBatch{}, true); }
   // Damage in the stored files of column `c` (all columns: nullopt), one
   // line each naming the file and what is wrong; empty when all is well.
-  // Needed because a scan over a damaged file can skip it silently.
+  // Needed because a scan over a damaged file can skip it silently. A file
+  // found whole is not read again by the same store object (files never
+  // change; a long-running process lists often).
   virtual std::vector<std::string> CheckFiles(std::optional<Column> c) {
     (void)c;
     return {};

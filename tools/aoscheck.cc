@@ -290,8 +290,7 @@ std::unique_ptr<aos::Program> Load(const std::string& path, const Options& o,
       *status = unreadable ? kExitIo : kExitInvalid;
       return nullptr;
     }
-    copts.known_models.emplace();
-    for (const auto& [name, m] : config->models) copts.known_models->insert(name);
+    copts = aos::CheckOptionsFor(&*config);
   }
   std::string text;
   if (!ReadFile(path, &text)) {

@@ -267,9 +267,7 @@ int LoadWorkflow(const Context& c, const std::string& path, std::string text, co
                  Loaded* out) {
   // A run can only call the models its config names: with no config (or
   // no models in it) every model name is refused here, before anything runs.
-  aos::CheckOptions copts;
-  copts.known_models.emplace();
-  for (const auto& [name, m] : c.config.models) copts.known_models->insert(name);
+  const aos::CheckOptions copts = aos::CheckOptionsFor(&c.config);
   aos::Diagnostics diags;
   out->program = aos::LoadProgram(path, std::move(text), copts, diags);
   if (diags.has_errors()) {
@@ -893,11 +891,8 @@ int LoadServed(Context& c, std::vector<std::pair<std::shared_ptr<aos::Program>, 
       return kExitIo;
     }
     // Every workflow of the file is served.
-    aos::CheckOptions copts;
-    copts.known_models.emplace();
-    for (const auto& [name, m] : c.config.models) copts.known_models->insert(name);
     aos::Diagnostics diags;
-    std::shared_ptr<aos::Program> program = aos::LoadProgram(path, text, copts, diags);
+    std::shared_ptr<aos::Program> program = aos::LoadProgram(path, text, aos::CheckOptionsFor(&c.config), diags);
     if (diags.has_errors()) {
       diags.Sort();
       for (const auto& d : diags.all()) {

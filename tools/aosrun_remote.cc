@@ -22,15 +22,21 @@ std::optional<Remote> FindServe(const std::string& data_dir, const aos::Config& 
   if (pid->kind() != aos::ValueKind::kInt || ::kill(static_cast<pid_t>(pid->as_int()), 0) != 0) return std::nullopt;
   Remote r;
   r.address = v->Find("address")->ToDisplayString();
-  if (const char* t = std::getenv("AOS_SERVE_TOKEN"); t && *t) {
-    r.token = t;
-  } else if (auto it = config.secrets.find("AOS_SERVE_TOKEN"); it != config.secrets.end()) {
-    r.token = it->second;
+  if (auto t = ConfiguredToken(&config)) {
+    r.token = *t;
   } else {
     std::ifstream tf(data_dir + "/serve.token");
     std::getline(tf, r.token);
   }
   return r;
+}
+
+std::optional<std::string> ConfiguredToken(const aos::Config* config) {
+  if (const char* t = std::getenv("AOS_SERVE_TOKEN"); t && *t) return std::string(t);
+  if (config) {
+    if (auto it = config->secrets.find("AOS_SERVE_TOKEN"); it != config->secrets.end()) return it->second;
+  }
+  return std::nullopt;
 }
 
 int Call(const Remote& r, const std::string& method, const std::string& path, const std::string& json_body,

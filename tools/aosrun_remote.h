@@ -17,6 +17,11 @@ struct Remote {
   std::string token;
 };
 
+// The serve token an operator configured: $AOS_SERVE_TOKEN when set and not
+// empty, else the config's secrets file; nullopt when neither (serve then
+// makes one in DATA/serve.token, which the CLI reads).
+std::optional<std::string> ConfiguredToken(const aos::Config* config);
+
 // The serve process holding `data_dir` (DATA/serve.json, its pid alive) and
 // the token to talk to it; nullopt when none runs.
 std::optional<Remote> FindServe(const std::string& data_dir, const aos::Config& config);

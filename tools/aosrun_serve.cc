@@ -1,4 +1,5 @@
 #include "tools/aosrun_serve.h"
+#include "tools/aosrun_remote.h"
 
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -59,10 +60,7 @@ std::string RandomHex(size_t n) {
 // The serve token: $AOS_SERVE_TOKEN, the config's secrets file, or one made
 // at first start in DATA/serve.token (mode 0600). "" when none can be had.
 std::string Token(const ServeSetup& s) {
-  if (const char* t = std::getenv("AOS_SERVE_TOKEN"); t && *t) return t;
-  if (s.config) {
-    if (auto it = s.config->secrets.find("AOS_SERVE_TOKEN"); it != s.config->secrets.end()) return it->second;
-  }
+  if (auto t = ConfiguredToken(s.config)) return *t;
   const std::string path = s.data_dir + "/serve.token";
   std::ifstream in(path);
   std::string token;
