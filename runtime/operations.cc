@@ -109,6 +109,14 @@ std::string InboxItemJson(const InboxItem& i) {
          ",\"due\":" + i.due.ToJson() + ",\"requested\":" + i.requested.ToJson() + "}";
 }
 
+const TypeRef* ApprovalReturns(const Dag& dag, const std::string& name) {
+  const std::string base = name.substr(0, name.find('['));
+  for (const auto& n : dag.nodes) {
+    if (n.name == base && n.stmt && n.stmt->kind == StmtKind::kApproval && n.stmt->returns) return n.stmt->returns.get();
+  }
+  return nullptr;
+}
+
 OpResult Decide(RunLog& log, const Program* program, const Dag* dag, const std::string& name, Decision d) {
   const RunState& s = log.state();
   const Instance* in = s.Find(name);
@@ -150,17 +158,14 @@ OpResult Decide(RunLog& log, const Program* program, const Dag* dag, const std::
     }
   }
   // `returns T`: an approval's data must be a T.
-  if (d.approve && !d.data.is_null() && program && dag) {
-    const std::string base = name.substr(0, name.find('['));
-    for (const auto& n : dag->nodes) {
-      if (n.name != base || !n.stmt || n.stmt->kind != StmtKind::kApproval || !n.stmt->returns) continue;
-      Value typed;
-      const std::string err = CheckValue(*program, n.stmt->returns.get(), d.data, &typed);
-      if (!err.empty()) {
-        return {OpStatus::kInvalid, "--payload does not fit '" + name + "' (returns " + n.stmt->returns->name + "): " + err};
-      }
-      d.data = typed;
+  const TypeRef* returns = d.approve && !d.data.is_null() && program && dag ? ApprovalReturns(*dag, name) : nullptr;
+  if (returns) {
+    Value typed;
+    const std::string err = CheckValue(*program, returns, d.data, &typed);
+    if (!err.empty()) {
+      return {OpStatus::kInvalid, "--payload does not fit '" + name + "' (returns " + returns->name + "): " + err};
     }
+    d.data = typed;
   }
   log.Append(name, events::ApprovalDecided{.approved = d.approve,
                                            .by = d.by,

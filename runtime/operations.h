@@ -80,6 +80,10 @@ struct Decision {
   int64_t at_nanos = 0;     // when
 };
 
+// The `returns T` type of approval instance `name` ("ok", "ok[2]") in `dag`;
+// null when it has none.
+const TypeRef* ApprovalReturns(const Dag& dag, const std::string& name);
+
 // Records `d` for approval `name` of the run loaded in `log`, synced before
 // it returns. Refused when nothing by that name waits (the message lists
 // what does), it was already decided (a decision is final), the run ended,

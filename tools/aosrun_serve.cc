@@ -658,13 +658,11 @@ class Api {
     const aos::Program* p = nullptr;
     const aos::Dag* dag = d_.DagOf(log.state(), &p);
     if (!dag) return out;
-    const std::string base = name.substr(0, name.find('['));
-    for (const auto& n : dag->nodes) {
-      if (n.name != base || !n.stmt || n.stmt->kind != aos::StmtKind::kApproval || !n.stmt->returns) continue;
-      if (type) *type = n.stmt->returns.get();
-      if (program) *program = p;
-      auto t = p->types.find(n.stmt->returns->name);
-      if (t == p->types.end()) continue;
+    const aos::TypeRef* returns = aos::ApprovalReturns(*dag, name);
+    if (!returns) return out;
+    if (type) *type = returns;
+    if (program) *program = p;
+    if (auto t = p->types.find(returns->name); t != p->types.end()) {
       for (const auto& f : t->second->fields) out.push_back({f.name, f.type ? f.type->name : "any"});
     }
     return out;
