@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include "runtime/call_pool.h"
 #include "runtime/codec.h"
 
 namespace aos {
@@ -25,57 +26,43 @@ void Runner::Impl::Dispatch(Job job) {
       cv_done.notify_all();
     });
   } catch (const std::exception&) {
-    started = false;  // the handler could not start it: a worker will
+    started = false;  // the handler could not start it: the pool will
   }
   if (started) return;
-  job = std::move(*shared);
-  std::lock_guard<std::mutex> lock(mu);
-  --async_started;
-  if (static_cast<int>(workers.size()) < opt.concurrency &&
-      static_cast<int>(workers.size()) < in_flight + static_cast<int>(jobs.size())) {
-    workers.emplace_back([this] { WorkerLoop(); });
-  }
-  jobs.push_back(std::move(job));
-  cv_jobs.notify_one();
-}
-
-void Runner::Impl::WorkerLoop() {
-  for (;;) {
-    Job job;
+  // A blocking call: on the process's shared pool. It is skipped when the
+  // run stops before a thread takes it (the log already says how to redo
+  // it), and counted as finished either way, so StopWorkers knows when no
+  // pool thread can touch this runner any more.
+  CallPool::Shared().Submit([this, shared] {
+    bool skip;
     {
-      std::unique_lock<std::mutex> lock(mu);
-      cv_jobs.wait(lock, [&] { return stopping || !jobs.empty(); });
-      // Stopping (the run ended, or the process is going down): calls not
-      // started yet are not started; the log already says how to redo them.
-      if (stopping) return;
-      job = std::move(jobs.front());
-      jobs.pop_front();
+      std::lock_guard<std::mutex> lock(mu);
+      skip = stopping;
     }
     CallResult r;
-    try {
-      r = calls.Invoke(job.req);
-    } catch (const std::exception& e) {
-      r.ok = false;
-      r.error_kind = "net";
-      r.message = e.what();
+    if (!skip) {
+      try {
+        r = calls.Invoke(shared->req);
+      } catch (const std::exception& e) {
+        r.ok = false;
+        r.error_kind = "net";
+        r.message = e.what();
+      }
     }
     std::lock_guard<std::mutex> lock(mu);
-    done.push_back(Done{std::move(job), std::move(r)});
+    if (!skip) done.push_back(Done{std::move(*shared), std::move(r)});
+    ++async_finished;
     cv_done.notify_all();
-  }
+  });
 }
 
 void Runner::Impl::StopWorkers() {
-  {
-    // Calls a handler runs on its own loop hold a pointer to this runner:
-    // wait for their callbacks (bounded by the calls' own deadlines).
-    std::unique_lock<std::mutex> lock(mu);
-    cv_done.wait(lock, [&] { return async_finished == async_started; });
-    stopping = true;
-  }
-  cv_jobs.notify_all();
-  for (auto& t : workers) t.join();
-  workers.clear();
+  // Calls in flight hold a pointer to this runner: those a handler runs on
+  // its own loop and those a pool thread took finish (bounded by the calls'
+  // own deadlines); those not taken yet are skipped.
+  std::unique_lock<std::mutex> lock(mu);
+  stopping = true;
+  cv_done.wait(lock, [&] { return async_finished == async_started; });
 }
 
 void Runner::Impl::Collect(int64_t deadline) {

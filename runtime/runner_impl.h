@@ -101,7 +101,7 @@ struct Runner::Impl {
   bool failing = false;
   Value fail_error;
 
-  // ---- workers
+  // ---- calls in flight (runner_executor.cc)
   struct Job {
     std::string inst;
     int scope;
@@ -115,13 +115,11 @@ struct Runner::Impl {
     CallResult result;
   };
   std::mutex mu;
-  std::condition_variable cv_jobs, cv_done;
-  std::deque<Job> jobs;
+  std::condition_variable cv_done;
   std::deque<Done> done;
-  std::vector<std::thread> workers;
-  bool stopping = false;
-  int async_started = 0;   // calls a handler took with Start
-  int async_finished = 0;  // ... whose `done` has run
+  bool stopping = false;   // the run is ending: pool jobs not taken yet are skipped
+  int async_started = 0;   // calls handed to the handler's loop or the shared pool
+  int async_finished = 0;  // ... whose completion has run (or that were skipped)
   int in_flight = 0;
   std::unordered_map<std::string, bool> dispatched;
 
@@ -370,12 +368,12 @@ struct Runner::Impl {
   // evaluated arguments.
   static std::string RequestDigest(const Call& call, const Args& a);
 
-  // ====== the executor (runner_executor.cc): worker threads or the
-  // handler's own loop run the calls; Finish records their outcome
+  // ====== the executor (runner_executor.cc): the handler's own loop (HTTP)
+  // or the process's shared CallPool (blocking calls) runs the calls;
+  // Finish records their outcome
   void Dispatch(Job job);
 
-  void WorkerLoop();
-
+  // Waits until no call in flight can reach this runner any more.
   void StopWorkers();
 
   // Waits for finished calls (at most until `deadline`, 0: no bound) and
