@@ -46,11 +46,13 @@ class Driver::RunGuard {
   bool owned_ = false;
 };
 
-Driver::Driver(Store& store, Clock& clock, CallHandler& calls, RunOptions base, int workers)
-    : store_(store), clock_(clock), calls_(calls), base_(std::move(base)) {
-  base_.max_inline_wait_ms = 0;  // every wait goes to the due index
-  base_.progress = nullptr;
-  for (int i = 0; i < std::max(1, workers); ++i) {
+Driver::Driver(Store& store, Clock& clock, CallHandler& calls, RunOptions base, int workers, bool foreground)
+    : store_(store), clock_(clock), calls_(calls), base_(std::move(base)), foreground_(foreground) {
+  if (!foreground) {
+    base_.max_inline_wait_ms = 0;  // every wait goes to the due index
+    base_.progress = nullptr;
+  }
+  for (int i = 0; i < workers; ++i) {
     pool_.emplace_back([this] {
       for (;;) {
         std::function<void()> job;
@@ -380,9 +382,11 @@ const Dag* Driver::DagOf(const RunState& s, const Program** program) {
 
 RunOutcome Driver::RunIt(RunLog& log, const Loaded& w) {
   RunOptions opt = base_;
-  opt.sync_at_end = false;  // GroupSync below makes the end durable
+  // Many runs at once (serve): their ends are synced together (GroupSync).
+  // One run in the foreground syncs its own end, in the same write.
+  if (!foreground_) opt.sync_at_end = false;
   RunOutcome o = Runner(log, *w.program, *w.dag, calls_, clock_, opt).Run();
-  GroupSync();
+  if (!foreground_) GroupSync();
   Index(log.state().run_id, o);
   return o;
 }
@@ -490,6 +494,17 @@ void Driver::Recover() {
 }
 
 Driver::Started Driver::Start(const std::string& name, const Value& inputs, const std::string& run_id) {
+  return Start(name, inputs, run_id, StartOptions());
+}
+
+RunOutcome Driver::Run(RunLog& log, std::shared_ptr<Program> program, const Dag& dag) {
+  RunGuard guard(*this, log.state().run_id);
+  if (log.state().Finished()) return OutcomeOf(log.state());
+  return RunIt(log, Loaded{std::move(program), &dag});
+}
+
+Driver::Started Driver::Start(const std::string& name, const Value& inputs, const std::string& run_id,
+                              const StartOptions& options) {
   Started s;
   const std::string id = run_id.empty() ? NewRunId() : run_id;
   if (!ValidRunId(id)) {
@@ -550,9 +565,14 @@ Driver::Started Driver::Start(const std::string& name, const Value& inputs, cons
   }
   log.Begin(id);
   const std::string& text = w_loaded->dag->source->text();
-  if (!StartRun(log, *w_loaded->program, *w_loaded->dag, w_loaded->dag->source->path(), text, typed, false, &s.error)) {
+  if (!StartRun(log, *w_loaded->program, *w_loaded->dag, w_loaded->dag->source->path(), text, typed,
+                options.replay_effects, &s.error, options.config_hash)) {
     s.status = 400;
     return s;
+  }
+  if (options.started) {
+    log.Flush(false);
+    options.started(id);
   }
   // RunStarted goes with the run's first batch (written before any call
   // starts and at its end, then group-synced before the answer): one write

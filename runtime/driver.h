@@ -1,6 +1,6 @@
-// Driver: the runtime side of `aosrun serve` (and of `aoscheck test`, which
-// drives one run on it over an in-memory store and a virtual clock). It
-// owns the runs of one data directory: it starts and continues them, applies operator actions to them
+// Driver: the runtime side of `aosrun serve`, and of `aosrun FILE` (one run
+// in the foreground) and `aoscheck test` (one run over an in-memory store and
+// a virtual clock). It owns the runs of one data directory: it starts and continues them, applies operator actions to them
 // (through runtime/operations), and wakes each waiting run at its due time
 // (a timer, a retry, an approval's timeout, an undo to try again) from one
 // in-memory index of due times, sleeping until the earliest or until work
@@ -39,10 +39,14 @@ namespace aos {
 
 class Driver {
  public:
-  // `base` is applied to every run (config, concurrency); waits are never
-  // slept inline: they go to the due index. `workers` run due runs and
-  // timed triggers.
-  Driver(Store& store, Clock& clock, CallHandler& calls, RunOptions base, int workers = 8);
+  // `base` is applied to every run (config, concurrency). `workers` run due
+  // runs and timed triggers (0: none, for a caller that never runs Loop).
+  // Serve's waits are never slept inline: they go to the due index; with
+  // `foreground` (`aosrun FILE`: one run, a person watching) the run sleeps
+  // through short waits as base.max_inline_wait_ms says, and reports
+  // progress through base.progress.
+  Driver(Store& store, Clock& clock, CallHandler& calls, RunOptions base, int workers = 8,
+         bool foreground = false);
   ~Driver();
 
   // Makes the workflows of a checked program startable by name. Runs keep
@@ -77,9 +81,22 @@ class Driver {
     std::string run_id;
     RunOutcome outcome;
   };
+  // How a start is recorded (RunStarted's fields) and announced.
+  struct StartOptions {
+    bool replay_effects = false;
+    std::string config_hash;
+    // Called once RunStarted is written (to the OS), before the run goes:
+    // `aosrun FILE` prints the id, which `aosrun resume ID` then finds.
+    std::function<void(const std::string& run_id)> started;
+  };
   // Starts workflow `name` with `inputs` under `run_id` (a new id when
   // empty); an existing id is continued (as aosrun FILE --run-id does).
+  Started Start(const std::string& name, const Value& inputs, const std::string& run_id,
+                const StartOptions& options);
   Started Start(const std::string& name, const Value& inputs, const std::string& run_id);
+  // Continues the run loaded in `log` with `program`'s workflow `dag` (the
+  // run's stored text, already checked: `aosrun resume`, a decision).
+  RunOutcome Run(RunLog& log, std::shared_ptr<Program> program, const Dag& dag);
   // Continues a run (after a decision or a signal, or when due). false with
   // *error when it cannot be loaded.
   bool Continue(const std::string& run_id, RunOutcome* out, std::string* error);
@@ -156,6 +173,7 @@ class Driver {
   Clock& clock_;
   CallHandler& calls_;
   RunOptions base_;
+  bool foreground_ = false;
   std::map<std::string, Loaded> by_name_;  // startable workflows
   std::map<std::string, Loaded> by_text_;  // digest(text) + workflow -> program
   std::map<std::string, Timed> timed_;     // schedule and every triggers, by name

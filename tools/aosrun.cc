@@ -40,6 +40,7 @@
 #include "stdlib/std_calls.h"
 #include "tools/aosrun_args.h"
 #include "tools/aosrun_remote.h"
+#include "runtime/driver.h"
 #include "tools/aosrun_serve.h"
 
 #include <spdlog/sinks/rotating_file_sink.h>
@@ -258,7 +259,7 @@ int Report(const Context& c, const std::string& run_id, const aos::RunOutcome& o
 }
 
 struct Loaded {
-  std::unique_ptr<aos::Program> program;
+  std::shared_ptr<aos::Program> program;
   const aos::Dag* dag = nullptr;
 };
 
@@ -324,8 +325,8 @@ int Continue(Context& c, aos::RunLog& log, Loaded* have = nullptr) {
     }
   }
   Progress p;
-  aos::Runner runner(log, *w.program, *w.dag, *c.calls, *c.clock, MakeRunOptions(c, &p));
-  aos::RunOutcome o = runner.Run();
+  aos::Driver driver(*c.store, *c.clock, *c.calls, MakeRunOptions(c, &p), /*workers=*/0, /*foreground=*/true);
+  aos::RunOutcome o = driver.Run(log, w.program, *w.dag);
   if (p.on) std::fprintf(stderr, "\r\033[K");
   return Report(c, s.run_id, o);
 }
@@ -661,19 +662,27 @@ int CmdStart(Context& c) {
     }
     return continue_existing(log, &w);
   }
-  log.Begin(id);
-  if (!aos::StartRun(log, *w.program, *w.dag, path, text, inputs[0], c.opt.replay_effects, &error, c.config_hash)) {
-    return Usage(error);
-  }
-  // Written (to the OS) before the id is shown, so `aosrun resume ID` finds
-  // the run even if this process is killed right after.
-  log.Flush(false);
-  if (!c.opt.json) std::cerr << "run " << id << " started (workflow " << w.dag->workflow->name << ")\n";
+  // The run goes on the same Driver as serve's, in the foreground (short
+  // waits slept through, progress shown). RunStarted is written (to the OS)
+  // before the id is shown, so `aosrun resume ID` finds the run even if this
+  // process is killed right after.
   Progress p;
-  aos::Runner runner(log, *w.program, *w.dag, *c.calls, *c.clock, MakeRunOptions(c, &p));
-  aos::RunOutcome o = runner.Run();
+  aos::Driver driver(*c.store, *c.clock, *c.calls, MakeRunOptions(c, &p), /*workers=*/0, /*foreground=*/true);
+  driver.AddProgram(w.program, text);
+  aos::Driver::StartOptions so;
+  so.replay_effects = c.opt.replay_effects;
+  so.config_hash = c.config_hash;
+  so.started = [&](const std::string& started) {
+    if (!c.opt.json) std::cerr << "run " << started << " started (workflow " << w.dag->workflow->name << ")\n";
+  };
+  const aos::Driver::Started st = driver.Start(w.dag->workflow->name, inputs[0], id, so);
   if (p.on) std::fprintf(stderr, "\r\033[K");
-  return Report(c, id, o);
+  if (st.status >= 500) {
+    std::cerr << "aosrun: " << st.error << "\n";
+    return kExitIo;
+  }
+  if (st.status >= 400) return Usage(st.error);
+  return Report(c, id, st.outcome);
 }
 
 int LoadRun(Context& c, const std::string& run_id, aos::RunLog& log) {
