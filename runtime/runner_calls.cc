@@ -195,30 +195,155 @@ void Runner::Impl::SeeOwnWrites() {
   if (log.batch().state_writes) log.Flush(opt.durability == Durability::kStrict);
 }
 
+bool Runner::Impl::Escalated(int s, uint32_t node, const std::string& key, Instance& in) {
+  if (!in.requested || StrOf(in.request.Find("purpose")) != "escalate") return false;
+  if (!in.decided) {
+    Block(s, node);
+    return true;
+  }
+  const Value* ap = in.decision.Find("approved");
+  const Value* data = in.decision.Find("data");
+  if (!ap || !ap->as_bool()) {
+    FailStep(key, StrOf(in.last_error.Find("kind")).empty() ? "approval.rejected" : StrOf(in.last_error.Find("kind")),
+             "the operator chose to fail " + key + " after: " + StrOf(in.last_error.Find("message")));
+    return true;
+  }
+  if (data && data->Find("skip")) {
+    Complete(s, node, key, *data->Find("skip"));
+    return true;
+  }
+  log.Append(key, events::StepScheduled{.reset = true});
+  return false;
+}
+
+bool Runner::Impl::EffectMayGo(int s, uint32_t node, const std::string& key, const Args& a, std::string* ekey) {
+  const Stmt& stmt = StmtOf(node);
+  const Call& call = *stmt.call;
+  Instance& in = st.At(key);
+  *ekey = in.key;  // recorded by an earlier intent; else evaluated (deterministically)
+  if (ekey->empty()) {
+    const Modifier* km = stmt.FindModifier(ModifierKind::kKey);
+    Value kv;
+    if (!km || !EvalOrFail(*km->value, s, key, &kv, "key", node)) return false;
+    *ekey = kv.ToDisplayString();
+  }
+  // Within a run a key names one request: a second effect with the same
+  // key and another request would reach a deduplicating receiver as a
+  // replay and be dropped, or be sent twice under one key elsewhere.
+  if (!in.intent) {
+    const std::string digest = RequestDigest(call, a);
+    auto owner = st.effect_key_owner.find(*ekey);
+    if (owner != st.effect_key_owner.end() && owner->second != key) {
+      const Instance& first = st.At(owner->second);
+      if (first.request_digest != digest) {
+        FailStep(key, "effect.key_conflict",
+                 "effects " + owner->second + " and " + key + " have the same key '" + *ekey +
+                     "' but different requests: a key must name one request");
+        return false;
+      }
+      // The same request under the same key is the same effect: its
+      // result once done (the store may not have it yet), never a
+      // second send (SMTP cannot deduplicate).
+      if (first.status == InstStatus::kDone) {
+        log.Append(key, events::EffectCompleted{.key = *ekey, .result = first.result, .reused = true});
+        Complete(s, node, key, first.result);
+        return false;
+      }
+      if (first.status != InstStatus::kFailed) {
+        Block(s, node);  // until the first one ends
+        return false;
+      }
+    }
+  }
+  // Across runs: a completed key returns its recorded result.
+  if (!st.replay_effects) {
+    if (auto raw = StoreOf().Get(Column::kIdempotency, IdempotencyKey(*ekey))) {
+      Value prior;
+      if (DecodeValue(*raw, &prior)) {
+        log.Append(key, events::EffectCompleted{.key = *ekey, .result = prior, .reused = true});
+        Complete(s, node, key, prior);
+        return false;
+      }
+    }
+  }
+  return Confirmed(s, node, key, *ekey);
+}
+
+bool Runner::Impl::Confirmed(int s, uint32_t node, const std::string& key, const std::string& ekey) {
+  const Stmt& stmt = StmtOf(node);
+  const Call& call = *stmt.call;
+  if (!stmt.FindModifier(ModifierKind::kConfirm) || st.At(key).confirmed) return true;
+  if (!st.At(key).requested || StrOf(st.At(key).request.Find("purpose")) != "confirm") {
+    // The operator sees the request as it will be made, secrets masked.
+    Args shown;
+    redact_secrets = true;
+    const bool ok = EvalArgs(call, s, key, node, &shown);
+    redact_secrets = false;
+    if (!ok) return false;
+    RequestApproval(key, "confirm", "Run effect " + key + " (" + call.callee + ") with key '" + ekey + "'?",
+                    M({{S("call"), S(call.callee)},
+                       {S("args"), Value::List(shown.positional)},
+                       {S("named"), M(shown.named)},
+                       {S("key"), S(ekey)}}),
+                    0, "");
+  }
+  Instance& in = st.At(key);
+  if (!in.decided) {
+    Block(s, node);
+    return false;
+  }
+  const Value* ap = in.decision.Find("approved");
+  if (!ap || !ap->as_bool()) {
+    FailStep(key, "approval.rejected", "the effect " + key + " was not confirmed");
+    return false;
+  }
+  return true;
+}
+
+bool Runner::Impl::CachedAnswer(int s, uint32_t node, const std::string& key, const CallRequest& req,
+                                std::string* ckey) {
+  if (StmtOf(node).kind == StmtKind::kEffect || !StmtOf(node).FindModifier(ModifierKind::kCache)) return false;
+  *ckey = CacheKey(req);
+  auto raw = StoreOf().Get(Column::kCache, *ckey);
+  if (!raw) return false;
+  Value entry;
+  if (DecodeValue(*raw, &entry) && entry.Find("expires") && entry.Find("value") &&
+      (entry.Find("expires")->as_int() == 0 || entry.Find("expires")->as_int() > clock.NowNanos())) {
+    CacheHit(s, node, key, req, *entry.Find("value"));
+    return true;
+  }
+  return false;
+}
+
+void Runner::Impl::StartAttempt(int s, uint32_t node, const std::string& key, const Args& a, const std::string& ekey,
+                                CallRequest req, std::string ckey) {
+  const Stmt& stmt = StmtOf(node);
+  if (req.kind == "llm" && BudgetNanos() >= 0) {
+    // Held until the call ends, so that parallel calls share the budget.
+    const int64_t est = EstimateNanos(req);
+    reserved_nanos += est;
+    reserved[key] = est;
+  }
+  Instance& in = st.At(key);
+  events::AttemptStarted started{.attempt = in.attempts + (in.in_flight ? 0 : 1)};
+  if (in.attempts == 0) {
+    if (Value d = Describe(stmt, s, key); !d.is_null()) started.describe = d.as_string();
+  }
+  log.Append(key, started);
+  if (stmt.kind == StmtKind::kEffect) {
+    log.Append(key, events::EffectIntent{.key = ekey, .request_digest = RequestDigest(*stmt.call, a)});
+    log.Flush(/*sync=*/true);  // the intent is durable before the world is touched
+  } else if (opt.durability == Durability::kStrict) {
+    log.Flush(true);
+  }
+  Dispatch(Job{key, s, node, std::move(req), clock.NowNanos(), std::move(ckey)});
+}
+
 void Runner::Impl::AdvanceCall(int s, uint32_t node, const std::string& key, Instance& in) {
   const Stmt& stmt = StmtOf(node);
   if (dispatched.count(key)) return;  // on a worker now
   const bool effect = stmt.kind == StmtKind::kEffect;
-  // An escalation waiting for the operator.
-  if (in.requested && StrOf(in.request.Find("purpose")) == "escalate") {
-    if (!in.decided) {
-      Block(s, node);
-      return;
-    }
-    const Value* ap = in.decision.Find("approved");
-    const Value* data = in.decision.Find("data");
-    if (!ap || !ap->as_bool()) {
-      FailStep(key, StrOf(in.last_error.Find("kind")).empty() ? "approval.rejected"
-                                                              : StrOf(in.last_error.Find("kind")),
-               "the operator chose to fail " + key + " after: " + StrOf(in.last_error.Find("message")));
-      return;
-    }
-    if (data && data->Find("skip")) {
-      Complete(s, node, key, *data->Find("skip"));
-      return;
-    }
-    log.Append(key, events::StepScheduled{.reset = true});
-  }
+  if (Escalated(s, node, key, in)) return;
   if (in.retry_due > clock.NowNanos()) {
     Block(s, node);
     return;
@@ -241,83 +366,12 @@ void Runner::Impl::AdvanceCall(int s, uint32_t node, const std::string& key, Ins
     if (!EvalOrFail(*t->value, s, key, &tv, "timeout", node)) return;
     if (tv.kind() == ValueKind::kDuration) req.timeout_ms = tv.as_duration().nanos / 1'000'000;
   }
-  std::string ekind, emsg;
   std::string ekey;  // the effect's idempotency key
   if (effect) {
-    ekey = in.key;  // recorded by an earlier intent; else evaluated (deterministically)
-    if (ekey.empty()) {
-      const Modifier* km = stmt.FindModifier(ModifierKind::kKey);
-      Value kv;
-      if (!km || !EvalOrFail(*km->value, s, key, &kv, "key", node)) return;
-      ekey = kv.ToDisplayString();
-    }
+    if (!EffectMayGo(s, node, key, a, &ekey)) return;
     req.idempotency_key = ekey;
-    // Within a run a key names one request: a second effect with the same
-    // key and another request would reach a deduplicating receiver as a
-    // replay and be dropped, or be sent twice under one key elsewhere.
-    if (!in.intent) {
-      const std::string digest = RequestDigest(call, a);
-      auto owner = st.effect_key_owner.find(ekey);
-      if (owner != st.effect_key_owner.end() && owner->second != key) {
-        const Instance& first = st.At(owner->second);
-        if (first.request_digest != digest) {
-          FailStep(key, "effect.key_conflict",
-                   "effects " + owner->second + " and " + key + " have the same key '" + ekey +
-                       "' but different requests: a key must name one request");
-          return;
-        }
-        // The same request under the same key is the same effect: its
-        // result once done (the store may not have it yet), never a
-        // second send (SMTP cannot deduplicate).
-        if (first.status == InstStatus::kDone) {
-          log.Append(key, events::EffectCompleted{.key = ekey, .result = first.result, .reused = true});
-          Complete(s, node, key, first.result);
-          return;
-        }
-        if (first.status != InstStatus::kFailed) {
-          Block(s, node);  // until the first one ends
-          return;
-        }
-      }
-    }
-    // Across runs: a completed key returns its recorded result.
-    if (!st.replay_effects) {
-      if (auto raw = StoreOf().Get(Column::kIdempotency, IdempotencyKey(ekey))) {
-        Value prior;
-        if (DecodeValue(*raw, &prior)) {
-          log.Append(key, events::EffectCompleted{.key = ekey, .result = prior, .reused = true});
-          Complete(s, node, key, prior);
-          return;
-        }
-      }
-    }
-    if (stmt.FindModifier(ModifierKind::kConfirm) && !st.At(key).confirmed) {
-      if (!st.At(key).requested || StrOf(st.At(key).request.Find("purpose")) != "confirm") {
-        // The operator sees the request as it will be made, secrets masked.
-        Args shown;
-        redact_secrets = true;
-        const bool ok = EvalArgs(call, s, key, node, &shown);
-        redact_secrets = false;
-        if (!ok) return;
-        RequestApproval(key, "confirm", "Run effect " + key + " (" + call.callee + ") with key '" + ekey + "'?",
-                        M({{S("call"), S(call.callee)},
-                           {S("args"), Value::List(shown.positional)},
-                           {S("named"), M(shown.named)},
-                           {S("key"), S(ekey)}}),
-                        0, "");
-      }
-      Instance& i3 = st.At(key);
-      if (!i3.decided) {
-        Block(s, node);
-        return;
-      }
-      const Value* ap = i3.decision.Find("approved");
-      if (!ap || !ap->as_bool()) {
-        FailStep(key, "approval.rejected", "the effect " + key + " was not confirmed");
-        return;
-      }
-    }
   }
+  std::string ekind, emsg;
   if (!BuildRequest(k, a, s, key, &req, &ekind, &emsg)) {
     FailStep(key, ekind, emsg);
     return;
@@ -325,38 +379,9 @@ void Runner::Impl::AdvanceCall(int s, uint32_t node, const std::string& key, Ins
   // `cache`: an identical call (callee, evaluated arguments, model
   // settings) made within the TTL by any run answers from the cache.
   std::string ckey;
-  if (!effect && stmt.FindModifier(ModifierKind::kCache)) {
-    ckey = CacheKey(req);
-    if (auto raw = StoreOf().Get(Column::kCache, ckey)) {
-      Value entry;
-      if (DecodeValue(*raw, &entry) && entry.Find("expires") && entry.Find("value") &&
-          (entry.Find("expires")->as_int() == 0 || entry.Find("expires")->as_int() > clock.NowNanos())) {
-        CacheHit(s, node, key, req, *entry.Find("value"));
-        return;
-      }
-    }
-  }
+  if (CachedAnswer(s, node, key, req, &ckey)) return;
   if (req.kind == "llm" && !BudgetAllows(s, node, key, req)) return;
-  if (req.kind == "llm" && BudgetNanos() >= 0) {
-    // Held until the call ends, so that parallel calls share the budget.
-    const int64_t est = EstimateNanos(req);
-    reserved_nanos += est;
-    reserved[key] = est;
-  }
-  Instance& i4 = st.At(key);
-  events::AttemptStarted started{.attempt = i4.attempts + (i4.in_flight ? 0 : 1)};
-  if (i4.attempts == 0) {
-    if (Value d = Describe(stmt, s, key); !d.is_null()) started.describe = d.as_string();
-  }
-  log.Append(key, started);
-  if (effect) {
-    const std::string digest = RequestDigest(call, a);
-    log.Append(key, events::EffectIntent{.key = ekey, .request_digest = digest});
-    log.Flush(/*sync=*/true);  // the intent is durable before the world is touched
-  } else if (opt.durability == Durability::kStrict) {
-    log.Flush(true);
-  }
-  Dispatch(Job{key, s, node, std::move(req), clock.NowNanos(), std::move(ckey)});
+  StartAttempt(s, node, key, a, ekey, std::move(req), std::move(ckey));
 }
 
 std::string Runner::Impl::RequestDigest(const Call& call, const Args& a) {

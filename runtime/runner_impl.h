@@ -362,7 +362,24 @@ struct Runner::Impl {
   // writes: flush them first.
   void SeeOwnWrites();
 
+  // A call statement's next step: its escalation answered, its retry due,
+  // room under the concurrency bound, arguments, then (effects) the key
+  // and the confirm gate, the cache, the budget, and an attempt.
   void AdvanceCall(int s, uint32_t node, const std::string& key, Instance& in);
+  // An escalation of the statement waiting for, or answered by, the
+  // operator; true when that settled this step (blocked, failed, skipped).
+  bool Escalated(int s, uint32_t node, const std::string& key, Instance& in);
+  // An effect's key (*ekey), a key conflict within the run, a result
+  // recorded under the key (this run's or an earlier run's), the confirm
+  // gate: true when the effect may be attempted now.
+  bool EffectMayGo(int s, uint32_t node, const std::string& key, const Args& a, std::string* ekey);
+  bool Confirmed(int s, uint32_t node, const std::string& key, const std::string& ekey);
+  // A `cache` statement answered from the cache (*ckey: where a fresh
+  // result will go).
+  bool CachedAnswer(int s, uint32_t node, const std::string& key, const CallRequest& req, std::string* ckey);
+  // Records the attempt (and an effect's intent, synced) and dispatches it.
+  void StartAttempt(int s, uint32_t node, const std::string& key, const Args& a, const std::string& ekey,
+                    CallRequest req, std::string ckey);
 
   // What an effect's intent records of its request: the callee and the
   // evaluated arguments.
