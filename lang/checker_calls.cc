@@ -70,6 +70,10 @@ TypePtr BuiltinResult(std::string_view name, const std::vector<TypePtr>& args) {
     return args.size() > 1 ? args[0] : AnyType();
   };
   if (name == "size") return ScalarType(Kind::kInt);
+  if (name == "dyn") return AnyType();
+  if (name == "getHours" || name == "getMinutes" || name == "getSeconds" || name == "getMilliseconds") {
+    return ScalarType(Kind::kInt);
+  }
   if (name == "contains" || name == "startsWith" || name == "endsWith" ||
       name == "matches") {
     return ScalarType(Kind::kBool);

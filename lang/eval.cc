@@ -269,11 +269,8 @@ class Evaluator {
     if (op == "<" || op == "<=" || op == ">" || op == ">=") {
       int c;
       if (IsNum(ka) && IsNum(kb)) {
-        if ((ka == ValueKind::kDouble && std::isnan(a.as_double())) ||
-            (kb == ValueKind::kDouble && std::isnan(b.as_double()))) {
-          return Value::Bool(false);
-        }
         c = CompareNumbers(a, b);
+        if (c == kUnordered) return Value::Bool(false);  // NaN: every order is false
       } else if (ka != kb) {
         return Overload(e, a, b);
       } else if (ka == ValueKind::kString) {

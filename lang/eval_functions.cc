@@ -16,7 +16,8 @@ const std::vector<std::string_view>& BuiltinFunctionNames() {
       "string", "bool", "bytes", "type", "timestamp", "duration", "lower", "upper", "trim",
       "split", "join", "replace", "format", "format_time", "json_encode", "json_decode", "default",
       "coalesce", "sum", "min", "max", "sort", "keys", "values", "now", "uuid", "env",
-      "secret", "bearer", "basic", "has", "all", "exists", "exists_one", "map", "filter"};
+      "secret", "bearer", "basic", "has", "all", "exists", "exists_one", "map", "filter", "dyn",
+      "getHours", "getMinutes", "getSeconds", "getMilliseconds"};
   return names;
 }
 
@@ -38,26 +39,22 @@ double AsDouble(const Value& v) {
 }
 
 // -1, 0, 1; precondition: comparable.
-int CompareNumbers(const Value& a, const Value& b) {
-  const ValueKind ka = a.kind(), kb = b.kind();
-  if (ka == ValueKind::kInt && kb == ValueKind::kInt) {
-    return a.as_int() < b.as_int() ? -1 : a.as_int() > b.as_int();
-  }
-  if (ka == ValueKind::kUint && kb == ValueKind::kUint) {
-    return a.as_uint() < b.as_uint() ? -1 : a.as_uint() > b.as_uint();
-  }
-  if (ka == ValueKind::kInt && kb == ValueKind::kUint) {
-    if (a.as_int() < 0) return -1;
-    const uint64_t x = static_cast<uint64_t>(a.as_int());
-    return x < b.as_uint() ? -1 : x > b.as_uint();
-  }
-  if (ka == ValueKind::kUint && kb == ValueKind::kInt) return -CompareNumbers(b, a);
-  const double x = AsDouble(a), y = AsDouble(b);
-  return x < y ? -1 : x > y;
-}
 
 namespace {
 constexpr int64_t kNanosPerUnit = 1'000'000'000;
+
+std::string DurationSeconds(Duration d) {
+  const bool negative = d.nanos < 0;
+  const uint64_t abs = negative ? 0 - static_cast<uint64_t>(d.nanos) : static_cast<uint64_t>(d.nanos);
+  std::string out = (negative ? "-" : "") + std::to_string(abs / kNanosPerUnit);
+  if (uint64_t frac = abs % kNanosPerUnit) {
+    std::string digits = std::to_string(frac);
+    digits.insert(0, 9 - digits.size(), '0');
+    while (!digits.empty() && digits.back() == '0') digits.pop_back();
+    out += "." + digits;
+  }
+  return out + "s";
+}
 
 size_t Utf8Length(std::string_view s) {
   size_t n = 0;
@@ -114,6 +111,19 @@ class Functions {
       return true;
     };
     using K = ValueKind;
+    if (n == "dyn") {
+      // CEL's dyn(): the value itself, its static type forgotten.
+      if (args.size() != 1) return WrongArgs(e, n, args);
+      return args[0];
+    }
+    if (n == "getHours" || n == "getMinutes" || n == "getSeconds" || n == "getMilliseconds") {
+      // On a duration: the whole duration in that unit, truncated (CEL).
+      if (!kinds({K::kDuration})) return WrongArgs(e, n, args);
+      const int64_t ns = args[0].as_duration().nanos;
+      const int64_t unit = n == "getHours" ? 3'600'000'000'000 : n == "getMinutes" ? 60'000'000'000
+                           : n == "getSeconds" ? 1'000'000'000 : 1'000'000;
+      return Value::Int(ns / unit);
+    }
     if (n == "size") {
       if (args.size() != 1) return WrongArgs(e, n, args);
       switch (args[0].kind()) {
@@ -226,6 +236,8 @@ class Functions {
     }
     if (n == "string") {
       if (args.size() != 1) return WrongArgs(e, n, args);
+      // A duration in CEL's seconds form: "1000000s", "1.5s", "-0.25s".
+      if (args[0].kind() == K::kDuration) return Value::String(DurationSeconds(args[0].as_duration()));
       return Value::String(args[0].ToDisplayString());
     }
     if (n == "bool") {

@@ -32,8 +32,7 @@ EvalResult CallFunction(const Expr& e, const std::string& name, const std::vecto
 // Numbers as CEL compares them: int, uint and double are all numbers.
 bool IsNum(ValueKind k);
 double AsDouble(const Value& v);
-// -1, 0, 1; precondition: both numbers.
-int CompareNumbers(const Value& a, const Value& b);
+// (CompareNumbers is in lang/value.h.)
 
 }  // namespace aos
 

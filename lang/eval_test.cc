@@ -96,7 +96,7 @@ TEST_CASE("doubles follow IEEE and never mix implicitly with ints") {
       {"0.1 + 0.2", "0.30000000000000004"},
       {"3.0 * 2.0", "6.0"},
       {"1.0 / 4.0", "0.25"},
-      {"1.0 / 0.0", "null"},
+      {"1.0 / 0.0", "\"Infinity\""},  // JSON has no literal: the string, never null
       {"-2.5", "-2.5"},
       {"1e3", "1000.0"},
       {"1 + 2.0", "error: no such overload: int + double"},
@@ -105,7 +105,7 @@ TEST_CASE("doubles follow IEEE and never mix implicitly with ints") {
       {"int(2.9)", "2"},
       {"int(-2.9)", "-2"},
       {"5.0 % 2.0", "error: no such overload: double % double"},
-      {"1e300 * 1e300", "null"},
+      {"1e300 * 1e300", "\"Infinity\""},
   });
 }
 
@@ -251,7 +251,7 @@ TEST_CASE("conversions between kinds are explicit and checked") {
       {"string(42)", "\"42\""},
       {"string(1.0)", "\"1.0\""},
       {"string(true)", "\"true\""},
-      {"string(90s)", "\"1m30s\""},
+      {"string(90s)", "\"90s\""},  // CEL: a duration as seconds
       {"bool(\"true\")", "true"},
       {"bool(\"false\")", "false"},
       {"bool(\"maybe\")", "error: bool(): 'maybe' is not a bool"},
@@ -503,6 +503,62 @@ TEST_CASE("the list of built-in functions names what the evaluator knows") {
     CHECK(got.find("unknown function") == std::string::npos);
   }
   CHECK(Eval("sizee()", limits).find("unknown function") != std::string::npos);
+}
+
+TEST_CASE("numbers compare across int, uint and double by value, exactly (CEL)") {
+  RunTable({
+      {"1 == 1.0", "true"},
+      {"1u == 1.0", "true"},
+      {"dyn(1) == 1.0", "true"},
+      {"dyn(1) < 1.5", "true"},
+      {"2 in [1.0, 2.0]", "true"},
+      {"1.5 in [1, 2]", "false"},
+      {"-1 < 0u", "true"},
+      // Past 2^53 a double cannot tell neighbouring integers apart: the
+      // comparison still can.
+      {"9007199254740993 == 9007199254740992.0", "false"},
+      {"9007199254740993 > 9007199254740992.0", "true"},
+      {"9223372036854775807 < 9223372036854775808.0", "true"},
+      {"9223372036854775807 != 9223372036854775808.0", "true"},
+      {"18446744073709551615u < 18446744073709551616.0", "true"},
+      {"-9223372036854775807 > -9223372036854775809.0", "true"},
+      {"2 > 1.5", "true"},
+      {"-2 < -1.5", "true"},
+      {"1u >= 0.5", "true"},
+      // NaN is unordered: every comparison false, != true.
+      {"0.0 / 0.0 == 0.0 / 0.0", "false"},
+      {"0.0 / 0.0 != 0.0 / 0.0", "true"},
+      {"0.0 / 0.0 < 1", "false"},
+      {"0.0 / 0.0 >= 1", "false"},
+      {"1 > 0.0 / 0.0", "false"},
+  });
+}
+
+TEST_CASE("dyn, duration accessors and string(duration) follow CEL") {
+  RunTable({
+      {"dyn(3) + 4", "7"},
+      {"type(dyn([1, 'one']))", "\"list\""},
+      {"duration('3h30m').getHours()", "3"},
+      {"duration('3h30m').getMinutes()", "210"},
+      {"duration('90s').getSeconds()", "90"},
+      {"duration('1.5s').getMilliseconds()", "1500"},
+      {"duration('-90m').getHours()", "-1"},
+      {"string(duration('1000000s'))", "\"1000000s\""},
+      {"string(duration('1.5s'))", "\"1.5s\""},
+      {"string(duration('-250ms'))", "\"-0.25s\""},
+      {"string(duration('0s'))", "\"0s\""},
+      {"string(duration('1ns'))", "\"0.000000001s\""},
+      {"'x'.getHours()", "error: no such overload"},
+  });
+}
+
+TEST_CASE("infinities and NaN print as the strings JSON readers know, never null") {
+  RunTable({
+      {"0.0 / 0.0", "\"NaN\""},
+      {"1.0 / 0.0", "\"Infinity\""},
+      {"-1.0 / 0.0", "\"-Infinity\""},
+      {"[1.0 / 0.0, 2.5]", "[\"Infinity\",2.5]"},
+  });
 }
 
 }  // namespace

@@ -91,23 +91,32 @@ bool IsNumber(ValueKind k) {
 }
 
 // Numeric equality across int, uint and double, by value.
-bool NumEqual(const Value& a, const Value& b) {
-  const ValueKind ka = a.kind(), kb = b.kind();
-  if (ka == ValueKind::kDouble || kb == ValueKind::kDouble) {
-    const double da = ka == ValueKind::kDouble ? a.as_double()
-                      : ka == ValueKind::kInt  ? static_cast<double>(a.as_int())
-                                               : static_cast<double>(a.as_uint());
-    const double db = kb == ValueKind::kDouble ? b.as_double()
-                      : kb == ValueKind::kInt  ? static_cast<double>(b.as_int())
-                                               : static_cast<double>(b.as_uint());
-    return da == db;
-  }
-  if (ka == ValueKind::kInt && kb == ValueKind::kInt) return a.as_int() == b.as_int();
-  if (ka == ValueKind::kUint && kb == ValueKind::kUint) return a.as_uint() == b.as_uint();
-  const int64_t i = ka == ValueKind::kInt ? a.as_int() : b.as_int();
-  const uint64_t u = ka == ValueKind::kUint ? a.as_uint() : b.as_uint();
-  return i >= 0 && static_cast<uint64_t>(i) == u;
+int Sign(bool less, bool greater) { return less ? -1 : greater ? 1 : 0; }
+
+// An integer against a double, exactly: the double's integral part is
+// compared as an integer (it fits once past the range checks), then its
+// fraction breaks the tie.
+int CompareIntDouble(int64_t i, double d) {
+  if (std::isnan(d)) return kUnordered;
+  if (d >= 9223372036854775808.0) return -1;  // 2^63
+  if (d < -9223372036854775808.0) return 1;
+  const double t = std::trunc(d);
+  const int64_t ti = static_cast<int64_t>(t);
+  if (i != ti) return Sign(i < ti, i > ti);
+  return Sign(d > t, d < t);
 }
+
+int CompareUintDouble(uint64_t u, double d) {
+  if (std::isnan(d)) return kUnordered;
+  if (d < 0) return 1;
+  if (d >= 18446744073709551616.0) return -1;  // 2^64
+  const double t = std::trunc(d);
+  const uint64_t tu = static_cast<uint64_t>(t);
+  if (u != tu) return Sign(u < tu, u > tu);
+  return Sign(d > t, d < t);
+}
+
+bool NumEqual(const Value& a, const Value& b) { return CompareNumbers(a, b) == 0; }
 
 }  // namespace
 
@@ -144,7 +153,10 @@ std::string JsonQuote(std::string_view s) {
 namespace {
 
 std::string DoubleText(double d) {
-  if (std::isnan(d) || std::isinf(d)) return "null";
+  // JSON has no literal for these: the strings JavaScript and protobuf's
+  // JSON mapping use, never null (which would read back as "no value").
+  if (std::isnan(d)) return "\"NaN\"";
+  if (std::isinf(d)) return d > 0 ? "\"Infinity\"" : "\"-Infinity\"";
   char buf[64];
   auto r = std::to_chars(buf, buf + sizeof buf, d);
   std::string s(buf, r.ptr);
@@ -289,6 +301,30 @@ void CivilFromDays(int64_t z, int64_t* y, unsigned* m, unsigned* d) {
 }
 
 }  // namespace
+
+int CompareNumbers(const Value& a, const Value& b) {
+  const ValueKind ka = a.kind(), kb = b.kind();
+  auto flip = [](int c) { return c == kUnordered ? c : -c; };
+  if (ka == ValueKind::kDouble && kb == ValueKind::kDouble) {
+    const double x = a.as_double(), y = b.as_double();
+    if (std::isnan(x) || std::isnan(y)) return kUnordered;
+    return Sign(x < y, x > y);
+  }
+  if (ka == ValueKind::kInt && kb == ValueKind::kDouble) return CompareIntDouble(a.as_int(), b.as_double());
+  if (ka == ValueKind::kDouble && kb == ValueKind::kInt) return flip(CompareIntDouble(b.as_int(), a.as_double()));
+  if (ka == ValueKind::kUint && kb == ValueKind::kDouble) return CompareUintDouble(a.as_uint(), b.as_double());
+  if (ka == ValueKind::kDouble && kb == ValueKind::kUint) return flip(CompareUintDouble(b.as_uint(), a.as_double()));
+  if (ka == ValueKind::kInt && kb == ValueKind::kInt) return Sign(a.as_int() < b.as_int(), a.as_int() > b.as_int());
+  if (ka == ValueKind::kUint && kb == ValueKind::kUint) {
+    return Sign(a.as_uint() < b.as_uint(), a.as_uint() > b.as_uint());
+  }
+  if (ka == ValueKind::kInt) {  // int against uint
+    if (a.as_int() < 0) return -1;
+    const uint64_t x = static_cast<uint64_t>(a.as_int());
+    return Sign(x < b.as_uint(), x > b.as_uint());
+  }
+  return flip(CompareNumbers(b, a));
+}
 
 bool Value::operator==(const Value& other) const {
   const ValueKind a = kind(), b = other.kind();

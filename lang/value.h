@@ -181,6 +181,13 @@ inline constexpr const char* kMaxTimestampText = "2261-12-31T23:59:59.999999999Z
 std::optional<Timestamp> ParseTimestampText(std::string_view text, std::string* why = nullptr);
 // "2.50" for 2.5 units; at least two decimals, more if needed.
 std::string FormatMoneyAmount(const Money& m);
+
+// CEL's runtime comparison of numbers across int, uint and double, by
+// numeric value and exactly (9223372036854775807 < 9223372036854775808.0;
+// 2^53 + 1 != 2^53 as a double): -1, 0 or 1, and kUnordered when either is
+// NaN (every comparison false, != true). Precondition: both are numbers.
+inline constexpr int kUnordered = 2;
+int CompareNumbers(const Value& a, const Value& b);
 // Money as it prints: "1200.00 usd" (an amount with up to nine decimals, a
 // space, a three-letter currency in any case; "-5 EUR" too). Exact: no
 // floating point. nullopt when the text is not that.
