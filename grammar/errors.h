@@ -147,6 +147,9 @@ AOS_ERROR(sq_close, "E002", "unterminated string",
           "a '...' string ends on the line it starts", true)
 AOS_ERROR(raw_close, "E002", "unterminated string", "a raw string ends on the line it starts",
           true)
+AOS_ERROR(raw_sq_close, "E002", "unterminated string", "a raw string ends on the line it starts", true)
+AOS_ERROR(raw_tdq_close, "E002", "unterminated string", "close it with \"\"\"", true)
+AOS_ERROR(raw_tsq_close, "E002", "unterminated string", "close it with \'\'\'", true)
 
 // E004: nesting deeper than kMaxNesting.
 AOS_ERROR(too_deep, "E004", "nesting too deep",

@@ -37,6 +37,7 @@ using pegtl::not_one;
 using pegtl::one;
 using pegtl::opt;
 using pegtl::plus;
+using pegtl::range;
 using pegtl::seq;
 using pegtl::sor;
 using pegtl::space;
@@ -186,7 +187,9 @@ struct currency : sor<TAO_PEGTL_KEYWORD("usd"), TAO_PEGTL_KEYWORD("eur"),
 struct decimal : seq<digits, opt<one<'.'>, digits>> {};
 struct money_lit : seq<decimal, _, currency> {};
 struct hex_lit : seq<one<'0'>, one<'x', 'X'>, plus<xdigit>> {};
-struct double_lit : seq<digits, sor<seq<one<'.'>, digits, opt<exponent>>, exponent>,
+// 1.5, 1e3, 2.5e-3 and, as CEL allows, .99
+struct double_lit : seq<sor<seq<digits, sor<seq<one<'.'>, digits, opt<exponent>>, exponent>>,
+                            seq<one<'.'>, digits, opt<exponent>>>,
                         not_at<id_other>> {};
 struct uint_lit : seq<sor<hex_lit, digits>, one<'u', 'U'>, not_at<id_other>> {};
 struct int_lit : seq<sor<hex_lit, digits>, not_at<id_other>> {};
@@ -198,8 +201,12 @@ struct null_lit : kw_null {};
 
 // Strings. "..." and """...""" interpolate ${expr}; '...' and r"..." do not.
 struct expr;
-struct escape_char : sor<one<'n', 'r', 't', '\\', '"', '\'', '$', '0'>,
+// CEL's escapes (\a \b \f \n \r \t \v \\ \" \' \` \?, \xHH, \uHHHH,
+// \UHHHHHHHH, octal \ooo), and ours: \$ (a literal ${), \0.
+struct escape_char : sor<seq<range<'0', '3'>, range<'0', '7'>, range<'0', '7'>>,
+                         one<'n', 'r', 't', '\\', '"', '\'', '$', '0', 'a', 'b', 'f', 'v', '`', '?'>,
                          seq<one<'u'>, xdigit, xdigit, xdigit, xdigit>,
+                         seq<one<'U'>, xdigit, xdigit, xdigit, xdigit, xdigit, xdigit, xdigit, xdigit>,
                          seq<one<'x'>, xdigit, xdigit>> {};
 struct escape_seq : seq<one<'\\'>, must<escape_char>> {};
 struct interp_close : one<'}'> {};
@@ -221,11 +228,24 @@ struct sq_close : one<'\''> {};
 struct sq_string
     : opened<open_kind::string,
              if_must<one<'\''>, star<sor<sq_chars, escape_seq>>, sq_close>> {};
+// Raw strings take no escapes and no interpolation: r"...", r'...' (one
+// line), r"""...""", r'''...''' (several).
 struct raw_chars : star<not_one<'"', '\n', '\r'>> {};
 struct raw_close : one<'"'> {};
+struct raw_sq_chars : star<not_one<'\'', '\n', '\r'>> {};
+struct raw_sq_close : one<'\''> {};
+struct tsq_delim : string<'\'', '\'', '\''> {};
+struct raw_tdq_chars : star<not_at<tq_delim>, any> {};
+struct raw_tdq_close : tq_delim {};
+struct raw_tsq_chars : star<not_at<tsq_delim>, any> {};
+struct raw_tsq_close : tsq_delim {};
+struct raw_prefix : one<'r', 'R'> {};
 struct raw_string
     : opened<open_kind::string,
-             if_must<seq<one<'r', 'R'>, one<'"'>>, raw_chars, raw_close>> {};
+             sor<if_must<seq<raw_prefix, tq_delim>, raw_tdq_chars, raw_tdq_close>,
+                 if_must<seq<raw_prefix, tsq_delim>, raw_tsq_chars, raw_tsq_close>,
+                 if_must<seq<raw_prefix, one<'"'>>, raw_chars, raw_close>,
+                 if_must<seq<raw_prefix, one<'\''>>, raw_sq_chars, raw_sq_close>>> {};
 struct string_lit : sor<tq_string, dq_string, sq_string, raw_string> {};
 
 // ---------------------------------------------------------------- types
@@ -261,7 +281,9 @@ struct call_args
 struct list_lit
     : if_must<one<'['>, _, opt<list<expr, comma>>, opt<comma>, _, close_bracket> {};
 struct map_key_word : word {};
-struct map_key_bare : seq<map_key_word, at<_, colon>> {};
+// A bare word before ':' is a field name ({k: v}), but true and false stay
+// the literals ({true: 5}[true] is 5).
+struct map_key_bare : seq<not_at<sor<kw_true, kw_false>>, map_key_word, at<_, colon>> {};
 struct map_key : sor<map_key_bare, expr> {};
 struct map_colon : colon {};
 struct map_entry : seq<map_key, _, must<map_colon>, _, expr_expected> {};
@@ -576,6 +598,9 @@ AOS_SELECT(tq_string, dq_string)
 AOS_SELECT(sq_string, sq_string)
 AOS_SELECT(raw_string, sq_string)
 AOS_SELECT(raw_chars, raw_chars)
+AOS_SELECT(raw_sq_chars, raw_chars)
+AOS_SELECT(raw_tdq_chars, raw_chars)
+AOS_SELECT(raw_tsq_chars, raw_chars)
 AOS_SELECT(dq_chars, str_chars)
 AOS_SELECT(tq_chars, str_chars)
 AOS_SELECT(sq_chars, str_chars)

@@ -561,4 +561,30 @@ TEST_CASE("infinities and NaN print as the strings JSON readers know, never null
   });
 }
 
+TEST_CASE("literals in every form CEL has: raw strings, escapes, .99, the smallest int, bool keys") {
+  RunTable({
+      {R"(r'a\b')", R"("a\\b")"},
+      {R"(r"x\n")", R"("x\\n")"},
+      {R"(R"no ${interpolation}")", R"("no ${interpolation}")"},
+      {R"(r'''it's''')", R"("it's")"},
+      {R"(r"""say "hi" \n""")", R"("say \"hi\" \\n")"},
+      {R"("\a\b\f\v")", R"("\u0007\b\f\u000b")"},
+      {R"("\x41\101\u0041\U00000041")", R"("AAAA")"},
+      {R"("\U0001F600")", "\"\xF0\x9F\x98\x80\""},
+      {R"("\xe9")", "\"\xC3\xA9\""},  // a code point (U+00E9), encoded as UTF-8
+      {R"("\`\?")", R"("`?")"},
+      {"-9223372036854775808", "-9223372036854775808"},
+      {"-9223372036854775808 + 1", "-9223372036854775807"},
+      {".99", "0.99"},
+      {".5e1", "5.0"},
+      {"{true: 5}[true]", "5"},
+      {"{false: 1, true: 2}[false]", "1"},
+      {"{1: 'a', 2: 'b'}[2]", R"("b")"},
+      {"{1u: 'a'}[1u]", R"("a")"},
+      {"{k: 1}['k']", "1"},  // a bare word is still a field name
+  });
+  CHECK(Eval("9223372036854775808").rfind("syntax:", 0) == 0);  // out of range without the minus
+  CHECK(Eval(R"("\q")").rfind("syntax:", 0) == 0);             // not an escape
+}
+
 }  // namespace

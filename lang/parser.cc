@@ -186,6 +186,12 @@ class Converter {
       const NodeKind k = n_[c].kind;
       if (k == NodeKind::prefix_op) {
         prefix.push_back(c);
+      } else if (k == NodeKind::unary && !prefix.empty() && Text(prefix.back()) == "-" && IsMinIntMagnitude(c)) {
+        // -9223372036854775808: the smallest int, whose magnitude alone is
+        // out of range.
+        e = Literal(c, Value::Int(std::numeric_limits<int64_t>::min()));
+        e->span.begin = n_[prefix.back()].begin;
+        prefix.pop_back();
       } else if (k == NodeKind::unary) {
         e = BuildUnary(c);  // the operand of a prefix operator
       } else if (!e) {
@@ -330,6 +336,18 @@ class Converter {
     return r.ec == std::errc() && r.ptr == t.data() + t.size();
   }
 
+  // Whether unary node i is just the int literal 9223372036854775808 (2^63).
+  bool IsMinIntMagnitude(uint32_t i) {
+    uint32_t only = 0, count = 0;
+    for (uint32_t k : Kids(i)) {
+      only = k;
+      ++count;
+    }
+    if (count != 1 || n_[only].kind != NodeKind::int_lit) return false;
+    uint64_t u = 0;
+    return ParseUnsigned(Text(only), &u) && u == (uint64_t{1} << 63);
+  }
+
   Value IntValue(uint32_t i) {
     uint64_t u = 0;
     if (!ParseUnsigned(Text(i), &u) ||
@@ -417,8 +435,13 @@ class Converter {
     } else if (cp < 0x800) {
       out += static_cast<char>(0xC0 | (cp >> 6));
       out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
+    } else if (cp < 0x10000) {
       out += static_cast<char>(0xE0 | (cp >> 12));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+      out += static_cast<char>(0xF0 | (cp >> 18));
+      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
       out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
       out += static_cast<char>(0x80 | (cp & 0x3F));
     }
@@ -427,20 +450,28 @@ class Converter {
   static void AppendEscape(std::string& out, std::string_view esc) {
     // esc starts with the backslash.
     const char c = esc.size() > 1 ? esc[1] : '\\';
+    if (esc.size() == 4 && c >= '0' && c <= '3') {  // octal \ooo: a code point
+      uint32_t cp = 0;
+      std::from_chars(esc.data() + 1, esc.data() + 4, cp, 8);
+      AppendUtf8(out, cp);
+      return;
+    }
     switch (c) {
       case 'n': out += '\n'; break;
       case 'r': out += '\r'; break;
       case 't': out += '\t'; break;
       case '0': out += '\0'; break;
+      case 'a': out += '\a'; break;
+      case 'b': out += '\b'; break;
+      case 'f': out += '\f'; break;
+      case 'v': out += '\v'; break;
       case 'u':
+      case 'U':
       case 'x': {
+        // In a string, \xHH (like \u and \U) names a code point (CEL).
         uint32_t cp = 0;
         std::from_chars(esc.data() + 2, esc.data() + esc.size(), cp, 16);
-        if (c == 'x') {
-          out += static_cast<char>(cp);
-        } else {
-          AppendUtf8(out, cp);
-        }
+        AppendUtf8(out, cp);
         break;
       }
       default: out += c; break;
