@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "lang/allow.h"
 #include "lang/regex.h"
 #include "lang/spelling.h"
 
@@ -111,18 +112,6 @@ bool Same(const TypePtr& a, const TypePtr& b) {
   return !IsAny(a) && !IsAny(b) && a->kind == b->kind;
 }
 
-// Glob match where '*' matches any run of characters but '/'.
-bool GlobMatch(std::string_view pat, std::string_view s) {
-  if (pat.empty()) return s.empty();
-  if (pat[0] == '*') {
-    for (size_t i = 0; i <= s.size(); ++i) {
-      if (GlobMatch(pat.substr(1), s.substr(i))) return true;
-      if (i < s.size() && s[i] == '/') break;
-    }
-    return false;
-  }
-  return !s.empty() && pat[0] == s[0] && GlobMatch(pat.substr(1), s.substr(1));
-}
 
 WorkflowChecker::Callee WorkflowChecker::ResolveCallee(const Call& call, Ctx& c) {
   Callee r;
@@ -406,9 +395,7 @@ void WorkflowChecker::CheckAllowed(const Call& call, const Callee& k) {
     if (r->kind != ExprKind::kLiteral || r->literal.kind() != ValueKind::kString) return;
     const std::string& rule = r->literal.as_string();
     rules.push_back(rule);
-    const size_t sp = rule.find(' ');
-    if (sp == std::string::npos) continue;
-    if (rule.substr(0, sp) == method && GlobMatch(rule.substr(sp + 1), path)) return;
+    if (AllowRuleMatches(rule, method, path)) return;
   }
   auto& d = d_.Error(src_, call.span, "E130",
                      Quote(method + " " + path) + " is not allowed by connector " +

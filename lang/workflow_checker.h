@@ -54,8 +54,6 @@ bool IsMacro(std::string_view n);
 // first) argument types; null if `name` is not one.
 TypePtr BuiltinResult(std::string_view name, const std::vector<TypePtr>& args);
 bool Same(const TypePtr& a, const TypePtr& b);
-// Glob match where '*' matches any run of characters but '/'.
-bool GlobMatch(std::string_view pat, std::string_view s);
 
 // An Env for constant folding: every name is unknown.
 class NoNamesEnv : public Env {

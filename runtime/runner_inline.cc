@@ -1,8 +1,8 @@
 #include "runtime/runner_impl.h"
 
-#include <fnmatch.h>
 #include <algorithm>
 #include <cmath>
+#include "lang/allow.h"
 #include "runtime/codec.h"
 #include "runtime/schema.h"
 
@@ -89,15 +89,9 @@ bool Runner::Impl::BuildRequest(const Resolved& k, const Args& a, int s, const s
         if (setting.key == "allow" && r.value().kind() == ValueKind::kList) {
           const std::string path = url.substr(0, url.find('?'));
           bool allowed = false;
-          for (const auto& p : r.value().as_list()) {
-            const std::string pat = p.ToDisplayString();
-            const size_t sp = pat.find(' ');
-            if (sp == std::string::npos) continue;
-            if (Upper(pat.substr(0, sp)) == Upper(k.method) &&
-                fnmatch(pat.substr(sp + 1).c_str(), path.c_str(), 0) == 0) {
-              allowed = true;
-            }
-          }
+          // The checker's matcher (lang/allow.h): what aoscheck refuses is
+          // refused here, and nothing more.
+          for (const auto& p : r.value().as_list()) allowed = allowed || AllowRuleMatches(p.ToDisplayString(), k.method, path);
           if (!allowed) {
             *error_kind = "connector.denied";
             *error = "connector " + k.ns + " does not allow " + Upper(k.method) + " " + path;

@@ -158,6 +158,24 @@ TEST_CASE("a connector call outside its allow list fails with connector.denied",
   CHECK(calls.calls() == 0);
 }
 
+TEST_CASE("an allow glob's '*' stays within one path segment at run time, as in the checker", "[runner]") {
+  Loaded w = Load("g.aos",
+                  "connector cms = http { base_url: \"http://cms\"  allow: [\"GET /items/*\"] }\n"
+                  "workflow g(id: string) {\n"
+                  "  step r = cms.get(\"/items/\" + id)\n"
+                  "  output r.status\n}\n");
+  MemoryStore store;
+  ManualClock clock(kStart);
+  FakeCalls calls;
+  Driven ok = Drive(store, clock, calls, w, Value::Map({{S("id"), S("42")}}), 0);
+  CHECK(ok.outcome.status == RunStatus::kCompleted);
+  // "/items/42/secrets": refused (fnmatch without FNM_PATHNAME let it through).
+  MemoryStore store2;
+  Driven denied = Drive(store2, clock, calls, w, Value::Map({{S("id"), S("42/secrets")}}), 0);
+  REQUIRE(denied.outcome.status == RunStatus::kFailed);
+  CHECK(denied.outcome.error.Find("kind")->as_string() == "connector.denied");
+}
+
 TEST_CASE("parallel model calls share the budget: estimates are held while calls run", "[runner][budget]") {
   Loaded w = Load("p.aos",
                   "agent a { model: \"small\" }\n"
