@@ -1,5 +1,7 @@
 #include "lang/plan.h"
 
+#include "lang/model_cost.h"
+
 #include <date/tz.h>
 
 #include "lang/cron.h"
@@ -85,9 +87,6 @@ const Setting* FindSetting(const std::vector<Setting>& settings, const char* key
   return nullptr;
 }
 
-int64_t CostNanos(double tokens, double per_mtok) {
-  return static_cast<int64_t>(std::llround(tokens * per_mtok * 1000.0));
-}
 
 class Planner {
  public:
@@ -194,12 +193,13 @@ class Planner {
       report_.cost_known = false;
       return;
     }
-    // About four characters a token; the reply may use all of max_tokens.
-    const double in_tokens = std::ceil(static_cast<double>(prompt_chars) / 4.0) + 16;
+    // The runtime's own estimate (lang/model_cost.h): low is the prompt
+    // alone (nothing on a cache hit), high the prompt and all of max_tokens.
     const bool cached = s.FindModifier(ModifierKind::kCache) != nullptr;
-    Money low{cached ? 0 : CostNanos(in_tokens, it->second.input_per_mtok), it->second.currency};
-    Money high{CostNanos(in_tokens, it->second.input_per_mtok) +
-                   CostNanos(static_cast<double>(max_tokens), it->second.output_per_mtok),
+    Money low{cached ? 0 : TokenCostNanos(PromptTokens(prompt_chars), it->second.input_per_mtok),
+              it->second.currency};
+    Money high{EstimateModelCostNanos(prompt_chars, max_tokens, it->second.input_per_mtok,
+                                      it->second.output_per_mtok),
                it->second.currency};
     item.details.emplace_back("cost", FormatMoneyAmount(low) + "-" + FormatMoneyAmount(high) +
                                           " " + low.currency + (cached ? " (0 on a cache hit)" : ""));
@@ -216,7 +216,7 @@ class Planner {
     const std::string method = dot == std::string::npos ? "" : c.callee.substr(dot + 1);
     if (auto a = prog_.agents.find(ns); a != prog_.agents.end()) {
       std::string model = "?";
-      int64_t max_tokens = 1024;
+      int64_t max_tokens = kDefaultMaxTokens;
       size_t chars = 0;
       if (const Setting* m = FindSetting(a->second->settings, "model");
           m && m->value && m->value->kind == ExprKind::kLiteral &&
@@ -236,7 +236,7 @@ class Planner {
     } else if (ns == "llm" && method == "chat") {
       std::string model = "?";
       size_t chars = 0;
-      int64_t max_tokens = 1024;
+      int64_t max_tokens = kDefaultMaxTokens;
       for (size_t i = 0; i < c.args.size(); ++i) {
         if (c.arg_names[i] == "model" && c.args[i]->kind == ExprKind::kLiteral &&
             c.args[i]->literal.kind() == ValueKind::kString) {

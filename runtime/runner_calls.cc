@@ -1,6 +1,7 @@
 #include "runtime/runner_impl.h"
 
 #include <algorithm>
+#include "lang/model_cost.h"
 #include "lang/plan.h"
 #include "runtime/codec.h"
 #include "runtime/schema.h"
@@ -25,15 +26,10 @@ int64_t Runner::Impl::EstimateNanos(const CallRequest& req) const {
   const std::string model = StrOf(req.args.Find("model"));
   auto it = opt.config->models.find(model);
   if (it == opt.config->models.end()) return 0;
-  const double in_tokens =
-      static_cast<double>(StrOf(req.args.Find("system")).size() + StrOf(req.args.Find("prompt")).size()) / 4 + 1;
   const Value* mt = req.args.Find("max_tokens");
-  double out_tokens = mt && mt->kind() == ValueKind::kInt ? static_cast<double>(mt->as_int()) : 1024;
-  if (!(out_tokens >= 0)) out_tokens = 1024;  // a negative max_tokens estimates as the default
-  const double units = (in_tokens * it->second.input_per_mtok + out_tokens * it->second.output_per_mtok) / 1e6;
-  const double nanos = units * 1e9;
-  // Out of range (absurd max_tokens): as much as can be said, never less.
-  return nanos >= 9.2e18 || nanos != nanos ? INT64_MAX / 4 : static_cast<int64_t>(nanos);
+  return EstimateModelCostNanos(StrOf(req.args.Find("system")).size() + StrOf(req.args.Find("prompt")).size(),
+                                mt && mt->kind() == ValueKind::kInt ? mt->as_int() : kDefaultMaxTokens,
+                                it->second.input_per_mtok, it->second.output_per_mtok);
 }
 
 bool Runner::Impl::BudgetAllows(int s, uint32_t node, const std::string& key, const CallRequest& req) {

@@ -284,8 +284,8 @@ struct Runner::Impl {
   // a + b, saturating at the int64 limits.
   static int64_t SatAdd(int64_t a, int64_t b);
 
-  // A model call's cost before it is made: its prompt at four characters a
-  // token, and max_tokens (or 1,024) of answer, at the config's prices.
+  // A model call's cost before it is made, at the config's prices: the one
+  // estimate `aoscheck plan` shows too (lang/model_cost.h).
   int64_t EstimateNanos(const CallRequest& req) const;
 
   // Whether the model call may start: spending so far plus its estimate
