@@ -77,14 +77,6 @@ bool ReadWholeFile(const std::string& path, std::string* out) {
 
 }  // namespace
 
-bool IsKnownErrorKind(std::string_view k) {
-  static const std::set<std::string, std::less<>> kinds(kErrorKinds.begin(), kErrorKinds.end());
-  if (kinds.count(k)) return true;
-  // http.NNN
-  return k.size() == 8 && k.substr(0, 5) == "http." && std::isdigit(static_cast<unsigned char>(k[5])) &&
-         std::isdigit(static_cast<unsigned char>(k[6])) && std::isdigit(static_cast<unsigned char>(k[7]));
-}
-
 const Dag* Program::FindWorkflow(const std::string& name, std::string* error) const {
   if (name.empty()) {
     if (workflows.size() == 1) return workflows.front().get();

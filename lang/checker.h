@@ -19,6 +19,7 @@
 #include "lang/dag.h"
 #include "lang/diagnostic.h"
 #include "lang/source.h"
+#include "lang/error_kinds.h"
 #include "lang/value.h"
 
 namespace aos {
@@ -64,15 +65,7 @@ std::string CheckBoundExpr(Program& program, const SourceFile* src, const Expr& 
 // parses as JSON (42, 1.5, true, [..], {..}, "..."), otherwise a string.
 Value InputValue(const std::string& text);
 
-// The error kinds of language.md §3.3 (plus llm.empty, effect.key_conflict
-// and compensation.failed: docs/language.md), for retry `on [...]` checks.
-// One table: the checker's lookup and its did-you-mean both read it.
-inline constexpr std::array<std::string_view, 17> kErrorKinds = {
-    "net",        "timeout",           "http.4xx",        "http.5xx",       "http.429",
-    "llm.rate_limit", "llm.schema",    "llm.refusal",     "llm.empty",      "budget.exceeded",
-    "approval.rejected", "approval.timeout", "expr.error", "effect.unknown", "effect.key_conflict",
-    "compensation.failed", "signal.timeout"};
-bool IsKnownErrorKind(std::string_view kind);
+// The error kinds: lang/error_kinds.h.
 
 }  // namespace aos
 

@@ -60,7 +60,9 @@ void WorkflowChecker::CheckRetry(const RetrySpec& r) {
   for (size_t i = 0; i < r.on.size(); ++i) {
     if (IsKnownErrorKind(r.on[i])) continue;
     auto& d = d_.Error(src_, r.on_spans[i], "E127", "unknown error kind " + Quote(r.on[i]));
-    AddDidYouMean(d, r.on[i], std::vector<std::string>(kErrorKinds.begin(), kErrorKinds.end()));
+    std::vector<std::string> names;
+    for (const auto& k : kErrorKinds) names.emplace_back(k.name);
+    AddDidYouMean(d, r.on[i], names);
   }
 }
 

@@ -175,14 +175,9 @@ const RetrySpec* Runner::Impl::RetryOf(const Stmt& stmt) const {
 }
 
 bool Runner::Impl::Retryable(const RetrySpec* r, const std::string& kind) {
-  static const std::vector<std::string> kDefault = {"net", "http.5xx", "http.429", "timeout",
-                                                    "llm.rate_limit", "llm.schema"};
-  const auto& on = (r && !r->on.empty()) ? r->on : kDefault;
-  for (const auto& k : on) {
-    if (k == kind) return true;
-    // Classes match exact statuses: http.4xx (but not 429, named apart) and http.5xx.
-    if (k == "http.4xx" && kind.rfind("http.4", 0) == 0 && kind != "http.429") return true;
-    if (k == "http.5xx" && kind.rfind("http.5", 0) == 0) return true;
+  if (!r || r->on.empty()) return RetriedByDefault(kind);
+  for (const auto& k : r->on) {
+    if (ErrorKindMatches(k, kind)) return true;
   }
   return false;
 }
