@@ -210,10 +210,6 @@ struct Stmt {
   }
 };
 
-struct Param {
-  Field field;
-};
-
 enum class FailurePolicy { kDefault, kCompensate, kFail, kEscalate };
 
 struct WorkflowDecl {

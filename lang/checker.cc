@@ -66,14 +66,6 @@ namespace {
 
 using namespace checking;
 
-bool ReadWholeFile(const std::string& path, std::string* out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  *out = ss.str();
-  return true;
-}
 
 }  // namespace
 
@@ -120,7 +112,7 @@ std::unique_ptr<Program> LoadProgram(const std::string& path, std::string text,
         std::filesystem::weakly_canonical(std::filesystem::path(p.path), ec).string();
     if (!loaded.insert(ec ? p.path : canonical).second) continue;
     if (p.from) {
-      if (!ReadWholeFile(p.path, &p.text)) {
+      if (!ReadFileText(p.path, &p.text)) {
         auto& d = diags.Error(p.from, p.at, "E151", "cannot read imported file " + Quote(p.path));
         d.hints.push_back("import paths are relative to the importing file");
         continue;

@@ -1,5 +1,8 @@
 #include "lang/source.h"
 
+#include <fstream>
+#include <sstream>
+
 #include <algorithm>
 
 namespace aos {
@@ -32,6 +35,15 @@ std::string_view SourceFile::Slice(uint32_t begin, uint32_t end) const {
   begin = std::min<uint32_t>(begin, static_cast<uint32_t>(text_.size()));
   end = std::clamp<uint32_t>(end, begin, static_cast<uint32_t>(text_.size()));
   return std::string_view(text_).substr(begin, end - begin);
+}
+
+bool ReadFileText(const std::string& path, std::string* out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return false;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  *out = ss.str();
+  return !in.bad();
 }
 
 }  // namespace aos

@@ -34,6 +34,11 @@ class SourceFile {
   std::vector<uint32_t> line_starts_;  // offset of each line's first byte
 };
 
+// The whole of file `path` into *out (bytes as they are); false when it
+// cannot be opened or read. One reader for the tools and the checker's
+// imports.
+bool ReadFileText(const std::string& path, std::string* out);
+
 }  // namespace aos
 
 #endif  // AOS_LANG_SOURCE_H_

@@ -182,6 +182,9 @@ std::optional<Timestamp> ParseTimestampText(std::string_view text, std::string* 
 // "2.50" for 2.5 units; at least two decimals, more if needed.
 std::string FormatMoneyAmount(const Money& m);
 
+// Short for Value::String, for code that builds many records.
+inline Value S(std::string s) { return Value::String(std::move(s)); }
+
 // CEL's runtime comparison of numbers across int, uint and double, by
 // numeric value and exactly (9223372036854775807 < 9223372036854775808.0;
 // 2^53 + 1 != 2^53 as a double): -1, 0 or 1, and kUnordered when either is

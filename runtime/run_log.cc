@@ -10,12 +10,6 @@
 
 namespace aos {
 
-namespace {
-
-Value S(std::string s) { return Value::String(std::move(s)); }
-
-}  // namespace
-
 std::string EncodeRunIndex(const RunIndexEntry& e) {
   return EncodeValue(Value::MapOfUnique({
       {S("workflow"), S(e.workflow)},

@@ -15,7 +15,6 @@ namespace aos {
 
 namespace {
 
-Value S(std::string s) { return Value::String(std::move(s)); }
 Value M(ValueMap m) { return Value::MapOfUnique(std::move(m)); }
 
 // Collects the names given to env("...") anywhere in the program, so that

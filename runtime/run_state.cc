@@ -270,7 +270,6 @@ void RunState::Apply(const Event& e) {
 
 namespace {
 
-Value S(std::string s) { return Value::String(std::move(s)); }
 
 Value InstanceToValue(const Instance& i) {
   ValueMap m;

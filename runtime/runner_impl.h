@@ -32,7 +32,6 @@
 namespace aos {
 
 struct Runner::Impl {
-  static Value S(std::string s) { return Value::String(std::move(s)); }
   static Value M(ValueMap m) { return Value::MapOfUnique(std::move(m)); }
   static Value ErrorValue(const std::string& kind, const std::string& message, const std::string& step) {
     ValueMap m = {{S("kind"), S(kind)}, {S("message"), S(message)}};

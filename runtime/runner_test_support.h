@@ -28,7 +28,6 @@ namespace aos::runner_test {
 
 constexpr int64_t kStart = 1'790'000'000'000'000'000;  // 2026-09-21
 
-inline Value S(std::string s) { return Value::String(std::move(s)); }
 
 class FakeCalls : public CallHandler {
  public:

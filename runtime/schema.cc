@@ -12,7 +12,6 @@ namespace {
 
 constexpr int kMaxDepth = 32;
 
-Value S(std::string s) { return Value::String(std::move(s)); }
 
 const TypeDecl* Declared(const Program& p, const std::string& name) {
   auto it = p.types.find(name);

@@ -16,7 +16,6 @@ namespace aos {
 
 namespace {
 
-Value S(std::string s) { return Value::String(std::move(s)); }
 
 std::string Str(const Value* v) { return v ? v->ToDisplayString() : ""; }
 

@@ -121,14 +121,7 @@ const char kEvalHelp[] =
     "  --input k=v       bind a name (repeatable)\n"
     "  -h, --help        this help\n";
 
-bool ReadFile(const std::string& path, std::string* out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  *out = ss.str();
-  return !in.bad();
-}
+bool ReadFile(const std::string& path, std::string* out) { return aos::ReadFileText(path, out); }
 
 int Usage(const std::string& problem) {
   std::cerr << "aoscheck: " << problem << "\n" << kUsage;

@@ -67,14 +67,7 @@ int Usage(const std::string& problem) {
   return kExitUsage;
 }
 
-bool ReadFile(const std::string& path, std::string* out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  *out = ss.str();
-  return true;
-}
+bool ReadFile(const std::string& path, std::string* out) { return aos::ReadFileText(path, out); }
 
 // The CLI's world: config, data directory, store, clock, call handler.
 struct Context {
