@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "lang/eval_functions.h"
 #include "lang/regex.h"
 #include "lang/spelling.h"
 
@@ -373,6 +374,17 @@ TypePtr WorkflowChecker::CheckExprCall(const Expr& e, Ctx& c) {
       TypeError(c, e.span, n + "() takes one quoted name, as in " + n + "(\"API_TOKEN\")");
     }
     return ScalarType(Kind::kString);
+  }
+  if (const FunctionArity* a = ArityOf(n); a && (args.size() < a->min || args.size() > a->max)) {
+    if (c.report) {
+      const std::string want = a->min == a->max   ? std::to_string(a->min)
+                               : a->max == SIZE_MAX ? "at least " + std::to_string(a->min)
+                                                    : std::to_string(a->min) + " to " + std::to_string(a->max);
+      auto& d = d_.Error(src_, e.span, "E106",
+                         n + "() takes " + want + " argument" + (want == "1" ? "" : "s") +
+                             (e.has_receiver ? " (its receiver counted)" : "") + ", not " + std::to_string(args.size()));
+      if (n == "format_time") d.hints.push_back("format_time(t, \"%Y-%m-%d\", \"Europe/Berlin\"); the zone defaults to UTC");
+    }
   }
   TypePtr r = BuiltinResult(n, args);
   if (!r) {

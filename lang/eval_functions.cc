@@ -21,6 +21,29 @@ const std::vector<std::string_view>& BuiltinFunctionNames() {
   return names;
 }
 
+const FunctionArity* ArityOf(std::string_view name) {
+  // Read from Evaluator::Function below; a test calls each function with
+  // one argument too few and too many and expects the evaluator to refuse.
+  constexpr size_t kMany = SIZE_MAX;
+  static const FunctionArity table[] = {
+      {"size", 1, 1},        {"contains", 2, 2},     {"startsWith", 2, 2},   {"endsWith", 2, 2},
+      {"matches", 2, 2},     {"int", 1, 1},          {"uint", 1, 1},         {"double", 1, 1},
+      {"string", 1, 1},      {"bool", 1, 1},         {"bytes", 1, 1},        {"type", 1, 1},
+      {"timestamp", 1, 1},   {"duration", 1, 1},     {"format_time", 2, 3},  {"lower", 1, 1},
+      {"upper", 1, 1},       {"trim", 1, 1},         {"split", 2, 2},        {"join", 1, 2},
+      {"replace", 3, 3},     {"format", 1, kMany},   {"json_encode", 1, 1},  {"json_decode", 1, 1},
+      {"sum", 1, 1},         {"sort", 1, 1},         {"min", 1, kMany},      {"max", 1, kMany},
+      {"keys", 1, 1},        {"values", 1, 1},       {"now", 0, 0},          {"uuid", 0, 0},
+      {"env", 1, 1},         {"secret", 1, 1},       {"bearer", 1, 1},       {"basic", 2, 2},
+      {"dyn", 1, 1},         {"getHours", 1, 1},     {"getMinutes", 1, 1},   {"getSeconds", 1, 1},
+      {"getMilliseconds", 1, 1},
+  };
+  for (const auto& a : table) {
+    if (a.name == name) return &a;
+  }
+  return nullptr;
+}
+
 bool IsBuiltinFunction(std::string_view name) {
   const auto& n = BuiltinFunctionNames();
   return std::find(n.begin(), n.end(), name) != n.end();

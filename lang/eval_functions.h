@@ -29,6 +29,16 @@ struct FunctionContext {
 EvalResult CallFunction(const Expr& e, const std::string& name, const std::vector<Value>& args,
                         FunctionContext& ctx);
 
+// How many arguments (a method's receiver counted first) an expression
+// function of the library takes; the checker reports a call outside the
+// range (E106) instead of the evaluator at run time. Null for the names
+// handled elsewhere (has, default, coalesce, the macros).
+struct FunctionArity {
+  std::string_view name;
+  size_t min, max;  // max: SIZE_MAX for "any number"
+};
+const FunctionArity* ArityOf(std::string_view name);
+
 // Numbers as CEL compares them: int, uint and double are all numbers.
 bool IsNum(ValueKind k);
 double AsDouble(const Value& v);

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "lang/eval_functions.h"
 #include "lang/parser.h"
 
 namespace {
@@ -585,6 +586,26 @@ TEST_CASE("literals in every form CEL has: raw strings, escapes, .99, the smalle
   });
   CHECK(Eval("9223372036854775808").rfind("syntax:", 0) == 0);  // out of range without the minus
   CHECK(Eval(R"("\q")").rfind("syntax:", 0) == 0);             // not an escape
+}
+
+TEST_CASE("the arity table is the evaluator's: one argument too few or too many is refused") {
+  for (const auto& name : aos::BuiltinFunctionNames()) {
+    const aos::FunctionArity* a = aos::ArityOf(name);
+    if (!a) continue;  // has, default, coalesce, the macros: checked apart
+    auto call = [&](size_t n) {
+      std::string text = std::string(name) + "(";
+      for (size_t i = 0; i < n; ++i) text += i ? ", 1" : "1";
+      return text + ")";
+    };
+    if (a->min > 0) {
+      INFO(call(a->min - 1));
+      CHECK(Eval(call(a->min - 1)).rfind("error: ", 0) == 0);
+    }
+    if (a->max != SIZE_MAX) {
+      INFO(call(a->max + 1));
+      CHECK(Eval(call(a->max + 1)).rfind("error: ", 0) == 0);
+    }
+  }
 }
 
 }  // namespace
