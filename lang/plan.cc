@@ -108,6 +108,17 @@ class Planner {
     report_.signature += ")";
     report_.cost_known = opts_.models.has_value();
     Walk(dag_.order, 0);
+    // The workflow's budget against the high estimate: past it, model calls
+    // wait for the operator at run time (budget approvals).
+    if (report_.cost_known && report_.model_calls && w.budget && w.budget->kind == ExprKind::kLiteral &&
+        w.budget->literal.kind() == ValueKind::kMoney &&
+        w.budget->literal.as_money().currency == report_.cost_high.currency &&
+        report_.cost_high.nanos > w.budget->literal.as_money().nanos) {
+      report_.budget_note = "the estimate (up to " + FormatMoneyAmount(report_.cost_high) + " " +
+                            report_.cost_high.currency + ") can exceed the budget of " +
+                            FormatMoneyAmount(w.budget->literal.as_money()) + " " + report_.cost_high.currency +
+                            ": a call past it waits for the operator";
+    }
     return std::move(report_);
   }
 
@@ -181,7 +192,7 @@ class Planner {
 
   void ModelCost(PlanItem& item, const Stmt& s, const std::string& model, int64_t max_tokens,
                  size_t prompt_chars) {
-    ++report_.model_calls;
+    report_.model_calls += static_cast<int>(times_);
     item.details.emplace_back("model", model);
     if (!opts_.models) {
       item.details.emplace_back("cost", "unknown without --config");
@@ -203,8 +214,9 @@ class Planner {
                it->second.currency};
     item.details.emplace_back("cost", FormatMoneyAmount(low) + "-" + FormatMoneyAmount(high) +
                                           " " + low.currency + (cached ? " (0 on a cache hit)" : ""));
-    report_.cost_low.nanos += low.nanos;
-    report_.cost_high.nanos += high.nanos;
+    // Once per pass: a loop's body runs once per item.
+    report_.cost_low.nanos += low.nanos * times_;
+    report_.cost_high.nanos += high.nanos * times_;
     report_.cost_low.currency = report_.cost_high.currency = low.currency;
   }
 
@@ -250,7 +262,7 @@ class Planner {
       }
       ModelCost(item, s, model, max_tokens, chars);
     } else if (ns == "llm") {
-      ++report_.model_calls;
+      report_.model_calls += static_cast<int>(times_);
     } else if (auto e = prog_.types.find(ns); e != prog_.types.end() && e->second->is_entity) {
       if (method == "upsert" || method == "delete") {
         ++report_.entity_writes;
@@ -330,11 +342,22 @@ class Planner {
           }
           break;
         }
-        case StmtKind::kFor:
+        case StmtKind::kFor: {
           item.details.emplace_back("over", SourceText(src_, s.value->span));
+          // Its items, when the inputs (--input, --input-json) tell them.
+          EvalResult items = Evaluate(*s.value, env_);
+          if (items.ok() && items.value().kind() == ValueKind::kList) {
+            body_times_ = static_cast<int64_t>(items.value().as_list().size());
+            item.details.emplace_back("items", std::to_string(body_times_) + " (its body's calls and costs count each)");
+          } else {
+            body_times_ = 1;
+            report_.loop_items_unknown = true;
+            item.details.emplace_back("items", "unknown before the run (its body counted once)");
+          }
           item.details.emplace_back("max", s.max_parallel ? std::to_string(*s.max_parallel)
                                                            : std::string("no bound"));
           break;
+        }
         case StmtKind::kOutput:
           item.name.clear();
           break;
@@ -350,9 +373,17 @@ class Planner {
         item.details.emplace_back("after", a);
       }
       report_.items.push_back(std::move(item));
-      if (!n.children.empty()) Walk(n.children, depth + 1);
+      if (!n.children.empty()) {
+        const int64_t saved = times_;
+        times_ = std::min<int64_t>(times_ * body_times_, 1'000'000'000);
+        Walk(n.children, depth + 1);
+        times_ = saved;
+      }
     }
   }
+
+  int64_t times_ = 1;       // passes of the statements being walked (loops multiply)
+  int64_t body_times_ = 1;  // the items of the for just described
 
   const Program& prog_;
   const Dag& dag_;
@@ -507,7 +538,10 @@ std::string RenderPlanText(const PlanReport& r) {
   if (r.model_calls) {
     if (r.cost_known) {
       out += "Model cost: " + FormatMoneyAmount(r.cost_low) + " to " +
-             FormatMoneyAmount(r.cost_high) + " " + r.cost_high.currency + " (estimate)\n";
+             FormatMoneyAmount(r.cost_high) + " " + r.cost_high.currency + " (estimate" +
+             (r.loop_items_unknown ? "; a loop's items are unknown, its body counted once: give --input-json" : "") +
+             ")\n";
+      if (!r.budget_note.empty()) out += "Budget: " + r.budget_note + "\n";
     } else {
       out += "Model cost: unknown (give --config with model prices)\n";
     }
@@ -536,7 +570,9 @@ std::string RenderPlanJson(const PlanReport& r) {
   if (r.cost_known && r.model_calls) {
     out += ",\"cost\":{\"low\":" + JsonQuote(FormatMoneyAmount(r.cost_low)) +
            ",\"high\":" + JsonQuote(FormatMoneyAmount(r.cost_high)) +
-           ",\"currency\":" + JsonQuote(r.cost_high.currency) + "}";
+           ",\"currency\":" + JsonQuote(r.cost_high.currency) +
+           ",\"loop_items_known\":" + (r.loop_items_unknown ? "false" : "true") + "}";
+    if (!r.budget_note.empty()) out += ",\"budget\":" + JsonQuote(r.budget_note);
   }
   return out + "}";
 }

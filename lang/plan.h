@@ -45,7 +45,9 @@ struct PlanReport {
   int effects = 0, compensable = 0, approvals = 0, model_calls = 0, entity_writes = 0,
       waits = 0, signals = 0, http_reads = 0;
   bool cost_known = false;
-  Money cost_low, cost_high;
+  Money cost_low, cost_high;  // a loop's body counted once per item when its items are known
+  bool loop_items_unknown = false;  // some loop's items are not known: its body counted once
+  std::string budget_note;          // when the estimate can pass the workflow's budget
 };
 
 PlanReport BuildPlan(const Program& program, const Dag& dag, const PlanOptions& options);

@@ -200,6 +200,23 @@ check("plan: a signal trigger is listed only for workflows that take its signal"
 rc, out, err = run("plan", both, "--workflow", "a")
 check("... and listed for the one that does", rc == 0 and "trigger go" in out, out + err)
 
+# plan counts a loop's body once per item when the inputs tell the items,
+# and says when the estimate can pass the budget.
+loop = write('agent writer { model: "small" }\n'
+             'workflow loop(topics: list<string>) {\n  budget 0.001 usd\n'
+             '  for t in topics {\n    step d = writer.ask("Write about ${t}")\n  }\n  output d\n}\n')
+cfg = os.path.join(ROOT, "examples", "aos.yaml")
+rc, out, err = run("plan", loop, "--config", cfg, "--input-json", '{"topics": ["a", "b", "c"]}', "--json")
+j = json.loads(out) if rc == 0 else {}
+one = json.loads(run("plan", loop, "--config", cfg, "--input-json", '{"topics": ["a"]}', "--json")[1])
+check("plan: a loop of 3 known items counts its model call 3 times, and 3 times the cost",
+      j.get("summary", {}).get("model_calls") == 3 and one["summary"]["model_calls"] == 1
+      and abs(float(j["cost"]["high"]) - 3 * float(one["cost"]["high"])) < 1e-9, out + err)
+check("plan: an estimate that can pass the budget says so", "exceed the budget of 0.001" in j.get("budget", ""), out)
+rc, out, err = run("plan", loop, "--config", cfg)
+check("plan: without the items, the loop is counted once and the plan says why", rc == 0
+      and "its body counted once" in out, out + err)
+
 # --together: the files as one `aosrun serve` loads them (E175); without it
 # each file is checked alone.
 served = os.path.join(ROOT, "tests", "golden_served")

@@ -49,7 +49,7 @@ const char kUsage[] =
     "usage: aoscheck [--json] [--config aos.yaml] [--together] FILE...\n"
     "                                                     check files\n"
     "       aoscheck --dot FILE [--workflow NAME]           the DAG as Graphviz DOT\n"
-    "       aoscheck plan FILE [--workflow NAME] [--input k=v]... [--config aos.yaml]\n"
+    "       aoscheck plan FILE [--workflow NAME] [--input k=v]... [--input-json J] [--config aos.yaml]\n"
     "                                                     dry run: what a run would do\n"
     "       aoscheck eval 'EXPR' [--input k=v]...           evaluate one expression\n"
     "       aoscheck test FILE --mock M.yaml                run it offline against mocks\n"
@@ -84,10 +84,13 @@ const char kPlanHelp[] =
     "Checks FILE, then prints the workflow's statements in execution order with\n"
     "their parallel groups: each effect with its idempotency key (evaluated\n"
     "when the inputs allow, else as written), approvals, waits, model calls\n"
-    "with an estimated cost range, and a summary line. Nothing is run.\n"
+    "with an estimated cost range (a loop's body once per item when the inputs\n"
+    "tell its items), whether that can pass the workflow's budget, and a\n"
+    "summary line. Nothing is run.\n"
     "\n"
     "Options:\n"
     "  --input k=v       a workflow input (repeatable); typed by the parameter\n"
+    "  --input-json J    the inputs as one JSON object\n"
     "  --workflow NAME   the workflow, when the file has several\n"
     "  --config FILE     aos.yaml: model names and prices for the cost estimate\n"
     "  --json            the plan as JSON\n"
@@ -171,9 +174,11 @@ bool ParseFlags(int argc, char** argv, int first, const std::string& cmd, Option
     app.add_option("--config", o->config)->expected(1);
     app.add_option("--workflow", o->workflow)->expected(1);
   }
+  std::string input_json;
   if (cmd == "plan" || cmd == "eval") {
     app.add_option("--input", raw_inputs)->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   }
+  if (cmd == "plan") app.add_option("--input-json", input_json)->expected(1);
   if (cmd == "test") app.add_option("--mock", o->mock)->expected(1);
   if (cmd == "cron") {
     app.add_option("--timezone", o->timezone)->expected(1);
@@ -197,6 +202,20 @@ bool ParseFlags(int argc, char** argv, int first, const std::string& cmd, Option
       return false;
     }
     o->inputs.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+  }
+  if (!input_json.empty()) {
+    // The inputs as one JSON object (as aosrun --input-json): each value as
+    // --input would give it (a string as its text, anything else as JSON).
+    std::string error;
+    auto v = aos::ParseJson(input_json, &error);
+    if (!v || v->kind() != aos::ValueKind::kMap) {
+      *problem = "--input-json must be a JSON object" + (error.empty() ? "" : ": " + error);
+      return false;
+    }
+    for (const auto& [k, val] : v->as_map()) {
+      o->inputs.emplace_back(k.ToDisplayString(),
+                             val.kind() == aos::ValueKind::kString ? val.as_string() : val.ToJson());
+    }
   }
   return true;
 }
