@@ -7,7 +7,9 @@
 #include <map>
 
 #include "grammar/grammar.h"
+#include "lang/literals.h"
 #include "lang/spelling.h"
+#include "lang/syntax_error.h"
 
 namespace aos {
 namespace {
@@ -284,7 +286,7 @@ class Converter {
         return Literal(i, IntValue(i));
       case NodeKind::uint_lit: {
         uint64_t u = 0;
-        if (!ParseUnsigned(t.substr(0, t.size() - 1), &u)) {
+        if (!ParseUnsignedLiteral(t.substr(0, t.size() - 1), &u)) {
           Error(SpanOf(i), "integer literal out of range for uint");
         }
         return Literal(i, Value::Uint(u));
@@ -326,15 +328,6 @@ class Converter {
     }
   }
 
-  static bool ParseUnsigned(std::string_view t, uint64_t* out) {
-    int base = 10;
-    if (t.size() > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X')) {
-      t.remove_prefix(2);
-      base = 16;
-    }
-    auto r = std::from_chars(t.data(), t.data() + t.size(), *out, base);
-    return r.ec == std::errc() && r.ptr == t.data() + t.size();
-  }
 
   // Whether unary node i is just the int literal 9223372036854775808 (2^63).
   bool IsMinIntMagnitude(uint32_t i) {
@@ -345,12 +338,12 @@ class Converter {
     }
     if (count != 1 || n_[only].kind != NodeKind::int_lit) return false;
     uint64_t u = 0;
-    return ParseUnsigned(Text(only), &u) && u == (uint64_t{1} << 63);
+    return ParseUnsignedLiteral(Text(only), &u) && u == (uint64_t{1} << 63);
   }
 
   Value IntValue(uint32_t i) {
     uint64_t u = 0;
-    if (!ParseUnsigned(Text(i), &u) ||
+    if (!ParseUnsignedLiteral(Text(i), &u) ||
         u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
       Error(SpanOf(i), "integer literal out of range for int",
             "ints are 64-bit; use a uint (42u) or a double (4.2e19)");
@@ -429,54 +422,7 @@ class Converter {
     return Money{static_cast<int64_t>(w * 1'000'000'000ULL + f), std::string(cur)};
   }
 
-  static void AppendUtf8(std::string& out, uint32_t cp) {
-    if (cp < 0x80) {
-      out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      out += static_cast<char>(0xC0 | (cp >> 6));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      out += static_cast<char>(0xE0 | (cp >> 12));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-      out += static_cast<char>(0xF0 | (cp >> 18));
-      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-  }
 
-  static void AppendEscape(std::string& out, std::string_view esc) {
-    // esc starts with the backslash.
-    const char c = esc.size() > 1 ? esc[1] : '\\';
-    if (esc.size() == 4 && c >= '0' && c <= '3') {  // octal \ooo: a code point
-      uint32_t cp = 0;
-      std::from_chars(esc.data() + 1, esc.data() + 4, cp, 8);
-      AppendUtf8(out, cp);
-      return;
-    }
-    switch (c) {
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
-      case 't': out += '\t'; break;
-      case '0': out += '\0'; break;
-      case 'a': out += '\a'; break;
-      case 'b': out += '\b'; break;
-      case 'f': out += '\f'; break;
-      case 'v': out += '\v'; break;
-      case 'u':
-      case 'U':
-      case 'x': {
-        // In a string, \xHH (like \u and \U) names a code point (CEL).
-        uint32_t cp = 0;
-        std::from_chars(esc.data() + 2, esc.data() + esc.size(), cp, 16);
-        AppendUtf8(out, cp);
-        break;
-      }
-      default: out += c; break;
-    }
-  }
 
   // A string literal: a plain literal, or an interpolation of parts.
   ExprPtr BuildString(uint32_t i) {
@@ -490,7 +436,7 @@ class Converter {
           pending += Text(c);
           break;
         case NodeKind::escape_seq:
-          AppendEscape(pending, Text(c));
+          AppendEscaped(pending, Text(c));
           break;
         case NodeKind::interp: {
           interpolated = true;
@@ -946,34 +892,6 @@ class Converter {
   Diagnostics& diags_;
 };
 
-std::string Compose(const g::SyntaxError& e, const SourceFile& src) {
-  std::string msg = e.message;
-  if (e.has_opener) {
-    const LineCol at = src.Position(e.opener.offset);
-    const std::string where = std::to_string(at.line) + ":" + std::to_string(at.column);
-    if (e.opener.kind == g::open_kind::string) {
-      msg += " (the string starts at " + where + ")";
-    } else {
-      // The construct's keyword and name: "workflow 'weekly_issue'".
-      std::string_view rest = std::string_view(src.text()).substr(e.opener.offset);
-      size_t k = 0;
-      while (k < rest.size() && std::isalpha(static_cast<unsigned char>(rest[k]))) ++k;
-      const std::string_view keyword = rest.substr(0, k);
-      size_t b = k;
-      while (b < rest.size() && std::isspace(static_cast<unsigned char>(rest[b]))) ++b;
-      size_t n = b;
-      while (n < rest.size() &&
-             (std::isalnum(static_cast<unsigned char>(rest[n])) || rest[n] == '_')) {
-        ++n;
-      }
-      msg += " (to close " + std::string(keyword);
-      if (n > b) msg += " '" + std::string(rest.substr(b, n - b)) + "'";
-      msg += " opened at " + where + ")";
-    }
-  }
-  return msg;
-}
-
 template <typename Rule>
 bool RunGrammar(const SourceFile& src, g::ParseState& st) {
   tao::pegtl::memory_input<tao::pegtl::tracking_mode::lazy> in(src.text(), src.path());
@@ -990,22 +908,6 @@ bool RunGrammar(const SourceFile& src, g::ParseState& st) {
     }
     st.errors.push_back(std::move(err));
     return false;
-  }
-}
-
-void ReportSyntaxErrors(const g::ParseState& st, const SourceFile& src, Diagnostics& diags) {
-  for (const auto& e : st.errors) {
-    auto& d = diags.Error(&src, Span{e.offset, e.offset + 1}, e.code, Compose(e, src));
-    // A caret under the whole token that was found, when there is one.
-    const std::string_view rest = std::string_view(src.text()).substr(
-        std::min<size_t>(e.offset, src.text().size()));
-    size_t k = 0;
-    while (k < rest.size() &&
-           (std::isalnum(static_cast<unsigned char>(rest[k])) || rest[k] == '_')) {
-      ++k;
-    }
-    if (k > 1) d.span.end = e.offset + static_cast<uint32_t>(k);
-    if (e.hint) d.hints.emplace_back(e.hint);
   }
 }
 

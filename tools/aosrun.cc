@@ -39,6 +39,7 @@
 #include "runtime/verify.h"
 #include "stdlib/std_calls.h"
 #include "tools/aosrun_args.h"
+#include "tools/aosrun_cli.h"
 #include "tools/aosrun_remote.h"
 #include "runtime/driver.h"
 #include "tools/aosrun_serve.h"
@@ -47,20 +48,9 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
-namespace {
+namespace aosrun {
 
-using aos::Value;
 
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
-constexpr int kExitUsage = 64;
-constexpr int kExitInvalid = 65;
-constexpr int kExitNoRun = 66;
-constexpr int kExitBusy = 73;
-constexpr int kExitIo = 74;
-constexpr int kExitWaiting = 75;
-
-using aosrun::Options;
 
 int Usage(const std::string& problem) {
   std::cerr << "aosrun: " << problem << "\n\n" << aosrun::UsageText();
@@ -69,16 +59,6 @@ int Usage(const std::string& problem) {
 
 bool ReadFile(const std::string& path, std::string* out) { return aos::ReadFileText(path, out); }
 
-// The CLI's world: config, data directory, store, clock, call handler.
-struct Context {
-  Options opt;
-  aos::Config config;
-  std::string config_hash;  // digest of aos.yaml's text, "" for the defaults
-  std::string data_dir;
-  std::unique_ptr<aos::RocksStore> store;
-  std::unique_ptr<aos::Clock> clock;
-  std::unique_ptr<aos::StdCalls> calls;
-};
 
 // The config, the data directory's path, the clock and the call handler.
 int LoadSettings(Context& c) {
@@ -251,10 +231,6 @@ int Report(const Context& c, const std::string& run_id, const aos::RunOutcome& o
   return ExitFor(o.status);
 }
 
-struct Loaded {
-  std::shared_ptr<aos::Program> program;
-  const aos::Dag* dag = nullptr;
-};
 
 // Checks a workflow's text; prints diagnostics. 0 or an exit code.
 int LoadWorkflow(const Context& c, const std::string& path, std::string text, const std::string& workflow,
@@ -442,82 +418,6 @@ int RunBatch(Context& c, Loaded& w, const std::string& path, const std::string& 
   std::cerr << "batch: " << inputs.size() << " runs: " << completed << " completed, " << failed << " failed, "
             << waiting << " waiting in " << secs << " s" << (existing ? " (" + std::to_string(existing) +
             " already in the data directory)" : "") << "\n";
-  return worst;
-}
-
-// While `aosrun serve` holds the data directory, a writing command asks it
-// through the API: same output, same exit codes.
-struct ServeAnswer {
-  int rc = kExitOk;  // set when the answer is not an outcome (printed already)
-  int status = 0;    // the HTTP status
-  bool outcome = false;
-  std::string run_id;
-  aos::RunOutcome o;
-};
-// nullopt: no serve holds the directory.
-std::optional<ServeAnswer> AskServe(Context& c, const std::string& method, const std::string& path,
-                                    const std::string& body) {
-  auto remote = aosrun::FindServe(c.data_dir, c.config);
-  if (!remote) return std::nullopt;
-  ServeAnswer a;
-  std::string answer, error;
-  const int status = aosrun::Call(*remote, method, path, body, &answer, &error);
-  a.status = status;
-  if (status == 0) {
-    std::cerr << "aosrun: serve holds " << c.data_dir << " but does not answer at " << remote->address << ": " << error
-              << "\n";
-    a.rc = kExitBusy;
-    return a;
-  }
-  std::string message, kind;
-  if (!aosrun::ParseOutcome(answer, &a.run_id, &a.o, &message, &kind)) {
-    std::cerr << "aosrun: " << (message.empty() ? "serve answered " + std::to_string(status) : message) << "\n";
-    // An unknown run is not_found; an unknown approval or statement of a
-    // known run is a refusal, as it is without serve; an upgrade blocked by
-    // changed steps is 65, as without serve.
-    a.rc = status == 404 && kind == "not_found" ? kExitNoRun
-           : kind == "upgrade_blocked"         ? kExitInvalid
-           : status >= 500                     ? kExitIo
-                                               : kExitUsage;
-    return a;
-  }
-  a.outcome = true;
-  return a;
-}
-
-// AskServe, reporting the outcome as the command would. -1: no serve runs.
-int ViaServe(Context& c, const std::string& method, const std::string& path, const std::string& body) {
-  const auto a = AskServe(c, method, path, body);
-  if (!a) return -1;
-  return a->outcome ? Report(c, a->run_id, a->o) : a->rc;
-}
-
-// --batch while serve holds the data directory: each line is started
-// through the API under the same deterministic id (an existing run is
-// continued or reported), and printed as the batch prints it. -1: no serve.
-int BatchViaServe(Context& c, const aos::Dag& dag, const std::vector<Value>& inputs,
-                  const std::vector<std::string>& ids) {
-  int worst = kExitOk;
-  size_t completed = 0, failed = 0, waiting = 0;
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    const std::string body = "{\"workflow\":" + Q(dag.workflow->name) + ",\"input\":" + inputs[i].ToJson() +
-                             ",\"run_id\":" + Q(ids[i]) + "}";
-    const auto a = AskServe(c, "POST", "/api/runs", body);
-    if (!a) return i == 0 ? -1 : kExitBusy;  // serve went away mid-batch: run the batch again
-    if (!a->outcome) {
-      if (a->rc == kExitBusy) return kExitBusy;
-      worst = std::max(worst, a->rc);
-      continue;
-    }
-    // Serve answers once the run has reached its end or a wait, durably.
-    WriteLine(c.opt.json ? OutcomeJson(a->run_id, a->o) : a->run_id + " " + aos::RunStatusName(a->o.status));
-    completed += a->o.status == aos::RunStatus::kCompleted;
-    failed += a->o.status == aos::RunStatus::kFailed;
-    waiting += a->o.status == aos::RunStatus::kWaiting;
-    worst = std::max(worst, ExitFor(a->o.status));
-  }
-  std::cerr << "batch: " << inputs.size() << " runs through serve: " << completed << " completed, " << failed
-            << " failed, " << waiting << " waiting\n";
   return worst;
 }
 
@@ -849,132 +749,6 @@ int CmdSignal(Context& c) {
   return Continue(c, log, &w);
 }
 
-// What `serve` serves: the FILEs and DIRs given (a DIR's *.aos files, in
-// name order), or the config's workflows: list. false with *error.
-bool ServedPaths(const Context& c, std::vector<std::string>* out, std::string* error) {
-  const std::vector<std::string>& given = c.opt.positional.empty() ? c.config.workflows : c.opt.positional;
-  if (given.empty()) {
-    *error = "serve takes the workflow FILEs or DIRs to serve (or the config's workflows: list)";
-    return false;
-  }
-  for (const auto& p : given) {
-    std::error_code ec;
-    if (!std::filesystem::is_directory(p, ec)) {
-      out->push_back(p);
-      continue;
-    }
-    std::vector<std::string> files;
-    for (const auto& e : std::filesystem::directory_iterator(p, ec)) {
-      if (e.path().extension() == ".aos" && e.is_regular_file(ec)) files.push_back(e.path().string());
-    }
-    if (files.empty()) {
-      *error = "no .aos files in " + p;
-      return false;
-    }
-    std::sort(files.begin(), files.end());
-    out->insert(out->end(), files.begin(), files.end());
-  }
-  return true;
-}
-
-// The workflow files of `serve`, checked; diagnostics go to `report`.
-int LoadServed(Context& c, std::vector<std::pair<std::shared_ptr<aos::Program>, std::string>>* out,
-               std::ostream& report) {
-  std::vector<std::string> paths;
-  std::string error;
-  if (!ServedPaths(c, &paths, &error)) {
-    report << "aosrun: " << error << "\n";
-    return kExitUsage;
-  }
-  for (const auto& path : paths) {
-    std::string text;
-    if (!ReadFile(path, &text)) {
-      report << "aosrun: cannot read " << path << ": " << std::strerror(errno) << "\n";
-      return kExitIo;
-    }
-    // Every workflow of the file is served.
-    aos::Diagnostics diags;
-    std::shared_ptr<aos::Program> program = aos::LoadProgram(path, text, aos::CheckOptionsFor(&c.config), diags);
-    if (diags.has_errors()) {
-      diags.Sort();
-      for (const auto& d : diags.all()) {
-        if (d.severity == aos::Severity::kError) report << aos::RenderText(d);
-      }
-      return kExitInvalid;
-    }
-    for (const auto& dag : program->workflows) {
-      if (std::string missing = aos::MissingEnv(*program, *dag); !missing.empty()) {
-        report << "aosrun: " << missing << "\n";
-        return kExitUsage;
-      }
-    }
-    out->emplace_back(program, text);
-  }
-  std::vector<const aos::Program*> programs;
-  for (const auto& [program, text] : *out) programs.push_back(program.get());
-  aos::Diagnostics diags;
-  aos::CheckServedTogether(programs, diags);
-  for (const auto& d : diags.all()) report << aos::RenderText(d);
-  return diags.has_errors() ? kExitInvalid : kExitOk;
-}
-
-int CmdServe(Context& c) {
-  // Before any thread starts (RocksDB's, the HTTP engine's): every thread
-  // must block these, so that serve's signal thread alone takes them.
-  aosrun::BlockServeSignals();
-  if (int rc = LoadSettings(c)) return rc;
-  aosrun::ServeSetup s;
-  if (int rc = LoadServed(c, &s.programs, std::cerr)) return rc;
-  s.reload = [&c](std::vector<std::pair<std::shared_ptr<aos::Program>, std::string>>* fresh, std::string* report) {
-    std::ostringstream out;
-    const bool ok = LoadServed(c, fresh, out) == kExitOk;
-    *report = out.str();
-    return ok;
-  };
-  if (int rc = OpenStore(c, true)) return rc;
-  s.store = c.store.get();
-  s.clock = c.clock.get();
-  s.calls = c.calls.get();
-  s.config = &c.config;
-  s.run = MakeRunOptions(c, nullptr);
-  s.data_dir = c.data_dir;
-  s.listen = c.opt.listen;
-  return aosrun::Serve(s);
-}
-
-// `aosrun reload`: serve reads its files again (as SIGHUP does) and says
-// whether they checked.
-int CmdReload(Context& c) {
-  if (!c.opt.positional.empty()) return Usage("reload takes no arguments (serve reads the files it was given)");
-  if (int rc = LoadSettings(c)) return rc;
-  auto remote = aosrun::FindServe(c.data_dir, c.config);
-  if (!remote) {
-    std::cerr << "aosrun: no serve holds " << c.data_dir << " (start it with aosrun serve)\n";
-    return kExitUsage;
-  }
-  std::string answer, error;
-  const int status = aosrun::Call(*remote, "POST", "/api/reload", "{}", &answer, &error);
-  if (status == 0) {
-    std::cerr << "aosrun: serve holds " << c.data_dir << " but does not answer at " << remote->address << ": " << error
-              << "\n";
-    return kExitBusy;
-  }
-  auto v = aos::ParseJson(answer, &error);
-  const Value* files = v ? v->Find("files") : nullptr;
-  if (status == 200 && files) {
-    if (c.opt.json) {
-      std::cout << answer << "\n";
-    } else {
-      std::cerr << "serve reloaded " << files->ToDisplayString() << " files\n";
-    }
-    return kExitOk;
-  }
-  const Value* e = v ? v->Find("error") : nullptr;
-  std::cerr << (e && e->Find("message") ? e->Find("message")->ToDisplayString() : answer);
-  std::cerr << "aosrun: reload refused; serve goes on with the files it had\n";
-  return e && e->Find("kind") && e->Find("kind")->ToDisplayString() == "invalid" ? kExitInvalid : kExitUsage;
-}
-
 int CmdRetry(Context& c) {
   if (c.opt.positional.size() != 1) return Usage("retry takes one RUN");
   if (int rc = LoadSettings(c)) return rc;
@@ -1027,242 +801,7 @@ int CmdCancel(Context& c) {
   return o.status == aos::RunStatus::kCancelled ? kExitOk : kExitFailed;
 }
 
-std::string Time(int64_t nanos) { return aos::FormatTimestamp(aos::Timestamp{nanos}); }
-
-int CmdRuns(Context& c, const std::string& only) {
-  if (int rc = LoadContext(c, false)) return rc;
-  if (!only.empty()) {
-    aos::RunLog log(*c.store, *c.clock);
-    if (int rc = LoadRun(c, only, log)) return rc;
-    const aos::RunOutcome o = aos::OutcomeOf(log.state());
-    if (c.opt.json) {
-      std::cout << OutcomeJson(only, o) << "\n";
-    } else {
-      std::cout << "run " << only << "  workflow " << log.state().workflow << "  "
-                << aos::RunStatusName(o.status) << "  events " << log.state().next_seq << "\n";
-      if (o.status == aos::RunStatus::kCompleted) std::cout << "output: " << o.output.ToJson() << "\n";
-      if (!o.error.is_null()) std::cout << "error: " << o.error.ToJson() << "\n";
-      if (o.waiting_on.kind() == aos::ValueKind::kList) {
-        for (const auto& wv : o.waiting_on.as_list()) std::cout << "waiting on: " << wv.ToJson() << "\n";
-      }
-    }
-    return kExitOk;  // status reports; it does not fail with the run
-  }
-  auto runs = aos::ListRuns(*c.store);
-  std::sort(runs.begin(), runs.end(), [](const auto& a, const auto& b) { return a.started_at > b.started_at; });
-  for (const auto& r : runs) {
-    if (c.opt.json) {
-      std::cout << "{\"run_id\":" << Q(r.run_id) << ",\"workflow\":" << Q(r.workflow) << ",\"status\":"
-                << Q(aos::RunStatusName(r.status)) << ",\"started\":" << Q(Time(r.started_at))
-                << ",\"updated\":" << Q(Time(r.updated_at)) << ",\"events\":" << r.events << "}\n";
-    } else {
-      std::printf("%-14s %-20s %-10s %s  %llu events\n", r.run_id.c_str(), r.workflow.c_str(),
-                  aos::RunStatusName(r.status), Time(r.started_at).c_str(),
-                  static_cast<unsigned long long>(r.events));
-    }
-  }
-  if (runs.empty() && !c.opt.json) std::cerr << "no runs in " << c.data_dir << "\n";
-  return kExitOk;
-}
-
-int CmdInbox(Context& c) {
-  if (int rc = LoadContext(c, false)) return rc;
-  std::vector<std::string> damaged;
-  const auto items = aos::Inbox(*c.store, *c.clock, &damaged);
-  // A run that failed to load may have approvals waiting: say so.
-  for (const auto& d : damaged) std::cerr << "aosrun: " << d << "\n";
-  for (const auto& i : items) {
-    if (c.opt.json) {
-      std::cout << aos::InboxItemJson(i) << "\n";
-    } else {
-      std::cout << i.run_id << "  " << i.workflow << "  " << i.name << ": " << i.ask << "\n";
-      if (!i.show.is_null()) std::cout << "    " << i.show.ToJson() << "\n";
-      std::cout << "    aosrun approve " << i.run_id << " " << i.name << Where(c) << "   |   aosrun reject " << i.run_id
-                << " " << i.name << Where(c) << "\n";
-    }
-  }
-  if (items.empty() && damaged.empty() && !c.opt.json) std::cerr << "no approvals are waiting\n";
-  return damaged.empty() ? kExitOk : kExitIo;
-}
-
-int CmdLog(Context& c) {
-  if (c.opt.positional.size() != 1) return Usage("log takes one RUN");
-  if (int rc = LoadContext(c, false)) return rc;
-  const std::string run = c.opt.positional[0];
-  if (!aos::ValidRunId(run) || !c.store->Get(aos::Column::kRuns, run)) {
-    std::cerr << "aosrun: no run " << run << " in this data directory (aosrun runs lists them)\n";
-    return kExitNoRun;
-  }
-  int rc = kExitOk;
-  aos::ScanRunEvents(*c.store, run, [&](uint64_t seq, const aos::Event* e, const std::string& error) {
-    if (!e) {
-      std::cerr << "aosrun: run " << run << " event " << seq << ": " << error << "\n";
-      rc = kExitIo;
-      return true;
-    }
-    if (c.opt.json) {
-      std::cout << aos::EventToJson(*e, seq) << "\n";
-    } else {
-      std::string data = e->data.is_null() ? "" : aos::EventDisplayData(*e).ToJson();
-      if (e->type == aos::EventType::kRunStarted) {
-        data = "workflow " + Str(e->data.Find("workflow")) + " inputs " +
-               (e->data.Find("inputs") ? e->data.Find("inputs")->ToJson() : "{}");
-      }
-      if (data.size() > 160) data = data.substr(0, 157) + "...";
-      std::printf("%5llu  %s  %-22s %-14s %s\n", static_cast<unsigned long long>(seq), Time(e->at_nanos).c_str(),
-                  aos::EventTypeName(e->type), e->step.c_str(), data.c_str());
-    }
-    return true;
-  });
-  return rc;
-}
-
-int CmdState(Context& c) {
-  if (c.opt.positional.size() != 1) return Usage("state takes one ENTITY type");
-  if (int rc = LoadContext(c, false)) return rc;
-  const std::string prefix = c.opt.positional[0] + std::string(1, '\0');
-  if (auto damage = c.store->CheckFiles(aos::Column::kEntities); !damage.empty()) {
-    std::cerr << "aosrun: the entity records are damaged, so records would be missing: " << damage[0] << "\n";
-    return kExitIo;
-  }
-  int n = 0, bad = 0;
-  c.store->Scan(aos::Column::kEntities, prefix, prefix, [&](std::string_view k, std::string_view raw) {
-    Value v;
-    if (aos::DecodeValue(raw, &v)) {
-      std::cout << v.ToJson() << "\n";
-      ++n;
-    } else {
-      std::cerr << "aosrun: a damaged " << c.opt.positional[0] << " record (key " << k.substr(prefix.size()) << ")\n";
-      ++bad;
-    }
-    return true;
-  });
-  if (bad) return kExitIo;
-  if (!n && !c.opt.json) std::cerr << "no " << c.opt.positional[0] << " records\n";
-  return kExitOk;
-}
-
-// Model spending from the StepCompleted usage of every run (or one), by
-// run, workflow and model.
-int CmdCost(Context& c) {
-  if (c.opt.positional.size() > 1) return Usage("cost takes at most one RUN");
-  if (int rc = LoadContext(c, false)) return rc;
-  std::vector<aos::RunIndexEntry> runs;
-  if (c.opt.positional.empty()) {
-    runs = aos::ListRuns(*c.store);
-  } else {
-    // The run index names the workflow; the events are read below anyway.
-    const std::string& id = c.opt.positional[0];
-    const auto raw = aos::ValidRunId(id) ? c.store->Get(aos::Column::kRuns, id) : std::nullopt;
-    aos::RunIndexEntry e;
-    if (!raw) {
-      std::cerr << "aosrun: no run " << id << " in this data directory (aosrun runs lists them)\n";
-      return kExitNoRun;
-    }
-    if (!aos::DecodeRunIndex(id, *raw, &e)) {
-      std::cerr << "aosrun: run " << id << ": its index record is damaged (aosrun verify)\n";
-      return kExitIo;
-    }
-    runs.push_back(e);
-  }
-  struct Row {
-    int64_t calls = 0, in = 0, out = 0, nanos = 0;
-    std::string currency;
-  };
-  std::map<std::tuple<std::string, std::string, std::string>, Row> rows;  // run, workflow, model
-  std::map<std::string, Row> by_workflow, by_model;
-  Row total;
-  for (const aos::CostRow& cr : aos::Costs(*c.store, runs)) {
-    auto add = [&](Row& row) {
-      row.calls += cr.calls;
-      row.in += cr.tokens_in;
-      row.out += cr.tokens_out;
-      row.nanos += cr.cost.nanos;
-      row.currency = cr.cost.currency;
-    };
-    add(rows[{cr.run_id, cr.workflow, cr.model}]);
-    add(by_workflow[cr.workflow]);
-    add(by_model[cr.model]);
-    add(total);
-  }
-  auto money = [](const Row& r) {
-    const std::string cur = r.currency.empty() ? "usd" : r.currency;
-    return aos::FormatMoneyAmount(aos::Money{r.nanos, cur}) + " " + cur;
-  };
-  if (c.opt.json) {
-    for (const auto& [k, r] : rows) {
-      std::cout << "{\"run_id\":" << Q(std::get<0>(k)) << ",\"workflow\":" << Q(std::get<1>(k))
-                << ",\"model\":" << Q(std::get<2>(k)) << ",\"calls\":" << r.calls << ",\"tokens_in\":" << r.in
-                << ",\"tokens_out\":" << r.out << ",\"cost\":"
-                << Value::MoneyOf(aos::Money{r.nanos, r.currency.empty() ? "usd" : r.currency}).ToJson() << "}\n";
-    }
-    return kExitOk;
-  }
-  if (rows.empty()) {
-    std::cerr << "no model calls recorded\n";
-    return kExitOk;
-  }
-  std::printf("%-22s %-20s %-12s %6s %10s %10s  %s\n", "run", "workflow", "model", "calls", "tokens in",
-              "tokens out", "cost");
-  for (const auto& [k, r] : rows) {
-    std::printf("%-22s %-20s %-12s %6lld %10lld %10lld  %s\n", std::get<0>(k).c_str(), std::get<1>(k).c_str(),
-                std::get<2>(k).c_str(), static_cast<long long>(r.calls), static_cast<long long>(r.in),
-                static_cast<long long>(r.out), money(r).c_str());
-  }
-  std::printf("\nby workflow\n");
-  for (const auto& [k, r] : by_workflow) {
-    std::printf("  %-34s %6lld calls  %s\n", k.c_str(), static_cast<long long>(r.calls), money(r).c_str());
-  }
-  std::printf("by model\n");
-  for (const auto& [k, r] : by_model) {
-    std::printf("  %-34s %6lld calls  %s\n", k.c_str(), static_cast<long long>(r.calls), money(r).c_str());
-  }
-  std::printf("total %35lld calls  %s\n", static_cast<long long>(total.calls), money(total).c_str());
-  return kExitOk;
-}
-
-int CmdTrace(Context& c) {
-  if (c.opt.positional.size() != 1) return Usage("trace takes one RUN");
-  if (int rc = LoadContext(c, false)) return rc;
-  aos::RunLog log(*c.store, *c.clock);
-  if (int rc = LoadRun(c, c.opt.positional[0], log)) return rc;
-  // The stored workflow gives kinds and descriptions; a run whose text no
-  // longer checks is traced without them.
-  Loaded w;
-  aos::Diagnostics diags;
-  w.program = aos::LoadProgram(log.state().file, log.state().source, aos::CheckOptions{}, diags);
-  std::string error;
-  const aos::Dag* dag = diags.has_errors() ? nullptr : w.program->FindWorkflow(log.state().workflow, &error);
-  aos::Trace t;
-  if (!aos::BuildTrace(*c.store, log.state().run_id, dag, &t, &error)) {
-    std::cerr << "aosrun: " << error << "\n";
-    return kExitIo;
-  }
-  if (!c.opt.otlp.empty()) {
-    std::ofstream f(c.opt.otlp, std::ios::binary | std::ios::trunc);
-    f << aos::RenderOtlpJson(t) << "\n";
-    if (!f) {
-      std::cerr << "aosrun: cannot write " << c.opt.otlp << "\n";
-      return kExitIo;
-    }
-    if (!c.opt.json) std::cerr << "wrote " << t.spans.size() + 1 << " spans to " << c.opt.otlp << " (OTLP/JSON)\n";
-    return kExitOk;
-  }
-  std::cout << (c.opt.json ? aos::RenderOtlpJson(t) + "\n" : aos::RenderTraceText(t));
-  return kExitOk;
-}
-
-int CmdVerify(Context& c) {
-  if (int rc = LoadContext(c, false)) return rc;
-  const aos::VerifyReport r = aos::VerifyDataDir(*c.store);
-  for (const auto& p : r.problems) std::cout << p << "\n";
-  std::cout << "verified " << r.runs << " runs, " << r.events << " events in " << c.data_dir << ": "
-            << (r.problems.empty() ? std::string("no problems") : std::to_string(r.problems.size()) + " problems")
-            << "\n";
-  return r.problems.empty() ? kExitOk : kExitIo;
-}
-
-}  // namespace
+}  // namespace aosrun
 
 int Main(int argc, char** argv);
 
@@ -1276,6 +815,7 @@ int main(int argc, char** argv) {
 }
 
 int Main(int argc, char** argv) {
+  using namespace aosrun;
   Context c;
   std::string problem;
   if (!aosrun::ParseArgs(argc, argv, &c.opt, &problem)) return Usage(problem);
