@@ -5,6 +5,7 @@
 #include "runtime/driver.h"
 
 #include <chrono>
+#include <functional>
 #include <thread>
 
 #include "runtime/runner_test_support.h"
@@ -23,13 +24,18 @@ std::shared_ptr<Program> Checked(const std::string& text) {
   return p;
 }
 
-// Workers fire triggers off the calling thread: wait (bounded) for a run.
-bool RunAppears(MemoryStore& store, const std::string& id) {
+// Workers fire triggers off the calling thread: wait (bounded, 5 s) until
+// `done` holds.
+bool Eventually(const std::function<bool()>& done) {
   for (int i = 0; i < 500; ++i) {
-    if (store.Get(Column::kRuns, id)) return true;
+    if (done()) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  return false;
+  return done();
+}
+
+bool RunAppears(MemoryStore& store, const std::string& id) {
+  return Eventually([&] { return store.Get(Column::kRuns, id).has_value(); });
 }
 
 const char* kFlows =
@@ -94,10 +100,7 @@ TEST_CASE("a schedule fire recorded as due but not as done fires again at the ne
   REQUIRE(log.Load(id, &error));
   CHECK(log.state().inputs.Find("at")->as_time().nanos == due);
   // Done: the pending record is gone, the fire is the last one.
-  for (int i = 0; i < 500 && store.Get(Column::kMeta, "trigger-pending:t"); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  CHECK_FALSE(store.Get(Column::kMeta, "trigger-pending:t"));
+  CHECK(Eventually([&] { return !store.Get(Column::kMeta, "trigger-pending:t"); }));
   CHECK(store.Get(Column::kMeta, "trigger-last:t") == std::optional<std::string>(std::to_string(due)));
 }
 
