@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "lang/allow.h"
+#include "lang/eval_functions.h"
 #include "lang/regex.h"
 #include "lang/spelling.h"
 
@@ -57,55 +58,41 @@ TypePtr ApprovalResultType(TypePtr data) {
                                           {"data", data ? data : AnyType()}});
 }
 
-bool IsMacro(std::string_view n) {
-  return n == "all" || n == "exists" || n == "exists_one" || n == "map" || n == "filter";
-}
-
 // The result type of a built-in expression function, given its (receiver
-// first) argument types; null if `name` is not one.
+// first) argument types, by the table's rule (lang/eval_functions.h); null
+// if `name` is not one.
 TypePtr BuiltinResult(std::string_view name, const std::vector<TypePtr>& args) {
+  const FunctionSpec* f = FindFunction(name);
+  if (!f) return nullptr;
   auto first = [&]() { return args.empty() ? AnyType() : args[0]; };
-  auto elem_of_first = [&]() {
-    TypePtr f = first();
-    if (args.size() == 1 && !IsAny(f) && f->kind == Kind::kList) return f->elem;
-    return args.size() > 1 ? args[0] : AnyType();
-  };
-  if (name == "size") return ScalarType(Kind::kInt);
-  if (name == "dyn") return AnyType();
-  if (name == "getHours" || name == "getMinutes" || name == "getSeconds" || name == "getMilliseconds") {
-    return ScalarType(Kind::kInt);
+  using R = ResultRule;
+  switch (f->result) {
+    case R::kBool: return ScalarType(Kind::kBool);
+    case R::kInt: return ScalarType(Kind::kInt);
+    case R::kUint: return ScalarType(Kind::kUint);
+    case R::kDouble: return ScalarType(Kind::kDouble);
+    case R::kString: return ScalarType(Kind::kString);
+    case R::kBytes: return ScalarType(Kind::kBytes);
+    case R::kType: return ScalarType(Kind::kType);
+    case R::kTime: return ScalarType(Kind::kTime);
+    case R::kDuration: return ScalarType(Kind::kDuration);
+    case R::kStringList: return ListOf(ScalarType(Kind::kString));
+    case R::kElemOfFirst: {
+      TypePtr f0 = first();
+      if (args.size() == 1 && !IsAny(f0) && f0->kind == Kind::kList) return f0->elem;
+      return args.size() > 1 ? args[0] : AnyType();
+    }
+    case R::kFirst: return first();
+    case R::kKeysOfFirst:
+    case R::kValuesOfFirst: {
+      TypePtr f0 = first();
+      if (IsAny(f0) || f0->kind != Kind::kMap) return ListOf(AnyType());
+      return ListOf(f->result == R::kKeysOfFirst ? f0->key : f0->elem);
+    }
+    case R::kAny:
+    case R::kSpecial: return AnyType();
   }
-  if (name == "contains" || name == "startsWith" || name == "endsWith" ||
-      name == "matches") {
-    return ScalarType(Kind::kBool);
-  }
-  if (name == "int") return ScalarType(Kind::kInt);
-  if (name == "uint") return ScalarType(Kind::kUint);
-  if (name == "double") return ScalarType(Kind::kDouble);
-  if (name == "string" || name == "lower" || name == "upper" || name == "trim" || name == "format_time" ||
-      name == "replace" || name == "format" || name == "json_encode" || name == "join" ||
-      name == "bearer" || name == "basic" || name == "uuid" || name == "env" ||
-      name == "secret") {
-    return ScalarType(Kind::kString);
-  }
-  if (name == "bool") return ScalarType(Kind::kBool);
-  if (name == "bytes") return ScalarType(Kind::kBytes);
-  if (name == "type") return ScalarType(Kind::kType);
-  if (name == "timestamp" || name == "now") return ScalarType(Kind::kTime);
-  if (name == "duration") return ScalarType(Kind::kDuration);
-  if (name == "split") return ListOf(ScalarType(Kind::kString));
-  if (name == "json_decode") return AnyType();
-  if (name == "sum" || name == "min" || name == "max") return elem_of_first();
-  if (name == "sort") return first();
-  if (name == "keys") {
-    TypePtr f = first();
-    return ListOf(!IsAny(f) && f->kind == Kind::kMap ? f->key : AnyType());
-  }
-  if (name == "values") {
-    TypePtr f = first();
-    return ListOf(!IsAny(f) && f->kind == Kind::kMap ? f->elem : AnyType());
-  }
-  return nullptr;
+  return AnyType();
 }
 
 bool Same(const TypePtr& a, const TypePtr& b) {

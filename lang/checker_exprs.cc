@@ -375,7 +375,7 @@ TypePtr WorkflowChecker::CheckExprCall(const Expr& e, Ctx& c) {
     }
     return ScalarType(Kind::kString);
   }
-  if (const FunctionArity* a = ArityOf(n); a && (args.size() < a->min || args.size() > a->max)) {
+  if (const FunctionSpec* a = FindFunction(n); a && a->impl && (args.size() < a->min || args.size() > a->max)) {
     if (c.report) {
       const std::string want = a->min == a->max   ? std::to_string(a->min)
                                : a->max == SIZE_MAX ? "at least " + std::to_string(a->min)

@@ -452,10 +452,7 @@ class Evaluator {
   // ------------------------------------------------------------ calls
   EvalResult Call(const Expr& e) {
     const std::string& n = e.name;
-    if (e.has_receiver && (n == "all" || n == "exists" || n == "exists_one" || n == "map" ||
-                           n == "filter")) {
-      return Macro(e);
-    }
+    if (e.has_receiver && IsMacro(n)) return Macro(e);
     if (!e.has_receiver && n == "has") return Has(e);
     if (!e.has_receiver && (n == "default" || n == "coalesce")) return Default(e);
     std::vector<Value> args;

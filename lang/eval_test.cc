@@ -588,12 +588,12 @@ TEST_CASE("literals in every form CEL has: raw strings, escapes, .99, the smalle
   CHECK(Eval(R"("\q")").rfind("syntax:", 0) == 0);             // not an escape
 }
 
-TEST_CASE("the arity table is the evaluator's: one argument too few or too many is refused") {
-  for (const auto& name : aos::BuiltinFunctionNames()) {
-    const aos::FunctionArity* a = aos::ArityOf(name);
-    if (!a) continue;  // has, default, coalesce, the macros: checked apart
+TEST_CASE("the function table's arity is the evaluator's: one argument too few or too many is refused") {
+  for (const auto& f : aos::FunctionTable()) {
+    const aos::FunctionSpec* a = &f;
+    if (!a->impl) continue;  // has, default, coalesce, the macros: checked apart
     auto call = [&](size_t n) {
-      std::string text = std::string(name) + "(";
+      std::string text = std::string(f.name) + "(";
       for (size_t i = 0; i < n; ++i) text += i ? ", 1" : "1";
       return text + ")";
     };

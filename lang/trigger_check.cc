@@ -5,16 +5,13 @@
 #include <set>
 
 #include "lang/cron.h"
+#include "lang/eval_functions.h"
 #include "lang/spelling.h"
 
 namespace aos {
 namespace {
 
 std::string Quote(const std::string& s) { return "'" + s + "'"; }
-
-bool IsMacroName(const std::string& n) {
-  return n == "all" || n == "exists" || n == "exists_one" || n == "map" || n == "filter";
-}
 
 // A schedule whose day-of-month field names only days its months never
 // have (only when the weekday field is `*`: otherwise a weekday fires).
@@ -337,7 +334,7 @@ class Checker {
       }
       return;
     }
-    if (e->kind == ExprKind::kCall && e->has_receiver && IsMacroName(e->name) && e->args.size() >= 3 &&
+    if (e->kind == ExprKind::kCall && e->has_receiver && IsMacro(e->name) && e->args.size() >= 3 &&
         e->args[1]->kind == ExprKind::kIdent) {
       Names(e->args[0].get(), bound, locals);
       locals.insert(e->args[1]->name);

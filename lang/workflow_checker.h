@@ -25,6 +25,7 @@
 #include "lang/check_common.h"
 #include "lang/checker.h"
 #include "lang/eval.h"
+#include "lang/eval_functions.h"
 #include "lang/types.h"
 
 namespace aos::checking {
@@ -49,7 +50,6 @@ const Signature& HttpSignature();
 TypePtr HttpResultType();
 TypePtr ModelResultType(TypePtr data);
 TypePtr ApprovalResultType(TypePtr data);
-bool IsMacro(std::string_view n);
 // The result type of a built-in expression function, given its (receiver
 // first) argument types; null if `name` is not one.
 TypePtr BuiltinResult(std::string_view name, const std::vector<TypePtr>& args);
