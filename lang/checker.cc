@@ -69,6 +69,11 @@ using namespace checking;
 
 }  // namespace
 
+CallTarget Program::Target(const Call& call) const {
+  if (auto it = calls.find(&call); it != calls.end()) return it->second;
+  return ResolveCall(CallScope{types, connectors, agents}, call.callee);
+}
+
 const Dag* Program::FindWorkflow(const std::string& name, std::string* error) const {
   if (name.empty()) {
     if (workflows.size() == 1) return workflows.front().get();

@@ -10,26 +10,20 @@
 
 namespace aos::checking {
 
-// Whether an argument of type t fits `want` (a Signature type); any fits.
-bool ArgFits(const Type& t, const std::string& want) {
+// Whether an argument of type t fits `want`; any fits.
+bool ArgFits(const Type& t, ArgType want) {
   using K = Type::Kind;
   if (t.kind == K::kAny || t.kind == K::kNull) return true;
-  if (want == "string") return t.kind == K::kString;
-  if (want == "addresses") return t.kind == K::kString || t.kind == K::kList;
-  if (want == "int") return t.kind == K::kInt || t.kind == K::kUint;
-  if (want == "number") return t.kind == K::kInt || t.kind == K::kUint || t.kind == K::kDouble;
-  if (want == "duration") return t.kind == K::kDuration;
+  switch (want) {
+    case ArgType::kString: return t.kind == K::kString;
+    case ArgType::kAddresses: return t.kind == K::kString || t.kind == K::kList;
+    case ArgType::kInt: return t.kind == K::kInt || t.kind == K::kUint;
+    case ArgType::kNumber: return t.kind == K::kInt || t.kind == K::kUint || t.kind == K::kDouble;
+    case ArgType::kDuration: return t.kind == K::kDuration;
+    case ArgType::kMap: return t.kind == K::kMap || t.kind == K::kRecord;
+    case ArgType::kAny: return true;
+  }
   return true;
-}
-
-const std::vector<std::string>& HttpMethods() {
-  static const std::vector<std::string> m = {"get", "post", "put", "patch", "delete"};
-  return m;
-}
-
-const Signature& HttpSignature() {
-  static const Signature s{1, 1, {"json", "body", "headers", "query", "timeout"}, {}};
-  return s;
 }
 
 TypePtr HttpResultType() {
@@ -100,113 +94,102 @@ bool Same(const TypePtr& a, const TypePtr& b) {
 }
 
 
-WorkflowChecker::Callee WorkflowChecker::ResolveCallee(const Call& call, Ctx& c) {
-  Callee r;
-  const size_t dot = call.callee.find('.');
-  const std::string ns = call.callee.substr(0, dot);
-  r.method = dot == std::string::npos ? "" : call.callee.substr(dot + 1);
-  std::vector<std::string> methods;
-  if (ns == "http") {
-    r.ns = Callee::Ns::kHttp;
-    methods = HttpMethods();
-  } else if (ns == "llm") {
-    r.ns = Callee::Ns::kLlm;
-    methods = {"chat", "embed"};
-  } else if (ns == "email") {
-    r.ns = Callee::Ns::kEmail;
-    methods = {"send"};
-  } else if (ns == "kv") {
-    r.ns = Callee::Ns::kKv;
-    methods = {"put", "get"};
-  } else if (ns == "kb") {
-    r.ns = Callee::Ns::kKb;
-    methods = {"add", "search"};
-  } else if (auto it = prog_.connectors.find(ns); it != prog_.connectors.end()) {
-    r.ns = Callee::Ns::kConnector;
-    r.connector = it->second;
-    methods = HttpMethods();
-  } else if (auto it = prog_.agents.find(ns); it != prog_.agents.end()) {
-    r.ns = Callee::Ns::kAgent;
-    r.agent = it->second;
-    methods = {"ask"};
-  } else if (auto it = prog_.types.find(ns); it != prog_.types.end() && it->second->is_entity) {
-    r.ns = Callee::Ns::kEntity;
-    r.entity = it->second;
-    methods = {"upsert", "get", "delete", "list"};
-  } else {
-    if (c.report) {
-      std::string msg = "unknown call " + Quote(call.callee);
-      if (auto it2 = prog_.types.find(ns); it2 != prog_.types.end()) {
-        msg = Quote(ns) + " is a type, not an entity: it has no stored records";
-      }
-      auto& d = d_.Error(src_, call.callee_span, "E105", msg);
-      std::vector<std::string> names = {"http", "llm", "email", "kv", "kb"};
-      for (const auto& [k, v] : prog_.connectors) names.push_back(k);
-      for (const auto& [k, v] : prog_.agents) names.push_back(k);
-      for (const auto& [k, v] : prog_.types) {
-        if (v->is_entity) names.push_back(k);
-      }
-      AddDidYouMean(d, ns, names);
-      if (d.hints.empty()) {
-        d.hints.push_back("calls are http.*, llm.*, email.send, kv.*, kb.*, or go through a "
-                          "declared connector, agent or entity");
-      }
+CallTarget WorkflowChecker::ResolveCallee(const Call& call, Ctx& c) {
+  CallTarget r = ResolveCall(CallScope{prog_.types, prog_.connectors, prog_.agents}, call.callee);
+  prog_.calls[&call] = r;
+  if (r.known() || !c.report) return r;
+  const std::string ns(r.ns_name);
+  if (r.ns == CallNs::kUnknown) {
+    std::string msg = "unknown call " + Quote(call.callee);
+    if (prog_.types.count(ns)) msg = Quote(ns) + " is a type, not an entity: it has no stored records";
+    auto& d = d_.Error(src_, call.callee_span, "E105", msg);
+    std::vector<std::string> names = {"http", "llm", "email", "kv", "kb"};
+    for (const auto& [k, v] : prog_.connectors) names.push_back(k);
+    for (const auto& [k, v] : prog_.agents) names.push_back(k);
+    for (const auto& [k, v] : prog_.types) {
+      if (v->is_entity) names.push_back(k);
     }
-    return Callee{};
+    AddDidYouMean(d, ns, names);
+    if (d.hints.empty()) {
+      d.hints.push_back("calls are http.*, llm.*, email.send, kv.*, kb.*, or go through a "
+                        "declared connector, agent or entity");
+    }
+    return r;
   }
-  if (std::find(methods.begin(), methods.end(), r.method) == methods.end()) {
-    if (c.report) {
-      auto& d = d_.Error(src_, call.callee_span, "E105",
-                         Quote(ns) + " has no call " + Quote(r.method.empty() ? "" : r.method));
-      AddDidYouMean(d, r.method, methods);
-      if (d.hints.empty()) {
-        std::string list;
-        for (size_t i = 0; i < methods.size(); ++i) list += (i ? ", " : "") + ns + "." + methods[i];
-        d.hints.push_back("the calls are " + list);
-      }
-    }
-    return Callee{};
+  std::vector<std::string> methods;
+  for (auto m : MethodsOf(r.ns)) methods.emplace_back(m);
+  auto& d = d_.Error(src_, call.callee_span, "E105", Quote(ns) + " has no call " + Quote(std::string(r.method)));
+  AddDidYouMean(d, std::string(r.method), methods);
+  if (d.hints.empty()) {
+    std::string list;
+    for (size_t i = 0; i < methods.size(); ++i) list += (i ? ", " : "") + ns + "." + methods[i];
+    d.hints.push_back("the calls are " + list);
   }
   return r;
 }
 
-Signature WorkflowChecker::SignatureOf(const Callee& k) {
-  using Ns = Callee::Ns;
-  switch (k.ns) {
-    case Ns::kHttp:
-    case Ns::kConnector:
-      return HttpSignature();
-    case Ns::kAgent:
-      return Signature{1, 1, {"context"}, {}};
-    case Ns::kLlm:
-      if (k.method == "chat") {
-        return Signature{0, 0, {"model", "system", "prompt", "schema", "temperature", "max_tokens"},
-                         {"model", "prompt"},
-                         {{"model", "string"}, {"system", "string"}, {"prompt", "string"},
-                          {"temperature", "number"}, {"max_tokens", "int"}}};
+namespace {
+std::string TypeWords(ArgType t) {
+  switch (t) {
+    case ArgType::kAddresses: return "an address or a list of addresses";
+    case ArgType::kInt: return "an int";
+    case ArgType::kNumber: return "a number";
+    default: return "a " + std::string(ArgTypeName(t));
+  }
+}
+}  // namespace
+
+void WorkflowChecker::CheckArgs(const Call& call, const MethodSpec& m, const std::vector<TypePtr>& args, Ctx& c) {
+  std::vector<std::string> named;
+  for (const auto& a : m.named) named.emplace_back(a.name);
+  size_t positional = 0;
+  std::set<std::string> seen;
+  for (size_t i = 0; i < call.args.size(); ++i) {
+    const std::string name(call.arg_names[i]);
+    if (name.empty()) {
+      if (positional < m.positional.size() && args[i] && !ArgFits(*args[i], m.positional[positional].type)) {
+        TypeError(c, call.args[i]->span, call.callee + "(): the " + std::string(m.positional[positional].name) +
+                                             " must be " + TypeWords(m.positional[positional].type) + ", not " +
+                                             TypeToString(*args[i]));
       }
-      return Signature{0, 0, {"model", "text"}, {"model", "text"}, {{"model", "string"}, {"text", "string"}}};
-    case Ns::kEmail:
-      return Signature{0, 0, {"to", "subject", "body", "cc", "bcc", "reply_to", "html"},
-                       {"to", "subject", "body"},
-                       {{"to", "addresses"}, {"cc", "addresses"}, {"bcc", "addresses"}, {"reply_to", "addresses"},
-                        {"subject", "string"}, {"body", "string"}, {"html", "string"}}};
-    case Ns::kKv:
-      if (k.method == "put") return Signature{2, 2, {"ttl"}, {}, {{"ttl", "duration"}}};
-      return Signature{1, 1, {}, {}};
-    case Ns::kKb:
-      if (k.method == "add") return Signature{3, 3, {"meta"}, {}};
-      return Signature{2, 2, {"k"}, {}, {{"k", "int"}}};
-    case Ns::kEntity:
-      if (k.method == "list") return Signature{0, 0, {"limit"}, {}, {{"limit", "int"}}};
-      return Signature{1, 1, {}, {}};
-    default:
-      return Signature{0, 1000, {}, {}};
+      ++positional;
+      continue;
+    }
+    if (!seen.insert(name).second) {
+      d_.Error(src_, call.args[i]->span, "E106", "argument " + Quote(name) + " given twice");
+    }
+    const ArgSpec* spec = nullptr;
+    for (const auto& a : m.named) {
+      if (a.name == name) spec = &a;
+    }
+    if (!spec) {
+      auto& d = d_.Error(src_, call.args[i]->span, "E106", call.callee + "() has no argument " + Quote(name));
+      AddDidYouMean(d, name, named);
+      if (d.hints.empty() && !named.empty()) {
+        std::string list;
+        for (size_t j = 0; j < named.size(); ++j) list += (j ? ", " : "") + named[j];
+        d.hints.push_back("its named arguments are " + list);
+      }
+    } else if (args[i] && !ArgFits(*args[i], spec->type)) {
+      TypeError(c, call.args[i]->span, call.callee + "(): " + Quote(name) + " is " + TypeWords(spec->type) +
+                                           ", not " + TypeToString(*args[i]));
+    }
+  }
+  if (positional != m.positional.size()) {
+    const size_t want = m.positional.size();
+    d_.Error(src_, call.span, "E106",
+             call.callee + "() takes " + std::to_string(want) + " positional argument" + (want == 1 ? "" : "s") +
+                 ", not " + std::to_string(positional));
+  }
+  for (const auto& a : m.named) {
+    if (a.required && !seen.count(std::string(a.name))) {
+      d_.Error(src_, call.span, "E106", call.callee + "() needs the argument " + Quote(std::string(a.name)));
+    }
   }
 }
 
 TypePtr WorkflowChecker::CheckCall(const Call& call, Ctx& c, StmtKind kind) {
-  Callee k = ResolveCallee(call, c);
+  const CallTarget k = ResolveCallee(call, c);
   // Arguments are checked whatever the callee, for their references.
   std::vector<TypePtr> args;
   bool secret_in_args = false;
@@ -217,109 +200,53 @@ TypePtr WorkflowChecker::CheckCall(const Call& call, Ctx& c, StmtKind kind) {
     secret_in_args = secret_in_args || c.secret;
     c.secret = before || c.secret;
   }
-  if (k.ns == Callee::Ns::kUnknown) return AnyType();
-  const Signature sig = SignatureOf(k);
-  size_t positional = 0;
-  std::set<std::string> seen;
-  for (size_t i = 0; i < call.args.size(); ++i) {
-    const std::string name(call.arg_names[i]);
-    if (name.empty()) {
-      ++positional;
-      continue;
-    }
-    if (!seen.insert(name).second && c.report) {
-      d_.Error(src_, call.args[i]->span, "E106", "argument " + Quote(name) + " given twice");
-    }
-    if (auto want = sig.types.find(name); want != sig.types.end() && c.report && args[i] &&
-        !ArgFits(*args[i], want->second)) {
-      const std::string what = want->second == "addresses" ? "an address or a list of addresses"
-                               : want->second == "int"      ? "an int"
-                               : want->second == "number"   ? "a number"
-                                                            : "a " + want->second;
-      TypeError(c, call.args[i]->span, call.callee + "(): " + Quote(name) + " is " + what + ", not " +
-                                           TypeToString(*args[i]));
-    }
-    if (std::find(sig.named.begin(), sig.named.end(), name) == sig.named.end() && c.report) {
-      auto& d = d_.Error(src_, call.args[i]->span, "E106",
-                         call.callee + "() has no argument " + Quote(name));
-      AddDidYouMean(d, name, sig.named);
-      if (d.hints.empty() && !sig.named.empty()) {
-        std::string list;
-        for (size_t j = 0; j < sig.named.size(); ++j) list += (j ? ", " : "") + sig.named[j];
-        d.hints.push_back("its named arguments are " + list);
-      }
-    }
-  }
-  if ((positional < sig.min_positional || positional > sig.max_positional) && c.report) {
-    std::string want = std::to_string(sig.min_positional);
-    if (sig.max_positional != sig.min_positional) {
-      want += " to " + std::to_string(sig.max_positional);
-    }
-    d_.Error(src_, call.span, "E106",
-             call.callee + "() takes " + want + " positional argument" +
-                 (sig.max_positional == 1 ? "" : "s") + ", not " + std::to_string(positional));
-  }
-  for (const auto& r : sig.required) {
-    if (!seen.count(r) && c.report) {
-      d_.Error(src_, call.span, "E106", call.callee + "() needs the argument " + Quote(r));
-    }
-  }
-  using Ns = Callee::Ns;
-  if (k.ns == Ns::kEmail && kind == StmtKind::kStep && c.report) {
+  if (!k.known()) return AnyType();
+  if (!c.report) return ResultOf(call, k, c);
+  CheckArgs(call, *k.spec, args, c);
+  if (k.ns == CallNs::kEmail && kind == StmtKind::kStep) {
     auto& d = d_.Error(src_, call.callee_span, "E126",
                        "email.send changes the world outside the run: declare it as an "
                        "effect with a key");
     d.hints.push_back("write: effect name = email.send(...) { key \"...\" }");
   }
-  if ((k.ns == Ns::kAgent || k.ns == Ns::kLlm) && secret_in_args && c.report) {
-    auto& d = d_.Warning(src_, call.span, "W201",
-                         "a secret flows into the prompt of " + Quote(call.callee));
+  if (k.spec->op == CallOp::kChat && secret_in_args) {
+    auto& d = d_.Warning(src_, call.span, "W201", "a secret flows into the prompt of " + Quote(call.callee));
     d.hints.push_back("model providers may log prompts; pass the secret to a connector instead");
   }
-  if (k.ns == Ns::kEntity && secret_in_args && c.report) {
-    auto& d = d_.Warning(src_, call.span, "W202",
-                         "a secret flows into entity " + Quote(k.entity->name));
+  if (k.ns == CallNs::kEntity && secret_in_args) {
+    auto& d = d_.Warning(src_, call.span, "W202", "a secret flows into entity " + Quote(k.entity->name));
     d.hints.push_back("entities are stored in the data directory in clear text");
   }
-  if ((k.ns == Ns::kHttp || k.ns == Ns::kConnector) && !args.empty() && !IsAny(args[0]) &&
-      args[0]->kind != Kind::kString) {
-    TypeError(c, call.args[0]->span,
-              "the URL or path must be a string, not " + TypeToString(*args[0]));
-  }
-  if (k.ns == Ns::kConnector && c.report) CheckAllowed(call, k);
-  if (k.ns == Ns::kLlm && k.method == "chat" && c.report) {
+  if (k.ns == CallNs::kConnector) CheckAllowed(call, k);
+  if (k.ns == CallNs::kLlm && k.spec->op == CallOp::kChat) {
     for (size_t i = 0; i < call.args.size(); ++i) {
       if (call.arg_names[i] == "model") CheckModelName(*call.args[i]);
     }
   }
-  switch (k.ns) {
-    case Ns::kHttp:
-    case Ns::kConnector:
-      return HttpResultType();
-    case Ns::kAgent:
-      return ModelResultType(AgentOutputType(*k.agent));
-    case Ns::kLlm:
-      return k.method == "chat" ? ModelResultType(AnyType())
-                                : ListOf(ScalarType(Kind::kDouble));
-    case Ns::kEmail:
-      return RecordType("email receipt", {{"message_id", ScalarType(Kind::kString)}});
-    case Ns::kKv:
-      return AnyType();
-    case Ns::kKb:
-      return k.method == "search" ? ListOf(AnyType()) : AnyType();
-    case Ns::kEntity: {
+  return ResultOf(call, k, c);
+}
+
+TypePtr WorkflowChecker::ResultOf(const Call& call, const CallTarget& k, Ctx& c) {
+  switch (k.spec->returns) {
+    case Returns::kHttpResponse: return HttpResultType();
+    case Returns::kModelReply: return ModelResultType(k.agent ? AgentOutputType(*k.agent) : AnyType());
+    case Returns::kVector: return ListOf(ScalarType(Kind::kDouble));
+    case Returns::kEmailReceipt: return RecordType("email receipt", {{"message_id", ScalarType(Kind::kString)}});
+    case Returns::kAny:
+    case Returns::kKbAdded: return AnyType();
+    case Returns::kKbHits: return ListOf(AnyType());
+    case Returns::kRecord: {
       TypePtr et = DeclaredType(k.entity->name);
-      if (k.method == "upsert") {
-        if (c.report && !call.args.empty()) CheckEntityRecord(*k.entity, *call.args[0], et, c);
-        return et;
+      if (c.report && !call.args.empty() && k.spec->op == CallOp::kEntityUpsert) {
+        CheckEntityRecord(*k.entity, *call.args[0], et, c);
       }
-      if (k.method == "get") return OptionalOf(et);
-      if (k.method == "list") return ListOf(et);
-      return ScalarType(Kind::kBool);
+      return et;
     }
-    default:
-      return AnyType();
+    case Returns::kRecordOrNull: return OptionalOf(DeclaredType(k.entity->name));
+    case Returns::kRecords: return ListOf(DeclaredType(k.entity->name));
+    case Returns::kBool: return ScalarType(Kind::kBool);
   }
+  return AnyType();
 }
 
 TypePtr WorkflowChecker::AgentOutputType(const AgentDecl& a) {
@@ -363,7 +290,7 @@ void WorkflowChecker::CheckEntityRecord(const TypeDecl& ent, const Expr& arg, co
   }
 }
 
-void WorkflowChecker::CheckAllowed(const Call& call, const Callee& k) {
+void WorkflowChecker::CheckAllowed(const Call& call, const CallTarget& k) {
   const Setting* allow = nullptr;
   for (const auto& s : k.connector->settings) {
     if (s.key == "allow") allow = &s;
@@ -374,7 +301,7 @@ void WorkflowChecker::CheckAllowed(const Call& call, const Callee& k) {
       call.args[0]->literal.kind() != ValueKind::kString) {
     return;  // checked at run time
   }
-  std::string method = k.method;
+  std::string method(k.method);
   std::transform(method.begin(), method.end(), method.begin(), ::toupper);
   const std::string& path = call.args[0]->literal.as_string();
   std::vector<std::string> rules;

@@ -317,11 +317,8 @@ void WorkflowChecker::ReportCycle(const std::vector<std::pair<uint32_t, size_t>>
 bool WorkflowChecker::IsReadStep(const Stmt& s) {
   if (s.kind == StmtKind::kLet) return true;
   if (s.kind != StmtKind::kStep || !s.call) return false;
-  const std::string& k = s.call->callee;
-  const size_t dot = k.find('.');
-  const std::string method = dot == std::string::npos ? "" : k.substr(dot + 1);
-  return method == "get" || method == "list" || method == "search" || method == "chat" ||
-         method == "embed" || method == "ask";
+  const CallTarget k = prog_.Target(*s.call);
+  return k.known() && !k.spec->writes;
 }
 
 void WorkflowChecker::Lint() {

@@ -223,29 +223,29 @@ class Planner {
   void DescribeCall(PlanItem& item, const Stmt& s) {
     const Call& c = *s.call;
     item.call = CallText(c);
-    const size_t dot = c.callee.find('.');
-    const std::string ns = c.callee.substr(0, dot);
-    const std::string method = dot == std::string::npos ? "" : c.callee.substr(dot + 1);
-    if (auto a = prog_.agents.find(ns); a != prog_.agents.end()) {
+    const CallTarget k = prog_.Target(c);
+    if (!k.known()) return;
+    const CallOp op = k.spec->op;
+    if (k.agent) {
       std::string model = "?";
       int64_t max_tokens = kDefaultMaxTokens;
       size_t chars = 0;
-      if (const Setting* m = FindSetting(a->second->settings, "model");
+      if (const Setting* m = FindSetting(k.agent->settings, "model");
           m && m->value && m->value->kind == ExprKind::kLiteral &&
           m->value->literal.kind() == ValueKind::kString) {
         model = m->value->literal.as_string();
       }
-      if (const Setting* m = FindSetting(a->second->settings, "max_tokens");
+      if (const Setting* m = FindSetting(k.agent->settings, "max_tokens");
           m && m->value && m->value->kind == ExprKind::kLiteral &&
           m->value->literal.kind() == ValueKind::kInt) {
         max_tokens = m->value->literal.as_int();
       }
-      if (const Setting* m = FindSetting(a->second->settings, "instructions"); m && m->value) {
+      if (const Setting* m = FindSetting(k.agent->settings, "instructions"); m && m->value) {
         chars += src_->Slice(m->value->span.begin, m->value->span.end).size();
       }
       for (const auto& arg : c.args) chars += arg->span.end - arg->span.begin;
       ModelCost(item, s, model, max_tokens, chars);
-    } else if (ns == "llm" && method == "chat") {
+    } else if (op == CallOp::kChat) {
       std::string model = "?";
       size_t chars = 0;
       int64_t max_tokens = kDefaultMaxTokens;
@@ -261,14 +261,14 @@ class Planner {
         }
       }
       ModelCost(item, s, model, max_tokens, chars);
-    } else if (ns == "llm") {
+    } else if (RequestOf(op) == RequestKind::kEmbed) {  // llm.embed, kb.add, kb.search
       report_.model_calls += static_cast<int>(times_);
-    } else if (auto e = prog_.types.find(ns); e != prog_.types.end() && e->second->is_entity) {
-      if (method == "upsert" || method == "delete") {
+    } else if (k.entity) {
+      if (k.spec->writes) {
         ++report_.entity_writes;
-        item.details.emplace_back("entity write", ns);
+        item.details.emplace_back("entity write", k.entity->name);
       }
-    } else if (s.kind == StmtKind::kStep && (ns == "http" || prog_.connectors.count(ns))) {
+    } else if (s.kind == StmtKind::kStep && op == CallOp::kHttp) {
       ++report_.http_reads;
     }
   }

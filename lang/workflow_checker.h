@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "lang/builtins.h"
 #include "lang/check_common.h"
 #include "lang/checker.h"
 #include "lang/eval.h"
@@ -32,21 +33,8 @@ namespace aos::checking {
 
 using Kind = Type::Kind;
 
-// The shape of a call's arguments: how many positional ones, which named ones.
-struct Signature {
-  size_t min_positional = 0;
-  size_t max_positional = 0;
-  std::vector<std::string> named;     // allowed
-  std::vector<std::string> required;  // required named
-  // What a named argument must be, where that is known: "string",
-  // "addresses" (a string or a list of strings), "int", "number", "duration".
-  std::map<std::string, std::string> types = {};
-};
-
 // What the checker knows of built-in calls (checker_calls.cc).
-bool ArgFits(const Type& t, const std::string& want);
-const std::vector<std::string>& HttpMethods();
-const Signature& HttpSignature();
+bool ArgFits(const Type& t, ArgType want);
 TypePtr HttpResultType();
 TypePtr ModelResultType(TypePtr data);
 TypePtr ApprovalResultType(TypePtr data);
@@ -140,18 +128,15 @@ class WorkflowChecker {
   TypePtr CheckExprCall(const Expr& e, Ctx& c);
 
   // ---------------------------------------------------------------- calls
-  struct Callee {
-    enum class Ns { kUnknown, kHttp, kConnector, kAgent, kLlm, kEmail, kKv, kKb, kEntity };
-    Ns ns = Ns::kUnknown;
-    std::string method;
-    const ConnectorDecl* connector = nullptr;
-    const AgentDecl* agent = nullptr;
-    const TypeDecl* entity = nullptr;
-  };
+  // Resolves the call by the table (lang/builtins.h), once: the target is
+  // kept in the program for plan and the runner. Reports an unknown call.
+  CallTarget ResolveCallee(const Call& call, Ctx& c);
 
-  Callee ResolveCallee(const Call& call, Ctx& c);
+  // Checks the arguments against the method's row.
+  void CheckArgs(const Call& call, const MethodSpec& m, const std::vector<TypePtr>& args, Ctx& c);
 
-  Signature SignatureOf(const Callee& k);
+  // The type a resolved call returns.
+  TypePtr ResultOf(const Call& call, const CallTarget& k, Ctx& c);
 
   TypePtr CheckCall(const Call& call, Ctx& c, StmtKind kind);
 
@@ -159,7 +144,7 @@ class WorkflowChecker {
 
   void CheckEntityRecord(const TypeDecl& ent, const Expr& arg, const TypePtr& et, Ctx& c);
 
-  void CheckAllowed(const Call& call, const Callee& k);
+  void CheckAllowed(const Call& call, const CallTarget& k);
 
  private:
   void CheckModelName(const Expr& e) { checking::CheckModelName(e, opts_, src_, d_); }

@@ -14,16 +14,18 @@
 #include <functional>
 #include <string>
 
+#include "lang/builtins.h"
 #include "lang/value.h"
 
 namespace aos {
 
 struct CallRequest {
-  // "http": method, url, query (map), headers (map), json or body.
-  // "llm":  model (config name), system, prompt, schema (JSON Schema or null),
-  //         temperature, max_tokens.
-  // "embed": model, text.   "email": to, subject, body (and cc, bcc...).
-  std::string kind;
+  // kHttp: method, url, query (map), headers (map), json or body.
+  // kLlm:  model (config name), system, prompt, schema (JSON Schema or null),
+  //        temperature, max_tokens.
+  // kEmbed: model, text.   kEmail: to, subject, body (and cc, bcc...).
+  // (The kind comes from the call's row in lang/builtins.h.)
+  RequestKind kind = RequestKind::kHttp;
   std::string callee;       // as written: "cms.post", "writer.ask"
   std::string instance;     // the statement instance: "publish", "mail[3]"
   Value args;               // map, fields as above

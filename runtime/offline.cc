@@ -69,7 +69,7 @@ class MockCalls : public CallHandler {
 
   CallResult Invoke(const CallRequest& req) override {
     std::lock_guard<std::mutex> lock(mu_);
-    OfflineCall c{req.instance, req.callee, req.kind, req.idempotency_key, true};
+    OfflineCall c{req.instance, req.callee, std::string(RequestKindName(req.kind)), req.idempotency_key, true};
     CallResult r;
     for (size_t i = 0; i < answers_.size(); ++i) {
       const MockAnswer& a = answers_[i];

@@ -68,16 +68,16 @@ bool Runner::Impl::BudgetAllows(int s, uint32_t node, const std::string& key, co
 
 std::string Runner::Impl::CacheKey(const CallRequest& req) const {
   std::string model;
-  if (req.kind == "llm" && opt.config) {
+  if (req.kind == RequestKind::kLlm && opt.config) {
     auto it = opt.config->models.find(StrOf(req.args.Find("model")));
     if (it != opt.config->models.end()) model = it->second.base_url + "\n" + it->second.model;
   }
-  return Digest(req.kind + "\n" + req.callee + "\n" + model + "\n" + EncodeValue(req.args));
+  return Digest(std::string(RequestKindName(req.kind)) + "\n" + req.callee + "\n" + model + "\n" + EncodeValue(req.args));
 }
 
 void Runner::Impl::CacheHit(int s, uint32_t node, const std::string& key, const CallRequest& req, Value value) {
   ValueMap usage;
-  if (req.kind == "llm" && value.kind() == ValueKind::kMap) {
+  if (req.kind == RequestKind::kLlm && value.kind() == ValueKind::kMap) {
     ValueMap m = value.as_map();
     std::string currency = "usd";
     for (auto& [k, v] : m) {
@@ -118,7 +118,7 @@ const TypeRef* Runner::Impl::AgentOutput(const AgentDecl& agent) {
 void Runner::Impl::CheckTypedAnswer(uint32_t node, CallResult& r) {
   const Stmt& stmt = StmtOf(node);
   if (!r.ok || !stmt.call) return;
-  const Resolved k = Resolve(*stmt.call);
+  const CallTarget k = Target(*stmt.call);
   const TypeRef* out = k.agent ? AgentOutput(*k.agent) : nullptr;
   if (!out) return;
   const Value* data = r.value.Find("data");
@@ -135,19 +135,6 @@ void Runner::Impl::CheckTypedAnswer(uint32_t node, CallResult& r) {
     if (key.kind() == ValueKind::kString && key.as_string() == "data") v = fixed;
   }
   r.value = Value::MapOfUnique(std::move(m));
-}
-
-Runner::Impl::Resolved Runner::Impl::Resolve(const Call& call) const {
-  Resolved r;
-  const size_t dot = call.callee.find('.');
-  r.ns = call.callee.substr(0, dot);
-  r.method = dot == std::string::npos ? "" : call.callee.substr(dot + 1);
-  if (auto it = program.connectors.find(r.ns); it != program.connectors.end()) r.connector = it->second;
-  if (auto it = program.agents.find(r.ns); it != program.agents.end()) r.agent = it->second;
-  if (auto it = program.types.find(r.ns); it != program.types.end() && it->second->is_entity) {
-    r.entity = it->second;
-  }
-  return r;
 }
 
 bool Runner::Impl::EvalArgs(const Call& call, int s, const std::string& key, uint32_t node, Args* out) {
@@ -309,7 +296,7 @@ bool Runner::Impl::CachedAnswer(int s, uint32_t node, const std::string& key, co
 void Runner::Impl::StartAttempt(int s, uint32_t node, const std::string& key, const Args& a, const std::string& ekey,
                                 CallRequest req, std::string ckey) {
   const Stmt& stmt = StmtOf(node);
-  if (req.kind == "llm" && BudgetNanos() >= 0) {
+  if (req.kind == RequestKind::kLlm && BudgetNanos() >= 0) {
     // Held until the call ends, so that parallel calls share the budget.
     const int64_t est = EstimateNanos(req);
     reserved_nanos += est;
@@ -346,7 +333,7 @@ void Runner::Impl::AdvanceCall(int s, uint32_t node, const std::string& key, Ins
   const Call& call = *stmt.call;
   Args a;
   if (!EvalArgs(call, s, key, node, &a)) return;
-  const Resolved k = Resolve(call);
+  const CallTarget k = Target(call);
   if (!effect && InlineCall(k, a, s, node, key)) return;
 
   CallRequest req;
@@ -371,7 +358,7 @@ void Runner::Impl::AdvanceCall(int s, uint32_t node, const std::string& key, Ins
   // settings) made within the TTL by any run answers from the cache.
   std::string ckey;
   if (CachedAnswer(s, node, key, req, &ckey)) return;
-  if (req.kind == "llm" && !BudgetAllows(s, node, key, req)) return;
+  if (req.kind == RequestKind::kLlm && !BudgetAllows(s, node, key, req)) return;
   StartAttempt(s, node, key, a, ekey, std::move(req), std::move(ckey));
 }
 

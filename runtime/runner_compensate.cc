@@ -64,7 +64,7 @@ bool Runner::Impl::Compensate(bool cancel, Value* waiting) {
     req.instance = undo;
     req.idempotency_key = ukey;
     std::string ekind;
-    if (ok && !BuildRequest(Resolve(*cm->call), a, s, inst, &req, &ekind, &why)) ok = false;
+    if (ok && !BuildRequest(Target(*cm->call), a, s, inst, &req, &ekind, &why)) ok = false;
     Value result;
     if (ok) {
       const std::string idem = IdempotencyKey(ukey);

@@ -109,7 +109,7 @@ void Runner::Impl::Finish(Done& d) {
       log.batch().Put(Column::kIdempotency, IdempotencyKey(in.key), EncodeValue(d.result.value));
     }
     events::StepCompleted done_event{.result = d.result.value, .duration_ms = ms};
-    if (d.job.req.kind == "llm") {
+    if (d.job.req.kind == RequestKind::kLlm) {
       done_event.usage = ModelUsage(d.result.value);  // for budgets and `aosrun cost`
     } else if (!d.result.usage.is_null()) {
       done_event.usage = d.result.usage;  // embeddings

@@ -269,13 +269,6 @@ struct Runner::Impl {
 
   // ====== calls (runner_calls.cc): resolving, arguments, budgets, the
   // cache, retries; AdvanceCall starts an attempt
-  struct Resolved {
-    std::string ns, method;
-    const ConnectorDecl* connector = nullptr;
-    const AgentDecl* agent = nullptr;
-    const TypeDecl* entity = nullptr;
-  };
-
   // ---- budgets (language.md §7)
   // The workflow's budget in billionths, or -1 without one.
   int64_t BudgetNanos() const;
@@ -312,7 +305,8 @@ struct Runner::Impl {
   // llm.schema failure (retried by default, with the mismatch fed back).
   void CheckTypedAnswer(uint32_t node, CallResult& r);
 
-  Resolved Resolve(const Call& call) const;
+  // Where a call goes, as the checker resolved it (lang/builtins.h).
+  CallTarget Target(const Call& call) const { return program.Target(call); }
 
   struct Args {
     ValueList positional;
@@ -329,7 +323,6 @@ struct Runner::Impl {
 
   static std::string Upper(std::string m);
 
-  static std::string call_name(const Resolved& k) { return k.ns + "." + k.method; }
 
   // ====== inline calls (runner_inline.cc): requests for the handler, and
   // the entity, kv and kb calls that run in the process
@@ -340,13 +333,21 @@ struct Runner::Impl {
   // similarity, best first).
   void FinishKb(const CallRequest& req, CallResult& r);
 
-  // Builds the handler request of an http, connector, model or email call.
-  // false with *error_kind/*error when it cannot be made.
-  bool BuildRequest(const Resolved& k, const Args& a, int s, const std::string& key,
+  // Builds the handler request of an http, connector, model, kb or email
+  // call (by the method's CallOp). false with *error_kind/*error when it
+  // cannot be made.
+  bool BuildRequest(const CallTarget& k, const Args& a, int s, const std::string& key,
                     CallRequest* req, std::string* error_kind, std::string* error);
+  // Its parts: an HTTP request (the connector's settings applied and its
+  // allow list checked), a model call (an agent's settings applied).
+  bool HttpRequest(const CallTarget& k, const Args& a, int s, const std::string& key, CallRequest* req,
+                   std::string* error_kind, std::string* error);
+  void ChatRequest(const CallTarget& k, const Args& a, int s, const std::string& key, CallRequest* req);
 
   // Entity and kv calls: run here, written with the step's completion.
-  bool InlineCall(const Resolved& k, const Args& a, int s, uint32_t node, const std::string& key);
+  // false for a call that is not one of them.
+  bool InlineCall(const CallTarget& k, const Args& a, int s, uint32_t node, const std::string& key);
+  void InlineKv(const CallTarget& k, const Args& a, int s, uint32_t node, const std::string& key);
 
   Store& StoreOf() { return log.store(); }
 

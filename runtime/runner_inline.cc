@@ -62,158 +62,189 @@ void Runner::Impl::FinishKb(const CallRequest& req, CallResult& r) {
   r.value = Value::List(std::move(out));
 }
 
-bool Runner::Impl::BuildRequest(const Resolved& k, const Args& a, int s, const std::string& key,
-                                CallRequest* req, std::string* error_kind, std::string* error) {
-  ValueMap m;
-  auto named = [&](const char* n) { return a.Named(n) ? *a.Named(n) : Value(); };
-  if (k.ns == "http" || k.connector) {
-    req->kind = "http";
-    std::string url = a.positional.empty() ? "" : a.positional[0].ToDisplayString();
-    ValueMap headers;
-    if (k.connector) {
-      InstEnv env(*this, s, key);
-      std::string base;
-      for (const auto& setting : k.connector->settings) {
-        if (!setting.value) continue;
-        EvalResult r = EvalIn(*setting.value, env);
-        if (!r.ok()) {
-          *error_kind = "expr.error";
-          *error = "connector " + k.ns + " " + setting.key + ": " + r.error().message;
+bool Runner::Impl::HttpRequest(const CallTarget& k, const Args& a, int s, const std::string& key, CallRequest* req,
+                               std::string* error_kind, std::string* error) {
+  const std::string method = Upper(std::string(k.method));
+  std::string url = a.positional.empty() ? "" : a.positional[0].ToDisplayString();
+  ValueMap headers;
+  if (k.connector) {
+    InstEnv env(*this, s, key);
+    std::string base;
+    for (const auto& setting : k.connector->settings) {
+      if (!setting.value) continue;
+      EvalResult r = EvalIn(*setting.value, env);
+      if (!r.ok()) {
+        *error_kind = "expr.error";
+        *error = "connector " + k.connector->name + " " + setting.key + ": " + r.error().message;
+        return false;
+      }
+      if (setting.key == "base_url") base = r.value().ToDisplayString();
+      if (setting.key == "headers" && r.value().kind() == ValueKind::kMap) {
+        for (const auto& h : r.value().as_map()) headers.push_back(h);
+      }
+      if (setting.key == "auth") headers.emplace_back(S("Authorization"), r.value());
+      if (setting.key == "allow" && r.value().kind() == ValueKind::kList) {
+        const std::string path = url.substr(0, url.find('?'));
+        bool allowed = false;
+        // The checker's matcher (lang/allow.h): what aoscheck refuses is
+        // refused here, and nothing more.
+        for (const auto& p : r.value().as_list()) allowed = allowed || AllowRuleMatches(p.ToDisplayString(), method, path);
+        if (!allowed) {
+          *error_kind = "connector.denied";
+          *error = "connector " + k.connector->name + " does not allow " + method + " " + path;
           return false;
         }
-        if (setting.key == "base_url") base = r.value().ToDisplayString();
-        if (setting.key == "headers" && r.value().kind() == ValueKind::kMap) {
-          for (const auto& h : r.value().as_map()) headers.push_back(h);
-        }
-        if (setting.key == "auth") headers.emplace_back(S("Authorization"), r.value());
-        if (setting.key == "allow" && r.value().kind() == ValueKind::kList) {
-          const std::string path = url.substr(0, url.find('?'));
-          bool allowed = false;
-          // The checker's matcher (lang/allow.h): what aoscheck refuses is
-          // refused here, and nothing more.
-          for (const auto& p : r.value().as_list()) allowed = allowed || AllowRuleMatches(p.ToDisplayString(), k.method, path);
-          if (!allowed) {
-            *error_kind = "connector.denied";
-            *error = "connector " + k.ns + " does not allow " + Upper(k.method) + " " + path;
-            return false;
-          }
-        }
       }
-      if (!base.empty() && base.back() == '/' && !url.empty() && url.front() == '/') base.pop_back();
-      url = base + url;
     }
-    if (const Value* h = a.Named("headers"); h && h->kind() == ValueKind::kMap) {
-      for (const auto& e : h->as_map()) headers.push_back(e);
-    }
-    m.emplace_back(S("method"), S(Upper(k.method)));
-    m.emplace_back(S("url"), S(url));
-    m.emplace_back(S("headers"), Value::Map(std::move(headers)));
-    for (const char* n : {"query", "json", "body"}) {
-      if (a.Named(n)) m.emplace_back(S(n), *a.Named(n));
-    }
-  } else if (k.agent || (k.ns == "llm" && k.method == "chat")) {
-    req->kind = "llm";
-    std::string prompt;
-    Value model = named("model"), system = named("system"), temperature = named("temperature"),
-          max_tokens = named("max_tokens");
-    bool typed = false;
-    Value schema = named("schema");
-    if (k.agent) {
-      prompt = a.positional.empty() ? "" : a.positional[0].ToDisplayString();
-      if (const Value* c = a.Named("context")) prompt += "\n\nContext (JSON):\n" + c->ToJson();
-      if (const TypeRef* out = AgentOutput(*k.agent)) {
-        schema = JsonSchemaOf(program, out);
-        // The last answer did not fit: say what was wrong.
-        const Instance* in = st.Find(key);
-        if (in && StrOf(in->last_error.Find("kind")) == "llm.schema") {
-          prompt += "\n\nYour previous answer was not valid: " + StrOf(in->last_error.Find("message")) +
-                    ". Answer again with one JSON object that matches the schema.";
-        }
-      }
-      InstEnv env(*this, s, key);
-      for (const auto& setting : k.agent->settings) {
-        if (setting.key == "output") {
-          typed = true;
-          continue;
-        }
-        if (!setting.value) continue;
-        EvalResult r = Evaluate(*setting.value, env);
-        if (!r.ok()) continue;
-        if (setting.key == "model") model = r.value();
-        if (setting.key == "instructions") system = r.value();
-        if (setting.key == "temperature") temperature = r.value();
-        if (setting.key == "max_tokens") max_tokens = r.value();
-      }
-    } else {
-      prompt = named("prompt").ToDisplayString();
-      typed = !named("schema").is_null();
-    }
-    m = {{S("model"), model},     {S("system"), system},
-         {S("prompt"), S(prompt)}, {S("temperature"), temperature},
-         {S("max_tokens"), max_tokens}, {S("typed"), Value::Bool(typed)},
-         {S("schema"), schema}};
-  } else if (k.ns == "llm" && k.method == "embed") {
-    req->kind = "embed";
-    m = {{S("model"), named("model")}, {S("text"), named("text")}};
-  } else if (k.ns == "kb") {
-    // kb.add(collection, id, text, meta:) and kb.search(collection, query,
-    // k:): the text is embedded by the config's kb model; Finish stores or
-    // searches (FinishKb).
-    if (!opt.config || opt.config->kb_model.empty()) {
-      *error_kind = "llm.config";
-      *error = call_name(k) + " needs a model to embed with: kb: {model: NAME} in aos.yaml";
-      return false;
-    }
-    req->kind = "embed";
-    const bool add = k.method == "add";
-    auto pos = [&](size_t i) { return i < a.positional.size() ? a.positional[i] : Value(); };
-    m = {{S("model"), S(opt.config->kb_model)},
-         {S("text"), S(pos(add ? 2 : 1).ToDisplayString())},
-         {S("kb"), S(k.method)},
-         {S("collection"), S(pos(0).ToDisplayString())}};
-    if (add) {
-      m.emplace_back(S("id"), S(pos(1).ToDisplayString()));
-      m.emplace_back(S("meta"), named("meta"));
-    } else {
-      m.emplace_back(S("k"), named("k").kind() == ValueKind::kInt ? named("k") : Value::Int(5));
-    }
-  } else if (k.ns == "email") {
-    req->kind = "email";
-    m = a.named;
-  } else {
-    *error_kind = "effect.unknown";
-    *error = k.ns + "." + k.method + " is not available in this runtime yet";
-    return false;
+    if (!base.empty() && base.back() == '/' && !url.empty() && url.front() == '/') base.pop_back();
+    url = base + url;
+  }
+  if (const Value* h = a.Named("headers"); h && h->kind() == ValueKind::kMap) {
+    for (const auto& e : h->as_map()) headers.push_back(e);
+  }
+  ValueMap m;
+  m.emplace_back(S("method"), S(method));
+  m.emplace_back(S("url"), S(url));
+  m.emplace_back(S("headers"), Value::Map(std::move(headers)));
+  for (const char* n : {"query", "json", "body"}) {
+    if (a.Named(n)) m.emplace_back(S(n), *a.Named(n));
+  }
+  // timeout: bounds each attempt, as the statement's `timeout` does (which
+  // wins when both are given).
+  if (const Value* t = a.Named("timeout"); t && t->kind() == ValueKind::kDuration && req->timeout_ms == 0) {
+    req->timeout_ms = std::max<int64_t>(1, t->as_duration().nanos / 1'000'000);
   }
   req->args = Value::Map(std::move(m));
   return true;
 }
 
-bool Runner::Impl::InlineCall(const Resolved& k, const Args& a, int s, uint32_t node, const std::string& key) {
-  if (!k.entity && k.ns != "kv") return false;
-  SeeOwnWrites();
-  Store& store = StoreOf();
-  if (k.ns == "kv") {
-    const std::string kk = a.positional.empty() ? "" : a.positional[0].ToDisplayString();
-    if (k.method == "put") {
-      Value v = a.positional.size() > 1 ? a.positional[1] : Value();
-      int64_t expires = 0;
-      if (const Value* ttl = a.Named("ttl"); ttl && ttl->kind() == ValueKind::kDuration) {
-        expires = clock.NowNanos() + ttl->as_duration().nanos;
+void Runner::Impl::ChatRequest(const CallTarget& k, const Args& a, int s, const std::string& key, CallRequest* req) {
+  auto named = [&](const char* n) { return a.Named(n) ? *a.Named(n) : Value(); };
+  std::string prompt;
+  Value model = named("model"), system = named("system"), temperature = named("temperature"),
+        max_tokens = named("max_tokens");
+  bool typed = false;
+  Value schema = named("schema");
+  if (k.agent) {
+    prompt = a.positional.empty() ? "" : a.positional[0].ToDisplayString();
+    if (const Value* c = a.Named("context")) prompt += "\n\nContext (JSON):\n" + c->ToJson();
+    if (const TypeRef* out = AgentOutput(*k.agent)) {
+      schema = JsonSchemaOf(program, out);
+      // The last answer did not fit: say what was wrong.
+      const Instance* in = st.Find(key);
+      if (in && StrOf(in->last_error.Find("kind")) == "llm.schema") {
+        prompt += "\n\nYour previous answer was not valid: " + StrOf(in->last_error.Find("message")) +
+                  ". Answer again with one JSON object that matches the schema.";
       }
-      log.batch().Put(Column::kKv, kk, EncodeValue(M({{S("v"), v}, {S("exp"), Value::Int(expires)}})));
-      Complete(s, node, key, v);
+    }
+    InstEnv env(*this, s, key);
+    for (const auto& setting : k.agent->settings) {
+      if (setting.key == "output") {
+        typed = true;
+        continue;
+      }
+      if (!setting.value) continue;
+      EvalResult r = Evaluate(*setting.value, env);
+      if (!r.ok()) continue;
+      if (setting.key == "model") model = r.value();
+      if (setting.key == "instructions") system = r.value();
+      if (setting.key == "temperature") temperature = r.value();
+      if (setting.key == "max_tokens") max_tokens = r.value();
+    }
+  } else {
+    prompt = named("prompt").ToDisplayString();
+    typed = !named("schema").is_null();
+  }
+  req->args = M({{S("model"), model},
+                 {S("system"), system},
+                 {S("prompt"), S(prompt)},
+                 {S("temperature"), temperature},
+                 {S("max_tokens"), max_tokens},
+                 {S("typed"), Value::Bool(typed)},
+                 {S("schema"), schema}});
+}
+
+bool Runner::Impl::BuildRequest(const CallTarget& k, const Args& a, int s, const std::string& key,
+                                CallRequest* req, std::string* error_kind, std::string* error) {
+  if (!k.known()) {
+    *error_kind = "effect.unknown";
+    *error = req->callee + " is not a call of this program";
+    return false;
+  }
+  req->kind = RequestOf(k.spec->op);
+  auto named = [&](const char* n) { return a.Named(n) ? *a.Named(n) : Value(); };
+  auto pos = [&](size_t i) { return i < a.positional.size() ? a.positional[i] : Value(); };
+  switch (k.spec->op) {
+    case CallOp::kHttp:
+      return HttpRequest(k, a, s, key, req, error_kind, error);
+    case CallOp::kChat:
+      ChatRequest(k, a, s, key, req);
+      return true;
+    case CallOp::kEmbed:
+      req->args = M({{S("model"), named("model")}, {S("text"), named("text")}});
+      return true;
+    case CallOp::kKbAdd:
+    case CallOp::kKbSearch: {
+      // The text is embedded by the config's kb model; FinishKb stores the
+      // entry or ranks the collection.
+      if (!opt.config || opt.config->kb_model.empty()) {
+        *error_kind = "llm.config";
+        *error = req->callee + " needs a model to embed with: kb: {model: NAME} in aos.yaml";
+        return false;
+      }
+      const bool add = k.spec->op == CallOp::kKbAdd;
+      ValueMap m = {{S("model"), S(opt.config->kb_model)},
+                    {S("text"), S(pos(add ? 2 : 1).ToDisplayString())},
+                    {S("kb"), S(add ? "add" : "search")},
+                    {S("collection"), S(pos(0).ToDisplayString())}};
+      if (add) {
+        m.emplace_back(S("id"), S(pos(1).ToDisplayString()));
+        m.emplace_back(S("meta"), named("meta"));
+      } else {
+        m.emplace_back(S("k"), named("k").kind() == ValueKind::kInt ? named("k") : Value::Int(5));
+      }
+      req->args = Value::Map(std::move(m));
       return true;
     }
-    Value out;
-    if (auto raw = store.Get(Column::kKv, kk)) {
-      Value rec;
-      if (DecodeValue(*raw, &rec)) {
-        const Value* exp = rec.Find("exp");
-        if (!exp || exp->as_int() == 0 || exp->as_int() > clock.NowNanos()) out = *rec.Find("v");
-      }
+    case CallOp::kEmail:
+      req->args = Value::Map(a.named);
+      return true;
+    default:
+      *error_kind = "effect.unknown";
+      *error = req->callee + " runs in the runtime, not as a request";
+      return false;
+  }
+}
+
+void Runner::Impl::InlineKv(const CallTarget& k, const Args& a, int s, uint32_t node, const std::string& key) {
+  const std::string kk = a.positional.empty() ? "" : a.positional[0].ToDisplayString();
+  if (k.spec->op == CallOp::kKvPut) {
+    Value v = a.positional.size() > 1 ? a.positional[1] : Value();
+    int64_t expires = 0;
+    if (const Value* ttl = a.Named("ttl"); ttl && ttl->kind() == ValueKind::kDuration) {
+      expires = clock.NowNanos() + ttl->as_duration().nanos;
     }
-    Complete(s, node, key, out);
+    log.batch().Put(Column::kKv, kk, EncodeValue(M({{S("v"), v}, {S("exp"), Value::Int(expires)}})));
+    Complete(s, node, key, v);
+    return;
+  }
+  Value out;
+  if (auto raw = StoreOf().Get(Column::kKv, kk)) {
+    Value rec;
+    if (DecodeValue(*raw, &rec)) {
+      const Value* exp = rec.Find("exp");
+      if (!exp || exp->as_int() == 0 || exp->as_int() > clock.NowNanos()) out = *rec.Find("v");
+    }
+  }
+  Complete(s, node, key, out);
+}
+
+bool Runner::Impl::InlineCall(const CallTarget& k, const Args& a, int s, uint32_t node, const std::string& key) {
+  if (!k.known() || RequestOf(k.spec->op) != RequestKind::kInline) return false;
+  SeeOwnWrites();
+  Store& store = StoreOf();
+  if (k.ns == CallNs::kKv) {
+    InlineKv(k, a, s, node, key);
     return true;
   }
   const TypeDecl& et = *k.entity;
@@ -228,7 +259,8 @@ bool Runner::Impl::InlineCall(const Resolved& k, const Args& a, int s, uint32_t 
     if (raw && DecodeValue(*raw, &v)) return v;
     return Value();
   };
-  if (k.method == "list") {
+  const CallOp op = k.spec->op;
+  if (op == CallOp::kEntityList) {
     int64_t limit = INT64_MAX;
     if (const Value* l = a.Named("limit"); l && l->kind() == ValueKind::kInt) limit = l->as_int();
     ValueList items;
@@ -241,10 +273,10 @@ bool Runner::Impl::InlineCall(const Resolved& k, const Args& a, int s, uint32_t 
     Complete(s, node, key, Value::List(std::move(items)));
     return true;
   }
-  if (k.method == "get" || k.method == "delete") {
+  if (op == CallOp::kEntityGet || op == CallOp::kEntityDelete) {
     const std::string id = a.positional.empty() ? "" : a.positional[0].ToDisplayString();
     Value before = load(id);
-    if (k.method == "get") {
+    if (op == CallOp::kEntityGet) {
       Complete(s, node, key, before);
       return true;
     }

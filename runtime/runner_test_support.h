@@ -48,7 +48,7 @@ class FakeCalls : public CallHandler {
       return r;
     }
     Value v;
-    if (req.kind == "http") {
+    if (req.kind == RequestKind::kHttp) {
       const std::string id = "id-" + std::to_string(url.size()) + "-" + req.idempotency_key;
       Value json = Value::MapOfUnique(
           {{S("items"), Value::List({Value::MapOfUnique({{S("score"), Value::Double(0.9)},
@@ -68,7 +68,7 @@ class FakeCalls : public CallHandler {
                               {S("headers"), Value::Map({})},
                               {S("body"), S("")},
                               {S("json"), json}});
-    } else if (req.kind == "llm" && !llm_answers_.empty()) {
+    } else if (req.kind == RequestKind::kLlm && !llm_answers_.empty()) {
       prompts_.push_back(req.args.Find("prompt")->ToDisplayString());
       Value data = llm_answers_.front();
       if (llm_answers_.size() > 1) llm_answers_.erase(llm_answers_.begin());
@@ -76,7 +76,7 @@ class FakeCalls : public CallHandler {
                               {S("data"), data},
                               {S("model"), S("small")},
                               {S("cost"), Value::MoneyOf(model_cost_)}});
-    } else if (req.kind == "llm") {
+    } else if (req.kind == RequestKind::kLlm) {
       const std::string prompt = req.args.Find("prompt")->ToDisplayString();
       Value data = Value::MapOfUnique({{S("title"), S("T:" + prompt.substr(0, 20))},
                                        {S("sections"), Value::List({S("one"), S("two")})},
@@ -91,7 +91,7 @@ class FakeCalls : public CallHandler {
                               {S("tokens_in"), Value::Int(10)},
                               {S("tokens_out"), Value::Int(20)},
                               {S("cost"), Value::MoneyOf(model_cost_)}});
-    } else if (req.kind == "email") {
+    } else if (req.kind == RequestKind::kEmail) {
       v = Value::MapOfUnique({{S("message_id"), S("<" + req.idempotency_key + "@test>")}});
     }
     if (!req.idempotency_key.empty()) executed_[req.idempotency_key] = v;

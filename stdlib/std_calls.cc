@@ -63,7 +63,7 @@ struct StdCalls::HttpPlan {
 };
 
 CallResult StdCalls::Invoke(const CallRequest& req) {
-  if (req.kind == "email") return Email(req);
+  if (req.kind == RequestKind::kEmail) return Email(req);
   CallResult refused;
   auto plan = Plan(req, &refused);
   if (!plan) return refused;
@@ -74,7 +74,7 @@ CallResult StdCalls::Invoke(const CallRequest& req) {
 }
 
 bool StdCalls::Start(const CallRequest& req, std::function<void(CallResult)> done) {
-  if (req.kind == "email") return false;  // SMTP stays a blocking call on a worker
+  if (req.kind == RequestKind::kEmail) return false;  // SMTP stays a blocking call on a worker
   CallResult refused;
   auto plan = Plan(req, &refused);
   if (!plan) {
@@ -88,10 +88,10 @@ bool StdCalls::Start(const CallRequest& req, std::function<void(CallResult)> don
 }
 
 std::optional<StdCalls::HttpPlan> StdCalls::Plan(const CallRequest& req, CallResult* refused) {
-  if (req.kind == "http") return PlanHttp(req);
-  if (req.kind == "llm") return PlanChat(req, refused);
-  if (req.kind == "embed") return PlanEmbed(req, refused);
-  *refused = Fail("effect.unknown", "no handler for calls of kind '" + req.kind + "'");
+  if (req.kind == RequestKind::kHttp) return PlanHttp(req);
+  if (req.kind == RequestKind::kLlm) return PlanChat(req, refused);
+  if (req.kind == RequestKind::kEmbed) return PlanEmbed(req, refused);
+  *refused = Fail("effect.unknown", "no handler for calls of kind '" + std::string(RequestKindName(req.kind)) + "'");
   return std::nullopt;
 }
 

@@ -232,5 +232,26 @@ check("--together --json: the trigger name and the webhook path", rc == 65 and c
 rc, out, err = run("--together", *[os.path.join(served, "distinct", f) for f in ("a.aos", "b.aos")])
 check("--together with distinct files is clean (0)", rc == 0 and "2 files checked, no errors" in err, out + err)
 
+# builtins: the reference of calls and functions, as Markdown or JSON.
+rc, out, err = run("builtins")
+check("builtins exits 0", rc == 0, err)
+check("builtins lists calls with their arguments",
+      "| `email.send()` | `to:` string or list(string) (required)" in out, out[:400])
+check("builtins lists functions", "| `s.contains(t) -> bool` |" in out, out[:400])
+rc, out, err = run("builtins", "--json")
+ref = json.loads(out)
+calls = {c["call"]: c for c in ref["calls"]}
+check("builtins --json: calls with typed arguments",
+      calls["email.send"]["writes"] and calls["email.send"]["request"] == "email"
+      and {"name": "subject", "type": "string", "required": True} in calls["email.send"]["named"]
+      and calls["E.get"]["request"] == "inline", out[:400])
+funcs = {f["name"]: f for f in ref["functions"]}
+check("builtins --json: functions with arity", funcs["format_time"]["min_args"] == 2
+      and funcs["format_time"]["max_args"] == 3 and funcs["format"]["max_args"] is None, out[-400:])
+rc, out, err = run("builtins", "--help")
+check("builtins --help", rc == 0 and "aoscheck builtins [--json]" in out, out)
+rc, out, err = run("builtin")
+check("a mistyped builtins gets a did-you-mean", rc == 64 and "did you mean 'builtins'" in err, err)
+
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

@@ -29,6 +29,7 @@
 #include "lang/plan.h"
 #include "lang/source.h"
 #include "lang/spelling.h"
+#include "lang/stdlib_doc.h"
 #include "lang/trigger_check.h"
 #include "runtime/config.h"
 #include "runtime/offline.h"
@@ -54,6 +55,7 @@ const char kUsage[] =
     "       aoscheck eval 'EXPR' [--input k=v]...           evaluate one expression\n"
     "       aoscheck test FILE --mock M.yaml                run it offline against mocks\n"
     "       aoscheck cron 'EXPR' [--timezone TZ]            a schedule's next fire times\n"
+    "       aoscheck builtins [--json]                      every built-in call and function\n"
     "\n"
     "Exit status: 0 clean (warnings allowed), 65 errors found, 64 bad usage,\n"
     "74 a file could not be read, 1 eval failed.\n";
@@ -111,6 +113,19 @@ const char kCronHelp[] =
     "  --after TIME      start after this time\n"
     "  --count N         how many fire times (1-1000)\n"
     "  --json            a JSON list\n";
+
+const char kBuiltinsHelp[] =
+    "aoscheck builtins [--json] - the reference of built-in calls and functions\n"
+    "\n"
+    "Prints every call a statement can make (http.*, connectors, llm.*, agents,\n"
+    "email.send, kv.*, kb.*, entities: its arguments with their types, what it\n"
+    "returns, whether it changes state) and every expression function, as\n"
+    "Markdown tables: the tables the checker and the runtime read, and the\n"
+    "generated section of docs/stdlib.md.\n"
+    "\n"
+    "Options:\n"
+    "  --json            the same as JSON: {calls: [...], functions: [...]}\n"
+    "  -h, --help        this help\n";
 
 const char kEvalHelp[] =
     "aoscheck eval 'EXPR' [--input k=v]... - evaluate one expression\n"
@@ -408,6 +423,13 @@ int RunPlan(const Options& o) {
   return kExitOk;
 }
 
+// aoscheck builtins [--json]: the reference of the built-ins (lang/stdlib_doc.h).
+int RunBuiltins(const Options& o) {
+  if (!o.positional.empty()) return Usage("builtins takes no arguments");
+  std::cout << (o.json ? aos::StdlibJson().ToJson() + "\n" : aos::StdlibMarkdown());
+  return kExitOk;
+}
+
 // aoscheck cron 'EXPR' [--timezone TZ] [--after TIME] [--count N]: the next
 // fire times of a schedule, as RFC 3339 UTC times (one a line, or a JSON list).
 int RunCron(const Options& o) {
@@ -565,13 +587,17 @@ int main(int argc, char** argv) {
     first = 2;
     help_text = kCronHelp;
     run = RunCron;
+  } else if (cmd == "builtins") {
+    first = 2;
+    help_text = kBuiltinsHelp;
+    run = RunBuiltins;
   } else if (cmd == "help") {
     std::cout << kUsage;
     return kExitOk;
   } else if (!cmd.empty() && cmd[0] != '-' && cmd.find_first_of("./") == std::string::npos &&
              access(cmd.c_str(), F_OK) != 0) {
     // Not a command and not a file: most likely a mistyped command.
-    if (auto m = aos::ClosestMatch(cmd, {"plan", "eval", "test", "cron", "help"})) {
+    if (auto m = aos::ClosestMatch(cmd, {"plan", "eval", "test", "cron", "builtins", "help"})) {
       return Usage("unknown command '" + cmd + "'; did you mean '" + *m + "'?");
     }
   }

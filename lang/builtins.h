@@ -1,0 +1,116 @@
+// The calls a statement can make — http.*, a connector's methods, llm.*, an
+// agent's ask, email.send, kv.*, kb.*, an entity's methods — as one table:
+// per method its arguments (names, types, which are required), what it
+// returns, whether it changes anything, and the operation the runtime
+// carries out. The checker types calls by it, `aoscheck plan` counts by it,
+// the runner switches on a call's CallOp instead of its "ns.method" text,
+// and docs/stdlib.md is checked against it (lang/builtins_test.cc).
+//
+// A program's calls are resolved once, by the checker, into CallTargets
+// (Program::Target).
+#ifndef AOS_LANG_BUILTINS_H_
+#define AOS_LANG_BUILTINS_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lang/ast.h"
+
+namespace aos {
+
+// Where a call goes: a built-in namespace, or a declaration of the program.
+enum class CallNs : uint8_t { kUnknown, kHttp, kConnector, kLlm, kAgent, kEmail, kKv, kKb, kEntity };
+
+// What the runtime does for a call.
+enum class CallOp : uint8_t {
+  kHttp,   // http.* and connectors: one HTTP request, the method upper-cased
+  kChat,   // llm.chat and an agent's ask: one model call
+  kEmbed,  // llm.embed
+  kEmail,  // email.send over SMTP
+  kKvPut, kKvGet,
+  kKbAdd, kKbSearch,  // embed the text, then store it or search by it
+  kEntityUpsert, kEntityGet, kEntityDelete, kEntityList,
+};
+
+// How a call is carried out: in the run's own store, or as a request to the
+// world (runtime/calls.h CallRequest::kind).
+enum class RequestKind : uint8_t { kInline, kHttp, kLlm, kEmbed, kEmail };
+RequestKind RequestOf(CallOp op);
+// "http", "llm", "embed", "email"; "" for kInline.
+std::string_view RequestKindName(RequestKind k);
+
+// What an argument must be. kAddresses: a string or a list of strings.
+enum class ArgType : uint8_t { kAny, kString, kAddresses, kInt, kNumber, kDuration, kMap };
+std::string_view ArgTypeName(ArgType t);  // "string", "an address or a list", ...
+
+struct ArgSpec {
+  std::string_view name;
+  ArgType type = ArgType::kAny;
+  bool required = false;  // named arguments only: positional ones always are
+};
+
+// What a call returns (the checker's types, docs/stdlib.md's words).
+enum class Returns : uint8_t {
+  kHttpResponse,  // {status, headers, body, json}
+  kModelReply,    // {text, data, model, tokens_in, tokens_out, cost}
+  kVector,        // list<double>
+  kEmailReceipt,  // {message_id}
+  kAny,           // kv.put/get: the value
+  kKbAdded,       // {id, collection}
+  kKbHits,        // list of {id, text, meta, score}
+  kRecord,        // the entity's record
+  kRecordOrNull,
+  kRecords,
+  kBool,
+};
+std::string_view ReturnsText(Returns r);
+
+struct MethodSpec {
+  CallNs ns;
+  std::string_view method;
+  CallOp op;
+  std::vector<ArgSpec> positional;
+  std::vector<ArgSpec> named;
+  Returns returns;
+  bool writes;  // changes the world or the stored state (not a read)
+  std::string_view doc;
+};
+
+// Every method, in the order docs/stdlib.md lists them.
+const std::vector<MethodSpec>& CallTable();
+// The methods of a namespace, in table order.
+std::vector<std::string_view> MethodsOf(CallNs ns);
+const MethodSpec* FindMethod(CallNs ns, std::string_view method);
+// "http", "llm", "email", "kv", "kb" for the built-in namespaces; "connector",
+// "agent", "entity" for the declared ones (docs write them C, A, E).
+std::string_view NsName(CallNs ns);
+
+// A call resolved against a program: where it goes, the method's row and the
+// declaration it goes through. Unknown (spec null) when the checker refused it.
+struct CallTarget {
+  CallNs ns = CallNs::kUnknown;
+  const MethodSpec* spec = nullptr;
+  std::string_view ns_name, method;  // as written: views into the call's callee
+  const ConnectorDecl* connector = nullptr;
+  const AgentDecl* agent = nullptr;
+  const TypeDecl* entity = nullptr;
+  bool known() const { return spec != nullptr; }
+};
+
+// The declarations a call can go through.
+struct CallScope {
+  const std::map<std::string, const TypeDecl*>& types;
+  const std::map<std::string, const ConnectorDecl*>& connectors;
+  const std::map<std::string, const AgentDecl*>& agents;
+};
+
+// Resolves `callee` ("http.get", "cms.post", "writer.ask", "Lead.list"). The
+// namespace is found (ns != kUnknown) even when the method is not.
+CallTarget ResolveCall(const CallScope& scope, const std::string& callee);
+
+}  // namespace aos
+
+#endif  // AOS_LANG_BUILTINS_H_
