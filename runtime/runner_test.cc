@@ -383,5 +383,49 @@ TEST_CASE("on_timeout escalate: an overdue approval stays open, marked, until de
   CHECK(o.output.ToJson() == "true");
 }
 
+// What reaches the handler: each request's kind and timeout.
+class RecordingCalls : public CallHandler {
+ public:
+  CallResult Invoke(const CallRequest& req) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    seen_.push_back(req);
+    CallResult r;
+    r.ok = true;
+    r.value = Value::MapOfUnique({{S("status"), Value::Int(200)}});
+    return r;
+  }
+  std::vector<CallRequest> seen() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return seen_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<CallRequest> seen_;
+};
+
+TEST_CASE("an http call's timeout: argument bounds its attempts; the statement's timeout wins", "[runner]") {
+  MemoryStore store;
+  ManualClock clock(kStart);
+  RecordingCalls calls;
+  Loaded w = Load("t.aos", "workflow t() {\n"
+                           "  step a = http.get(\"http://x/a\", timeout: 2s)\n"
+                           "  step b = http.get(\"http://x/b\", timeout: 2s) { timeout 5s }\n"
+                           "  step c = http.get(\"http://x/c\")\n"
+                           "  output [a.status, b.status, c.status]\n}\n");
+  RunLog log(store, clock);
+  log.Begin("r1");
+  std::string error;
+  REQUIRE(StartRun(log, *w.program, *w.dag, "t.aos", w.source, Value::Map({}), false, &error));
+  RunOutcome o = Runner(log, *w.program, *w.dag, calls, clock, RunOptions{}).Run();
+  REQUIRE(o.status == RunStatus::kCompleted);
+  std::map<std::string, int64_t> timeout;
+  for (const auto& r : calls.seen()) {
+    CHECK(r.kind == RequestKind::kHttp);
+    timeout[r.instance] = r.timeout_ms;
+  }
+  CHECK(timeout == std::map<std::string, int64_t>{{"a", 2000}, {"b", 5000}, {"c", 0}});
+}
+
 }  // namespace
 }  // namespace aos
