@@ -292,7 +292,8 @@ struct map_lit : if_must<one<'{'>, _, opt<list<map_entry, comma>>, opt<comma>, _
 struct paren_expr : if_must<one<'('>, _, expr_expected, _, close_paren> {};
 struct ident : name {};
 // `type(x)` is a CEL function although `type` is a reserved word.
-struct type_fn : seq<kw_type, at<_, one<'('>>> {};
+// `type` in an expression: the type of types, or with arguments type(x).
+struct type_fn : kw_type {};
 struct primary : sor<number, string_lit, true_lit, false_lit, null_lit, list_lit,
                      map_lit, paren_expr, type_fn, ident> {};
 struct member_name : word {};

@@ -539,6 +539,11 @@ TEST_CASE("dyn, duration accessors and string(duration) follow CEL") {
   RunTable({
       {"dyn(3) + 4", "7"},
       {"type(dyn([1, 'one']))", "\"list\""},
+      {"type(type)", "\"type\""},
+      {"type", "\"type\""},
+      {"type(type(1)) == type", "true"},
+      {"type(1) == int && type(1u) == uint && type('') == string", "true"},
+      {"type(null) == null_type", "true"},
       {"duration('3h30m').getHours()", "3"},
       {"duration('3h30m').getMinutes()", "210"},
       {"duration('90s').getSeconds()", "90"},
