@@ -105,6 +105,27 @@ struct AgentDecl {
 };
 
 // A call written as a statement's right-hand side: `http.get(url, query: q)`.
+// Where a call goes: a built-in namespace, or a declaration of the program.
+enum class CallNs : uint8_t { kUnknown, kHttp, kConnector, kLlm, kAgent, kEmail, kKv, kKb, kEntity };
+
+struct MethodSpec;  // a row of the table of calls (lang/builtins.h)
+
+// A call resolved against a program: where it goes, the method's row and the
+// declaration it goes through. Unknown (spec null) when it is not a call of
+// the program.
+struct CallTarget {
+  CallNs ns = CallNs::kUnknown;
+  const MethodSpec* spec = nullptr;
+  const void* decl = nullptr;  // the ConnectorDecl, AgentDecl or TypeDecl, by ns
+
+  bool known() const { return spec != nullptr; }
+  const ConnectorDecl* connector() const {
+    return ns == CallNs::kConnector ? static_cast<const ConnectorDecl*>(decl) : nullptr;
+  }
+  const AgentDecl* agent() const { return ns == CallNs::kAgent ? static_cast<const AgentDecl*>(decl) : nullptr; }
+  const TypeDecl* entity() const { return ns == CallNs::kEntity ? static_cast<const TypeDecl*>(decl) : nullptr; }
+};
+
 struct Call {
   Span span;
   std::string callee;  // dotted: "http.get", "writer.ask", "Lead.list"
@@ -113,6 +134,9 @@ struct Call {
   // One per argument, "" for positional ones; views into the source text,
   // which outlives the AST (see Module).
   std::vector<std::string_view> arg_names;
+  // Filled in by the checker, which resolves each call once (for plan and
+  // the runner: Program::Target).
+  mutable CallTarget target;
 };
 
 struct RetrySpec {

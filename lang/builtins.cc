@@ -149,28 +149,27 @@ std::string_view NsName(CallNs ns) {
 CallTarget ResolveCall(const CallScope& scope, const std::string& callee) {
   CallTarget r;
   const size_t dot = callee.find('.');
-  const std::string_view whole(callee);
-  r.ns_name = whole.substr(0, dot);
-  r.method = dot == std::string::npos ? std::string_view() : whole.substr(dot + 1);
-  const std::string ns(r.ns_name);
+  const std::string ns = callee.substr(0, dot);
+  const std::string_view method =
+      dot == std::string::npos ? std::string_view() : std::string_view(callee).substr(dot + 1);
   for (CallNs b : {CallNs::kHttp, CallNs::kLlm, CallNs::kEmail, CallNs::kKv, CallNs::kKb}) {
-    if (NsName(b) == r.ns_name) r.ns = b;
+    if (NsName(b) == ns) r.ns = b;
   }
   if (r.ns != CallNs::kUnknown) {
     // a built-in namespace
   } else if (auto c = scope.connectors.find(ns); c != scope.connectors.end()) {
     r.ns = CallNs::kConnector;
-    r.connector = c->second;
+    r.decl = c->second;
   } else if (auto a = scope.agents.find(ns); a != scope.agents.end()) {
     r.ns = CallNs::kAgent;
-    r.agent = a->second;
+    r.decl = a->second;
   } else if (auto e = scope.types.find(ns); e != scope.types.end() && e->second->is_entity) {
     r.ns = CallNs::kEntity;
-    r.entity = e->second;
+    r.decl = e->second;
   } else {
     return r;
   }
-  r.spec = FindMethod(r.ns, r.method);
+  r.spec = FindMethod(r.ns, method);
   return r;
 }
 

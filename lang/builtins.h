@@ -6,8 +6,8 @@
 // the runner switches on a call's CallOp instead of its "ns.method" text,
 // and docs/stdlib.md is checked against it (lang/builtins_test.cc).
 //
-// A program's calls are resolved once, by the checker, into CallTargets
-// (Program::Target).
+// A program's calls are resolved once, by the checker, into the CallTarget
+// each Call node carries (lang/ast.h; Program::Target).
 #ifndef AOS_LANG_BUILTINS_H_
 #define AOS_LANG_BUILTINS_H_
 
@@ -20,9 +20,6 @@
 #include "lang/ast.h"
 
 namespace aos {
-
-// Where a call goes: a built-in namespace, or a declaration of the program.
-enum class CallNs : uint8_t { kUnknown, kHttp, kConnector, kLlm, kAgent, kEmail, kKv, kKb, kEntity };
 
 // What the runtime does for a call.
 enum class CallOp : uint8_t {
@@ -88,18 +85,6 @@ const MethodSpec* FindMethod(CallNs ns, std::string_view method);
 // "agent", "entity" for the declared ones (docs write them C, A, E).
 std::string_view NsName(CallNs ns);
 
-// A call resolved against a program: where it goes, the method's row and the
-// declaration it goes through. Unknown (spec null) when the checker refused it.
-struct CallTarget {
-  CallNs ns = CallNs::kUnknown;
-  const MethodSpec* spec = nullptr;
-  std::string_view ns_name, method;  // as written: views into the call's callee
-  const ConnectorDecl* connector = nullptr;
-  const AgentDecl* agent = nullptr;
-  const TypeDecl* entity = nullptr;
-  bool known() const { return spec != nullptr; }
-};
-
 // The declarations a call can go through.
 struct CallScope {
   const std::map<std::string, const TypeDecl*>& types;
@@ -107,8 +92,9 @@ struct CallScope {
   const std::map<std::string, const AgentDecl*>& agents;
 };
 
-// Resolves `callee` ("http.get", "cms.post", "writer.ask", "Lead.list"). The
-// namespace is found (ns != kUnknown) even when the method is not.
+// Resolves `callee` ("http.get", "cms.post", "writer.ask", "Lead.list") into
+// a CallTarget (lang/ast.h). The namespace is found (ns != kUnknown) even
+// when the method is not.
 CallTarget ResolveCall(const CallScope& scope, const std::string& callee);
 
 }  // namespace aos

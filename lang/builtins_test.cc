@@ -108,16 +108,19 @@ TEST_CASE("a program's calls resolve once, to their row and declaration", "[buil
                             aos::CheckOptions{}, d);
   REQUIRE_FALSE(d.has_errors());
   int seen = 0;
-  for (const auto& [call, target] : p->calls) {
+  for (const auto& stmt : p->workflows.front()->workflow->body) {
+    const aos::Call* call = stmt->call.get();
+    if (!call) continue;
+    const aos::CallTarget& target = call->target;  // as the checker left it
     REQUIRE(target.known());
     if (call->callee == "C.get") {
-      CHECK(target.connector != nullptr);
+      CHECK(target.connector() != nullptr);
       CHECK(aos::RequestOf(target.spec->op) == aos::RequestKind::kHttp);
     } else if (call->callee == "E.get") {
-      CHECK(target.entity != nullptr);
+      CHECK(target.entity() != nullptr);
       CHECK(aos::RequestOf(target.spec->op) == aos::RequestKind::kInline);
     } else {
-      CHECK(target.agent != nullptr);
+      CHECK(target.agent() != nullptr);
       CHECK(target.spec->op == aos::CallOp::kChat);
     }
     ++seen;

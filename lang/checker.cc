@@ -70,7 +70,7 @@ using namespace checking;
 }  // namespace
 
 CallTarget Program::Target(const Call& call) const {
-  if (auto it = calls.find(&call); it != calls.end()) return it->second;
+  if (call.target.known()) return call.target;
   return ResolveCall(CallScope{types, connectors, agents}, call.callee);
 }
 

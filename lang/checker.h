@@ -13,7 +13,6 @@
 #include <optional>
 #include <set>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "lang/ast.h"
@@ -40,11 +39,8 @@ struct Program {
   std::map<std::string, const AgentDecl*> agents;
   std::vector<std::unique_ptr<Dag>> workflows;  // of the main file, in order
   std::vector<const TriggerDecl*> triggers;     // of the main file, in order
-  // Each call the checker resolved (lang/builtins.h), by its node.
-  std::unordered_map<const Call*, CallTarget> calls;
-
-  // Where `call` goes: as the checker resolved it (resolved now if it was
-  // not, as for a program built by hand in a test).
+  // Where `call` goes: as the checker resolved it (Call::target; resolved
+  // now if it was not).
   CallTarget Target(const Call& call) const;
 
   // The workflow called `name`; the only one when `name` is empty. Null with

@@ -96,9 +96,11 @@ bool Same(const TypePtr& a, const TypePtr& b) {
 
 CallTarget WorkflowChecker::ResolveCallee(const Call& call, Ctx& c) {
   CallTarget r = ResolveCall(CallScope{prog_.types, prog_.connectors, prog_.agents}, call.callee);
-  prog_.calls[&call] = r;
+  call.target = r;
   if (r.known() || !c.report) return r;
-  const std::string ns(r.ns_name);
+  const size_t dot = call.callee.find('.');
+  const std::string ns = call.callee.substr(0, dot);
+  const std::string method = dot == std::string::npos ? "" : call.callee.substr(dot + 1);
   if (r.ns == CallNs::kUnknown) {
     std::string msg = "unknown call " + Quote(call.callee);
     if (prog_.types.count(ns)) msg = Quote(ns) + " is a type, not an entity: it has no stored records";
@@ -118,8 +120,8 @@ CallTarget WorkflowChecker::ResolveCallee(const Call& call, Ctx& c) {
   }
   std::vector<std::string> methods;
   for (auto m : MethodsOf(r.ns)) methods.emplace_back(m);
-  auto& d = d_.Error(src_, call.callee_span, "E105", Quote(ns) + " has no call " + Quote(std::string(r.method)));
-  AddDidYouMean(d, std::string(r.method), methods);
+  auto& d = d_.Error(src_, call.callee_span, "E105", Quote(ns) + " has no call " + Quote(method));
+  AddDidYouMean(d, method, methods);
   if (d.hints.empty()) {
     std::string list;
     for (size_t i = 0; i < methods.size(); ++i) list += (i ? ", " : "") + ns + "." + methods[i];
@@ -214,7 +216,7 @@ TypePtr WorkflowChecker::CheckCall(const Call& call, Ctx& c, StmtKind kind) {
     d.hints.push_back("model providers may log prompts; pass the secret to a connector instead");
   }
   if (k.ns == CallNs::kEntity && secret_in_args) {
-    auto& d = d_.Warning(src_, call.span, "W202", "a secret flows into entity " + Quote(k.entity->name));
+    auto& d = d_.Warning(src_, call.span, "W202", "a secret flows into entity " + Quote(k.entity()->name));
     d.hints.push_back("entities are stored in the data directory in clear text");
   }
   if (k.ns == CallNs::kConnector) CheckAllowed(call, k);
@@ -229,21 +231,21 @@ TypePtr WorkflowChecker::CheckCall(const Call& call, Ctx& c, StmtKind kind) {
 TypePtr WorkflowChecker::ResultOf(const Call& call, const CallTarget& k, Ctx& c) {
   switch (k.spec->returns) {
     case Returns::kHttpResponse: return HttpResultType();
-    case Returns::kModelReply: return ModelResultType(k.agent ? AgentOutputType(*k.agent) : AnyType());
+    case Returns::kModelReply: return ModelResultType(k.agent() ? AgentOutputType(*k.agent()) : AnyType());
     case Returns::kVector: return ListOf(ScalarType(Kind::kDouble));
     case Returns::kEmailReceipt: return RecordType("email receipt", {{"message_id", ScalarType(Kind::kString)}});
     case Returns::kAny:
     case Returns::kKbAdded: return AnyType();
     case Returns::kKbHits: return ListOf(AnyType());
     case Returns::kRecord: {
-      TypePtr et = DeclaredType(k.entity->name);
+      TypePtr et = DeclaredType(k.entity()->name);
       if (c.report && !call.args.empty() && k.spec->op == CallOp::kEntityUpsert) {
-        CheckEntityRecord(*k.entity, *call.args[0], et, c);
+        CheckEntityRecord(*k.entity(), *call.args[0], et, c);
       }
       return et;
     }
-    case Returns::kRecordOrNull: return OptionalOf(DeclaredType(k.entity->name));
-    case Returns::kRecords: return ListOf(DeclaredType(k.entity->name));
+    case Returns::kRecordOrNull: return OptionalOf(DeclaredType(k.entity()->name));
+    case Returns::kRecords: return ListOf(DeclaredType(k.entity()->name));
     case Returns::kBool: return ScalarType(Kind::kBool);
   }
   return AnyType();
@@ -292,7 +294,7 @@ void WorkflowChecker::CheckEntityRecord(const TypeDecl& ent, const Expr& arg, co
 
 void WorkflowChecker::CheckAllowed(const Call& call, const CallTarget& k) {
   const Setting* allow = nullptr;
-  for (const auto& s : k.connector->settings) {
+  for (const auto& s : k.connector()->settings) {
     if (s.key == "allow") allow = &s;
   }
   if (!allow || !allow->value || allow->value->kind != ExprKind::kList) return;
@@ -301,7 +303,7 @@ void WorkflowChecker::CheckAllowed(const Call& call, const CallTarget& k) {
       call.args[0]->literal.kind() != ValueKind::kString) {
     return;  // checked at run time
   }
-  std::string method(k.method);
+  std::string method(k.spec->method);
   std::transform(method.begin(), method.end(), method.begin(), ::toupper);
   const std::string& path = call.args[0]->literal.as_string();
   std::vector<std::string> rules;
@@ -313,7 +315,7 @@ void WorkflowChecker::CheckAllowed(const Call& call, const CallTarget& k) {
   }
   auto& d = d_.Error(src_, call.span, "E130",
                      Quote(method + " " + path) + " is not allowed by connector " +
-                         Quote(k.connector->name));
+                         Quote(k.connector()->name));
   std::string list;
   for (size_t i = 0; i < rules.size(); ++i) list += (i ? ", " : "") + Quote(rules[i]);
   d.hints.push_back("its allow list is " + (list.empty() ? std::string("empty") : list));

@@ -109,7 +109,7 @@ class Converter {
   class KidRange {
    public:
     struct It {
-      const std::vector<g::FlatNode>* n;
+      const g::Stack<g::FlatNode>* n;
       uint32_t i;
       uint32_t operator*() const { return i; }
       It& operator++() {
@@ -118,12 +118,12 @@ class Converter {
       }
       bool operator!=(const It& o) const { return i != o.i; }
     };
-    KidRange(const std::vector<g::FlatNode>& n, uint32_t i) : n_(n), i_(i) {}
+    KidRange(const g::Stack<g::FlatNode>& n, uint32_t i) : n_(n), i_(i) {}
     It begin() const { return It{&n_, i_ + 1}; }
     It end() const { return It{&n_, i_ + n_[i_].size}; }
 
    private:
-    const std::vector<g::FlatNode>& n_;
+    const g::Stack<g::FlatNode>& n_;
     uint32_t i_;
   };
 
@@ -886,7 +886,7 @@ class Converter {
   }
 
   std::map<uint32_t, WorkflowDecl> streamed_;  // by workflow node index
-  const std::vector<g::FlatNode>& n_;
+  const g::Stack<g::FlatNode>& n_;
   std::string_view text_;
   const SourceFile* src_;
   Diagnostics& diags_;

@@ -226,21 +226,21 @@ class Planner {
     const CallTarget k = prog_.Target(c);
     if (!k.known()) return;
     const CallOp op = k.spec->op;
-    if (k.agent) {
+    if (const AgentDecl* agent = k.agent()) {
       std::string model = "?";
       int64_t max_tokens = kDefaultMaxTokens;
       size_t chars = 0;
-      if (const Setting* m = FindSetting(k.agent->settings, "model");
+      if (const Setting* m = FindSetting(agent->settings, "model");
           m && m->value && m->value->kind == ExprKind::kLiteral &&
           m->value->literal.kind() == ValueKind::kString) {
         model = m->value->literal.as_string();
       }
-      if (const Setting* m = FindSetting(k.agent->settings, "max_tokens");
+      if (const Setting* m = FindSetting(agent->settings, "max_tokens");
           m && m->value && m->value->kind == ExprKind::kLiteral &&
           m->value->literal.kind() == ValueKind::kInt) {
         max_tokens = m->value->literal.as_int();
       }
-      if (const Setting* m = FindSetting(k.agent->settings, "instructions"); m && m->value) {
+      if (const Setting* m = FindSetting(agent->settings, "instructions"); m && m->value) {
         chars += src_->Slice(m->value->span.begin, m->value->span.end).size();
       }
       for (const auto& arg : c.args) chars += arg->span.end - arg->span.begin;
@@ -263,10 +263,10 @@ class Planner {
       ModelCost(item, s, model, max_tokens, chars);
     } else if (RequestOf(op) == RequestKind::kEmbed) {  // llm.embed, kb.add, kb.search
       report_.model_calls += static_cast<int>(times_);
-    } else if (k.entity) {
+    } else if (k.entity()) {
       if (k.spec->writes) {
         ++report_.entity_writes;
-        item.details.emplace_back("entity write", k.entity->name);
+        item.details.emplace_back("entity write", k.entity()->name);
       }
     } else if (s.kind == StmtKind::kStep && op == CallOp::kHttp) {
       ++report_.http_reads;

@@ -119,7 +119,7 @@ void Runner::Impl::CheckTypedAnswer(uint32_t node, CallResult& r) {
   const Stmt& stmt = StmtOf(node);
   if (!r.ok || !stmt.call) return;
   const CallTarget k = Target(*stmt.call);
-  const TypeRef* out = k.agent ? AgentOutput(*k.agent) : nullptr;
+  const TypeRef* out = k.agent() ? AgentOutput(*k.agent()) : nullptr;
   if (!out) return;
   const Value* data = r.value.Find("data");
   Value fixed;

@@ -64,18 +64,18 @@ void Runner::Impl::FinishKb(const CallRequest& req, CallResult& r) {
 
 bool Runner::Impl::HttpRequest(const CallTarget& k, const Args& a, int s, const std::string& key, CallRequest* req,
                                std::string* error_kind, std::string* error) {
-  const std::string method = Upper(std::string(k.method));
+  const std::string method = Upper(std::string(k.spec->method));
   std::string url = a.positional.empty() ? "" : a.positional[0].ToDisplayString();
   ValueMap headers;
-  if (k.connector) {
+  if (const ConnectorDecl* conn = k.connector()) {
     InstEnv env(*this, s, key);
     std::string base;
-    for (const auto& setting : k.connector->settings) {
+    for (const auto& setting : conn->settings) {
       if (!setting.value) continue;
       EvalResult r = EvalIn(*setting.value, env);
       if (!r.ok()) {
         *error_kind = "expr.error";
-        *error = "connector " + k.connector->name + " " + setting.key + ": " + r.error().message;
+        *error = "connector " + conn->name + " " + setting.key + ": " + r.error().message;
         return false;
       }
       if (setting.key == "base_url") base = r.value().ToDisplayString();
@@ -91,7 +91,7 @@ bool Runner::Impl::HttpRequest(const CallTarget& k, const Args& a, int s, const 
         for (const auto& p : r.value().as_list()) allowed = allowed || AllowRuleMatches(p.ToDisplayString(), method, path);
         if (!allowed) {
           *error_kind = "connector.denied";
-          *error = "connector " + k.connector->name + " does not allow " + method + " " + path;
+          *error = "connector " + conn->name + " does not allow " + method + " " + path;
           return false;
         }
       }
@@ -125,10 +125,10 @@ void Runner::Impl::ChatRequest(const CallTarget& k, const Args& a, int s, const 
         max_tokens = named("max_tokens");
   bool typed = false;
   Value schema = named("schema");
-  if (k.agent) {
+  if (const AgentDecl* agent = k.agent()) {
     prompt = a.positional.empty() ? "" : a.positional[0].ToDisplayString();
     if (const Value* c = a.Named("context")) prompt += "\n\nContext (JSON):\n" + c->ToJson();
-    if (const TypeRef* out = AgentOutput(*k.agent)) {
+    if (const TypeRef* out = AgentOutput(*agent)) {
       schema = JsonSchemaOf(program, out);
       // The last answer did not fit: say what was wrong.
       const Instance* in = st.Find(key);
@@ -138,7 +138,7 @@ void Runner::Impl::ChatRequest(const CallTarget& k, const Args& a, int s, const 
       }
     }
     InstEnv env(*this, s, key);
-    for (const auto& setting : k.agent->settings) {
+    for (const auto& setting : agent->settings) {
       if (setting.key == "output") {
         typed = true;
         continue;
@@ -247,7 +247,7 @@ bool Runner::Impl::InlineCall(const CallTarget& k, const Args& a, int s, uint32_
     InlineKv(k, a, s, node, key);
     return true;
   }
-  const TypeDecl& et = *k.entity;
+  const TypeDecl& et = *k.entity();
   const std::string prefix = et.name + std::string(1, '\0');
   const Field* key_field = nullptr;
   for (const auto& f : et.fields) {
