@@ -149,6 +149,7 @@ AOS_ERROR(raw_close, "E002", "unterminated string", "a raw string ends on the li
           true)
 AOS_ERROR(raw_sq_close, "E002", "unterminated string", "a raw string ends on the line it starts", true)
 AOS_ERROR(raw_tdq_close, "E002", "unterminated string", "close it with \"\"\"", true)
+AOS_ERROR(tsq_close, "E002", "unterminated string", "close it with \'\'\'", true)
 AOS_ERROR(raw_tsq_close, "E002", "unterminated string", "close it with \'\'\'", true)
 
 // E004: nesting deeper than kMaxNesting.

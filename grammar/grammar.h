@@ -207,7 +207,7 @@ struct escape_char : sor<seq<range<'0', '3'>, range<'0', '7'>, range<'0', '7'>>,
                          one<'n', 'r', 't', '\\', '"', '\'', '$', '0', 'a', 'b', 'f', 'v', '`', '?'>,
                          seq<one<'u'>, xdigit, xdigit, xdigit, xdigit>,
                          seq<one<'U'>, xdigit, xdigit, xdigit, xdigit, xdigit, xdigit, xdigit, xdigit>,
-                         seq<one<'x'>, xdigit, xdigit>> {};
+                         seq<one<'x', 'X'>, xdigit, xdigit>> {};
 struct escape_seq : seq<one<'\\'>, must<escape_char>> {};
 struct interp_close : one<'}'> {};
 struct expr_expected;
@@ -223,6 +223,12 @@ struct tq_close : tq_delim {};
 struct tq_string
     : opened<open_kind::string,
              if_must<tq_delim, star<sor<tq_chars, escape_seq, interp>>, tq_close>> {};
+struct tsq_delim : string<'\'', '\'', '\''> {};
+struct tsq_chars : plus<not_at<tsq_delim>, not_one<'\\'>> {};
+struct tsq_close : tsq_delim {};
+// '''...''': several lines, escapes, no interpolation (like '...').
+struct tsq_string
+    : opened<open_kind::string, if_must<tsq_delim, star<sor<tsq_chars, escape_seq>>, tsq_close>> {};
 struct sq_chars : plus<not_one<'\'', '\\', '\n', '\r'>> {};
 struct sq_close : one<'\''> {};
 struct sq_string
@@ -234,7 +240,6 @@ struct raw_chars : star<not_one<'"', '\n', '\r'>> {};
 struct raw_close : one<'"'> {};
 struct raw_sq_chars : star<not_one<'\'', '\n', '\r'>> {};
 struct raw_sq_close : one<'\''> {};
-struct tsq_delim : string<'\'', '\'', '\''> {};
 struct raw_tdq_chars : star<not_at<tq_delim>, any> {};
 struct raw_tdq_close : tq_delim {};
 struct raw_tsq_chars : star<not_at<tsq_delim>, any> {};
@@ -246,7 +251,7 @@ struct raw_string
                  if_must<seq<raw_prefix, tsq_delim>, raw_tsq_chars, raw_tsq_close>,
                  if_must<seq<raw_prefix, one<'"'>>, raw_chars, raw_close>,
                  if_must<seq<raw_prefix, one<'\''>>, raw_sq_chars, raw_sq_close>>> {};
-struct string_lit : sor<tq_string, dq_string, sq_string, raw_string> {};
+struct string_lit : sor<tq_string, dq_string, tsq_string, sq_string, raw_string> {};
 
 // ---------------------------------------------------------------- types
 struct type_expr;
@@ -597,6 +602,7 @@ AOS_SELECT(null_lit, null_lit)
 AOS_SELECT(dq_string, dq_string)
 AOS_SELECT(tq_string, dq_string)
 AOS_SELECT(sq_string, sq_string)
+AOS_SELECT(tsq_string, sq_string)
 AOS_SELECT(raw_string, sq_string)
 AOS_SELECT(raw_chars, raw_chars)
 AOS_SELECT(raw_sq_chars, raw_chars)
@@ -605,6 +611,7 @@ AOS_SELECT(raw_tsq_chars, raw_chars)
 AOS_SELECT(dq_chars, str_chars)
 AOS_SELECT(tq_chars, str_chars)
 AOS_SELECT(sq_chars, str_chars)
+AOS_SELECT(tsq_chars, str_chars)
 AOS_SELECT(escape_seq, escape_seq)
 AOS_SELECT(interp, interp)
 AOS_SELECT(set_budget, set_budget)

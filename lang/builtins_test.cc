@@ -141,7 +141,7 @@ TEST_CASE("docs/stdlib.md holds the reference the tables print", "[builtins]") {
   REQUIRE(begin != std::string::npos);
   REQUIRE(end != std::string::npos);
   const size_t from = begin + std::string(aos::kStdlibBegin).size() + 1;  // past the marker's line
-  INFO("regenerate with: aoscheck builtins (between the markers of docs/stdlib.md)");
+  INFO("regenerate it with scripts/stdlib_doc.py");
   CHECK(doc.substr(from, end - from) == "\n" + aos::StdlibMarkdown() + "\n");
 }
 

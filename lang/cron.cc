@@ -120,6 +120,57 @@ const date::time_zone* FindTimeZone(const std::string& name, std::string* error)
   }
 }
 
+namespace {
+// "+11:00", "-02:30", "02:00" as seconds east of UTC; nullopt if it is not
+// an offset.
+std::optional<int64_t> FixedOffset(const std::string& tz) {
+  size_t i = 0;
+  int sign = 1;
+  if (!tz.empty() && (tz[0] == '+' || tz[0] == '-')) {
+    sign = tz[0] == '-' ? -1 : 1;
+    i = 1;
+  }
+  if (tz.size() != i + 5 || tz[i + 2] != ':') return std::nullopt;
+  int v[4];
+  for (int k = 0, j = 0; k < 5; ++k) {
+    if (k == 2) continue;
+    const char c = tz[i + k];
+    if (c < '0' || c > '9') return std::nullopt;
+    v[j++] = c - '0';
+  }
+  const int hours = v[0] * 10 + v[1], minutes = v[2] * 10 + v[3];
+  if (hours > 23 || minutes > 59) return std::nullopt;
+  return sign * (hours * 3600 + minutes * 60);
+}
+}  // namespace
+
+bool LocalParts(Timestamp t, const std::string& tz, LocalTimeParts* out, std::string* error) {
+  using namespace std::chrono;
+  const sys_time<nanoseconds> at{nanoseconds{t.nanos}};
+  nanoseconds local;  // since the local epoch
+  if (auto off = FixedOffset(tz)) {
+    local = at.time_since_epoch() + seconds{*off};
+  } else {
+    const date::time_zone* zone = FindTimeZone(tz, error);
+    if (!zone) return false;
+    local = zone->to_local(at).time_since_epoch();
+  }
+  const auto day = date::floor<date::days>(local);
+  const date::year_month_day ymd{date::sys_days{day}};
+  const date::weekday wd{date::sys_days{day}};
+  const nanoseconds in_day = local - day;
+  out->year = static_cast<int>(ymd.year());
+  out->month = static_cast<int>(static_cast<unsigned>(ymd.month()));
+  out->day = static_cast<int>(static_cast<unsigned>(ymd.day()));
+  out->weekday = static_cast<int>(wd.c_encoding());
+  out->yearday = static_cast<int>((date::sys_days{day} - date::sys_days{ymd.year() / 1 / 1}).count());
+  out->hour = static_cast<int>(duration_cast<hours>(in_day).count());
+  out->minute = static_cast<int>(duration_cast<minutes>(in_day).count() % 60);
+  out->second = static_cast<int>(duration_cast<seconds>(in_day).count() % 60);
+  out->millisecond = static_cast<int>(duration_cast<milliseconds>(in_day).count() % 1000);
+  return true;
+}
+
 bool FormatTime(Timestamp t, const std::string& fmt, const std::string& tz, std::string* out, std::string* error) {
   if (fmt.size() > 200) {
     *error = "the format is longer than 200 characters";

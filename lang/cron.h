@@ -45,6 +45,20 @@ const date::time_zone* FindTimeZone(const std::string& name, std::string* error)
 // longer than 200 characters.
 bool FormatTime(Timestamp t, const std::string& fmt, const std::string& tz, std::string* out, std::string* error);
 
+// The calendar fields of `t` in zone `tz`: an IANA name ("" or "UTC" for
+// UTC) or a fixed offset such as "+11:00", "-02:30" or "02:00" (CEL's
+// timestamp accessors). false with *error for a zone it cannot read.
+struct LocalTimeParts {
+  int64_t year;
+  int month;      // 1-12
+  int day;        // 1-31
+  int weekday;    // 0 Sunday - 6 Saturday
+  int yearday;    // 0-365
+  int hour, minute, second;
+  int millisecond;
+};
+bool LocalParts(Timestamp t, const std::string& tz, LocalTimeParts* out, std::string* error);
+
 // The first fire time strictly after `after_nanos` (unix nanoseconds), as
 // unix nanoseconds; nullopt when there is none within five years (such as
 // "0 0 30 2 *"). `tz` null means UTC.

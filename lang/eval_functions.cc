@@ -107,14 +107,33 @@ EvalResult Dyn(FunctionCall& c) {
   return c.a0();
 }
 
-EvalResult DurationPart(FunctionCall& c) {
-  // On a duration: the whole duration in that unit, truncated (CEL).
-  if (!c.Kinds({K::kDuration})) return c.WrongArgs();
-  const int64_t ns = c.a0().as_duration().nanos;
+EvalResult TimePart(FunctionCall& c) {
   const std::string& n = c.name;
-  const int64_t unit = n == "getHours" ? 3'600'000'000'000 : n == "getMinutes" ? 60'000'000'000
-                       : n == "getSeconds" ? 1'000'000'000 : 1'000'000;
-  return Value::Int(ns / unit);
+  const bool clock = n == "getHours" || n == "getMinutes" || n == "getSeconds" || n == "getMilliseconds";
+  if (clock && c.Kinds({K::kDuration})) {
+    // On a duration: the whole duration in that unit, truncated (CEL).
+    const int64_t ns = c.a0().as_duration().nanos;
+    const int64_t unit = n == "getHours" ? 3'600'000'000'000 : n == "getMinutes" ? 60'000'000'000
+                         : n == "getSeconds" ? 1'000'000'000 : 1'000'000;
+    return Value::Int(ns / unit);
+  }
+  // On a timestamp: the field in UTC, or in the zone given (an IANA name
+  // or an offset such as "+11:00"). Months, days of the month and of the
+  // year count from 0, as in CEL; getDate() counts days from 1.
+  if (!c.Kinds({K::kTimestamp}) && !c.Kinds({K::kTimestamp, K::kString})) return c.WrongArgs();
+  LocalTimeParts p;
+  std::string why;
+  if (!LocalParts(c.a0().as_time(), c.args.size() > 1 ? c.s(1) : "UTC", &p, &why)) return c.Err(n + "(): " + why);
+  if (n == "getFullYear") return Value::Int(p.year);
+  if (n == "getMonth") return Value::Int(p.month - 1);
+  if (n == "getDate") return Value::Int(p.day);
+  if (n == "getDayOfMonth") return Value::Int(p.day - 1);
+  if (n == "getDayOfWeek") return Value::Int(p.weekday);
+  if (n == "getDayOfYear") return Value::Int(p.yearday);
+  if (n == "getHours") return Value::Int(p.hour);
+  if (n == "getMinutes") return Value::Int(p.minute);
+  if (n == "getSeconds") return Value::Int(p.second);
+  return Value::Int(p.millisecond);
 }
 
 EvalResult Size(FunctionCall& c) {
@@ -555,11 +574,22 @@ const std::vector<FunctionSpec>& FunctionTable() {
        ToTimestamp},
       {"duration", 1, 1, R::kDuration, "duration(s) -> duration", "\"1h30m\", \"90s\", \"250ms\" as a duration",
        ToDuration},
-      {"getHours", 1, 1, R::kInt, "d.getHours() -> int", "the whole duration in hours, truncated", DurationPart},
-      {"getMinutes", 1, 1, R::kInt, "d.getMinutes() -> int", "the whole duration in minutes", DurationPart},
-      {"getSeconds", 1, 1, R::kInt, "d.getSeconds() -> int", "the whole duration in seconds", DurationPart},
-      {"getMilliseconds", 1, 1, R::kInt, "d.getMilliseconds() -> int", "the whole duration in milliseconds",
-       DurationPart},
+      {"getHours", 1, 2, R::kInt, "d.getHours(), t.getHours([zone]) -> int",
+       "a duration in whole hours (truncated); a time's hour (0-23) in UTC or the zone", TimePart},
+      {"getMinutes", 1, 2, R::kInt, "d.getMinutes(), t.getMinutes([zone]) -> int",
+       "a duration in whole minutes; a time's minute (0-59)", TimePart},
+      {"getSeconds", 1, 2, R::kInt, "d.getSeconds(), t.getSeconds([zone]) -> int",
+       "a duration in whole seconds; a time's second (0-59)", TimePart},
+      {"getMilliseconds", 1, 2, R::kInt, "d.getMilliseconds(), t.getMilliseconds([zone]) -> int",
+       "a duration in whole milliseconds; a time's millisecond (0-999)", TimePart},
+      {"getFullYear", 1, 2, R::kInt, "t.getFullYear([zone]) -> int", "the year of a time in UTC or the zone",
+       TimePart},
+      {"getMonth", 1, 2, R::kInt, "t.getMonth([zone]) -> int", "the month, 0 for January", TimePart},
+      {"getDate", 1, 2, R::kInt, "t.getDate([zone]) -> int", "the day of the month, from 1", TimePart},
+      {"getDayOfMonth", 1, 2, R::kInt, "t.getDayOfMonth([zone]) -> int", "the day of the month, from 0", TimePart},
+      {"getDayOfWeek", 1, 2, R::kInt, "t.getDayOfWeek([zone]) -> int", "the day of the week, 0 for Sunday",
+       TimePart},
+      {"getDayOfYear", 1, 2, R::kInt, "t.getDayOfYear([zone]) -> int", "the day of the year, from 0", TimePart},
       {"format_time", 2, 3, R::kString, "format_time(t, fmt, [zone]) -> string",
        "strftime text of t in an IANA zone (UTC by default)", FormatTimeFn},
       {"now", 0, 0, R::kTime, "now() -> timestamp", "the time, recorded once per call site and run", Recorded},

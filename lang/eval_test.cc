@@ -555,6 +555,20 @@ TEST_CASE("dyn, duration accessors and string(duration) follow CEL") {
       {"string(duration('0s'))", "\"0s\""},
       {"string(duration('1ns'))", "\"0.000000001s\""},
       {"'x'.getHours()", "error: no such overload"},
+      // On a timestamp, the accessors read the calendar in UTC or a zone.
+      {"timestamp('2009-02-13T23:31:30Z').getFullYear()", "2009"},
+      {"timestamp('2009-02-13T23:31:30Z').getMonth()", "1"},
+      {"timestamp('2009-02-13T23:31:30Z').getDate()", "13"},
+      {"timestamp('2009-02-13T23:31:30Z').getDayOfMonth()", "12"},
+      {"timestamp('2009-02-13T23:31:30Z').getDayOfWeek()", "5"},
+      {"timestamp('2009-02-13T23:31:30Z').getDayOfYear()", "43"},
+      {"timestamp('2009-02-13T23:31:30Z').getHours()", "23"},
+      {"timestamp('2009-02-13T23:31:30.25Z').getMilliseconds()", "250"},
+      {"timestamp('2009-02-13T23:31:30Z').getDayOfMonth('+11:00')", "13"},
+      {"timestamp('2009-02-13T02:00:00Z').getDayOfMonth('America/St_Johns')", "11"},
+      {"timestamp('2009-02-13T23:31:30Z').getMinutes('Asia/Kathmandu')", "16"},
+      {"timestamp('2009-02-13T23:31:30Z').getHours('-00:00')", "23"},
+      {"timestamp('2009-02-13T23:31:30Z').getHours('Mars/Base')", "error: getHours(): 'Mars/Base' is not a time zone"},
   });
 }
 
@@ -573,6 +587,10 @@ TEST_CASE("literals in every form CEL has: raw strings, escapes, .99, the smalle
       {R"(r"x\n")", R"("x\\n")"},
       {R"(R"no ${interpolation}")", R"("no ${interpolation}")"},
       {R"(r'''it's''')", R"("it's")"},
+      {R"('''two
+lines \x41''')", R"("two\nlines A")"},
+      {R"('''say 'hi' ${no}''')", R"("say 'hi' ${no}")"},
+      {R"("\X41\X4a")", R"("AJ")"},
       {R"(r"""say "hi" \n""")", R"("say \"hi\" \\n")"},
       {R"("\a\b\f\v")", R"("\u0007\b\f\u000b")"},
       {R"("\x41\101\u0041\U00000041")", R"("AAAA")"},

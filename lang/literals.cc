@@ -52,7 +52,8 @@ void AppendEscaped(std::string& out, std::string_view esc) {
     case 'v': out += '\v'; break;
     case 'u':
     case 'U':
-    case 'x': {
+    case 'x':
+    case 'X': {
       // In a string, \xHH (like \u and \U) names a code point (CEL).
       uint32_t cp = 0;
       std::from_chars(esc.data() + 2, esc.data() + esc.size(), cp, 16);
