@@ -413,8 +413,8 @@ class Evaluator {
     // Money.
     if (ka == ValueKind::kMoney && kb == ValueKind::kMoney && (o == '+' || o == '-')) {
       if (a.as_money().currency != b.as_money().currency) {
-        return Err(e, "cannot mix currencies: " + a.as_money().currency + " " + op + " " +
-                          b.as_money().currency);
+        return Err(e, "cannot mix currencies: " + a.as_money().currency.str() + " " + op + " " +
+                          b.as_money().currency.str());
       }
       int64_t r;
       if (o == '+' ? __builtin_add_overflow(a.as_money().nanos, b.as_money().nanos, &r)

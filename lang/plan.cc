@@ -115,8 +115,8 @@ class Planner {
         w.budget->literal.as_money().currency == report_.cost_high.currency &&
         report_.cost_high.nanos > w.budget->literal.as_money().nanos) {
       report_.budget_note = "the estimate (up to " + FormatMoneyAmount(report_.cost_high) + " " +
-                            report_.cost_high.currency + ") can exceed the budget of " +
-                            FormatMoneyAmount(w.budget->literal.as_money()) + " " + report_.cost_high.currency +
+                            report_.cost_high.currency.str() + ") can exceed the budget of " +
+                            FormatMoneyAmount(w.budget->literal.as_money()) + " " + report_.cost_high.currency.str() +
                             ": a call past it waits for the operator";
     }
     return std::move(report_);
@@ -213,7 +213,7 @@ class Planner {
                                       it->second.output_per_mtok),
                it->second.currency};
     item.details.emplace_back("cost", FormatMoneyAmount(low) + "-" + FormatMoneyAmount(high) +
-                                          " " + low.currency + (cached ? " (0 on a cache hit)" : ""));
+                                          " " + low.currency.str() + (cached ? " (0 on a cache hit)" : ""));
     // Once per pass: a loop's body runs once per item.
     report_.cost_low.nanos += low.nanos * times_;
     report_.cost_high.nanos += high.nanos * times_;
@@ -538,7 +538,7 @@ std::string RenderPlanText(const PlanReport& r) {
   if (r.model_calls) {
     if (r.cost_known) {
       out += "Model cost: " + FormatMoneyAmount(r.cost_low) + " to " +
-             FormatMoneyAmount(r.cost_high) + " " + r.cost_high.currency + " (estimate" +
+             FormatMoneyAmount(r.cost_high) + " " + r.cost_high.currency.str() + " (estimate" +
              (r.loop_items_unknown ? "; a loop's items are unknown, its body counted once: give --input-json" : "") +
              ")\n";
       if (!r.budget_note.empty()) out += "Budget: " + r.budget_note + "\n";
@@ -570,7 +570,7 @@ std::string RenderPlanJson(const PlanReport& r) {
   if (r.cost_known && r.model_calls) {
     out += ",\"cost\":{\"low\":" + JsonQuote(FormatMoneyAmount(r.cost_low)) +
            ",\"high\":" + JsonQuote(FormatMoneyAmount(r.cost_high)) +
-           ",\"currency\":" + JsonQuote(r.cost_high.currency) +
+           ",\"currency\":" + JsonQuote(r.cost_high.currency.view()) +
            ",\"loop_items_known\":" + (r.loop_items_unknown ? "false" : "true") + "}";
     if (!r.budget_note.empty()) out += ",\"budget\":" + JsonQuote(r.budget_note);
   }

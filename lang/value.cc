@@ -241,7 +241,7 @@ void AppendJson(std::string& out, const Value& v) {
       out += "{\"amount\":";
       AppendJsonString(out, FormatMoneyAmount(v.as_money()));
       out += ",\"currency\":";
-      AppendJsonString(out, v.as_money().currency);
+      AppendJsonString(out, v.as_money().currency.view());
       out += '}';
       return;
     case ValueKind::kType: AppendJsonString(out, v.as_type()); return;
@@ -367,7 +367,7 @@ std::string Value::ToDisplayString() const {
     case ValueKind::kBytes: return as_bytes();
     case ValueKind::kTimestamp: return FormatTimestamp(as_time());
     case ValueKind::kDuration: return FormatDuration(as_duration());
-    case ValueKind::kMoney: return FormatMoneyAmount(as_money()) + " " + as_money().currency;
+    case ValueKind::kMoney: return FormatMoneyAmount(as_money()) + " " + as_money().currency.str();
     case ValueKind::kType: return as_type();
     default: return ToJson();
   }
@@ -600,6 +600,11 @@ std::optional<Timestamp> ParseTimestampText(std::string_view t, std::string* why
   constexpr int64_t kMinSecs = -9214560000, kMaxSecs = 9214646400;
   if (secs < kMinSecs || secs >= kMaxSecs) return refuse("out of range (timestamps run from 1678 to 2261)");
   return Timestamp{secs * 1'000'000'000 + nanos};
+}
+
+Currency::Currency(std::string_view code) {
+  len_ = static_cast<uint8_t>(std::min(code.size(), sizeof code_));
+  std::copy_n(code.data(), len_, code_);
 }
 
 std::optional<Money> ParseMoneyText(std::string_view t) {

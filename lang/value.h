@@ -40,9 +40,29 @@ struct Duration {
 };
 // An amount of money in billionths of a unit, so that per-token prices add up
 // exactly; about ±9.2 billion units fit.
+// A lower case ISO 4217 code ("usd", "eur", "gbp"), held inline (at most 7
+// characters; longer text is cut): a Money is 16 bytes, and a Value 40
+// instead of 48, which every list, record and AST literal pays.
+class Currency {
+ public:
+  Currency() = default;
+  Currency(std::string_view code);  // NOLINT: implicit, as the std::string it replaced
+  Currency(const char* code) : Currency(std::string_view(code)) {}  // NOLINT
+  Currency(const std::string& code) : Currency(std::string_view(code)) {}  // NOLINT
+  std::string_view view() const { return std::string_view(code_, len_); }
+  std::string str() const { return std::string(view()); }
+  operator std::string() const { return str(); }  // NOLINT
+  bool empty() const { return len_ == 0; }
+  bool operator==(const Currency& o) const { return view() == o.view(); }
+
+ private:
+  char code_[7] = {};
+  uint8_t len_ = 0;
+};
+
 struct Money {
   int64_t nanos = 0;
-  std::string currency;  // lower case ISO 4217 code: "usd", "eur", "gbp"
+  Currency currency;
   bool operator==(const Money&) const = default;
 };
 // The value of `type(x)`: a type's name such as "int" or "list".

@@ -123,7 +123,7 @@ void PutValue(std::string& out, const Value& v) {
     case ValueKind::kMoney:
       out.push_back(kMoney);
       PutSigned(out, v.as_money().nanos);
-      PutBytes(out, v.as_money().currency);
+      PutBytes(out, v.as_money().currency.view());
       return;
     case ValueKind::kType:
       out.push_back(kType);
@@ -240,8 +240,12 @@ Value Reader::ReadValue(int depth) {
     case kDur: return Value::Dur(aos::Duration{Signed()});
     case kMoney: {
       const int64_t nanos = Signed();
-      std::string cur(Bytes());
-      return Value::MoneyOf(aos::Money{nanos, std::move(cur)});
+      const std::string_view cur = Bytes();
+      if (cur.size() > 7) {  // no currency code is this long: damaged
+        ok_ = false;
+        return {};
+      }
+      return Value::MoneyOf(aos::Money{nanos, aos::Currency(cur)});
     }
     case kType: return Value::Type(std::string(Bytes()));
     default:

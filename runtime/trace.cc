@@ -105,7 +105,7 @@ bool BuildTrace(Store& store, const std::string& run_id, const Dag* dag, Trace* 
           if (const Value* v = u.Find("tokens_in"); v && v->kind() == ValueKind::kInt) s.tokens_in = v->as_int();
           if (const Value* v = u.Find("tokens_out"); v && v->kind() == ValueKind::kInt) s.tokens_out = v->as_int();
           if (const Value* v = u.Find("cost"); v && v->kind() == ValueKind::kMoney) {
-            s.cost = FormatMoneyAmount(v->as_money()) + " " + v->as_money().currency;
+            s.cost = FormatMoneyAmount(v->as_money()) + " " + v->as_money().currency.str();
           }
         }
         s.cache_hit = ev.cache.has_value();

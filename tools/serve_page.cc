@@ -98,7 +98,7 @@ std::string Readable(const aos::Value& v, int depth) {
     return out.empty() ? "<span class=muted>(none)</span>" : out;
   }
   if (v.kind() == aos::ValueKind::kMoney) {
-    return Escape(aos::FormatMoneyAmount(v.as_money()) + " " + v.as_money().currency);
+    return Escape(aos::FormatMoneyAmount(v.as_money()) + " " + v.as_money().currency.str());
   }
   if (v.is_null()) return "<span class=muted>—</span>";
   return Escape(v.ToDisplayString());
