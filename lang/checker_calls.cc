@@ -57,7 +57,10 @@ TypePtr ApprovalResultType(TypePtr data) {
 // if `name` is not one.
 TypePtr BuiltinResult(std::string_view name, const std::vector<TypePtr>& args) {
   const FunctionSpec* f = FindFunction(name);
-  if (!f) return nullptr;
+  // The special forms are typed by CheckExprCall where they are written
+  // right; elsewhere (x.has(k), all(...) without a receiver) they are not
+  // functions, as the evaluator says.
+  if (!f || !f->impl) return nullptr;
   auto first = [&]() { return args.empty() ? AnyType() : args[0]; };
   using R = ResultRule;
   switch (f->result) {
@@ -149,10 +152,10 @@ void WorkflowChecker::CheckArgs(const Call& call, const MethodSpec& m, const std
   for (size_t i = 0; i < call.args.size(); ++i) {
     const std::string name(call.arg_names[i]);
     if (name.empty()) {
-      if (positional < m.positional.size() && args[i] && !ArgFits(*args[i], m.positional[positional].type)) {
+      const ArgType want = positional < m.positional.size() ? m.positional[positional].type : ArgType::kAny;
+      if (args[i] && want != ArgType::kAny && (!ArgFits(*args[i], want) || args[i]->kind == Kind::kNull)) {
         TypeError(c, call.args[i]->span, call.callee + "(): the " + std::string(m.positional[positional].name) +
-                                             " must be " + TypeWords(m.positional[positional].type) + ", not " +
-                                             TypeToString(*args[i]));
+                                             " must be " + TypeWords(want) + ", not " + TypeToString(*args[i]));
       }
       ++positional;
       continue;
@@ -211,7 +214,7 @@ TypePtr WorkflowChecker::CheckCall(const Call& call, Ctx& c, StmtKind kind) {
                        "effect with a key");
     d.hints.push_back("write: effect name = email.send(...) { key \"...\" }");
   }
-  if (k.spec->op == CallOp::kChat && secret_in_args) {
+  if ((k.ns == CallNs::kLlm || k.ns == CallNs::kAgent) && secret_in_args) {
     auto& d = d_.Warning(src_, call.span, "W201", "a secret flows into the prompt of " + Quote(call.callee));
     d.hints.push_back("model providers may log prompts; pass the secret to a connector instead");
   }

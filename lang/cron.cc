@@ -146,6 +146,12 @@ std::optional<int64_t> FixedOffset(const std::string& tz) {
 
 bool LocalParts(Timestamp t, const std::string& tz, LocalTimeParts* out, std::string* error) {
   using namespace std::chrono;
+  // A zone moves a time by less than a day: keep a day from the int64 ends.
+  constexpr int64_t kDay = 86'400'000'000'000;
+  if (t.nanos > INT64_MAX - kDay || t.nanos < INT64_MIN + kDay) {
+    *error = "the time is too close to the end of the range (1677-2262)";
+    return false;
+  }
   const sys_time<nanoseconds> at{nanoseconds{t.nanos}};
   nanoseconds local;  // since the local epoch
   if (auto off = FixedOffset(tz)) {

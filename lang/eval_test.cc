@@ -569,6 +569,7 @@ TEST_CASE("dyn, duration accessors and string(duration) follow CEL") {
       {"timestamp('2009-02-13T23:31:30Z').getMinutes('Asia/Kathmandu')", "16"},
       {"timestamp('2009-02-13T23:31:30Z').getHours('-00:00')", "23"},
       {"timestamp('2009-02-13T23:31:30Z').getHours('Mars/Base')", "error: getHours(): 'Mars/Base' is not a time zone"},
+      {"timestamp(9223372036).getHours('+11:00')", "error: getHours(): the time is too close to the end"},
   });
 }
 

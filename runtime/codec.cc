@@ -240,12 +240,9 @@ Value Reader::ReadValue(int depth) {
     case kDur: return Value::Dur(aos::Duration{Signed()});
     case kMoney: {
       const int64_t nanos = Signed();
-      const std::string_view cur = Bytes();
-      if (cur.size() > 7) {  // no currency code is this long: damaged
-        ok_ = false;
-        return {};
-      }
-      return Value::MoneyOf(aos::Money{nanos, aos::Currency(cur)});
+      // Codes are three letters; a longer one (a config before they were
+      // checked) is read cut to Currency's seven characters, not refused.
+      return Value::MoneyOf(aos::Money{nanos, aos::Currency(Bytes())});
     }
     case kType: return Value::Type(std::string(Bytes()));
     default:

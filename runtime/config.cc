@@ -4,6 +4,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
@@ -107,7 +108,15 @@ Config Parse(const YAML::Node& root, const std::string& path) {
         OnlyKeys(p, where + ".price", {"input_per_mtok", "output_per_mtok", "currency"});
         if (auto n = p["input_per_mtok"]) mc.input_per_mtok = Number(n, where + ".price.input_per_mtok");
         if (auto n = p["output_per_mtok"]) mc.output_per_mtok = Number(n, where + ".price.output_per_mtok");
-        if (auto n = p["currency"]) mc.currency = String(n, where + ".price.currency");
+        if (auto n = p["currency"]) {
+          std::string cur = String(n, where + ".price.currency");
+          const bool code = cur.size() == 3 && std::all_of(cur.begin(), cur.end(), [](char ch) {
+            return std::isalpha(static_cast<unsigned char>(ch));
+          });
+          if (!code) Fail(n, "'" + where + ".price.currency' must be a three-letter ISO 4217 code such as usd, not '" + cur + "'");
+          for (auto& ch : cur) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+          mc.currency = cur;
+        }
       }
       c.models[name] = mc;
     }

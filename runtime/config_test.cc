@@ -86,3 +86,17 @@ TEST_CASE("config: a secrets file must be a regular file of bounded size") {
     CHECK(c->secrets.at("TOKEN") == "abc");
   }
 }
+
+TEST_CASE("config: a model's price currency is a three-letter code, read in lower case") {
+  TempDir t;
+  const std::string model = "models:\n  small:\n    base_url: http://localhost:1/v1\n    model: m\n    price:\n"
+                            "      input_per_mtok: 1\n      output_per_mtok: 2\n      currency: ";
+  std::string error;
+  auto ok = aos::LoadConfig(t.Write("a/aos.yaml", model + "EUR\n"), &error);
+  REQUIRE(ok);
+  CHECK(ok->models.at("small").currency == "eur");
+  auto bad = aos::LoadConfig(t.Write("b/aos.yaml", model + "credits_eu\n"), &error);
+  CHECK_FALSE(bad);
+  CHECK(error.find(":8:") != std::string::npos);  // the file's line
+  CHECK(error.find("'models.small.price.currency' must be a three-letter ISO 4217 code") != std::string::npos);
+}

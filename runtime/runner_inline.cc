@@ -111,7 +111,8 @@ bool Runner::Impl::HttpRequest(const CallTarget& k, const Args& a, int s, const 
   }
   // timeout: bounds each attempt, as the statement's `timeout` does (which
   // wins when both are given).
-  if (const Value* t = a.Named("timeout"); t && t->kind() == ValueKind::kDuration && req->timeout_ms == 0) {
+  if (const Value* t = a.Named("timeout");
+      t && t->kind() == ValueKind::kDuration && t->as_duration().nanos > 0 && req->timeout_ms == 0) {
     req->timeout_ms = std::max<int64_t>(1, t->as_duration().nanos / 1'000'000);
   }
   req->args = Value::Map(std::move(m));

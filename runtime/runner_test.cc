@@ -412,7 +412,8 @@ TEST_CASE("an http call's timeout: argument bounds its attempts; the statement's
                            "  step a = http.get(\"http://x/a\", timeout: 2s)\n"
                            "  step b = http.get(\"http://x/b\", timeout: 2s) { timeout 5s }\n"
                            "  step c = http.get(\"http://x/c\")\n"
-                           "  output [a.status, b.status, c.status]\n}\n");
+                           "  step d = http.get(\"http://x/d\", timeout: 0s)\n"
+                           "  output [a.status, b.status, c.status, d.status]\n}\n");
   RunLog log(store, clock);
   log.Begin("r1");
   std::string error;
@@ -424,7 +425,8 @@ TEST_CASE("an http call's timeout: argument bounds its attempts; the statement's
     CHECK(r.kind == RequestKind::kHttp);
     timeout[r.instance] = r.timeout_ms;
   }
-  CHECK(timeout == std::map<std::string, int64_t>{{"a", 2000}, {"b", 5000}, {"c", 0}});
+  // A timeout of nothing is no timeout (it would fail every attempt).
+  CHECK(timeout == std::map<std::string, int64_t>{{"a", 2000}, {"b", 5000}, {"c", 0}, {"d", 0}});
 }
 
 }  // namespace
