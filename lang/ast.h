@@ -43,13 +43,15 @@ enum class ExprKind {
 struct Expr;
 using ExprPtr = std::unique_ptr<Expr>;
 
-// 112 bytes (an allocation class of jemalloc): keep has_receiver beside kind.
+// 96 bytes (an allocation class of jemalloc): keep has_receiver beside kind.
 struct Expr {
   ExprKind kind = ExprKind::kLiteral;
   bool has_receiver = false;
   Span span;
   Value literal;
-  std::string name;
+  // The identifier, member, function or operator: a view into the source
+  // text (which outlives the AST, see Module) or into a string literal.
+  std::string_view name;
   std::vector<ExprPtr> args;
 };
 

@@ -23,7 +23,7 @@ void Dump(const Expr& e, std::string& out) {
     case ExprKind::kMember:
       out += "(. ";
       Dump(*e.args[0], out);
-      out += " " + e.name + ")";
+      out += " " + std::string(e.name) + ")";
       return;
     case ExprKind::kIndex:
       out += "([] ";
@@ -33,13 +33,13 @@ void Dump(const Expr& e, std::string& out) {
       out += ")";
       return;
     case ExprKind::kCall:
-      out += e.has_receiver ? "(method " + e.name : "(call " + e.name;
+      out += e.has_receiver ? "(method " + std::string(e.name) : "(call " + std::string(e.name);
       DumpArgs(e, 0, out);
       out += ")";
       return;
     case ExprKind::kUnary:
     case ExprKind::kBinary:
-      out += "(" + e.name;
+      out += "(" + std::string(e.name);
       DumpArgs(e, 0, out);
       out += ")";
       return;

@@ -237,7 +237,7 @@ TypePtr WorkflowChecker::CheckMember(const Expr& e, const TypePtr& obj, Ctx& c) 
 }
 
 TypePtr WorkflowChecker::CheckBinary(const Expr& e, Ctx& c) {
-  const std::string& op = e.name;
+  const std::string_view op = e.name;
   TypePtr a = CheckExpr(*e.args[0], c);
   TypePtr b = CheckExpr(*e.args[1], c);
   auto overload = [&]() {
@@ -246,12 +246,12 @@ TypePtr WorkflowChecker::CheckBinary(const Expr& e, Ctx& c) {
       hint = "numbers are not converted implicitly: write double(x), int(x) or uint(x)";
     }
     TypeError(c, e.span,
-              "no such overload: " + TypeToString(*a) + " " + op + " " + TypeToString(*b), hint);
+              "no such overload: " + TypeToString(*a) + " " + std::string(op) + " " + TypeToString(*b), hint);
     return AnyType();
   };
   if (op == "&&" || op == "||") {
-    Expect(c, *e.args[0], a, Kind::kBool, ("the left operand of " + op).c_str());
-    Expect(c, *e.args[1], b, Kind::kBool, ("the right operand of " + op).c_str());
+    Expect(c, *e.args[0], a, Kind::kBool, ("the left operand of " + std::string(op)).c_str());
+    Expect(c, *e.args[1], b, Kind::kBool, ("the right operand of " + std::string(op)).c_str());
     return ScalarType(Kind::kBool);
   }
   if (op == "==" || op == "!=") return ScalarType(Kind::kBool);
@@ -311,7 +311,7 @@ TypePtr WorkflowChecker::CheckBinary(const Expr& e, Ctx& c) {
 }
 
 TypePtr WorkflowChecker::CheckExprCall(const Expr& e, Ctx& c) {
-  const std::string& n = e.name;
+  const std::string n(e.name);
   // Macros: the first argument is the variable.
   if (e.has_receiver && IsMacro(n) && e.args.size() >= 3 &&
       e.args[1]->kind == ExprKind::kIdent) {

@@ -78,7 +78,7 @@ class Evaluator {
       case ExprKind::kMember: {
         EvalResult obj = Eval(*e.args[0]);
         if (!obj.ok()) return obj;
-        return Member(e, obj.value(), e.name);
+        return Member(e, obj.value(), std::string(e.name));
       }
       case ExprKind::kIndex: {
         EvalResult obj = Eval(*e.args[0]);
@@ -159,9 +159,9 @@ class Evaluator {
       case Env::Lookup::kFound:
         return v;
       case Env::Lookup::kSkipped:
-        return MakeErr(e, "'" + e.name + "' was skipped", "expr.skipped");
+        return MakeErr(e, "'" + std::string(e.name) + "' was skipped", "expr.skipped");
       case Env::Lookup::kUnknown:
-        return MakeErr(e, "'" + e.name + "' has no value yet", "expr.unknown");
+        return MakeErr(e, "'" + std::string(e.name) + "' has no value yet", "expr.unknown");
       case Env::Lookup::kUnbound:
         break;
     }
@@ -169,9 +169,9 @@ class Evaluator {
                                   "bytes", "list",     "map",      "null_type", "type",
                                   "timestamp", "duration", "money"};
     for (const char* t : types) {
-      if (e.name == t) return Value::Type(e.name);
+      if (e.name == t) return Value::Type(std::string(e.name));
     }
-    return Err(e, "unknown name '" + e.name + "'");
+    return Err(e, "unknown name '" + std::string(e.name) + "'");
   }
 
   EvalResult Member(const Expr& e, const Value& obj, const std::string& name) {
@@ -238,13 +238,13 @@ class Evaluator {
   }
 
   EvalResult Overload(const Expr& e, const Value& a, const Value& b) {
-    std::string msg = std::string("no such overload: ") + KindName(a.kind()) + " " + e.name + " " +
+    std::string msg = std::string("no such overload: ") + KindName(a.kind()) + " " + std::string(e.name) + " " +
                       KindName(b.kind());
     return Err(e, msg);
   }
 
   EvalResult Binary(const Expr& e) {
-    const std::string& op = e.name;
+    const std::string_view op = e.name;
     if (op == "&&" || op == "||") return Logical(e);
     EvalResult ra = Eval(*e.args[0]);
     if (!ra.ok()) return ra;
@@ -319,7 +319,7 @@ class Evaluator {
   }
 
   EvalResult Arithmetic(const Expr& e, const Value& a, const Value& b) {
-    const std::string& op = e.name;
+    const std::string_view op = e.name;
     const ValueKind ka = a.kind(), kb = b.kind();
     const char o = op[0];
     if (ka == ValueKind::kInt && kb == ValueKind::kInt) {
@@ -340,7 +340,7 @@ class Evaluator {
           }
           break;
       }
-      if (overflow) return Err(e, "integer overflow in int " + op + " int");
+      if (overflow) return Err(e, "integer overflow in int " + std::string(op) + " int");
       return Value::Int(r);
     }
     if (ka == ValueKind::kUint && kb == ValueKind::kUint) {
@@ -356,7 +356,7 @@ class Evaluator {
           r = o == '/' ? x / y : x % y;
           break;
       }
-      if (overflow) return Err(e, "integer overflow in uint " + op + " uint");
+      if (overflow) return Err(e, "integer overflow in uint " + std::string(op) + " uint");
       return Value::Uint(r);
     }
     if (ka == ValueKind::kDouble && kb == ValueKind::kDouble) {
@@ -413,7 +413,7 @@ class Evaluator {
     // Money.
     if (ka == ValueKind::kMoney && kb == ValueKind::kMoney && (o == '+' || o == '-')) {
       if (a.as_money().currency != b.as_money().currency) {
-        return Err(e, "cannot mix currencies: " + a.as_money().currency.str() + " " + op + " " +
+        return Err(e, "cannot mix currencies: " + a.as_money().currency.str() + " " + std::string(op) + " " +
                           b.as_money().currency.str());
       }
       int64_t r;
@@ -451,7 +451,7 @@ class Evaluator {
 
   // ------------------------------------------------------------ calls
   EvalResult Call(const Expr& e) {
-    const std::string& n = e.name;
+    const std::string n(e.name);
     if (e.has_receiver && IsMacro(n)) return Macro(e);
     if (!e.has_receiver && n == "has") return Has(e);
     if (!e.has_receiver && (n == "default" || n == "coalesce")) return Default(e);
@@ -480,7 +480,7 @@ class Evaluator {
   }
 
   EvalResult Default(const Expr& e) {
-    if (e.args.size() < 2) return Err(e, e.name + "() takes at least two arguments");
+    if (e.args.size() < 2) return Err(e, std::string(e.name) + "() takes at least two arguments");
     const bool is_default = e.name == "default";
     if (is_default && e.args.size() != 2) return Err(e, "default() takes two arguments");
     for (size_t i = 0; i < e.args.size(); ++i) {
@@ -501,7 +501,7 @@ class Evaluator {
   }
 
   EvalResult Macro(const Expr& e) {
-    const std::string& n = e.name;
+    const std::string n(e.name);
     if (e.args.size() < 3 || e.args[1]->kind != ExprKind::kIdent ||
         (e.args.size() > 3 && n != "map") || e.args.size() > 4) {
       return Err(e, n + "() takes a variable name and an expression, as in l." + n + "(x, x > 0)");
@@ -516,7 +516,7 @@ class Evaluator {
     } else {
       return Err(*e.args[0], n + "() needs a list or a map, not " + KindName(coll.value().kind()));
     }
-    const std::string& var = e.args[1]->name;
+    const std::string var(e.args[1]->name);
     ValueList out;
     int count = 0;
     bool any_error = false;

@@ -171,7 +171,7 @@ class Converter {
       const std::string_view op = ops[*next - 1];
       ExprPtr rhs = Climb(operands, ops, next, Precedence(op) + 1);
       auto b = NewExpr(ExprKind::kBinary, Span{lhs->span.begin, rhs->span.end});
-      b->name = std::string(op);
+      b->name = op;
       b->args.push_back(std::move(lhs));
       b->args.push_back(std::move(rhs));
       lhs = std::move(b);
@@ -202,7 +202,7 @@ class Converter {
         last_was_member = false;
       } else if (k == NodeKind::member_suffix) {
         auto m = NewExpr(ExprKind::kMember, Span{e->span.begin, n_[c].end});
-        m->name = std::string(Text(c));
+        m->name = Text(c);
         m->args.push_back(std::move(e));
         e = std::move(m);
         last_was_ident = false;
@@ -225,14 +225,14 @@ class Converter {
           Error(SpanOf(c), "only a function or method name can be called");
           call->name = "?";
         }
-        AddArgs(c, call->args, nullptr, call->name);
+        AddArgs(c, call->args, nullptr, std::string(call->name));
         e = std::move(call);
         last_was_ident = last_was_member = false;
       }
     }
     for (auto it = prefix.rbegin(); it != prefix.rend(); ++it) {
       auto u = NewExpr(ExprKind::kUnary, Span{n_[*it].begin, e->span.end});
-      u->name = std::string(Text(*it));
+      u->name = Text(*it);
       u->args.push_back(std::move(e));
       e = std::move(u);
     }
@@ -273,7 +273,7 @@ class Converter {
       case NodeKind::ident:
       case NodeKind::type_fn: {
         auto e = NewExpr(ExprKind::kIdent, SpanOf(i));
-        e->name = std::string(t);
+        e->name = t;
         return e;
       }
       case NodeKind::null_lit:
@@ -952,16 +952,17 @@ std::unique_ptr<Expr> ParseExpression(const SourceFile& src, Diagnostics& diags)
   return e;
 }
 
-std::unique_ptr<Expr> ParseExpression(std::string_view text, std::string* error) {
-  SourceFile src("<expr>", std::string(text));
+OwnedExpr ParseExpression(std::string_view text, std::string* error) {
+  OwnedExpr out;
+  out.source = std::make_unique<SourceFile>("<expr>", std::string(text));
   Diagnostics diags;
-  auto e = ParseExpression(src, diags);
-  if (!e && error) {
+  out.expr = ParseExpression(*out.source, diags);
+  if (!out.expr && error) {
     const Diagnostic& d = diags.all().front();
-    const LineCol p = src.Position(d.span.begin);
+    const LineCol p = out.source->Position(d.span.begin);
     *error = std::to_string(p.line) + ":" + std::to_string(p.column) + ": " + d.message;
   }
-  return e;
+  return out;
 }
 
 }  // namespace aos

@@ -19,9 +19,19 @@ namespace aos {
 // otherwise null, with the errors in `diags`.
 std::unique_ptr<Module> ParseModule(const SourceFile& src, Diagnostics& diags);
 
-// Parses one expression (all of `text`), as `aoscheck eval` and tests do.
-// Null on a syntax error, with *error set to "line:col: message".
-std::unique_ptr<Expr> ParseExpression(std::string_view text, std::string* error);
+// An expression parsed from text of its own, kept with the text its names
+// view (Expr::name).
+struct OwnedExpr {
+  std::unique_ptr<SourceFile> source;
+  std::unique_ptr<Expr> expr;
+  explicit operator bool() const { return expr != nullptr; }
+  const Expr& operator*() const { return *expr; }
+  const Expr* operator->() const { return expr.get(); }
+};
+
+// Parses one expression (all of `text`), as tests and the fuzzer do. Empty
+// on a syntax error, with *error set to "line:col: message".
+OwnedExpr ParseExpression(std::string_view text, std::string* error);
 
 // As above, reporting to `diags` against `src` (whose whole text is the
 // expression).

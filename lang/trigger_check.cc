@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "lang/cron.h"
@@ -32,13 +33,14 @@ const std::string* StringLiteral(const Expr* e) {
                                                                                        : nullptr;
 }
 
-// `request.json.NAME`: the field name, or null for anything else.
-const std::string* JsonField(const Expr& e) {
-  if (e.kind != ExprKind::kMember || e.args.empty()) return nullptr;
+// `request.json.NAME`: the field name, or nullopt for anything else.
+std::optional<std::string> JsonField(const Expr& e) {
+  if (e.kind != ExprKind::kMember || e.args.empty()) return std::nullopt;
   const Expr& json = *e.args[0];
-  if (json.kind != ExprKind::kMember || json.name != "json" || json.args.empty()) return nullptr;
+  if (json.kind != ExprKind::kMember || json.name != "json" || json.args.empty()) return std::nullopt;
   const Expr& request = *json.args[0];
-  return request.kind == ExprKind::kIdent && request.name == "request" ? &e.name : nullptr;
+  if (request.kind != ExprKind::kIdent || request.name != "request") return std::nullopt;
+  return std::string(e.name);
 }
 
 // "int", "list<string>", "Lead?" — for messages.
@@ -197,7 +199,7 @@ class Checker {
   // Every request.json.NAME in e must be a field of the body type.
   void JsonFields(const Expr* e, const TypeDecl& body) {
     if (!e) return;
-    if (const std::string* name = JsonField(*e); name && !FieldOf(body, *name)) {
+    if (const auto name = JsonField(*e); name && !FieldOf(body, *name)) {
       std::vector<std::string> fields;
       for (const auto& f : body.fields) fields.push_back(f.name);
       auto& d = d_.Error(src_, e->span, "E176",
@@ -247,7 +249,7 @@ class Checker {
   // With a body type, `param: request.json.F` passes F's declared type:
   // it must be the parameter's.
   void CheckArgType(const WorkflowDecl& wf, const std::string& param, const Expr& arg, const TypeDecl& body) {
-    const std::string* name = JsonField(arg);
+    const auto name = JsonField(arg);
     const Field* f = name ? FieldOf(body, *name) : nullptr;
     const Field* p = nullptr;
     for (const auto& q : wf.params) {
@@ -327,8 +329,8 @@ class Checker {
   void Names(const Expr* e, const std::string& bound, std::set<std::string> locals) {
     if (!e) return;
     if (e->kind == ExprKind::kIdent) {
-      if (e->name != bound && !locals.count(e->name)) {
-        auto& d = d_.Error(src_, e->span, "E174", "unknown name " + Quote(e->name) + " in a trigger");
+      if (e->name != bound && !locals.count(std::string(e->name))) {
+        auto& d = d_.Error(src_, e->span, "E174", "unknown name " + Quote(std::string(e->name)) + " in a trigger");
         d.hints.push_back(bound == "fired_at" ? "a schedule's expressions know fired_at (the fire time)"
                                               : "a webhook's expressions know request (method, path, query, headers, json, body)");
       }
@@ -337,7 +339,7 @@ class Checker {
     if (e->kind == ExprKind::kCall && e->has_receiver && IsMacro(e->name) && e->args.size() >= 3 &&
         e->args[1]->kind == ExprKind::kIdent) {
       Names(e->args[0].get(), bound, locals);
-      locals.insert(e->args[1]->name);
+      locals.insert(std::string(e->args[1]->name));
       for (size_t i = 2; i < e->args.size(); ++i) Names(e->args[i].get(), bound, locals);
       return;
     }
