@@ -203,7 +203,7 @@ struct Stmt {
   ExprPtr ask;
   ExprPtr show;
   ExprPtr timeout;        // approval, signal
-  std::string on_timeout;  // "" when not given
+  std::string_view on_timeout;  // "" when not given; a view into the source
   Span on_timeout_span;
   TypeRefPtr returns;
   ExprPtr approvers;
@@ -218,16 +218,19 @@ struct Stmt {
   // let, output, fail: the value; for: the iterated list
   ExprPtr value;
 
-  // for
-  std::string loop_var;
+  // for (the name: a view into the source)
+  std::string_view loop_var;
   Span loop_var_span;
   std::optional<int64_t> max_parallel;
   std::vector<StmtPtr> body;
 
   // every statement
   ExprPtr when;
-  std::vector<std::string> after;
-  std::vector<Span> after_spans;
+  struct After {
+    std::string_view name;  // a view into the source
+    Span span;
+  };
+  std::vector<After> after;
 
   const Modifier* FindModifier(ModifierKind k) const {
     for (const auto& m : modifiers) {

@@ -87,7 +87,7 @@ void DumpOpt(const char* label, const ExprPtr& e, std::string& out) {
 void DumpStmt(const Stmt& s, const std::string& indent, std::string& out) {
   out += indent + StmtKindName(s.kind);
   if (!s.name.empty()) out += " " + s.name;
-  if (s.kind == StmtKind::kFor) out += " " + s.loop_var;
+  if (s.kind == StmtKind::kFor) out += " " + std::string(s.loop_var);
   if (s.call) {
     out += " = (call " + s.call->callee;
     for (size_t i = 0; i < s.call->args.size(); ++i) {
@@ -101,7 +101,7 @@ void DumpStmt(const Stmt& s, const std::string& indent, std::string& out) {
   DumpOpt("ask", s.ask, out);
   DumpOpt("show", s.show, out);
   DumpOpt("timeout", s.timeout, out);
-  if (!s.on_timeout.empty()) out += " on_timeout " + s.on_timeout;
+  if (!s.on_timeout.empty()) out += " on_timeout " + std::string(s.on_timeout);
   if (s.returns) out += " returns " + DumpType(*s.returns);
   DumpOpt("approvers", s.approvers, out);
   DumpOpt("for", s.wait_for, out);
@@ -128,7 +128,7 @@ void DumpStmt(const Stmt& s, const std::string& indent, std::string& out) {
     out += "]";
   }
   DumpOpt("when", s.when, out);
-  for (const auto& a : s.after) out += " after " + a;
+  for (const auto& a : s.after) out += " after " + std::string(a.name);
   out += "\n";
   for (const auto& b : s.body) DumpStmt(*b, indent + "  ", out);
 }

@@ -17,7 +17,7 @@ size_t WorkflowChecker::CountStmts(const std::vector<StmtPtr>& body) {
 std::string WorkflowChecker::NodeName(const Stmt& s) {
   if (!s.name.empty()) return s.name;
   if (s.kind == StmtKind::kOutput) return "output";
-  if (s.kind == StmtKind::kFor) return "for " + s.loop_var;
+  if (s.kind == StmtKind::kFor) return "for " + std::string(s.loop_var);
   return std::string(StmtKindName(s.kind)) + "@" + Where(src_, s.span);
 }
 
@@ -128,7 +128,7 @@ std::vector<std::string> WorkflowChecker::VisibleNames(const Ctx& c) const {
   std::vector<std::string> names;
   for (const auto& l : c.locals) names.push_back(l.first);
   for (int32_t s = dag_->nodes[c.node].parent; s >= 0; s = dag_->nodes[s].parent) {
-    names.push_back(dag_->nodes[s].stmt->loop_var);
+    names.emplace_back(dag_->nodes[s].stmt->loop_var);
   }
   const size_t statements = names.size();
   for (const auto& [name, ids] : by_name_) names.push_back(name);

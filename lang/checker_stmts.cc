@@ -77,18 +77,18 @@ void WorkflowChecker::CheckNode(uint32_t id) {
   Ctx c;
   c.node = id;
   // after: explicit edges.
-  for (size_t i = 0; i < s.after.size(); ++i) {
+  for (const Stmt::After& a : s.after) {
     // `after` orders without referring: a skipped statement does not
     // skip the ones that only come after it.
-    auto it = by_name_.find(s.after[i]);
+    const std::string name(a.name);
+    auto it = by_name_.find(name);
     if (it != by_name_.end()) {
       c.soft = true;
-      AddDep(c, it->second.front(), s.after_spans[i]);
+      AddDep(c, it->second.front(), a.span);
       c.soft = false;
     } else {
-      auto& d = d_.Error(src_, s.after_spans[i], "E100",
-                         "unknown statement " + Quote(s.after[i]) + " after 'after'");
-      AddDidYouMean(d, s.after[i], VisibleNames(c));
+      auto& d = d_.Error(src_, a.span, "E100", "unknown statement " + Quote(name) + " after 'after'");
+      AddDidYouMean(d, name, VisibleNames(c));
     }
   }
   switch (s.kind) {
@@ -144,8 +144,8 @@ void WorkflowChecker::CheckNode(uint32_t id) {
       if (s.max_parallel && *s.max_parallel < 1) {
         d_.Error(src_, s.span, "E110", "a for loop's max must be at least 1");
       }
-      if (LoopVarFor(s.loop_var, dag_->nodes[id].parent) >= 0 || params_.count(s.loop_var) ||
-          by_name_.count(s.loop_var)) {
+      if (LoopVarFor(s.loop_var, dag_->nodes[id].parent) >= 0 || params_.count(std::string(s.loop_var)) ||
+          by_name_.count(std::string(s.loop_var))) {
         d_.Error(src_, s.loop_var_span, "E101",
                  "loop variable " + Quote(s.loop_var) + " hides another name");
       }
@@ -212,9 +212,9 @@ void WorkflowChecker::CheckModifiers(const Stmt& s, uint32_t id, Ctx& c) {
           const Stmt& loop = *dag_->nodes[parent].stmt;
           auto& d = d_.Error(src_, m.value->span, "E121",
                              "the key of effect " + Quote(s.name) + " is the same for every item of the loop over " +
-                                 Quote(loop.loop_var));
+                                 Quote(std::string(loop.loop_var)));
           d.hints.push_back("mention the loop variable, as in key \"" + s.name + "-${" +
-                            loop.loop_var + "}\"; otherwise only the first item's effect happens");
+                            std::string(loop.loop_var) + "}\"; otherwise only the first item's effect happens");
         }
         if (kc.secret) {
           d_.Warning(src_, m.value->span, "W201", "a secret flows into an idempotency key, which is stored");

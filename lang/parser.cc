@@ -788,8 +788,7 @@ class Converter {
         if (s->when) Error(SpanOf(c), "a statement takes one 'when'", "join conditions with &&");
         s->when = BuildExpr(c + 1);
       } else if (k == NodeKind::after_name) {
-        s->after.emplace_back(Text(c));
-        s->after_spans.push_back(SpanOf(c));
+        s->after.push_back(Stmt::After{Text(c), SpanOf(c)});
       } else if (k == NodeKind::approval_ask) {
         s->ask = BuildExpr(c + 1);
       } else if (k == NodeKind::approval_show) {
@@ -797,7 +796,7 @@ class Converter {
       } else if (k == NodeKind::approval_timeout || k == NodeKind::signal_timeout) {
         s->timeout = BuildExpr(c + 1);
         if (uint32_t a = Child(c, NodeKind::on_timeout_action)) {
-          s->on_timeout = std::string(Text(a));
+          s->on_timeout = Text(a);
           s->on_timeout_span = SpanOf(a);
           if (k == NodeKind::signal_timeout) {
             CheckWord(a, {"fail", "null"}, "a signal's on_timeout action");
@@ -816,7 +815,7 @@ class Converter {
       } else if (k == NodeKind::signal_event) {
         if (auto v = StringValue(c + 1)) s->event = *v;
       } else if (k == NodeKind::loop_var) {
-        s->loop_var = std::string(Text(c));
+        s->loop_var = Text(c);
         s->loop_var_span = SpanOf(c);
       } else if (k == NodeKind::for_max) {
         s->max_parallel = IntOf(c + 1);

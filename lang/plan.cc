@@ -319,7 +319,7 @@ class Planner {
             item.details.emplace_back(
                 "timeout", ValueOrText(*s.timeout) +
                                (s.on_timeout.empty() ? std::string(", then fail")
-                                                     : ", then " + s.on_timeout));
+                                                     : ", then " + std::string(s.on_timeout)));
           } else {
             item.details.emplace_back("timeout", "none: waits for a decision however long");
           }
@@ -369,7 +369,7 @@ class Planner {
       if (s.when) item.details.emplace_back("when", SourceText(src_, s.when->span));
       if (!s.after.empty()) {
         std::string a;
-        for (size_t i = 0; i < s.after.size(); ++i) a += (i ? ", " : "") + s.after[i];
+        for (size_t i = 0; i < s.after.size(); ++i) a += (i ? ", " : "") + std::string(s.after[i].name);
         item.details.emplace_back("after", a);
       }
       report_.items.push_back(std::move(item));

@@ -216,7 +216,7 @@ std::map<std::string, std::string> DefinitionDigests(const Dag& dag) {
     std::string_view text;
     std::string header;
     if (n.stmt->kind == StmtKind::kFor) {
-      header = "for " + n.stmt->loop_var + " in " +
+      header = "for " + std::string(n.stmt->loop_var) + " in " +
                std::string(dag.source->Slice(n.stmt->value->span.begin, n.stmt->value->span.end)) +
                (n.stmt->max_parallel ? " max " + std::to_string(*n.stmt->max_parallel) : "");
       text = header;

@@ -70,7 +70,7 @@ struct Runner::Impl {
     int32_t for_node = -1;
     int parent = -1;
     std::string suffix;
-    const std::string* loop_var = nullptr;
+    const std::string_view* loop_var = nullptr;
     Value loop_value;
     std::vector<int> remaining;   // by member index
     std::vector<bool> finished;   // by member index

@@ -66,7 +66,7 @@ void Runner::Impl::AdvanceApproval(int s, uint32_t node, const std::string& key,
     Value approvers;
     if (stmt.approvers && !EvalOrFail(*stmt.approvers, s, key, &approvers, "approvers", node)) return;
     RequestApproval(key, "approval", ask.ToDisplayString(), payload, due,
-                    stmt.on_timeout.empty() ? "reject" : stmt.on_timeout, approvers);
+                    stmt.on_timeout.empty() ? "reject" : std::string(stmt.on_timeout), approvers);
   }
   Instance& i2 = st.At(key);
   if (!i2.decided && !TimeoutApproval(key, i2)) {
