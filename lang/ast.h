@@ -189,6 +189,26 @@ enum class StmtKind {
 struct Stmt;
 using StmtPtr = std::unique_ptr<Stmt>;
 
+// What only approval, wait and signal statements have: most statements are
+// steps, and these fields were a third of every Stmt (Stmt::waits()).
+struct WaitParts {
+  // approval
+  ExprPtr ask;
+  ExprPtr show;
+  TypeRefPtr returns;
+  ExprPtr approvers;
+  // approval, signal
+  ExprPtr timeout;
+  std::string_view on_timeout;  // "" when not given; a view into the source
+  Span on_timeout_span;
+  // wait: `for` duration or `until` time
+  ExprPtr wait_for;
+  ExprPtr wait_until;
+  // signal: the external event name (defaults to the statement's name)
+  std::string event;
+};
+inline const WaitParts kNoWaitParts{};
+
 struct Stmt {
   StmtKind kind;
   Span span;
@@ -199,21 +219,15 @@ struct Stmt {
   std::unique_ptr<Call> call;
   std::vector<Modifier> modifiers;
 
-  // approval
-  ExprPtr ask;
-  ExprPtr show;
-  ExprPtr timeout;        // approval, signal
-  std::string_view on_timeout;  // "" when not given; a view into the source
-  Span on_timeout_span;
-  TypeRefPtr returns;
-  ExprPtr approvers;
-
-  // wait: `for` duration or `until` time
-  ExprPtr wait_for;
-  ExprPtr wait_until;
-
-  // signal: the external event name (defaults to the statement's name)
-  std::string event;
+  // approval, wait, signal: their own fields (WaitParts), apart
+  std::unique_ptr<WaitParts> wait;
+  // The record, or an empty one for the statements without it.
+  const WaitParts& waits() const { return wait ? *wait : kNoWaitParts; }
+  // The record, made when first needed (the parser).
+  WaitParts& mutable_waits() {
+    if (!wait) wait = std::make_unique<WaitParts>();
+    return *wait;
+  }
 
   // let, output, fail: the value; for: the iterated list
   ExprPtr value;

@@ -98,15 +98,15 @@ void DumpStmt(const Stmt& s, const std::string& indent, std::string& out) {
     out += ")";
   }
   DumpOpt("value", s.value, out);
-  DumpOpt("ask", s.ask, out);
-  DumpOpt("show", s.show, out);
-  DumpOpt("timeout", s.timeout, out);
-  if (!s.on_timeout.empty()) out += " on_timeout " + std::string(s.on_timeout);
-  if (s.returns) out += " returns " + DumpType(*s.returns);
-  DumpOpt("approvers", s.approvers, out);
-  DumpOpt("for", s.wait_for, out);
-  DumpOpt("until", s.wait_until, out);
-  if (s.kind == StmtKind::kSignal) out += " event " + s.event;
+  DumpOpt("ask", s.waits().ask, out);
+  DumpOpt("show", s.waits().show, out);
+  DumpOpt("timeout", s.waits().timeout, out);
+  if (!s.waits().on_timeout.empty()) out += " on_timeout " + std::string(s.waits().on_timeout);
+  if (s.waits().returns) out += " returns " + DumpType(*s.waits().returns);
+  DumpOpt("approvers", s.waits().approvers, out);
+  DumpOpt("for", s.waits().wait_for, out);
+  DumpOpt("until", s.waits().wait_until, out);
+  if (s.kind == StmtKind::kSignal) out += " event " + s.waits().event;
   if (s.max_parallel) out += " max " + std::to_string(*s.max_parallel);
   for (const auto& m : s.modifiers) {
     out += std::string(" [") + ModifierName(m.kind);

@@ -82,7 +82,7 @@ TypePtr WorkflowChecker::TypeOfNode(uint32_t n) {
       dag_->nodes[n].secret = c.secret;
       break;
     case StmtKind::kApproval:
-      t = ApprovalResultType(s.returns ? ResolveTypeQuiet(s.returns.get()) : AnyType());
+      t = ApprovalResultType(s.waits().returns ? ResolveTypeQuiet(s.waits().returns.get()) : AnyType());
       break;
     case StmtKind::kSignal:
       t = RecordType("signal", {{"data", AnyType()}, {"at", ScalarType(Kind::kTime)}});

@@ -100,20 +100,20 @@ void WorkflowChecker::CheckNode(uint32_t id) {
       break;
     }
     case StmtKind::kApproval: {
-      if (!s.ask) {
+      if (!s.waits().ask) {
         auto& d = d_.Error(src_, s.name_span, "E109",
                            "approval " + Quote(s.name) + " has no question");
         d.hints.push_back("add: ask \"Publish this?\"");
       }
-      CheckExprAs(s.ask, c, Kind::kString, "the question");
-      if (s.show) CheckExpr(*s.show, c);
-      CheckExprAs(s.timeout, c, Kind::kDuration, "the timeout");
-      if (s.approvers) {
-        TypePtr t = CheckExpr(*s.approvers, c);
-        Expect(c, *s.approvers, t, Kind::kList, "approvers");
+      CheckExprAs(s.waits().ask, c, Kind::kString, "the question");
+      if (s.waits().show) CheckExpr(*s.waits().show, c);
+      CheckExprAs(s.waits().timeout, c, Kind::kDuration, "the timeout");
+      if (s.waits().approvers) {
+        TypePtr t = CheckExpr(*s.waits().approvers, c);
+        Expect(c, *s.waits().approvers, t, Kind::kList, "approvers");
       }
-      if (s.returns) ResolveType(s.returns.get());
-      if (!s.timeout) {
+      if (s.waits().returns) ResolveType(s.waits().returns.get());
+      if (!s.waits().timeout) {
         auto& d = d_.Warning(src_, s.name_span, "W200",
                              "approval " + Quote(s.name) + " has no timeout: the run may wait forever");
         d.hints.push_back("add for example: timeout 48h on_timeout reject");
@@ -121,11 +121,11 @@ void WorkflowChecker::CheckNode(uint32_t id) {
       break;
     }
     case StmtKind::kWait:
-      CheckExprAs(s.wait_for, c, Kind::kDuration, "a wait's 'for'");
-      CheckExprAs(s.wait_until, c, Kind::kTime, "a wait's 'until'");
+      CheckExprAs(s.waits().wait_for, c, Kind::kDuration, "a wait's 'for'");
+      CheckExprAs(s.waits().wait_until, c, Kind::kTime, "a wait's 'until'");
       break;
     case StmtKind::kSignal:
-      CheckExprAs(s.timeout, c, Kind::kDuration, "the timeout");
+      CheckExprAs(s.waits().timeout, c, Kind::kDuration, "the timeout");
       break;
     case StmtKind::kLet: {
       TypePtr t = CheckExpr(*s.value, c);

@@ -790,14 +790,14 @@ class Converter {
       } else if (k == NodeKind::after_name) {
         s->after.push_back(Stmt::After{Text(c), SpanOf(c)});
       } else if (k == NodeKind::approval_ask) {
-        s->ask = BuildExpr(c + 1);
+        s->mutable_waits().ask = BuildExpr(c + 1);
       } else if (k == NodeKind::approval_show) {
-        s->show = BuildExpr(c + 1);
+        s->mutable_waits().show = BuildExpr(c + 1);
       } else if (k == NodeKind::approval_timeout || k == NodeKind::signal_timeout) {
-        s->timeout = BuildExpr(c + 1);
+        s->mutable_waits().timeout = BuildExpr(c + 1);
         if (uint32_t a = Child(c, NodeKind::on_timeout_action)) {
-          s->on_timeout = Text(a);
-          s->on_timeout_span = SpanOf(a);
+          s->mutable_waits().on_timeout = Text(a);
+          s->mutable_waits().on_timeout_span = SpanOf(a);
           if (k == NodeKind::signal_timeout) {
             CheckWord(a, {"fail", "null"}, "a signal's on_timeout action");
           } else {
@@ -805,15 +805,15 @@ class Converter {
           }
         }
       } else if (k == NodeKind::approval_returns) {
-        s->returns = BuildTypeRef(c + 1);
+        s->mutable_waits().returns = BuildTypeRef(c + 1);
       } else if (k == NodeKind::approval_approvers) {
-        s->approvers = BuildExpr(c + 1);
+        s->mutable_waits().approvers = BuildExpr(c + 1);
       } else if (k == NodeKind::wait_for) {
-        s->wait_for = BuildExpr(c + 1);
+        s->mutable_waits().wait_for = BuildExpr(c + 1);
       } else if (k == NodeKind::wait_until) {
-        s->wait_until = BuildExpr(c + 1);
+        s->mutable_waits().wait_until = BuildExpr(c + 1);
       } else if (k == NodeKind::signal_event) {
-        if (auto v = StringValue(c + 1)) s->event = *v;
+        if (auto v = StringValue(c + 1)) s->mutable_waits().event = *v;
       } else if (k == NodeKind::loop_var) {
         s->loop_var = Text(c);
         s->loop_var_span = SpanOf(c);
@@ -823,7 +823,7 @@ class Converter {
         s->body.push_back(BuildStmt(c));
       }
     }
-    if (s->kind == StmtKind::kSignal && s->event.empty()) s->event = s->name;
+    if (s->kind == StmtKind::kSignal && s->mutable_waits().event.empty()) s->mutable_waits().event = s->name;
     return s;
   }
 

@@ -314,25 +314,25 @@ class Planner {
           break;
         case StmtKind::kApproval:
           ++report_.approvals;
-          if (s.ask) item.details.emplace_back("ask", ValueOrText(*s.ask));
-          if (s.timeout) {
+          if (s.waits().ask) item.details.emplace_back("ask", ValueOrText(*s.waits().ask));
+          if (s.waits().timeout) {
             item.details.emplace_back(
-                "timeout", ValueOrText(*s.timeout) +
-                               (s.on_timeout.empty() ? std::string(", then fail")
-                                                     : ", then " + std::string(s.on_timeout)));
+                "timeout", ValueOrText(*s.waits().timeout) +
+                               (s.waits().on_timeout.empty() ? std::string(", then fail")
+                                                     : ", then " + std::string(s.waits().on_timeout)));
           } else {
             item.details.emplace_back("timeout", "none: waits for a decision however long");
           }
           break;
         case StmtKind::kWait:
           ++report_.waits;
-          if (s.wait_for) item.details.emplace_back("for", ValueOrText(*s.wait_for));
-          if (s.wait_until) item.details.emplace_back("until", ValueOrText(*s.wait_until));
+          if (s.waits().wait_for) item.details.emplace_back("for", ValueOrText(*s.waits().wait_for));
+          if (s.waits().wait_until) item.details.emplace_back("until", ValueOrText(*s.waits().wait_until));
           break;
         case StmtKind::kSignal:
           ++report_.signals;
-          item.details.emplace_back("event", JsonQuote(s.event));
-          if (s.timeout) item.details.emplace_back("timeout", ValueOrText(*s.timeout));
+          item.details.emplace_back("event", JsonQuote(s.waits().event));
+          if (s.waits().timeout) item.details.emplace_back("timeout", ValueOrText(*s.waits().timeout));
           break;
         case StmtKind::kLet: {
           EvalResult r = Evaluate(*s.value, env_);
@@ -470,7 +470,7 @@ std::string RenderTriggers(const Program& program, const Dag& dag, int64_t now, 
       const bool literal = t->signal->kind == ExprKind::kLiteral && t->signal->literal.kind() == ValueKind::kString;
       for (const DagNode& n : dag.nodes) {
         if (!n.stmt || n.stmt->kind != StmtKind::kSignal) continue;
-        const std::string taken = n.stmt->event.empty() ? n.stmt->name : n.stmt->event;
+        const std::string taken = n.stmt->waits().event.empty() ? n.stmt->name : n.stmt->waits().event;
         signals = signals || !literal || taken == t->signal->literal.as_string();
       }
     }

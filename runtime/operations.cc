@@ -13,7 +13,7 @@ std::vector<std::string> SignalEvents(const Dag& dag) {
   std::vector<std::string> out;
   for (const DagNode& n : dag.nodes) {
     if (n.stmt && n.stmt->kind == StmtKind::kSignal) {
-      out.push_back(n.stmt->event.empty() ? n.stmt->name : n.stmt->event);
+      out.push_back(n.stmt->waits().event.empty() ? n.stmt->name : n.stmt->waits().event);
     }
   }
   std::sort(out.begin(), out.end());
@@ -112,7 +112,7 @@ std::string InboxItemJson(const InboxItem& i) {
 const TypeRef* ApprovalReturns(const Dag& dag, const std::string& name) {
   const std::string base = name.substr(0, name.find('['));
   for (const auto& n : dag.nodes) {
-    if (n.name == base && n.stmt && n.stmt->kind == StmtKind::kApproval && n.stmt->returns) return n.stmt->returns.get();
+    if (n.name == base && n.stmt && n.stmt->kind == StmtKind::kApproval && n.stmt->waits().returns) return n.stmt->waits().returns.get();
   }
   return nullptr;
 }

@@ -38,8 +38,8 @@ void CollectEnvStmt(const Stmt& s, std::set<std::string>& out) {
       for (const auto& a : m.call->args) CollectEnv(a.get(), out);
     }
   }
-  for (const Expr* e : {s.ask.get(), s.show.get(), s.timeout.get(), s.approvers.get(),
-                        s.wait_for.get(), s.wait_until.get(), s.value.get(), s.when.get()}) {
+  for (const Expr* e : {s.waits().ask.get(), s.waits().show.get(), s.waits().timeout.get(), s.waits().approvers.get(),
+                        s.waits().wait_for.get(), s.waits().wait_until.get(), s.value.get(), s.when.get()}) {
     CollectEnv(e, out);
   }
   for (const auto& b : s.body) CollectEnvStmt(*b, out);
@@ -77,8 +77,8 @@ void CollectRequiredEnvStmt(const Program& program, const Stmt& s, std::map<std:
     CollectRequiredEnv(m.value.get(), where, out);
     if (m.call) callee(*m.call);
   }
-  for (const Expr* e : {s.ask.get(), s.show.get(), s.timeout.get(), s.approvers.get(), s.wait_for.get(),
-                        s.wait_until.get(), s.value.get(), s.when.get()}) {
+  for (const Expr* e : {s.waits().ask.get(), s.waits().show.get(), s.waits().timeout.get(), s.waits().approvers.get(), s.waits().wait_for.get(),
+                        s.waits().wait_until.get(), s.value.get(), s.when.get()}) {
     CollectRequiredEnv(e, where, out);
   }
   for (const auto& b : s.body) CollectRequiredEnvStmt(program, *b, out);

@@ -56,17 +56,17 @@ void Runner::Impl::AdvanceApproval(int s, uint32_t node, const std::string& key,
   const Stmt& stmt = StmtOf(node);
   if (!in.requested) {
     Value ask, payload, timeout;
-    if (!EvalOrFail(*stmt.ask, s, key, &ask, "ask", node)) return;
-    if (stmt.show && !EvalOrFail(*stmt.show, s, key, &payload, "show", node)) return;
+    if (!EvalOrFail(*stmt.waits().ask, s, key, &ask, "ask", node)) return;
+    if (stmt.waits().show && !EvalOrFail(*stmt.waits().show, s, key, &payload, "show", node)) return;
     int64_t due = 0;
-    if (stmt.timeout) {
-      if (!EvalOrFail(*stmt.timeout, s, key, &timeout, "timeout", node)) return;
+    if (stmt.waits().timeout) {
+      if (!EvalOrFail(*stmt.waits().timeout, s, key, &timeout, "timeout", node)) return;
       if (timeout.kind() == ValueKind::kDuration) due = clock.NowNanos() + timeout.as_duration().nanos;
     }
     Value approvers;
-    if (stmt.approvers && !EvalOrFail(*stmt.approvers, s, key, &approvers, "approvers", node)) return;
+    if (stmt.waits().approvers && !EvalOrFail(*stmt.waits().approvers, s, key, &approvers, "approvers", node)) return;
     RequestApproval(key, "approval", ask.ToDisplayString(), payload, due,
-                    stmt.on_timeout.empty() ? "reject" : std::string(stmt.on_timeout), approvers);
+                    stmt.waits().on_timeout.empty() ? "reject" : std::string(stmt.waits().on_timeout), approvers);
   }
   Instance& i2 = st.At(key);
   if (!i2.decided && !TimeoutApproval(key, i2)) {
@@ -81,15 +81,15 @@ void Runner::Impl::AdvanceWait(int s, uint32_t node, const std::string& key, Ins
   if (!in.timer) {
     Value v;
     int64_t due = 0;
-    if (stmt.wait_for) {
-      if (!EvalOrFail(*stmt.wait_for, s, key, &v, "wait for", node)) return;
+    if (stmt.waits().wait_for) {
+      if (!EvalOrFail(*stmt.waits().wait_for, s, key, &v, "wait for", node)) return;
       if (v.kind() != ValueKind::kDuration) {
         FailStep(key, "expr.error", "wait for: not a duration");
         return;
       }
       due = clock.NowNanos() + v.as_duration().nanos;
-    } else if (stmt.wait_until) {
-      if (!EvalOrFail(*stmt.wait_until, s, key, &v, "wait until", node)) return;
+    } else if (stmt.waits().wait_until) {
+      if (!EvalOrFail(*stmt.waits().wait_until, s, key, &v, "wait until", node)) return;
       if (v.kind() != ValueKind::kTimestamp) {
         FailStep(key, "expr.error", "wait until: not a time");
         return;
@@ -121,16 +121,16 @@ void Runner::Impl::AdvanceSignal(int s, uint32_t node, const std::string& key, I
       return;
     }
   }
-  if (stmt.timeout && !in.timer) {
+  if (stmt.waits().timeout && !in.timer) {
     Value v;
-    if (!EvalOrFail(*stmt.timeout, s, key, &v, "timeout", node)) return;
+    if (!EvalOrFail(*stmt.waits().timeout, s, key, &v, "timeout", node)) return;
     if (v.kind() == ValueKind::kDuration) {
       log.Append(key, events::TimerStarted{clock.NowNanos() + v.as_duration().nanos});
     }
   }
   const Instance& i2 = st.At(key);
   if (i2.timer && clock.NowNanos() >= i2.due) {
-    if (stmt.on_timeout == "null") {
+    if (stmt.waits().on_timeout == "null") {
       Complete(s, node, key, Value());  // `on_timeout null`: the run goes on without it
       return;
     }
