@@ -139,7 +139,6 @@ const char kEvalHelp[] =
     "  --input k=v       bind a name (repeatable)\n"
     "  -h, --help        this help\n";
 
-bool ReadFile(const std::string& path, std::string* out) { return aos::ReadFileText(path, out); }
 
 int Usage(const std::string& problem) {
   std::cerr << "aoscheck: " << problem << "\n" << kUsage;
@@ -320,7 +319,7 @@ std::unique_ptr<aos::Program> Load(const std::string& path, const Options& o,
     copts = aos::CheckOptionsFor(&*config);
   }
   std::string text;
-  if (!ReadFile(path, &text)) {
+  if (!aos::ReadFileText(path, &text)) {
     std::cerr << "aoscheck: cannot read " << path << ": " << std::strerror(errno) << "\n";
     *status = kExitIo;
     return nullptr;
@@ -529,7 +528,7 @@ int RunTest(const Options& o) {
   std::optional<aos::Config> config;
   if (!o.config.empty()) config = aos::LoadConfig(o.config, &error);
   std::string text;
-  ReadFile(o.positional[0], &text);
+  aos::ReadFileText(o.positional[0], &text);
   const aos::OfflineResult r =
       aos::RunOffline(std::move(program), *dag, text, *mock, config ? &*config : nullptr);
   const char* st = aos::RunStatusName(r.outcome.status);

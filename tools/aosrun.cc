@@ -27,6 +27,7 @@
 #include "lang/checker.h"
 #include "lang/diagnostic.h"
 #include "lang/plan.h"
+#include "lang/source.h"
 #include "lang/trigger_check.h"
 #include "runtime/codec.h"
 #include "runtime/config.h"
@@ -57,7 +58,6 @@ int Usage(const std::string& problem) {
   return kExitUsage;
 }
 
-bool ReadFile(const std::string& path, std::string* out) { return aos::ReadFileText(path, out); }
 
 
 // The config, the data directory's path, the clock and the call handler.
@@ -75,7 +75,7 @@ int LoadSettings(Context& c) {
     }
     c.config = *cfg;
     std::string text;
-    if (ReadFile(path, &text)) c.config_hash = aos::Digest(text);
+    if (aos::ReadFileText(path, &text)) c.config_hash = aos::Digest(text);
   }
   c.data_dir = !c.opt.data.empty() ? c.opt.data : c.config.data_dir;
   if (const char* e = std::getenv("AOS_DATA"); e && c.opt.data.empty() && *e) c.data_dir = e;
@@ -425,7 +425,7 @@ int CmdStart(Context& c) {
   if (c.opt.positional.size() != 1) return Usage("give exactly one FILE to run");
   const std::string path = c.opt.positional[0];
   std::string text;
-  if (!ReadFile(path, &text)) {
+  if (!aos::ReadFileText(path, &text)) {
     std::cerr << "aosrun: cannot read " << path << ": " << std::strerror(errno) << "\n";
     return kExitIo;
   }
@@ -596,7 +596,7 @@ int CmdResume(Context& c) {
   if (c.opt.positional.size() != 1) return Usage("resume takes one RUN");
   if (c.opt.force && c.opt.upgrade.empty()) return Usage("--force goes with --upgrade FILE");
   std::string text;
-  if (!c.opt.upgrade.empty() && !ReadFile(c.opt.upgrade, &text)) {
+  if (!c.opt.upgrade.empty() && !aos::ReadFileText(c.opt.upgrade, &text)) {
     std::cerr << "aosrun: cannot read " << c.opt.upgrade << ": " << std::strerror(errno) << "\n";
     return kExitIo;
   }

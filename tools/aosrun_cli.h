@@ -70,7 +70,6 @@ using aos::OutcomeJson;
 struct Progress;
 aos::RunOptions MakeRunOptions(const Context& c, Progress* p);
 int OpenStore(Context& c, bool create);
-bool ReadFile(const std::string& path, std::string* out);
 int ExitFor(aos::RunStatus s);
 // Prints a run's outcome as the command reports it; its exit status.
 int Report(const Context& c, const std::string& run_id, const aos::RunOutcome& o);

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "lang/source.h"
 #include "lang/trigger_check.h"
 #include "runtime/runner.h"
 #include "tools/aosrun_cli.h"
@@ -124,7 +125,7 @@ int LoadServed(Context& c, std::vector<std::pair<std::shared_ptr<aos::Program>, 
   }
   for (const auto& path : paths) {
     std::string text;
-    if (!ReadFile(path, &text)) {
+    if (!aos::ReadFileText(path, &text)) {
       report << "aosrun: cannot read " << path << ": " << std::strerror(errno) << "\n";
       return kExitIo;
     }
