@@ -41,85 +41,14 @@ bool Runner::Impl::Compensate(bool cancel, Value* waiting) {
       log.Append("", events::CompensationCompleted{.for_inst = inst, .ok = true, .none = true});
       continue;
     }
-    const std::string undo = inst + ":undo";
     const std::string ukey = st.At(inst).key + ":undo";
-    Args a;
-    bool ok = true;
-    std::string why;
-    for (size_t i = 0; i < cm->call->args.size() && ok; ++i) {
-      EvalResult r = Eval(*cm->call->args[i], s, inst);
-      if (!r.ok()) {
-        ok = false;
-        why = r.error().message;
-        break;
-      }
-      if (cm->call->arg_names[i].empty()) {
-        a.positional.push_back(r.value());
-      } else {
-        a.named.emplace_back(S(std::string(cm->call->arg_names[i])), r.value());
-      }
-    }
     CallRequest req;
-    req.callee = cm->call->callee;
-    req.instance = undo;
-    req.idempotency_key = ukey;
-    std::string ekind;
-    if (ok && !BuildRequest(Target(*cm->call), a, s, inst, &req, &ekind, &why)) ok = false;
-    Value result;
+    std::string why;
+    bool ok = UndoRequest(*cm->call, s, inst, &req, &why);
     if (ok) {
-      const std::string idem = IdempotencyKey(ukey);
-      auto raw = st.replay_effects ? std::nullopt : StoreOf().Get(Column::kIdempotency, idem);
-      if (raw && DecodeValue(*raw, &result)) {
-        log.Append(undo, events::EffectCompleted{.key = ukey, .result = result, .undo = true, .reused = true});
-      } else {
-        log.Append(undo, events::EffectIntent{.key = ukey, .undo = true});
-        log.Flush(true);
-        // The effect's retry policy (at least two more tries), with its
-        // backoff slept inline while short; a longer one waits.
-        const RetrySpec* spec = RetryOf(StmtOf(node));
-        const int allowed = 1 + static_cast<int>(spec ? std::max<int64_t>(spec->attempts, 2) : 2);
-        CallResult r;
-        int64_t delay_ms = 0;
-        for (int attempt = 1;; ++attempt) {
-          r = calls.Invoke(req);
-          r.message = RedactSecrets(r.message);
-          if (r.ok || !Retryable(spec, r.error_kind)) break;
-          delay_ms = BackoffMs(spec, attempt - 1, r.retry_after_ms);
-          log.Append(undo, events::AttemptFailed{.attempt = attempt,
-                                                 .kind = r.error_kind,
-                                                 .message = r.message,
-                                                 .retryable = attempt < allowed,
-                                                 .delay_ms = delay_ms});
-          if ((attempt >= allowed || delay_ms > opt.max_inline_wait_ms) && cancel) {
-            break;  // a cancel ends the run: the undo is recorded as failed
-          }
-          if (attempt >= allowed || delay_ms > opt.max_inline_wait_ms) {
-            // Still failing: the run waits for this undo (the receiver may
-            // be down for a while); `resume` tries it again.
-            const int64_t due = clock.NowNanos() + std::max<int64_t>(delay_ms, 1000) * 1'000'000;
-            log.Append("", events::CompensationCompleted{.for_inst = inst,
-                                                        .key = ukey,
-                                                        .ok = false,
-                                                        .pending = true,
-                                                        .error = r.error_kind + ": " + r.message});
-            *waiting = Value::List({M({{S("kind"), S("compensation")},
-                                       {S("name"), S(undo)},
-                                       {S("error"), S(r.error_kind + ": " + r.message)},
-                                       {S("due"), Value::Time(Timestamp{due})}})});
-            return false;
-          }
-          log.Flush(opt.durability == Durability::kStrict);
-          clock.SleepUntil(clock.NowNanos() + delay_ms * 1'000'000);
-        }
-        if (r.ok) {
-          result = r.value;
-          log.Append(undo, events::EffectCompleted{.key = ukey, .result = result, .undo = true});
-          log.batch().Put(Column::kIdempotency, idem, EncodeValue(result));
-        } else {
-          ok = false;
-          why = r.error_kind + ": " + r.message;
-        }
-      }
+      const Undo u = RunUndo(node, inst, req, cancel, waiting, &why);
+      if (u == Undo::kWaiting) return false;
+      ok = u == Undo::kDone;
     }
     events::CompensationCompleted done{.for_inst = inst, .key = ukey, .ok = ok};
     if (!ok) done.error = RedactSecrets(why);
@@ -127,6 +56,85 @@ bool Runner::Impl::Compensate(bool cancel, Value* waiting) {
     log.Flush(opt.durability == Durability::kStrict);
   }
   return true;
+}
+
+bool Runner::Impl::UndoRequest(const Call& call, int s, const std::string& inst, CallRequest* req,
+                               std::string* why) {
+  Args a;
+  for (size_t i = 0; i < call.args.size(); ++i) {
+    EvalResult r = Eval(*call.args[i], s, inst);
+    if (!r.ok()) {
+      *why = r.error().message;
+      return false;
+    }
+    if (call.arg_names[i].empty()) {
+      a.positional.push_back(r.value());
+    } else {
+      a.named.emplace_back(S(std::string(call.arg_names[i])), r.value());
+    }
+  }
+  req->callee = call.callee;
+  req->instance = inst + ":undo";
+  req->idempotency_key = st.At(inst).key + ":undo";
+  std::string ekind;
+  return BuildRequest(Target(call), a, s, inst, req, &ekind, why);
+}
+
+Runner::Impl::Undo Runner::Impl::RunUndo(uint32_t node, const std::string& inst, const CallRequest& req,
+                                         bool cancel, Value* waiting, std::string* why) {
+  const std::string& undo = req.instance;
+  const std::string& ukey = req.idempotency_key;
+  const std::string idem = IdempotencyKey(ukey);
+  Value result;
+  auto raw = st.replay_effects ? std::nullopt : StoreOf().Get(Column::kIdempotency, idem);
+  if (raw && DecodeValue(*raw, &result)) {
+    log.Append(undo, events::EffectCompleted{.key = ukey, .result = result, .undo = true, .reused = true});
+    return Undo::kDone;
+  }
+  log.Append(undo, events::EffectIntent{.key = ukey, .undo = true});
+  log.Flush(true);
+  // The effect's retry policy (at least two more tries), with its backoff
+  // slept inline while short; a longer one waits.
+  const RetrySpec* spec = RetryOf(StmtOf(node));
+  const int allowed = 1 + static_cast<int>(spec ? std::max<int64_t>(spec->attempts, 2) : 2);
+  CallResult r;
+  for (int attempt = 1;; ++attempt) {
+    r = calls.Invoke(req);
+    r.message = RedactSecrets(r.message);
+    if (r.ok || !Retryable(spec, r.error_kind)) break;
+    const int64_t delay_ms = BackoffMs(spec, attempt - 1, r.retry_after_ms);
+    log.Append(undo, events::AttemptFailed{.attempt = attempt,
+                                           .kind = r.error_kind,
+                                           .message = r.message,
+                                           .retryable = attempt < allowed,
+                                           .delay_ms = delay_ms});
+    const bool gives_up = attempt >= allowed || delay_ms > opt.max_inline_wait_ms;
+    if (gives_up && cancel) break;  // a cancel ends the run: the undo is recorded as failed
+    if (gives_up) {
+      // Still failing: the run waits for this undo (the receiver may be
+      // down for a while); `resume` tries it again.
+      const int64_t due = clock.NowNanos() + std::max<int64_t>(delay_ms, 1000) * 1'000'000;
+      log.Append("", events::CompensationCompleted{.for_inst = inst,
+                                                  .key = ukey,
+                                                  .ok = false,
+                                                  .pending = true,
+                                                  .error = r.error_kind + ": " + r.message});
+      *waiting = Value::List({M({{S("kind"), S("compensation")},
+                                 {S("name"), S(undo)},
+                                 {S("error"), S(r.error_kind + ": " + r.message)},
+                                 {S("due"), Value::Time(Timestamp{due})}})});
+      return Undo::kWaiting;
+    }
+    log.Flush(opt.durability == Durability::kStrict);
+    clock.SleepUntil(clock.NowNanos() + delay_ms * 1'000'000);
+  }
+  if (!r.ok) {
+    *why = r.error_kind + ": " + r.message;
+    return Undo::kFailed;
+  }
+  log.Append(undo, events::EffectCompleted{.key = ukey, .result = r.value, .undo = true});
+  log.batch().Put(Column::kIdempotency, idem, EncodeValue(r.value));
+  return Undo::kDone;
 }
 
 void Runner::Impl::SettleInDoubt() {

@@ -420,6 +420,13 @@ struct Runner::Impl {
   // waits (resume tries again) instead of ending as if compensated; *waiting
   // says which undo and until when.
   bool Compensate(bool cancel, Value* waiting);
+  // Its parts: the undo's request (the compensate call's arguments
+  // evaluated in the effect's scope), and carrying it out once (a recorded
+  // result is reused; retries as the effect's policy says, at least two).
+  bool UndoRequest(const Call& call, int s, const std::string& inst, CallRequest* req, std::string* why);
+  enum class Undo { kDone, kFailed, kWaiting };
+  Undo RunUndo(uint32_t node, const std::string& inst, const CallRequest& req, bool cancel, Value* waiting,
+               std::string* why);
 
   // Effects whose intent is recorded but whose outcome is not (the process
   // died during the call): attempted again with the same key before the run
