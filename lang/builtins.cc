@@ -146,6 +146,16 @@ std::string_view NsName(CallNs ns) {
   return "";
 }
 
+std::string CallText(const MethodSpec& m) {
+  const std::string ns = m.ns == CallNs::kConnector ? "C"
+                         : m.ns == CallNs::kAgent   ? "A"
+                         : m.ns == CallNs::kEntity  ? "E"
+                                                    : std::string(NsName(m.ns));
+  std::string s = ns + "." + std::string(m.method) + "(";
+  for (size_t i = 0; i < m.positional.size(); ++i) s += (i ? ", " : "") + std::string(m.positional[i].name);
+  return s + ")";
+}
+
 CallTarget ResolveCall(const CallScope& scope, const std::string& callee) {
   CallTarget r;
   const size_t dot = callee.find('.');

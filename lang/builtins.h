@@ -82,8 +82,11 @@ const std::vector<MethodSpec>& CallTable();
 std::vector<std::string_view> MethodsOf(CallNs ns);
 const MethodSpec* FindMethod(CallNs ns, std::string_view method);
 // "http", "llm", "email", "kv", "kb" for the built-in namespaces; "connector",
-// "agent", "entity" for the declared ones (docs write them C, A, E).
+// "agent", "entity" for the declared ones.
 std::string_view NsName(CallNs ns);
+// How the reference writes a method: "http.get(url)", "C.post(path)" (C a
+// connector, A an agent, E an entity).
+std::string CallText(const MethodSpec& m);
 
 // The declarations a call can go through.
 struct CallScope {

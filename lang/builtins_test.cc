@@ -33,19 +33,11 @@ std::string ValueOf(aos::ArgType t, bool wrong) {
   return "null";
 }
 
-std::string NsText(const aos::MethodSpec& m) {
-  switch (m.ns) {
-    case aos::CallNs::kConnector: return "C";
-    case aos::CallNs::kAgent: return "A";
-    case aos::CallNs::kEntity: return "E";
-    default: return std::string(aos::NsName(m.ns));
-  }
-}
-
 // A call of `m` with its positional and required arguments; `skip` names a
 // required one left out, `extra` is added as is.
 std::string CallOf(const aos::MethodSpec& m, std::string_view skip = "", const std::string& extra = "") {
-  std::string s = NsText(m) + "." + std::string(m.method) + "(";
+  std::string s = aos::CallText(m);
+  s.erase(s.find('(') + 1);  // the name: the arguments follow
   std::vector<std::string> parts;
   for (const auto& p : m.positional) {
     parts.push_back(m.op == aos::CallOp::kEntityUpsert ? "{id: \"a\", n: 1}"

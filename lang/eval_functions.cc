@@ -181,6 +181,13 @@ EvalResult Matches(FunctionCall& c) {
   return Value::Bool(re->Search(c.s(0)));
 }
 
+// Whether all of `s` is one decimal number that fits T.
+template <typename T>
+bool WholeNumber(const std::string& s, T* out) {
+  const auto r = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return !s.empty() && r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
 EvalResult ToInt(FunctionCall& c) {
   const Value& v = c.a0();
   switch (v.kind()) {
@@ -195,11 +202,7 @@ EvalResult ToInt(FunctionCall& c) {
     }
     case K::kString: {
       int64_t i;
-      const std::string& s = v.as_string();
-      auto r = std::from_chars(s.data(), s.data() + s.size(), i);
-      if (r.ec != std::errc() || r.ptr != s.data() + s.size() || s.empty()) {
-        return c.Err("int(): '" + s + "' is not an int");
-      }
+      if (!WholeNumber(v.as_string(), &i)) return c.Err("int(): '" + v.as_string() + "' is not an int");
       return Value::Int(i);
     }
     case K::kTimestamp: return Value::Int(v.as_time().nanos / kNanosPerUnit);
@@ -222,11 +225,7 @@ EvalResult ToUint(FunctionCall& c) {
     }
     case K::kString: {
       uint64_t u;
-      const std::string& s = v.as_string();
-      auto r = std::from_chars(s.data(), s.data() + s.size(), u);
-      if (r.ec != std::errc() || r.ptr != s.data() + s.size() || s.empty()) {
-        return c.Err("uint(): '" + s + "' is not a uint");
-      }
+      if (!WholeNumber(v.as_string(), &u)) return c.Err("uint(): '" + v.as_string() + "' is not a uint");
       return Value::Uint(u);
     }
     default: return c.WrongArgs();

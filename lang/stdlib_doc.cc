@@ -8,23 +8,6 @@ namespace {
 
 Value M(ValueMap m) { return Value::MapOfUnique(std::move(m)); }
 
-// How the docs name a declared namespace: C for a connector, A for an agent,
-// E for an entity.
-std::string NsText(const MethodSpec& m) {
-  switch (m.ns) {
-    case CallNs::kConnector: return "C";
-    case CallNs::kAgent: return "A";
-    case CallNs::kEntity: return "E";
-    default: return std::string(NsName(m.ns));
-  }
-}
-
-std::string CallText(const MethodSpec& m) {
-  std::string s = NsText(m) + "." + std::string(m.method) + "(";
-  for (size_t i = 0; i < m.positional.size(); ++i) s += (i ? ", " : "") + std::string(m.positional[i].name);
-  return s + ")";
-}
-
 std::string Escape(std::string_view text) {
   std::string out;
   for (char c : text) {
@@ -73,7 +56,8 @@ Value StdlibJson() {
                          {S("required"), Value::Bool(a.required)}}));
     }
     const std::string_view request = RequestKindName(RequestOf(m.op));
-    calls.push_back(M({{S("call"), S(NsText(m) + "." + std::string(m.method))},
+    const std::string text = CallText(m);
+    calls.push_back(M({{S("call"), S(text.substr(0, text.find('(')))},
                        {S("positional"), Value::List(std::move(positional))},
                        {S("named"), Value::List(std::move(named))},
                        {S("returns"), S(std::string(ReturnsText(m.returns)))},

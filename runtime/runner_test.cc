@@ -414,12 +414,7 @@ TEST_CASE("an http call's timeout: argument bounds its attempts; the statement's
                            "  step c = http.get(\"http://x/c\")\n"
                            "  step d = http.get(\"http://x/d\", timeout: 0s)\n"
                            "  output [a.status, b.status, c.status, d.status]\n}\n");
-  RunLog log(store, clock);
-  log.Begin("r1");
-  std::string error;
-  REQUIRE(StartRun(log, *w.program, *w.dag, "t.aos", w.source, Value::Map({}), false, &error));
-  RunOutcome o = Runner(log, *w.program, *w.dag, calls, clock, RunOptions{}).Run();
-  REQUIRE(o.status == RunStatus::kCompleted);
+  REQUIRE(Drive(store, clock, calls, w, Value::Map({}), 0).outcome.status == RunStatus::kCompleted);
   std::map<std::string, int64_t> timeout;
   for (const auto& r : calls.seen()) {
     CHECK(r.kind == RequestKind::kHttp);
