@@ -162,7 +162,7 @@ def expected_value(v):
     if kind == "uint64_value":
         return ("uint", int(x.rstrip("uU")))
     if kind == "double_value":
-        return ("double", float(x.replace("inf", "inf")))
+        return ("double", float(x))  # float() reads inf, -inf and nan too
     if kind == "string_value":
         return ("string", x)
     if kind == "bool_value":
@@ -202,9 +202,7 @@ def binding_json(v):
     if tag in ("list", "map"):
         def plain(t):
             tg, val = t
-            if tg in ("int", "string", "bool"):
-                return val
-            if tg == "double":
+            if tg in ("int", "double", "string", "bool"):
                 return val
             if tg == "null_type":
                 return None
