@@ -9,8 +9,10 @@
 #define AOS_LANG_AST_H_
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,7 +28,7 @@ struct Span {
 };
 
 // ------------------------------------------------------------ expressions
-enum class ExprKind {
+enum class ExprKind : uint8_t {
   kLiteral,  // literal: value
   kIdent,    // name
   kMember,   // args[0].name
@@ -41,18 +43,72 @@ enum class ExprKind {
 };
 
 struct Expr;
-using ExprPtr = std::unique_ptr<Expr>;
+// Expressions live in their module's ExprPool: the AST points at them.
+using ExprPtr = Expr*;
+using ExprList = std::span<Expr* const>;
 
-// 96 bytes (an allocation class of jemalloc): keep has_receiver beside kind.
+// An expression node: 56 bytes. A literal has its value and nothing else;
+// the other kinds have a name (some empty) and arguments, which share its
+// room. Read them through name(), args() and literal(); the parser writes
+// them through ExprPool.
 struct Expr {
-  ExprKind kind = ExprKind::kLiteral;
+  ExprKind kind;
   bool has_receiver = false;
+  uint32_t nargs_ = 0;
   Span span;
-  Value literal;
-  // The identifier, member, function or operator: a view into the source
-  // text (which outlives the AST, see Module) or into a string literal.
-  std::string_view name;
-  std::vector<ExprPtr> args;
+
+  Expr(ExprKind k, Span s) : kind(k), span(s) {
+    if (k == ExprKind::kLiteral) {
+      new (&literal_) Value();
+    } else {
+      new (&ref_) Ref{};
+    }
+  }
+  ~Expr() {
+    if (kind == ExprKind::kLiteral) literal_.~Value();
+  }
+  Expr(const Expr&) = delete;
+  Expr& operator=(const Expr&) = delete;
+
+  // The identifier, member, function or operator ("" for a literal): a view
+  // into the source text (which outlives the AST, see Module) or into a
+  // string literal.
+  std::string_view name() const { return kind == ExprKind::kLiteral ? std::string_view() : ref_.name; }
+  ExprList args() const {
+    return kind == ExprKind::kLiteral ? ExprList() : ExprList(ref_.args, nargs_);
+  }
+  // A literal's value (null for the other kinds).
+  const Value& literal() const { return kind == ExprKind::kLiteral ? literal_ : kNullLiteral; }
+
+  struct Ref {
+    std::string_view name;
+    Expr* const* args = nullptr;
+  };
+  union {
+    Value literal_;  // kLiteral
+    Ref ref_;        // the other kinds
+  };
+  static const Value kNullLiteral;
+};
+
+// Where a module's expressions live: nodes in blocks (no allocation of
+// their own) and argument lists as exact arrays. Nodes do not move.
+class ExprPool {
+ public:
+  Expr* New(ExprKind k, Span s) { return &nodes_.emplace_back(k, s); }
+  Expr* Literal(Span s, Value v) {
+    Expr* e = New(ExprKind::kLiteral, s);
+    e->literal_ = std::move(v);
+    return e;
+  }
+  // Sets e's arguments to a copy of `args` (e is not a literal).
+  void SetArgs(Expr* e, ExprList args);
+
+ private:
+  std::deque<Expr> nodes_;
+  std::vector<std::unique_ptr<Expr*[]>> blocks_;  // argument arrays
+  Expr** free_ = nullptr;  // the unused part of blocks_.back()
+  size_t left_ = 0;
 };
 
 // ------------------------------------------------------------ types
@@ -70,7 +126,7 @@ struct Field {
   std::string name;
   Span name_span;
   TypeRefPtr type;
-  ExprPtr default_value;  // may be null
+  ExprPtr default_value = nullptr;  // may be null
   bool is_key = false;
 };
 
@@ -87,7 +143,7 @@ struct Setting {
   Span span;
   std::string key;
   Span key_span;
-  ExprPtr value;       // null for an agent's `output: T`
+  ExprPtr value = nullptr;       // null for an agent's `output: T`
   TypeRefPtr type;     // only for an agent's `output: T`
 };
 
@@ -133,7 +189,7 @@ struct Call {
   Span span;
   std::string callee;  // dotted: "http.get", "writer.ask", "Lead.list"
   Span callee_span;
-  std::vector<ExprPtr> args;
+  std::vector<ExprPtr> args;  // in the module's ExprPool
   // One per argument, "" for positional ones; views into the source text,
   // which outlives the AST (see Module).
   std::vector<std::string_view> arg_names;
@@ -168,7 +224,7 @@ struct Modifier {
   ModifierKind kind;
   Span span;
   std::unique_ptr<RetrySpec> retry;  // kRetry
-  ExprPtr value;                   // kTimeout, kKey, kDescribe
+  ExprPtr value = nullptr;                   // kTimeout, kKey, kDescribe
   std::optional<Duration> ttl;     // kCache (none: the default)
   std::unique_ptr<Call> call;      // kCompensate
   int64_t count = 0;               // kEscalate
@@ -193,17 +249,17 @@ using StmtPtr = std::unique_ptr<Stmt>;
 // steps, and these fields were a third of every Stmt (Stmt::waits()).
 struct WaitParts {
   // approval
-  ExprPtr ask;
-  ExprPtr show;
+  ExprPtr ask = nullptr;
+  ExprPtr show = nullptr;
   TypeRefPtr returns;
-  ExprPtr approvers;
+  ExprPtr approvers = nullptr;
   // approval, signal
-  ExprPtr timeout;
+  ExprPtr timeout = nullptr;
   std::string_view on_timeout;  // "" when not given; a view into the source
   Span on_timeout_span;
   // wait: `for` duration or `until` time
-  ExprPtr wait_for;
-  ExprPtr wait_until;
+  ExprPtr wait_for = nullptr;
+  ExprPtr wait_until = nullptr;
   // signal: the external event name (defaults to the statement's name)
   std::string event;
 };
@@ -230,7 +286,7 @@ struct Stmt {
   }
 
   // let, output, fail: the value; for: the iterated list
-  ExprPtr value;
+  ExprPtr value = nullptr;
 
   // for (the name: a view into the source)
   std::string_view loop_var;
@@ -239,7 +295,7 @@ struct Stmt {
   std::vector<StmtPtr> body;
 
   // every statement
-  ExprPtr when;
+  ExprPtr when = nullptr;
   struct After {
     std::string_view name;  // a view into the source
     Span span;
@@ -263,7 +319,7 @@ struct WorkflowDecl {
   std::vector<Field> params;
   TypeRefPtr return_type;  // may be null
 
-  ExprPtr budget;                       // may be null
+  ExprPtr budget = nullptr;                       // may be null
   std::optional<int64_t> concurrency;
   std::optional<RetrySpec> retry;
   FailurePolicy on_failure = FailurePolicy::kDefault;
@@ -284,24 +340,25 @@ struct TriggerDecl {
   Span span;
   std::string name;
   Span name_span;
-  ExprPtr schedule;   // a cron expression (string literal)
-  ExprPtr every;      // a duration
-  ExprPtr timezone;   // an IANA name (string literal)
+  ExprPtr schedule = nullptr;   // a cron expression (string literal)
+  ExprPtr every = nullptr;      // a duration
+  ExprPtr timezone = nullptr;   // an IANA name (string literal)
   std::string missed = "run_once";  // run_once | skip
   Span missed_span;
-  ExprPtr webhook;    // the path (string literal), "/hooks/..."
-  ExprPtr auth;       // bearer(secret(..)) or hmac_sha256(secret(..), header: "..")
-  ExprPtr key;        // a webhook's dedupe key
+  ExprPtr webhook = nullptr;    // the path (string literal), "/hooks/..."
+  ExprPtr auth = nullptr;       // bearer(secret(..)) or hmac_sha256(secret(..), header: "..")
+  ExprPtr key = nullptr;        // a webhook's dedupe key
   TypeRefPtr body;    // a webhook's `body: T`: what request.json must be
   std::unique_ptr<Call> start;  // workflow(name: expr, ...)
-  ExprPtr signal;     // the signal's name
-  ExprPtr signal_to;  // the run it goes to
-  ExprPtr signal_with;  // its data
+  ExprPtr signal = nullptr;     // the signal's name
+  ExprPtr signal_to = nullptr;  // the run it goes to
+  ExprPtr signal_with = nullptr;  // its data
 };
 
 // One parsed file. Names of call arguments point into the SourceFile it was
 // parsed from, which must outlive it.
 struct Module {
+  std::unique_ptr<ExprPool> exprs;  // every expression of the file
   std::string version;  // "0.1", or "" when the file has no `aos` line
   std::vector<ImportDecl> imports;
   std::vector<TypeDecl> types;  // types and entities, in file order

@@ -6,40 +6,40 @@ namespace {
 void Dump(const Expr& e, std::string& out);
 
 void DumpArgs(const Expr& e, size_t from, std::string& out) {
-  for (size_t i = from; i < e.args.size(); ++i) {
+  for (size_t i = from; i < e.args().size(); ++i) {
     out += ' ';
-    Dump(*e.args[i], out);
+    Dump(*e.args()[i], out);
   }
 }
 
 void Dump(const Expr& e, std::string& out) {
   switch (e.kind) {
     case ExprKind::kLiteral:
-      out += e.literal.ToJson();
+      out += e.literal().ToJson();
       return;
     case ExprKind::kIdent:
-      out += e.name;
+      out += e.name();
       return;
     case ExprKind::kMember:
       out += "(. ";
-      Dump(*e.args[0], out);
-      out += " " + std::string(e.name) + ")";
+      Dump(*e.args()[0], out);
+      out += " " + std::string(e.name()) + ")";
       return;
     case ExprKind::kIndex:
       out += "([] ";
-      Dump(*e.args[0], out);
+      Dump(*e.args()[0], out);
       out += " ";
-      Dump(*e.args[1], out);
+      Dump(*e.args()[1], out);
       out += ")";
       return;
     case ExprKind::kCall:
-      out += e.has_receiver ? "(method " + std::string(e.name) : "(call " + std::string(e.name);
+      out += e.has_receiver ? "(method " + std::string(e.name()) : "(call " + std::string(e.name());
       DumpArgs(e, 0, out);
       out += ")";
       return;
     case ExprKind::kUnary:
     case ExprKind::kBinary:
-      out += "(" + std::string(e.name);
+      out += "(" + std::string(e.name());
       DumpArgs(e, 0, out);
       out += ")";
       return;

@@ -22,8 +22,8 @@ const std::vector<std::string>& ScalarTypeNames() {
 }
 
 void CheckModelName(const Expr& e, const CheckOptions& opts, const SourceFile* src, Diagnostics& diags) {
-  if (!opts.known_models || e.kind != ExprKind::kLiteral || e.literal.kind() != ValueKind::kString) return;
-  const std::string& m = e.literal.as_string();
+  if (!opts.known_models || e.kind != ExprKind::kLiteral || e.literal().kind() != ValueKind::kString) return;
+  const std::string& m = e.literal().as_string();
   if (opts.known_models->count(m)) return;
   auto& d = diags.Error(src, e.span, "E131", "unknown model " + Quote(m));
   std::vector<std::string> names(opts.known_models->begin(), opts.known_models->end());

@@ -264,10 +264,10 @@ TypePtr WorkflowChecker::AgentOutputType(const AgentDecl& a) {
 void WorkflowChecker::CheckEntityRecord(const TypeDecl& ent, const Expr& arg, const TypePtr& et, Ctx& c) {
   if (arg.kind != ExprKind::kMap) return;
   std::set<std::string> given;
-  for (size_t i = 0; i + 1 < arg.args.size(); i += 2) {
-    const Expr& key = *arg.args[i];
-    if (key.kind != ExprKind::kLiteral || key.literal.kind() != ValueKind::kString) continue;
-    const std::string& f = key.literal.as_string();
+  for (size_t i = 0; i + 1 < arg.args().size(); i += 2) {
+    const Expr& key = *arg.args()[i];
+    if (key.kind != ExprKind::kLiteral || key.literal().kind() != ValueKind::kString) continue;
+    const std::string& f = key.literal().as_string();
     given.insert(f);
     TypePtr ft = FieldOf(*et, f);
     if (!ft) {
@@ -280,9 +280,9 @@ void WorkflowChecker::CheckEntityRecord(const TypeDecl& ent, const Expr& arg, co
     }
     Ctx quiet = c;
     quiet.report = false;
-    TypePtr vt = CheckExpr(*arg.args[i + 1], quiet);
+    TypePtr vt = CheckExpr(*arg.args()[i + 1], quiet);
     if (!Assignable(*vt, *ft)) {
-      TypeError(c, arg.args[i + 1]->span,
+      TypeError(c, arg.args()[i + 1]->span,
                 "field " + Quote(f) + " of " + ent.name + " is " + TypeToString(*ft) +
                     ", not " + TypeToString(*vt));
     }
@@ -303,16 +303,16 @@ void WorkflowChecker::CheckAllowed(const Call& call, const CallTarget& k) {
   if (!allow || !allow->value || allow->value->kind != ExprKind::kList) return;
   if (call.args.empty() || call.arg_names[0] != "" ||
       call.args[0]->kind != ExprKind::kLiteral ||
-      call.args[0]->literal.kind() != ValueKind::kString) {
+      call.args[0]->literal().kind() != ValueKind::kString) {
     return;  // checked at run time
   }
   std::string method(k.spec->method);
   std::transform(method.begin(), method.end(), method.begin(), ::toupper);
-  const std::string& path = call.args[0]->literal.as_string();
+  const std::string& path = call.args[0]->literal().as_string();
   std::vector<std::string> rules;
-  for (const auto& r : allow->value->args) {
-    if (r->kind != ExprKind::kLiteral || r->literal.kind() != ValueKind::kString) return;
-    const std::string& rule = r->literal.as_string();
+  for (const auto& r : allow->value->args()) {
+    if (r->kind != ExprKind::kLiteral || r->literal().kind() != ValueKind::kString) return;
+    const std::string& rule = r->literal().as_string();
     rules.push_back(rule);
     if (AllowRuleMatches(rule, method, path)) return;
   }

@@ -131,18 +131,18 @@ TypePtr WorkflowChecker::LiteralType(const Value& v) {
 TypePtr WorkflowChecker::CheckExpr(const Expr& e, Ctx& c) {
   switch (e.kind) {
     case ExprKind::kLiteral:
-      return LiteralType(e.literal);
+      return LiteralType(e.literal());
     case ExprKind::kIdent:
       return ResolveIdent(e, c);
     case ExprKind::kMember:
-      return CheckMember(e, CheckExpr(*e.args[0], c), c);
+      return CheckMember(e, CheckExpr(*e.args()[0], c), c);
     case ExprKind::kIndex: {
-      TypePtr t = CheckExpr(*e.args[0], c);
-      TypePtr i = CheckExpr(*e.args[1], c);
+      TypePtr t = CheckExpr(*e.args()[0], c);
+      TypePtr i = CheckExpr(*e.args()[1], c);
       if (IsAny(t)) return AnyType();
       if (t->kind == Kind::kList) {
         if (!IsAny(i) && i->kind != Kind::kInt && i->kind != Kind::kUint) {
-          TypeError(c, e.args[1]->span, "a list index must be int, not " + TypeToString(*i));
+          TypeError(c, e.args()[1]->span, "a list index must be int, not " + TypeToString(*i));
         }
         return t->elem;
       }
@@ -154,9 +154,9 @@ TypePtr WorkflowChecker::CheckExpr(const Expr& e, Ctx& c) {
     case ExprKind::kCall:
       return CheckExprCall(e, c);
     case ExprKind::kUnary: {
-      TypePtr t = CheckExpr(*e.args[0], c);
+      TypePtr t = CheckExpr(*e.args()[0], c);
       if (IsAny(t)) return t;
-      if (e.name == "!") {
+      if (e.name() == "!") {
         if (t->kind != Kind::kBool) {
           TypeError(c, e.span, "no such overload: !" + TypeToString(*t));
         }
@@ -172,10 +172,10 @@ TypePtr WorkflowChecker::CheckExpr(const Expr& e, Ctx& c) {
     case ExprKind::kBinary:
       return CheckBinary(e, c);
     case ExprKind::kCond: {
-      TypePtr cond = CheckExpr(*e.args[0], c);
-      Expect(c, *e.args[0], cond, Kind::kBool, "the condition of ?:");
-      TypePtr a = CheckExpr(*e.args[1], c);
-      TypePtr b = CheckExpr(*e.args[2], c);
+      TypePtr cond = CheckExpr(*e.args()[0], c);
+      Expect(c, *e.args()[0], cond, Kind::kBool, "the condition of ?:");
+      TypePtr a = CheckExpr(*e.args()[1], c);
+      TypePtr b = CheckExpr(*e.args()[2], c);
       if (Same(a, b)) return a;
       if (!IsAny(a) && !IsAny(b) && b->kind == Kind::kNull) return OptionalOf(a);
       return AnyType();
@@ -183,7 +183,7 @@ TypePtr WorkflowChecker::CheckExpr(const Expr& e, Ctx& c) {
     case ExprKind::kList: {
       TypePtr elem;
       bool mixed = false;
-      for (const auto& a : e.args) {
+      for (const auto& a : e.args()) {
         TypePtr t = CheckExpr(*a, c);
         if (!elem) elem = t;
         else if (!Same(elem, t)) mixed = true;
@@ -193,21 +193,21 @@ TypePtr WorkflowChecker::CheckExpr(const Expr& e, Ctx& c) {
     case ExprKind::kMap: {
       TypePtr val;
       bool mixed = false;
-      for (size_t i = 0; i + 1 < e.args.size(); i += 2) {
-        TypePtr k = CheckExpr(*e.args[i], c);
+      for (size_t i = 0; i + 1 < e.args().size(); i += 2) {
+        TypePtr k = CheckExpr(*e.args()[i], c);
         if (!IsAny(k) && k->kind != Kind::kString && k->kind != Kind::kInt &&
             k->kind != Kind::kUint && k->kind != Kind::kBool) {
-          TypeError(c, e.args[i]->span,
+          TypeError(c, e.args()[i]->span,
                     "map keys must be string, int, uint or bool, not " + TypeToString(*k));
         }
-        TypePtr v = CheckExpr(*e.args[i + 1], c);
+        TypePtr v = CheckExpr(*e.args()[i + 1], c);
         if (!val) val = v;
         else if (!Same(val, v)) mixed = true;
       }
       return MapOf(ScalarType(Kind::kString), mixed || !val ? AnyType() : val);
     }
     case ExprKind::kInterp:
-      for (const auto& a : e.args) CheckExpr(*a, c);
+      for (const auto& a : e.args()) CheckExpr(*a, c);
       return ScalarType(Kind::kString);
   }
   return AnyType();
@@ -217,13 +217,13 @@ TypePtr WorkflowChecker::CheckMember(const Expr& e, const TypePtr& obj, Ctx& c) 
   if (IsAny(obj)) return AnyType();
   if (obj->kind == Kind::kMap) return obj->elem;
   if (obj->kind == Kind::kRecord) {
-    if (TypePtr f = FieldOf(*obj, e.name)) return f;
+    if (TypePtr f = FieldOf(*obj, e.name())) return f;
     if (c.report) {
-      auto& d = d_.Error(src_, Span{e.span.end - static_cast<uint32_t>(e.name.size()), e.span.end},
-                         "E107", "no field " + Quote(e.name) + " in " + TypeToString(*obj));
+      auto& d = d_.Error(src_, Span{e.span.end - static_cast<uint32_t>(e.name().size()), e.span.end},
+                         "E107", "no field " + Quote(e.name()) + " in " + TypeToString(*obj));
       std::vector<std::string> names;
       for (const auto& f : obj->fields) names.push_back(f.first);
-      AddDidYouMean(d, e.name, names);
+      AddDidYouMean(d, e.name(), names);
       if (d.hints.empty() && !names.empty()) {
         std::string list;
         for (size_t i = 0; i < names.size(); ++i) list += (i ? ", " : "") + names[i];
@@ -237,9 +237,9 @@ TypePtr WorkflowChecker::CheckMember(const Expr& e, const TypePtr& obj, Ctx& c) 
 }
 
 TypePtr WorkflowChecker::CheckBinary(const Expr& e, Ctx& c) {
-  const std::string_view op = e.name;
-  TypePtr a = CheckExpr(*e.args[0], c);
-  TypePtr b = CheckExpr(*e.args[1], c);
+  const std::string_view op = e.name();
+  TypePtr a = CheckExpr(*e.args()[0], c);
+  TypePtr b = CheckExpr(*e.args()[1], c);
   auto overload = [&]() {
     std::string hint;
     if (IsNumeric(*a) && IsNumeric(*b)) {
@@ -250,8 +250,8 @@ TypePtr WorkflowChecker::CheckBinary(const Expr& e, Ctx& c) {
     return AnyType();
   };
   if (op == "&&" || op == "||") {
-    Expect(c, *e.args[0], a, Kind::kBool, ("the left operand of " + std::string(op)).c_str());
-    Expect(c, *e.args[1], b, Kind::kBool, ("the right operand of " + std::string(op)).c_str());
+    Expect(c, *e.args()[0], a, Kind::kBool, ("the left operand of " + std::string(op)).c_str());
+    Expect(c, *e.args()[1], b, Kind::kBool, ("the right operand of " + std::string(op)).c_str());
     return ScalarType(Kind::kBool);
   }
   if (op == "==" || op == "!=") return ScalarType(Kind::kBool);
@@ -311,23 +311,23 @@ TypePtr WorkflowChecker::CheckBinary(const Expr& e, Ctx& c) {
 }
 
 TypePtr WorkflowChecker::CheckExprCall(const Expr& e, Ctx& c) {
-  const std::string n(e.name);
+  const std::string n(e.name());
   // Macros: the first argument is the variable.
-  if (e.has_receiver && IsMacro(n) && e.args.size() >= 3 &&
-      e.args[1]->kind == ExprKind::kIdent) {
-    TypePtr coll = CheckExpr(*e.args[0], c);
+  if (e.has_receiver && IsMacro(n) && e.args().size() >= 3 &&
+      e.args()[1]->kind == ExprKind::kIdent) {
+    TypePtr coll = CheckExpr(*e.args()[0], c);
     TypePtr var = AnyType();
     if (!IsAny(coll)) {
       if (coll->kind == Kind::kList) var = coll->elem;
       else if (coll->kind == Kind::kMap) var = coll->key;
-      else TypeError(c, e.args[0]->span, n + "() needs a list or a map, not " + TypeToString(*coll));
+      else TypeError(c, e.args()[0]->span, n + "() needs a list or a map, not " + TypeToString(*coll));
     }
-    c.locals.emplace_back(e.args[1]->name, var);
+    c.locals.emplace_back(e.args()[1]->name(), var);
     TypePtr last;
-    for (size_t i = 2; i < e.args.size(); ++i) {
-      last = CheckExpr(*e.args[i], c);
-      if (n != "map" || i + 1 < e.args.size()) {
-        Expect(c, *e.args[i], last, Kind::kBool, ("the predicate of " + n + "()").c_str());
+    for (size_t i = 2; i < e.args().size(); ++i) {
+      last = CheckExpr(*e.args()[i], c);
+      if (n != "map" || i + 1 < e.args().size()) {
+        Expect(c, *e.args()[i], last, Kind::kBool, ("the predicate of " + n + "()").c_str());
       }
     }
     c.locals.pop_back();
@@ -340,13 +340,13 @@ TypePtr WorkflowChecker::CheckExprCall(const Expr& e, Ctx& c) {
                              "(x, x > 0)");
   }
   if (!e.has_receiver && n == "has") {
-    if (e.args.size() != 1 || e.args[0]->kind != ExprKind::kMember) {
+    if (e.args().size() != 1 || e.args()[0]->kind != ExprKind::kMember) {
       TypeError(c, e.span, "has() takes one field selection, as in has(a.b)");
       return ScalarType(Kind::kBool);
     }
-    TypePtr obj = CheckExpr(*e.args[0]->args[0], c);
+    TypePtr obj = CheckExpr(*e.args()[0]->args()[0], c);
     if (!IsAny(obj) && obj->kind != Kind::kMap && obj->kind != Kind::kRecord) {
-      TypeError(c, e.args[0]->span, "has() needs a map or a record, not " + TypeToString(*obj));
+      TypeError(c, e.args()[0]->span, "has() needs a map or a record, not " + TypeToString(*obj));
     }
     return ScalarType(Kind::kBool);
   }
@@ -354,7 +354,7 @@ TypePtr WorkflowChecker::CheckExprCall(const Expr& e, Ctx& c) {
   const bool was_soft = c.soft;
   if (soft) c.soft = true;
   std::vector<TypePtr> args;
-  for (const auto& a : e.args) args.push_back(CheckExpr(*a, c));
+  for (const auto& a : e.args()) args.push_back(CheckExpr(*a, c));
   c.soft = was_soft;
   if (!e.has_receiver && n == "secret") c.secret = true;
   if (soft) {
@@ -369,8 +369,8 @@ TypePtr WorkflowChecker::CheckExprCall(const Expr& e, Ctx& c) {
     return AnyType();
   }
   if (!e.has_receiver && (n == "env" || n == "secret")) {
-    if (e.args.size() != 1 || e.args[0]->kind != ExprKind::kLiteral ||
-        e.args[0]->literal.kind() != ValueKind::kString) {
+    if (e.args().size() != 1 || e.args()[0]->kind != ExprKind::kLiteral ||
+        e.args()[0]->literal().kind() != ValueKind::kString) {
       TypeError(c, e.span, n + "() takes one quoted name, as in " + n + "(\"API_TOKEN\")");
     }
     return ScalarType(Kind::kString);
@@ -399,21 +399,21 @@ TypePtr WorkflowChecker::CheckExprCall(const Expr& e, Ctx& c) {
   if (n == "size" && !args.empty() && !IsAny(args[0])) {
     const Kind k = args[0]->kind;
     if (k != Kind::kString && k != Kind::kList && k != Kind::kMap && k != Kind::kBytes) {
-      TypeError(c, e.args[0]->span, "no such overload: size(" + TypeToString(*args[0]) + ")");
+      TypeError(c, e.args()[0]->span, "no such overload: size(" + TypeToString(*args[0]) + ")");
     }
   }
-  if (n == "matches" && c.report && e.args.size() == 2 && e.args[1]->kind == ExprKind::kLiteral &&
-      e.args[1]->literal.kind() == ValueKind::kString) {
+  if (n == "matches" && c.report && e.args().size() == 2 && e.args()[1]->kind == ExprKind::kLiteral &&
+      e.args()[1]->literal().kind() == ValueKind::kString) {
     std::string why;
-    if (!Regex::Compile(e.args[1]->literal.as_string(), &why)) {
-      auto& d = d_.Error(src_, e.args[1]->span, "E112", "invalid regular expression: " + why);
+    if (!Regex::Compile(e.args()[1]->literal().as_string(), &why)) {
+      auto& d = d_.Error(src_, e.args()[1]->span, "E112", "invalid regular expression: " + why);
       d.hints.push_back("matches() takes RE2 syntax (no backreferences or lookaround)");
     }
   }
   if ((n == "lower" || n == "upper" || n == "trim" || n == "startsWith" ||
        n == "endsWith" || n == "matches" || n == "split") &&
       !args.empty() && !IsAny(args[0]) && args[0]->kind != Kind::kString) {
-    TypeError(c, e.args[0]->span,
+    TypeError(c, e.args()[0]->span,
               "no such overload: " + n + "(" + TypeToString(*args[0]) + ")");
   }
   return r;

@@ -138,7 +138,7 @@ std::vector<std::string> WorkflowChecker::VisibleNames(const Ctx& c) const {
 }
 
 TypePtr WorkflowChecker::ResolveIdent(const Expr& e, Ctx& c) {
-  const std::string n(e.name);
+  const std::string n(e.name());
   for (auto it = c.locals.rbegin(); it != c.locals.rend(); ++it) {
     if (it->first == n) return it->second;
   }

@@ -39,7 +39,7 @@ void WorkflowChecker::CheckSettings() {
   if (wf_.budget) {
     // Budgets are constants.
     if (wf_.budget->kind != ExprKind::kLiteral ||
-        wf_.budget->literal.kind() != ValueKind::kMoney) {
+        wf_.budget->literal().kind() != ValueKind::kMoney) {
       auto& d = d_.Error(src_, wf_.budget->span, "E110", "a budget is an amount of money");
       d.hints.push_back("write for example: budget 2.00 usd");
     }

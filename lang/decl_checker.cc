@@ -122,12 +122,12 @@ void DeclChecker::CheckConnector(const ConnectorDecl& c, const SourceFile* src) 
     if (!allow->value || allow->value->kind != ExprKind::kList) {
       d_.Error(src, allow->span, "E110", "allow is a list of \"METHOD /path\" strings");
     } else {
-      for (const auto& r : allow->value->args) {
-        if (r->kind != ExprKind::kLiteral || r->literal.kind() != ValueKind::kString) {
+      for (const auto& r : allow->value->args()) {
+        if (r->kind != ExprKind::kLiteral || r->literal().kind() != ValueKind::kString) {
           d_.Error(src, r->span, "E110", "allow entries are quoted \"METHOD /path\" strings");
           continue;
         }
-        const std::string& rule = r->literal.as_string();
+        const std::string& rule = r->literal().as_string();
         const size_t sp = rule.find(' ');
         static const std::set<std::string> methods = {"GET", "POST", "PUT", "PATCH", "DELETE"};
         if (sp == std::string::npos || !methods.count(rule.substr(0, sp)) ||
@@ -140,7 +140,7 @@ void DeclChecker::CheckConnector(const ConnectorDecl& c, const SourceFile* src) 
   }
   for (const auto& s : c.settings) {
     if (s.key == "base_url" && s.value && s.value->kind == ExprKind::kCall &&
-        s.value->name == "secret") {
+        s.value->name() == "secret") {
       d_.Warning(src, s.value->span, "W201", "a secret as base_url ends up in logs and traces");
     }
   }
@@ -155,7 +155,7 @@ void DeclChecker::CheckAgent(const AgentDecl& a, const SourceFile* src) {
     d.hints.push_back("add for example: model: \"small\" (a model named in aos.yaml)");
   } else if (model->value) {
     if (model->value->kind != ExprKind::kLiteral ||
-        model->value->literal.kind() != ValueKind::kString) {
+        model->value->literal().kind() != ValueKind::kString) {
       d_.Error(src, model->value->span, "E110", "an agent's model is a quoted model name");
     } else {
       CheckModelName(*model->value, opts_, src, d_);
@@ -167,17 +167,17 @@ void DeclChecker::CheckAgent(const AgentDecl& a, const SourceFile* src) {
     const Expr& v = *s.value;
     const bool is_lit = v.kind == ExprKind::kLiteral;
     if (s.key == "temperature" &&
-        !(is_lit && (v.literal.kind() == ValueKind::kDouble || v.literal.kind() == ValueKind::kInt))) {
+        !(is_lit && (v.literal().kind() == ValueKind::kDouble || v.literal().kind() == ValueKind::kInt))) {
       d_.Error(src, v.span, "E110", "temperature is a number, such as 0.2");
     }
-    if (s.key == "temperature" && is_lit && v.literal.kind() == ValueKind::kDouble &&
-        (v.literal.as_double() < 0 || v.literal.as_double() > 2)) {
+    if (s.key == "temperature" && is_lit && v.literal().kind() == ValueKind::kDouble &&
+        (v.literal().as_double() < 0 || v.literal().as_double() > 2)) {
       d_.Error(src, v.span, "E110", "temperature is between 0 and 2");
     }
-    if (s.key == "max_tokens" && !(is_lit && v.literal.kind() == ValueKind::kInt && v.literal.as_int() > 0)) {
+    if (s.key == "max_tokens" && !(is_lit && v.literal().kind() == ValueKind::kInt && v.literal().as_int() > 0)) {
       d_.Error(src, v.span, "E110", "max_tokens is a positive whole number");
     }
-    if (s.key == "instructions" && v.kind == ExprKind::kCall && v.name == "secret") {
+    if (s.key == "instructions" && v.kind == ExprKind::kCall && v.name() == "secret") {
       d_.Warning(src, v.span, "W201", "a secret flows into the instructions of agent " + Quote(a.name));
     }
   }

@@ -72,18 +72,18 @@ class Evaluator {
   EvalResult Dispatch(const Expr& e) {
     switch (e.kind) {
       case ExprKind::kLiteral:
-        return e.literal;
+        return e.literal();
       case ExprKind::kIdent:
         return Ident(e);
       case ExprKind::kMember: {
-        EvalResult obj = Eval(*e.args[0]);
+        EvalResult obj = Eval(*e.args()[0]);
         if (!obj.ok()) return obj;
-        return Member(e, obj.value(), std::string(e.name));
+        return Member(e, obj.value(), std::string(e.name()));
       }
       case ExprKind::kIndex: {
-        EvalResult obj = Eval(*e.args[0]);
+        EvalResult obj = Eval(*e.args()[0]);
         if (!obj.ok()) return obj;
-        EvalResult idx = Eval(*e.args[1]);
+        EvalResult idx = Eval(*e.args()[1]);
         if (!idx.ok()) return idx;
         return Index(e, obj.value(), idx.value());
       }
@@ -94,18 +94,18 @@ class Evaluator {
       case ExprKind::kBinary:
         return Binary(e);
       case ExprKind::kCond: {
-        EvalResult c = Eval(*e.args[0]);
+        EvalResult c = Eval(*e.args()[0]);
         if (!c.ok()) return c;
         if (c.value().kind() != ValueKind::kBool) {
-          return Err(*e.args[0], std::string("a condition must be bool, not ") +
+          return Err(*e.args()[0], std::string("a condition must be bool, not ") +
                                      KindName(c.value().kind()));
         }
-        return Eval(*e.args[c.value().as_bool() ? 1 : 2]);
+        return Eval(*e.args()[c.value().as_bool() ? 1 : 2]);
       }
       case ExprKind::kList: {
         ValueList items;
-        items.reserve(e.args.size());
-        for (const auto& a : e.args) {
+        items.reserve(e.args().size());
+        for (const auto& a : e.args()) {
           EvalResult r = Eval(*a);
           if (!r.ok()) return r;
           items.push_back(std::move(r.value()));
@@ -115,21 +115,21 @@ class Evaluator {
       }
       case ExprKind::kMap: {
         ValueMap entries;
-        for (size_t i = 0; i + 1 < e.args.size(); i += 2) {
-          EvalResult k = Eval(*e.args[i]);
+        for (size_t i = 0; i + 1 < e.args().size(); i += 2) {
+          EvalResult k = Eval(*e.args()[i]);
           if (!k.ok()) return k;
           const ValueKind kk = k.value().kind();
           if (kk != ValueKind::kString && kk != ValueKind::kInt && kk != ValueKind::kUint &&
               kk != ValueKind::kBool) {
-            return Err(*e.args[i], std::string("map keys must be string, int, uint or bool, not ") +
+            return Err(*e.args()[i], std::string("map keys must be string, int, uint or bool, not ") +
                                        KindName(kk));
           }
           for (const auto& [ek, ev] : entries) {
             if (ek == k.value()) {
-              return Err(*e.args[i], "duplicate map key " + k.value().ToJson());
+              return Err(*e.args()[i], "duplicate map key " + k.value().ToJson());
             }
           }
-          EvalResult v = Eval(*e.args[i + 1]);
+          EvalResult v = Eval(*e.args()[i + 1]);
           if (!v.ok()) return v;
           entries.emplace_back(std::move(k.value()), std::move(v.value()));
         }
@@ -138,7 +138,7 @@ class Evaluator {
       }
       case ExprKind::kInterp: {
         std::string out;
-        for (const auto& a : e.args) {
+        for (const auto& a : e.args()) {
           EvalResult r = Eval(*a);
           if (!r.ok()) return r;
           out += r.value().ToDisplayString();
@@ -152,16 +152,16 @@ class Evaluator {
 
   EvalResult Ident(const Expr& e) {
     for (auto it = locals_.rbegin(); it != locals_.rend(); ++it) {
-      if (it->first == e.name) return it->second;
+      if (it->first == e.name()) return it->second;
     }
     Value v;
-    switch (env_.Find(e.name, &v)) {
+    switch (env_.Find(e.name(), &v)) {
       case Env::Lookup::kFound:
         return v;
       case Env::Lookup::kSkipped:
-        return MakeErr(e, "'" + std::string(e.name) + "' was skipped", "expr.skipped");
+        return MakeErr(e, "'" + std::string(e.name()) + "' was skipped", "expr.skipped");
       case Env::Lookup::kUnknown:
-        return MakeErr(e, "'" + std::string(e.name) + "' has no value yet", "expr.unknown");
+        return MakeErr(e, "'" + std::string(e.name()) + "' has no value yet", "expr.unknown");
       case Env::Lookup::kUnbound:
         break;
     }
@@ -169,9 +169,9 @@ class Evaluator {
                                   "bytes", "list",     "map",      "null_type", "type",
                                   "timestamp", "duration", "money"};
     for (const char* t : types) {
-      if (e.name == t) return Value::Type(std::string(e.name));
+      if (e.name() == t) return Value::Type(std::string(e.name()));
     }
-    return Err(e, "unknown name '" + std::string(e.name) + "'");
+    return Err(e, "unknown name '" + std::string(e.name()) + "'");
   }
 
   EvalResult Member(const Expr& e, const Value& obj, const std::string& name) {
@@ -210,10 +210,10 @@ class Evaluator {
   }
 
   EvalResult Unary(const Expr& e) {
-    EvalResult r = Eval(*e.args[0]);
+    EvalResult r = Eval(*e.args()[0]);
     if (!r.ok()) return r;
     const Value& v = r.value();
-    if (e.name == "!") {
+    if (e.name() == "!") {
       if (v.kind() != ValueKind::kBool) return Err(e, std::string("no such overload: !") + KindName(v.kind()));
       return Value::Bool(!v.as_bool());
     }
@@ -238,17 +238,17 @@ class Evaluator {
   }
 
   EvalResult Overload(const Expr& e, const Value& a, const Value& b) {
-    std::string msg = std::string("no such overload: ") + KindName(a.kind()) + " " + std::string(e.name) + " " +
+    std::string msg = std::string("no such overload: ") + KindName(a.kind()) + " " + std::string(e.name()) + " " +
                       KindName(b.kind());
     return Err(e, msg);
   }
 
   EvalResult Binary(const Expr& e) {
-    const std::string_view op = e.name;
+    const std::string_view op = e.name();
     if (op == "&&" || op == "||") return Logical(e);
-    EvalResult ra = Eval(*e.args[0]);
+    EvalResult ra = Eval(*e.args()[0]);
     if (!ra.ok()) return ra;
-    EvalResult rb = Eval(*e.args[1]);
+    EvalResult rb = Eval(*e.args()[1]);
     if (!rb.ok()) return rb;
     const Value& a = ra.value();
     const Value& b = rb.value();
@@ -300,15 +300,15 @@ class Evaluator {
   }
 
   EvalResult Logical(const Expr& e) {
-    const bool is_and = e.name == "&&";
-    EvalResult ra = Eval(*e.args[0]);
+    const bool is_and = e.name() == "&&";
+    EvalResult ra = Eval(*e.args()[0]);
     // CEL: false && x is false and true || x is true, whatever x is (errors
     // included), in either order.
     auto decides = [&](const EvalResult& r) {
       return r.ok() && r.value().kind() == ValueKind::kBool && r.value().as_bool() != is_and;
     };
     if (decides(ra)) return Value::Bool(!is_and);
-    EvalResult rb = Eval(*e.args[1]);
+    EvalResult rb = Eval(*e.args()[1]);
     if (decides(rb)) return Value::Bool(!is_and);
     if (!ra.ok()) return ra;
     if (!rb.ok()) return rb;
@@ -319,7 +319,7 @@ class Evaluator {
   }
 
   EvalResult Arithmetic(const Expr& e, const Value& a, const Value& b) {
-    const std::string_view op = e.name;
+    const std::string_view op = e.name();
     const ValueKind ka = a.kind(), kb = b.kind();
     const char o = op[0];
     if (ka == ValueKind::kInt && kb == ValueKind::kInt) {
@@ -451,13 +451,13 @@ class Evaluator {
 
   // ------------------------------------------------------------ calls
   EvalResult Call(const Expr& e) {
-    const std::string n(e.name);
+    const std::string n(e.name());
     if (e.has_receiver && IsMacro(n)) return Macro(e);
     if (!e.has_receiver && n == "has") return Has(e);
     if (!e.has_receiver && (n == "default" || n == "coalesce")) return Default(e);
     std::vector<Value> args;
-    args.reserve(e.args.size());
-    for (const auto& a : e.args) {
+    args.reserve(e.args().size());
+    for (const auto& a : e.args()) {
       EvalResult r = Eval(*a);
       if (!r.ok()) return r;
       args.push_back(std::move(r.value()));
@@ -468,24 +468,24 @@ class Evaluator {
   }
 
   EvalResult Has(const Expr& e) {
-    if (e.args.size() != 1 || e.args[0]->kind != ExprKind::kMember) {
+    if (e.args().size() != 1 || e.args()[0]->kind != ExprKind::kMember) {
       return Err(e, "has() takes one field selection, as in has(a.b)");
     }
-    EvalResult obj = Eval(*e.args[0]->args[0]);
+    EvalResult obj = Eval(*e.args()[0]->args()[0]);
     if (!obj.ok()) return obj;
     if (obj.value().kind() != ValueKind::kMap) {
       return Err(e, std::string("has() needs a map, not ") + KindName(obj.value().kind()));
     }
-    return Value::Bool(obj.value().Find(e.args[0]->name) != nullptr);
+    return Value::Bool(obj.value().Find(e.args()[0]->name()) != nullptr);
   }
 
   EvalResult Default(const Expr& e) {
-    if (e.args.size() < 2) return Err(e, std::string(e.name) + "() takes at least two arguments");
-    const bool is_default = e.name == "default";
-    if (is_default && e.args.size() != 2) return Err(e, "default() takes two arguments");
-    for (size_t i = 0; i < e.args.size(); ++i) {
-      const bool last = i + 1 == e.args.size();
-      EvalResult r = Eval(*e.args[i]);
+    if (e.args().size() < 2) return Err(e, std::string(e.name()) + "() takes at least two arguments");
+    const bool is_default = e.name() == "default";
+    if (is_default && e.args().size() != 2) return Err(e, "default() takes two arguments");
+    for (size_t i = 0; i < e.args().size(); ++i) {
+      const bool last = i + 1 == e.args().size();
+      EvalResult r = Eval(*e.args()[i]);
       if (last) return r;
       if (r.ok()) {
         if (!r.value().is_null()) return r;
@@ -501,12 +501,12 @@ class Evaluator {
   }
 
   EvalResult Macro(const Expr& e) {
-    const std::string n(e.name);
-    if (e.args.size() < 3 || e.args[1]->kind != ExprKind::kIdent ||
-        (e.args.size() > 3 && n != "map") || e.args.size() > 4) {
+    const std::string n(e.name());
+    if (e.args().size() < 3 || e.args()[1]->kind != ExprKind::kIdent ||
+        (e.args().size() > 3 && n != "map") || e.args().size() > 4) {
       return Err(e, n + "() takes a variable name and an expression, as in l." + n + "(x, x > 0)");
     }
-    EvalResult coll = Eval(*e.args[0]);
+    EvalResult coll = Eval(*e.args()[0]);
     if (!coll.ok()) return coll;
     ValueList items;
     if (coll.value().kind() == ValueKind::kList) {
@@ -514,27 +514,27 @@ class Evaluator {
     } else if (coll.value().kind() == ValueKind::kMap) {
       for (const auto& [k, v] : coll.value().as_map()) items.push_back(k);
     } else {
-      return Err(*e.args[0], n + "() needs a list or a map, not " + KindName(coll.value().kind()));
+      return Err(*e.args()[0], n + "() needs a list or a map, not " + KindName(coll.value().kind()));
     }
-    const std::string var(e.args[1]->name);
+    const std::string var(e.args()[1]->name());
     ValueList out;
     int count = 0;
     bool any_error = false;
     EvalError first_error;
     for (const Value& item : items) {
       locals_.emplace_back(var, item);
-      EvalResult r = Eval(*e.args[2]);
-      if (r.ok() && n == "map" && e.args.size() == 4) {
+      EvalResult r = Eval(*e.args()[2]);
+      if (r.ok() && n == "map" && e.args().size() == 4) {
         // map(x, filter, transform)
         if (r.value().kind() != ValueKind::kBool) {
           locals_.pop_back();
-          return Err(*e.args[2], "the filter of map() must be bool");
+          return Err(*e.args()[2], "the filter of map() must be bool");
         }
         if (!r.value().as_bool()) {
           locals_.pop_back();
           continue;
         }
-        r = Eval(*e.args[3]);
+        r = Eval(*e.args()[3]);
       }
       locals_.pop_back();
       if (n == "map") {
@@ -550,7 +550,7 @@ class Evaluator {
         continue;
       }
       if (r.value().kind() != ValueKind::kBool) {
-        return Err(*e.args[2], "the predicate of " + n + "() must be bool, not " +
+        return Err(*e.args()[2], "the predicate of " + n + "() must be bool, not " +
                                    KindName(r.value().kind()));
       }
       const bool b = r.value().as_bool();

@@ -465,10 +465,8 @@ EvalResult Sum(FunctionCall& c) {
   if (!c.Charge(items.size() * 8)) return c.CostExceeded();
   if (items.empty()) return Value::Int(0);
   Value acc = items[0];
-  Expr plus;
-  plus.kind = ExprKind::kBinary;
-  plus.name = "+";
-  plus.span = c.e.span;
+  Expr plus(ExprKind::kBinary, c.e.span);
+  plus.ref_.name = "+";
   for (size_t i = 1; i < items.size(); ++i) {
     if (acc.kind() != items[i].kind()) {
       return c.Err(std::string("sum(): the list mixes ") + KindName(acc.kind()) + " and " + KindName(items[i].kind()));

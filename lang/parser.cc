@@ -27,6 +27,9 @@ class Converter {
   Converter(const g::ParseState& st, const SourceFile* src, Diagnostics& diags)
       : n_(st.nodes), text_(st.src), src_(src), diags_(diags) {}
 
+  // The pool of the expressions built so far (the converter's last use).
+  std::unique_ptr<ExprPool> TakePool() { return std::move(pool_); }
+
   std::unique_ptr<Module> BuildModule() {
     auto m = std::make_unique<Module>();
     for (uint32_t i = 0; i < n_.size(); i += n_[i].size) {
@@ -61,6 +64,7 @@ class Converter {
           break;
       }
     }
+    m->exprs = TakePool();
     return m;
   }
 
@@ -96,10 +100,10 @@ class Converter {
       for (uint32_t c : Kids(i)) {
         if (c > cond_at && n_[c].kind == NodeKind::expr) branches.push_back(c);
       }
-      auto cond = NewExpr(ExprKind::kCond, SpanOf(i));
-      cond->args.push_back(std::move(e));
-      for (uint32_t b : branches) cond->args.push_back(BuildExpr(b));
-      return cond;
+      const size_t mark = scratch_.size();
+      scratch_.push_back(e);
+      for (uint32_t b : branches) scratch_.push_back(BuildExpr(b));
+      return NewExprFrom(mark, ExprKind::kCond, SpanOf(i));
     }
     return e;
   }
@@ -142,10 +146,20 @@ class Converter {
   }
   Span SpanOf(uint32_t i) const { return Span{n_[i].begin, n_[i].end}; }
 
-  ExprPtr NewExpr(ExprKind k, Span s) {
-    auto e = std::make_unique<Expr>();
-    e->kind = k;
-    e->span = s;
+  ExprPtr NewExpr(ExprKind k, Span s, std::string_view name = "", std::initializer_list<Expr*> args = {}) {
+    return NewExpr(k, s, name, ExprList(args.begin(), args.size()));
+  }
+  ExprPtr NewExpr(ExprKind k, Span s, std::string_view name, ExprList args) {
+    Expr* e = pool_->New(k, s);
+    e->ref_.name = name;
+    pool_->SetArgs(e, args);
+    return e;
+  }
+  // A node whose arguments are scratch_ from `mark` on (pushed there by the
+  // caller; nested lists push above and pop theirs before it resumes).
+  ExprPtr NewExprFrom(size_t mark, ExprKind k, Span s, std::string_view name = "") {
+    Expr* e = NewExpr(k, s, name, ExprList(scratch_.data() + mark, scratch_.size() - mark));
+    scratch_.resize(mark);
     return e;
   }
 
@@ -170,18 +184,14 @@ class Converter {
     while (*next - 1 < ops.size() && Precedence(ops[*next - 1]) >= min_prec) {
       const std::string_view op = ops[*next - 1];
       ExprPtr rhs = Climb(operands, ops, next, Precedence(op) + 1);
-      auto b = NewExpr(ExprKind::kBinary, Span{lhs->span.begin, rhs->span.end});
-      b->name = op;
-      b->args.push_back(std::move(lhs));
-      b->args.push_back(std::move(rhs));
-      lhs = std::move(b);
+      lhs = NewExpr(ExprKind::kBinary, Span{lhs->span.begin, rhs->span.end}, op, {lhs, rhs});
     }
     return lhs;
   }
 
   ExprPtr BuildUnary(uint32_t i) {
     std::vector<uint32_t> prefix;
-    ExprPtr e;
+    ExprPtr e = nullptr;
     bool last_was_ident = false;
     bool last_was_member = false;
     for (uint32_t c : Kids(i)) {
@@ -201,40 +211,32 @@ class Converter {
         last_was_ident = k == NodeKind::ident || k == NodeKind::type_fn;
         last_was_member = false;
       } else if (k == NodeKind::member_suffix) {
-        auto m = NewExpr(ExprKind::kMember, Span{e->span.begin, n_[c].end});
-        m->name = Text(c);
-        m->args.push_back(std::move(e));
-        e = std::move(m);
+        e = NewExpr(ExprKind::kMember, Span{e->span.begin, n_[c].end}, Text(c), {e});
         last_was_ident = false;
         last_was_member = true;
       } else if (k == NodeKind::index_suffix) {
-        auto x = NewExpr(ExprKind::kIndex, Span{e->span.begin, n_[c].end});
-        x->args.push_back(std::move(e));
-        x->args.push_back(BuildExpr(c + 1));
-        e = std::move(x);
+        e = NewExpr(ExprKind::kIndex, Span{e->span.begin, n_[c].end}, "", {e, BuildExpr(c + 1)});
         last_was_ident = last_was_member = false;
       } else if (k == NodeKind::call_suffix) {
-        auto call = NewExpr(ExprKind::kCall, Span{e->span.begin, n_[c].end});
+        std::string_view name = "?";
+        const size_t mark = scratch_.size();
         if (last_was_ident) {
-          call->name = e->name;
+          name = e->name();
         } else if (last_was_member) {
-          call->name = e->name;
-          call->has_receiver = true;
-          call->args.push_back(std::move(e->args[0]));
+          name = e->name();
+          scratch_.push_back(e->args()[0]);
         } else {
           Error(SpanOf(c), "only a function or method name can be called");
-          call->name = "?";
         }
-        AddArgs(c, call->args, nullptr, std::string(call->name));
-        e = std::move(call);
+        AddArgs(c, scratch_, nullptr, std::string(name));
+        Expr* call = NewExprFrom(mark, ExprKind::kCall, Span{e->span.begin, n_[c].end}, name);
+        call->has_receiver = last_was_member;
+        e = call;
         last_was_ident = last_was_member = false;
       }
     }
     for (auto it = prefix.rbegin(); it != prefix.rend(); ++it) {
-      auto u = NewExpr(ExprKind::kUnary, Span{n_[*it].begin, e->span.end});
-      u->name = Text(*it);
-      u->args.push_back(std::move(e));
-      e = std::move(u);
+      e = NewExpr(ExprKind::kUnary, Span{n_[*it].begin, e->span.end}, Text(*it), {e});
     }
     return e;
   }
@@ -261,20 +263,14 @@ class Converter {
     }
   }
 
-  ExprPtr Literal(uint32_t i, Value v) {
-    auto e = NewExpr(ExprKind::kLiteral, SpanOf(i));
-    e->literal = std::move(v);
-    return e;
-  }
+  ExprPtr Literal(uint32_t i, Value v) { return pool_->Literal(SpanOf(i), std::move(v)); }
 
   ExprPtr BuildPrimary(uint32_t i) {
     const std::string_view t = Text(i);
     switch (n_[i].kind) {
       case NodeKind::ident:
       case NodeKind::type_fn: {
-        auto e = NewExpr(ExprKind::kIdent, SpanOf(i));
-        e->name = t;
-        return e;
+        return NewExpr(ExprKind::kIdent, SpanOf(i), t);
       }
       case NodeKind::null_lit:
         return Literal(i, Value());
@@ -303,22 +299,22 @@ class Converter {
       case NodeKind::sq_string:
         return BuildString(i);
       case NodeKind::list_lit: {
-        auto e = NewExpr(ExprKind::kList, SpanOf(i));
-        for (uint32_t c : Kids(i)) e->args.push_back(BuildExpr(c));
-        return e;
+        const size_t mark = scratch_.size();
+        for (uint32_t c : Kids(i)) scratch_.push_back(BuildExpr(c));
+        return NewExprFrom(mark, ExprKind::kList, SpanOf(i));
       }
       case NodeKind::map_lit: {
-        auto e = NewExpr(ExprKind::kMap, SpanOf(i));
+        const size_t mark = scratch_.size();
         for (uint32_t entry : Kids(i)) {
           for (uint32_t c : Kids(entry)) {
             if (n_[c].kind == NodeKind::map_key_word) {
-              e->args.push_back(Literal(c, Value::String(std::string(Text(c)))));
+              scratch_.push_back(Literal(c, Value::String(std::string(Text(c)))));
             } else {
-              e->args.push_back(BuildExpr(c));
+              scratch_.push_back(BuildExpr(c));
             }
           }
         }
-        return e;
+        return NewExprFrom(mark, ExprKind::kMap, SpanOf(i));
       }
       case NodeKind::paren_expr:
         return BuildExpr(i + 1);
@@ -453,15 +449,13 @@ class Converter {
     }
     if (!interpolated) return Literal(i, Value::String(std::move(pending)));
     if (!pending.empty()) parts.push_back(Literal(i, Value::String(std::move(pending))));
-    auto e = NewExpr(ExprKind::kInterp, SpanOf(i));
-    e->args = std::move(parts);
-    return e;
+    return NewExpr(ExprKind::kInterp, SpanOf(i), "", ExprList(parts));
   }
 
   // The value of a string literal node that must not interpolate.
   std::optional<std::string> StringValue(uint32_t i) {
     ExprPtr e = BuildString(i);
-    if (e->kind == ExprKind::kLiteral) return e->literal.as_string();
+    if (e->kind == ExprKind::kLiteral) return e->literal().as_string();
     Error(SpanOf(i), "interpolation is not allowed here");
     return std::nullopt;
   }
@@ -885,6 +879,8 @@ class Converter {
   }
 
   std::map<uint32_t, WorkflowDecl> streamed_;  // by workflow node index
+  std::unique_ptr<ExprPool> pool_ = std::make_unique<ExprPool>();
+  std::vector<Expr*> scratch_;  // argument lists being gathered (NewExprFrom)
   const g::Stack<g::FlatNode>& n_;
   std::string_view text_;
   const SourceFile* src_;
@@ -933,29 +929,31 @@ std::unique_ptr<Module> ParseModule(const SourceFile& src, Diagnostics& diags) {
   return m;
 }
 
-std::unique_ptr<Expr> ParseExpression(const SourceFile& src, Diagnostics& diags) {
+OwnedExpr ParseExpression(const SourceFile& src, Diagnostics& diags) {
+  OwnedExpr out;
   g::ParseState st(src.text());
   const bool ok = RunGrammar<g::expression_only>(src, st);
   if (!st.errors.empty() || !ok) {
     if (st.errors.empty()) diags.Error(&src, Span{0, 0}, "E001", "expected an expression");
     ReportSyntaxErrors(st, src, diags);
-    return nullptr;
+    return out;
   }
   const size_t before = diags.error_count();
   Converter conv(st, &src, diags);
   uint32_t root = 0;
   while (root < st.nodes.size() && st.nodes[root].kind != g::NodeKind::expr) ++root;
-  if (root == st.nodes.size()) return nullptr;
-  auto e = conv.BuildExpr(root);
-  if (diags.error_count() > before) return nullptr;
-  return e;
+  if (root == st.nodes.size()) return out;
+  const Expr* e = conv.BuildExpr(root);
+  out.pool = conv.TakePool();
+  if (diags.error_count() == before) out.expr = e;
+  return out;
 }
 
 OwnedExpr ParseExpression(std::string_view text, std::string* error) {
-  OwnedExpr out;
-  out.source = std::make_unique<SourceFile>("<expr>", std::string(text));
+  auto source = std::make_unique<SourceFile>("<expr>", std::string(text));
   Diagnostics diags;
-  out.expr = ParseExpression(*out.source, diags);
+  OwnedExpr out = ParseExpression(*source, diags);
+  out.source = std::move(source);
   if (!out.expr && error) {
     const Diagnostic& d = diags.all().front();
     const LineCol p = out.source->Position(d.span.begin);

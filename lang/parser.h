@@ -19,14 +19,16 @@ namespace aos {
 // otherwise null, with the errors in `diags`.
 std::unique_ptr<Module> ParseModule(const SourceFile& src, Diagnostics& diags);
 
-// An expression parsed from text of its own, kept with the text its names
-// view (Expr::name).
+// An expression parsed on its own, kept with the pool its nodes live in
+// and, when parsed from a string, the text its names view (Expr::name).
 struct OwnedExpr {
-  std::unique_ptr<SourceFile> source;
-  std::unique_ptr<Expr> expr;
+  std::unique_ptr<SourceFile> source;  // null when the caller has the text
+  std::unique_ptr<ExprPool> pool;
+  const Expr* expr = nullptr;          // null on an error
   explicit operator bool() const { return expr != nullptr; }
   const Expr& operator*() const { return *expr; }
-  const Expr* operator->() const { return expr.get(); }
+  const Expr* operator->() const { return expr; }
+  const Expr* get() const { return expr; }
 };
 
 // Parses one expression (all of `text`), as tests and the fuzzer do. Empty
@@ -35,7 +37,7 @@ OwnedExpr ParseExpression(std::string_view text, std::string* error);
 
 // As above, reporting to `diags` against `src` (whose whole text is the
 // expression).
-std::unique_ptr<Expr> ParseExpression(const SourceFile& src, Diagnostics& diags);
+OwnedExpr ParseExpression(const SourceFile& src, Diagnostics& diags);
 
 }  // namespace aos
 

@@ -111,12 +111,12 @@ class Planner {
     // The workflow's budget against the high estimate: past it, model calls
     // wait for the operator at run time (budget approvals).
     if (report_.cost_known && report_.model_calls && w.budget && w.budget->kind == ExprKind::kLiteral &&
-        w.budget->literal.kind() == ValueKind::kMoney &&
-        w.budget->literal.as_money().currency == report_.cost_high.currency &&
-        report_.cost_high.nanos > w.budget->literal.as_money().nanos) {
+        w.budget->literal().kind() == ValueKind::kMoney &&
+        w.budget->literal().as_money().currency == report_.cost_high.currency &&
+        report_.cost_high.nanos > w.budget->literal().as_money().nanos) {
       report_.budget_note = "the estimate (up to " + FormatMoneyAmount(report_.cost_high) + " " +
                             report_.cost_high.currency.str() + ") can exceed the budget of " +
-                            FormatMoneyAmount(w.budget->literal.as_money()) + " " + report_.cost_high.currency.str() +
+                            FormatMoneyAmount(w.budget->literal().as_money()) + " " + report_.cost_high.currency.str() +
                             ": a call past it waits for the operator";
     }
     return std::move(report_);
@@ -158,14 +158,14 @@ class Planner {
   // The value of `e` when the inputs decide it, else the text as written;
   // literals as written, and interpolations with the parts that are known.
   std::string ValueOrText(const Expr& e) {
-    if (e.kind == ExprKind::kLiteral && e.literal.kind() != ValueKind::kString) {
+    if (e.kind == ExprKind::kLiteral && e.literal().kind() != ValueKind::kString) {
       return SourceText(src_, e.span);
     }
     EvalResult r = Evaluate(e, env_);
     if (r.ok()) return Shown(r.value());
     if (e.kind == ExprKind::kInterp) {
       std::string out;
-      for (const auto& part : e.args) {
+      for (const auto& part : e.args()) {
         EvalResult p = Evaluate(*part, env_);
         if (p.ok()) {
           out += p.value().ToDisplayString();
@@ -182,7 +182,7 @@ class Planner {
     std::string s = c.callee + "(";
     if (!c.args.empty() && c.arg_names[0].empty()) {
       const Expr& first = *c.args[0];
-      s += Clip(first.kind == ExprKind::kLiteral ? Shown(first.literal) : ValueOrText(first));
+      s += Clip(first.kind == ExprKind::kLiteral ? Shown(first.literal()) : ValueOrText(first));
       if (c.args.size() > 1) s += ", ...";
     } else if (!c.args.empty()) {
       s += "...";
@@ -232,13 +232,13 @@ class Planner {
       size_t chars = 0;
       if (const Setting* m = FindSetting(agent->settings, "model");
           m && m->value && m->value->kind == ExprKind::kLiteral &&
-          m->value->literal.kind() == ValueKind::kString) {
-        model = m->value->literal.as_string();
+          m->value->literal().kind() == ValueKind::kString) {
+        model = m->value->literal().as_string();
       }
       if (const Setting* m = FindSetting(agent->settings, "max_tokens");
           m && m->value && m->value->kind == ExprKind::kLiteral &&
-          m->value->literal.kind() == ValueKind::kInt) {
-        max_tokens = m->value->literal.as_int();
+          m->value->literal().kind() == ValueKind::kInt) {
+        max_tokens = m->value->literal().as_int();
       }
       if (const Setting* m = FindSetting(agent->settings, "instructions"); m && m->value) {
         chars += src_->Slice(m->value->span.begin, m->value->span.end).size();
@@ -251,11 +251,11 @@ class Planner {
       int64_t max_tokens = kDefaultMaxTokens;
       for (size_t i = 0; i < c.args.size(); ++i) {
         if (c.arg_names[i] == "model" && c.args[i]->kind == ExprKind::kLiteral &&
-            c.args[i]->literal.kind() == ValueKind::kString) {
-          model = c.args[i]->literal.as_string();
+            c.args[i]->literal().kind() == ValueKind::kString) {
+          model = c.args[i]->literal().as_string();
         } else if (c.arg_names[i] == "max_tokens" && c.args[i]->kind == ExprKind::kLiteral &&
-                   c.args[i]->literal.kind() == ValueKind::kInt) {
-          max_tokens = c.args[i]->literal.as_int();
+                   c.args[i]->literal().kind() == ValueKind::kInt) {
+          max_tokens = c.args[i]->literal().as_int();
         } else {
           chars += c.args[i]->span.end - c.args[i]->span.begin;
         }
@@ -467,21 +467,21 @@ std::string RenderTriggers(const Program& program, const Dag& dag, int64_t now, 
     // takes that signal (a name known only when the trigger fires counts).
     bool signals = false;
     if (t->signal) {
-      const bool literal = t->signal->kind == ExprKind::kLiteral && t->signal->literal.kind() == ValueKind::kString;
+      const bool literal = t->signal->kind == ExprKind::kLiteral && t->signal->literal().kind() == ValueKind::kString;
       for (const DagNode& n : dag.nodes) {
         if (!n.stmt || n.stmt->kind != StmtKind::kSignal) continue;
         const std::string taken = n.stmt->waits().event.empty() ? n.stmt->name : n.stmt->waits().event;
-        signals = signals || !literal || taken == t->signal->literal.as_string();
+        signals = signals || !literal || taken == t->signal->literal().as_string();
       }
     }
     if (!starts && !signals) continue;
     std::string how, times;
     std::vector<std::string> fires;
-    if (t->schedule && t->schedule->literal.kind() == ValueKind::kString) {
-      const std::string tz = t->timezone ? t->timezone->literal.ToDisplayString() : "UTC";
-      how = "schedule \"" + t->schedule->literal.as_string() + "\" in " + tz + ", missed " + t->missed;
+    if (t->schedule && t->schedule->literal().kind() == ValueKind::kString) {
+      const std::string tz = t->timezone ? t->timezone->literal().ToDisplayString() : "UTC";
+      how = "schedule \"" + t->schedule->literal().as_string() + "\" in " + tz + ", missed " + t->missed;
       std::string error;
-      auto spec = ParseCron(t->schedule->literal.as_string(), &error);
+      auto spec = ParseCron(t->schedule->literal().as_string(), &error);
       const date::time_zone* zone = FindTimeZone(tz, &error);
       int64_t at = now;
       for (int i = 0; spec && zone && i < count; ++i) {
@@ -490,14 +490,14 @@ std::string RenderTriggers(const Program& program, const Dag& dag, int64_t now, 
         at = *next;
         fires.push_back(FormatTimestamp(Timestamp{at}));
       }
-    } else if (t->every && t->every->literal.kind() == ValueKind::kDuration) {
-      how = "every " + FormatDuration(t->every->literal.as_duration()) + " (from the previous fire), missed " + t->missed;
+    } else if (t->every && t->every->literal().kind() == ValueKind::kDuration) {
+      how = "every " + FormatDuration(t->every->literal().as_duration()) + " (from the previous fire), missed " + t->missed;
       // Counted from the previous fire: shown as if serve started now.
-      const int64_t step = t->every->literal.as_duration().nanos;
+      const int64_t step = t->every->literal().as_duration().nanos;
       for (int i = 1; step > 0 && i <= count; ++i) fires.push_back(FormatTimestamp(Timestamp{now + i * step}));
     } else if (t->webhook) {
-      how = "webhook POST " + t->webhook->literal.ToDisplayString() + " (" +
-            (t->auth && t->auth->name == "bearer" ? "bearer token" : "HMAC-SHA256 signature") + ")";
+      how = "webhook POST " + t->webhook->literal().ToDisplayString() + " (" +
+            (t->auth && t->auth->name() == "bearer" ? "bearer token" : "HMAC-SHA256 signature") + ")";
     }
     const std::string what = starts ? "starts " + dag.workflow->name : "signals a run";
     text += "  trigger " + t->name + ": " + how + "; " + what + "\n";

@@ -29,18 +29,18 @@ bool NeverFires(const CronSpec& spec) {
 }
 
 const std::string* StringLiteral(const Expr* e) {
-  return e && e->kind == ExprKind::kLiteral && e->literal.kind() == ValueKind::kString ? &e->literal.as_string()
+  return e && e->kind == ExprKind::kLiteral && e->literal().kind() == ValueKind::kString ? &e->literal().as_string()
                                                                                        : nullptr;
 }
 
 // `request.json.NAME`: the field name, or nullopt for anything else.
 std::optional<std::string> JsonField(const Expr& e) {
-  if (e.kind != ExprKind::kMember || e.args.empty()) return std::nullopt;
-  const Expr& json = *e.args[0];
-  if (json.kind != ExprKind::kMember || json.name != "json" || json.args.empty()) return std::nullopt;
-  const Expr& request = *json.args[0];
-  if (request.kind != ExprKind::kIdent || request.name != "request") return std::nullopt;
-  return std::string(e.name);
+  if (e.kind != ExprKind::kMember || e.args().empty()) return std::nullopt;
+  const Expr& json = *e.args()[0];
+  if (json.kind != ExprKind::kMember || json.name() != "json" || json.args().empty()) return std::nullopt;
+  const Expr& request = *json.args()[0];
+  if (request.kind != ExprKind::kIdent || request.name() != "request") return std::nullopt;
+  return std::string(e.name());
 }
 
 // "int", "list<string>", "Lead?" — for messages.
@@ -96,7 +96,7 @@ class Checker {
     }
     const bool timed = t.schedule || t.every;
     if (t.schedule) {
-      if (const std::string* text = StringLiteral(t.schedule.get())) {
+      if (const std::string* text = StringLiteral(t.schedule)) {
         std::string error;
         if (auto spec = ParseCron(*text, &error); !spec) {
           d_.Error(src_, t.schedule->span, "E171", "bad schedule: " + error);
@@ -109,12 +109,12 @@ class Checker {
         d_.Error(src_, t.schedule->span, "E171", "a schedule is a quoted cron expression, such as \"0 9 * * MON\"");
       }
     }
-    if (t.every && !(t.every->kind == ExprKind::kLiteral && t.every->literal.kind() == ValueKind::kDuration &&
-                     t.every->literal.as_duration().nanos >= 1'000'000'000)) {
+    if (t.every && !(t.every->kind == ExprKind::kLiteral && t.every->literal().kind() == ValueKind::kDuration &&
+                     t.every->literal().as_duration().nanos >= 1'000'000'000)) {
       d_.Error(src_, t.every->span, "E171", "every takes a duration of at least 1s, such as every 6h");
     }
     if (t.timezone) {
-      const std::string* tz = StringLiteral(t.timezone.get());
+      const std::string* tz = StringLiteral(t.timezone);
       std::string error;
       if (!tz) {
         d_.Error(src_, t.timezone->span, "E171", "a time zone is a quoted IANA name, such as \"Europe/Berlin\"");
@@ -125,7 +125,7 @@ class Checker {
     }
     if (!timed && t.missed_span.end) d_.Error(src_, t.missed_span, "E170", "missed goes with schedule or every");
     if (t.webhook) {
-      const std::string* path = StringLiteral(t.webhook.get());
+      const std::string* path = StringLiteral(t.webhook);
       if (!path || path->rfind("/hooks/", 0) != 0 || path->size() <= 7) {
         d_.Error(src_, t.webhook->span, "E172", "a webhook's path is a quoted \"/hooks/name\"");
       } else if (!paths.insert(*path).second) {
@@ -144,35 +144,35 @@ class Checker {
     if (t.body && !t.webhook) d_.Error(src_, t.body->span, "E170", "body goes with webhook");
     if (t.start) CheckStart(*t.start, body);
     if (body) {
-      for (const Expr* e : {t.key.get(), t.signal.get(), t.signal_to.get(), t.signal_with.get()}) {
+      for (const Expr* e : {t.key, t.signal, t.signal_to, t.signal_with}) {
         JsonFields(e, *body);
       }
       if (t.start) {
-        for (const auto& a : t.start->args) JsonFields(a.get(), *body);
+        for (const auto& a : t.start->args) JsonFields(a, *body);
       }
     }
     // Names: what the trigger binds, and nothing else; then, when they
     // are right, the expression as any other: functions, arity, types.
     const std::string bound = timed ? "fired_at" : "request";
-    for (const Expr* e : {t.key.get(), t.signal.get(), t.signal_to.get(), t.signal_with.get()}) {
+    for (const Expr* e : {t.key, t.signal, t.signal_to, t.signal_with}) {
       Typed(e, bound, nullptr, nullptr);
     }
-    for (const Expr* e : {t.schedule.get(), t.every.get(), t.timezone.get(), t.webhook.get()}) Names(e, bound, {});
+    for (const Expr* e : {t.schedule, t.every, t.timezone, t.webhook}) Names(e, bound, {});
     if (t.start) StartArgs(*t.start, bound);
     if (t.signal) CheckSignalName(*t.signal);
   }
 
   void CheckAuth(const Expr& a) {
-    const bool bearer = a.kind == ExprKind::kCall && !a.has_receiver && a.name == "bearer" && a.args.size() == 1;
-    const bool hmac = a.kind == ExprKind::kCall && !a.has_receiver && a.name == "hmac_sha256" && a.args.size() == 2 &&
-                      StringLiteral(a.args[1].get());
+    const bool bearer = a.kind == ExprKind::kCall && !a.has_receiver && a.name() == "bearer" && a.args().size() == 1;
+    const bool hmac = a.kind == ExprKind::kCall && !a.has_receiver && a.name() == "hmac_sha256" && a.args().size() == 2 &&
+                      StringLiteral(a.args()[1]);
     if (!bearer && !hmac) {
       auto& d = d_.Error(src_, a.span, "E172", "auth is bearer(SECRET) or hmac_sha256(SECRET, \"Header-Name\")");
       d.hints.push_back("write for example: auth bearer(secret(\"LEAD_HOOK_TOKEN\"))");
       return;
     }
-    const Expr& secret = *a.args[0];
-    if (!(secret.kind == ExprKind::kCall && secret.name == "secret" && !secret.has_receiver)) {
+    const Expr& secret = *a.args()[0];
+    if (!(secret.kind == ExprKind::kCall && secret.name() == "secret" && !secret.has_receiver)) {
       d_.Error(src_, secret.span, "E172", "the webhook's credential comes from secret(\"NAME\")");
     }
   }
@@ -206,7 +206,7 @@ class Checker {
                          "request.json has no field " + Quote(*name) + " (the webhook's body is " + body.name + ")");
       if (auto m = ClosestMatch(*name, fields)) d.hints.push_back("did you mean " + Quote(*m) + "?");
     }
-    for (const auto& a : e->args) JsonFields(a.get(), body);
+    for (const auto& a : e->args()) JsonFields(a, body);
   }
 
   void CheckStart(const Call& c, const TypeDecl* body) {
@@ -294,20 +294,20 @@ class Checker {
           if (p.name == name) want = p.type.get();
         }
       }
-      Typed(c.args[i].get(), bound, want, &name);
+      Typed(c.args[i], bound, want, &name);
     }
   }
 
   // format_time(t, fmt, "Zone"): a literal zone must be one the tz database
   // knows (as a trigger's timezone must).
   void TimeZones(const Expr& e) {
-    if (e.kind == ExprKind::kCall && !e.has_receiver && e.name == "format_time" && e.args.size() == 3) {
-      if (const std::string* tz = StringLiteral(e.args[2].get())) {
+    if (e.kind == ExprKind::kCall && !e.has_receiver && e.name() == "format_time" && e.args().size() == 3) {
+      if (const std::string* tz = StringLiteral(e.args()[2])) {
         std::string error;
-        if (!FindTimeZone(*tz, &error)) d_.Error(src_, e.args[2]->span, "E171", error);
+        if (!FindTimeZone(*tz, &error)) d_.Error(src_, e.args()[2]->span, "E171", error);
       }
     }
-    for (const auto& a : e.args) TimeZones(*a);
+    for (const auto& a : e.args()) TimeZones(*a);
   }
 
   // `signal "NAME" to RUN`: some statement of the file's workflows must take
@@ -329,22 +329,22 @@ class Checker {
   void Names(const Expr* e, const std::string& bound, std::set<std::string> locals) {
     if (!e) return;
     if (e->kind == ExprKind::kIdent) {
-      if (e->name != bound && !locals.count(std::string(e->name))) {
-        auto& d = d_.Error(src_, e->span, "E174", "unknown name " + Quote(std::string(e->name)) + " in a trigger");
+      if (e->name() != bound && !locals.count(std::string(e->name()))) {
+        auto& d = d_.Error(src_, e->span, "E174", "unknown name " + Quote(std::string(e->name())) + " in a trigger");
         d.hints.push_back(bound == "fired_at" ? "a schedule's expressions know fired_at (the fire time)"
                                               : "a webhook's expressions know request (method, path, query, headers, json, body)");
       }
       return;
     }
-    if (e->kind == ExprKind::kCall && e->has_receiver && IsMacro(e->name) && e->args.size() >= 3 &&
-        e->args[1]->kind == ExprKind::kIdent) {
-      Names(e->args[0].get(), bound, locals);
-      locals.insert(std::string(e->args[1]->name));
-      for (size_t i = 2; i < e->args.size(); ++i) Names(e->args[i].get(), bound, locals);
+    if (e->kind == ExprKind::kCall && e->has_receiver && IsMacro(e->name()) && e->args().size() >= 3 &&
+        e->args()[1]->kind == ExprKind::kIdent) {
+      Names(e->args()[0], bound, locals);
+      locals.insert(std::string(e->args()[1]->name()));
+      for (size_t i = 2; i < e->args().size(); ++i) Names(e->args()[i], bound, locals);
       return;
     }
-    if (e->kind == ExprKind::kMember) return Names(e->args[0].get(), bound, locals);
-    for (const auto& a : e->args) Names(a.get(), bound, locals);
+    if (e->kind == ExprKind::kMember) return Names(e->args()[0], bound, locals);
+    for (const auto& a : e->args()) Names(a, bound, locals);
   }
 
   Program& p_;
@@ -379,8 +379,8 @@ void CheckServedTogether(const std::vector<const Program*>& programs, Diagnostic
     }
     for (const TriggerDecl* t : p->triggers) {
       claim(triggers, "trigger", t->name, src, t->name_span);
-      if (t->webhook && t->webhook->kind == ExprKind::kLiteral && t->webhook->literal.kind() == ValueKind::kString) {
-        claim(paths, "webhook path", t->webhook->literal.as_string(), src, t->webhook->span);
+      if (t->webhook && t->webhook->kind == ExprKind::kLiteral && t->webhook->literal().kind() == ValueKind::kString) {
+        claim(paths, "webhook path", t->webhook->literal().as_string(), src, t->webhook->span);
       }
     }
   }

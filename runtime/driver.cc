@@ -116,16 +116,16 @@ void Driver::AddProgram(std::shared_ptr<Program> program, const std::string& tex
     by_text_.try_emplace(Digest(text) + "|" + std::to_string(text.size()) + "|" + dag->workflow->name, l);
   }
   for (const TriggerDecl* t : program->triggers) {
-    if (t->webhook && t->webhook->kind == ExprKind::kLiteral && t->webhook->literal.kind() == ValueKind::kString) {
-      hooks_[t->webhook->literal.as_string()] = {program, t};
+    if (t->webhook && t->webhook->kind == ExprKind::kLiteral && t->webhook->literal().kind() == ValueKind::kString) {
+      hooks_[t->webhook->literal().as_string()] = {program, t};
     } else if (t->schedule || t->every) {
       Timed timed;
       timed.program = program;
       timed.trigger = t;
       if (t->schedule) {
         std::string error;
-        timed.cron = ParseCron(t->schedule->literal.as_string(), &error);
-        timed.zone = FindTimeZone(t->timezone ? t->timezone->literal.ToDisplayString() : "UTC", &error);
+        timed.cron = ParseCron(t->schedule->literal().as_string(), &error);
+        timed.zone = FindTimeZone(t->timezone ? t->timezone->literal().ToDisplayString() : "UTC", &error);
       }
       timed_[t->name] = std::move(timed);
       std::lock_guard<std::mutex> lock(mu_);
@@ -268,7 +268,7 @@ RunOutcome Driver::Fire(const Program& program, const TriggerDecl& t, const std:
 
 int64_t Driver::NextOf(const Timed& t, int64_t after) const {
   const TriggerDecl& d = *t.trigger;
-  if (d.every && d.every->literal.kind() == ValueKind::kDuration) return after + d.every->literal.as_duration().nanos;
+  if (d.every && d.every->literal().kind() == ValueKind::kDuration) return after + d.every->literal().as_duration().nanos;
   if (!t.cron || !t.zone) return 0;
   return NextFire(*t.cron, t.zone, after).value_or(0);
 }
@@ -317,7 +317,7 @@ void Driver::PlanTriggers(bool recovering) {
       if (missed) Submit([this, name = name, missed] { FireTimed(name, missed); });
     }
     int64_t next = NextOf(t, t.trigger->every && last ? std::max(last, now - (now - last) % std::max<int64_t>(
-                                                                       1, t.trigger->every->literal.as_duration().nanos))
+                                                                       1, t.trigger->every->literal().as_duration().nanos))
                                                       : now);
     while (next && next <= now) next = NextOf(t, next);
     std::lock_guard<std::mutex> lock(mu_);

@@ -21,25 +21,25 @@ Value M(ValueMap m) { return Value::MapOfUnique(std::move(m)); }
 // their values can be recorded when the run starts.
 void CollectEnv(const Expr* e, std::set<std::string>& out) {
   if (!e) return;
-  if (e->kind == ExprKind::kCall && e->name == "env" && !e->has_receiver && e->args.size() == 1 &&
-      e->args[0]->kind == ExprKind::kLiteral && e->args[0]->literal.kind() == ValueKind::kString) {
-    out.insert(e->args[0]->literal.as_string());
+  if (e->kind == ExprKind::kCall && e->name() == "env" && !e->has_receiver && e->args().size() == 1 &&
+      e->args()[0]->kind == ExprKind::kLiteral && e->args()[0]->literal().kind() == ValueKind::kString) {
+    out.insert(e->args()[0]->literal().as_string());
   }
-  for (const auto& a : e->args) CollectEnv(a.get(), out);
+  for (const auto& a : e->args()) CollectEnv(a, out);
 }
 
 void CollectEnvStmt(const Stmt& s, std::set<std::string>& out) {
   if (s.call) {
-    for (const auto& a : s.call->args) CollectEnv(a.get(), out);
+    for (const auto& a : s.call->args) CollectEnv(a, out);
   }
   for (const auto& m : s.modifiers) {
-    CollectEnv(m.value.get(), out);
+    CollectEnv(m.value, out);
     if (m.call) {
-      for (const auto& a : m.call->args) CollectEnv(a.get(), out);
+      for (const auto& a : m.call->args) CollectEnv(a, out);
     }
   }
-  for (const Expr* e : {s.waits().ask.get(), s.waits().show.get(), s.waits().timeout.get(), s.waits().approvers.get(),
-                        s.waits().wait_for.get(), s.waits().wait_until.get(), s.value.get(), s.when.get()}) {
+  for (const Expr* e : {s.waits().ask, s.waits().show, s.waits().timeout, s.waits().approvers,
+                        s.waits().wait_for, s.waits().wait_until, s.value, s.when}) {
     CollectEnv(e, out);
   }
   for (const auto& b : s.body) CollectEnvStmt(*b, out);
@@ -49,36 +49,36 @@ void CollectEnvStmt(const Stmt& s, std::set<std::string>& out) {
 // which is how a program says a variable may be unset. name -> where.
 void CollectRequiredEnv(const Expr* e, const std::string& where, std::map<std::string, std::string>& out) {
   if (!e) return;
-  if (e->kind == ExprKind::kCall && !e->has_receiver && (e->name == "default" || e->name == "coalesce")) return;
-  if (e->kind == ExprKind::kCall && e->name == "env" && !e->has_receiver && e->args.size() == 1 &&
-      e->args[0]->kind == ExprKind::kLiteral && e->args[0]->literal.kind() == ValueKind::kString) {
-    out.emplace(e->args[0]->literal.as_string(), where);
+  if (e->kind == ExprKind::kCall && !e->has_receiver && (e->name() == "default" || e->name() == "coalesce")) return;
+  if (e->kind == ExprKind::kCall && e->name() == "env" && !e->has_receiver && e->args().size() == 1 &&
+      e->args()[0]->kind == ExprKind::kLiteral && e->args()[0]->literal().kind() == ValueKind::kString) {
+    out.emplace(e->args()[0]->literal().as_string(), where);
   }
-  for (const auto& a : e->args) CollectRequiredEnv(a.get(), where, out);
+  for (const auto& a : e->args()) CollectRequiredEnv(a, where, out);
 }
 
 // The statements' own env() calls, and the connectors and agents they call.
 void CollectRequiredEnvStmt(const Program& program, const Stmt& s, std::map<std::string, std::string>& out) {
   const std::string where = "statement " + (s.name.empty() ? std::string("output") : s.name);
   auto callee = [&](const Call& call) {
-    for (const auto& a : call.args) CollectRequiredEnv(a.get(), where, out);
+    for (const auto& a : call.args) CollectRequiredEnv(a, where, out);
     const std::string ns = call.callee.substr(0, call.callee.find('.'));
     if (auto c = program.connectors.find(ns); c != program.connectors.end()) {
       for (const auto& st : c->second->settings) {
-        CollectRequiredEnv(st.value.get(), "connector " + ns + "'s " + st.key, out);
+        CollectRequiredEnv(st.value, "connector " + ns + "'s " + st.key, out);
       }
     }
     if (auto a = program.agents.find(ns); a != program.agents.end()) {
-      for (const auto& st : a->second->settings) CollectRequiredEnv(st.value.get(), "agent " + ns + "'s " + st.key, out);
+      for (const auto& st : a->second->settings) CollectRequiredEnv(st.value, "agent " + ns + "'s " + st.key, out);
     }
   };
   if (s.call) callee(*s.call);
   for (const auto& m : s.modifiers) {
-    CollectRequiredEnv(m.value.get(), where, out);
+    CollectRequiredEnv(m.value, where, out);
     if (m.call) callee(*m.call);
   }
-  for (const Expr* e : {s.waits().ask.get(), s.waits().show.get(), s.waits().timeout.get(), s.waits().approvers.get(), s.waits().wait_for.get(),
-                        s.waits().wait_until.get(), s.value.get(), s.when.get()}) {
+  for (const Expr* e : {s.waits().ask, s.waits().show, s.waits().timeout, s.waits().approvers, s.waits().wait_for,
+                        s.waits().wait_until, s.value, s.when}) {
     CollectRequiredEnv(e, where, out);
   }
   for (const auto& b : s.body) CollectRequiredEnvStmt(program, *b, out);
@@ -186,10 +186,10 @@ bool StartRun(RunLog& log, const Program& program, const Dag& dag, const std::st
   std::set<std::string> env_names;
   for (const auto& s : wf.body) CollectEnvStmt(*s, env_names);
   for (const auto& [name, c] : program.connectors) {
-    for (const auto& st : c->settings) CollectEnv(st.value.get(), env_names);
+    for (const auto& st : c->settings) CollectEnv(st.value, env_names);
   }
   for (const auto& [name, a] : program.agents) {
-    for (const auto& st : a->settings) CollectEnv(st.value.get(), env_names);
+    for (const auto& st : a->settings) CollectEnv(st.value, env_names);
   }
   ValueMap env;
   for (const auto& n : env_names) {

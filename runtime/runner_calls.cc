@@ -9,10 +9,10 @@
 namespace aos {
 
 int64_t Runner::Impl::BudgetNanos() const {
-  if (!wf.budget || wf.budget->kind != ExprKind::kLiteral || wf.budget->literal.kind() != ValueKind::kMoney) {
+  if (!wf.budget || wf.budget->kind != ExprKind::kLiteral || wf.budget->literal().kind() != ValueKind::kMoney) {
     return -1;
   }
-  return wf.budget->literal.as_money().nanos;
+  return wf.budget->literal().as_money().nanos;
 }
 
 int64_t Runner::Impl::SatAdd(int64_t a, int64_t b) {
@@ -51,7 +51,7 @@ bool Runner::Impl::BudgetAllows(int s, uint32_t node, const std::string& key, co
       return false;
     }
   }
-  const std::string cur = wf.budget->literal.as_money().currency;
+  const std::string cur = wf.budget->literal().as_money().currency;
   auto money = [&](int64_t n) { return FormatMoneyAmount(Money{n, cur}) + " " + cur; };
   RequestApproval(key, "budget",
                   "Model call " + key + " would bring spending to about " + money(st.spent_nanos + est) +

@@ -147,8 +147,8 @@ void Runner::Impl::FailStep(const std::string& key, const std::string& kind, con
 }
 
 bool Runner::Impl::Mentions(const Expr& e, const std::string& name) {
-  if (e.kind == ExprKind::kIdent && e.name == name) return true;
-  for (const auto& a : e.args) {
+  if (e.kind == ExprKind::kIdent && e.name() == name) return true;
+  for (const auto& a : e.args()) {
     if (a && Mentions(*a, name)) return true;
   }
   return false;

@@ -68,8 +68,8 @@ bool BuildTrace(Store& store, const std::string& run_id, const Dag* dag, Trace* 
         s.kind = StmtKindName(stmt.kind);
         if (stmt.call) s.callee = stmt.call->callee;
         if (const Modifier* d = stmt.FindModifier(ModifierKind::kDescribe);
-            d && d->value && d->value->kind == ExprKind::kLiteral && d->value->literal.kind() == ValueKind::kString) {
-          s.describe = d->value->literal.as_string();
+            d && d->value && d->value->kind == ExprKind::kLiteral && d->value->literal().kind() == ValueKind::kString) {
+          s.describe = d->value->literal().as_string();
         }
       } else if (e->step.size() > 5 && e->step.substr(e->step.size() - 5) == ":undo") {
         s.kind = "undo";

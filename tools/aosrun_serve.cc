@@ -477,18 +477,18 @@ class Api {
   // deterministic run id; answered only once the start or signal is synced.
   bool HookAuthorized(const aos::TriggerDecl& t, const httplib::Request& req, std::string* auth_header) {
     const aos::Expr& a = *t.auth;
-    const aos::Expr& secret_call = *a.args[0];
-    if (secret_call.args.empty() || secret_call.args[0]->kind != aos::ExprKind::kLiteral) return false;
-    const auto secret = d_.Secret(secret_call.args[0]->literal.ToDisplayString());
+    const aos::Expr& secret_call = *a.args()[0];
+    if (secret_call.args().empty() || secret_call.args()[0]->kind != aos::ExprKind::kLiteral) return false;
+    const auto secret = d_.Secret(secret_call.args()[0]->literal().ToDisplayString());
     if (!secret || secret->empty()) {
       std::cerr << "serve: webhook " << t.name << ": its secret is not set; refusing every request\n";
       return false;
     }
-    if (a.name == "bearer") {
+    if (a.name() == "bearer") {
       *auth_header = "authorization";
       return SameSecret(req.get_header_value("Authorization"), "Bearer " + *secret);
     }
-    const std::string header = a.args[1]->literal.ToDisplayString();
+    const std::string header = a.args()[1]->literal().ToDisplayString();
     *auth_header = header;
     std::string given = req.get_header_value(header);
     if (given.rfind("sha256=", 0) == 0) given = given.substr(7);
