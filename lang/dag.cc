@@ -9,30 +9,46 @@ namespace {
 // Orders `siblings` by longest path from a source (the group), then by file
 // order; deps outside the sibling set are ignored (they finish before the
 // parent starts).
-std::vector<uint32_t> OrderSiblings(Dag& dag, const std::vector<uint32_t>& siblings,
-                                    int32_t parent) {
-  // Siblings are in file order, but deps can point forward: iterate to a
-  // fixed point in topological order via Kahn's algorithm.
-  std::vector<uint32_t> indegree(dag.nodes.size(), 0);
-  std::vector<std::vector<uint32_t>> users(dag.nodes.size());
-  for (uint32_t n : siblings) {
-    for (const Dep& d : dag.nodes[n].deps) {
-      if (dag.nodes[d.node].parent == parent && d.node != n) {
-        ++indegree[n];
-        users[d.node].push_back(n);
-      }
+std::vector<uint32_t> OrderSiblings(Dag& dag, std::vector<uint32_t> siblings, int32_t parent) {
+  // Deps can point forward: Kahn's algorithm over the siblings alone, by
+  // their index in `siblings` (sorted, so an id's index is a binary search),
+  // with each one's users in one array (first[i] .. first[i + 1]): no table
+  // the size of the whole DAG per for body, no list per node.
+  std::sort(siblings.begin(), siblings.end());
+  const size_t n = siblings.size();
+  auto local = [&](uint32_t id) {
+    return static_cast<uint32_t>(std::lower_bound(siblings.begin(), siblings.end(), id) - siblings.begin());
+  };
+  auto sibling_dep = [&](uint32_t self, const Dep& d) { return dag.nodes[d.node].parent == parent && d.node != self; };
+  std::vector<uint32_t> indegree(n, 0), first(n + 1, 0);
+  for (uint32_t i = 0; i < n; ++i) {
+    for (const Dep& d : dag.nodes[siblings[i]].deps) {
+      if (!sibling_dep(siblings[i], d)) continue;
+      ++indegree[i];
+      ++first[local(d.node) + 1];
+    }
+  }
+  for (size_t i = 0; i < n; ++i) first[i + 1] += first[i];
+  std::vector<uint32_t> users(first[n]), fill(first.begin(), first.end() - 1);
+  for (uint32_t i = 0; i < n; ++i) {
+    for (const Dep& d : dag.nodes[siblings[i]].deps) {
+      if (sibling_dep(siblings[i], d)) users[fill[local(d.node)]++] = i;
     }
   }
   std::vector<uint32_t> ready, out;
-  for (uint32_t n : siblings) {
-    dag.nodes[n].group = 0;
-    if (indegree[n] == 0) ready.push_back(n);
+  ready.reserve(n);
+  out.reserve(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    dag.nodes[siblings[i]].group = 0;
+    if (indegree[i] == 0) ready.push_back(i);
   }
   for (size_t next = 0; next < ready.size(); ++next) {
-    const uint32_t n = ready[next];
-    out.push_back(n);
-    for (uint32_t u : users[n]) {
-      dag.nodes[u].group = std::max(dag.nodes[u].group, dag.nodes[n].group + 1);
+    const uint32_t i = ready[next];
+    out.push_back(siblings[i]);
+    const uint32_t group = dag.nodes[siblings[i]].group + 1;
+    for (uint32_t k = first[i]; k < first[i + 1]; ++k) {
+      const uint32_t u = users[k];
+      dag.nodes[siblings[u]].group = std::max(dag.nodes[siblings[u]].group, group);
       if (--indegree[u] == 0) ready.push_back(u);
     }
   }
