@@ -268,7 +268,7 @@ inline const WaitParts kNoWaitParts{};
 struct Stmt {
   StmtKind kind;
   Span span;
-  std::string name;  // empty for output and fail
+  std::string_view name;  // empty for output and fail
   Span name_span;
 
   // step, effect

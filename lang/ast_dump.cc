@@ -86,7 +86,7 @@ void DumpOpt(const char* label, const ExprPtr& e, std::string& out) {
 
 void DumpStmt(const Stmt& s, const std::string& indent, std::string& out) {
   out += indent + StmtKindName(s.kind);
-  if (!s.name.empty()) out += " " + s.name;
+  if (!s.name.empty()) out += " " + std::string(s.name);
   if (s.kind == StmtKind::kFor) out += " " + std::string(s.loop_var);
   if (s.call) {
     out += " = (call " + s.call->callee;

@@ -15,7 +15,7 @@ size_t WorkflowChecker::CountStmts(const std::vector<StmtPtr>& body) {
 }
 
 std::string WorkflowChecker::NodeName(const Stmt& s) {
-  if (!s.name.empty()) return s.name;
+  if (!s.name.empty()) return std::string(s.name);
   if (s.kind == StmtKind::kOutput) return "output";
   if (s.kind == StmtKind::kFor) return "for " + std::string(s.loop_var);
   return std::string(StmtKindName(s.kind)) + "@" + Where(src_, s.span);
@@ -30,7 +30,7 @@ uint32_t WorkflowChecker::AddNode(const Stmt& s, int32_t parent) {
   n.type = AnyType();
   dag_->nodes.push_back(std::move(n));
   if (!s.name.empty()) {
-    auto& same = by_name_[s.name];
+    auto& same = by_name_[std::string(s.name)];
     for (uint32_t other : same) {
       // A name may be declared once per scope; the same name in two
       // different for bodies is fine only if neither sees the other.
@@ -40,7 +40,7 @@ uint32_t WorkflowChecker::AddNode(const Stmt& s, int32_t parent) {
         break;
       }
     }
-    if (params_.count(s.name)) {
+    if (params_.count(std::string(s.name))) {
       d_.Error(src_, s.name_span, "E101",
                Quote(s.name) + " is already a parameter of workflow " + Quote(wf_.name));
     }

@@ -213,7 +213,7 @@ void WorkflowChecker::CheckModifiers(const Stmt& s, uint32_t id, Ctx& c) {
           auto& d = d_.Error(src_, m.value->span, "E121",
                              "the key of effect " + Quote(s.name) + " is the same for every item of the loop over " +
                                  Quote(std::string(loop.loop_var)));
-          d.hints.push_back("mention the loop variable, as in key \"" + s.name + "-${" +
+          d.hints.push_back("mention the loop variable, as in key \"" + std::string(s.name) + "-${" +
                             std::string(loop.loop_var) + "}\"; otherwise only the first item's effect happens");
         }
         if (kc.secret) {
@@ -254,7 +254,7 @@ void WorkflowChecker::CheckModifiers(const Stmt& s, uint32_t id, Ctx& c) {
   if (s.kind == StmtKind::kEffect && !s.FindModifier(ModifierKind::kKey)) {
     auto& d = d_.Error(src_, s.name_span, "E120", "effect " + Quote(s.name) + " has no key");
     d.hints.push_back("an effect needs an idempotency key so it never happens twice: add { key \"" +
-                      s.name + "-${...}\" } naming what makes it unique");
+                      std::string(s.name) + "-${...}\" } naming what makes it unique");
   }
 }
 

@@ -770,7 +770,7 @@ class Converter {
     for (uint32_t c : Kids(i)) {
       const NodeKind k = n_[c].kind;
       if (k == NodeKind::stmt_name) {
-        s->name = std::string(Text(c));
+        s->name = Text(c);
         s->name_span = SpanOf(c);
       } else if (k == NodeKind::call) {
         s->call = BuildCall(c);

@@ -337,7 +337,7 @@ class Planner {
         case StmtKind::kLet: {
           EvalResult r = Evaluate(*s.value, env_);
           if (r.ok()) {
-            env_.values[s.name] = r.value();
+            env_.values[std::string(s.name)] = r.value();
             item.details.emplace_back("value", Shown(r.value()));
           }
           break;
@@ -470,7 +470,7 @@ std::string RenderTriggers(const Program& program, const Dag& dag, int64_t now, 
       const bool literal = t->signal->kind == ExprKind::kLiteral && t->signal->literal().kind() == ValueKind::kString;
       for (const DagNode& n : dag.nodes) {
         if (!n.stmt || n.stmt->kind != StmtKind::kSignal) continue;
-        const std::string taken = n.stmt->waits().event.empty() ? n.stmt->name : n.stmt->waits().event;
+        const std::string taken = n.stmt->waits().event.empty() ? std::string(n.stmt->name) : n.stmt->waits().event;
         signals = signals || !literal || taken == t->signal->literal().as_string();
       }
     }

@@ -318,7 +318,7 @@ class Checker {
     std::vector<std::string> taken;
     for (const auto& dag : p_.workflows) {
       for (const DagNode& n : dag->nodes) {
-        if (n.stmt && n.stmt->kind == StmtKind::kSignal) taken.push_back(n.stmt->waits().event.empty() ? n.stmt->name : n.stmt->waits().event);
+        if (n.stmt && n.stmt->kind == StmtKind::kSignal) taken.push_back(n.stmt->waits().event.empty() ? std::string(n.stmt->name) : n.stmt->waits().event);
       }
     }
     if (std::find(taken.begin(), taken.end(), *name) != taken.end()) return;

@@ -13,7 +13,7 @@ std::vector<std::string> SignalEvents(const Dag& dag) {
   std::vector<std::string> out;
   for (const DagNode& n : dag.nodes) {
     if (n.stmt && n.stmt->kind == StmtKind::kSignal) {
-      out.push_back(n.stmt->waits().event.empty() ? n.stmt->name : n.stmt->waits().event);
+      out.push_back(n.stmt->waits().event.empty() ? std::string(n.stmt->name) : n.stmt->waits().event);
     }
   }
   std::sort(out.begin(), out.end());

@@ -59,7 +59,7 @@ void CollectRequiredEnv(const Expr* e, const std::string& where, std::map<std::s
 
 // The statements' own env() calls, and the connectors and agents they call.
 void CollectRequiredEnvStmt(const Program& program, const Stmt& s, std::map<std::string, std::string>& out) {
-  const std::string where = "statement " + (s.name.empty() ? std::string("output") : s.name);
+  const std::string where = "statement " + (s.name.empty() ? std::string("output") : std::string(s.name));
   auto callee = [&](const Call& call) {
     for (const auto& a : call.args) CollectRequiredEnv(a, where, out);
     const std::string ns = call.callee.substr(0, call.callee.find('.'));

@@ -36,7 +36,7 @@ Runner::Impl::Impl(RunLog& l, const Program& p, const Dag& d, CallHandler& c, Cl
       }
     }
     auto& nm = names[dn.parent + 1];
-    if (dn.stmt && !dn.stmt->name.empty()) nm[dn.stmt->name] = NameRef{id, false};
+    if (dn.stmt && !dn.stmt->name.empty()) nm[std::string(dn.stmt->name)] = NameRef{id, false};
     if (dn.stmt && dn.stmt->kind == StmtKind::kFor) {
       // Every name inside the loop, however deep, is a (nested) list after it.
       std::vector<uint32_t> stack(dn.children.begin(), dn.children.end());

@@ -263,7 +263,7 @@ struct Runner::Impl {
 
   void AdvanceWait(int s, uint32_t node, const std::string& key, Instance& in);
 
-  static std::string SignalName(const Stmt& stmt) { return stmt.waits().event.empty() ? stmt.name : stmt.waits().event; }
+  static std::string SignalName(const Stmt& stmt) { return stmt.waits().event.empty() ? std::string(stmt.name) : stmt.waits().event; }
 
   void AdvanceSignal(int s, uint32_t node, const std::string& key, Instance& in);
 

@@ -189,7 +189,7 @@ bool Runner::Impl::PreCheck(int s, uint32_t node, const std::string& key) {
     if (!acts || StmtOf(dep.node).kind != StmtKind::kApproval) continue;
     const Instance* d = DepInstance(s, dep.node);
     if (!d || d->status != InstStatus::kDone) continue;
-    const std::string& name = StmtOf(dep.node).name;
+    const std::string name(StmtOf(dep.node).name);
     if (stmt.when && Mentions(*stmt.when, name)) continue;
     const Value* ap = d->result.Find("approved");
     if (ap && ap->kind() == ValueKind::kBool && !ap->as_bool()) {

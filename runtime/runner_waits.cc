@@ -112,7 +112,7 @@ void Runner::Impl::AdvanceSignal(int s, uint32_t node, const std::string& key, I
   // Each waiting statement takes the next signal of its name that no
   // other has taken (statements in a loop get one each, in the order they
   // reach it); a signal delivered early waits for its statement.
-  for (const std::string& name : {SignalName(stmt), stmt.name}) {
+  for (const std::string& name : {SignalName(stmt), std::string(stmt.name)}) {
     auto it = st.signals.find(name);
     const size_t taken = st.signals_taken.count(name) ? st.signals_taken.at(name) : 0;
     if (it != st.signals.end() && it->second.size() > taken) {
