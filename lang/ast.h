@@ -265,6 +265,14 @@ struct WaitParts {
 };
 inline const WaitParts kNoWaitParts{};
 
+// What only `for` statements have (Stmt::loop()).
+struct ForParts {
+  std::string_view loop_var;  // a view into the source
+  Span loop_var_span;
+  std::optional<int64_t> max_parallel;
+  std::vector<StmtPtr> body;
+};
+
 struct Stmt {
   StmtKind kind;
   Span span;
@@ -288,11 +296,14 @@ struct Stmt {
   // let, output, fail: the value; for: the iterated list
   ExprPtr value = nullptr;
 
-  // for (the name: a view into the source)
-  std::string_view loop_var;
-  Span loop_var_span;
-  std::optional<int64_t> max_parallel;
-  std::vector<StmtPtr> body;
+  // for: its own fields (ForParts), apart
+  std::unique_ptr<ForParts> for_;
+  // The record, or an empty one for the other statements.
+  const ForParts& loop() const;
+  ForParts& mutable_loop() {
+    if (!for_) for_ = std::make_unique<ForParts>();
+    return *for_;
+  }
 
   // every statement
   ExprPtr when = nullptr;
@@ -309,6 +320,11 @@ struct Stmt {
     return nullptr;
   }
 };
+
+inline const ForParts& Stmt::loop() const {
+  static const ForParts none;
+  return for_ ? *for_ : none;
+}
 
 enum class FailurePolicy { kDefault, kCompensate, kFail, kEscalate };
 

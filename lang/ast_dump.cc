@@ -87,7 +87,7 @@ void DumpOpt(const char* label, const ExprPtr& e, std::string& out) {
 void DumpStmt(const Stmt& s, const std::string& indent, std::string& out) {
   out += indent + StmtKindName(s.kind);
   if (!s.name.empty()) out += " " + std::string(s.name);
-  if (s.kind == StmtKind::kFor) out += " " + std::string(s.loop_var);
+  if (s.kind == StmtKind::kFor) out += " " + std::string(s.loop().loop_var);
   if (s.call) {
     out += " = (call " + s.call->callee;
     for (size_t i = 0; i < s.call->args.size(); ++i) {
@@ -107,7 +107,7 @@ void DumpStmt(const Stmt& s, const std::string& indent, std::string& out) {
   DumpOpt("for", s.waits().wait_for, out);
   DumpOpt("until", s.waits().wait_until, out);
   if (s.kind == StmtKind::kSignal) out += " event " + s.waits().event;
-  if (s.max_parallel) out += " max " + std::to_string(*s.max_parallel);
+  if (s.loop().max_parallel) out += " max " + std::to_string(*s.loop().max_parallel);
   for (const auto& m : s.modifiers) {
     out += std::string(" [") + ModifierName(m.kind);
     if (m.kind == ModifierKind::kRetry) {
@@ -130,7 +130,7 @@ void DumpStmt(const Stmt& s, const std::string& indent, std::string& out) {
   DumpOpt("when", s.when, out);
   for (const auto& a : s.after) out += " after " + std::string(a.name);
   out += "\n";
-  for (const auto& b : s.body) DumpStmt(*b, indent + "  ", out);
+  for (const auto& b : s.loop().body) DumpStmt(*b, indent + "  ", out);
 }
 
 }  // namespace

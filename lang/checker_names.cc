@@ -10,14 +10,14 @@ namespace aos::checking {
 
 size_t WorkflowChecker::CountStmts(const std::vector<StmtPtr>& body) {
   size_t n = body.size();
-  for (const auto& s : body) n += CountStmts(s->body);
+  for (const auto& s : body) n += CountStmts(s->loop().body);
   return n;
 }
 
 std::string WorkflowChecker::NodeName(const Stmt& s) {
   if (!s.name.empty()) return std::string(s.name);
   if (s.kind == StmtKind::kOutput) return "output";
-  if (s.kind == StmtKind::kFor) return "for " + std::string(s.loop_var);
+  if (s.kind == StmtKind::kFor) return "for " + std::string(s.loop().loop_var);
   return std::string(StmtKindName(s.kind)) + "@" + Where(src_, s.span);
 }
 
@@ -47,7 +47,7 @@ uint32_t WorkflowChecker::AddNode(const Stmt& s, int32_t parent) {
     same.push_back(id);
   }
   if (s.kind == StmtKind::kFor) {
-    for (const auto& b : s.body) {
+    for (const auto& b : s.loop().body) {
       const uint32_t c = AddNode(*b, static_cast<int32_t>(id));
       dag_->nodes[id].children.push_back(c);
     }
@@ -119,7 +119,7 @@ void WorkflowChecker::AddDep(Ctx& c, uint32_t target, Span at) {
 
 int32_t WorkflowChecker::LoopVarFor(std::string_view name, int32_t scope) const {
   for (int32_t s = scope; s >= 0; s = dag_->nodes[s].parent) {
-    if (dag_->nodes[s].stmt->loop_var == name) return s;
+    if (dag_->nodes[s].stmt->loop().loop_var == name) return s;
   }
   return -1;
 }
@@ -128,7 +128,7 @@ std::vector<std::string> WorkflowChecker::VisibleNames(const Ctx& c) const {
   std::vector<std::string> names;
   for (const auto& l : c.locals) names.push_back(l.first);
   for (int32_t s = dag_->nodes[c.node].parent; s >= 0; s = dag_->nodes[s].parent) {
-    names.emplace_back(dag_->nodes[s].stmt->loop_var);
+    names.emplace_back(dag_->nodes[s].stmt->loop().loop_var);
   }
   const size_t statements = names.size();
   for (const auto& [name, ids] : by_name_) names.push_back(name);
@@ -187,7 +187,7 @@ TypePtr WorkflowChecker::ResolveIdent(const Expr& e, Ctx& c) {
   if (c.report) {
     // A loop variable used outside its loop?
     for (const auto& node : dag_->nodes) {
-      if (node.stmt->kind == StmtKind::kFor && node.stmt->loop_var == n) {
+      if (node.stmt->kind == StmtKind::kFor && node.stmt->loop().loop_var == n) {
         auto& d = d_.Error(src_, e.span, "E103",
                            Quote(n) + " is the variable of the for loop at " +
                                Where(src_, node.stmt->span) +

@@ -141,13 +141,13 @@ void WorkflowChecker::CheckNode(uint32_t id) {
       if (!IsAny(t) && t->kind != Kind::kList && t->kind != Kind::kMap) {
         TypeError(c, s.value->span, "for iterates over a list or a map, not " + TypeToString(*t));
       }
-      if (s.max_parallel && *s.max_parallel < 1) {
+      if (s.loop().max_parallel && *s.loop().max_parallel < 1) {
         d_.Error(src_, s.span, "E110", "a for loop's max must be at least 1");
       }
-      if (LoopVarFor(s.loop_var, dag_->nodes[id].parent) >= 0 || params_.count(std::string(s.loop_var)) ||
-          by_name_.count(std::string(s.loop_var))) {
-        d_.Error(src_, s.loop_var_span, "E101",
-                 "loop variable " + Quote(s.loop_var) + " hides another name");
+      if (LoopVarFor(s.loop().loop_var, dag_->nodes[id].parent) >= 0 || params_.count(std::string(s.loop().loop_var)) ||
+          by_name_.count(std::string(s.loop().loop_var))) {
+        d_.Error(src_, s.loop().loop_var_span, "E101",
+                 "loop variable " + Quote(s.loop().loop_var) + " hides another name");
       }
       break;
     }
@@ -212,9 +212,9 @@ void WorkflowChecker::CheckModifiers(const Stmt& s, uint32_t id, Ctx& c) {
           const Stmt& loop = *dag_->nodes[parent].stmt;
           auto& d = d_.Error(src_, m.value->span, "E121",
                              "the key of effect " + Quote(s.name) + " is the same for every item of the loop over " +
-                                 Quote(std::string(loop.loop_var)));
+                                 Quote(std::string(loop.loop().loop_var)));
           d.hints.push_back("mention the loop variable, as in key \"" + std::string(s.name) + "-${" +
-                            std::string(loop.loop_var) + "}\"; otherwise only the first item's effect happens");
+                            std::string(loop.loop().loop_var) + "}\"; otherwise only the first item's effect happens");
         }
         if (kc.secret) {
           d_.Warning(src_, m.value->span, "W201", "a secret flows into an idempotency key, which is stored");

@@ -125,9 +125,9 @@ std::string RenderDot(const Dag& dag) {
       const std::string kind = StmtKindName(n.stmt->kind);
       if (!n.children.empty() || n.stmt->kind == StmtKind::kFor) {
         out += indent + "subgraph cluster_" + std::to_string(id) + " {\n";
-        out += indent + "  label=" + DotQuote("for " + std::string(n.stmt->loop_var)) + ";\n";
+        out += indent + "  label=" + DotQuote("for " + std::string(n.stmt->loop().loop_var)) + ";\n";
         out += indent + "  " + DotId(dag, id) + " [label=" +
-               DotQuote("for " + std::string(n.stmt->loop_var)) + ", shape=diamond];\n";
+               DotQuote("for " + std::string(n.stmt->loop().loop_var)) + ", shape=diamond];\n";
         self(self, n.children, indent + "  ");
         out += indent + "}\n";
         continue;

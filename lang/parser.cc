@@ -809,12 +809,12 @@ class Converter {
       } else if (k == NodeKind::signal_event) {
         if (auto v = StringValue(c + 1)) s->mutable_waits().event = *v;
       } else if (k == NodeKind::loop_var) {
-        s->loop_var = Text(c);
-        s->loop_var_span = SpanOf(c);
+        s->mutable_loop().loop_var = Text(c);
+        s->mutable_loop().loop_var_span = SpanOf(c);
       } else if (k == NodeKind::for_max) {
-        s->max_parallel = IntOf(c + 1);
+        s->mutable_loop().max_parallel = IntOf(c + 1);
       } else if (IsStmt(k)) {
-        s->body.push_back(BuildStmt(c));
+        s->mutable_loop().body.push_back(BuildStmt(c));
       }
     }
     if (s->kind == StmtKind::kSignal && s->mutable_waits().event.empty()) s->mutable_waits().event = s->name;

@@ -281,7 +281,7 @@ class Planner {
       item.group = n.group + 1;
       item.depth = depth;
       item.kind = StmtKindName(s.kind);
-      item.name = s.kind == StmtKind::kFor ? s.loop_var : s.name;
+      item.name = s.kind == StmtKind::kFor ? s.loop().loop_var : s.name;
       switch (s.kind) {
         case StmtKind::kStep:
         case StmtKind::kEffect:
@@ -354,7 +354,7 @@ class Planner {
             report_.loop_items_unknown = true;
             item.details.emplace_back("items", "unknown before the run (its body counted once)");
           }
-          item.details.emplace_back("max", s.max_parallel ? std::to_string(*s.max_parallel)
+          item.details.emplace_back("max", s.loop().max_parallel ? std::to_string(*s.loop().max_parallel)
                                                            : std::string("no bound"));
           break;
         }

@@ -42,7 +42,7 @@ void CollectEnvStmt(const Stmt& s, std::set<std::string>& out) {
                         s.waits().wait_for, s.waits().wait_until, s.value, s.when}) {
     CollectEnv(e, out);
   }
-  for (const auto& b : s.body) CollectEnvStmt(*b, out);
+  for (const auto& b : s.loop().body) CollectEnvStmt(*b, out);
 }
 
 // env("NAME") calls that a run needs: not under default() or coalesce(),
@@ -81,7 +81,7 @@ void CollectRequiredEnvStmt(const Program& program, const Stmt& s, std::map<std:
                         s.waits().wait_until, s.value, s.when}) {
     CollectRequiredEnv(e, where, out);
   }
-  for (const auto& b : s.body) CollectRequiredEnvStmt(program, *b, out);
+  for (const auto& b : s.loop().body) CollectRequiredEnvStmt(program, *b, out);
 }
 
 }  // namespace
@@ -216,9 +216,9 @@ std::map<std::string, std::string> DefinitionDigests(const Dag& dag) {
     std::string_view text;
     std::string header;
     if (n.stmt->kind == StmtKind::kFor) {
-      header = "for " + std::string(n.stmt->loop_var) + " in " +
+      header = "for " + std::string(n.stmt->loop().loop_var) + " in " +
                std::string(dag.source->Slice(n.stmt->value->span.begin, n.stmt->value->span.end)) +
-               (n.stmt->max_parallel ? " max " + std::to_string(*n.stmt->max_parallel) : "");
+               (n.stmt->loop().max_parallel ? " max " + std::to_string(*n.stmt->loop().max_parallel) : "");
       text = header;
     } else {
       text = dag.source->Slice(n.stmt->span.begin, n.stmt->span.end);

@@ -95,12 +95,12 @@ void Runner::Impl::Expand(int s, uint32_t node) {
   ForInfo f;
   f.scope = s;
   f.node = node;
-  f.max = stmt.max_parallel.value_or(0);
+  f.max = stmt.loop().max_parallel.value_or(0);
   const ValueList empty;
   const ValueList& items = in.items.kind() == ValueKind::kList ? in.items.as_list() : empty;
   for (size_t i = 0; i < items.size(); ++i) {
     const int c = NewScope(s, static_cast<int32_t>(node), scopes[s].suffix + "[" + std::to_string(i) + "]");
-    scopes[c].loop_var = &stmt.loop_var;
+    scopes[c].loop_var = &stmt.loop().loop_var;
     scopes[c].loop_value = items[i];
     scopes[c].admitted = false;
     scopes[c].for_inst = key;
@@ -163,7 +163,7 @@ const Instance* Runner::Impl::DepInstance(int s, uint32_t dep) {
 
 bool Runner::Impl::LiftedFromBody(const Stmt& stmt, const Dep& dep) const {
   if (stmt.kind != StmtKind::kFor) return false;
-  for (const auto& b : stmt.body) {
+  for (const auto& b : stmt.loop().body) {
     if (dep.at.begin >= b->span.begin && dep.at.end <= b->span.end) return true;
   }
   return false;
