@@ -50,6 +50,8 @@ std::unique_ptr<Dag> WorkflowChecker::Run() {
   CheckParams();
   CheckSettings();
   dag_->nodes.reserve(CountStmts(wf_.body));
+  next_named_.reserve(dag_->nodes.capacity());
+  by_name_.reserve(dag_->nodes.capacity());
   for (const auto& s : wf_.body) AddNode(*s, -1);
   type_state_.assign(dag_->nodes.size(), 0);
   used_.assign(dag_->nodes.size(), false);

@@ -29,22 +29,26 @@ uint32_t WorkflowChecker::AddNode(const Stmt& s, int32_t parent) {
   n.parent = parent;
   n.type = AnyType();
   dag_->nodes.push_back(std::move(n));
+  next_named_.push_back(kNoNode);
   if (!s.name.empty()) {
-    auto& same = by_name_[std::string(s.name)];
-    for (uint32_t other : same) {
-      // A name may be declared once per scope; the same name in two
-      // different for bodies is fine only if neither sees the other.
-      if (Visible(other, parent)) {
-        auto& d = d_.Error(src_, s.name_span, "E101", "duplicate name " + Quote(s.name));
-        d.notes.push_back("first declared at " + Where(src_, dag_->nodes[other].stmt->name_span));
-        break;
+    auto [same, fresh] = by_name_.try_emplace(s.name, Named{id, id});
+    if (!fresh) {
+      for (uint32_t other = same->second.first; other != kNoNode; other = next_named_[other]) {
+        // A name may be declared once per scope; the same name in two
+        // different for bodies is fine only if neither sees the other.
+        if (Visible(other, parent)) {
+          auto& d = d_.Error(src_, s.name_span, "E101", "duplicate name " + Quote(s.name));
+          d.notes.push_back("first declared at " + Where(src_, dag_->nodes[other].stmt->name_span));
+          break;
+        }
       }
+      next_named_[same->second.last] = id;
+      same->second.last = id;
     }
     if (params_.count(std::string(s.name))) {
       d_.Error(src_, s.name_span, "E101",
                Quote(s.name) + " is already a parameter of workflow " + Quote(wf_.name));
     }
-    same.push_back(id);
   }
   if (s.kind == StmtKind::kFor) {
     for (const auto& b : s.loop().body) {
@@ -131,7 +135,7 @@ std::vector<std::string> WorkflowChecker::VisibleNames(const Ctx& c) const {
     names.emplace_back(dag_->nodes[s].stmt->loop().loop_var);
   }
   const size_t statements = names.size();
-  for (const auto& [name, ids] : by_name_) names.push_back(name);
+  for (const auto& [name, ids] : by_name_) names.emplace_back(name);
   std::sort(names.begin() + static_cast<std::ptrdiff_t>(statements), names.end());  // hints stay stable
   for (const auto& [name, f] : params_) names.push_back(name);
   return names;
@@ -152,19 +156,19 @@ TypePtr WorkflowChecker::ResolveIdent(const Expr& e, Ctx& c) {
   if (it != by_name_.end()) {
     // Prefer the declaration in the closest scope.
     int32_t best = -2;
-    uint32_t best_id = it->second.front();
-    for (uint32_t id : it->second) {
+    uint32_t best_id = it->second.first;
+    ForEachNamed(it->second, [&](uint32_t id) {
       if (Visible(id, scope)) {
         if (dag_->nodes[id].parent > best) {
           best = dag_->nodes[id].parent;
           best_id = id;
         }
       }
-    }
+    });
     if (best == -2) {
       // Declared inside a for body that does not enclose us: after the
       // loop, the name is the list of the instances' results.
-      const uint32_t id = it->second.front();
+      const uint32_t id = it->second.first;
       AddDep(c, id, e.span);
       TypePtr t = TypeOfNode(id);
       for (int32_t s = dag_->nodes[id].parent; s >= 0 && !InChain(s, scope);
@@ -207,7 +211,7 @@ TypePtr WorkflowChecker::ResolveIdent(const Expr& e, Ctx& c) {
     // The statement the user most likely meant is not "unused".
     if (auto m = ClosestMatch(n, names)) {
       if (auto hit = by_name_.find(*m); hit != by_name_.end()) {
-        for (uint32_t id : hit->second) used_[id] = true;
+        ForEachNamed(hit->second, [&](uint32_t id) { used_[id] = true; });
       }
     }
   }

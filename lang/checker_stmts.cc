@@ -81,10 +81,10 @@ void WorkflowChecker::CheckNode(uint32_t id) {
     // `after` orders without referring: a skipped statement does not
     // skip the ones that only come after it.
     const std::string name(a.name);
-    auto it = by_name_.find(name);
+    auto it = by_name_.find(a.name);
     if (it != by_name_.end()) {
       c.soft = true;
-      AddDep(c, it->second.front(), a.span);
+      AddDep(c, it->second.first, a.span);
       c.soft = false;
     } else {
       auto& d = d_.Error(src_, a.span, "E100", "unknown statement " + Quote(name) + " after 'after'");
@@ -145,7 +145,7 @@ void WorkflowChecker::CheckNode(uint32_t id) {
         d_.Error(src_, s.span, "E110", "a for loop's max must be at least 1");
       }
       if (LoopVarFor(s.loop().loop_var, dag_->nodes[id].parent) >= 0 || params_.count(std::string(s.loop().loop_var)) ||
-          by_name_.count(std::string(s.loop().loop_var))) {
+          by_name_.count(s.loop().loop_var)) {
         d_.Error(src_, s.loop().loop_var_span, "E101",
                  "loop variable " + Quote(s.loop().loop_var) + " hides another name");
       }

@@ -181,7 +181,19 @@ class WorkflowChecker {
   const CheckOptions& opts_;
   Diagnostics& d_;
   std::unique_ptr<Dag> dag_;
-  std::unordered_map<std::string, std::vector<uint32_t>> by_name_;
+  // The statements of each name (views of Stmt::name), in file order: the
+  // first and last, and from each the next one (a chain in next_named_).
+  struct Named {
+    uint32_t first;
+    uint32_t last;
+  };
+  static constexpr uint32_t kNoNode = UINT32_MAX;
+  std::unordered_map<std::string_view, Named> by_name_;
+  std::vector<uint32_t> next_named_;  // by node
+  template <typename F>
+  void ForEachNamed(const Named& n, F f) const {
+    for (uint32_t id = n.first; id != kNoNode; id = next_named_[id]) f(id);
+  }
   std::map<std::string, TypePtr> params_;
   std::map<std::string, TypePtr> record_types_;
   std::map<uint32_t, TypePtr> loop_types_;
