@@ -102,13 +102,33 @@ class ExprPool {
     return e;
   }
   // Sets e's arguments to a copy of `args` (e is not a literal).
-  void SetArgs(Expr* e, ExprList args);
+  void SetArgs(Expr* e, ExprList args) {
+    const ExprList copy = Copy(args);
+    e->nargs_ = static_cast<uint32_t>(copy.size());
+    e->ref_.args = copy.data();
+  }
+  // Copies kept by the pool (for a statement call's arguments and names).
+  ExprList Copy(ExprList args) { return ExprList(args_.Put(args), args.size()); }
+  std::span<const std::string_view> Copy(std::span<const std::string_view> names) {
+    return std::span<const std::string_view>(names_.Put(names), names.size());
+  }
 
  private:
+  // Arrays of trivially copyable T in blocks of 4,096 (a longer one gets a
+  // block of its own).
+  template <typename T>
+  class Arrays {
+   public:
+    T* Put(std::span<const T> items);
+
+   private:
+    std::vector<std::unique_ptr<T[]>> blocks_;
+    T* free_ = nullptr;  // the unused part of blocks_.back()
+    size_t left_ = 0;
+  };
   std::deque<Expr> nodes_;
-  std::vector<std::unique_ptr<Expr*[]>> blocks_;  // argument arrays
-  Expr** free_ = nullptr;  // the unused part of blocks_.back()
-  size_t left_ = 0;
+  Arrays<Expr*> args_;
+  Arrays<std::string_view> names_;
 };
 
 // ------------------------------------------------------------ types
@@ -189,10 +209,10 @@ struct Call {
   Span span;
   std::string callee;  // dotted: "http.get", "writer.ask", "Lead.list"
   Span callee_span;
-  std::vector<ExprPtr> args;  // in the module's ExprPool
-  // One per argument, "" for positional ones; views into the source text,
-  // which outlives the AST (see Module).
-  std::vector<std::string_view> arg_names;
+  ExprList args;  // in the module's ExprPool
+  // One per argument, "" for positional ones (in the pool too); views into
+  // the source text, which outlives the AST (see Module).
+  std::span<const std::string_view> arg_names;
   // Filled in by the checker, which resolves each call once (for plan and
   // the runner: Program::Target).
   mutable CallTarget target;

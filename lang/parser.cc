@@ -656,7 +656,12 @@ class Converter {
     }
     // The arguments are `arg` children of the call node itself (call_args is
     // not a node of its own).
-    AddArgs(i, call->args, &call->arg_names);
+    const size_t mark = scratch_.size();
+    std::vector<std::string_view> names;
+    AddArgs(i, scratch_, &names);
+    call->args = pool_->Copy(ExprList(scratch_.data() + mark, scratch_.size() - mark));
+    call->arg_names = pool_->Copy(std::span<const std::string_view>(names));
+    scratch_.resize(mark);
     return call;
   }
 
