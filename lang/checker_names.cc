@@ -14,11 +14,11 @@ size_t WorkflowChecker::CountStmts(const std::vector<StmtPtr>& body) {
   return n;
 }
 
-std::string WorkflowChecker::NodeName(const Stmt& s) {
-  if (!s.name.empty()) return std::string(s.name);
+std::string_view WorkflowChecker::NodeName(const Stmt& s) {
+  if (!s.name.empty()) return s.name;
   if (s.kind == StmtKind::kOutput) return "output";
-  if (s.kind == StmtKind::kFor) return "for " + std::string(s.loop().loop_var);
-  return std::string(StmtKindName(s.kind)) + "@" + Where(src_, s.span);
+  if (s.kind == StmtKind::kFor) return dag_->made_names.emplace_back("for " + std::string(s.loop().loop_var));
+  return dag_->made_names.emplace_back(std::string(StmtKindName(s.kind)) + "@" + Where(src_, s.span));
 }
 
 uint32_t WorkflowChecker::AddNode(const Stmt& s, int32_t parent) {
@@ -88,8 +88,8 @@ void WorkflowChecker::AddDep(Ctx& c, uint32_t target, Span at) {
   if (target == self || Encloses(static_cast<int32_t>(target), self)) {
     if (c.self_ok && target == self) return;
     auto& d = d_.Error(src_, at, "E102",
-                       "dependency cycle: " + dag_->nodes[self].name + " -> " +
-                           dag_->nodes[self].name);
+                       "dependency cycle: " + std::string(dag_->nodes[self].name) + " -> " +
+                           std::string(dag_->nodes[self].name));
     d.hints.push_back("a statement cannot use its own result");
     return;
   }

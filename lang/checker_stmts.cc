@@ -301,7 +301,7 @@ void WorkflowChecker::ReportCycle(const std::vector<std::pair<uint32_t, size_t>>
   auto first = std::min_element(path.begin(), path.end());
   std::rotate(path.begin(), first, path.end());
   std::string text;
-  for (uint32_t p : path) text += dag_->nodes[p].name + " -> ";
+  for (uint32_t p : path) text += std::string(dag_->nodes[p].name) + " -> ";
   text += dag_->nodes[path[0]].name;
   // Point at the reference that leaves the first node for the next.
   const uint32_t to = path.size() > 1 ? path[1] : path[0];

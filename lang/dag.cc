@@ -84,11 +84,11 @@ std::string Dag::Dump() const {
     for (uint32_t id : ids) {
       const DagNode& n = nodes[id];
       out += indent + std::to_string(n.group) + " " + StmtKindName(n.stmt->kind) + " " +
-             n.name;
+             std::string(n.name);
       if (!n.deps.empty()) {
         out += " <-";
         for (size_t i = 0; i < n.deps.size(); ++i) {
-          out += (i ? ", " : " ") + nodes[n.deps[i].node].name;
+          out += (i ? ", " : " ") + std::string(nodes[n.deps[i].node].name);
           if (n.deps[i].soft) out += "?";
         }
       }
@@ -139,7 +139,7 @@ std::string RenderDot(const Dag& dag) {
         shape = ", shape=ellipse";
       }
       const std::string label =
-          n.stmt->kind == StmtKind::kOutput ? "output" : kind + " " + n.name;
+          n.stmt->kind == StmtKind::kOutput ? "output" : kind + " " + std::string(n.name);
       out += indent + DotId(dag, id) + " [label=" + DotQuote(label) + shape + "];\n";
     }
   };

@@ -7,6 +7,7 @@
 #define AOS_LANG_DAG_H_
 
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <vector>
 
@@ -24,13 +25,15 @@ struct Dep {
 };
 
 struct DagNode {
-  std::string name;         // the statement's name; "output", or "fail@L:C"
+  // The statement's name (a view of Stmt::name); "output", or "fail@L:C"
+  // (kept in Dag::made_names).
+  std::string_view name;
   const Stmt* stmt = nullptr;
-  int32_t parent = -1;      // the enclosing for node, or -1
   std::vector<Dep> deps;    // nodes that must finish first (siblings or outer)
   std::vector<uint32_t> children;  // for: its body's nodes, in file order
-  uint32_t group = 0;       // parallel group among its siblings, 0-based
   TypePtr type;             // the result's type (any when unknown)
+  int32_t parent = -1;      // the enclosing for node, or -1
+  uint32_t group = 0;       // parallel group among its siblings, 0-based
   bool secret = false;      // its value is derived from a secret
 };
 
@@ -41,6 +44,8 @@ struct Dag {
   // The top-level nodes in execution order (by group, then file order); a
   // for node's children are ordered the same way in `children`.
   std::vector<uint32_t> order;
+  // The names of unnamed statements (DagNode::name views them).
+  std::deque<std::string> made_names;
 
   // A deterministic text form: one line per node, "name <- dep, dep".
   std::string Dump() const;

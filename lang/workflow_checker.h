@@ -77,7 +77,7 @@ class WorkflowChecker {
   // ---------------------------------------------------------------- nodes
   static size_t CountStmts(const std::vector<StmtPtr>& body);
 
-  std::string NodeName(const Stmt& s);
+  std::string_view NodeName(const Stmt& s);
 
   uint32_t AddNode(const Stmt& s, int32_t parent);
 

@@ -234,7 +234,7 @@ std::map<std::string, std::string> DefinitionDigests(const Dag& dag) {
       space = false;
       norm.push_back(c);
     }
-    out[n.name] = Digest(norm);
+    out[std::string(n.name)] = Digest(norm);
   }
   return out;
 }

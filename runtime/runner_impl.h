@@ -138,7 +138,7 @@ struct Runner::Impl {
   Impl(RunLog& l, const Program& p, const Dag& d, CallHandler& c, Clock& k, RunOptions o);
   ~Impl() { StopWorkers(); }
 
-  std::string Key(int scope, uint32_t node) const { return dag.nodes[node].name + scopes[scope].suffix; }
+  std::string Key(int scope, uint32_t node) const { return std::string(dag.nodes[node].name) + scopes[scope].suffix; }
   const Stmt& StmtOf(uint32_t node) const { return *dag.nodes[node].stmt; }
 
   // ====== evaluation (runner_eval.cc): the names a statement sees

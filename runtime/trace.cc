@@ -24,7 +24,7 @@ bool BuildTrace(Store& store, const std::string& run_id, const Dag* dag, Trace* 
   }
   std::map<std::string, const Stmt*> stmts;
   if (dag) {
-    for (const auto& n : dag->nodes) stmts[n.name] = n.stmt;
+    for (const auto& n : dag->nodes) stmts[std::string(n.name)] = n.stmt;
   }
   std::map<std::string, size_t> index;
   bool damaged = false;
