@@ -55,7 +55,10 @@ std::unique_ptr<Dag> WorkflowChecker::Run() {
   for (const auto& s : wf_.body) AddNode(*s, -1);
   type_state_.assign(dag_->nodes.size(), 0);
   used_.assign(dag_->nodes.size(), false);
-  for (uint32_t i = 0; i < dag_->nodes.size(); ++i) CheckNode(i);
+  for (uint32_t i = 0; i < dag_->nodes.size(); ++i) {
+    CheckNode(i);
+    dag_->nodes[i].deps.shrink_to_fit();  // final: no room to grow
+  }
   FindCycles();
   OrderDag(*dag_);
   Lint();

@@ -823,6 +823,7 @@ class Converter {
       }
     }
     if (s->kind == StmtKind::kSignal && s->mutable_waits().event.empty()) s->mutable_waits().event = s->name;
+    s->after.shrink_to_fit();  // a join names many: no room to grow
     return s;
   }
 
