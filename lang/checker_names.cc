@@ -53,7 +53,7 @@ uint32_t WorkflowChecker::AddNode(const Stmt& s, int32_t parent) {
   if (s.kind == StmtKind::kFor) {
     for (const auto& b : s.loop().body) {
       const uint32_t c = AddNode(*b, static_cast<int32_t>(id));
-      dag_->nodes[id].children.push_back(c);
+      dag_->MutableChildren(id).push_back(c);
     }
   }
   return id;

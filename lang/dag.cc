@@ -70,11 +70,25 @@ void OrderDag(Dag& dag) {
   }
   dag.order = OrderSiblings(dag, top, -1);
   for (uint32_t i = 0; i < dag.nodes.size(); ++i) {
-    if (!dag.nodes[i].children.empty()) {
-      dag.nodes[i].children = OrderSiblings(dag, dag.nodes[i].children,
-                                            static_cast<int32_t>(i));
+    if (!dag.Children(i).empty()) {
+      std::vector<uint32_t>& body = dag.MutableChildren(i);
+      body = OrderSiblings(dag, body, static_cast<int32_t>(i));
     }
   }
+}
+
+const std::vector<uint32_t>& Dag::Children(uint32_t id) const {
+  static const std::vector<uint32_t> none;
+  const uint32_t b = nodes[id].body;
+  return b < bodies.size() ? bodies[b] : none;
+}
+
+std::vector<uint32_t>& Dag::MutableChildren(uint32_t id) {
+  if (nodes[id].body >= bodies.size()) {
+    nodes[id].body = static_cast<uint32_t>(bodies.size());
+    bodies.emplace_back();
+  }
+  return bodies[nodes[id].body];
 }
 
 std::string Dag::Dump() const {
@@ -93,7 +107,7 @@ std::string Dag::Dump() const {
         }
       }
       out += "\n";
-      self(self, n.children, indent + "  ");
+      self(self, Children(id), indent + "  ");
     }
   };
   dump(dump, order, "");
@@ -123,12 +137,12 @@ std::string RenderDot(const Dag& dag) {
     for (uint32_t id : ids) {
       const DagNode& n = dag.nodes[id];
       const std::string kind = StmtKindName(n.stmt->kind);
-      if (!n.children.empty() || n.stmt->kind == StmtKind::kFor) {
+      if (!dag.Children(id).empty() || n.stmt->kind == StmtKind::kFor) {
         out += indent + "subgraph cluster_" + std::to_string(id) + " {\n";
         out += indent + "  label=" + DotQuote("for " + std::string(n.stmt->loop().loop_var)) + ";\n";
         out += indent + "  " + DotId(dag, id) + " [label=" +
                DotQuote("for " + std::string(n.stmt->loop().loop_var)) + ", shape=diamond];\n";
-        self(self, n.children, indent + "  ");
+        self(self, dag.Children(id), indent + "  ");
         out += indent + "}\n";
         continue;
       }

@@ -30,10 +30,10 @@ struct DagNode {
   std::string_view name;
   const Stmt* stmt = nullptr;
   std::vector<Dep> deps;    // nodes that must finish first (siblings or outer)
-  std::vector<uint32_t> children;  // for: its body's nodes, in file order
   TypePtr type;             // the result's type (any when unknown)
   int32_t parent = -1;      // the enclosing for node, or -1
   uint32_t group = 0;       // parallel group among its siblings, 0-based
+  uint32_t body = UINT32_MAX;  // a for node's: its index in Dag::bodies
   bool secret = false;      // its value is derived from a secret
 };
 
@@ -46,6 +46,13 @@ struct Dag {
   std::vector<uint32_t> order;
   // The names of unnamed statements (DagNode::name views them).
   std::deque<std::string> made_names;
+  // The for nodes' bodies (DagNode::body), ordered as `order` is.
+  std::vector<std::vector<uint32_t>> bodies;
+
+  // A for node's body; empty for the other nodes.
+  const std::vector<uint32_t>& Children(uint32_t id) const;
+  // The body of for node `id`, made when first asked (the checker).
+  std::vector<uint32_t>& MutableChildren(uint32_t id);
 
   // A deterministic text form: one line per node, "name <- dep, dep".
   std::string Dump() const;

@@ -373,10 +373,10 @@ class Planner {
         item.details.emplace_back("after", a);
       }
       report_.items.push_back(std::move(item));
-      if (!n.children.empty()) {
+      if (!dag_.Children(id).empty()) {
         const int64_t saved = times_;
         times_ = std::min<int64_t>(times_ * body_times_, 1'000'000'000);
-        Walk(n.children, depth + 1);
+        Walk(dag_.Children(id), depth + 1);
         times_ = saved;
       }
     }

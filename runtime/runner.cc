@@ -21,7 +21,7 @@ Runner::Impl::Impl(RunLog& l, const Program& p, const Dag& d, CallHandler& c, Cl
   }
   for (uint32_t id = 0; id < n; ++id) {
     const DagNode& dn = dag.nodes[id];
-    for (uint32_t c2 : dn.children) {
+    for (uint32_t c2 : dag.Children(id)) {
       pos[c2] = static_cast<uint32_t>(members[id + 1].size());
       members[id + 1].push_back(c2);
     }
@@ -39,13 +39,13 @@ Runner::Impl::Impl(RunLog& l, const Program& p, const Dag& d, CallHandler& c, Cl
     if (dn.stmt && !dn.stmt->name.empty()) nm[std::string(dn.stmt->name)] = NameRef{id, false};
     if (dn.stmt && dn.stmt->kind == StmtKind::kFor) {
       // Every name inside the loop, however deep, is a (nested) list after it.
-      std::vector<uint32_t> stack(dn.children.begin(), dn.children.end());
+      std::vector<uint32_t> stack(dag.Children(id).begin(), dag.Children(id).end());
       while (!stack.empty()) {
         const uint32_t c2 = stack.back();
         stack.pop_back();
         const Stmt* cs = dag.nodes[c2].stmt;
         if (cs && !cs->name.empty()) nm.emplace(cs->name, NameRef{id, true, c2});
-        for (uint32_t g : dag.nodes[c2].children) stack.push_back(g);
+        for (uint32_t g : dag.Children(c2)) stack.push_back(g);
       }
     }
   }
