@@ -284,11 +284,39 @@ std::string Digest(std::string_view text) {
   return buf;
 }
 
-uint32_t Crc32c(std::string_view data, uint32_t crc) {
+uint32_t Crc32cPortable(std::string_view data, uint32_t crc) {
   static const std::array<uint32_t, 256> table = MakeCrcTable();
   crc = ~crc;
   for (unsigned char ch : data) crc = table[(crc ^ ch) & 0xff] ^ (crc >> 8);
   return ~crc;
+}
+
+#if defined(__x86_64__)
+namespace {
+// SSE 4.2's crc32 instruction computes CRC-32C, eight bytes at a time: a
+// replay checks every record, and the table above did one byte per step.
+__attribute__((target("sse4.2"))) uint32_t Crc32cSse42(std::string_view data, uint32_t crc) {
+  uint64_t c = ~crc;
+  const char* p = data.data();
+  size_t n = data.size();
+  for (; n >= 8; p += 8, n -= 8) {
+    uint64_t word;
+    std::memcpy(&word, p, 8);
+    c = __builtin_ia32_crc32di(c, word);
+  }
+  uint32_t c32 = static_cast<uint32_t>(c);
+  for (; n > 0; ++p, --n) c32 = __builtin_ia32_crc32qi(c32, static_cast<unsigned char>(*p));
+  return ~c32;
+}
+const bool kHaveSse42 = __builtin_cpu_supports("sse4.2");
+}  // namespace
+#endif
+
+uint32_t Crc32c(std::string_view data, uint32_t crc) {
+#if defined(__x86_64__)
+  if (kHaveSse42) return Crc32cSse42(data, crc);
+#endif
+  return Crc32cPortable(data, crc);
 }
 
 }  // namespace aos

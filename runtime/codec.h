@@ -62,6 +62,9 @@ std::string Digest(std::string_view text);
 
 // CRC-32C (Castagnoli), as in iSCSI and RocksDB's block checksums.
 uint32_t Crc32c(std::string_view data, uint32_t crc = 0);
+// The same, a byte at a time from a table (what Crc32c does on a processor
+// without SSE 4.2; tests compare the two).
+uint32_t Crc32cPortable(std::string_view data, uint32_t crc = 0);
 
 }  // namespace aos
 

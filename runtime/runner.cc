@@ -20,7 +20,6 @@ Runner::Impl::Impl(RunLog& l, const Program& p, const Dag& d, CallHandler& c, Cl
     members[0].push_back(id);
   }
   for (uint32_t id = 0; id < n; ++id) {
-    const DagNode& dn = dag.nodes[id];
     for (uint32_t c2 : dag.Children(id)) {
       pos[c2] = static_cast<uint32_t>(members[id + 1].size());
       members[id + 1].push_back(c2);
