@@ -444,6 +444,19 @@ bool Items(FunctionCall& c, ValueList* items) {
   return true;
 }
 
+// a, then b's items that a does not have (equal as == says), in b's order.
+EvalResult Union(FunctionCall& c) {
+  if (!c.Kinds({K::kList, K::kList})) return c.WrongArgs();
+  const ValueList& b = c.args[1].as_list();
+  ValueList out = c.a0().as_list();
+  // Each of b's items is looked for in what is built so far.
+  if (!c.Charge((out.size() + b.size()) * 8 + out.size() * b.size())) return c.CostExceeded();
+  for (const Value& x : b) {
+    if (std::find(out.begin(), out.end(), x) == out.end()) out.push_back(x);
+  }
+  return Value::List(std::move(out));
+}
+
 EvalResult Sort(FunctionCall& c) {
   ValueList items;
   if (!Items(c, &items)) return c.WrongArgs();
@@ -598,6 +611,7 @@ const std::vector<FunctionSpec>& FunctionTable() {
       {"min", 1, kMany, R::kElemOfFirst, "min(l) or min(a, b...) -> T", "the least element", MinMax},
       {"max", 1, kMany, R::kElemOfFirst, "max(l) or max(a, b...) -> T", "the greatest element", MinMax},
       {"sort", 1, 1, R::kFirst, "sort(l) -> list", "l in ascending order", Sort},
+      {"union", 2, 2, R::kFirst, "union(a, b) -> list", "a, then the items of b that a does not have", Union},
       {"keys", 1, 1, R::kKeysOfFirst, "keys(m) -> list", "the keys of map m, in order", KeysValues},
       {"values", 1, 1, R::kValuesOfFirst, "values(m) -> list", "the values of map m, in order", KeysValues},
       // The run's world.

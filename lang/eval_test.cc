@@ -397,6 +397,11 @@ TEST_CASE("aggregates sum, order and pick") {
       {"l.sort()", "[1,2,3]"},
       {"sort([1, \"a\"])", "error: sort(): the list mixes kinds"},
       {"sort([[1]])", "error: sort(): cannot order list"},
+      {"union([1, 2], [2, 3, 1, 4])", "[1,2,3,4]"},
+      {"union([], [\"a\", \"a\"])", "[\"a\"]"},
+      {"union([\"x\"], [])", "[\"x\"]"},
+      {"l.union([4, 1])", "[3,1,2,4]"},
+      {"union([1], \"a\")", "error: no such overload: union(list, string)"},
   });
 }
 
