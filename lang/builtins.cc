@@ -104,6 +104,11 @@ std::vector<MethodSpec> MakeTable() {
                "the record with that key, or null"});
   t.push_back({CallNs::kEntity, "delete", CallOp::kEntityDelete, {{"key"}}, {}, Returns::kBool, true,
                "deletes the record; whether there was one"});
+  t.push_back({CallNs::kEntity, "patch", CallOp::kEntityPatch, {{"key"}, {"changes", A::kMap, false, true}}, {},
+               Returns::kRecord, true,
+               "changes some fields of the record (made from the defaults if absent); the changes may use `it`, "
+               "the record as stored when the step runs, and are written with the step, so parallel patches of "
+               "one record all count"});
   t.push_back({CallNs::kEntity, "list", CallOp::kEntityList, {}, {{"limit", A::kInt}}, Returns::kRecords, false,
                "the records in key order (the first limit)"});
   return t;
@@ -154,6 +159,19 @@ std::string CallText(const MethodSpec& m) {
   std::string s = ns + "." + std::string(m.method) + "(";
   for (size_t i = 0; i < m.positional.size(); ++i) s += (i ? ", " : "") + std::string(m.positional[i].name);
   return s + ")";
+}
+
+bool ArgSeesIt(const CallTarget& k, const Call& call, size_t i) {
+  if (!k.known() || i >= call.args.size()) return false;
+  if (!call.arg_names[i].empty()) {
+    for (const auto& a : k.spec->named) {
+      if (a.name == call.arg_names[i]) return a.sees_it;
+    }
+    return false;
+  }
+  size_t p = 0;
+  for (size_t j = 0; j < i; ++j) p += call.arg_names[j].empty() ? 1 : 0;
+  return p < k.spec->positional.size() && k.spec->positional[p].sees_it;
 }
 
 CallTarget ResolveCall(const CallScope& scope, const std::string& callee) {

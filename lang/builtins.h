@@ -30,6 +30,7 @@ enum class CallOp : uint8_t {
   kKvPut, kKvGet,
   kKbAdd, kKbSearch,  // embed the text, then store it or search by it
   kEntityUpsert, kEntityGet, kEntityDelete, kEntityList,
+  kEntityPatch,  // its changes are evaluated with `it`, the stored record, when the step runs
 };
 
 // How a call is carried out: in the run's own store, or as a request to the
@@ -47,6 +48,9 @@ struct ArgSpec {
   std::string_view name;
   ArgType type = ArgType::kAny;
   bool required = false;  // named arguments only: positional ones always are
+  // Evaluated with `it` bound to the entity's stored record, when the step
+  // runs (a patch's changes), not with the other arguments.
+  bool sees_it = false;
 };
 
 // What a call returns (the checker's types, docs/stdlib.md's words).
@@ -75,6 +79,10 @@ struct MethodSpec {
   bool writes;  // changes the world or the stored state (not a read)
   std::string_view doc;
 };
+
+// Whether argument `i` (in the order written) of `call`, which goes to `k`,
+// sees `it` (ArgSpec::sees_it).
+bool ArgSeesIt(const CallTarget& k, const Call& call, size_t i);
 
 // Every method, in the order docs/stdlib.md lists them.
 const std::vector<MethodSpec>& CallTable();

@@ -42,6 +42,7 @@ std::string CallOf(const aos::MethodSpec& m, std::string_view skip = "", const s
   for (const auto& p : m.positional) {
     parts.push_back(m.op == aos::CallOp::kEntityUpsert ? "{id: \"a\", n: 1}"
                     : m.op == aos::CallOp::kHttp         ? "\"/x\""
+                    : p.type == aos::ArgType::kMap       ? "{n: it.n + 1}"
                                                           : "\"text\"");
   }
   for (const auto& a : m.named) {

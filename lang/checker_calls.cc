@@ -198,10 +198,14 @@ TypePtr WorkflowChecker::CheckCall(const Call& call, Ctx& c, StmtKind kind) {
   // Arguments are checked whatever the callee, for their references.
   std::vector<TypePtr> args;
   bool secret_in_args = false;
-  for (const auto& a : call.args) {
+  for (size_t i = 0; i < call.args.size(); ++i) {
     const bool before = c.secret;
     c.secret = false;
-    args.push_back(CheckExpr(*a, c));
+    // A patch's changes see `it`, the record as stored when the step runs.
+    const bool it = ArgSeesIt(k, call, i);
+    if (it) c.locals.emplace_back("it", DeclaredType(k.entity()->name));
+    args.push_back(CheckExpr(*call.args[i], c));
+    if (it) c.locals.pop_back();
     secret_in_args = secret_in_args || c.secret;
     c.secret = before || c.secret;
   }
@@ -243,7 +247,12 @@ TypePtr WorkflowChecker::ResultOf(const Call& call, const CallTarget& k, Ctx& c)
     case Returns::kRecord: {
       TypePtr et = DeclaredType(k.entity()->name);
       if (c.report && !call.args.empty() && k.spec->op == CallOp::kEntityUpsert) {
-        CheckEntityRecord(*k.entity(), *call.args[0], et, c);
+        CheckEntityRecord(*k.entity(), *call.args[0], et, c, false);
+      }
+      if (c.report && call.args.size() == 2 && k.spec->op == CallOp::kEntityPatch) {
+        c.locals.emplace_back("it", et);
+        CheckEntityRecord(*k.entity(), *call.args[1], et, c, true);
+        c.locals.pop_back();
       }
       return et;
     }
@@ -261,7 +270,8 @@ TypePtr WorkflowChecker::AgentOutputType(const AgentDecl& a) {
   return AnyType();
 }
 
-void WorkflowChecker::CheckEntityRecord(const TypeDecl& ent, const Expr& arg, const TypePtr& et, Ctx& c) {
+void WorkflowChecker::CheckEntityRecord(const TypeDecl& ent, const Expr& arg, const TypePtr& et, Ctx& c,
+                                        bool patch) {
   if (arg.kind != ExprKind::kMap) return;
   std::set<std::string> given;
   for (size_t i = 0; i + 1 < arg.args().size(); i += 2) {
@@ -269,6 +279,18 @@ void WorkflowChecker::CheckEntityRecord(const TypeDecl& ent, const Expr& arg, co
     if (key.kind != ExprKind::kLiteral || key.literal().kind() != ValueKind::kString) continue;
     const std::string& f = key.literal().as_string();
     given.insert(f);
+    if (patch) {
+      const Field* kf = nullptr;
+      for (const auto& fd : ent.fields) {
+        if (fd.is_key) kf = &fd;
+      }
+      if (kf && kf->name == f) {
+        auto& d = d_.Error(src_, key.span, "E110",
+                           ent.name + ".patch() cannot change the key field " + Quote(f));
+        d.hints.push_back("the key is the first argument: patch the record with that key");
+        continue;
+      }
+    }
     TypePtr ft = FieldOf(*et, f);
     if (!ft) {
       auto& d = d_.Error(src_, key.span, "E107",
@@ -288,7 +310,7 @@ void WorkflowChecker::CheckEntityRecord(const TypeDecl& ent, const Expr& arg, co
     }
   }
   for (const auto& fd : ent.fields) {
-    if (fd.is_key && !given.count(fd.name)) {
+    if (!patch && fd.is_key && !given.count(fd.name)) {
       d_.Error(src_, arg.span, "E109",
                ent.name + ".upsert() needs the key field " + Quote(fd.name));
     }

@@ -142,7 +142,9 @@ class WorkflowChecker {
 
   TypePtr AgentOutputType(const AgentDecl& a);
 
-  void CheckEntityRecord(const TypeDecl& ent, const Expr& arg, const TypePtr& et, Ctx& c);
+  // The fields of a record given to upsert (the key required) or of a
+  // patch's changes (the key refused).
+  void CheckEntityRecord(const TypeDecl& ent, const Expr& arg, const TypePtr& et, Ctx& c, bool patch);
 
   void CheckAllowed(const Call& call, const CallTarget& k);
 

@@ -138,8 +138,14 @@ void Runner::Impl::CheckTypedAnswer(uint32_t node, CallResult& r) {
 }
 
 bool Runner::Impl::EvalArgs(const Call& call, int s, const std::string& key, uint32_t node, Args* out) {
+  const CallTarget k = Target(call);
   for (size_t i = 0; i < call.args.size(); ++i) {
     Value v;
+    // A patch's changes are evaluated when the record is read (InlineCall).
+    if (ArgSeesIt(k, call, i)) {
+      out->positional.push_back(Value());
+      continue;
+    }
     if (!EvalOrFail(*call.args[i], s, key, &v, "argument", node)) return false;
     if (call.arg_names[i].empty()) {
       out->positional.push_back(std::move(v));

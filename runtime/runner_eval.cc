@@ -5,6 +5,10 @@
 namespace aos {
 
 Env::Lookup Runner::Impl::InstEnv::Find(std::string_view name, Value* out) const {
+  if (it_ && name == "it") {
+    *out = *it_;
+    return Lookup::kFound;
+  }
   const std::string n(name);
   for (int s = scope_; s >= 0; s = r_.scopes[s].parent) {
     const Scope& sc = r_.scopes[s];
@@ -141,8 +145,10 @@ std::string Runner::Impl::RedactSecrets(std::string message) const {
 }
 
 bool Runner::Impl::EvalOrFail(const Expr& e, int s, const std::string& key, Value* out,
-                              const char* what, uint32_t node) {
-  EvalResult r = Eval(e, s, key);
+                              const char* what, uint32_t node, const Value* it) {
+  InstEnv env(*this, s, key);
+  env.BindIt(it);
+  EvalResult r = EvalIn(e, env);
   if (r.ok()) {
     *out = std::move(r.value());
     return true;

@@ -153,11 +153,14 @@ struct Runner::Impl {
 
     // Whether this evaluation read secret() or a value derived from one.
     bool touched_secret() const { return touched_secret_; }
+    // Binds `it` (a patch's record) for this evaluation.
+    void BindIt(const Value* it) { it_ = it; }
 
    private:
     Impl& r_;
     int scope_;
     std::string inst_;
+    const Value* it_ = nullptr;
     mutable bool touched_secret_ = false;
   };
 
@@ -180,8 +183,9 @@ struct Runner::Impl {
 
   // Evaluates e for instance `key`; on an error fails the statement (its
   // `what`: "argument", "condition", ...) and returns false.
+  // `it`, when given, is bound for the evaluation (a patch's record).
   bool EvalOrFail(const Expr& e, int s, const std::string& key, Value* out, const char* what,
-                  uint32_t node);
+                  uint32_t node, const Value* it = nullptr);
 
   // The statement's `describe` text, evaluated in its scope (interpolation
   // included) for the trace; null when it has none or it does not evaluate.
@@ -348,6 +352,7 @@ struct Runner::Impl {
   // false for a call that is not one of them.
   bool InlineCall(const CallTarget& k, const Args& a, int s, uint32_t node, const std::string& key);
   void InlineKv(const CallTarget& k, const Args& a, int s, uint32_t node, const std::string& key);
+  void InlinePatch(const TypeDecl& et, const Args& a, int s, uint32_t node, const std::string& key);
 
   Store& StoreOf() { return log.store(); }
 

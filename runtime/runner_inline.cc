@@ -240,6 +240,35 @@ void Runner::Impl::InlineKv(const CallTarget& k, const Args& a, int s, uint32_t 
   Complete(s, node, key, out);
 }
 
+namespace {
+
+// The record's declared fields, in declaration order: from `rec` where it
+// has them, else the declared default, else null.
+Value WithDefaults(const TypeDecl& et, const Value& rec) {
+  ValueMap fields;
+  for (const auto& f : et.fields) {
+    const Value* v = rec.kind() == ValueKind::kMap ? rec.Find(f.name) : nullptr;
+    if (v) {
+      fields.emplace_back(Value::String(f.name), *v);
+    } else if (f.default_value) {
+      MapEnv none;
+      EvalResult r = Evaluate(*f.default_value, none);
+      fields.emplace_back(Value::String(f.name), r.ok() ? r.value() : Value());
+    } else {
+      fields.emplace_back(Value::String(f.name), Value());
+    }
+  }
+  return Value::Map(std::move(fields));
+}
+
+// Patches of one record by runs of this process (serve runs several) are
+// read, changed and written under this lock, and the write is flushed
+// before it is released: no patch reads a record another has changed but
+// not yet written. One process writes a data directory (rocks_store.cc).
+std::mutex patch_mu;
+
+}  // namespace
+
 bool Runner::Impl::InlineCall(const CallTarget& k, const Args& a, int s, uint32_t node, const std::string& key) {
   if (!k.known() || RequestOf(k.spec->op) != RequestKind::kInline) return false;
   SeeOwnWrites();
@@ -288,26 +317,17 @@ bool Runner::Impl::InlineCall(const CallTarget& k, const Args& a, int s, uint32_
     Complete(s, node, key, Value::Bool(!before.is_null()));
     return true;
   }
+  if (op == CallOp::kEntityPatch) {
+    InlinePatch(et, a, s, node, key);
+    return true;
+  }
   // upsert: the record, with declared defaults filled in.
   const Value rec = a.positional.empty() ? Value() : a.positional[0];
   if (rec.kind() != ValueKind::kMap || !key_field) {
     FailStep(key, "expr.error", et.name + ".upsert needs a record");
     return true;
   }
-  ValueMap fields;
-  for (const auto& f : et.fields) {
-    const Value* v = rec.Find(f.name);
-    if (v) {
-      fields.emplace_back(S(f.name), *v);
-    } else if (f.default_value) {
-      MapEnv none;
-      EvalResult r = Evaluate(*f.default_value, none);
-      fields.emplace_back(S(f.name), r.ok() ? r.value() : Value());
-    } else {
-      fields.emplace_back(S(f.name), Value());
-    }
-  }
-  Value after = M(std::move(fields));
+  Value after = WithDefaults(et, rec);
   const Value* idv = after.Find(key_field->name);
   if (!idv || idv->is_null()) {
     FailStep(key, "expr.error", et.name + ".upsert: the key field '" + key_field->name + "' is missing");
@@ -319,6 +339,50 @@ bool Runner::Impl::InlineCall(const CallTarget& k, const Args& a, int s, uint32_
   log.Append(key, events::EntityChanged{et.name, id, before, after});
   Complete(s, node, key, after);
   return true;
+}
+
+void Runner::Impl::InlinePatch(const TypeDecl& et, const Args& a, int s, uint32_t node, const std::string& key) {
+  const Field* key_field = nullptr;
+  for (const auto& f : et.fields) {
+    if (f.is_key) key_field = &f;
+  }
+  const Value idv = a.positional.empty() ? Value() : a.positional[0];
+  if (!key_field || idv.is_null()) {
+    FailStep(key, "expr.error", et.name + ".patch needs the key of a record");
+    return;
+  }
+  const std::string id = idv.ToDisplayString();
+  const std::string skey = et.name + std::string(1, '\0') + id;
+  std::lock_guard<std::mutex> lock(patch_mu);
+  Store& store = StoreOf();
+  Value before;
+  if (auto raw = store.Get(Column::kEntities, skey); raw && !DecodeValue(*raw, &before)) before = Value();
+  // `it`: the stored record, its absent fields at their defaults (a record
+  // not stored yet: the defaults and the key).
+  const Value it = WithDefaults(et, before.is_null() ? M({{S(key_field->name), idv}}) : before);
+  Value changes;
+  if (!EvalOrFail(*StmtOf(node).call->args[1], s, key, &changes, "the changes", node, &it)) return;
+  if (changes.kind() != ValueKind::kMap) {
+    FailStep(key, "expr.error", et.name + ".patch: the changes must be a map of fields, not " +
+                                    std::string(KindName(changes.kind())));
+    return;
+  }
+  ValueMap fields = it.as_map();
+  for (const auto& [name, value] : changes.as_map()) {
+    const std::string f = name.ToDisplayString();
+    auto at = std::find_if(fields.begin(), fields.end(), [&](const auto& kv) { return kv.first.ToDisplayString() == f; });
+    if (at == fields.end() || f == key_field->name) {
+      FailStep(key, "expr.error", et.name + ".patch: " +
+                                      (at == fields.end() ? "no field '" + f + "'" : "the key field '" + f + "' cannot change"));
+      return;
+    }
+    at->second = value;
+  }
+  Value after = Value::Map(std::move(fields));
+  log.batch().Put(Column::kEntities, skey, EncodeValue(after));
+  log.Append(key, events::EntityChanged{et.name, id, before, after});
+  Complete(s, node, key, after);
+  log.Flush(opt.durability == Durability::kStrict);
 }
 
 }  // namespace aos

@@ -10,6 +10,8 @@
 // through aosrun in tests/aosrun_cli_test.py.
 #include <catch2/catch.hpp>
 
+#include <thread>
+
 #include "runtime/runner_test_support.h"
 
 namespace aos {
@@ -192,6 +194,76 @@ TEST_CASE("entities are written with the step and read back", "[runner]") {
   Driven d = Drive(store, clock, calls, w, Value::Map({}), 0);
   REQUIRE(d.outcome.status == RunStatus::kCompleted);
   CHECK(d.outcome.output.ToJson() == R"({"n":2,"b":0.0})");
+}
+
+const char* kCounter =
+    "entity Counter { key id: string  n: int = 0  tags: list<string> = [] }\n"
+    "workflow bump(xs: list<int>) {\n"
+    "  for x in xs max 4 {\n"
+    "    step p = Counter.patch(\"c\", {n: it.n + 1, tags: union(it.tags, [\"t${x % 3}\"])})\n"
+    "  }\n"
+    "  step last = Counter.get(\"c\") after p\n"
+    "  output last\n}\n";
+
+Value Items(int n) {
+  ValueList xs;
+  for (int i = 0; i < n; ++i) xs.push_back(Value::Int(i));
+  return Value::Map({{S("xs"), Value::List(std::move(xs))}});
+}
+
+TEST_CASE("patches of one record by parallel items all count", "[runner]") {
+  MemoryStore store;
+  ManualClock clock(kStart);
+  FakeCalls calls;
+  Loaded w = Load("c.aos", kCounter);
+  Driven d = Drive(store, clock, calls, w, Items(20), 0);
+  REQUIRE(d.outcome.status == RunStatus::kCompleted);
+  // Made from the defaults by the first patch; every item's change counts.
+  CHECK(d.outcome.output.ToJson() == R"({"id":"c","n":20,"tags":["t0","t1","t2"]})");
+  CHECK(calls.calls() == 0);
+}
+
+TEST_CASE("patches of one record by two runs at once all count", "[runner]") {
+  MemoryStore store;
+  ManualClock clock(kStart);
+  FakeCalls calls;
+  Loaded w = Load("c.aos", kCounter);
+  auto run = [&](const std::string& id) {
+    RunLog log(store, clock);
+    log.Begin(id);
+    std::string error;
+    REQUIRE(StartRun(log, *w.program, *w.dag, "c.aos", w.source, Items(50), false, &error));
+    return Runner(log, *w.program, *w.dag, calls, clock, RunOptions{}).Run();
+  };
+  RunOutcome a, b;
+  std::thread t([&] { a = run("run-a"); });
+  b = run("run-b");
+  t.join();
+  REQUIRE(a.status == RunStatus::kCompleted);
+  REQUIRE(b.status == RunStatus::kCompleted);
+  auto raw = store.Get(Column::kEntities, std::string("Counter") + std::string(1, '\0') + "c");
+  REQUIRE(raw);
+  Value v;
+  REQUIRE(DecodeValue(*raw, &v));
+  CHECK(v.Find("n")->as_int() == 100);
+}
+
+TEST_CASE("a patch that cannot apply fails its step and writes nothing", "[runner]") {
+  MemoryStore store;
+  ManualClock clock(kStart);
+  FakeCalls calls;
+  Loaded w = Load("p.aos",
+                  "entity Lead { key email: string  n: int = 12 }\n"
+                  "workflow p(by: int) {\n"
+                  "  step a = Lead.patch(\"a@x\", {n: it.n / by})\n"
+                  "  output a\n}\n");
+  Driven d = Drive(store, clock, calls, w, Value::Map({{S("by"), Value::Int(0)}}), 0);
+  CHECK(d.outcome.status == RunStatus::kFailed);
+  CHECK(d.outcome.error.Find("message")->ToDisplayString().find("the changes") != std::string::npos);
+  CHECK_FALSE(store.Get(Column::kEntities, std::string("Lead") + std::string(1, '\0') + "a@x"));
+  Driven ok = Drive(store, clock, calls, w, Value::Map({{S("by"), Value::Int(4)}}), 0);
+  REQUIRE(ok.outcome.status == RunStatus::kCompleted);
+  CHECK(ok.outcome.output.ToJson() == R"({"email":"a@x","n":3})");
 }
 
 TEST_CASE("missing inputs and unknown parameters are refused at start", "[runner]") {
