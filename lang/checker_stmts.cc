@@ -321,7 +321,42 @@ bool WorkflowChecker::IsReadStep(const Stmt& s) {
   return k.known() && !k.spec->writes;
 }
 
+// The lost-update pattern (state.md §1): items of a parallel for that read
+// a record of E and upsert E can overwrite each other's changes; a patch
+// reads and writes in one step.
+void WorkflowChecker::LintParallelUpserts(uint32_t for_node) {
+  const Stmt& loop = *dag_->nodes[for_node].stmt;
+  if (loop.loop().max_parallel && *loop.loop().max_parallel <= 1) return;
+  std::map<const TypeDecl*, const Stmt*> reads;
+  std::vector<std::pair<const TypeDecl*, const Stmt*>> upserts;
+  std::vector<uint32_t> stack(dag_->Children(for_node).begin(), dag_->Children(for_node).end());
+  while (!stack.empty()) {
+    const uint32_t n = stack.back();
+    stack.pop_back();
+    for (uint32_t c : dag_->Children(n)) stack.push_back(c);
+    const Stmt& s = *dag_->nodes[n].stmt;
+    if (!s.call) continue;
+    const CallTarget k = prog_.Target(*s.call);
+    if (!k.known() || !k.entity()) continue;
+    const CallOp op = k.spec->op;
+    if (op == CallOp::kEntityGet || op == CallOp::kEntityList) reads.emplace(k.entity(), &s);
+    if (op == CallOp::kEntityUpsert) upserts.emplace_back(k.entity(), &s);
+  }
+  for (const auto& [ent, up] : upserts) {
+    auto r = reads.find(ent);
+    if (r == reads.end()) continue;
+    auto& d = d_.Warning(src_, up->name_span, "W206",
+                         "items of this parallel for read " + ent->name + " (" + Quote(r->second->name) +
+                             ") and upsert it (" + Quote(up->name) + "): one item can overwrite another's change");
+    d.hints.push_back("use " + ent->name + ".patch(key, {field: expr using it}): every change counts; or run the "
+                      "items one at a time with max 1");
+  }
+}
+
 void WorkflowChecker::Lint() {
+  for (uint32_t i = 0; i < dag_->nodes.size(); ++i) {
+    if (dag_->nodes[i].stmt->kind == StmtKind::kFor) LintParallelUpserts(i);
+  }
   // Unused reads.
   for (uint32_t i = 0; i < dag_->nodes.size(); ++i) {
     const Stmt& s = *dag_->nodes[i].stmt;

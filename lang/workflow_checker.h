@@ -176,6 +176,7 @@ class WorkflowChecker {
   bool IsReadStep(const Stmt& s);
 
   void Lint();
+  void LintParallelUpserts(uint32_t for_node);
 
   Program& prog_;
   const SourceFile* src_;
