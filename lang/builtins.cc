@@ -34,6 +34,7 @@ std::string_view ArgTypeName(ArgType t) {
     case ArgType::kNumber: return "number";
     case ArgType::kDuration: return "duration";
     case ArgType::kMap: return "map";
+    case ArgType::kBool: return "bool";
   }
   return "any";
 }
@@ -109,8 +110,11 @@ std::vector<MethodSpec> MakeTable() {
                "changes some fields of the record (made from the defaults if absent); the changes may use `it`, "
                "the record as stored when the step runs, and are written with the step, so parallel patches of "
                "one record all count"});
-  t.push_back({CallNs::kEntity, "list", CallOp::kEntityList, {}, {{"limit", A::kInt}}, Returns::kRecords, false,
-               "the records in key order (the first limit)"});
+  t.push_back({CallNs::kEntity, "list", CallOp::kEntityList, {},
+               {{"where", A::kBool, false, true}, {"order_by", A::kString}, {"desc", A::kBool}, {"limit", A::kInt}},
+               Returns::kRecords, false,
+               "the records where `where` holds (it sees `it`, each record), in key order or by the field "
+               "order_by (desc: largest first; nulls last), the first limit"});
   return t;
 }
 

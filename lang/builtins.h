@@ -41,7 +41,7 @@ RequestKind RequestOf(CallOp op);
 std::string_view RequestKindName(RequestKind k);
 
 // What an argument must be. kAddresses: a string or a list of strings.
-enum class ArgType : uint8_t { kAny, kString, kAddresses, kInt, kNumber, kDuration, kMap };
+enum class ArgType : uint8_t { kAny, kString, kAddresses, kInt, kNumber, kDuration, kMap, kBool };
 std::string_view ArgTypeName(ArgType t);  // "string", "an address or a list", ...
 
 struct ArgSpec {

@@ -20,7 +20,7 @@ const char kPrelude[] =
 // A value of the type an argument takes; `wrong`: one of another type.
 std::string ValueOf(aos::ArgType t, bool wrong) {
   using A = aos::ArgType;
-  if (wrong) return t == A::kString || t == A::kAddresses || t == A::kMap ? "42" : "\"text\"";
+  if (wrong) return t == A::kString || t == A::kAddresses || t == A::kMap || t == A::kBool ? "42" : "\"text\"";
   switch (t) {
     case A::kString: return "\"text\"";
     case A::kAddresses: return "\"a@example.com\"";
@@ -29,6 +29,7 @@ std::string ValueOf(aos::ArgType t, bool wrong) {
     case A::kDuration: return "duration(\"10s\")";
     case A::kMap: return "{\"k\": \"v\"}";
     case A::kAny: return "\"text\"";
+    case A::kBool: return "true";
   }
   return "null";
 }
@@ -79,7 +80,10 @@ TEST_CASE("the checker accepts every call of the table with its arguments, and r
         CHECK(Check(m, CallOf(m, a.name)).find("needs the argument '" + std::string(a.name) + "'") !=
               std::string::npos);
       } else {
-        CHECK(Check(m, CallOf(m, "", std::string(a.name) + ": " + ValueOf(a.type, false))) == "");
+        // A value the argument takes: an order_by names a field of E; a
+        // where that sees `it` uses it.
+        const std::string good = a.name == "order_by" ? "\"n\"" : a.sees_it ? "it.n > 0" : ValueOf(a.type, false);
+        CHECK(Check(m, CallOf(m, "", std::string(a.name) + ": " + good)) == "");
       }
       if (a.type != aos::ArgType::kAny && !a.required) {
         CHECK(Check(m, CallOf(m, "", std::string(a.name) + ": " + ValueOf(a.type, true))) != "");

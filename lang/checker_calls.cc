@@ -21,6 +21,7 @@ bool ArgFits(const Type& t, ArgType want) {
     case ArgType::kNumber: return t.kind == K::kInt || t.kind == K::kUint || t.kind == K::kDouble;
     case ArgType::kDuration: return t.kind == K::kDuration;
     case ArgType::kMap: return t.kind == K::kMap || t.kind == K::kRecord;
+    case ArgType::kBool: return t.kind == K::kBool;
     case ArgType::kAny: return true;
   }
   return true;
@@ -257,7 +258,22 @@ TypePtr WorkflowChecker::ResultOf(const Call& call, const CallTarget& k, Ctx& c)
       return et;
     }
     case Returns::kRecordOrNull: return OptionalOf(DeclaredType(k.entity()->name));
-    case Returns::kRecords: return ListOf(DeclaredType(k.entity()->name));
+    case Returns::kRecords: {
+      TypePtr et = DeclaredType(k.entity()->name);
+      for (size_t i = 0; c.report && i < call.args.size(); ++i) {
+        const Expr& a = *call.args[i];
+        if (call.arg_names[i] != "order_by" || a.kind != ExprKind::kLiteral ||
+            a.literal().kind() != ValueKind::kString || FieldOf(*et, a.literal().as_string())) {
+          continue;
+        }
+        auto& d = d_.Error(src_, a.span, "E107",
+                           "entity " + Quote(k.entity()->name) + " has no field " + Quote(a.literal().as_string()));
+        std::vector<std::string> names;
+        for (const auto& fd : k.entity()->fields) names.push_back(fd.name);
+        AddDidYouMean(d, a.literal().as_string(), names);
+      }
+      return ListOf(et);
+    }
     case Returns::kBool: return ScalarType(Kind::kBool);
   }
   return AnyType();

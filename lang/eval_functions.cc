@@ -541,6 +541,8 @@ using R = ResultRule;
 
 }  // namespace
 
+bool SortsBefore(const Value& a, const Value& b) { return Less(a, b); }
+
 const std::vector<FunctionSpec>& FunctionTable() {
   static const std::vector<FunctionSpec> table = {
       // Special forms: the evaluator and the checker handle them apart.

@@ -68,6 +68,10 @@ EvalResult CallFunction(const Expr& e, const std::string& name, const std::vecto
 
 // Numbers as CEL compares them: int, uint and double are all numbers.
 bool IsNum(ValueKind k);
+// The order sort() puts values in (numbers by value, strings bytewise,
+// times, durations, money, false before true); false between kinds it does
+// not order.
+bool SortsBefore(const Value& a, const Value& b);
 double AsDouble(const Value& v);
 // (CompareNumbers is in lang/value.h.)
 

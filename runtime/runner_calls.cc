@@ -143,7 +143,11 @@ bool Runner::Impl::EvalArgs(const Call& call, int s, const std::string& key, uin
     Value v;
     // A patch's changes are evaluated when the record is read (InlineCall).
     if (ArgSeesIt(k, call, i)) {
-      out->positional.push_back(Value());
+      if (call.arg_names[i].empty()) {
+        out->positional.push_back(Value());
+      } else {
+        out->named.emplace_back(S(std::string(call.arg_names[i])), Value());
+      }
       continue;
     }
     if (!EvalOrFail(*call.args[i], s, key, &v, "argument", node)) return false;

@@ -353,6 +353,7 @@ struct Runner::Impl {
   bool InlineCall(const CallTarget& k, const Args& a, int s, uint32_t node, const std::string& key);
   void InlineKv(const CallTarget& k, const Args& a, int s, uint32_t node, const std::string& key);
   void InlinePatch(const TypeDecl& et, const Args& a, int s, uint32_t node, const std::string& key);
+  void InlineList(const TypeDecl& et, const Args& a, int s, uint32_t node, const std::string& key);
 
   Store& StoreOf() { return log.store(); }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include "lang/allow.h"
+#include "lang/eval_functions.h"
 #include "runtime/codec.h"
 #include "runtime/schema.h"
 
@@ -291,16 +292,7 @@ bool Runner::Impl::InlineCall(const CallTarget& k, const Args& a, int s, uint32_
   };
   const CallOp op = k.spec->op;
   if (op == CallOp::kEntityList) {
-    int64_t limit = INT64_MAX;
-    if (const Value* l = a.Named("limit"); l && l->kind() == ValueKind::kInt) limit = l->as_int();
-    ValueList items;
-    store.Scan(Column::kEntities, prefix, prefix, [&](std::string_view, std::string_view raw) {
-      if (static_cast<int64_t>(items.size()) >= limit) return false;
-      Value v;
-      if (DecodeValue(raw, &v)) items.push_back(std::move(v));
-      return true;
-    });
-    Complete(s, node, key, Value::List(std::move(items)));
+    InlineList(et, a, s, node, key);
     return true;
   }
   if (op == CallOp::kEntityGet || op == CallOp::kEntityDelete) {
@@ -339,6 +331,61 @@ bool Runner::Impl::InlineCall(const CallTarget& k, const Args& a, int s, uint32_
   log.Append(key, events::EntityChanged{et.name, id, before, after});
   Complete(s, node, key, after);
   return true;
+}
+
+// E.list: the records where `where` holds (evaluated per record with `it`
+// bound), in key order or by a field, the first `limit`.
+void Runner::Impl::InlineList(const TypeDecl& et, const Args& a, int s, uint32_t node, const std::string& key) {
+  int64_t limit = INT64_MAX;
+  if (const Value* l = a.Named("limit"); l && l->kind() == ValueKind::kInt) limit = std::max<int64_t>(0, l->as_int());
+  std::string order_by;
+  if (const Value* o = a.Named("order_by"); o && o->kind() == ValueKind::kString) order_by = o->as_string();
+  const Value* desc = a.Named("desc");
+  const bool descending = desc && desc->kind() == ValueKind::kBool && desc->as_bool();
+  const Call& call = *StmtOf(node).call;
+  const Expr* where = nullptr;
+  for (size_t i = 0; i < call.args.size(); ++i) {
+    if (call.arg_names[i] == "where") where = call.args[i];
+  }
+  const std::string prefix = et.name + std::string(1, '\0');
+  ValueList items;
+  bool failed = false;
+  StoreOf().Scan(Column::kEntities, prefix, prefix, [&](std::string_view, std::string_view raw) {
+    // In key order the first `limit` that pass are the answer.
+    if (order_by.empty() && static_cast<int64_t>(items.size()) >= limit) return false;
+    Value v;
+    if (!DecodeValue(raw, &v)) return true;
+    if (where) {
+      Value keep;
+      if (!EvalOrFail(*where, s, key, &keep, "where", node, &v)) {
+        failed = true;
+        return false;
+      }
+      if (keep.kind() != ValueKind::kBool) {
+        FailStep(key, "expr.error", "where: is " + std::string(KindName(keep.kind())) + ", not bool");
+        failed = true;
+        return false;
+      }
+      if (!keep.as_bool()) return true;
+    }
+    items.push_back(std::move(v));
+    return true;
+  });
+  if (failed) return;
+  if (!order_by.empty()) {
+    auto field = [&](const Value& r) {
+      const Value* f = r.Find(order_by);
+      return f ? *f : Value();
+    };
+    // Nulls last either way; the rest ascending or, with desc, descending.
+    std::stable_sort(items.begin(), items.end(), [&](const Value& x, const Value& y) {
+      const Value fx = field(x), fy = field(y);
+      if (fx.is_null() || fy.is_null()) return !fx.is_null() && fy.is_null();
+      return descending ? SortsBefore(fy, fx) : SortsBefore(fx, fy);
+    });
+    if (static_cast<int64_t>(items.size()) > limit) items.resize(static_cast<size_t>(limit));
+  }
+  Complete(s, node, key, Value::List(std::move(items)));
 }
 
 void Runner::Impl::InlinePatch(const TypeDecl& et, const Args& a, int s, uint32_t node, const std::string& key) {

@@ -266,6 +266,43 @@ TEST_CASE("a patch that cannot apply fails its step and writes nothing", "[runne
   CHECK(ok.outcome.output.ToJson() == R"({"email":"a@x","n":3})");
 }
 
+TEST_CASE("E.list filters with where (it: each record), orders by a field, limits", "[runner]") {
+  MemoryStore store;
+  ManualClock clock(kStart);
+  FakeCalls calls;
+  Loaded w = Load("l.aos",
+                  "entity Lead { key email: string  score: double?  tier: string = \"free\" }\n"
+                  "workflow l(min: double) {\n"
+                  "  for r in [[\"a\", 0.9], [\"b\", 0.2], [\"c\", 0.7], [\"d\", 0.95]] {\n"
+                  "    step u = Lead.upsert({email: r[0], score: r[1]})\n"
+                  "  }\n"
+                  "  step n = Lead.upsert({email: \"e\"}) after u\n"
+                  "  step top = Lead.list(where: it.tier == \"free\" && default(it.score, 0.0) >= min, "
+                  "order_by: \"score\", desc: true, limit: 2) after n\n"
+                  "  step asc = Lead.list(order_by: \"score\") after n\n"
+                  "  step keyed = Lead.list(where: it.email != \"a\", limit: 2) after n\n"
+                  "  output {top: top.map(x, x.email), asc: asc.map(x, x.email), keyed: keyed.map(x, x.email)}\n}\n");
+  Driven d = Drive(store, clock, calls, w, Value::Map({{S("min"), Value::Double(0.5)}}), 0);
+  REQUIRE(d.outcome.status == RunStatus::kCompleted);
+  // Nulls (e has no score) sort last; key order without order_by.
+  CHECK(d.outcome.output.ToJson() == R"({"top":["d","a"],"asc":["b","c","a","d","e"],"keyed":["b","c"]})");
+}
+
+TEST_CASE("a where that is not a bool fails the step", "[runner]") {
+  MemoryStore store;
+  ManualClock clock(kStart);
+  FakeCalls calls;
+  Loaded w = Load("l.aos",
+                  "entity Lead { key email: string  tags: any = null }\n"
+                  "workflow l() {\n"
+                  "  step u = Lead.upsert({email: \"a\", tags: \"x\"})\n"
+                  "  step bad = Lead.list(where: it.tags == \"x\" ? it.tags : false) after u\n"
+                  "  output bad\n}\n");
+  Driven d = Drive(store, clock, calls, w, Value::Map({}), 0);
+  CHECK(d.outcome.status == RunStatus::kFailed);
+  CHECK(d.outcome.error.Find("message")->ToDisplayString().find("not bool") != std::string::npos);
+}
+
 TEST_CASE("missing inputs and unknown parameters are refused at start", "[runner]") {
   MemoryStore store;
   ManualClock clock(kStart);
