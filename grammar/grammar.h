@@ -87,6 +87,7 @@ struct kw_null : TAO_PEGTL_KEYWORD("null") {};
 
 // Contextual keywords.
 struct kw_key : TAO_PEGTL_KEYWORD("key") {};
+struct kw_index : TAO_PEGTL_KEYWORD("index") {};  // contextual: entity bodies
 struct kw_budget : TAO_PEGTL_KEYWORD("budget") {};
 struct kw_concurrency : TAO_PEGTL_KEYWORD("concurrency") {};
 struct kw_retry : TAO_PEGTL_KEYWORD("retry") {};
@@ -342,6 +343,9 @@ struct field : seq<field_name, _, must<field_colon>, _, must<type_expected>,
                    opt<_, field_default>> {};
 struct key_field_body : field {};
 struct key_field : if_must<seq<kw_key, _, not_at<colon>>, key_field_body> {};
+// `index F` in an entity: E.find(F: value) looks records up by F.
+struct index_field : word {};
+struct index_decl : if_must<seq<kw_index, _, not_at<colon>>, index_field> {};
 struct open_brace : one<'{'> {};
 struct close_type : one<'}'> {};
 struct type_decl
@@ -352,7 +356,7 @@ struct close_entity : one<'}'> {};
 struct entity_decl
     : opened<open_kind::decl,
              if_must<kw_entity, _, decl_name, _, open_brace, _,
-                     star<sor<key_field, field>, _>, close_entity>> {};
+                     star<sor<key_field, index_decl, field>, _>, close_entity>> {};
 
 // `key: expr` settings of connectors and agents; the checker knows the keys.
 struct setting_key : word {};
@@ -557,6 +561,8 @@ AOS_SELECT(decl_name, decl_name)
 AOS_SELECT(field, field)
 AOS_SELECT(key_field_body, field)
 AOS_SELECT(key_field, key_field)
+AOS_SELECT(index_decl, index_decl)
+AOS_SELECT(index_field, index_field)
 AOS_SELECT(param, param)
 AOS_SELECT(field_name, field_name)
 AOS_SELECT(field_default, field_default)

@@ -157,6 +157,12 @@ struct TypeDecl {
   Span name_span;
   std::vector<Field> fields;
   bool is_entity = false;  // entity: exactly one field has is_key
+  // An entity's indexed fields (`index F`), in file order.
+  struct Index {
+    std::string_view field;  // a view into the source
+    Span span;
+  };
+  std::vector<Index> indexes;
 };
 
 struct Setting {

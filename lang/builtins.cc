@@ -110,6 +110,9 @@ std::vector<MethodSpec> MakeTable() {
                "changes some fields of the record (made from the defaults if absent); the changes may use `it`, "
                "the record as stored when the step runs, and are written with the step, so parallel patches of "
                "one record all count"});
+  t.push_back({CallNs::kEntity, "find", CallOp::kEntityFind, {}, {}, Returns::kRecords, false,
+               "E.find(F: value): the records whose field F (declared `index F`) equals value, in key order",
+               true});
   t.push_back({CallNs::kEntity, "list", CallOp::kEntityList, {},
                {{"where", A::kBool, false, true}, {"order_by", A::kString}, {"desc", A::kBool}, {"limit", A::kInt}},
                Returns::kRecords, false,

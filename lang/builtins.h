@@ -31,6 +31,7 @@ enum class CallOp : uint8_t {
   kKbAdd, kKbSearch,  // embed the text, then store it or search by it
   kEntityUpsert, kEntityGet, kEntityDelete, kEntityList,
   kEntityPatch,  // its changes are evaluated with `it`, the stored record, when the step runs
+  kEntityFind,   // by an indexed field
 };
 
 // How a call is carried out: in the run's own store, or as a request to the
@@ -78,6 +79,9 @@ struct MethodSpec {
   Returns returns;
   bool writes;  // changes the world or the stored state (not a read)
   std::string_view doc;
+  // Instead of `named`: one named argument, an indexed field of the entity
+  // (E.find(F: value)).
+  bool named_is_index = false;
 };
 
 // Whether argument `i` (in the order written) of `call`, which goes to `k`,

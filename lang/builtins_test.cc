@@ -13,7 +13,7 @@ namespace {
 
 const char kPrelude[] =
     "aos 0.1\n"
-    "entity E {\n  key id: string\n  n: int\n}\n"
+    "entity E {\n  key id: string\n  n: int\n  index n\n}\n"
     "connector C = http {\n  base_url: \"http://localhost:1\"\n}\n"
     "agent A {\n  model: \"small\"\n  instructions: \"be brief\"\n}\n";
 
@@ -49,6 +49,7 @@ std::string CallOf(const aos::MethodSpec& m, std::string_view skip = "", const s
   for (const auto& a : m.named) {
     if (a.required && a.name != skip) parts.push_back(std::string(a.name) + ": " + ValueOf(a.type, false));
   }
+  if (m.named_is_index) parts.push_back("n: 1");  // E's indexed field
   if (!extra.empty()) parts.push_back(extra);
   for (size_t i = 0; i < parts.size(); ++i) s += (i ? ", " : "") + parts[i];
   return s + ")";

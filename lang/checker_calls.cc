@@ -145,6 +145,49 @@ std::string TypeWords(ArgType t) {
 }
 }  // namespace
 
+void WorkflowChecker::CheckFindArgs(const Call& call, const TypeDecl& ent, const std::vector<TypePtr>& args,
+                                    Ctx& c) {
+  std::vector<std::string> indexed;
+  for (const auto& ix : ent.indexes) indexed.emplace_back(ix.field);
+  const TypePtr et = DeclaredType(ent.name);
+  size_t named = 0;
+  bool positional = false;
+  for (size_t i = 0; i < call.args.size(); ++i) {
+    const std::string name(call.arg_names[i]);
+    if (name.empty()) {
+      positional = true;
+      d_.Error(src_, call.args[i]->span, "E106",
+               call.callee + "() takes no positional argument: name the field, as in " + ent.name + ".find(" +
+                   (indexed.empty() ? std::string("field") : indexed[0]) + ": value)");
+      continue;
+    }
+    ++named;
+    TypePtr ft = FieldOf(*et, name);
+    if (!ft) {
+      auto& d = d_.Error(src_, call.args[i]->span, "E106", call.callee + "() has no argument " + Quote(name));
+      AddDidYouMean(d, name, indexed);
+      continue;
+    }
+    if (std::find(indexed.begin(), indexed.end(), name) == indexed.end()) {
+      auto& d = d_.Error(src_, call.args[i]->span, "E110",
+                         "field " + Quote(name) + " of " + ent.name + " has no index");
+      d.hints.push_back("declare `index " + name + "` in entity " + ent.name + ", or use " + ent.name +
+                        ".list(where: it." + name + " == value)");
+      continue;
+    }
+    if (args[i] && !IsAny(args[i]) && !Assignable(*args[i], *ft)) {
+      TypeError(c, call.args[i]->span,
+                "field " + Quote(name) + " of " + ent.name + " is " + TypeToString(*ft) + ", not " +
+                    TypeToString(*args[i]));
+    }
+  }
+  if (named != 1 && !positional) {
+    d_.Error(src_, call.span, "E106",
+             call.callee + "() takes one indexed field, as in " + ent.name + ".find(" +
+                 (indexed.empty() ? std::string("field") : indexed[0]) + ": value)");
+  }
+}
+
 void WorkflowChecker::CheckArgs(const Call& call, const MethodSpec& m, const std::vector<TypePtr>& args, Ctx& c) {
   std::vector<std::string> named;
   for (const auto& a : m.named) named.emplace_back(a.name);
@@ -212,7 +255,11 @@ TypePtr WorkflowChecker::CheckCall(const Call& call, Ctx& c, StmtKind kind) {
   }
   if (!k.known()) return AnyType();
   if (!c.report) return ResultOf(call, k, c);
-  CheckArgs(call, *k.spec, args, c);
+  if (k.spec->named_is_index) {
+    CheckFindArgs(call, *k.entity(), args, c);
+  } else {
+    CheckArgs(call, *k.spec, args, c);
+  }
   if (k.ns == CallNs::kEmail && kind == StmtKind::kStep) {
     auto& d = d_.Error(src_, call.callee_span, "E126",
                        "email.send changes the world outside the run: declare it as an "

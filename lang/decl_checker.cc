@@ -80,6 +80,24 @@ void DeclChecker::CheckType(const TypeDecl& t, const SourceFile* src) {
     auto& d = d_.Error(src, t.name_span, "E109", "entity " + Quote(t.name) + " has no key field");
     d.hints.push_back("mark the field that identifies a record, as in: key id: string");
   }
+  std::set<std::string_view> indexed;
+  for (const auto& ix : t.indexes) {
+    const Field* f = nullptr;
+    for (const auto& fd : t.fields) {
+      if (fd.name == ix.field) f = &fd;
+    }
+    if (!f) {
+      auto& d = d_.Error(src, ix.span, "E107", "entity " + Quote(t.name) + " has no field " + Quote(std::string(ix.field)));
+      std::vector<std::string> names;
+      for (const auto& fd : t.fields) names.push_back(fd.name);
+      AddDidYouMean(d, ix.field, names);
+    } else if (f->is_key) {
+      auto& d = d_.Error(src, ix.span, "E110", Quote(f->name) + " is the key of " + Quote(t.name) + ": E.get finds by it");
+      d.hints.push_back("index other fields, to find records by them with " + t.name + ".find(field: value)");
+    } else if (!indexed.insert(ix.field).second) {
+      d_.Error(src, ix.span, "E101", "field " + Quote(f->name) + " is indexed twice");
+    }
+  }
 }
 
 void DeclChecker::CheckSettings(const std::vector<Setting>& settings, const SourceFile* src,

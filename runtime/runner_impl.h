@@ -354,6 +354,10 @@ struct Runner::Impl {
   void InlineKv(const CallTarget& k, const Args& a, int s, uint32_t node, const std::string& key);
   void InlinePatch(const TypeDecl& et, const Args& a, int s, uint32_t node, const std::string& key);
   void InlineList(const TypeDecl& et, const Args& a, int s, uint32_t node, const std::string& key);
+  void InlineFind(const TypeDecl& et, const Args& a, int s, uint32_t node, const std::string& key);
+  // Keeps the index entries of et's indexed fields (in the batch) as a
+  // record changes from `before` to `after` (null: absent).
+  void Reindex(const TypeDecl& et, const std::string& id, const Value& before, const Value& after);
 
   Store& StoreOf() { return log.store(); }
 

@@ -262,6 +262,22 @@ Value WithDefaults(const TypeDecl& et, const Value& rec) {
   return Value::Map(std::move(fields));
 }
 
+// An indexed field's entries sit beside the records in the entities column:
+// "E\x01field\0" + the value's encoding (self-delimiting) + the key, and
+// "E\x02field" marks an index built over every record (E.find builds it
+// when first asked, for records written before the index was declared).
+std::string IndexPrefix(const std::string& type, std::string_view field, const Value& v) {
+  return type + '\x01' + std::string(field) + '\0' + EncodeValue(v);
+}
+std::string IndexBuilt(const std::string& type, std::string_view field) {
+  return type + '\x02' + std::string(field);
+}
+// Whether record r's field has the value whose encoding is `enc`.
+bool FieldIs(const Value& r, std::string_view field, const std::string& enc) {
+  const Value* f = r.kind() == ValueKind::kMap ? r.Find(field) : nullptr;
+  return f && !f->is_null() && EncodeValue(*f) == enc;
+}
+
 // Patches of one record by runs of this process (serve runs several) are
 // read, changed and written under this lock, and the write is flushed
 // before it is released: no patch reads a record another has changed but
@@ -304,6 +320,7 @@ bool Runner::Impl::InlineCall(const CallTarget& k, const Args& a, int s, uint32_
     }
     if (!before.is_null()) {
       log.batch().Delete(Column::kEntities, prefix + id);
+      Reindex(et, id, before, Value());
       log.Append(key, events::EntityChanged{et.name, id, before, Value()});
     }
     Complete(s, node, key, Value::Bool(!before.is_null()));
@@ -311,6 +328,10 @@ bool Runner::Impl::InlineCall(const CallTarget& k, const Args& a, int s, uint32_
   }
   if (op == CallOp::kEntityPatch) {
     InlinePatch(et, a, s, node, key);
+    return true;
+  }
+  if (op == CallOp::kEntityFind) {
+    InlineFind(et, a, s, node, key);
     return true;
   }
   // upsert: the record, with declared defaults filled in.
@@ -328,9 +349,65 @@ bool Runner::Impl::InlineCall(const CallTarget& k, const Args& a, int s, uint32_
   const std::string id = idv->ToDisplayString();
   Value before = load(id);
   log.batch().Put(Column::kEntities, prefix + id, EncodeValue(after));
+  Reindex(et, id, before, after);
   log.Append(key, events::EntityChanged{et.name, id, before, after});
   Complete(s, node, key, after);
   return true;
+}
+
+void Runner::Impl::Reindex(const TypeDecl& et, const std::string& id, const Value& before, const Value& after) {
+  for (const auto& ix : et.indexes) {
+    auto enc = [&](const Value& r) -> std::optional<std::string> {
+      const Value* f = r.kind() == ValueKind::kMap ? r.Find(ix.field) : nullptr;
+      if (!f || f->is_null()) return std::nullopt;
+      return EncodeValue(*f);
+    };
+    const auto b = enc(before), a = enc(after);
+    if (b == a) continue;
+    const std::string head = et.name + '\x01' + std::string(ix.field) + '\0';
+    if (b) log.batch().Delete(Column::kEntities, head + *b + id);
+    if (a) log.batch().Put(Column::kEntities, head + *a + id, id);
+  }
+}
+
+// E.find(F: value): by the index's entries, each checked against its record
+// (a program without the index may have changed the record since).
+void Runner::Impl::InlineFind(const TypeDecl& et, const Args& a, int s, uint32_t node, const std::string& key) {
+  if (a.named.size() != 1 || a.named[0].first.kind() != ValueKind::kString) {
+    FailStep(key, "expr.error", et.name + ".find needs one indexed field");
+    return;
+  }
+  const std::string field = a.named[0].first.as_string();
+  const Value& want = a.named[0].second;
+  const std::string enc = EncodeValue(want);
+  const std::string records = et.name + std::string(1, '\0');
+  Store& store = StoreOf();
+  ValueList items;
+  if (!store.Get(Column::kEntities, IndexBuilt(et.name, field))) {
+    // First use: build the index from every record, and answer from them.
+    const std::string head = et.name + '\x01' + field + '\0';
+    store.Scan(Column::kEntities, records, records, [&](std::string_view k, std::string_view raw) {
+      Value v;
+      if (!DecodeValue(raw, &v)) return true;
+      const std::string id(k.substr(records.size()));
+      const Value* f = v.kind() == ValueKind::kMap ? v.Find(field) : nullptr;
+      if (f && !f->is_null()) log.batch().Put(Column::kEntities, head + EncodeValue(*f) + id, id);
+      if (FieldIs(v, field, enc)) items.push_back(std::move(v));
+      return true;
+    });
+    log.batch().Put(Column::kEntities, IndexBuilt(et.name, field), "1");
+  } else if (!want.is_null()) {
+    const std::string prefix = IndexPrefix(et.name, field, want);
+    store.Scan(Column::kEntities, prefix, prefix, [&](std::string_view k, std::string_view) {
+      const std::string id(k.substr(prefix.size()));
+      Value v;
+      if (auto raw = store.Get(Column::kEntities, records + id); raw && DecodeValue(*raw, &v) && FieldIs(v, field, enc)) {
+        items.push_back(std::move(v));
+      }
+      return true;
+    });
+  }
+  Complete(s, node, key, Value::List(std::move(items)));
 }
 
 // E.list: the records where `where` holds (evaluated per record with `it`
@@ -427,6 +504,7 @@ void Runner::Impl::InlinePatch(const TypeDecl& et, const Args& a, int s, uint32_
   }
   Value after = Value::Map(std::move(fields));
   log.batch().Put(Column::kEntities, skey, EncodeValue(after));
+  Reindex(et, id, before, after);
   log.Append(key, events::EntityChanged{et.name, id, before, after});
   Complete(s, node, key, after);
   log.Flush(opt.durability == Durability::kStrict);

@@ -288,6 +288,49 @@ TEST_CASE("E.list filters with where (it: each record), orders by a field, limit
   CHECK(d.outcome.output.ToJson() == R"({"top":["d","a"],"asc":["b","c","a","d","e"],"keyed":["b","c"]})");
 }
 
+TEST_CASE("E.find looks records up by an indexed field, built for older records and kept on writes",
+          "[runner]") {
+  MemoryStore store;
+  ManualClock clock(kStart);
+  FakeCalls calls;
+  // Records written by a program without the index...
+  Loaded before = Load("b.aos",
+                       "entity Lead { key email: string  company: string?  n: int = 0 }\n"
+                       "workflow b() {\n"
+                       "  for r in [[\"a\", \"acme\"], [\"b\", \"zed\"], [\"c\", \"acme\"]] {\n"
+                       "    step u = Lead.upsert({email: r[0], company: r[1]})\n"
+                       "  }\n"
+                       "  output 1 after u\n}\n");
+  REQUIRE(Drive(store, clock, calls, before, Value::Map({}), 0).outcome.status == RunStatus::kCompleted);
+  // ...are found by one that declares it; its own writes keep the index.
+  Loaded w = Load("f.aos",
+                  "entity Lead { key email: string  company: string?  n: int = 0\n  index company }\n"
+                  "workflow f() {\n"
+                  "  step first = Lead.find(company: \"acme\")\n"
+                  "  step moved = Lead.patch(\"a\", {company: \"zed\"}) after first\n"
+                  "  step gone = Lead.delete(\"b\") after moved\n"
+                  "  step added = Lead.upsert({email: \"d\", company: \"zed\"}) after gone\n"
+                  "  step acme = Lead.find(company: \"acme\") after added\n"
+                  "  step zed = Lead.find(company: \"zed\") after added\n"
+                  "  step none = Lead.find(company: \"nobody\") after added\n"
+                  "  output {first: first.map(x, x.email), acme: acme.map(x, x.email), zed: zed.map(x, x.email), "
+                  "none: size(none)}\n}\n");
+  Driven d = Drive(store, clock, calls, w, Value::Map({}), 0);
+  REQUIRE(d.outcome.status == RunStatus::kCompleted);
+  CHECK(d.outcome.output.ToJson() == R"({"first":["a","c"],"acme":["c"],"zed":["a","d"],"none":0})");
+  // A program without the index changes a record: its stale entry is not believed.
+  Loaded other = Load("o.aos",
+                      "entity Lead { key email: string  company: string?  n: int = 0 }\n"
+                      "workflow o() {\n  step u = Lead.upsert({email: \"c\", company: \"zed\"})\n  output u.email\n}\n");
+  REQUIRE(Drive(store, clock, calls, other, Value::Map({}), 0).outcome.status == RunStatus::kCompleted);
+  Loaded again = Load("g.aos",
+                      "entity Lead { key email: string  company: string?  n: int = 0\n  index company }\n"
+                      "workflow g() {\n  step acme = Lead.find(company: \"acme\")\n  output size(acme)\n}\n");
+  Driven g = Drive(store, clock, calls, again, Value::Map({}), 0);
+  REQUIRE(g.outcome.status == RunStatus::kCompleted);
+  CHECK(g.outcome.output == Value::Int(0));
+}
+
 TEST_CASE("a where that is not a bool fails the step", "[runner]") {
   MemoryStore store;
   ManualClock clock(kStart);
