@@ -99,6 +99,8 @@ std::vector<MethodSpec> MakeTable() {
                Returns::kKbAdded, true, "embeds text with the config's kb model and stores it with meta"});
   t.push_back({CallNs::kKb, "search", CallOp::kKbSearch, {{"collection"}, {"query"}}, {{"k", A::kInt}},
                Returns::kKbHits, false, "the k entries (5 by default) nearest to query, best first"});
+  t.push_back({CallNs::kKb, "delete", CallOp::kKbDelete, {{"collection"}, {"id"}}, {}, Returns::kBool, true,
+               "removes the entry; whether there was one"});
   t.push_back({CallNs::kEntity, "upsert", CallOp::kEntityUpsert, {{"record"}}, {}, Returns::kRecord, true,
                "creates or replaces the record with its key, declared defaults filled in"});
   t.push_back({CallNs::kEntity, "get", CallOp::kEntityGet, {{"key"}}, {}, Returns::kRecordOrNull, false,

@@ -29,6 +29,7 @@ enum class CallOp : uint8_t {
   kEmail,  // email.send over SMTP
   kKvPut, kKvGet,
   kKbAdd, kKbSearch,  // embed the text, then store it or search by it
+  kKbDelete,          // in the run's store
   kEntityUpsert, kEntityGet, kEntityDelete, kEntityList,
   kEntityPatch,  // its changes are evaluated with `it`, the stored record, when the step runs
   kEntityFind,   // by an indexed field

@@ -294,6 +294,15 @@ bool Runner::Impl::InlineCall(const CallTarget& k, const Args& a, int s, uint32_
     InlineKv(k, a, s, node, key);
     return true;
   }
+  if (k.spec->op == CallOp::kKbDelete) {
+    // The entry FinishKb stored: collection \0 id.
+    const std::string ekey = (a.positional.size() > 0 ? a.positional[0].ToDisplayString() : "") + std::string(1, '\0') +
+                             (a.positional.size() > 1 ? a.positional[1].ToDisplayString() : "");
+    const bool had = store.Get(Column::kKb, ekey).has_value();
+    if (had) log.batch().Delete(Column::kKb, ekey);
+    Complete(s, node, key, Value::Bool(had));
+    return true;
+  }
   const TypeDecl& et = *k.entity();
   const std::string prefix = et.name + std::string(1, '\0');
   const Field* key_field = nullptr;

@@ -160,6 +160,18 @@ try:
     rc, o, ev, err = run_wf(kb, "--config", kcfg)
     check("kb.add and kb.search: the same text ranks first", rc == 0 and o.get("output") ==
           {"first": "n2", "n": 2, "score": True, "added": "n1"}, (rc, o, err))
+    # kb.delete removes an entry (true), a second time finds none (false);
+    # the search no longer sees it.
+    kbd = ('workflow k() {\n'
+           '  step a = kb.add("notes", "n1", "durable workflows survive crashes")\n'
+           '  step b = kb.add("notes", "n2", "cost control for model calls")\n'
+           '  step d1 = kb.delete("notes", "n2") after a, b\n'
+           '  step d2 = kb.delete("notes", "n2") after d1\n'
+           '  step found = kb.search("notes", "cost control for model calls", k: 5) after d2\n'
+           '  output {d1: d1, d2: d2, ids: found.map(h, h.id)}\n}\n')
+    rc, o, ev, err = run_wf(kbd, "--config", kcfg)
+    check("kb.delete removes an entry once; the search no longer finds it", rc == 0 and o.get("output") ==
+          {"d1": True, "d2": False, "ids": ["n1"]}, (rc, o, err))
     rc, o, ev, err = run_wf(kb)  # no kb model configured
     check("kb without kb.model in the config: llm.config", rc == 1 and o.get("error", {}).get("kind") == "llm.config"
           and "kb: {model" in o.get("error", {}).get("message", ""), (rc, o, err))
