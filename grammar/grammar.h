@@ -88,6 +88,7 @@ struct kw_null : TAO_PEGTL_KEYWORD("null") {};
 // Contextual keywords.
 struct kw_key : TAO_PEGTL_KEYWORD("key") {};
 struct kw_index : TAO_PEGTL_KEYWORD("index") {};  // contextual: entity bodies
+struct kw_ref : TAO_PEGTL_KEYWORD("ref") {};      // contextual: before '<' in a type
 struct kw_budget : TAO_PEGTL_KEYWORD("budget") {};
 struct kw_concurrency : TAO_PEGTL_KEYWORD("concurrency") {};
 struct kw_retry : TAO_PEGTL_KEYWORD("retry") {};
@@ -263,8 +264,10 @@ struct list_type : if_must<seq<kw_list, _, one<'<'>>, _, type_expected, _, type_
 struct map_type_comma : one<','> {};
 struct map_type : if_must<seq<kw_map, _, one<'<'>>, _, type_expected, _, map_type_comma, _,
                           type_expected, _, type_close_angle> {};
+// ref<T>: the key of a record of entity T (checked when written).
+struct ref_type : if_must<seq<kw_ref, _, one<'<'>>, _, type_expected, _, type_close_angle> {};
 struct optional_mark : one<'?'> {};
-struct type_expr : seq<sor<list_type, map_type, type_name>, opt<_, optional_mark>> {};
+struct type_expr : seq<sor<list_type, map_type, ref_type, type_name>, opt<_, optional_mark>> {};
 struct type_expected : type_expr {};
 
 // ---------------------------------------------------------------- expressions
@@ -571,6 +574,7 @@ AOS_SELECT(type_expected, type_expr)
 AOS_SELECT(type_name, type_name)
 AOS_SELECT(list_type, list_type)
 AOS_SELECT(map_type, map_type)
+AOS_SELECT(ref_type, ref_type)
 AOS_SELECT(optional_mark, optional_mark)
 AOS_SELECT(setting, setting)
 AOS_SELECT(setting_key, setting_key)

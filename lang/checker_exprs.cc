@@ -24,6 +24,7 @@ TypePtr WorkflowChecker::ResolveType(const TypeRef* t) {
   else if (n == "money") r = ScalarType(Kind::kMoney);
   else if (n == "any") r = AnyType();
   else if (n == "list") r = ListOf(t->params.empty() ? AnyType() : ResolveType(t->params[0].get()));
+  else if (n == "ref") r = RefKeyType(t);
   else if (n == "map") {
     r = MapOf(t->params.size() > 0 ? ResolveType(t->params[0].get()) : AnyType(),
               t->params.size() > 1 ? ResolveType(t->params[1].get()) : AnyType());
@@ -38,6 +39,18 @@ TypePtr WorkflowChecker::ResolveType(const TypeRef* t) {
     }
   }
   return t->optional ? OptionalOf(r) : r;
+}
+
+// A ref<T> value is the key of a T record: the type of T's key field (any
+// when T is not an entity, which the declaration check reports).
+TypePtr WorkflowChecker::RefKeyType(const TypeRef* t) {
+  if (t->params.empty()) return AnyType();
+  auto it = prog_.types.find(t->params[0]->name);
+  if (it == prog_.types.end() || !it->second->is_entity) return AnyType();
+  for (const auto& f : it->second->fields) {
+    if (f.is_key) return ResolveTypeQuiet(f.type.get());
+  }
+  return AnyType();
 }
 
 TypePtr WorkflowChecker::DeclaredType(const std::string& name) {

@@ -52,6 +52,20 @@ void DeclChecker::CheckTypeRef(const TypeRef& t, const SourceFile* src) {
     for (const auto& p : t.params) CheckTypeRef(*p, src);
     return;
   }
+  if (t.name == "ref") {
+    const TypeRef* p = t.params.empty() ? nullptr : t.params[0].get();
+    auto it = p ? prog_.types.find(p->name) : prog_.types.end();
+    if (!p || it == prog_.types.end() || !it->second->is_entity || !p->params.empty() || p->optional) {
+      auto& d = d_.Error(src, p ? p->span : t.span, "E104",
+                         "ref<" + (p ? p->name : std::string()) + ">: a ref names an entity");
+      std::vector<std::string> names;
+      for (const auto& [k, v] : prog_.types) {
+        if (v->is_entity) names.push_back(k);
+      }
+      if (p) AddDidYouMean(d, p->name, names);
+    }
+    return;
+  }
   if (builtin.count(t.name) || prog_.types.count(t.name)) return;
   auto& d = d_.Error(src, t.span, "E104", "unknown type " + Quote(t.name));
   std::vector<std::string> names = ScalarTypeNames();

@@ -15,7 +15,7 @@ struct ErrorKind {
   bool retried_by_default;  // caught by a `retry` that names no kinds
 };
 
-inline constexpr std::array<ErrorKind, 17> kErrorKinds = {{
+inline constexpr std::array<ErrorKind, 18> kErrorKinds = {{
     {"net", true},
     {"timeout", true},
     {"http.4xx", false},  // a class: every 4xx status but 429
@@ -33,6 +33,7 @@ inline constexpr std::array<ErrorKind, 17> kErrorKinds = {{
     {"effect.key_conflict", false},
     {"compensation.failed", false},
     {"signal.timeout", false},
+    {"entity.ref", false},  // a ref<T> field names no stored T record
 }};
 
 // A name a `retry on [...]` may use: a kind of the table, or an exact

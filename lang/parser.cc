@@ -471,7 +471,8 @@ class Converter {
           break;
         case NodeKind::list_type:
         case NodeKind::map_type:
-          t->name = n_[c].kind == NodeKind::list_type ? "list" : "map";
+        case NodeKind::ref_type:
+          t->name = n_[c].kind == NodeKind::list_type ? "list" : n_[c].kind == NodeKind::map_type ? "map" : "ref";
           for (uint32_t p : Kids(c)) t->params.push_back(BuildTypeRef(p));
           break;
         case NodeKind::optional_mark:

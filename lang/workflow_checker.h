@@ -146,6 +146,7 @@ class WorkflowChecker {
   // patch's changes (the key refused).
   // E.find's one named argument: an indexed field, with a value of its type.
   void CheckFindArgs(const Call& call, const TypeDecl& ent, const std::vector<TypePtr>& args, Ctx& c);
+  TypePtr RefKeyType(const TypeRef* t);
   void CheckEntityRecord(const TypeDecl& ent, const Expr& arg, const TypePtr& et, Ctx& c, bool patch);
 
   void CheckAllowed(const Call& call, const CallTarget& k);

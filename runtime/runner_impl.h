@@ -358,6 +358,9 @@ struct Runner::Impl {
   // Keeps the index entries of et's indexed fields (in the batch) as a
   // record changes from `before` to `after` (null: absent).
   void Reindex(const TypeDecl& et, const std::string& id, const Value& before, const Value& after);
+  // Whether every ref<T> field of `rec` names a stored T record; else the
+  // step fails with entity.ref.
+  bool RefsExist(const TypeDecl& et, const Value& rec, const std::string& key);
 
   Store& StoreOf() { return log.store(); }
 

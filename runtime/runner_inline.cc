@@ -356,11 +356,27 @@ bool Runner::Impl::InlineCall(const CallTarget& k, const Args& a, int s, uint32_
     return true;
   }
   const std::string id = idv->ToDisplayString();
+  if (!RefsExist(et, after, key)) return true;
   Value before = load(id);
   log.batch().Put(Column::kEntities, prefix + id, EncodeValue(after));
   Reindex(et, id, before, after);
   log.Append(key, events::EntityChanged{et.name, id, before, after});
   Complete(s, node, key, after);
+  return true;
+}
+
+bool Runner::Impl::RefsExist(const TypeDecl& et, const Value& rec, const std::string& key) {
+  for (const auto& f : et.fields) {
+    if (!f.type || f.type->name != "ref" || f.type->params.empty()) continue;
+    const Value* v = rec.Find(f.name);
+    if (!v || v->is_null()) continue;
+    const std::string& target = f.type->params[0]->name;
+    if (!StoreOf().Get(Column::kEntities, target + std::string(1, '\0') + v->ToDisplayString())) {
+      FailStep(key, "entity.ref", et.name + "." + f.name + " is ref<" + target + ">, but no " + target +
+                                      " record has the key '" + v->ToDisplayString() + "'");
+      return false;
+    }
+  }
   return true;
 }
 
@@ -512,6 +528,7 @@ void Runner::Impl::InlinePatch(const TypeDecl& et, const Args& a, int s, uint32_
     at->second = value;
   }
   Value after = Value::Map(std::move(fields));
+  if (!RefsExist(et, after, key)) return;
   log.batch().Put(Column::kEntities, skey, EncodeValue(after));
   Reindex(et, id, before, after);
   log.Append(key, events::EntityChanged{et.name, id, before, after});

@@ -331,6 +331,44 @@ TEST_CASE("E.find looks records up by an indexed field, built for older records 
   CHECK(g.outcome.output == Value::Int(0));
 }
 
+TEST_CASE("a ref<T> field must name a stored T record when written; T.get follows it", "[runner]") {
+  MemoryStore store;
+  ManualClock clock(kStart);
+  FakeCalls calls;
+  const std::string decls =
+      "entity Company { key name: string  size: int = 0 }\n"
+      "entity Person { key email: string  company: ref<Company>? }\n";
+  Loaded orphan = Load("o.aos", decls +
+                                    "workflow o() {\n"
+                                    "  step p = Person.upsert({email: \"a@x\", company: \"acme\"})\n"
+                                    "  output p\n}\n");
+  Driven d = Drive(store, clock, calls, orphan, Value::Map({}), 0);
+  CHECK(d.outcome.status == RunStatus::kFailed);
+  CHECK(d.outcome.error.Find("kind")->ToDisplayString() == "entity.ref");
+  CHECK(d.outcome.error.Find("message")->ToDisplayString().find("no Company record has the key 'acme'") !=
+        std::string::npos);
+  CHECK_FALSE(store.Get(Column::kEntities, std::string("Person") + std::string(1, '\0') + "a@x"));
+  Loaded ok = Load("k.aos", decls +
+                                "workflow k() {\n"
+                                "  step c = Company.upsert({name: \"acme\", size: 12})\n"
+                                "  step p = Person.upsert({email: \"a@x\", company: c.name})\n"
+                                "  step none = Person.upsert({email: \"b@x\"}) after p\n"
+                                "  step moved = Person.patch(\"b@x\", {company: \"zed\"}) after none\n"
+                                "  output moved\n}\n");
+  Driven k = Drive(store, clock, calls, ok, Value::Map({}), 0);
+  // The null ref is fine; the patch to a missing company fails, as the upsert did.
+  CHECK(k.outcome.status == RunStatus::kFailed);
+  CHECK(k.outcome.error.Find("kind")->ToDisplayString() == "entity.ref");
+  Loaded follow = Load("f.aos", decls +
+                                    "workflow f() {\n"
+                                    "  step p = Person.get(\"a@x\")\n"
+                                    "  step c = Company.get(p.company)\n"
+                                    "  output c.size\n}\n");
+  Driven f = Drive(store, clock, calls, follow, Value::Map({}), 0);
+  REQUIRE(f.outcome.status == RunStatus::kCompleted);
+  CHECK(f.outcome.output == Value::Int(12));
+}
+
 TEST_CASE("a where that is not a bool fails the step", "[runner]") {
   MemoryStore store;
   ManualClock clock(kStart);
