@@ -48,7 +48,9 @@ TypePtr WorkflowChecker::RefKeyType(const TypeRef* t) {
   auto it = prog_.types.find(t->params[0]->name);
   if (it == prog_.types.end() || !it->second->is_entity) return AnyType();
   for (const auto& f : it->second->fields) {
-    if (f.is_key) return ResolveTypeQuiet(f.type.get());
+    // A key that is itself a ref (refused by the declaration check) would
+    // resolve forever.
+    if (f.is_key) return f.type && f.type->name != "ref" ? ResolveTypeQuiet(f.type.get()) : AnyType();
   }
   return AnyType();
 }

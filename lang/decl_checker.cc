@@ -83,6 +83,9 @@ void DeclChecker::CheckType(const TypeDecl& t, const SourceFile* src) {
     if (f.type) CheckTypeRef(*f.type, src);
     if (f.is_key) {
       ++keys;
+      if (f.type && f.type->name == "ref") {
+        d_.Error(src, f.type->span, "E110", "a key cannot be a ref: it names the record itself");
+      }
       if (!t.is_entity) {
         d_.Error(src, f.span, "E109", "only entities have a key field; " + Quote(t.name) + " is a type");
       } else if (keys > 1) {

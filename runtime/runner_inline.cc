@@ -356,7 +356,8 @@ bool Runner::Impl::InlineCall(const CallTarget& k, const Args& a, int s, uint32_
     return true;
   }
   const std::string id = idv->ToDisplayString();
-  if (!RefsExist(et, after, key)) return true;
+  // Checked before anything is written: the step fails with nothing queued.
+  if (TooDeep(key, after) || !RefsExist(et, after, key)) return true;
   Value before = load(id);
   log.batch().Put(Column::kEntities, prefix + id, EncodeValue(after));
   Reindex(et, id, before, after);
@@ -381,15 +382,25 @@ bool Runner::Impl::RefsExist(const TypeDecl& et, const Value& rec, const std::st
 }
 
 void Runner::Impl::Reindex(const TypeDecl& et, const std::string& id, const Value& before, const Value& after) {
-  for (const auto& ix : et.indexes) {
+  // The fields this program indexes, and those an index was built for
+  // (marked) by any program: a program that does not declare an index still
+  // keeps it, so a find never misses a record it changed.
+  std::set<std::string> fields;
+  for (const auto& ix : et.indexes) fields.emplace(ix.field);
+  const std::string marks = et.name + '\x02';
+  StoreOf().Scan(Column::kEntities, marks, marks, [&](std::string_view k, std::string_view) {
+    fields.emplace(k.substr(marks.size()));
+    return true;
+  });
+  for (const std::string& field : fields) {
     auto enc = [&](const Value& r) -> std::optional<std::string> {
-      const Value* f = r.kind() == ValueKind::kMap ? r.Find(ix.field) : nullptr;
+      const Value* f = r.kind() == ValueKind::kMap ? r.Find(field) : nullptr;
       if (!f || f->is_null()) return std::nullopt;
       return EncodeValue(*f);
     };
     const auto b = enc(before), a = enc(after);
     if (b == a) continue;
-    const std::string head = et.name + '\x01' + std::string(ix.field) + '\0';
+    const std::string head = et.name + '\x01' + field + '\0';
     if (b) log.batch().Delete(Column::kEntities, head + *b + id);
     if (a) log.batch().Put(Column::kEntities, head + *a + id, id);
   }
@@ -455,8 +466,10 @@ void Runner::Impl::InlineList(const TypeDecl& et, const Args& a, int s, uint32_t
   StoreOf().Scan(Column::kEntities, prefix, prefix, [&](std::string_view, std::string_view raw) {
     // In key order the first `limit` that pass are the answer.
     if (order_by.empty() && static_cast<int64_t>(items.size()) >= limit) return false;
-    Value v;
-    if (!DecodeValue(raw, &v)) return true;
+    Value stored;
+    if (!DecodeValue(raw, &stored)) return true;
+    // As a patch sees it: fields declared since it was written at their defaults.
+    Value v = WithDefaults(et, stored);
     if (where) {
       Value keep;
       if (!EvalOrFail(*where, s, key, &keep, "where", node, &v)) {
@@ -528,7 +541,7 @@ void Runner::Impl::InlinePatch(const TypeDecl& et, const Args& a, int s, uint32_
     at->second = value;
   }
   Value after = Value::Map(std::move(fields));
-  if (!RefsExist(et, after, key)) return;
+  if (TooDeep(key, after) || !RefsExist(et, after, key)) return;
   log.batch().Put(Column::kEntities, skey, EncodeValue(after));
   Reindex(et, id, before, after);
   log.Append(key, events::EntityChanged{et.name, id, before, after});

@@ -54,6 +54,7 @@ void Apply(Table* tables, const WriteBatch& batch) {
 }  // namespace
 
 void MemoryStore::Write(const WriteBatch& batch, bool sync) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   Apply(live_, batch);
   unsynced_.push_back(batch);
   if (sync) {
@@ -67,12 +68,14 @@ void MemoryStore::Write(const WriteBatch& batch, bool sync) {
 }
 
 void MemoryStore::Crash() {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   for (int i = 0; i < kColumnCount; ++i) live_[i] = durable_[i];
   unsynced_.clear();
   crash_at_ = 0;
 }
 
 void MemoryStore::CrashProcess() {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   // What was written reached the OS: it survives the process, synced or not.
   for (int i = 0; i < kColumnCount; ++i) durable_[i] = live_[i];
   unsynced_.clear();
@@ -80,6 +83,7 @@ void MemoryStore::CrashProcess() {
 }
 
 std::optional<std::string> MemoryStore::Get(Column c, std::string_view key) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   const auto& t = live_[static_cast<int>(c)];
   auto it = t.find(key);
   if (it == t.end()) return std::nullopt;
@@ -88,6 +92,7 @@ std::optional<std::string> MemoryStore::Get(Column c, std::string_view key) {
 
 void MemoryStore::Scan(Column c, std::string_view prefix, std::string_view start,
                        const std::function<bool(std::string_view, std::string_view)>& visit) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   const auto& t = live_[static_cast<int>(c)];
   std::string_view from = start < prefix ? prefix : start;
   for (auto it = t.lower_bound(from); it != t.end(); ++it) {
@@ -97,6 +102,7 @@ void MemoryStore::Scan(Column c, std::string_view prefix, std::string_view start
 }
 
 std::optional<std::string> MemoryStore::LastKey(Column c, std::string_view prefix) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
   std::optional<std::string> last;
   Scan(c, prefix, prefix, [&](std::string_view k, std::string_view) {
     last = std::string(k);

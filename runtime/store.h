@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -120,6 +121,9 @@ class MemoryStore : public Store {
 
  private:
   using Table = std::map<std::string, std::string, std::less<>>;
+  // Runs on several threads share a store (the Driver, tests): every method
+  // holds this; recursive, as a Scan's visitor may Get.
+  mutable std::recursive_mutex mu_;
   Table live_[kColumnCount];
   Table durable_[kColumnCount];
   std::vector<WriteBatch> unsynced_;
