@@ -163,6 +163,21 @@ struct TypeDecl {
     Span span;
   };
   std::vector<Index> indexes;
+
+  // The field called `name`, or null.
+  const Field* FindField(std::string_view name) const {
+    for (const auto& f : fields) {
+      if (f.name == name) return &f;
+    }
+    return nullptr;
+  }
+  // The key field (an entity's), or null.
+  const Field* KeyField() const {
+    for (const auto& f : fields) {
+      if (f.is_key) return &f;
+    }
+    return nullptr;
+  }
 };
 
 struct Setting {

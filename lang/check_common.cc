@@ -21,6 +21,13 @@ const std::vector<std::string>& ScalarTypeNames() {
   return names;
 }
 
+void NoSuchField(const TypeDecl& t, std::string_view field, const SourceFile* src, Span at, Diagnostics& diags) {
+  auto& d = diags.Error(src, at, "E107", "entity " + Quote(t.name) + " has no field " + Quote(field));
+  std::vector<std::string> names;
+  for (const auto& f : t.fields) names.push_back(f.name);
+  AddDidYouMean(d, field, names);
+}
+
 void CheckModelName(const Expr& e, const CheckOptions& opts, const SourceFile* src, Diagnostics& diags) {
   if (!opts.known_models || e.kind != ExprKind::kLiteral || e.literal().kind() != ValueKind::kString) return;
   const std::string& m = e.literal().as_string();

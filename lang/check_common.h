@@ -21,6 +21,8 @@ const std::vector<std::string>& ScalarTypeNames();
 // E131 when `e` is a quoted model name the config does not know (only when
 // the options carry the config's models).
 void CheckModelName(const Expr& e, const CheckOptions& opts, const SourceFile* src, Diagnostics& diags);
+// E107: entity or type `t` has no field `field`, with a "did you mean".
+void NoSuchField(const TypeDecl& t, std::string_view field, const SourceFile* src, Span at, Diagnostics& diags);
 
 }  // namespace aos::checking
 

@@ -313,11 +313,7 @@ TypePtr WorkflowChecker::ResultOf(const Call& call, const CallTarget& k, Ctx& c)
             a.literal().kind() != ValueKind::kString || FieldOf(*et, a.literal().as_string())) {
           continue;
         }
-        auto& d = d_.Error(src_, a.span, "E107",
-                           "entity " + Quote(k.entity()->name) + " has no field " + Quote(a.literal().as_string()));
-        std::vector<std::string> names;
-        for (const auto& fd : k.entity()->fields) names.push_back(fd.name);
-        AddDidYouMean(d, a.literal().as_string(), names);
+        NoSuchField(*k.entity(), a.literal().as_string(), src_, a.span, d_);
       }
       return ListOf(et);
     }
@@ -343,11 +339,7 @@ void WorkflowChecker::CheckEntityRecord(const TypeDecl& ent, const Expr& arg, co
     const std::string& f = key.literal().as_string();
     given.insert(f);
     if (patch) {
-      const Field* kf = nullptr;
-      for (const auto& fd : ent.fields) {
-        if (fd.is_key) kf = &fd;
-      }
-      if (kf && kf->name == f) {
+      if (const Field* kf = ent.KeyField(); kf && kf->name == f) {
         auto& d = d_.Error(src_, key.span, "E110",
                            ent.name + ".patch() cannot change the key field " + Quote(f));
         d.hints.push_back("the key is the first argument: patch the record with that key");
@@ -356,11 +348,7 @@ void WorkflowChecker::CheckEntityRecord(const TypeDecl& ent, const Expr& arg, co
     }
     TypePtr ft = FieldOf(*et, f);
     if (!ft) {
-      auto& d = d_.Error(src_, key.span, "E107",
-                         "entity " + Quote(ent.name) + " has no field " + Quote(f));
-      std::vector<std::string> names;
-      for (const auto& fd : ent.fields) names.push_back(fd.name);
-      AddDidYouMean(d, f, names);
+      NoSuchField(ent, f, src_, key.span, d_);
       continue;
     }
     Ctx quiet = c;

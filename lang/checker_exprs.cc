@@ -47,12 +47,10 @@ TypePtr WorkflowChecker::RefKeyType(const TypeRef* t) {
   if (t->params.empty()) return AnyType();
   auto it = prog_.types.find(t->params[0]->name);
   if (it == prog_.types.end() || !it->second->is_entity) return AnyType();
-  for (const auto& f : it->second->fields) {
-    // A key that is itself a ref (refused by the declaration check) would
-    // resolve forever.
-    if (f.is_key) return f.type && f.type->name != "ref" ? ResolveTypeQuiet(f.type.get()) : AnyType();
-  }
-  return AnyType();
+  // A key that is itself a ref (refused by the declaration check) would
+  // resolve forever.
+  const Field* key = it->second->KeyField();
+  return key && key->type && key->type->name != "ref" ? ResolveTypeQuiet(key->type.get()) : AnyType();
 }
 
 TypePtr WorkflowChecker::DeclaredType(const std::string& name) {

@@ -99,15 +99,9 @@ void DeclChecker::CheckType(const TypeDecl& t, const SourceFile* src) {
   }
   std::set<std::string_view> indexed;
   for (const auto& ix : t.indexes) {
-    const Field* f = nullptr;
-    for (const auto& fd : t.fields) {
-      if (fd.name == ix.field) f = &fd;
-    }
+    const Field* f = t.FindField(ix.field);
     if (!f) {
-      auto& d = d_.Error(src, ix.span, "E107", "entity " + Quote(t.name) + " has no field " + Quote(std::string(ix.field)));
-      std::vector<std::string> names;
-      for (const auto& fd : t.fields) names.push_back(fd.name);
-      AddDidYouMean(d, ix.field, names);
+      NoSuchField(t, ix.field, src, ix.span, d_);
     } else if (f->is_key) {
       auto& d = d_.Error(src, ix.span, "E110", Quote(f->name) + " is the key of " + Quote(t.name) + ": E.get finds by it");
       d.hints.push_back("index other fields, to find records by them with " + t.name + ".find(field: value)");

@@ -358,6 +358,8 @@ struct Runner::Impl {
   // Keeps the index entries of et's indexed fields (in the batch) as a
   // record changes from `before` to `after` (null: absent).
   void Reindex(const TypeDecl& et, const std::string& id, const Value& before, const Value& after);
+  // The stored record of entity `type` with key `id`; null when absent.
+  Value LoadRecord(const std::string& type, const std::string& id);
   // Whether every ref<T> field of `rec` names a stored T record; else the
   // step fails with entity.ref.
   bool RefsExist(const TypeDecl& et, const Value& rec, const std::string& key);

@@ -262,20 +262,20 @@ Value WithDefaults(const TypeDecl& et, const Value& rec) {
   return Value::Map(std::move(fields));
 }
 
-// An indexed field's entries sit beside the records in the entities column:
-// "E\x01field\0" + the value's encoding (self-delimiting) + the key, and
-// "E\x02field" marks an index built over every record (E.find builds it
-// when first asked, for records written before the index was declared).
-std::string IndexPrefix(const std::string& type, std::string_view field, const Value& v) {
-  return type + '\x01' + std::string(field) + '\0' + EncodeValue(v);
+// The entities column: a record at "E\0key". An indexed field's entries
+// sit beside: "E\x01field\0" + the value's encoding (self-delimiting) + the
+// key, and "E\x02field" marks an index built over every record (E.find
+// builds it when first asked, for records written before it was declared).
+std::string RecordPrefix(const std::string& type) { return type + '\0'; }
+std::string IndexHead(const std::string& type, std::string_view field) {
+  return type + '\x01' + std::string(field) + '\0';
 }
-std::string IndexBuilt(const std::string& type, std::string_view field) {
-  return type + '\x02' + std::string(field);
-}
-// Whether record r's field has the value whose encoding is `enc`.
-bool FieldIs(const Value& r, std::string_view field, const std::string& enc) {
+std::string IndexMarks(const std::string& type) { return type + '\x02'; }
+// The encoding of record r's field, none when absent or null.
+std::optional<std::string> FieldEncoding(const Value& r, std::string_view field) {
   const Value* f = r.kind() == ValueKind::kMap ? r.Find(field) : nullptr;
-  return f && !f->is_null() && EncodeValue(*f) == enc;
+  if (!f || f->is_null()) return std::nullopt;
+  return EncodeValue(*f);
 }
 
 // Patches of one record by runs of this process (serve runs several) are
@@ -304,17 +304,9 @@ bool Runner::Impl::InlineCall(const CallTarget& k, const Args& a, int s, uint32_
     return true;
   }
   const TypeDecl& et = *k.entity();
-  const std::string prefix = et.name + std::string(1, '\0');
-  const Field* key_field = nullptr;
-  for (const auto& f : et.fields) {
-    if (f.is_key) key_field = &f;
-  }
-  auto load = [&](const std::string& id) -> Value {
-    auto raw = store.Get(Column::kEntities, prefix + id);
-    Value v;
-    if (raw && DecodeValue(*raw, &v)) return v;
-    return Value();
-  };
+  const std::string prefix = RecordPrefix(et.name);
+  const Field* key_field = et.KeyField();
+  auto load = [&](const std::string& id) { return LoadRecord(et.name, id); };
   const CallOp op = k.spec->op;
   if (op == CallOp::kEntityList) {
     InlineList(et, a, s, node, key);
@@ -366,13 +358,20 @@ bool Runner::Impl::InlineCall(const CallTarget& k, const Args& a, int s, uint32_
   return true;
 }
 
+Value Runner::Impl::LoadRecord(const std::string& type, const std::string& id) {
+  auto raw = StoreOf().Get(Column::kEntities, RecordPrefix(type) + id);
+  Value v;
+  if (raw && DecodeValue(*raw, &v)) return v;
+  return Value();
+}
+
 bool Runner::Impl::RefsExist(const TypeDecl& et, const Value& rec, const std::string& key) {
   for (const auto& f : et.fields) {
     if (!f.type || f.type->name != "ref" || f.type->params.empty()) continue;
     const Value* v = rec.Find(f.name);
     if (!v || v->is_null()) continue;
     const std::string& target = f.type->params[0]->name;
-    if (!StoreOf().Get(Column::kEntities, target + std::string(1, '\0') + v->ToDisplayString())) {
+    if (!StoreOf().Get(Column::kEntities, RecordPrefix(target) + v->ToDisplayString())) {
       FailStep(key, "entity.ref", et.name + "." + f.name + " is ref<" + target + ">, but no " + target +
                                       " record has the key '" + v->ToDisplayString() + "'");
       return false;
@@ -387,20 +386,15 @@ void Runner::Impl::Reindex(const TypeDecl& et, const std::string& id, const Valu
   // keeps it, so a find never misses a record it changed.
   std::set<std::string> fields;
   for (const auto& ix : et.indexes) fields.emplace(ix.field);
-  const std::string marks = et.name + '\x02';
+  const std::string marks = IndexMarks(et.name);
   StoreOf().Scan(Column::kEntities, marks, marks, [&](std::string_view k, std::string_view) {
     fields.emplace(k.substr(marks.size()));
     return true;
   });
   for (const std::string& field : fields) {
-    auto enc = [&](const Value& r) -> std::optional<std::string> {
-      const Value* f = r.kind() == ValueKind::kMap ? r.Find(field) : nullptr;
-      if (!f || f->is_null()) return std::nullopt;
-      return EncodeValue(*f);
-    };
-    const auto b = enc(before), a = enc(after);
+    const auto b = FieldEncoding(before, field), a = FieldEncoding(after, field);
     if (b == a) continue;
-    const std::string head = et.name + '\x01' + field + '\0';
+    const std::string head = IndexHead(et.name, field);
     if (b) log.batch().Delete(Column::kEntities, head + *b + id);
     if (a) log.batch().Put(Column::kEntities, head + *a + id, id);
   }
@@ -416,30 +410,29 @@ void Runner::Impl::InlineFind(const TypeDecl& et, const Args& a, int s, uint32_t
   const std::string field = a.named[0].first.as_string();
   const Value& want = a.named[0].second;
   const std::string enc = EncodeValue(want);
-  const std::string records = et.name + std::string(1, '\0');
+  const std::string records = RecordPrefix(et.name);
+  const std::string head = IndexHead(et.name, field);
+  const std::string mark = IndexMarks(et.name) + field;
   Store& store = StoreOf();
   ValueList items;
-  if (!store.Get(Column::kEntities, IndexBuilt(et.name, field))) {
+  if (!store.Get(Column::kEntities, mark)) {
     // First use: build the index from every record, and answer from them.
-    const std::string head = et.name + '\x01' + field + '\0';
     store.Scan(Column::kEntities, records, records, [&](std::string_view k, std::string_view raw) {
       Value v;
       if (!DecodeValue(raw, &v)) return true;
       const std::string id(k.substr(records.size()));
-      const Value* f = v.kind() == ValueKind::kMap ? v.Find(field) : nullptr;
-      if (f && !f->is_null()) log.batch().Put(Column::kEntities, head + EncodeValue(*f) + id, id);
-      if (FieldIs(v, field, enc)) items.push_back(std::move(v));
+      const auto f = FieldEncoding(v, field);
+      if (f) log.batch().Put(Column::kEntities, head + *f + id, id);
+      if (f == enc) items.push_back(std::move(v));
       return true;
     });
-    log.batch().Put(Column::kEntities, IndexBuilt(et.name, field), "1");
+    log.batch().Put(Column::kEntities, mark, "1");
   } else if (!want.is_null()) {
-    const std::string prefix = IndexPrefix(et.name, field, want);
+    const std::string prefix = head + enc;
     store.Scan(Column::kEntities, prefix, prefix, [&](std::string_view k, std::string_view) {
       const std::string id(k.substr(prefix.size()));
-      Value v;
-      if (auto raw = store.Get(Column::kEntities, records + id); raw && DecodeValue(*raw, &v) && FieldIs(v, field, enc)) {
-        items.push_back(std::move(v));
-      }
+      Value v = LoadRecord(et.name, id);
+      if (FieldEncoding(v, field) == enc) items.push_back(std::move(v));
       return true;
     });
   }
@@ -460,7 +453,7 @@ void Runner::Impl::InlineList(const TypeDecl& et, const Args& a, int s, uint32_t
   for (size_t i = 0; i < call.args.size(); ++i) {
     if (call.arg_names[i] == "where") where = call.args[i];
   }
-  const std::string prefix = et.name + std::string(1, '\0');
+  const std::string prefix = RecordPrefix(et.name);
   ValueList items;
   bool failed = false;
   StoreOf().Scan(Column::kEntities, prefix, prefix, [&](std::string_view, std::string_view raw) {
@@ -504,21 +497,16 @@ void Runner::Impl::InlineList(const TypeDecl& et, const Args& a, int s, uint32_t
 }
 
 void Runner::Impl::InlinePatch(const TypeDecl& et, const Args& a, int s, uint32_t node, const std::string& key) {
-  const Field* key_field = nullptr;
-  for (const auto& f : et.fields) {
-    if (f.is_key) key_field = &f;
-  }
+  const Field* key_field = et.KeyField();
   const Value idv = a.positional.empty() ? Value() : a.positional[0];
   if (!key_field || idv.is_null()) {
     FailStep(key, "expr.error", et.name + ".patch needs the key of a record");
     return;
   }
   const std::string id = idv.ToDisplayString();
-  const std::string skey = et.name + std::string(1, '\0') + id;
+  const std::string skey = RecordPrefix(et.name) + id;
   std::lock_guard<std::mutex> lock(patch_mu);
-  Store& store = StoreOf();
-  Value before;
-  if (auto raw = store.Get(Column::kEntities, skey); raw && !DecodeValue(*raw, &before)) before = Value();
+  const Value before = LoadRecord(et.name, id);
   // `it`: the stored record, its absent fields at their defaults (a record
   // not stored yet: the defaults and the key).
   const Value it = WithDefaults(et, before.is_null() ? M({{S(key_field->name), idv}}) : before);

@@ -228,16 +228,9 @@ TEST_CASE("patches of one record by two runs at once all count", "[runner]") {
   ManualClock clock(kStart);
   FakeCalls calls;
   Loaded w = Load("c.aos", kCounter);
-  auto run = [&](const std::string& id) {
-    RunLog log(store, clock);
-    log.Begin(id);
-    std::string error;
-    REQUIRE(StartRun(log, *w.program, *w.dag, "c.aos", w.source, Items(50), false, &error));
-    return Runner(log, *w.program, *w.dag, calls, clock, RunOptions{}).Run();
-  };
   RunOutcome a, b;
-  std::thread t([&] { a = run("run-a"); });
-  b = run("run-b");
+  std::thread t([&] { a = Start(store, clock, calls, w, "run-a", Items(50)); });
+  b = Start(store, clock, calls, w, "run-b", Items(50));
   t.join();
   REQUIRE(a.status == RunStatus::kCompleted);
   REQUIRE(b.status == RunStatus::kCompleted);
@@ -293,9 +286,11 @@ TEST_CASE("E.find looks records up by an indexed field, built for older records 
   MemoryStore store;
   ManualClock clock(kStart);
   FakeCalls calls;
+  const std::string lead = "entity Lead { key email: string  company: string?  n: int = 0 }\n";
+  const std::string indexed_lead =
+      "entity Lead { key email: string  company: string?  n: int = 0\n  index company }\n";
   // Records written by a program without the index...
-  Loaded before = Load("b.aos",
-                       "entity Lead { key email: string  company: string?  n: int = 0 }\n"
+  Loaded before = Load("b.aos", lead +
                        "workflow b() {\n"
                        "  for r in [[\"a\", \"acme\"], [\"b\", \"zed\"], [\"c\", \"acme\"]] {\n"
                        "    step u = Lead.upsert({email: r[0], company: r[1]})\n"
@@ -303,8 +298,7 @@ TEST_CASE("E.find looks records up by an indexed field, built for older records 
                        "  output 1 after u\n}\n");
   REQUIRE(Drive(store, clock, calls, before, Value::Map({}), 0).outcome.status == RunStatus::kCompleted);
   // ...are found by one that declares it; its own writes keep the index.
-  Loaded w = Load("f.aos",
-                  "entity Lead { key email: string  company: string?  n: int = 0\n  index company }\n"
+  Loaded w = Load("f.aos", indexed_lead +
                   "workflow f() {\n"
                   "  step first = Lead.find(company: \"acme\")\n"
                   "  step moved = Lead.patch(\"a\", {company: \"zed\"}) after first\n"
@@ -320,12 +314,10 @@ TEST_CASE("E.find looks records up by an indexed field, built for older records 
   CHECK(d.outcome.output.ToJson() == R"({"first":["a","c"],"acme":["c"],"zed":["a","d"],"none":0})");
   // A program without the index changes a record: once an index is built,
   // every program keeps it (the old entry goes, the new one comes).
-  Loaded other = Load("o.aos",
-                      "entity Lead { key email: string  company: string?  n: int = 0 }\n"
+  Loaded other = Load("o.aos", lead +
                       "workflow o() {\n  step u = Lead.upsert({email: \"c\", company: \"zed\"})\n  output u.email\n}\n");
   REQUIRE(Drive(store, clock, calls, other, Value::Map({}), 0).outcome.status == RunStatus::kCompleted);
-  Loaded again = Load("g.aos",
-                      "entity Lead { key email: string  company: string?  n: int = 0\n  index company }\n"
+  Loaded again = Load("g.aos", indexed_lead +
                       "workflow g() {\n  step acme = Lead.find(company: \"acme\")\n"
                       "  step zed = Lead.find(company: \"zed\")\n"
                       "  output {acme: size(acme), zed: zed.map(x, x.email)}\n}\n");

@@ -151,9 +151,9 @@ try:
     # The knowledge base: kb.add embeds and stores, kb.search ranks by cosine.
     kcfg = os.path.join(TMP, "kb.yaml")
     open(kcfg, "w").write("models:\n  small:\n    base_url: %s/v1\n    model: m\nkb: {model: small}\n" % B)
-    kb = ('workflow k() {\n'
-          '  step a = kb.add("notes", "n1", "durable workflows survive crashes", meta: {tag: "a"})\n'
-          '  step b = kb.add("notes", "n2", "cost control for model calls")\n'
+    adds = ('  step a = kb.add("notes", "n1", "durable workflows survive crashes", meta: {tag: "a"})\n'
+            '  step b = kb.add("notes", "n2", "cost control for model calls")\n')
+    kb = ('workflow k() {\n' + adds +
           '  step c = kb.add("notes", "n3", "pricing pages that convert")\n'
           '  step found = kb.search("notes", "cost control for model calls", k: 2) after a, b, c\n'
           '  output {first: found[0].id, n: size(found), score: found[0].score > 0.99, added: a.id}\n}\n')
@@ -162,9 +162,7 @@ try:
           {"first": "n2", "n": 2, "score": True, "added": "n1"}, (rc, o, err))
     # kb.delete removes an entry (true), a second time finds none (false);
     # the search no longer sees it.
-    kbd = ('workflow k() {\n'
-           '  step a = kb.add("notes", "n1", "durable workflows survive crashes")\n'
-           '  step b = kb.add("notes", "n2", "cost control for model calls")\n'
+    kbd = ('workflow k() {\n' + adds +
            '  step d1 = kb.delete("notes", "n2") after a, b\n'
            '  step d2 = kb.delete("notes", "n2") after d1\n'
            '  step found = kb.search("notes", "cost control for model calls", k: 5) after d2\n'
