@@ -51,6 +51,8 @@ AOS_ERROR(field_colon, "E001", "expected ':' after the name",
           "fields and parameters are written name: type", false)
 AOS_ERROR(key_field_body, "E001", "expected a field after 'key'",
           "write for example: key id: string", false)
+AOS_ERROR(identity_field_body, "E001", "expected a field after 'identity'",
+          "write for example: identity email: string", false)
 AOS_ERROR(index_field, "E001", "expected a field name after 'index'",
           "write for example: index company", false)
 AOS_ERROR(decl_name, "E001", "expected a name for the declaration",

@@ -88,6 +88,7 @@ struct kw_null : TAO_PEGTL_KEYWORD("null") {};
 // Contextual keywords.
 struct kw_key : TAO_PEGTL_KEYWORD("key") {};
 struct kw_index : TAO_PEGTL_KEYWORD("index") {};  // contextual: entity bodies
+struct kw_identity : TAO_PEGTL_KEYWORD("identity") {};  // contextual: entity bodies
 struct kw_ref : TAO_PEGTL_KEYWORD("ref") {};      // contextual: before '<' in a type
 struct kw_budget : TAO_PEGTL_KEYWORD("budget") {};
 struct kw_concurrency : TAO_PEGTL_KEYWORD("concurrency") {};
@@ -346,6 +347,9 @@ struct field : seq<field_name, _, must<field_colon>, _, must<type_expected>,
                    opt<_, field_default>> {};
 struct key_field_body : field {};
 struct key_field : if_must<seq<kw_key, _, not_at<colon>>, key_field_body> {};
+// `identity F: T`: an alternate unique key; records sharing a value are one.
+struct identity_field_body : field {};
+struct identity_field : if_must<seq<kw_identity, _, not_at<colon>>, identity_field_body> {};
 // `index F` in an entity: E.find(F: value) looks records up by F.
 struct index_field : word {};
 struct index_decl : if_must<seq<kw_index, _, not_at<colon>>, index_field> {};
@@ -359,7 +363,7 @@ struct close_entity : one<'}'> {};
 struct entity_decl
     : opened<open_kind::decl,
              if_must<kw_entity, _, decl_name, _, open_brace, _,
-                     star<sor<key_field, index_decl, field>, _>, close_entity>> {};
+                     star<sor<key_field, identity_field, index_decl, field>, _>, close_entity>> {};
 
 // `key: expr` settings of connectors and agents; the checker knows the keys.
 struct setting_key : word {};
@@ -564,6 +568,8 @@ AOS_SELECT(decl_name, decl_name)
 AOS_SELECT(field, field)
 AOS_SELECT(key_field_body, field)
 AOS_SELECT(key_field, key_field)
+AOS_SELECT(identity_field_body, field)
+AOS_SELECT(identity_field, identity_field)
 AOS_SELECT(index_decl, index_decl)
 AOS_SELECT(index_field, index_field)
 AOS_SELECT(param, param)

@@ -40,7 +40,8 @@ namespace aos::grammar {
   X(approval_approvers) X(wait_stmt) X(wait_for) X(wait_until) X(signal_stmt)  \
   X(signal_event) X(signal_timeout) X(let_stmt) X(output_stmt) X(fail_stmt)    \
   X(for_stmt) X(loop_var) X(for_max) X(paren_expr) X(version_number)         \
-  X(index_decl) X(index_field) X(ref_type)
+  X(index_decl) X(index_field) X(ref_type)  \
+  X(identity_field)
 
 enum class NodeKind : uint16_t {
 #define AOS_X(k) k,

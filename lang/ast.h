@@ -148,6 +148,7 @@ struct Field {
   TypeRefPtr type;
   ExprPtr default_value = nullptr;  // may be null
   bool is_key = false;
+  bool is_identity = false;  // `identity`: an alternate unique key (entities)
 };
 
 // ------------------------------------------------------------ declarations
@@ -177,6 +178,12 @@ struct TypeDecl {
       if (f.is_key) return &f;
     }
     return nullptr;
+  }
+  bool HasIdentity() const {
+    for (const auto& f : fields) {
+      if (f.is_identity) return true;
+    }
+    return false;
   }
 };
 

@@ -51,6 +51,7 @@ std::string_view ReturnsText(Returns r) {
     case Returns::kRecord: return "E";
     case Returns::kRecordOrNull: return "E or null";
     case Returns::kRecords: return "list(E)";
+    case Returns::kKeyOrNull: return "E's key or null";
     case Returns::kBool: return "bool";
   }
   return "";
@@ -102,7 +103,9 @@ std::vector<MethodSpec> MakeTable() {
   t.push_back({CallNs::kKb, "delete", CallOp::kKbDelete, {{"collection"}, {"id"}}, {}, Returns::kBool, true,
                "removes the entry; whether there was one"});
   t.push_back({CallNs::kEntity, "upsert", CallOp::kEntityUpsert, {{"record"}}, {}, Returns::kRecord, true,
-               "creates or replaces the record with its key, declared defaults filled in"});
+               "creates or replaces the record with its key, declared defaults filled in; with identity fields, "
+               "the record they lead to (merging the records that share them into the oldest); without a key, "
+               "by its identities only"});
   t.push_back({CallNs::kEntity, "get", CallOp::kEntityGet, {{"key"}}, {}, Returns::kRecordOrNull, false,
                "the record with that key, or null"});
   t.push_back({CallNs::kEntity, "delete", CallOp::kEntityDelete, {{"key"}}, {}, Returns::kBool, true,
@@ -115,6 +118,10 @@ std::vector<MethodSpec> MakeTable() {
   t.push_back({CallNs::kEntity, "find", CallOp::kEntityFind, {}, {}, Returns::kRecords, false,
                "E.find(F: value): the records whose field F (declared `index F`) equals value, in key order",
                true});
+  t.push_back({CallNs::kEntity, "resolve", CallOp::kEntityResolve, {{"identities", A::kMap}}, {},
+               Returns::kKeyOrNull, false,
+               "E.resolve({F: value, ...}) over identity fields: the key of the record they lead to (merged "
+               "records lead to the survivor), or null"});
   t.push_back({CallNs::kEntity, "list", CallOp::kEntityList, {},
                {{"where", A::kBool, false, true}, {"order_by", A::kString}, {"desc", A::kBool}, {"limit", A::kInt}},
                Returns::kRecords, false,

@@ -33,6 +33,7 @@ enum class CallOp : uint8_t {
   kEntityUpsert, kEntityGet, kEntityDelete, kEntityList,
   kEntityPatch,  // its changes are evaluated with `it`, the stored record, when the step runs
   kEntityFind,   // by an indexed field
+  kEntityResolve,  // the key that identity values lead to
 };
 
 // How a call is carried out: in the run's own store, or as a request to the
@@ -67,6 +68,7 @@ enum class Returns : uint8_t {
   kRecord,        // the entity's record
   kRecordOrNull,
   kRecords,
+  kKeyOrNull,  // the entity's key type, or null
   kBool,
 };
 std::string_view ReturnsText(Returns r);

@@ -13,7 +13,7 @@ namespace {
 
 const char kPrelude[] =
     "aos 0.1\n"
-    "entity E {\n  key id: string\n  n: int\n  index n\n}\n"
+    "entity E {\n  key id: string\n  identity mail: string?\n  n: int\n  index n\n}\n"
     "connector C = http {\n  base_url: \"http://localhost:1\"\n}\n"
     "agent A {\n  model: \"small\"\n  instructions: \"be brief\"\n}\n";
 
@@ -43,6 +43,7 @@ std::string CallOf(const aos::MethodSpec& m, std::string_view skip = "", const s
   for (const auto& p : m.positional) {
     parts.push_back(m.op == aos::CallOp::kEntityUpsert ? "{id: \"a\", n: 1}"
                     : m.op == aos::CallOp::kHttp         ? "\"/x\""
+                    : m.op == aos::CallOp::kEntityResolve ? "{mail: \"a@x\"}"
                     : p.type == aos::ArgType::kMap       ? "{n: it.n + 1}"
                                                           : "\"text\"");
   }

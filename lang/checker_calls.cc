@@ -305,6 +305,12 @@ TypePtr WorkflowChecker::ResultOf(const Call& call, const CallTarget& k, Ctx& c)
       return et;
     }
     case Returns::kRecordOrNull: return OptionalOf(DeclaredType(k.entity()->name));
+    case Returns::kKeyOrNull: {
+      const TypeDecl& ent = *k.entity();
+      if (c.report && !call.args.empty()) CheckIdentities(ent, *call.args[0]);
+      const Field* kf = ent.KeyField();
+      return kf && kf->type ? OptionalOf(ResolveTypeQuiet(kf->type.get())) : AnyType();
+    }
     case Returns::kRecords: {
       TypePtr et = DeclaredType(k.entity()->name);
       for (size_t i = 0; c.report && i < call.args.size(); ++i) {
@@ -360,10 +366,38 @@ void WorkflowChecker::CheckEntityRecord(const TypeDecl& ent, const Expr& arg, co
                     ", not " + TypeToString(*vt));
     }
   }
-  for (const auto& fd : ent.fields) {
-    if (!patch && fd.is_key && !given.count(fd.name)) {
-      d_.Error(src_, arg.span, "E109",
-               ent.name + ".upsert() needs the key field " + Quote(fd.name));
+  const Field* kf = ent.KeyField();
+  if (patch || !kf || given.count(kf->name)) return;
+  bool identity = false;
+  for (const auto& fd : ent.fields) identity = identity || (fd.is_identity && given.count(fd.name));
+  if (!identity) {
+    auto& d = d_.Error(src_, arg.span, "E109", ent.name + ".upsert() needs the key field " + Quote(kf->name));
+    if (ent.HasIdentity()) d.hints.push_back("or an identity field: the record is found (or made) by it");
+  }
+}
+
+void WorkflowChecker::CheckIdentities(const TypeDecl& ent, const Expr& arg) {
+  if (arg.kind != ExprKind::kMap) return;
+  std::vector<std::string> identities;
+  for (const auto& f : ent.fields) {
+    if (f.is_identity) identities.push_back(f.name);
+  }
+  for (size_t i = 0; i + 1 < arg.args().size(); i += 2) {
+    const Expr& key = *arg.args()[i];
+    if (key.kind != ExprKind::kLiteral || key.literal().kind() != ValueKind::kString) continue;
+    const std::string& f = key.literal().as_string();
+    const Field* fd = ent.FindField(f);
+    if (!fd) {
+      NoSuchField(ent, f, src_, key.span, d_);
+    } else if (!fd->is_identity) {
+      auto& d = d_.Error(src_, key.span, "E110", "field " + Quote(f) + " of " + ent.name + " is not an identity");
+      if (identities.empty()) {
+        d.hints.push_back("declare it `identity " + f + ": ...` in entity " + ent.name);
+      } else {
+        std::string list;
+        for (const auto& n : identities) list += (list.empty() ? "" : ", ") + n;
+        d.hints.push_back(ent.name + "'s identities are " + list);
+      }
     }
   }
 }

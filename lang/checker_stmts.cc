@@ -339,7 +339,8 @@ void WorkflowChecker::LintParallelUpserts(uint32_t for_node) {
     const CallTarget k = prog_.Target(*s.call);
     if (!k.known() || !k.entity()) continue;
     const CallOp op = k.spec->op;
-    if (op == CallOp::kEntityGet || op == CallOp::kEntityList || op == CallOp::kEntityFind) {
+    if (op == CallOp::kEntityGet || op == CallOp::kEntityList || op == CallOp::kEntityFind ||
+        op == CallOp::kEntityResolve) {
       reads.emplace(k.entity(), &s);
     }
     if (op == CallOp::kEntityUpsert) upserts.emplace_back(k.entity(), &s);

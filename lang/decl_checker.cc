@@ -81,6 +81,10 @@ void DeclChecker::CheckType(const TypeDecl& t, const SourceFile* src) {
       d_.Error(src, f.name_span, "E101", "duplicate field " + Quote(f.name) + " in " + Quote(t.name));
     }
     if (f.type) CheckTypeRef(*f.type, src);
+    if (f.is_identity && f.type && f.type->name != "string" && f.type->name != "int") {
+      auto& d = d_.Error(src, f.type->span, "E110", "identity " + Quote(f.name) + " must be a string or an int");
+      d.hints.push_back("an identity is a value that names one record, as an email address or a handle");
+    }
     if (f.is_key) {
       ++keys;
       if (f.type && f.type->name == "ref") {

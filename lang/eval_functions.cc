@@ -447,14 +447,9 @@ bool Items(FunctionCall& c, ValueList* items) {
 // a, then b's items that a does not have (equal as == says), in b's order.
 EvalResult Union(FunctionCall& c) {
   if (!c.Kinds({K::kList, K::kList})) return c.WrongArgs();
-  const ValueList& b = c.args[1].as_list();
-  ValueList out = c.a0().as_list();
-  // Each of b's items is looked for in what is built so far.
-  if (!c.Charge((out.size() + b.size()) * 8 + out.size() * b.size())) return c.CostExceeded();
-  for (const Value& x : b) {
-    if (std::find(out.begin(), out.end(), x) == out.end()) out.push_back(x);
-  }
-  return Value::List(std::move(out));
+  const size_t na = c.a0().as_list().size(), nb = c.args[1].as_list().size();
+  if (!c.Charge((na + nb) * 8 + na * nb)) return c.CostExceeded();
+  return ListUnion(c.a0(), c.args[1]);
 }
 
 EvalResult Sort(FunctionCall& c) {
@@ -542,6 +537,15 @@ using R = ResultRule;
 }  // namespace
 
 bool SortsBefore(const Value& a, const Value& b) { return Less(a, b); }
+
+Value ListUnion(const Value& a, const Value& b) {
+  ValueList out = a.as_list();
+  // Each of b's items is looked for in what is built so far.
+  for (const Value& x : b.as_list()) {
+    if (std::find(out.begin(), out.end(), x) == out.end()) out.push_back(x);
+  }
+  return Value::List(std::move(out));
+}
 
 const std::vector<FunctionSpec>& FunctionTable() {
   static const std::vector<FunctionSpec> table = {

@@ -72,6 +72,8 @@ bool IsNum(ValueKind k);
 // times, durations, money, false before true); false between kinds it does
 // not order.
 bool SortsBefore(const Value& a, const Value& b);
+// union(a, b) of two lists: a, then the items of b that a does not have.
+Value ListUnion(const Value& a, const Value& b);
 double AsDouble(const Value& v);
 // (CompareNumbers is in lang/value.h.)
 

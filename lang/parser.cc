@@ -524,6 +524,10 @@ class Converter {
     for (uint32_t c : Kids(i)) {
       if (n_[c].kind == NodeKind::field) t.fields.push_back(BuildField(c, false));
       if (n_[c].kind == NodeKind::key_field) t.fields.push_back(BuildField(c + 1, true));
+      if (n_[c].kind == NodeKind::identity_field) {
+        t.fields.push_back(BuildField(c + 1, false));
+        t.fields.back().is_identity = true;
+      }
       if (n_[c].kind == NodeKind::index_decl) t.indexes.push_back(TypeDecl::Index{Text(c + 1), SpanOf(c + 1)});
     }
     return t;

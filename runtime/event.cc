@@ -31,6 +31,7 @@ const char* EventTypeName(EventType t) {
     case EventType::kRunResumed: return "RunResumed";
     case EventType::kRunUpgraded: return "RunUpgraded";
     case EventType::kRunRetried: return "RunRetried";
+    case EventType::kEntitiesMerged: return "EntitiesMerged";
   }
   return "Unknown";
 }

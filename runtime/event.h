@@ -48,8 +48,9 @@ enum class EventType : uint8_t {
   kRunResumed = 23,
   kRunUpgraded = 24,
   kRunRetried = 25,
+  kEntitiesMerged = 26,
 };
-inline constexpr uint8_t kMaxEventType = 25;
+inline constexpr uint8_t kMaxEventType = 26;
 
 const char* EventTypeName(EventType t);
 

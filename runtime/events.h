@@ -270,6 +270,17 @@ struct RunRetried {
   template <class E, class F> static void Fields(E& e, F&& f) { f("retry", e.retry); }
 };
 
+// Records that share an identity became one (state.md §1): `from` is gone,
+// its key and identities now lead to `into`.
+struct EntitiesMerged {
+  AOS_EVENT(EntitiesMerged);
+  std::string type{}, into{}, from{};
+  Value record{};  // `from` as it was stored
+  template <class E, class F> static void Fields(E& e, F&& f) {
+    f("type", e.type), f("into", e.into), f("from", e.from), f("record", e.record);
+  }
+};
+
 #undef AOS_EVENT
 
 // The data map of `e`; null for a type without fields.

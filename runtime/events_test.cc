@@ -170,6 +170,7 @@ TEST_CASE("every field of every typed event is the documented one", "[events]") 
   CheckDocumented<RunResumed>(doc);
   CheckDocumented<RunUpgraded>(doc);
   CheckDocumented<RunRetried>(doc);
+  CheckDocumented<EntitiesMerged>(doc);
 }
 
 }  // namespace

@@ -267,6 +267,11 @@ void LogEvent(spdlog::logger* logger, const std::string& run, uint64_t seq, cons
     case EventType::kRunRetried:
       logger->info("run {} #{} {}", run, seq, type);
       break;
+    case EventType::kEntitiesMerged: {
+      const auto ev = events::Read<events::EntitiesMerged>(e);
+      logger->info("run {} #{} {} merged {} '{}' into '{}'", run, seq, e.step, ev.type, ev.from, ev.into);
+      break;
+    }
     default:
       logger->log(spdlog::level::debug, "run {} #{} {} {}", run, seq, type, e.step);
   }

@@ -230,6 +230,7 @@ void RunState::Apply(const Event& e) {
       break;
     }
     case EventType::kEntityChanged:
+    case EventType::kEntitiesMerged:
       break;  // the projection lives in the entities column
     case EventType::kCompensationStarted: {
       auto ev = events::Read<events::CompensationStarted>(e);

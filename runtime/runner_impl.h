@@ -352,14 +352,36 @@ struct Runner::Impl {
   // false for a call that is not one of them.
   bool InlineCall(const CallTarget& k, const Args& a, int s, uint32_t node, const std::string& key);
   void InlineKv(const CallTarget& k, const Args& a, int s, uint32_t node, const std::string& key);
+
+  // ====== entity calls (runner_entities.cc; its head shows the layout)
+  void InlineEntity(const TypeDecl& et, CallOp op, const Args& a, int s, uint32_t node, const std::string& key);
+  void InlineUpsert(const TypeDecl& et, const Args& a, int s, uint32_t node, const std::string& key);
   void InlinePatch(const TypeDecl& et, const Args& a, int s, uint32_t node, const std::string& key);
   void InlineList(const TypeDecl& et, const Args& a, int s, uint32_t node, const std::string& key);
   void InlineFind(const TypeDecl& et, const Args& a, int s, uint32_t node, const std::string& key);
+  void InlineResolve(const TypeDecl& et, const Args& a, int s, uint32_t node, const std::string& key);
   // Keeps the index entries of et's indexed fields (in the batch) as a
   // record changes from `before` to `after` (null: absent).
   void Reindex(const TypeDecl& et, const std::string& id, const Value& before, const Value& after);
+  // Writes record `id` (in the batch) with its index entries, provenance
+  // and EntityChanged.
+  void WriteRecord(const TypeDecl& et, const std::string& id, const Value& before, const Value& after,
+                   const std::string& key);
   // The stored record of entity `type` with key `id`; null when absent.
   Value LoadRecord(const std::string& type, const std::string& id);
+  // The key `id` leads to: itself when stored, else the record it was merged into.
+  std::string Follow(const std::string& type, const std::string& id);
+  // The records whose `field` has the encoded value: by the index, which
+  // the first use builds.
+  std::vector<std::pair<std::string, Value>> Indexed(const TypeDecl& et, std::string_view field,
+                                                     const std::string& enc);
+  // The stored records an identity value leads to (merged ones to their survivor).
+  std::set<std::string> IdentityKeys(const TypeDecl& et, std::string_view field, const Value& value);
+  // The stored records that are the same as `rec` (at key id, "" for none):
+  // through its identities and theirs, oldest first.
+  std::vector<std::string> SameRecords(const TypeDecl& et, const std::string& id, const Value& rec);
+  // A key for a record given by its identities only; "" when it has none.
+  std::string NewKey(const TypeDecl& et, const Value& rec);
   // Whether every ref<T> field of `rec` names a stored T record; else the
   // step fails with entity.ref.
   bool RefsExist(const TypeDecl& et, const Value& rec, const std::string& key);

@@ -1,0 +1,514 @@
+// Entity calls (state.md §1): records, their index entries, identities and
+// merges, run in the process and written in the step's batch, so a record
+// changes exactly when the step completes.
+//
+// The entities column, per type E (no type name holds a byte below 0x06):
+//   E \0 key                  the record
+//   E \x01 field \0 enc key   an index entry: the record's value of field
+//                             (enc: its self-delimiting encoding)
+//   E \x02 field              the index of field is built over every record
+//   E \x03 key                a merged key: the key it now leads to
+//   E \x04 field \0 enc       an identity value a merged record held that its
+//                             survivor does not: the survivor's key
+//   E \x05 key                the record's provenance: created, updated, run,
+//                             step
+#include <algorithm>
+#include <mutex>
+#include <set>
+
+#include "lang/eval_functions.h"
+#include "runtime/codec.h"
+#include "runtime/runner_impl.h"
+
+namespace aos {
+
+namespace {
+
+std::string RecordPrefix(const std::string& type) { return type + '\0'; }
+std::string IndexHead(const std::string& type, std::string_view field) {
+  return type + '\x01' + std::string(field) + '\0';
+}
+std::string IndexMarks(const std::string& type) { return type + '\x02'; }
+std::string AliasKey(const std::string& type, const std::string& id) { return type + '\x03' + id; }
+std::string HeldIdentity(const std::string& type, std::string_view field, const std::string& enc) {
+  return type + '\x04' + std::string(field) + '\0' + enc;
+}
+std::string MetaKey(const std::string& type, const std::string& id) { return type + '\x05' + id; }
+
+// The encoding of record r's field, none when absent or null.
+std::optional<std::string> FieldEncoding(const Value& r, std::string_view field) {
+  const Value* f = r.kind() == ValueKind::kMap ? r.Find(field) : nullptr;
+  if (!f || f->is_null()) return std::nullopt;
+  return EncodeValue(*f);
+}
+
+const Value* NonNull(const Value& r, std::string_view field) {
+  const Value* f = r.kind() == ValueKind::kMap ? r.Find(field) : nullptr;
+  return f && !f->is_null() ? f : nullptr;
+}
+
+// The record's declared fields, in declaration order: from `rec` where it
+// has them, else the declared default, else null.
+Value WithDefaults(const TypeDecl& et, const Value& rec) {
+  ValueMap fields;
+  for (const auto& f : et.fields) {
+    const Value* v = rec.kind() == ValueKind::kMap ? rec.Find(f.name) : nullptr;
+    if (v) {
+      fields.emplace_back(Value::String(f.name), *v);
+    } else if (f.default_value) {
+      MapEnv none;
+      EvalResult r = Evaluate(*f.default_value, none);
+      fields.emplace_back(Value::String(f.name), r.ok() ? r.value() : Value());
+    } else {
+      fields.emplace_back(Value::String(f.name), Value());
+    }
+  }
+  return Value::Map(std::move(fields));
+}
+
+// `into` with `from`'s fields joined in: a list is the union of both
+// (into's items first), any other field takes from's value when `wins`, else
+// only where into has none. A map value of `into` is changed in place.
+void Join(ValueMap& into, const Value& from, bool wins) {
+  if (from.kind() != ValueKind::kMap) return;
+  for (const auto& [name, v] : from.as_map()) {
+    if (v.is_null()) continue;
+    auto at = std::find_if(into.begin(), into.end(), [&](const auto& kv) { return kv.first == name; });
+    if (at == into.end()) continue;  // a field this program does not declare
+    if (at->second.kind() == ValueKind::kList && v.kind() == ValueKind::kList) {
+      at->second = ListUnion(at->second, v);
+    } else if (wins || at->second.is_null()) {
+      at->second = v;
+    }
+  }
+}
+
+// Writes to records that others may change at once (patches, identity
+// upserts) are read, changed and written under this lock, and the write is
+// flushed before it is released: none reads a record another has changed
+// but not yet written. One process writes a data directory (rocks_store.cc).
+std::mutex patch_mu;
+
+}  // namespace
+
+void Runner::Impl::InlineEntity(const TypeDecl& et, CallOp op, const Args& a, int s, uint32_t node,
+                                const std::string& key) {
+  switch (op) {
+    case CallOp::kEntityList: return InlineList(et, a, s, node, key);
+    case CallOp::kEntityPatch: return InlinePatch(et, a, s, node, key);
+    case CallOp::kEntityFind: return InlineFind(et, a, s, node, key);
+    case CallOp::kEntityUpsert: return InlineUpsert(et, a, s, node, key);
+    case CallOp::kEntityResolve: return InlineResolve(et, a, s, node, key);
+    default: break;
+  }
+  // get and delete: by the key, or the key it was merged into.
+  const std::string id = Follow(et.name, a.positional.empty() ? "" : a.positional[0].ToDisplayString());
+  Value before = LoadRecord(et.name, id);
+  if (op == CallOp::kEntityGet) return Complete(s, node, key, before);
+  if (!before.is_null()) {
+    log.batch().Delete(Column::kEntities, RecordPrefix(et.name) + id);
+    log.batch().Delete(Column::kEntities, MetaKey(et.name, id));
+    Reindex(et, id, before, Value());
+    log.Append(key, events::EntityChanged{et.name, id, before, Value()});
+  }
+  Complete(s, node, key, Value::Bool(!before.is_null()));
+}
+
+Value Runner::Impl::LoadRecord(const std::string& type, const std::string& id) {
+  auto raw = StoreOf().Get(Column::kEntities, RecordPrefix(type) + id);
+  Value v;
+  if (raw && DecodeValue(*raw, &v)) return v;
+  return Value();
+}
+
+std::string Runner::Impl::Follow(const std::string& type, const std::string& id) {
+  std::string at = id;
+  // A merge writes one step of the chain; 64 bounds a damaged one.
+  for (int i = 0; i < 64; ++i) {
+    if (StoreOf().Get(Column::kEntities, RecordPrefix(type) + at)) return at;
+    auto next = StoreOf().Get(Column::kEntities, AliasKey(type, at));
+    if (!next) return at;
+    at = *next;
+  }
+  return at;
+}
+
+void Runner::Impl::WriteRecord(const TypeDecl& et, const std::string& id, const Value& before, const Value& after,
+                               const std::string& key) {
+  log.batch().Put(Column::kEntities, RecordPrefix(et.name) + id, EncodeValue(after));
+  Reindex(et, id, before, after);
+  // Provenance: when the record was made, and which run and step wrote it last.
+  const int64_t now = clock.NowNanos();
+  int64_t created = now;
+  if (!before.is_null()) {
+    Value meta;
+    auto raw = StoreOf().Get(Column::kEntities, MetaKey(et.name, id));
+    created = raw && DecodeValue(*raw, &meta) && meta.Find("created") ? meta.Find("created")->as_int() : 0;
+  }
+  log.batch().Put(Column::kEntities, MetaKey(et.name, id),
+                  EncodeValue(M({{S("created"), Value::Int(created)},
+                                 {S("updated"), Value::Int(now)},
+                                 {S("run"), S(st.run_id)},
+                                 {S("step"), S(key)}})));
+  log.Append(key, events::EntityChanged{et.name, id, before, after});
+}
+
+bool Runner::Impl::RefsExist(const TypeDecl& et, const Value& rec, const std::string& key) {
+  for (const auto& f : et.fields) {
+    if (!f.type || f.type->name != "ref" || f.type->params.empty()) continue;
+    const Value* v = rec.Find(f.name);
+    if (!v || v->is_null()) continue;
+    const std::string& target = f.type->params[0]->name;
+    if (LoadRecord(target, Follow(target, v->ToDisplayString())).is_null()) {
+      FailStep(key, "entity.ref", et.name + "." + f.name + " is ref<" + target + ">, but no " + target +
+                                      " record has the key '" + v->ToDisplayString() + "'");
+      return false;
+    }
+  }
+  return true;
+}
+
+void Runner::Impl::Reindex(const TypeDecl& et, const std::string& id, const Value& before, const Value& after) {
+  // The fields this program indexes (identities are indexed), and those an
+  // index was built for (marked) by any program: a program that does not
+  // declare an index still keeps it, so a find never misses a record it
+  // changed.
+  std::set<std::string> fields;
+  for (const auto& ix : et.indexes) fields.emplace(ix.field);
+  for (const auto& f : et.fields) {
+    if (f.is_identity) fields.emplace(f.name);
+  }
+  const std::string marks = IndexMarks(et.name);
+  StoreOf().Scan(Column::kEntities, marks, marks, [&](std::string_view k, std::string_view) {
+    fields.emplace(k.substr(marks.size()));
+    return true;
+  });
+  for (const std::string& field : fields) {
+    const auto b = FieldEncoding(before, field), a = FieldEncoding(after, field);
+    if (b == a) continue;
+    const std::string head = IndexHead(et.name, field);
+    if (b) log.batch().Delete(Column::kEntities, head + *b + id);
+    if (a) log.batch().Put(Column::kEntities, head + *a + id, id);
+  }
+}
+
+std::vector<std::pair<std::string, Value>> Runner::Impl::Indexed(const TypeDecl& et, std::string_view field,
+                                                                 const std::string& enc) {
+  const std::string records = RecordPrefix(et.name);
+  const std::string head = IndexHead(et.name, field);
+  const std::string mark = IndexMarks(et.name) + std::string(field);
+  Store& store = StoreOf();
+  std::vector<std::pair<std::string, Value>> hits;
+  if (!store.Get(Column::kEntities, mark)) {
+    // First use: build the index from every record, and answer from them.
+    store.Scan(Column::kEntities, records, records, [&](std::string_view k, std::string_view raw) {
+      Value v;
+      if (!DecodeValue(raw, &v)) return true;
+      std::string id(k.substr(records.size()));
+      const auto f = FieldEncoding(v, field);
+      if (f) log.batch().Put(Column::kEntities, head + *f + id, id);
+      if (f == enc) hits.emplace_back(std::move(id), std::move(v));
+      return true;
+    });
+    log.batch().Put(Column::kEntities, mark, "1");
+    return hits;
+  }
+  const std::string prefix = head + enc;
+  store.Scan(Column::kEntities, prefix, prefix, [&](std::string_view k, std::string_view) {
+    std::string id(k.substr(prefix.size()));
+    Value v = LoadRecord(et.name, id);
+    // Checked against the record: a program without the index may have
+    // changed it since.
+    if (FieldEncoding(v, field) == enc) hits.emplace_back(std::move(id), std::move(v));
+    return true;
+  });
+  return hits;
+}
+
+// E.find(F: value): by the index's entries.
+void Runner::Impl::InlineFind(const TypeDecl& et, const Args& a, int s, uint32_t node, const std::string& key) {
+  if (a.named.size() != 1 || a.named[0].first.kind() != ValueKind::kString) {
+    FailStep(key, "expr.error", et.name + ".find needs one indexed field");
+    return;
+  }
+  const Value& want = a.named[0].second;
+  ValueList items;
+  for (auto& [id, v] : Indexed(et, a.named[0].first.as_string(), EncodeValue(want))) {
+    if (!want.is_null()) items.push_back(std::move(v));
+  }
+  Complete(s, node, key, Value::List(std::move(items)));
+}
+
+std::set<std::string> Runner::Impl::IdentityKeys(const TypeDecl& et, std::string_view field, const Value& value) {
+  std::set<std::string> keys;
+  if (value.is_null()) return keys;
+  const std::string enc = EncodeValue(value);
+  for (auto& hit : Indexed(et, field, enc)) keys.insert(std::move(hit.first));
+  if (auto held = StoreOf().Get(Column::kEntities, HeldIdentity(et.name, field, enc))) {
+    const std::string id = Follow(et.name, *held);
+    if (!LoadRecord(et.name, id).is_null()) keys.insert(id);
+  }
+  return keys;
+}
+
+std::vector<std::string> Runner::Impl::SameRecords(const TypeDecl& et, const std::string& id, const Value& rec) {
+  // The records `rec` (to be stored at id) is the same as: the one at id,
+  // those sharing one of its identities, and so on through theirs (a record
+  // may share an email with one and a handle with another).
+  std::set<std::string> seen;
+  std::vector<Value> todo = {rec};
+  if (!id.empty()) {
+    Value stored = LoadRecord(et.name, id);
+    if (!stored.is_null()) {
+      seen.insert(id);
+      todo.push_back(std::move(stored));
+    }
+  }
+  while (!todo.empty()) {
+    const Value r = std::move(todo.back());
+    todo.pop_back();
+    for (const auto& f : et.fields) {
+      const Value* v = f.is_identity ? NonNull(r, f.name) : nullptr;
+      if (!v) continue;
+      for (const std::string& k : IdentityKeys(et, f.name, *v)) {
+        if (seen.insert(k).second) todo.push_back(LoadRecord(et.name, k));
+      }
+    }
+  }
+  std::vector<std::pair<int64_t, std::string>> aged;
+  for (const std::string& k : seen) {
+    Value meta;
+    auto raw = StoreOf().Get(Column::kEntities, MetaKey(et.name, k));
+    const int64_t created = raw && DecodeValue(*raw, &meta) && meta.Find("created") ? meta.Find("created")->as_int() : 0;
+    aged.emplace_back(created, k);
+  }
+  std::sort(aged.begin(), aged.end());  // oldest first; records from before provenance count as oldest
+  std::vector<std::string> out;
+  for (auto& [created, k] : aged) out.push_back(std::move(k));
+  return out;
+}
+
+std::string Runner::Impl::NewKey(const TypeDecl& et, const Value& rec) {
+  // A record given by its identities only: its key is the first identity's
+  // value (readable in history and logs), made unique if taken.
+  for (const auto& f : et.fields) {
+    const Value* v = f.is_identity ? NonNull(rec, f.name) : nullptr;
+    if (!v) continue;
+    const std::string base = v->ToDisplayString();
+    std::string id = base;
+    for (int n = 2; StoreOf().Get(Column::kEntities, RecordPrefix(et.name) + id) ||
+                    StoreOf().Get(Column::kEntities, AliasKey(et.name, id));
+         ++n) {
+      id = base + "~" + std::to_string(n);
+    }
+    return id;
+  }
+  return "";
+}
+
+void Runner::Impl::InlineUpsert(const TypeDecl& et, const Args& a, int s, uint32_t node, const std::string& key) {
+  const Field* key_field = et.KeyField();
+  const Value rec = a.positional.empty() ? Value() : a.positional[0];
+  if (rec.kind() != ValueKind::kMap || !key_field) {
+    FailStep(key, "expr.error", et.name + ".upsert needs a record");
+    return;
+  }
+  const Value* idv = NonNull(rec, key_field->name);
+  if (!et.HasIdentity()) {
+    // By the key alone: the record is replaced.
+    if (!idv) {
+      FailStep(key, "expr.error", et.name + ".upsert: the key field '" + key_field->name + "' is missing");
+      return;
+    }
+    const Value after = WithDefaults(et, rec);
+    const std::string id = idv->ToDisplayString();
+    // Checked before anything is written: the step fails with nothing queued.
+    if (TooDeep(key, after) || !RefsExist(et, after, key)) return;
+    WriteRecord(et, id, LoadRecord(et.name, id), after, key);
+    Complete(s, node, key, after);
+    return;
+  }
+  std::lock_guard<std::mutex> lock(patch_mu);
+  const std::string given = idv ? idv->ToDisplayString() : "";
+  const std::string id = idv ? Follow(et.name, given) : "";
+  const std::vector<std::string> same = SameRecords(et, id, rec);
+  if (same.empty() || (same.size() == 1 && same[0] == id)) {
+    // A new record, or the one its key names and no other: replaced.
+    Value fields = rec;
+    std::string at = id;
+    if (!idv) {
+      at = NewKey(et, rec);
+      if (at.empty() || !key_field->type || key_field->type->name != "string") {
+        FailStep(key, "expr.error", et.name + ".upsert: the key field '" + key_field->name +
+                                        "' is missing (and an identity makes only a string key)");
+        return;
+      }
+      ValueMap m = rec.as_map();
+      m.emplace_back(S(key_field->name), S(at));
+      fields = Value::Map(std::move(m));
+    }
+    const Value after = WithDefaults(et, fields);
+    if (TooDeep(key, after) || !RefsExist(et, after, key)) return;
+    WriteRecord(et, at, LoadRecord(et.name, at), after, key);
+    Complete(s, node, key, after);
+    log.Flush(opt.durability == Durability::kStrict);
+    return;
+  }
+  // The same person under other keys: merged into the oldest. Its fields
+  // stand, the others fill what it lacks, the write's fields win; lists are
+  // unioned throughout.
+  const std::string& into = same[0];
+  const Value survivor = LoadRecord(et.name, into);
+  ValueMap merged = WithDefaults(et, survivor).as_map();
+  for (size_t i = 1; i < same.size(); ++i) Join(merged, LoadRecord(et.name, same[i]), false);
+  Join(merged, rec, true);
+  for (auto& [name, v] : merged) {
+    if (name.as_string() == key_field->name) v = *survivor.Find(key_field->name);
+  }
+  const Value after = Value::Map(std::move(merged));
+  if (TooDeep(key, after) || !RefsExist(et, after, key)) return;
+  // Every identity value the merged records held still leads to the survivor.
+  auto hold = [&](const Value& r) {
+    for (const auto& f : et.fields) {
+      const auto enc = f.is_identity ? FieldEncoding(r, f.name) : std::nullopt;
+      if (enc && enc != FieldEncoding(after, f.name)) {
+        log.batch().Put(Column::kEntities, HeldIdentity(et.name, f.name, *enc), into);
+      }
+    }
+  };
+  hold(survivor);
+  for (size_t i = 1; i < same.size(); ++i) {
+    const std::string& from = same[i];
+    const Value gone = LoadRecord(et.name, from);
+    log.batch().Delete(Column::kEntities, RecordPrefix(et.name) + from);
+    Reindex(et, from, gone, Value());
+    log.batch().Put(Column::kEntities, AliasKey(et.name, from), into);
+    hold(gone);
+    log.Append(key, events::EntitiesMerged{et.name, into, from, gone});
+  }
+  // A key the write named that no record had: it leads to the survivor too.
+  if (idv && id != into && std::find(same.begin(), same.end(), id) == same.end()) {
+    log.batch().Put(Column::kEntities, AliasKey(et.name, given), into);
+  }
+  WriteRecord(et, into, survivor, after, key);
+  Complete(s, node, key, after);
+  log.Flush(opt.durability == Durability::kStrict);
+}
+
+// E.resolve({F: value, ...}): the key the identities lead to (the oldest
+// record when they lead to several not yet merged), or null.
+void Runner::Impl::InlineResolve(const TypeDecl& et, const Args& a, int s, uint32_t node, const std::string& key) {
+  const Value given = a.positional.empty() ? Value() : a.positional[0];
+  if (given.kind() != ValueKind::kMap) {
+    FailStep(key, "expr.error", et.name + ".resolve needs a map of identity fields");
+    return;
+  }
+  for (const auto& [name, v] : given.as_map()) {
+    const Field* f = et.FindField(name.ToDisplayString());
+    if (!f || !f->is_identity) {
+      FailStep(key, "expr.error", et.name + ".resolve: '" + name.ToDisplayString() + "' is not an identity field");
+      return;
+    }
+  }
+  const std::vector<std::string> same = SameRecords(et, "", given);
+  const Value rec = same.empty() ? Value() : LoadRecord(et.name, same[0]);
+  const Field* kf = et.KeyField();
+  Complete(s, node, key, kf && rec.Find(kf->name) ? *rec.Find(kf->name) : Value());
+}
+
+// E.list: the records where `where` holds (evaluated per record with `it`
+// bound), in key order or by a field, the first `limit`.
+void Runner::Impl::InlineList(const TypeDecl& et, const Args& a, int s, uint32_t node, const std::string& key) {
+  int64_t limit = INT64_MAX;
+  if (const Value* l = a.Named("limit"); l && l->kind() == ValueKind::kInt) limit = std::max<int64_t>(0, l->as_int());
+  std::string order_by;
+  if (const Value* o = a.Named("order_by"); o && o->kind() == ValueKind::kString) order_by = o->as_string();
+  const Value* desc = a.Named("desc");
+  const bool descending = desc && desc->kind() == ValueKind::kBool && desc->as_bool();
+  const Call& call = *StmtOf(node).call;
+  const Expr* where = nullptr;
+  for (size_t i = 0; i < call.args.size(); ++i) {
+    if (call.arg_names[i] == "where") where = call.args[i];
+  }
+  const std::string prefix = RecordPrefix(et.name);
+  ValueList items;
+  bool failed = false;
+  StoreOf().Scan(Column::kEntities, prefix, prefix, [&](std::string_view, std::string_view raw) {
+    // In key order the first `limit` that pass are the answer.
+    if (order_by.empty() && static_cast<int64_t>(items.size()) >= limit) return false;
+    Value stored;
+    if (!DecodeValue(raw, &stored)) return true;
+    // As a patch sees it: fields declared since it was written at their defaults.
+    Value v = WithDefaults(et, stored);
+    if (where) {
+      Value keep;
+      if (!EvalOrFail(*where, s, key, &keep, "where", node, &v)) {
+        failed = true;
+        return false;
+      }
+      if (keep.kind() != ValueKind::kBool) {
+        FailStep(key, "expr.error", "where: is " + std::string(KindName(keep.kind())) + ", not bool");
+        failed = true;
+        return false;
+      }
+      if (!keep.as_bool()) return true;
+    }
+    items.push_back(std::move(v));
+    return true;
+  });
+  if (failed) return;
+  if (!order_by.empty()) {
+    auto field = [&](const Value& r) {
+      const Value* f = r.Find(order_by);
+      return f ? *f : Value();
+    };
+    // Nulls last either way; the rest ascending or, with desc, descending.
+    std::stable_sort(items.begin(), items.end(), [&](const Value& x, const Value& y) {
+      const Value fx = field(x), fy = field(y);
+      if (fx.is_null() || fy.is_null()) return !fx.is_null() && fy.is_null();
+      return descending ? SortsBefore(fy, fx) : SortsBefore(fx, fy);
+    });
+    if (static_cast<int64_t>(items.size()) > limit) items.resize(static_cast<size_t>(limit));
+  }
+  Complete(s, node, key, Value::List(std::move(items)));
+}
+
+void Runner::Impl::InlinePatch(const TypeDecl& et, const Args& a, int s, uint32_t node, const std::string& key) {
+  const Field* key_field = et.KeyField();
+  const Value idv = a.positional.empty() ? Value() : a.positional[0];
+  if (!key_field || idv.is_null()) {
+    FailStep(key, "expr.error", et.name + ".patch needs the key of a record");
+    return;
+  }
+  std::lock_guard<std::mutex> lock(patch_mu);
+  const std::string id = Follow(et.name, idv.ToDisplayString());
+  const Value before = LoadRecord(et.name, id);
+  // `it`: the stored record, its absent fields at their defaults (a record
+  // not stored yet: the defaults and the key).
+  const Value it = WithDefaults(et, before.is_null() ? M({{S(key_field->name), idv}}) : before);
+  Value changes;
+  if (!EvalOrFail(*StmtOf(node).call->args[1], s, key, &changes, "the changes", node, &it)) return;
+  if (changes.kind() != ValueKind::kMap) {
+    FailStep(key, "expr.error", et.name + ".patch: the changes must be a map of fields, not " +
+                                    std::string(KindName(changes.kind())));
+    return;
+  }
+  ValueMap fields = it.as_map();
+  for (const auto& [name, value] : changes.as_map()) {
+    const std::string f = name.ToDisplayString();
+    auto at = std::find_if(fields.begin(), fields.end(), [&](const auto& kv) { return kv.first.ToDisplayString() == f; });
+    if (at == fields.end() || f == key_field->name) {
+      FailStep(key, "expr.error", et.name + ".patch: " +
+                                      (at == fields.end() ? "no field '" + f + "'" : "the key field '" + f + "' cannot change"));
+      return;
+    }
+    at->second = value;
+  }
+  Value after = Value::Map(std::move(fields));
+  if (TooDeep(key, after) || !RefsExist(et, after, key)) return;
+  WriteRecord(et, id, before, after, key);
+  Complete(s, node, key, after);
+  log.Flush(opt.durability == Durability::kStrict);
+}
+
+}  // namespace aos
