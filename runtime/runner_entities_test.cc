@@ -1,6 +1,6 @@
 // Entity calls on the in-memory store (runtime/runner_entities.cc): writes
 // with the step, patches that all count, list/find/ref, identities and
-// merges. Kills during merges are in tests/aosrun_kill_test.py.
+// merges. Kills during patches and merges are in tests/state_kill_test.py.
 #include <catch2/catch.hpp>
 
 #include <thread>
