@@ -1,6 +1,7 @@
 #include "lang/ast_dump.h"
 
 namespace aos {
+
 namespace {
 
 void Dump(const Expr& e, std::string& out);
@@ -66,17 +67,6 @@ void Dump(const Expr& e, std::string& out) {
   }
 }
 
-std::string DumpType(const TypeRef& t) {
-  std::string out = t.name;
-  if (!t.params.empty()) {
-    out += "<";
-    for (size_t i = 0; i < t.params.size(); ++i) {
-      out += (i ? ", " : "") + DumpType(*t.params[i]);
-    }
-    out += ">";
-  }
-  return out + (t.optional ? "?" : "");
-}
 
 void DumpOpt(const char* label, const ExprPtr& e, std::string& out) {
   if (!e) return;
@@ -135,6 +125,25 @@ void DumpStmt(const Stmt& s, const std::string& indent, std::string& out) {
 
 }  // namespace
 
+std::string DumpType(const TypeRef& t) {
+  std::string out = t.name;
+  if (!t.params.empty()) {
+    out += "<";
+    for (size_t i = 0; i < t.params.size(); ++i) {
+      out += (i ? ", " : "") + DumpType(*t.params[i]);
+    }
+    out += ">";
+  }
+  return out + (t.optional ? "?" : "");
+}
+
+std::string DumpField(const Field& f) {
+  std::string out = std::string(f.is_key ? "key " : f.is_identity ? "identity " : "") + f.name + ": " +
+                    (f.type ? DumpType(*f.type) : "?");
+  if (f.default_value) out += " = " + DumpExpr(*f.default_value);
+  return out;
+}
+
 const char* StmtKindName(StmtKind k) {
   switch (k) {
     case StmtKind::kStep: return "step";
@@ -177,10 +186,7 @@ std::string DumpModule(const Module& m) {
   for (const auto& t : m.types) {
     out += std::string(t.is_entity ? "entity " : "type ") + t.name + "\n";
     for (const auto& f : t.fields) {
-      out += std::string("  ") + (f.is_key ? "key " : "") + f.name + ": " +
-             DumpType(*f.type);
-      if (f.default_value) out += " = " + DumpExpr(*f.default_value);
-      out += "\n";
+      out += "  " + DumpField(f) + "\n";
     }
   }
   for (const auto& c : m.connectors) {

@@ -15,6 +15,9 @@ const char* StmtKindName(StmtKind k);
 const char* ModifierName(ModifierKind k);
 
 std::string DumpExpr(const Expr& e);
+std::string DumpType(const TypeRef& t);
+// "key id: string", "identity email: string?", "score: double = 0.0".
+std::string DumpField(const Field& f);
 std::string DumpModule(const Module& m);
 
 }  // namespace aos

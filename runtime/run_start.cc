@@ -8,6 +8,7 @@
 #include "lang/eval.h"
 #include "lang/plan.h"
 #include "runtime/codec.h"
+#include "runtime/entity_schemas.h"
 #include "runtime/runner.h"
 #include "runtime/schema.h"
 
@@ -183,6 +184,11 @@ bool StartRun(RunLog& log, const Program& program, const Dag& dag, const std::st
   const WorkflowDecl& wf = *dag.workflow;
   Value in;
   if (!PrepareInputs(program, dag, given, &in, error)) return false;
+  if (std::string conflicts = SchemaConflicts(log.store(), program); !conflicts.empty()) {
+    *error = conflicts;
+    return false;
+  }
+  RecordSchemas(log.store(), log.batch(), program);
   std::set<std::string> env_names;
   for (const auto& s : wf.body) CollectEnvStmt(*s, env_names);
   for (const auto& [name, c] : program.connectors) {

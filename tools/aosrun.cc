@@ -30,6 +30,7 @@
 #include "lang/source.h"
 #include "lang/trigger_check.h"
 #include "runtime/codec.h"
+#include "runtime/entity_schemas.h"
 #include "runtime/config.h"
 #include "runtime/operations.h"
 #include "runtime/rocks_store.h"
@@ -123,7 +124,7 @@ void SetupLog(const Context& c) {
 // Commands that only read: while another process holds the data directory
 // they open a read-only view of it instead of exiting 73.
 bool ReadsOnly(const std::string& command) {
-  for (const char* c : {"status", "runs", "inbox", "log", "trace", "cost", "state", "verify"}) {
+  for (const char* c : {"status", "runs", "inbox", "log", "trace", "cost", "state", "schema", "verify"}) {
     if (command == c) return true;
   }
   return false;
@@ -544,6 +545,12 @@ int CmdStart(Context& c) {
   if (!c.store) {
     if (int rc = OpenStore(c, true)) return rc;
   }
+  // Refused before any run starts: the file declares an entity otherwise
+  // than its stored records (StartRun checks it too, for serve).
+  if (std::string conflicts = aos::SchemaConflicts(*c.store, *w.program); !conflicts.empty()) {
+    std::cerr << "aosrun: " << conflicts << "\n";
+    return kExitInvalid;
+  }
   if (!c.opt.batch.empty()) return RunBatch(c, w, path, text, inputs, batch_ids);
   aos::RunLog log(*c.store, *c.clock);
   const std::string id = c.opt.run_id.empty() ? aos::NewRunId() : c.opt.run_id;
@@ -844,6 +851,7 @@ int Main(int argc, char** argv) {
     if (cmd == "inbox") return CmdInbox(c);
     if (cmd == "log") return CmdLog(c);
     if (cmd == "state") return CmdState(c);
+    if (cmd == "schema") return CmdSchema(c);
     if (cmd == "verify") return CmdVerify(c);
     if (cmd == "cost") return CmdCost(c);
     if (cmd == "trace") return CmdTrace(c);

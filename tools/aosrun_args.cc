@@ -96,6 +96,11 @@ const std::map<std::string, std::string> kHelp = {
     {"inbox", "aosrun inbox - every approval waiting for a decision, across runs\n"},
     {"log", "aosrun log RUN - the run's events, one per line (--json: JSON lines)\n"},
     {"state", "aosrun state ENTITY - the current records of an entity type\n"},
+    {"schema",
+     "aosrun schema [ENTITY] - the entity declarations the data directory keeps\n\n"
+     "The first run that writes an entity keeps its declaration; a file that\n"
+     "declares it otherwise is refused (65) while records of it are stored.\n"
+     "--json prints {entity: text}.\n"},
     {"cancel", "aosrun cancel RUN - cancel a run, compensating its completed effects\n"},
     {"cost",
      "aosrun cost [RUN] - model spending recorded in the data directory, by run,\n"
@@ -138,7 +143,7 @@ const std::map<std::string, std::string> kHelp = {
 
 
 const std::vector<std::string> kCommands = {"resume", "approve", "reject", "signal", "status", "runs",
-                                            "inbox",  "log",     "state",  "cancel", "verify", "cost",
+                                            "inbox",  "log",     "state",  "schema", "cancel", "verify", "cost",
                                             "trace",  "retry",   "serve",  "reload", "help"};
 
 bool IsCommand(const std::string& w) {

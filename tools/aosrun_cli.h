@@ -104,6 +104,7 @@ int CmdState(Context& c);
 int CmdCost(Context& c);
 int CmdTrace(Context& c);
 int CmdVerify(Context& c);
+int CmdSchema(Context& c);
 
 }  // namespace aosrun
 

@@ -5,8 +5,10 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <sstream>
 #include <tuple>
 
+#include "runtime/entity_schemas.h"
 #include "runtime/operations.h"
 #include "runtime/trace.h"
 #include "runtime/verify.h"
@@ -126,6 +128,32 @@ int CmdState(Context& c) {
   });
   if (bad) return kExitIo;
   if (!n && !c.opt.json) std::cerr << "no " << c.opt.positional[0] << " records\n";
+  return kExitOk;
+}
+
+int CmdSchema(Context& c) {
+  if (c.opt.positional.size() > 1) return Usage("schema takes at most one ENTITY");
+  if (int rc = LoadContext(c, false)) return rc;
+  auto schemas = aos::StoredSchemas(*c.store);
+  if (!c.opt.positional.empty()) {
+    std::erase_if(schemas, [&](const auto& s) { return s.first != c.opt.positional[0]; });
+    if (schemas.empty()) {
+      std::cerr << "aosrun: no stored schema for " << c.opt.positional[0] << " (aosrun schema lists them)\n";
+      return kExitNoRun;
+    }
+  }
+  aos::ValueMap all;
+  for (const auto& [type, text] : schemas) {
+    if (c.opt.json) {
+      all.emplace_back(Value::String(type), Value::String(text));
+      continue;
+    }
+    std::cout << "entity " << type << " {\n";
+    std::istringstream lines(text);
+    for (std::string l; std::getline(lines, l);) std::cout << "  " << l << "\n";
+    std::cout << "}\n";
+  }
+  if (c.opt.json) std::cout << Value::Map(std::move(all)).ToJson() << "\n";
   return kExitOk;
 }
 

@@ -1,0 +1,137 @@
+#include "runtime/entity_schemas.h"
+
+#include <set>
+#include <sstream>
+
+#include "lang/ast_dump.h"
+#include "runtime/codec.h"
+
+namespace aos {
+
+namespace {
+
+// Column::kMeta: "schema\0" + type -> {digest, text}.
+std::string SchemaKey(const std::string& type) { return std::string("schema") + '\0' + type; }
+
+void UsedTypes(const Program& program, const TypeRef& t, std::set<std::string>& out) {
+  auto it = program.types.find(t.name);
+  if (it != program.types.end() && !it->second->is_entity && out.insert(t.name).second) {
+    for (const auto& f : it->second->fields) {
+      if (f.type) UsedTypes(program, *f.type, out);
+    }
+  }
+  for (const auto& p : t.params) UsedTypes(program, *p, out);
+}
+
+bool HasRecords(Store& store, const std::string& type) {
+  const std::string prefix = type + '\0';
+  bool any = false;
+  store.Scan(Column::kEntities, prefix, prefix, [&](std::string_view, std::string_view) {
+    any = true;
+    return false;
+  });
+  return any;
+}
+
+std::string StoredText(Store& store, const std::string& type) {
+  auto raw = store.Get(Column::kMeta, SchemaKey(type));
+  Value v;
+  if (!raw || !DecodeValue(*raw, &v) || !v.Find("text")) return "";
+  return v.Find("text")->ToDisplayString();
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);) out.push_back(l);
+  return out;
+}
+
+// What records of the schema look like: each field's name and type and the
+// key mark, in any order. Identity marks and defaults change how records
+// are found and read, not what is stored.
+std::set<std::string> Shape(const std::string& text) {
+  std::set<std::string> out;
+  for (std::string l : Lines(text)) {
+    if (l.rfind("identity ", 0) == 0) l.erase(0, 9);
+    if (l.rfind("type ", 0) != 0) {
+      if (size_t eq = l.find(" = "); eq != std::string::npos) l.erase(eq);
+    }
+    out.insert(l);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string EntitySchemaText(const Program& program, const TypeDecl& et) {
+  std::string out;
+  std::set<std::string> used;
+  for (const auto& f : et.fields) {
+    out += DumpField(f) + "\n";
+    if (f.type) UsedTypes(program, *f.type, used);
+  }
+  for (const auto& name : used) {
+    const TypeDecl& t = *program.types.at(name);
+    out += "type " + name + " {";
+    for (const auto& f : t.fields) out += " " + DumpField(f) + ";";
+    out += " }\n";
+  }
+  return out;
+}
+
+std::string SchemaConflicts(Store& store, const Program& program) {
+  std::string out;
+  for (const auto& [name, et] : program.types) {
+    if (!et->is_entity) continue;
+    const std::string stored = StoredText(store, name);
+    const std::string mine = EntitySchemaText(program, *et);
+    if (stored.empty() || stored == mine) continue;
+    const std::set<std::string> sa = Shape(stored), sb = Shape(mine);
+    if (sa == sb || !HasRecords(store, name)) continue;
+    out += "entity " + name + " differs from the one its stored records were written with:\n";
+    for (const auto& l : sa) {
+      if (!sb.count(l)) out += "  - " + l + "   (stored)\n";
+    }
+    for (const auto& l : sb) {
+      if (!sa.count(l)) out += "  + " + l + "   (this file)\n";
+    }
+  }
+  if (!out.empty()) {
+    out += "declare the entity as it is stored (`aosrun schema` shows it), or migrate the records to the new "
+           "declaration";
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> StoredSchemas(Store& store) {
+  std::vector<std::pair<std::string, std::string>> out;
+  const std::string prefix = SchemaKey("");
+  store.Scan(Column::kMeta, prefix, prefix, [&](std::string_view k, std::string_view raw) {
+    Value v;
+    if (DecodeValue(raw, &v) && v.Find("text")) {
+      out.emplace_back(std::string(k.substr(prefix.size())), v.Find("text")->ToDisplayString());
+    }
+    return true;
+  });
+  return out;
+}
+
+void RecordSchemas(Store& store, WriteBatch& batch, const Program& program) {
+  for (const auto& [name, et] : program.types) {
+    if (!et->is_entity) continue;
+    const std::string mine = EntitySchemaText(program, *et);
+    const std::string stored = StoredText(store, name);
+    if (stored == mine) continue;
+    // The same shape (other identities or defaults), or no records: this
+    // declaration takes the stored one's place. Another shape with records
+    // is refused before this (SchemaConflicts).
+    if (!stored.empty() && Shape(stored) != Shape(mine) && HasRecords(store, name)) continue;
+    ValueMap m;
+    m.emplace_back(Value::String("digest"), Value::String(Digest(mine)));
+    m.emplace_back(Value::String("text"), Value::String(mine));
+    batch.Put(Column::kMeta, SchemaKey(name), EncodeValue(Value::Map(std::move(m))));
+  }
+}
+
+}  // namespace aos
