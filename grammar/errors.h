@@ -137,8 +137,24 @@ AOS_ERROR(workflow_item, "E001", "expected a statement or a setting",
           "or fail; settings are budget, concurrency, retry and on failure",
           false)
 AOS_ERROR(declaration_expected, "E001", "expected a declaration",
-          "a file holds type, entity, connector, agent, workflow and import declarations",
+          "a file holds type, entity, connector, agent, workflow, trigger, transform, migration "
+          "and import declarations",
           false)
+AOS_ERROR(transform_version, "E001", "expected the transform's version after its name",
+          "write for example: transform ga4_signal v1 (row: Ga4Row) -> Signal { ... }", false)
+AOS_ERROR(transform_result, "E001", "expected '->' and the type the transform makes",
+          "write for example: transform ga4_signal v1 (row: Ga4Row) -> Signal { ... }", false)
+AOS_ERROR(close_transform, "E003", "expected a field or '}'",
+          "a transform's body is fields of its result, one per line: name: expression", true)
+AOS_ERROR(migration_from, "E001", "expected the stored version after the entity's name",
+          "write for example: migration Subscriber v1 -> v2 { ... }", false)
+AOS_ERROR(migration_arrow, "E001", "expected '->' between the versions",
+          "write for example: migration Subscriber v1 -> v2 { ... }", false)
+AOS_ERROR(migration_to, "E001", "expected the new version after '->'",
+          "write for example: migration Subscriber v1 -> v2 { ... }", false)
+AOS_ERROR(drop_field, "E001", "expected a field name after 'drop'", "write for example: drop first, last", false)
+AOS_ERROR(close_migration, "E003", "expected a field, 'drop' or '}'",
+          "a migration's body is fields of the new declaration (name: expression using it) and drop lines", true)
 
 // E002: an unterminated string or comment.
 AOS_ERROR(block_comment_rest, "E002", "unterminated comment", "close it with */", false)

@@ -89,6 +89,9 @@ struct kw_null : TAO_PEGTL_KEYWORD("null") {};
 struct kw_key : TAO_PEGTL_KEYWORD("key") {};
 struct kw_index : TAO_PEGTL_KEYWORD("index") {};  // contextual: entity bodies
 struct kw_identity : TAO_PEGTL_KEYWORD("identity") {};  // contextual: entity bodies
+struct kw_transform : TAO_PEGTL_KEYWORD("transform") {};  // contextual: top level
+struct kw_migration : TAO_PEGTL_KEYWORD("migration") {};  // contextual: top level
+struct kw_drop : TAO_PEGTL_KEYWORD("drop") {};            // contextual: migration bodies
 struct kw_ref : TAO_PEGTL_KEYWORD("ref") {};      // contextual: before '<' in a type
 struct kw_budget : TAO_PEGTL_KEYWORD("budget") {};
 struct kw_concurrency : TAO_PEGTL_KEYWORD("concurrency") {};
@@ -168,7 +171,7 @@ struct name : seq<not_at<reserved>, pegtl::identifier> {};
 // Words that begin a top-level declaration / a statement or setting: error
 // recovery resynchronises at a line beginning with one of these.
 struct decl_keyword : sor<kw_import, kw_type, kw_entity, kw_connector,
-                          kw_agent, kw_workflow, kw_trigger> {};
+                          kw_agent, kw_workflow, kw_trigger, kw_transform, kw_migration> {};
 struct stmt_keyword
     : sor<kw_step, kw_effect, kw_approval, kw_wait, kw_signal, kw_let, kw_for,
           kw_output, kw_fail, kw_budget, kw_concurrency, kw_on> {};
@@ -527,8 +530,33 @@ struct trigger_decl
     : opened<open_kind::decl,
              if_must<kw_trigger, _, decl_name, _, open_brace, _, star<trigger_item, _>, close_trigger>> {};
 
+// `transform NAME vN (x: T) -> E { field: expr ... }`: a pure, typed
+// function from a payload to a record (state.md §2).
+struct version_tag : seq<one<'v'>, digits, not_at<pegtl::identifier_other>> {};
+struct transform_version : version_tag {};
+struct transform_result : return_type {};
+struct body_field_name : word {};
+struct body_field : seq<not_at<kw_drop, _, not_at<colon>>, body_field_name, _, must<field_colon>, _, expr_expected> {};
+struct close_transform : one<'}'> {};
+struct transform_decl
+    : opened<open_kind::decl,
+             if_must<seq<kw_transform, _, at<name>>, decl_name, _, transform_version, _, params, _,
+                     transform_result, _, open_brace, _, star<body_field, _>, close_transform>> {};
+// `migration E vN -> vM { field: expr ... drop f, g }`: rewrites stored
+// records of E (`it`: the record as stored) to the new declaration.
+struct migration_from : version_tag {};
+struct migration_arrow : string<'-', '>'> {};
+struct migration_to : version_tag {};
+struct drop_field : word {};
+struct migration_drop : if_must<seq<kw_drop, _, not_at<colon>>, list<drop_field, comma>> {};
+struct close_migration : one<'}'> {};
+struct migration_decl
+    : opened<open_kind::decl,
+             if_must<seq<kw_migration, _, at<name>>, decl_name, _, migration_from, _, migration_arrow, _,
+                     migration_to, _, open_brace, _, star<sor<migration_drop, body_field>, _>,
+                     close_migration>> {};
 struct declaration : sor<import_decl, type_decl, entity_decl, connector_decl,
-                         agent_decl, workflow_decl, trigger_decl> {};
+                         agent_decl, workflow_decl, trigger_decl, transform_decl, migration_decl> {};
 struct declaration_expected : declaration {};
 struct expr_end : eof {};
 struct expression_only : seq<_, expr_expected, _, must<expr_end>> {};
@@ -570,6 +598,16 @@ AOS_SELECT(key_field_body, field)
 AOS_SELECT(key_field, key_field)
 AOS_SELECT(identity_field_body, field)
 AOS_SELECT(identity_field, identity_field)
+AOS_SELECT(transform_decl, transform_decl)
+AOS_SELECT(transform_version, transform_version)
+AOS_SELECT(transform_result, transform_result)
+AOS_SELECT(body_field, body_field)
+AOS_SELECT(body_field_name, body_field_name)
+AOS_SELECT(migration_decl, migration_decl)
+AOS_SELECT(migration_from, migration_from)
+AOS_SELECT(migration_to, migration_to)
+AOS_SELECT(migration_drop, migration_drop)
+AOS_SELECT(drop_field, drop_field)
 AOS_SELECT(index_decl, index_decl)
 AOS_SELECT(index_field, index_field)
 AOS_SELECT(param, param)

@@ -41,7 +41,9 @@ namespace aos::grammar {
   X(signal_event) X(signal_timeout) X(let_stmt) X(output_stmt) X(fail_stmt)    \
   X(for_stmt) X(loop_var) X(for_max) X(paren_expr) X(version_number)         \
   X(index_decl) X(index_field) X(ref_type)  \
-  X(identity_field)
+  X(identity_field) X(transform_decl) X(transform_version) X(transform_result)   \
+  X(body_field) X(body_field_name) X(migration_decl) X(migration_from)         \
+  X(migration_to) X(migration_drop) X(drop_field)
 
 enum class NodeKind : uint16_t {
 #define AOS_X(k) k,

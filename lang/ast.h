@@ -421,6 +421,39 @@ struct TriggerDecl {
 
 // One parsed file. Names of call arguments point into the SourceFile it was
 // parsed from, which must outlive it.
+// `transform NAME vN (x: T) -> R { field: expr ... }` (state.md §2): a
+// pure function from a payload to a record of R, called as NAME(x) in any
+// expression. Its input is checked against T when it runs (schema.drift).
+struct TransformDecl {
+  Span span;
+  std::string name;
+  Span name_span;
+  int version = 0;
+  Span version_span;
+  std::vector<Field> params;  // exactly one (the checker says so)
+  TypeRefPtr result;
+  std::vector<Setting> fields;  // key: the result's field, value: its expression
+  // "name@vN", as provenance names it.
+  std::string Tag() const { return name + "@v" + std::to_string(version); }
+};
+
+// `migration E vN -> vM { field: expr ... drop f, g }` (state.md §2): how
+// stored records of entity E, declared as version N, become version M (the
+// file's declaration). Field expressions see `it`, the stored record.
+struct MigrationDecl {
+  Span span;
+  std::string entity;
+  Span entity_span;
+  int from = 0, to = 0;
+  Span from_span, to_span;
+  std::vector<Setting> fields;
+  struct Drop {
+    std::string field;
+    Span span;
+  };
+  std::vector<Drop> drops;
+};
+
 struct Module {
   std::unique_ptr<ExprPool> exprs;  // every expression of the file
   std::string version;  // "0.1", or "" when the file has no `aos` line
@@ -430,6 +463,8 @@ struct Module {
   std::vector<AgentDecl> agents;
   std::vector<WorkflowDecl> workflows;
   std::vector<TriggerDecl> triggers;
+  std::vector<TransformDecl> transforms;
+  std::vector<MigrationDecl> migrations;
 };
 
 }  // namespace aos

@@ -39,6 +39,8 @@ struct Program {
   std::map<std::string, const AgentDecl*> agents;
   std::vector<std::unique_ptr<Dag>> workflows;  // of the main file, in order
   std::vector<const TriggerDecl*> triggers;     // of the main file, in order
+  std::map<std::string, const TransformDecl*> transforms;  // of every file
+  std::vector<const MigrationDecl*> migrations;            // of every file
   // Where `call` goes: as the checker resolved it (Call::target; resolved
   // now if it was not).
   CallTarget Target(const Call& call) const;

@@ -328,6 +328,20 @@ TypePtr WorkflowChecker::ResultOf(const Call& call, const CallTarget& k, Ctx& c)
   return AnyType();
 }
 
+TypePtr WorkflowChecker::TransformCall(const Expr& e, const TransformDecl& t, const std::vector<TypePtr>& args,
+                                       Ctx& c) {
+  if (args.size() != 1) {
+    TypeError(c, e.span, "transform " + t.name + "() takes one argument, not " + std::to_string(args.size()));
+  } else if (!t.params.empty() && t.params[0].type) {
+    const TypePtr want = ResolveTypeQuiet(t.params[0].type.get());
+    if (!IsAny(args[0]) && !Assignable(*args[0], *want)) {
+      TypeError(c, e.args()[0]->span,
+                "transform " + t.name + " takes " + TypeToString(*want) + ", not " + TypeToString(*args[0]));
+    }
+  }
+  return t.result ? ResolveTypeQuiet(t.result.get()) : AnyType();
+}
+
 TypePtr WorkflowChecker::AgentOutputType(const AgentDecl& a) {
   for (const auto& s : a.settings) {
     if (s.key == "output" && s.type) return ResolveTypeQuiet(s.type.get());

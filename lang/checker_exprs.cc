@@ -370,6 +370,9 @@ TypePtr WorkflowChecker::CheckExprCall(const Expr& e, Ctx& c) {
   for (const auto& a : e.args()) args.push_back(CheckExpr(*a, c));
   c.soft = was_soft;
   if (!e.has_receiver && n == "secret") c.secret = true;
+  if (auto t = prog_.transforms.find(n); !e.has_receiver && t != prog_.transforms.end()) {
+    return TransformCall(e, *t->second, args, c);
+  }
   if (soft) {
     if (args.size() < 2) TypeError(c, e.span, n + "() takes at least two arguments");
     for (const auto& t : args) {

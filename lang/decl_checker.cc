@@ -4,6 +4,8 @@
 #include <set>
 
 #include "lang/check_common.h"
+#include "lang/eval_functions.h"
+#include "lang/transform_check.h"
 
 namespace aos {
 
@@ -34,6 +36,22 @@ void DeclChecker::Register(const Module& m, const SourceFile* src) {
   }
   for (const auto& w : m.workflows) dup(w.name, w.name_span, "workflow");
   for (const auto& t : m.triggers) dup(t.name, t.name_span, "trigger");
+  for (const auto& t : m.transforms) {
+    if (FindFunction(t.name)) {
+      auto& d = d_.Error(src, t.name_span, "E150", "transform " + Quote(t.name) + " has the name of a built-in function");
+      d.hints.push_back("name it after what it reads, as in ga4_signal");
+    } else if (!dup(t.name, t.name_span, "transform")) {
+      prog_.transforms[t.name] = &t;
+    }
+  }
+  for (const auto& mg : m.migrations) {
+    for (const MigrationDecl* other : prog_.migrations) {
+      if (other->entity == mg.entity && other->from == mg.from) {
+        d_.Error(src, mg.span, "E150", "a second migration of " + Quote(mg.entity) + " from v" + std::to_string(mg.from));
+      }
+    }
+    prog_.migrations.push_back(&mg);
+  }
   sources_.emplace_back(&m, src);
 }
 
@@ -42,6 +60,8 @@ void DeclChecker::CheckAll() {
     for (const auto& t : m->types) CheckType(t, src);
     for (const auto& c : m->connectors) CheckConnector(c, src);
     for (const auto& a : m->agents) CheckAgent(a, src);
+    for (const auto& t : m->transforms) CheckTransform(prog_, t, src, d_);
+    for (const auto& mg : m->migrations) CheckMigration(prog_, mg, src, d_);
   }
 }
 

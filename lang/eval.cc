@@ -462,6 +462,12 @@ class Evaluator {
       if (!r.ok()) return r;
       args.push_back(std::move(r.value()));
     }
+    if (!e.has_receiver) {
+      if (auto r = env_.Declared(n, args)) {
+        if (!r->ok() && r->error().span.end == 0) return EvalError{r->error().kind, r->error().message, e.span};
+        return std::move(*r);
+      }
+    }
     FunctionContext ctx{env_, cost_, limits_,
                         [this](const Expr& at, const Value& a, const Value& b) { return Arithmetic(at, a, b); }};
     return CallFunction(e, n, args, ctx);

@@ -70,6 +70,13 @@ class Env {
     (void)name;
     return std::nullopt;
   }
+  // NAME(args) of a function the program declares (a transform); nullopt
+  // when NAME is not one here.
+  virtual std::optional<EvalResult> Declared(std::string_view name, const std::vector<Value>& args) {
+    (void)name;
+    (void)args;
+    return std::nullopt;
+  }
 };
 
 // An Env with a flat table of bindings; handy for tests and `aoscheck eval`.

@@ -148,6 +148,8 @@ class WorkflowChecker {
   void CheckFindArgs(const Call& call, const TypeDecl& ent, const std::vector<TypePtr>& args, Ctx& c);
   TypePtr RefKeyType(const TypeRef* t);
   void CheckEntityRecord(const TypeDecl& ent, const Expr& arg, const TypePtr& et, Ctx& c, bool patch);
+  // NAME(x) of transform t: one argument of its parameter's type; a record of its result.
+  TypePtr TransformCall(const Expr& e, const TransformDecl& t, const std::vector<TypePtr>& args, Ctx& c);
   // E.resolve({F: v}): each F an identity field of ent (E110, E107).
   void CheckIdentities(const TypeDecl& ent, const Expr& arg);
 

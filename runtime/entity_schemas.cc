@@ -4,14 +4,31 @@
 #include <sstream>
 
 #include "lang/ast_dump.h"
+#include "lang/transform_check.h"
 #include "runtime/codec.h"
 
 namespace aos {
 
 namespace {
 
-// Column::kMeta: "schema\0" + type -> {digest, text}.
+// Column::kMeta: "schema\0" + type -> {digest, text};
+// "transform\0" + name + "\0v" + version -> {digest, text}.
 std::string SchemaKey(const std::string& type) { return std::string("schema") + '\0' + type; }
+std::string TransformKey(const TransformDecl& t) {
+  return std::string("transform") + '\0' + t.name + '\0' + "v" + std::to_string(t.version);
+}
+
+std::string StoredText(Store& store, const std::string& key);
+
+// Each transform of the program with the file it is declared in.
+template <class F>
+void ForEachTransform(const Program& program, F&& f) {
+  // A program that runs parsed every file: its modules and sources align.
+  if (program.modules.size() != program.sources.size()) return;
+  for (size_t i = 0; i < program.modules.size(); ++i) {
+    for (const auto& t : program.modules[i]->transforms) f(t, program.sources[i].get());
+  }
+}
 
 void UsedTypes(const Program& program, const TypeRef& t, std::set<std::string>& out) {
   auto it = program.types.find(t.name);
@@ -33,8 +50,8 @@ bool HasRecords(Store& store, const std::string& type) {
   return any;
 }
 
-std::string StoredText(Store& store, const std::string& type) {
-  auto raw = store.Get(Column::kMeta, SchemaKey(type));
+std::string StoredText(Store& store, const std::string& key) {
+  auto raw = store.Get(Column::kMeta, key);
   Value v;
   if (!raw || !DecodeValue(*raw, &v) || !v.Find("text")) return "";
   return v.Find("text")->ToDisplayString();
@@ -84,7 +101,7 @@ std::string SchemaConflicts(Store& store, const Program& program) {
   std::string out;
   for (const auto& [name, et] : program.types) {
     if (!et->is_entity) continue;
-    const std::string stored = StoredText(store, name);
+    const std::string stored = StoredText(store, SchemaKey(name));
     const std::string mine = EntitySchemaText(program, *et);
     if (stored.empty() || stored == mine) continue;
     const std::set<std::string> sa = Shape(stored), sb = Shape(mine);
@@ -121,7 +138,7 @@ void RecordSchemas(Store& store, WriteBatch& batch, const Program& program) {
   for (const auto& [name, et] : program.types) {
     if (!et->is_entity) continue;
     const std::string mine = EntitySchemaText(program, *et);
-    const std::string stored = StoredText(store, name);
+    const std::string stored = StoredText(store, SchemaKey(name));
     if (stored == mine) continue;
     // The same shape (other identities or defaults), or no records: this
     // declaration takes the stored one's place. Another shape with records
@@ -132,6 +149,42 @@ void RecordSchemas(Store& store, WriteBatch& batch, const Program& program) {
     m.emplace_back(Value::String("text"), Value::String(mine));
     batch.Put(Column::kMeta, SchemaKey(name), EncodeValue(Value::Map(std::move(m))));
   }
+  ForEachTransform(program, [&](const TransformDecl& t, const SourceFile* src) {
+    if (!StoredText(store, TransformKey(t)).empty()) return;  // kept: a different body is refused
+    const std::string body = TransformBodyText(t);
+    ValueMap m;
+    m.emplace_back(Value::String("digest"), Value::String(Digest(body)));
+    m.emplace_back(Value::String("text"), Value::String(body));
+    // As written, to show when a body differs.
+    m.emplace_back(Value::String("source"), Value::String(std::string(src->Slice(t.span.begin, t.span.end))));
+    batch.Put(Column::kMeta, TransformKey(t), EncodeValue(Value::Map(std::move(m))));
+  });
+}
+
+void TransformConflicts(Store& store, const Program& program, Diagnostics& diags) {
+  ForEachTransform(program, [&](const TransformDecl& t, const SourceFile* src) {
+    const std::string stored = StoredText(store, TransformKey(t));
+    if (stored.empty() || stored == TransformBodyText(t)) return;
+    auto& d = diags.Error(src, t.version_span, "E181",
+                          "transform " + t.name + " v" + std::to_string(t.version) +
+                              " differs from the body the data directory keeps for v" + std::to_string(t.version));
+    d.hints.push_back("records carry " + t.Tag() + " as their provenance: give the changed body a new version, v" +
+                      std::to_string(t.version + 1));
+    Value kept;
+    auto raw = store.Get(Column::kMeta, TransformKey(t));
+    if (raw && DecodeValue(*raw, &kept) && kept.Find("source")) {
+      d.notes.push_back("the data directory keeps for v" + std::to_string(t.version) + ":\n" +
+                        kept.Find("source")->ToDisplayString());
+    }
+  });
+}
+
+std::string StoredConflicts(Store& store, const Program& program) {
+  std::string out = SchemaConflicts(store, program);
+  Diagnostics diags;
+  TransformConflicts(store, program, diags);
+  for (const auto& d : diags.all()) out += (out.empty() ? "" : "\n") + RenderText(d);
+  return out;
 }
 
 }  // namespace aos

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "lang/checker.h"
+#include "lang/diagnostic.h"
 #include "runtime/store.h"
 
 namespace aos {
@@ -29,11 +30,20 @@ std::string EntitySchemaText(const Program& program, const TypeDecl& et);
 // declared, with what to do.
 std::string SchemaConflicts(Store& store, const Program& program);
 
+// E181 per transform of `program` whose body differs from the one the data
+// directory keeps for its version (lang/transform_check.h TransformBodyText).
+void TransformConflicts(Store& store, const Program& program, Diagnostics& diags);
+
+// Both checks, as text for a refused start ("" when none): SchemaConflicts,
+// then the E181 diagnostics rendered.
+std::string StoredConflicts(Store& store, const Program& program);
+
 // Every stored schema: entity type -> its schema text, by name.
 std::vector<std::pair<std::string, std::string>> StoredSchemas(Store& store);
 
 // Keeps the schemas of `program`'s entities that the data directory does
-// not hold yet (or holds for a type with no records), in `batch`.
+// not hold yet (or holds for a type with no records), and the bodies of its
+// transform versions it does not hold yet, in `batch`.
 void RecordSchemas(Store& store, WriteBatch& batch, const Program& program);
 
 }  // namespace aos

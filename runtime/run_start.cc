@@ -184,7 +184,7 @@ bool StartRun(RunLog& log, const Program& program, const Dag& dag, const std::st
   const WorkflowDecl& wf = *dag.workflow;
   Value in;
   if (!PrepareInputs(program, dag, given, &in, error)) return false;
-  if (std::string conflicts = SchemaConflicts(log.store(), program); !conflicts.empty()) {
+  if (std::string conflicts = StoredConflicts(log.store(), program); !conflicts.empty()) {
     *error = conflicts;
     return false;
   }

@@ -145,11 +145,12 @@ void Runner::Impl::WriteRecord(const TypeDecl& et, const std::string& id, const 
     auto raw = StoreOf().Get(Column::kEntities, MetaKey(et.name, id));
     created = raw && DecodeValue(*raw, &meta) && meta.Find("created") ? meta.Find("created")->as_int() : 0;
   }
-  log.batch().Put(Column::kEntities, MetaKey(et.name, id),
-                  EncodeValue(M({{S("created"), Value::Int(created)},
-                                 {S("updated"), Value::Int(now)},
-                                 {S("run"), S(st.run_id)},
-                                 {S("step"), S(key)}})));
+  ValueMap meta = {{S("created"), Value::Int(created)},
+                   {S("updated"), Value::Int(now)},
+                   {S("run"), S(st.run_id)},
+                   {S("step"), S(key)}};
+  if (auto t = transforms_used.find(key); t != transforms_used.end()) meta.emplace_back(S("transform"), S(t->second));
+  log.batch().Put(Column::kEntities, MetaKey(et.name, id), EncodeValue(M(std::move(meta))));
   log.Append(key, events::EntityChanged{et.name, id, before, after});
 }
 

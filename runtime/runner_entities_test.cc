@@ -334,5 +334,77 @@ TEST_CASE("a merge records EntitiesMerged and follows a third record sharing an 
   CHECK(Ask(store, clock, calls, R"(Subscriber.get("c"))").Find("id")->ToDisplayString() == "a");
 }
 
+const char* kGa4 =
+    "type Ga4Row { event_id: string  user_email: string  event_name: string }\n"
+    "entity Signal { key id: string  email: string  kind: string  weight: double = 1.0 }\n"
+    "transform ga4_signal v2 (row: Ga4Row) -> Signal {\n"
+    "  id: \"ga4-${row.event_id}\"\n"
+    "  email: lower(row.user_email)\n"
+    "  kind: row.event_name\n"
+    "}\n"
+    "workflow g(rows: list<any>) {\n"
+    "  for r in rows {\n"
+    "    step s = Signal.upsert(ga4_signal(r))\n"
+    "  }\n"
+    "  output s.map(x, x.id)\n"
+    "}\n";
+
+Value Rows(const std::string& json) {
+  std::string error;
+  auto v = ParseJson(json, &error);
+  REQUIRE(v);
+  return Value::Map({{S("rows"), *v}});
+}
+
+TEST_CASE("a transform makes the record it upserts, named in the record's provenance", "[runner]") {
+  MemoryStore store;
+  ManualClock clock(kStart);
+  FakeCalls calls;
+  Loaded w = Load("g.aos", kGa4);
+  RunLog log(store, clock);
+  log.Begin("ga4-run");
+  std::string error;
+  REQUIRE(StartRun(log, *w.program, *w.dag, "g.aos", w.source,
+                   Rows(R"([{"event_id": "1", "user_email": "Ann@X", "event_name": "view", "extra": 1}])"), false,
+                   &error));
+  RunOutcome o = Runner(log, *w.program, *w.dag, calls, clock, RunOptions{}).Run();
+  REQUIRE(o.status == RunStatus::kCompleted);
+  CHECK(o.output.ToJson() == R"(["ga4-1"])");
+  auto rec = store.Get(Column::kEntities, std::string("Signal") + '\0' + "ga4-1");
+  REQUIRE(rec);
+  Value v;
+  REQUIRE(DecodeValue(*rec, &v));
+  CHECK(v.ToJson() == R"({"id":"ga4-1","email":"ann@x","kind":"view","weight":1.0})");
+  auto meta = store.Get(Column::kEntities, std::string("Signal") + '\x05' + "ga4-1");
+  REQUIRE(meta);
+  REQUIRE(DecodeValue(*meta, &v));
+  CHECK(v.Find("transform")->ToDisplayString() == "ga4_signal@v2");
+  CHECK(v.Find("run")->ToDisplayString() == "ga4-run");
+  CHECK(v.Find("step")->ToDisplayString() == "s[0]");
+}
+
+TEST_CASE("a payload that does not fit its transform is schema drift: the statement escalates", "[runner]") {
+  MemoryStore store;
+  ManualClock clock(kStart);
+  FakeCalls calls;
+  Loaded w = Load("g.aos", kGa4);
+  RunLog log(store, clock);
+  log.Begin("drift");
+  std::string error;
+  // user_email renamed upstream.
+  REQUIRE(StartRun(log, *w.program, *w.dag, "g.aos", w.source,
+                   Rows(R"([{"event_id": "1", "email": "a@x", "event_name": "view"}])"), false, &error));
+  RunOutcome o = Runner(log, *w.program, *w.dag, calls, clock, RunOptions{}).Run();
+  REQUIRE(o.status == RunStatus::kWaiting);
+  const std::string waiting = o.waiting_on.ToJson();
+  CHECK(waiting.find("ga4_signal@v2") != std::string::npos);
+  CHECK(waiting.find("row.user_email: missing") != std::string::npos);
+  CHECK_FALSE(store.Get(Column::kEntities, std::string("Signal") + '\0' + "ga4-1"));
+  // Rejected: the run fails with the kind.
+  RunOutcome r = Decide(store, clock, calls, w, "drift", "s[0]", false);
+  REQUIRE(r.status == RunStatus::kFailed);
+  CHECK(r.error.Find("kind")->ToDisplayString() == "schema.drift");
+}
+
 }  // namespace
 }  // namespace aos

@@ -1,4 +1,5 @@
 #include "runtime/runner_impl.h"
+#include "runtime/transforms.h"
 
 #include <cstdio>
 
@@ -71,6 +72,13 @@ std::optional<Value> Runner::Impl::InstEnv::Secret(std::string_view name) {
   }
   if (r_.opt.placeholder_secrets) return S("<secret " + std::string(name) + ">");
   return std::nullopt;
+}
+
+std::optional<EvalResult> Runner::Impl::InstEnv::Declared(std::string_view name, const std::vector<Value>& args) {
+  auto t = r_.program.transforms.find(std::string(name));
+  if (t == r_.program.transforms.end()) return std::nullopt;
+  r_.transforms_used[inst_] = t->second->Tag();
+  return ApplyTransform(r_.program, *t->second, args);
 }
 
 Env::Lookup Runner::Impl::BodyList(int s, uint32_t loop, uint32_t target, Value* out) {
@@ -157,7 +165,24 @@ bool Runner::Impl::EvalOrFail(const Expr& e, int s, const std::string& key, Valu
     Skip(s, node, key);
     return false;
   }
-  FailStep(key, "expr.error", std::string(what) + ": " + r.error().message);
+  const std::string message = std::string(what) + ": " + r.error().message;
+  const StmtKind kind = StmtOf(node).kind;
+  if (r.error().kind == "schema.drift" &&
+      (kind == StmtKind::kLet || kind == StmtKind::kStep || kind == StmtKind::kEffect)) {
+    // Schema drift is for the operator to see (state.md §2): the statement
+    // waits for a decision, as `on failure escalate` does.
+    Instance& in = st.At(key);
+    log.Append(key, events::AttemptFailed{.attempt = in.attempts, .kind = "schema.drift", .message = message});
+    RequestApproval(key, "escalate",
+                    "An upstream payload changed shape (" + RedactSecrets(message) +
+                        "). Fix the transform under a new version (aosrun resume RUN --upgrade FILE), then approve "
+                        "to try again; approve with --payload '{\"skip\": VALUE}' to continue with VALUE, or "
+                        "reject to fail the run.",
+                    M({{S("kind"), S("schema.drift")}, {S("message"), S(RedactSecrets(message))}}), 0, "");
+    Block(s, node);
+    return false;
+  }
+  FailStep(key, r.error().kind == "schema.drift" ? "schema.drift" : "expr.error", message);
   return false;
 }
 

@@ -132,6 +132,9 @@ struct Runner::Impl {
   // Every secret value secret() handed out in this process: masked in every
   // message the run records (RedactSecrets), whatever path it took there.
   std::set<std::string> secret_values;
+  // The transform (name@vN) an instance's evaluation ran last, until it
+  // completes: the provenance of the records it writes.
+  std::map<std::string, std::string> transforms_used;
   int64_t reserved_nanos = 0;   // budget held by model calls in flight
   std::unordered_map<std::string, int64_t> reserved;
 
@@ -150,6 +153,9 @@ struct Runner::Impl {
     std::optional<Value> Nondeterministic(std::string_view fn, Span site) override;
     std::optional<Value> EnvVar(std::string_view name) override;
     std::optional<Value> Secret(std::string_view name) override;
+    // A transform: run (runtime/transforms.h), its name@vN kept for the
+    // provenance of what the statement writes.
+    std::optional<EvalResult> Declared(std::string_view name, const std::vector<Value>& args) override;
 
     // Whether this evaluation read secret() or a value derived from one.
     bool touched_secret() const { return touched_secret_; }

@@ -124,6 +124,7 @@ void Runner::Impl::Complete(int s, uint32_t node, const std::string& key, Value 
   if (TooDeep(key, result)) return;
   Value recorded = (stmt.kind == StmtKind::kLet && dag.nodes[node].secret) ? Value() : result;
   log.Append(key, events::StepCompleted{.result = std::move(recorded)});
+  if (!transforms_used.empty()) transforms_used.erase(key);
   MarkFinished(s, node, true);
 }
 
@@ -235,6 +236,7 @@ void Runner::Impl::Advance(int s, uint32_t node) {
   switch (stmt.kind) {
     case StmtKind::kLet:
     case StmtKind::kOutput:
+      if (stmt.kind == StmtKind::kLet && Escalated(s, node, key, in)) return;
       if (EvalOrFail(*stmt.value, s, key, &v, stmt.kind == StmtKind::kLet ? "let" : "output", node)) {
         Complete(s, node, key, std::move(v));
       }

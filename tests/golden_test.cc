@@ -18,6 +18,8 @@
 
 #include "lang/checker.h"
 #include "lang/trigger_check.h"
+#include "runtime/entity_schemas.h"
+#include "runtime/store.h"
 
 namespace {
 
@@ -84,7 +86,10 @@ std::vector<fs::path> AosFiles(const fs::path& dir) {
 // Checks files served together (one file, or a directory of files loaded as
 // `aosrun serve` loads them, in name order); returns "" when they produced
 // exactly what their comments expect.
-std::string CheckGolden(const std::vector<fs::path>& paths) {
+// With `stored`: the files but the last ran in one data directory first
+// (their schemas and transform bodies kept), and the last is checked against
+// it, as a run start and `aoscheck --against DATA` check it.
+std::string CheckGolden(const std::vector<fs::path>& paths, bool stored = false) {
   aos::CheckOptions options;
   std::map<std::string, std::vector<Expectation>> want;  // by file
   std::vector<std::string> texts;
@@ -99,7 +104,15 @@ std::string CheckGolden(const std::vector<fs::path>& paths) {
   for (size_t i = 0; i < paths.size(); ++i) {
     programs.push_back(aos::LoadProgram(paths[i].string(), texts[i], options, diags));
   }
-  if (paths.size() > 1 && !diags.has_errors()) {
+  if (stored && !diags.has_errors()) {
+    aos::MemoryStore store;
+    for (size_t i = 0; i + 1 < programs.size(); ++i) {
+      aos::WriteBatch b;
+      aos::RecordSchemas(store, b, *programs[i]);
+      store.Write(b, true);
+    }
+    aos::TransformConflicts(store, *programs.back(), diags);
+  } else if (paths.size() > 1 && !diags.has_errors()) {
     std::vector<const aos::Program*> served;
     for (const auto& p : programs) served.push_back(p.get());
     aos::CheckServedTogether(served, diags);
@@ -133,10 +146,11 @@ std::string CheckGolden(const std::vector<fs::path>& paths) {
   return problems;
 }
 
-// The cases of files served together: each directory under tests/golden_served/.
-std::vector<std::vector<fs::path>> ServedCases() {
+// The cases of files served together: each directory under tests/golden_served/
+// (or, with `dir` golden_stored, of files run one after another, name order).
+std::vector<std::vector<fs::path>> ServedCases(const char* dir = "golden_served") {
   std::vector<std::vector<fs::path>> cases;
-  const fs::path root = fs::path(AOS_SOURCE_DIR) / "tests" / "golden_served";
+  const fs::path root = fs::path(AOS_SOURCE_DIR) / "tests" / dir;
   if (!fs::exists(root)) return cases;
   std::vector<fs::path> dirs;
   for (const auto& e : fs::directory_iterator(root)) {
@@ -165,6 +179,17 @@ TEST_CASE("files served together produce exactly the diagnostics they expect") {
     DYNAMIC_SECTION(files.front().parent_path().filename().string()) {
       REQUIRE(files.size() >= 2);
       CHECK(CheckGolden(files) == "");
+    }
+  }
+}
+
+TEST_CASE("a file checked against a data directory produces exactly the diagnostics it expects") {
+  const auto cases = ServedCases("golden_stored");
+  REQUIRE(cases.size() >= 1);
+  for (const auto& files : cases) {
+    DYNAMIC_SECTION(files.front().parent_path().filename().string()) {
+      REQUIRE(files.size() >= 2);
+      CHECK(CheckGolden(files, true) == "");
     }
   }
 }
@@ -203,6 +228,7 @@ TEST_CASE("the golden corpus covers every diagnostic code") {
   std::set<std::string> covered;
   std::vector<fs::path> files = AosFiles(fs::path(AOS_SOURCE_DIR) / "tests" / "golden");
   for (const auto& c : ServedCases()) files.insert(files.end(), c.begin(), c.end());
+  for (const auto& c : ServedCases("golden_stored")) files.insert(files.end(), c.begin(), c.end());
   for (const auto& f : files) {
     std::optional<std::set<std::string>> models;
     for (const auto& e : ParseExpectations(Read(f), &models)) covered.insert(e.code);

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -32,6 +33,7 @@
 #include "lang/stdlib_doc.h"
 #include "lang/trigger_check.h"
 #include "runtime/config.h"
+#include "runtime/entity_schemas.h"
 #include "runtime/offline.h"
 #include "runtime/rocks_store.h"
 #include "runtime/run_log.h"
@@ -74,6 +76,8 @@ const char kCheckHelp[] =
     "  --workflow NAME   with --dot: the workflow to draw when a file has several\n"
     "  --against RUN     whether run RUN could resume on this FILE (aosrun resume\n"
     "                    RUN --upgrade FILE): lists completed statements it changes\n"
+    "  --against DATA    a data directory: whether FILE declares its entities as\n"
+    "                    stored and keeps each transform version's body (E181)\n"
     "  --data-dir DIR    with --against: the data directory (default $AOS_DATA or .aos)\n"
     "  --together        the FILEs are served together (aosrun serve FILE...): also\n"
     "                    refuse a workflow, trigger or webhook path two of them declare\n"
@@ -242,6 +246,27 @@ void PrintDiagnostics(const aos::Diagnostics& diags, bool json) {
   for (const auto& d : diags.all()) std::cerr << aos::RenderText(d);
 }
 
+// --against DATA (a data directory): whether FILE agrees with what the
+// data directory keeps, the schemas of its entities and the bodies of its
+// transform versions (E181), as a run start would check.
+int CheckAgainstData(const Options& o, const aos::Program& program) {
+  std::unique_ptr<aos::RocksStore> store;
+  try {
+    store = aos::RocksStore::OpenReadOnly(o.against);
+  } catch (const aos::StoreError& e) {
+    std::cerr << "aoscheck: " << e.what() << "\n";
+    return kExitIo;
+  }
+  aos::Diagnostics diags;
+  aos::TransformConflicts(*store, program, diags);
+  PrintDiagnostics(diags, o.json);
+  const std::string schemas = aos::SchemaConflicts(*store, program);
+  if (!schemas.empty()) std::cerr << "aoscheck: " << schemas << "\n";
+  if (diags.has_errors() || !schemas.empty()) return kExitInvalid;
+  if (!o.json) std::cout << o.positional[0] << " agrees with " << o.against << "\n";
+  return kExitOk;
+}
+
 // --against RUN: whether the run could resume on this version of its
 // workflow (aosrun resume RUN --upgrade FILE), without touching the run.
 int CheckAgainst(const Options& o, aos::Diagnostics& all,
@@ -251,6 +276,7 @@ int CheckAgainst(const Options& o, aos::Diagnostics& all,
     if (programs.size() != 1 && !all.has_errors()) return Usage("--against takes one FILE");
     return std::max(status, kExitInvalid);
   }
+  if (std::filesystem::is_directory(o.against)) return CheckAgainstData(o, *programs.front());
   std::string dir = o.data;
   if (dir.empty()) {
     const char* env = std::getenv("AOS_DATA");

@@ -547,7 +547,7 @@ int CmdStart(Context& c) {
   }
   // Refused before any run starts: the file declares an entity otherwise
   // than its stored records (StartRun checks it too, for serve).
-  if (std::string conflicts = aos::SchemaConflicts(*c.store, *w.program); !conflicts.empty()) {
+  if (std::string conflicts = aos::StoredConflicts(*c.store, *w.program); !conflicts.empty()) {
     std::cerr << "aosrun: " << conflicts << "\n";
     return kExitInvalid;
   }
