@@ -1,46 +1,21 @@
 // Entity calls (state.md §1): records, their index entries, identities and
 // merges, run in the process and written in the step's batch, so a record
-// changes exactly when the step completes.
-//
-// The entities column, per type E (no type name holds a byte below 0x06):
-//   E \0 key                  the record
-//   E \x01 field \0 enc key   an index entry: the record's value of field
-//                             (enc: its self-delimiting encoding)
-//   E \x02 field              the index of field is built over every record
-//   E \x03 key                a merged key: the key it now leads to
-//   E \x04 field \0 enc       an identity value a merged record held that its
-//                             survivor does not: the survivor's key
-//   E \x05 key                the record's provenance: created, updated, run,
-//                             step
+// changes exactly when the step completes. The column's layout and the
+// shared writes are in entity_store.h.
 #include <algorithm>
 #include <mutex>
 #include <set>
 
 #include "lang/eval_functions.h"
 #include "runtime/codec.h"
+#include "runtime/entity_store.h"
 #include "runtime/runner_impl.h"
 
 namespace aos {
 
 namespace {
 
-std::string RecordPrefix(const std::string& type) { return type + '\0'; }
-std::string IndexHead(const std::string& type, std::string_view field) {
-  return type + '\x01' + std::string(field) + '\0';
-}
-std::string IndexMarks(const std::string& type) { return type + '\x02'; }
-std::string AliasKey(const std::string& type, const std::string& id) { return type + '\x03' + id; }
-std::string HeldIdentity(const std::string& type, std::string_view field, const std::string& enc) {
-  return type + '\x04' + std::string(field) + '\0' + enc;
-}
-std::string MetaKey(const std::string& type, const std::string& id) { return type + '\x05' + id; }
-
-// The encoding of record r's field, none when absent or null.
-std::optional<std::string> FieldEncoding(const Value& r, std::string_view field) {
-  const Value* f = r.kind() == ValueKind::kMap ? r.Find(field) : nullptr;
-  if (!f || f->is_null()) return std::nullopt;
-  return EncodeValue(*f);
-}
+using namespace entities;
 
 const Value* NonNull(const Value& r, std::string_view field) {
   const Value* f = r.kind() == ValueKind::kMap ? r.Find(field) : nullptr;
@@ -105,53 +80,29 @@ void Runner::Impl::InlineEntity(const TypeDecl& et, CallOp op, const Args& a, in
   const std::string id = Follow(et.name, a.positional.empty() ? "" : a.positional[0].ToDisplayString());
   Value before = LoadRecord(et.name, id);
   if (op == CallOp::kEntityGet) return Complete(s, node, key, before);
-  if (!before.is_null()) {
-    log.batch().Delete(Column::kEntities, RecordPrefix(et.name) + id);
-    log.batch().Delete(Column::kEntities, MetaKey(et.name, id));
-    Reindex(et, id, before, Value());
-    log.Append(key, events::EntityChanged{et.name, id, before, Value()});
-  }
+  if (!before.is_null()) WriteRecord(et, id, before, Value(), key, "deleted");
   Complete(s, node, key, Value::Bool(!before.is_null()));
 }
 
 Value Runner::Impl::LoadRecord(const std::string& type, const std::string& id) {
-  auto raw = StoreOf().Get(Column::kEntities, RecordPrefix(type) + id);
-  Value v;
-  if (raw && DecodeValue(*raw, &v)) return v;
-  return Value();
+  return entities::Load(StoreOf(), type, id);
 }
 
 std::string Runner::Impl::Follow(const std::string& type, const std::string& id) {
-  std::string at = id;
-  // A merge writes one step of the chain; 64 bounds a damaged one.
-  for (int i = 0; i < 64; ++i) {
-    if (StoreOf().Get(Column::kEntities, RecordPrefix(type) + at)) return at;
-    auto next = StoreOf().Get(Column::kEntities, AliasKey(type, at));
-    if (!next) return at;
-    at = *next;
-  }
-  return at;
+  return entities::Follow(StoreOf(), type, id);
 }
 
 void Runner::Impl::WriteRecord(const TypeDecl& et, const std::string& id, const Value& before, const Value& after,
-                               const std::string& key) {
-  log.batch().Put(Column::kEntities, RecordPrefix(et.name) + id, EncodeValue(after));
-  Reindex(et, id, before, after);
-  // Provenance: when the record was made, and which run and step wrote it last.
-  const int64_t now = clock.NowNanos();
-  int64_t created = now;
-  if (!before.is_null()) {
-    Value meta;
-    auto raw = StoreOf().Get(Column::kEntities, MetaKey(et.name, id));
-    created = raw && DecodeValue(*raw, &meta) && meta.Find("created") ? meta.Find("created")->as_int() : 0;
-  }
-  ValueMap meta = {{S("created"), Value::Int(created)},
-                   {S("updated"), Value::Int(now)},
-                   {S("run"), S(st.run_id)},
-                   {S("step"), S(key)}};
-  if (auto t = transforms_used.find(key); t != transforms_used.end()) meta.emplace_back(S("transform"), S(t->second));
-  log.batch().Put(Column::kEntities, MetaKey(et.name, id), EncodeValue(M(std::move(meta))));
-  log.Append(key, events::EntityChanged{et.name, id, before, after});
+                               const std::string& key, const char* kind, Value extra) {
+  Change c;
+  c.at = clock.NowNanos();
+  c.kind = kind;
+  c.run = st.run_id;
+  c.step = key;
+  if (auto t = transforms_used.find(key); t != transforms_used.end()) c.transform = t->second;
+  c.seq = log.Append(key, events::EntityChanged{et.name, id, before, after});
+  c.extra = std::move(extra);
+  entities::Write(StoreOf(), log.batch(), et, id, before, after, c);
 }
 
 bool Runner::Impl::RefsExist(const TypeDecl& et, const Value& rec, const std::string& key) {
@@ -167,30 +118,6 @@ bool Runner::Impl::RefsExist(const TypeDecl& et, const Value& rec, const std::st
     }
   }
   return true;
-}
-
-void Runner::Impl::Reindex(const TypeDecl& et, const std::string& id, const Value& before, const Value& after) {
-  // The fields this program indexes (identities are indexed), and those an
-  // index was built for (marked) by any program: a program that does not
-  // declare an index still keeps it, so a find never misses a record it
-  // changed.
-  std::set<std::string> fields;
-  for (const auto& ix : et.indexes) fields.emplace(ix.field);
-  for (const auto& f : et.fields) {
-    if (f.is_identity) fields.emplace(f.name);
-  }
-  const std::string marks = IndexMarks(et.name);
-  StoreOf().Scan(Column::kEntities, marks, marks, [&](std::string_view k, std::string_view) {
-    fields.emplace(k.substr(marks.size()));
-    return true;
-  });
-  for (const std::string& field : fields) {
-    const auto b = FieldEncoding(before, field), a = FieldEncoding(after, field);
-    if (b == a) continue;
-    const std::string head = IndexHead(et.name, field);
-    if (b) log.batch().Delete(Column::kEntities, head + *b + id);
-    if (a) log.batch().Put(Column::kEntities, head + *a + id, id);
-  }
 }
 
 std::vector<std::pair<std::string, Value>> Runner::Impl::Indexed(const TypeDecl& et, std::string_view field,
@@ -278,10 +205,8 @@ std::vector<std::string> Runner::Impl::SameRecords(const TypeDecl& et, const std
   }
   std::vector<std::pair<int64_t, std::string>> aged;
   for (const std::string& k : seen) {
-    Value meta;
-    auto raw = StoreOf().Get(Column::kEntities, MetaKey(et.name, k));
-    const int64_t created = raw && DecodeValue(*raw, &meta) && meta.Find("created") ? meta.Find("created")->as_int() : 0;
-    aged.emplace_back(created, k);
+    const Value meta = Provenance(StoreOf(), et.name, k);
+    aged.emplace_back(meta.Find("created") ? meta.Find("created")->as_int() : 0, k);
   }
   std::sort(aged.begin(), aged.end());  // oldest first; records from before provenance count as oldest
   std::vector<std::string> out;
@@ -378,20 +303,29 @@ void Runner::Impl::InlineUpsert(const TypeDecl& et, const Args& a, int s, uint32
     }
   };
   hold(survivor);
+  ValueList merged_from;
   for (size_t i = 1; i < same.size(); ++i) {
     const std::string& from = same[i];
     const Value gone = LoadRecord(et.name, from);
-    log.batch().Delete(Column::kEntities, RecordPrefix(et.name) + from);
-    Reindex(et, from, gone, Value());
     log.batch().Put(Column::kEntities, AliasKey(et.name, from), into);
     hold(gone);
-    log.Append(key, events::EntitiesMerged{et.name, into, from, gone});
+    // The merged record's history ends here, pointing at the survivor.
+    Change c;
+    c.at = clock.NowNanos();
+    c.kind = "merged";
+    c.run = st.run_id;
+    c.step = key;
+    c.seq = log.Append(key, events::EntitiesMerged{et.name, into, from, gone});
+    c.extra = M({{S("into"), S(into)}});
+    entities::Write(StoreOf(), log.batch(), et, from, gone, Value(), c);
+    merged_from.push_back(S(from));
   }
   // A key the write named that no record had: it leads to the survivor too.
   if (idv && id != into && std::find(same.begin(), same.end(), id) == same.end()) {
     log.batch().Put(Column::kEntities, AliasKey(et.name, given), into);
   }
-  WriteRecord(et, into, survivor, after, key);
+  WriteRecord(et, into, survivor, after, key, merged_from.empty() ? "changed" : "merged",
+              merged_from.empty() ? Value() : M({{S("from"), Value::List(std::move(merged_from))}}));
   Complete(s, node, key, after);
   log.Flush(opt.durability == Durability::kStrict);
 }

@@ -366,13 +366,11 @@ struct Runner::Impl {
   void InlineList(const TypeDecl& et, const Args& a, int s, uint32_t node, const std::string& key);
   void InlineFind(const TypeDecl& et, const Args& a, int s, uint32_t node, const std::string& key);
   void InlineResolve(const TypeDecl& et, const Args& a, int s, uint32_t node, const std::string& key);
-  // Keeps the index entries of et's indexed fields (in the batch) as a
-  // record changes from `before` to `after` (null: absent).
-  void Reindex(const TypeDecl& et, const std::string& id, const Value& before, const Value& after);
-  // Writes record `id` (in the batch) with its index entries, provenance
-  // and EntityChanged.
+  // Writes record `id` (null `after`: deletes it) in the batch with its
+  // index entries, provenance and history (runtime/entity_store.h), and
+  // appends EntityChanged. `kind` and `extra`: the history entry's.
   void WriteRecord(const TypeDecl& et, const std::string& id, const Value& before, const Value& after,
-                   const std::string& key);
+                   const std::string& key, const char* kind = "changed", Value extra = Value());
   // The stored record of entity `type` with key `id`; null when absent.
   Value LoadRecord(const std::string& type, const std::string& id);
   // The key `id` leads to: itself when stored, else the record it was merged into.

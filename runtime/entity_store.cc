@@ -1,0 +1,118 @@
+#include "runtime/entity_store.h"
+
+#include <set>
+
+#include "runtime/codec.h"
+
+namespace aos::entities {
+
+std::string RecordPrefix(const std::string& type) { return type + '\0'; }
+std::string IndexHead(const std::string& type, std::string_view field) {
+  return type + '\x01' + std::string(field) + '\0';
+}
+std::string IndexMarks(const std::string& type) { return type + '\x02'; }
+std::string AliasKey(const std::string& type, const std::string& id) { return type + '\x03' + id; }
+std::string HeldIdentity(const std::string& type, std::string_view field, const std::string& enc) {
+  return type + '\x04' + std::string(field) + '\0' + enc;
+}
+std::string MetaKey(const std::string& type, const std::string& id) { return type + '\x05' + id; }
+std::string HistoryPrefix(const std::string& type, const std::string& id) { return type + '\x06' + id + '\0'; }
+std::string HistoryKey(const std::string& type, const std::string& id, int64_t at, const std::string& run,
+                       uint64_t seq) {
+  std::string k = HistoryPrefix(type, id);
+  PutBigEndian64(k, static_cast<uint64_t>(at));
+  k += run;
+  k += '\0';
+  PutBigEndian64(k, seq);
+  return k;
+}
+
+std::optional<std::string> FieldEncoding(const Value& r, std::string_view field) {
+  const Value* f = r.kind() == ValueKind::kMap ? r.Find(field) : nullptr;
+  if (!f || f->is_null()) return std::nullopt;
+  return EncodeValue(*f);
+}
+
+Value Load(Store& store, const std::string& type, const std::string& id) {
+  auto raw = store.Get(Column::kEntities, RecordPrefix(type) + id);
+  Value v;
+  if (raw && DecodeValue(*raw, &v)) return v;
+  return Value();
+}
+
+std::string Follow(Store& store, const std::string& type, const std::string& id) {
+  std::string at = id;
+  // A merge writes one step of the chain; 64 bounds a damaged one.
+  for (int i = 0; i < 64; ++i) {
+    if (store.Get(Column::kEntities, RecordPrefix(type) + at)) return at;
+    auto next = store.Get(Column::kEntities, AliasKey(type, at));
+    if (!next) return at;
+    at = *next;
+  }
+  return at;
+}
+
+Value Provenance(Store& store, const std::string& type, const std::string& id) {
+  auto raw = store.Get(Column::kEntities, MetaKey(type, id));
+  Value v;
+  if (raw && DecodeValue(*raw, &v)) return v;
+  return Value();
+}
+
+void Reindex(Store& store, WriteBatch& batch, const TypeDecl& et, const std::string& id, const Value& before,
+             const Value& after) {
+  // A program that does not declare an index still keeps it once built, so
+  // a find never misses a record it changed.
+  std::set<std::string> fields;
+  for (const auto& ix : et.indexes) fields.emplace(ix.field);
+  for (const auto& f : et.fields) {
+    if (f.is_identity) fields.emplace(f.name);
+  }
+  const std::string marks = IndexMarks(et.name);
+  store.Scan(Column::kEntities, marks, marks, [&](std::string_view k, std::string_view) {
+    fields.emplace(k.substr(marks.size()));
+    return true;
+  });
+  for (const std::string& field : fields) {
+    const auto b = FieldEncoding(before, field), a = FieldEncoding(after, field);
+    if (b == a) continue;
+    const std::string head = IndexHead(et.name, field);
+    if (b) batch.Delete(Column::kEntities, head + *b + id);
+    if (a) batch.Put(Column::kEntities, head + *a + id, id);
+  }
+}
+
+void Write(Store& store, WriteBatch& batch, const TypeDecl& et, const std::string& id, const Value& before,
+           const Value& after, const Change& change) {
+  if (after.is_null()) {
+    batch.Delete(Column::kEntities, RecordPrefix(et.name) + id);
+    batch.Delete(Column::kEntities, MetaKey(et.name, id));
+  } else {
+    batch.Put(Column::kEntities, RecordPrefix(et.name) + id, EncodeValue(after));
+    // When the record was made, and which run, step and transform wrote it last.
+    int64_t created = change.at;
+    if (!before.is_null()) {
+      const Value meta = Provenance(store, et.name, id);
+      created = meta.Find("created") ? meta.Find("created")->as_int() : 0;
+    }
+    ValueMap meta = {{Value::String("created"), Value::Int(created)},
+                     {Value::String("updated"), Value::Int(change.at)},
+                     {Value::String("run"), Value::String(change.run)},
+                     {Value::String("step"), Value::String(change.step)}};
+    if (!change.transform.empty()) meta.emplace_back(Value::String("transform"), Value::String(change.transform));
+    batch.Put(Column::kEntities, MetaKey(et.name, id), EncodeValue(Value::Map(std::move(meta))));
+  }
+  Reindex(store, batch, et, id, before, after);
+  ValueMap h = {{Value::String("kind"), Value::String(change.kind)},
+                {Value::String("run"), Value::String(change.run)},
+                {Value::String("step"), Value::String(change.step)},
+                {Value::String("seq"), Value::Int(static_cast<int64_t>(change.seq))}};
+  if (!change.transform.empty()) h.emplace_back(Value::String("transform"), Value::String(change.transform));
+  if (change.extra.kind() == ValueKind::kMap) {
+    for (const auto& kv : change.extra.as_map()) h.push_back(kv);
+  }
+  batch.Put(Column::kEntities, HistoryKey(et.name, id, change.at, change.run, change.seq),
+            EncodeValue(Value::Map(std::move(h))));
+}
+
+}  // namespace aos::entities

@@ -1,0 +1,76 @@
+// The entities column (Column::kEntities): where records, their index
+// entries, merged keys, provenance and history live, and the writes every
+// path that changes a record shares (runner_entities.cc for runs,
+// migrate.cc for migrations, history.cc to read them back).
+//
+// Per entity type E (no type name holds a byte below 0x07):
+//   E \0 key                  the record
+//   E \x01 field \0 enc key   an index entry: the record's value of field
+//                             (enc: its self-delimiting encoding)
+//   E \x02 field              the index of field is built over every record
+//   E \x03 key                a merged key: the key it now leads to
+//   E \x04 field \0 enc       an identity value a merged record held that its
+//                             survivor does not: the survivor's key
+//   E \x05 key                the record's provenance: created, updated, run,
+//                             step, transform
+//   E \x06 key \0 at run \0 seq   one change of the record (at: big-endian
+//                             nanoseconds): {kind, run, step, seq, transform?,
+//                             into?, from?, before?, after?}; a run's change
+//                             points at its event (run, seq), a migration's
+//                             holds before and after
+#ifndef AOS_RUNTIME_ENTITY_STORE_H_
+#define AOS_RUNTIME_ENTITY_STORE_H_
+
+#include <optional>
+#include <string>
+
+#include "lang/ast.h"
+#include "lang/value.h"
+#include "runtime/store.h"
+
+namespace aos::entities {
+
+std::string RecordPrefix(const std::string& type);
+std::string IndexHead(const std::string& type, std::string_view field);
+std::string IndexMarks(const std::string& type);
+std::string AliasKey(const std::string& type, const std::string& id);
+std::string HeldIdentity(const std::string& type, std::string_view field, const std::string& enc);
+std::string MetaKey(const std::string& type, const std::string& id);
+std::string HistoryPrefix(const std::string& type, const std::string& id);
+std::string HistoryKey(const std::string& type, const std::string& id, int64_t at, const std::string& run,
+                       uint64_t seq);
+
+// The encoding of record r's field, none when absent or null.
+std::optional<std::string> FieldEncoding(const Value& r, std::string_view field);
+
+// The stored record of `type` with key `id`; null when absent or damaged.
+Value Load(Store& store, const std::string& type, const std::string& id);
+// The key `id` leads to: itself when stored, else the record it was merged into.
+std::string Follow(Store& store, const std::string& type, const std::string& id);
+// The record's provenance map (null when none).
+Value Provenance(Store& store, const std::string& type, const std::string& id);
+
+// Keeps the index entries of et's indexed fields (declared, identities, and
+// those built by any program) in `batch` as a record changes from `before`
+// to `after` (null: absent).
+void Reindex(Store& store, WriteBatch& batch, const TypeDecl& et, const std::string& id, const Value& before,
+             const Value& after);
+
+// What a write records about itself: the provenance's run, step and
+// transform, and the history entry's fields.
+struct Change {
+  int64_t at = 0;
+  std::string kind = "changed";  // changed, deleted, merged, migrated
+  std::string run, step, transform;
+  uint64_t seq = 0;   // the run's event that holds before and after; 0: held here
+  Value extra;        // a map of more fields for the history entry (into, from, before, after)
+};
+
+// Writes record `id` (null `after`: deletes it) with its index entries,
+// provenance and history entry, in `batch`.
+void Write(Store& store, WriteBatch& batch, const TypeDecl& et, const std::string& id, const Value& before,
+           const Value& after, const Change& change);
+
+}  // namespace aos::entities
+
+#endif  // AOS_RUNTIME_ENTITY_STORE_H_
