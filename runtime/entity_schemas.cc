@@ -40,6 +40,8 @@ void UsedTypes(const Program& program, const TypeRef& t, std::set<std::string>& 
   for (const auto& p : t.params) UsedTypes(program, *p, out);
 }
 
+}  // namespace
+
 bool HasRecords(Store& store, const std::string& type) {
   const std::string prefix = type + '\0';
   bool any = false;
@@ -49,6 +51,8 @@ bool HasRecords(Store& store, const std::string& type) {
   });
   return any;
 }
+
+namespace {
 
 std::string StoredText(Store& store, const std::string& key) {
   auto raw = store.Get(Column::kMeta, key);
@@ -67,6 +71,8 @@ std::vector<std::string> Lines(const std::string& text) {
 // What records of the schema look like: each field's name and type and the
 // key mark, in any order. Identity marks and defaults change how records
 // are found and read, not what is stored.
+}  // namespace
+
 std::set<std::string> Shape(const std::string& text) {
   std::set<std::string> out;
   for (std::string l : Lines(text)) {
@@ -79,7 +85,40 @@ std::set<std::string> Shape(const std::string& text) {
   return out;
 }
 
-}  // namespace
+StoredSchema LoadSchema(Store& store, const std::string& type) {
+  StoredSchema s;
+  auto raw = store.Get(Column::kMeta, SchemaKey(type));
+  Value v;
+  if (!raw || !DecodeValue(*raw, &v) || !v.Find("text")) return s;
+  s.text = v.Find("text")->ToDisplayString();
+  s.version = v.Find("version") && v.Find("version")->kind() == ValueKind::kInt ? static_cast<int>(v.Find("version")->as_int()) : 1;
+  return s;
+}
+
+void PutSchema(WriteBatch& batch, const std::string& type, const std::string& text, int version) {
+  ValueMap m;
+  m.emplace_back(Value::String("digest"), Value::String(Digest(text)));
+  m.emplace_back(Value::String("text"), Value::String(text));
+  m.emplace_back(Value::String("version"), Value::Int(version));
+  batch.Put(Column::kMeta, SchemaKey(type), EncodeValue(Value::Map(std::move(m))));
+}
+
+std::string MigratingKey(const std::string& type) { return std::string("migrating") + '\0' + type; }
+
+const MigrationDecl* MigrationFrom(const Program& program, const std::string& type, int version) {
+  for (const MigrationDecl* m : program.migrations) {
+    if (m->entity == type && m->from == version) return m;
+  }
+  return nullptr;
+}
+
+int DeclaredVersion(const Program& program, const std::string& type) {
+  int v = 1;
+  for (const MigrationDecl* m : program.migrations) {
+    if (m->entity == type) v = std::max(v, m->to);
+  }
+  return v;
+}
 
 std::string EntitySchemaText(const Program& program, const TypeDecl& et) {
   std::string out;
@@ -101,12 +140,25 @@ std::string SchemaConflicts(Store& store, const Program& program) {
   std::string out;
   for (const auto& [name, et] : program.types) {
     if (!et->is_entity) continue;
-    const std::string stored = StoredText(store, SchemaKey(name));
+    if (store.Get(Column::kMeta, MigratingKey(name))) {
+      out += "entity " + name + " is being migrated (aosrun migrate " + name +
+             " FILE finishes it): no run sees its records until then\n";
+      continue;
+    }
+    const StoredSchema kept = LoadSchema(store, name);
+    const std::string& stored = kept.text;
     const std::string mine = EntitySchemaText(program, *et);
     if (stored.empty() || stored == mine) continue;
     const std::set<std::string> sa = Shape(stored), sb = Shape(mine);
     if (sa == sb || !HasRecords(store, name)) continue;
-    out += "entity " + name + " differs from the one its stored records were written with:\n";
+    if (const MigrationDecl* m = MigrationFrom(program, name, kept.version)) {
+      out += "entity " + name + " is stored as v" + std::to_string(kept.version) + ": migration v" +
+             std::to_string(m->from) + " -> v" + std::to_string(m->to) + " must run first (aosrun migrate " + name +
+             " FILE; aosrun FILE and serve run it before they start)\n";
+      continue;
+    }
+    out += "entity " + name + " (stored as v" + std::to_string(kept.version) +
+           ") differs from the one its stored records were written with:\n";
     for (const auto& l : sa) {
       if (!sb.count(l)) out += "  - " + l + "   (stored)\n";
     }
@@ -115,22 +167,21 @@ std::string SchemaConflicts(Store& store, const Program& program) {
     }
   }
   if (!out.empty()) {
-    out += "declare the entity as it is stored (`aosrun schema` shows it), or migrate the records to the new "
-           "declaration";
+    out += "declare the entity as it is stored (`aosrun schema` shows it), or migrate its records to this "
+           "declaration: migration E vN -> vM { field: expression using it  drop old_field }";
   }
   return out;
 }
 
-std::vector<std::pair<std::string, std::string>> StoredSchemas(Store& store) {
-  std::vector<std::pair<std::string, std::string>> out;
+std::vector<std::pair<std::string, StoredSchema>> StoredSchemas(Store& store) {
+  std::vector<std::string> types;
   const std::string prefix = SchemaKey("");
-  store.Scan(Column::kMeta, prefix, prefix, [&](std::string_view k, std::string_view raw) {
-    Value v;
-    if (DecodeValue(raw, &v) && v.Find("text")) {
-      out.emplace_back(std::string(k.substr(prefix.size())), v.Find("text")->ToDisplayString());
-    }
+  store.Scan(Column::kMeta, prefix, prefix, [&](std::string_view k, std::string_view) {
+    types.emplace_back(k.substr(prefix.size()));
     return true;
   });
+  std::vector<std::pair<std::string, StoredSchema>> out;
+  for (const auto& t : types) out.emplace_back(t, LoadSchema(store, t));
   return out;
 }
 
@@ -138,16 +189,14 @@ void RecordSchemas(Store& store, WriteBatch& batch, const Program& program) {
   for (const auto& [name, et] : program.types) {
     if (!et->is_entity) continue;
     const std::string mine = EntitySchemaText(program, *et);
-    const std::string stored = StoredText(store, SchemaKey(name));
-    if (stored == mine) continue;
+    const StoredSchema kept = LoadSchema(store, name);
+    if (kept.text == mine) continue;
     // The same shape (other identities or defaults), or no records: this
     // declaration takes the stored one's place. Another shape with records
-    // is refused before this (SchemaConflicts).
-    if (!stored.empty() && Shape(stored) != Shape(mine) && HasRecords(store, name)) continue;
-    ValueMap m;
-    m.emplace_back(Value::String("digest"), Value::String(Digest(mine)));
-    m.emplace_back(Value::String("text"), Value::String(mine));
-    batch.Put(Column::kMeta, SchemaKey(name), EncodeValue(Value::Map(std::move(m))));
+    // is refused before this (SchemaConflicts) or migrated (migrate.h).
+    const bool same_shape = !kept.text.empty() && Shape(kept.text) == Shape(mine);
+    if (!kept.text.empty() && !same_shape && HasRecords(store, name)) continue;
+    PutSchema(batch, name, mine, same_shape ? kept.version : DeclaredVersion(program, name));
   }
   ForEachTransform(program, [&](const TransformDecl& t, const SourceFile* src) {
     if (!StoredText(store, TransformKey(t)).empty()) return;  // kept: a different body is refused

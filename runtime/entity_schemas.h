@@ -13,7 +13,9 @@
 #ifndef AOS_RUNTIME_ENTITY_SCHEMAS_H_
 #define AOS_RUNTIME_ENTITY_SCHEMAS_H_
 
+#include <set>
 #include <string>
+#include <vector>
 
 #include "lang/checker.h"
 #include "lang/diagnostic.h"
@@ -38,8 +40,25 @@ void TransformConflicts(Store& store, const Program& program, Diagnostics& diags
 // then the E181 diagnostics rendered.
 std::string StoredConflicts(Store& store, const Program& program);
 
-// Every stored schema: entity type -> its schema text, by name.
-std::vector<std::pair<std::string, std::string>> StoredSchemas(Store& store);
+// A schema the data directory keeps, and its version (state.md §2: the
+// first declaration is v1, or the highest version the file's migrations
+// name; a migration vN -> vM makes it vM). Version 0: none kept.
+struct StoredSchema {
+  std::string text;
+  int version = 0;
+};
+StoredSchema LoadSchema(Store& store, const std::string& type);
+void PutSchema(WriteBatch& batch, const std::string& type, const std::string& text, int version);
+// Every stored schema, by entity name.
+std::vector<std::pair<std::string, StoredSchema>> StoredSchemas(Store& store);
+
+// Column::kMeta key of an unfinished migration of `type` (migrate.h).
+std::string MigratingKey(const std::string& type);
+// The program's migration of `type` from `version`, or null.
+const MigrationDecl* MigrationFrom(const Program& program, const std::string& type, int version);
+// What records of a schema text look like (field names, types, the key).
+std::set<std::string> Shape(const std::string& text);
+bool HasRecords(Store& store, const std::string& type);
 
 // Keeps the schemas of `program`'s entities that the data directory does
 // not hold yet (or holds for a type with no records), and the bodies of its

@@ -42,8 +42,9 @@ TEST_CASE("the first program's schemas are kept; the same shape is accepted", "[
   auto stored = StoredSchemas(store);
   REQUIRE(stored.size() == 1);
   CHECK(stored[0].first == "Lead");
-  CHECK(stored[0].second ==
+  CHECK(stored[0].second.text ==
         "key email: string\nname: string?\nscore: double = 0.0\nhome: Address?\ntype Address { city: string; }\n");
+  CHECK(stored[0].second.version == 1);
   AddRecord(store, "Lead");
   // Other order, another default, an identity, an index: the same shape.
   auto same = Prog(
@@ -52,7 +53,7 @@ TEST_CASE("the first program's schemas are kept; the same shape is accepted", "[
       "  index score }\n");
   CHECK(SchemaConflicts(store, *same) == "");
   Record(store, *same);
-  CHECK(StoredSchemas(store)[0].second.find("identity name: string?") != std::string::npos);
+  CHECK(StoredSchemas(store)[0].second.text.find("identity name: string?") != std::string::npos);
 }
 
 TEST_CASE("another shape is refused while records exist, with the difference", "[schemas]") {
@@ -65,12 +66,12 @@ TEST_CASE("another shape is refused while records exist, with the difference", "
   CHECK(SchemaConflicts(store, *typed) == "");
   AddRecord(store, "Lead");
   const std::string c = SchemaConflicts(store, *typed);
-  CHECK(c.find("entity Lead differs") != std::string::npos);
+  CHECK(c.find("entity Lead (stored as v1) differs") != std::string::npos);
   CHECK(c.find("- score: double   (stored)") != std::string::npos);
   CHECK(c.find("+ score: int   (this file)") != std::string::npos);
   // Refused shapes are not recorded.
   Record(store, *typed);
-  CHECK(StoredSchemas(store)[0].second.find("score: double") != std::string::npos);
+  CHECK(StoredSchemas(store)[0].second.text.find("score: double") != std::string::npos);
   // A record type the entity uses is part of its shape.
   auto nested = Prog(
       "type Address { city: string  zip: string }\n"
@@ -81,6 +82,22 @@ TEST_CASE("another shape is refused while records exist, with the difference", "
       "type Address { city: string }\n"
       "entity Lead { key email: string  name: string?  score: double = 0.0  home: Address?  tier: string? }\n");
   CHECK(SchemaConflicts(store, *added).find("+ tier: string?") != std::string::npos);
+}
+
+TEST_CASE("a migration from the stored version covers another shape; the version follows it", "[schemas]") {
+  MemoryStore store;
+  Record(store, *Prog(kLead));
+  AddRecord(store, "Lead");
+  auto v2 = Prog(
+      "type Address { city: string }\n"
+      "entity Lead { key email: string  name: string?  score: double = 0.0  home: Address?  tier: string? }\n"
+      "migration Lead v1 -> v2 { tier: \"free\" }\n");
+  const std::string c = SchemaConflicts(store, *v2);
+  CHECK(c.find("migration v1 -> v2 must run first") != std::string::npos);
+  // A new data directory keeps the declaration at the version its migrations reach.
+  MemoryStore fresh;
+  Record(fresh, *v2);
+  CHECK(LoadSchema(fresh, "Lead").version == 2);
 }
 
 }  // namespace

@@ -324,8 +324,9 @@ void Runner::Impl::InlineUpsert(const TypeDecl& et, const Args& a, int s, uint32
   if (idv && id != into && std::find(same.begin(), same.end(), id) == same.end()) {
     log.batch().Put(Column::kEntities, AliasKey(et.name, given), into);
   }
-  WriteRecord(et, into, survivor, after, key, merged_from.empty() ? "changed" : "merged",
-              merged_from.empty() ? Value() : M({{S("from"), Value::List(std::move(merged_from))}}));
+  const char* kind = merged_from.empty() ? "changed" : "merged";
+  Value extra = merged_from.empty() ? Value() : M({{S("from"), Value::List(std::move(merged_from))}});
+  WriteRecord(et, into, survivor, after, key, kind, std::move(extra));
   Complete(s, node, key, after);
   log.Flush(opt.durability == Durability::kStrict);
 }

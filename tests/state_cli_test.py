@@ -36,6 +36,14 @@ def run(*args):
     return p.returncode, p.stdout, p.stderr
 
 
+def last_json(out):
+    lines = [l for l in out.splitlines() if l.strip()]
+    try:
+        return json.loads(lines[-1]) if lines else None
+    except ValueError:
+        return None
+
+
 def show(rc, out, err):
     return "rc=%d\nstdout=%s\nstderr=%s" % (rc, out[-800:], err[-800:])
 
@@ -58,14 +66,14 @@ def schemas():
     check("the first run keeps Lead's schema", rc == 0, show(rc, out, err))
     rc, out, err = run("schema", "--data", data)
     check("aosrun schema shows the kept declaration",
-          rc == 0 and "entity Lead {" in out and "score: double = 0.0" in out, show(rc, out, err))
+          rc == 0 and "entity Lead v1 {" in out and "score: double = 0.0" in out, show(rc, out, err))
     rc, out, err = run("schema", "Lead", "--json", "--data", data)
     try:
         got = json.loads(out)
     except ValueError:
         got = None
-    check("aosrun schema --json", rc == 0 and isinstance(got, dict) and "key email: string" in got.get("Lead", ""),
-          show(rc, out, err))
+    check("aosrun schema --json", rc == 0 and isinstance(got, dict) and got.get("Lead", {}).get("version") == 1
+          and "key email: string" in got.get("Lead", {}).get("text", ""), show(rc, out, err))
     rc, out, err = run("schema", "Nobody", "--data", data)
     check("aosrun schema of an unknown entity is 66", rc == 66 and "no stored schema for Nobody" in err,
           show(rc, out, err))
@@ -107,9 +115,78 @@ def merges():
     check("the log records EntitiesMerged", rc == 0 and len(merged) == 1, show(rc, out, err))
 
 
+PERSON_V1 = "entity Person { key id: string  first: string  last: string  score: int = 0 }\n"
+PERSON_V2 = "entity Person { key id: string  name: string  score: int = 0 }\n"
+MIGRATION = ("migration Person v1 -> v2 {\n  name: \"${it.first} ${it.last}\"\n"
+             "  score: it.score + 100 / SIZE\n  drop first, last\n}\n")
+
+
+def migrations():
+    data = os.path.join(TMP, "migrate")
+    v1 = write("p1.aos", PERSON_V1 + "workflow w(xs: list<int>) {\n  for x in xs {\n"
+               '    step u = Person.upsert({id: "p${x}", first: "F${x}", last: x == 700 ? "" : "L${x}"})\n'
+               "  }\n  output size(u)\n}\n")
+    rc, out, err = run(v1, "--data", data, "--input-json", json.dumps({"xs": list(range(1000))}))
+    check("1,000 Person records as v1", rc == 0, show(rc, out, err))
+    reader = PERSON_V2 + 'workflow r() {\n  step p = Person.get("p3")\n  output p\n}\n'
+    bad = write("p2_bad.aos", reader + MIGRATION.replace("SIZE", "size(it.last)"))
+    rc, out, err = run("migrate", "Person", bad, "--data", data)
+    check("a migration that fails on one record stops there (65), naming it",
+          rc == 65 and "Person 'p700'" in err and "division by zero" in err, show(rc, out, err))
+    rc, out, err = run(v1, "--data", data, "--input-json", '{"xs": []}')
+    check("while a migration is unfinished no run declaring the entity starts (65)",
+          rc == 65 and "is being migrated" in err, show(rc, out, err))
+    good = write("p2.aos", reader + MIGRATION.replace("SIZE", "max([size(it.last), 1])"))
+    rc, out, err = run(good, "--data", data, "--json")
+    got = last_json(out) or {}
+    check("aosrun FILE finishes the migration after the fix, then runs",
+          rc == 0 and got.get("output") == {"id": "p3", "name": "F3 L3", "score": 50}
+          and "migration Person v1 -> v2: done, 1000 records" in err, show(rc, out, err))
+    rc, out, err = run("state", "Person", "--data", data)
+    recs = [json.loads(l) for l in out.splitlines() if l.strip()]
+    check("every record migrated exactly once (a second pass would fail or add 100 again)",
+          rc == 0 and len(recs) == 1000 and all("first" not in r and r["score"] in (50, 100, 33, 25) for r in recs)
+          and {r["id"]: r for r in recs}["p700"] == {"id": "p700", "name": "F700 ", "score": 100},
+          show(rc, out[:500], err))
+    rc, out, err = run("history", "Person", "p3", "--data", data)
+    check("history shows the change and the migration once",
+          rc == 0 and out.count("  changed  ") == 1 and out.count("  migrated  migrate Person v1 -> v2") == 1
+          and 'name: null -> "F3 L3"' in out, show(rc, out, err))
+    rc, out, err = run("schema", "Person", "--data", data)
+    check("the kept schema is v2", rc == 0 and "entity Person v2 {" in out, show(rc, out, err))
+    rc, out, err = run("migrate", "Person", good, "--data", data)
+    check("migrate again: nothing to migrate (the stored version is v2)",
+          rc == 0 and "nothing to migrate" in out, show(rc, out, err))
+    rc, out, err = run("migrate", "Person", v1, "--data", data)
+    check("migrate with a file without the migration: 65", rc == 65 and "no migration of Person from v2" in err,
+          show(rc, out, err))
+
+
+def history_of_merges():
+    data = os.path.join(TMP, "merges")
+    rc, out, err = run("history", "Subscriber", "ann@x", "--data", data)
+    check("history of the survivor shows the merge and the fields it gained",
+          rc == 0 and "merged from" in out and '"@ann"' in out, show(rc, out, err))
+    rc, out, err = run("history", "Subscriber", "@ann", "--data", data)
+    check("history of the merged key ends with the merge and says where it leads",
+          rc == 0 and "merged into ann@x" in out and "@ann now leads to ann@x" in out, show(rc, out, err))
+    rc, out, err = run("history", "Subscriber", "ann@x", "--json", "--data", data)
+    lines = [json.loads(l) for l in out.splitlines() if l.strip()]
+    check("history --json: one object per change", rc == 0 and len(lines) == 2
+          and lines[0]["kind"] == "changed" and lines[1]["kind"] == "merged", show(rc, out, err))
+    rc, out, err = run("state", "Subscriber", "@ann", "--data", data)
+    check("state of a merged key is the survivor", rc == 0 and '"id":"ann@x"' in out, show(rc, out, err))
+    rc, out, err = run("state", "Subscriber", "ann@x", "--at", "2000-01-01T00:00:00Z", "--data", data)
+    check("state --at before the record existed: 66", rc == 66, show(rc, out, err))
+    rc, out, err = run("state", "Subscriber", "ann@x", "--at", "yesterday", "--data", data)
+    check("state --at with a bad time: 64", rc == 64, show(rc, out, err))
+
+
 try:
     schemas()
     merges()
+    migrations()
+    history_of_merges()
 finally:
     if failed == 0:
         shutil.rmtree(TMP, ignore_errors=True)

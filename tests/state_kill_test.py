@@ -8,6 +8,9 @@ run completes. Afterwards a separate run reads the records back:
   - patches: 1,500 parallel items (`max 4`) each add 1 to one counter and
     their item to a list; the counter must be exactly 1,500 and the list hold
     every item once — no patch lost, none applied twice;
+  - migrations: 20,000 records migrated v1 -> v2 (score: it.score + 1) by
+    `aosrun migrate`, killed: every record ends with score 1 (none twice)
+    and the schema at v2;
   - merges: 500 people arrive by email, then by handle, then by both (which
     merges the two records); there must be exactly 500 records, each with
     its email, its handle and both sources, every handle and every merged
@@ -109,6 +112,63 @@ READ_SUBSCRIBERS = SUBSCRIBER + """workflow read(xs: list<int>) {
 """
 
 
+PERSON_V1 = "entity Person { key id: string  first: string  last: string  score: int = 0 }\n"
+MAKE_PEOPLE = PERSON_V1 + """workflow make(xs: list<int>) {
+  for x in xs {
+    step u = Person.upsert({id: "p${x}", first: "F${x}", last: "L${x}"})
+  }
+  output size(u)
+}
+"""
+MIGRATE_PEOPLE = """entity Person { key id: string  name: string  score: int = 0 }
+migration Person v1 -> v2 {
+  name: "${it.first} ${it.last}"
+  score: it.score + 1
+  drop first, last
+}
+workflow read() {
+  step all = Person.list()
+  output {n: size(all), once: all.filter(p, p.score == 1 && p.name.startsWith("F")).size()}
+}
+"""
+MIGRATED = 20000
+
+
+def migrate_killed(rng, data, people, totals):
+    # The records, then the migration killed until it finishes.
+    rc, out, err = aosrun(write("make_people.aos", MAKE_PEOPLE), "--data", data,
+                          "--input-json", json.dumps({"xs": list(range(MIGRATED))}))
+    if rc != 0:
+        fail("making the records: %d %s" % (rc, err[-400:]))
+        return
+    kills = 0
+    for _ in range(KILLS + 20):
+        p = subprocess.Popen([AOSRUN, "migrate", "Person", people, "--data", data], cwd=TMP, env=ENV,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        killed = False
+        if kills < KILLS:
+            try:
+                p.wait(timeout=rng.uniform(0.010, 0.150))
+            except subprocess.TimeoutExpired:
+                p.send_signal(signal.SIGKILL)
+                killed = True
+        out, err = p.communicate(timeout=120)
+        if killed and p.returncode == -signal.SIGKILL:
+            kills += 1
+            rc, sout, _ = aosrun("schema", "Person", "--json", "--data", data)
+            st = last_json(sout) if rc == 0 else None
+            if isinstance(st, dict) and st.get("Person", {}).get("version") == 1:
+                totals["mid_run"] += 1
+            continue
+        if p.returncode == 0:
+            totals["kills"] += kills
+            print("migration: %d kills" % kills, flush=True)
+            break
+        fail("migrate exited %d after %d kills\n%s%s" % (p.returncode, kills, out[-400:], err[-400:]))
+        return
+    check("migration", data, people, [], {"n": MIGRATED, "once": MIGRATED})
+
+
 def killed_until_done(rng, label, wf, data, run_id, inputs, totals):
     start = [AOSRUN, wf, "--run-id", run_id, "--data", data] + inputs
     resume = [AOSRUN, "resume", run_id, "--data", data]
@@ -170,6 +230,9 @@ def main():
         if killed_until_done(rng, "merges %d" % r, merges, data, "m-%d" % r, n, totals):
             check("merges %d" % r, data, read_subs, n,
                   {"count": PEOPLE, "whole": PEOPLE, "handles": PEOPLE, "keys": PEOPLE})
+    people = write("people_v2.aos", MIGRATE_PEOPLE)
+    for r in range(2):
+        migrate_killed(rng, os.path.join(TMP, "migrate-%d" % r), people, totals)
     if totals["mid_run"] < 4:
         fail("only %d of %d kills landed while a run was in progress" % (totals["mid_run"], totals["kills"]))
     print("%d kills, %d mid-run" % (totals["kills"], totals["mid_run"]), flush=True)

@@ -124,7 +124,7 @@ void SetupLog(const Context& c) {
 // Commands that only read: while another process holds the data directory
 // they open a read-only view of it instead of exiting 73.
 bool ReadsOnly(const std::string& command) {
-  for (const char* c : {"status", "runs", "inbox", "log", "trace", "cost", "state", "schema", "verify"}) {
+  for (const char* c : {"status", "runs", "inbox", "log", "trace", "cost", "state", "schema", "history", "verify"}) {
     if (command == c) return true;
   }
   return false;
@@ -545,8 +545,10 @@ int CmdStart(Context& c) {
   if (!c.store) {
     if (int rc = OpenStore(c, true)) return rc;
   }
-  // Refused before any run starts: the file declares an entity otherwise
-  // than its stored records (StartRun checks it too, for serve).
+  // Migrations the file declares for its stored entities run first; then a
+  // file that declares an entity otherwise than its stored records is
+  // refused before any run starts (StartRun checks it too, for serve).
+  if (int rc = RunMigrations(c, *w.program, std::cerr)) return rc;
   if (std::string conflicts = aos::StoredConflicts(*c.store, *w.program); !conflicts.empty()) {
     std::cerr << "aosrun: " << conflicts << "\n";
     return kExitInvalid;
@@ -852,6 +854,8 @@ int Main(int argc, char** argv) {
     if (cmd == "log") return CmdLog(c);
     if (cmd == "state") return CmdState(c);
     if (cmd == "schema") return CmdSchema(c);
+    if (cmd == "migrate") return CmdMigrate(c);
+    if (cmd == "history") return CmdHistory(c);
     if (cmd == "verify") return CmdVerify(c);
     if (cmd == "cost") return CmdCost(c);
     if (cmd == "trace") return CmdTrace(c);

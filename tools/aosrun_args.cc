@@ -95,7 +95,25 @@ const std::map<std::string, std::string> kHelp = {
     {"runs", "aosrun runs - every run in the data directory, newest first\n"},
     {"inbox", "aosrun inbox - every approval waiting for a decision, across runs\n"},
     {"log", "aosrun log RUN - the run's events, one per line (--json: JSON lines)\n"},
-    {"state", "aosrun state ENTITY - the current records of an entity type\n"},
+    {"state",
+     "aosrun state ENTITY [KEY] [--at TIME] - the current records of an entity\n"
+     "type, one JSON object per line; with KEY, that record (a merged key leads\n"
+     "to its survivor); with --at TIME (RFC 3339), the record as it was then\n"},
+    {"history",
+     "aosrun history ENTITY KEY - every change of one record, oldest first:\n"
+     "time, kind (changed, deleted, merged, migrated), run and step, the\n"
+     "transform@version that made it, the fields that changed (old -> new) and\n"
+     "the decisions recorded in the run (who, when, comment). --json: one\n"
+     "object per change.\n"},
+    {"migrate",
+     "aosrun migrate ENTITY FILE - migrate ENTITY's stored records with FILE's\n"
+     "`migration ENTITY vN -> vM` (N: the version the data directory keeps)\n\n"
+     "Durable and resumable: records go in batches, each written with the\n"
+     "migration's position, so a killed migration continues where it stopped\n"
+     "and no record is migrated twice. A record that cannot be migrated stops\n"
+     "it (65), named; run it again after fixing the migration. Until it is\n"
+     "done no run declaring ENTITY starts. aosrun FILE and serve run the\n"
+     "migrations their files need before they start.\n"},
     {"schema",
      "aosrun schema [ENTITY] - the entity declarations the data directory keeps\n\n"
      "The first run that writes an entity keeps its declaration; a file that\n"
@@ -143,7 +161,7 @@ const std::map<std::string, std::string> kHelp = {
 
 
 const std::vector<std::string> kCommands = {"resume", "approve", "reject", "signal", "status", "runs",
-                                            "inbox",  "log",     "state",  "schema", "cancel", "verify", "cost",
+                                            "inbox",  "log",     "state",  "schema", "migrate", "history", "cancel", "verify", "cost",
                                             "trace",  "retry",   "serve",  "reload", "help"};
 
 bool IsCommand(const std::string& w) {
@@ -177,6 +195,7 @@ void AddOptions(CLI::App& app, const std::string& cmd, Options* o) {
     opt("--expect-hash", &o->expect_hash);
   }
   if (cmd == "trace") opt("--otlp", &o->otlp);
+  if (cmd == "state") opt("--at", &o->at);
   if (cmd == "retry") opt("--from", &o->from);
   if (cmd == "serve") opt("--listen", &o->listen);
 }

@@ -19,6 +19,7 @@ struct Options {
   std::string otlp;         // trace --otlp FILE
   std::string expect_hash;  // approve/reject --expect-hash H
   std::string from;         // retry --from STEP
+  std::string at;           // state --at TIME
   std::string listen = "127.0.0.1:7070";  // serve --listen HOST:PORT
   std::string durability;   // --durability default|strict
   bool json = false, help = false, replay_effects = false, strict = false, no_continue = false;

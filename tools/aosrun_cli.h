@@ -105,6 +105,11 @@ int CmdCost(Context& c);
 int CmdTrace(Context& c);
 int CmdVerify(Context& c);
 int CmdSchema(Context& c);
+int CmdMigrate(Context& c);
+int CmdHistory(Context& c);
+// Runs the migrations `program` needs (runtime/migrate.h), reporting
+// progress; kExitInvalid when one stops.
+int RunMigrations(Context& c, const aos::Program& program, std::ostream& report);
 
 }  // namespace aosrun
 

@@ -8,7 +8,6 @@
 #include <sstream>
 #include <tuple>
 
-#include "runtime/entity_schemas.h"
 #include "runtime/operations.h"
 #include "runtime/trace.h"
 #include "runtime/verify.h"
@@ -106,56 +105,6 @@ int CmdLog(Context& c) {
   return rc;
 }
 
-int CmdState(Context& c) {
-  if (c.opt.positional.size() != 1) return Usage("state takes one ENTITY type");
-  if (int rc = LoadContext(c, false)) return rc;
-  const std::string prefix = c.opt.positional[0] + std::string(1, '\0');
-  if (auto damage = c.store->CheckFiles(aos::Column::kEntities); !damage.empty()) {
-    std::cerr << "aosrun: the entity records are damaged, so records would be missing: " << damage[0] << "\n";
-    return kExitIo;
-  }
-  int n = 0, bad = 0;
-  c.store->Scan(aos::Column::kEntities, prefix, prefix, [&](std::string_view k, std::string_view raw) {
-    Value v;
-    if (aos::DecodeValue(raw, &v)) {
-      std::cout << v.ToJson() << "\n";
-      ++n;
-    } else {
-      std::cerr << "aosrun: a damaged " << c.opt.positional[0] << " record (key " << k.substr(prefix.size()) << ")\n";
-      ++bad;
-    }
-    return true;
-  });
-  if (bad) return kExitIo;
-  if (!n && !c.opt.json) std::cerr << "no " << c.opt.positional[0] << " records\n";
-  return kExitOk;
-}
-
-int CmdSchema(Context& c) {
-  if (c.opt.positional.size() > 1) return Usage("schema takes at most one ENTITY");
-  if (int rc = LoadContext(c, false)) return rc;
-  auto schemas = aos::StoredSchemas(*c.store);
-  if (!c.opt.positional.empty()) {
-    std::erase_if(schemas, [&](const auto& s) { return s.first != c.opt.positional[0]; });
-    if (schemas.empty()) {
-      std::cerr << "aosrun: no stored schema for " << c.opt.positional[0] << " (aosrun schema lists them)\n";
-      return kExitNoRun;
-    }
-  }
-  aos::ValueMap all;
-  for (const auto& [type, text] : schemas) {
-    if (c.opt.json) {
-      all.emplace_back(Value::String(type), Value::String(text));
-      continue;
-    }
-    std::cout << "entity " << type << " {\n";
-    std::istringstream lines(text);
-    for (std::string l; std::getline(lines, l);) std::cout << "  " << l << "\n";
-    std::cout << "}\n";
-  }
-  if (c.opt.json) std::cout << Value::Map(std::move(all)).ToJson() << "\n";
-  return kExitOk;
-}
 
 // Model spending from the StepCompleted usage of every run (or one), by
 // run, workflow and model.

@@ -11,6 +11,7 @@
 #include "lang/source.h"
 #include "lang/trigger_check.h"
 #include "runtime/runner.h"
+#include "runtime/entity_schemas.h"
 #include "tools/aosrun_cli.h"
 #include "tools/aosrun_remote.h"
 #include "tools/aosrun_serve.h"
@@ -169,6 +170,15 @@ int CmdServe(Context& c) {
     return ok;
   };
   if (int rc = OpenStore(c, true)) return rc;
+  // What the files need of the data directory, before any run continues:
+  // their migrations, then the schemas and transform bodies they declare.
+  for (const auto& [program, text] : s.programs) {
+    if (int rc = RunMigrations(c, *program, std::cerr)) return rc;
+    if (std::string conflicts = aos::StoredConflicts(*c.store, *program); !conflicts.empty()) {
+      std::cerr << "aosrun: " << conflicts << "\n";
+      return kExitInvalid;
+    }
+  }
   s.store = c.store.get();
   s.clock = c.clock.get();
   s.calls = c.calls.get();
