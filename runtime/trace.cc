@@ -4,6 +4,7 @@
 #include <map>
 
 #include "lang/ast_dump.h"
+#include "lang/builtins.h"
 #include "runtime/codec.h"
 #include "runtime/run_log.h"
 
@@ -12,6 +13,48 @@ namespace aos {
 namespace {
 
 std::string Str(const Value& v) { return v.kind() == ValueKind::kString ? v.as_string() : (v.is_null() ? "" : v.ToJson()); }
+
+}  // namespace
+
+namespace {
+
+std::string Joined(const std::vector<std::string>& xs) {
+  std::string out;
+  for (const auto& x : xs) out += (out.empty() ? "" : ", ") + x;
+  return out;
+}
+
+// The keys an entity read returned: E.get's record, E.find's and E.list's
+// records, E.resolve's key.
+void ReadKeys(const std::map<std::string, const Stmt*>& stmts, const std::string& step, const Value& result,
+              TraceSpan& s) {
+  auto st = stmts.find(step.substr(0, step.find('[')));
+  if (st == stmts.end() || !st->second || !st->second->call) return;
+  const CallTarget& k = st->second->call->target;
+  if (!k.known() || !k.entity()) return;
+  const TypeDecl& et = *k.entity();
+  const Field* kf = et.KeyField();
+  auto add = [&](const Value& key) {
+    if (key.is_null()) return;
+    if (s.read.size() < kMaxReadKeys) {
+      s.read.push_back(et.name + ":" + key.ToDisplayString());
+    } else {
+      ++s.read_more;
+    }
+  };
+  auto key_of = [&](const Value& r) { return kf && r.kind() == ValueKind::kMap && r.Find(kf->name) ? *r.Find(kf->name) : Value(); };
+  switch (k.spec->op) {
+    case CallOp::kEntityGet: add(key_of(result)); break;
+    case CallOp::kEntityResolve: add(result); break;
+    case CallOp::kEntityFind:
+    case CallOp::kEntityList:
+      if (result.kind() == ValueKind::kList) {
+        for (const Value& r : result.as_list()) add(key_of(r));
+      }
+      break;
+    default: break;
+  }
+}
 
 }  // namespace
 
@@ -109,6 +152,17 @@ bool BuildTrace(Store& store, const std::string& run_id, const Dag* dag, Trace* 
           }
         }
         s.cache_hit = ev.cache.has_value();
+        ReadKeys(stmts, e->step, ev.result, s);
+        break;
+      }
+      case EventType::kEntityChanged: {
+        const auto ev = events::Read<events::EntityChanged>(*e);
+        s.written.push_back(ev.type + ":" + ev.key);
+        break;
+      }
+      case EventType::kEntitiesMerged: {
+        const auto ev = events::Read<events::EntitiesMerged>(*e);
+        s.written.push_back(ev.type + ":" + ev.from + "->" + ev.into);
         break;
       }
       case EventType::kStepSkipped: s.status = "skipped"; s.end = e->at_nanos; break;
@@ -171,6 +225,8 @@ std::string RenderTraceText(const Trace& t) {
       add("cache hit");
     }
     add(s.decision);
+    add(s.read.empty() ? "" : "read " + Joined(s.read) + (s.read_more ? " (+" + std::to_string(s.read_more) + " more)" : ""));
+    add(s.written.empty() ? "" : "wrote " + Joined(s.written));
     add(s.describe.empty() ? "" : "\"" + s.describe + "\"");
     if (!s.error.empty() && s.status != "ok") add(s.error);
     if (!notes.empty()) out += "  " + notes;
@@ -227,6 +283,8 @@ std::string RenderOtlpJson(const Trace& t) {
     }
     if (s.cache_hit) attrs.push_back(Attr("aos.cache", "hit"));
     if (!s.decision.empty()) attrs.push_back(Attr("aos.decision", s.decision));
+    if (!s.read.empty()) attrs.push_back(Attr("aos.entities.read", Joined(s.read)));
+    if (!s.written.empty()) attrs.push_back(Attr("aos.entities.written", Joined(s.written)));
     span(Digest("span:" + t.run_id + ":" + s.name), root_id, s.kind.empty() ? s.name : s.kind + " " + s.name, s.start,
          s.end ? s.end : end, attrs, s.status == "failed", s.error);
   }

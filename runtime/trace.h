@@ -32,7 +32,13 @@ struct TraceSpan {
   std::string cost;       // "0.000053 usd"
   bool cache_hit = false;
   std::string decision;   // approvals: "approved by ada"
+  // Entity records the statement read and wrote, "Type:key" (state.md §3):
+  // writes from its EntityChanged/EntitiesMerged events, reads from the
+  // result of E.get, E.find, E.list and E.resolve (the first kMaxReadKeys).
+  std::vector<std::string> read, written;
+  size_t read_more = 0;  // read keys beyond those listed
 };
+inline constexpr size_t kMaxReadKeys = 10;
 
 struct Trace {
   std::string run_id;

@@ -113,6 +113,13 @@ def merges():
     rc, out, err = run("log", "m-1", "--json", "--data", data)
     merged = [json.loads(l) for l in out.splitlines() if '"EntitiesMerged"' in l]
     check("the log records EntitiesMerged", rc == 0 and len(merged) == 1, show(rc, out, err))
+    rc, out, err = run("trace", "m-1", "--data", data)
+    check("trace lists the entity keys each statement read and wrote",
+          rc == 0 and "wrote Subscriber:ann@x" in out and "wrote Subscriber:@ann->ann@x" in out
+          and "read Subscriber:ann@x" in out, show(rc, out, err))
+    rc, out, err = run("trace", "m-1", "--json", "--data", data)
+    check("trace --json carries them as aos.entities.* attributes",
+          rc == 0 and "aos.entities.written" in out and "aos.entities.read" in out, show(rc, out, err))
 
 
 PERSON_V1 = "entity Person { key id: string  first: string  last: string  score: int = 0 }\n"
