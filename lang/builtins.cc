@@ -5,7 +5,9 @@ namespace aos {
 RequestKind RequestOf(CallOp op) {
   switch (op) {
     case CallOp::kHttp: return RequestKind::kHttp;
-    case CallOp::kChat: return RequestKind::kLlm;
+    case CallOp::kChat:
+    case CallOp::kSummarize:
+    case CallOp::kEntitySummary: return RequestKind::kLlm;
     case CallOp::kEmbed:
     case CallOp::kKbAdd:
     case CallOp::kKbSearch: return RequestKind::kEmbed;
@@ -82,6 +84,11 @@ std::vector<MethodSpec> MakeTable() {
                 {"schema", A::kAny}, {"temperature", A::kNumber}, {"max_tokens", A::kInt}},
                Returns::kModelReply, false,
                "a model call to a model of the config; with schema:, data is the parsed JSON answer"});
+  t.push_back({CallNs::kLlm, "summarize", CallOp::kSummarize, {{"texts"}},
+               {{"model", A::kString, true}, {"max_tokens", A::kInt}, {"previous", A::kString}},
+               Returns::kModelReply, false,
+               "a summary of texts (a list of strings) by a model of the config; with previous:, the model is sent "
+               "that summary and the texts as what is new since, so a summary grows without resending everything"});
   t.push_back({CallNs::kLlm, "embed", CallOp::kEmbed, {}, {{"model", A::kString, true}, {"text", A::kString, true}},
                Returns::kVector, false, "the embedding of text"});
   t.push_back({CallNs::kAgent, "ask", CallOp::kChat, {{"prompt"}}, {{"context", A::kAny}}, Returns::kModelReply,
@@ -122,6 +129,14 @@ std::vector<MethodSpec> MakeTable() {
                Returns::kKeyOrNull, false,
                "E.resolve({F: value, ...}) over identity fields: the key of the record they lead to (merged "
                "records lead to the survivor), or null"});
+  t.push_back({CallNs::kEntity, "note", CallOp::kEntityNote, {{"key"}, {"text", A::kString}}, {}, Returns::kBool,
+               true, "attaches text to the record's history (aosrun history shows it, E.summary reads it); whether "
+                     "the record exists"});
+  t.push_back({CallNs::kEntity, "summary", CallOp::kEntitySummary, {{"key"}},
+               {{"model", A::kString, true}, {"max_tokens", A::kInt}}, Returns::kModelReply, false,
+               "a plain-language summary of the record's history (changes and notes), kept in the store: the next "
+               "call sends the model only the kept summary and what happened since, and with nothing new answers "
+               "from the store at no cost (tokens 0)"});
   t.push_back({CallNs::kEntity, "list", CallOp::kEntityList, {},
                {{"where", A::kBool, false, true}, {"order_by", A::kString}, {"desc", A::kBool}, {"limit", A::kInt}},
                Returns::kRecords, false,

@@ -34,6 +34,9 @@ enum class CallOp : uint8_t {
   kEntityPatch,  // its changes are evaluated with `it`, the stored record, when the step runs
   kEntityFind,   // by an indexed field
   kEntityResolve,  // the key that identity values lead to
+  kEntityNote,     // a note in the record's history
+  kSummarize,      // llm.summarize: a model call over texts (and a previous summary)
+  kEntitySummary,  // E.summary: a model call over what is new in a record's history, or the stored summary
 };
 
 // How a call is carried out: in the run's own store, or as a request to the

@@ -245,7 +245,7 @@ class Planner {
       }
       for (const auto& arg : c.args) chars += arg->span.end - arg->span.begin;
       ModelCost(item, s, model, max_tokens, chars);
-    } else if (op == CallOp::kChat) {
+    } else if (op == CallOp::kChat || op == CallOp::kSummarize || op == CallOp::kEntitySummary) {
       std::string model = "?";
       size_t chars = 0;
       int64_t max_tokens = kDefaultMaxTokens;

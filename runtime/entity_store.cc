@@ -103,6 +103,12 @@ void Write(Store& store, WriteBatch& batch, const TypeDecl& et, const std::strin
     batch.Put(Column::kEntities, MetaKey(et.name, id), EncodeValue(Value::Map(std::move(meta))));
   }
   Reindex(store, batch, et, id, before, after);
+  AddHistory(batch, et.name, id, change);
+}
+
+std::string SummaryKey(const std::string& type, const std::string& id) { return type + '\x07' + id; }
+
+void AddHistory(WriteBatch& batch, const std::string& type, const std::string& id, const Change& change) {
   ValueMap h = {{Value::String("kind"), Value::String(change.kind)},
                 {Value::String("run"), Value::String(change.run)},
                 {Value::String("step"), Value::String(change.step)},
@@ -111,7 +117,7 @@ void Write(Store& store, WriteBatch& batch, const TypeDecl& et, const std::strin
   if (change.extra.kind() == ValueKind::kMap) {
     for (const auto& kv : change.extra.as_map()) h.push_back(kv);
   }
-  batch.Put(Column::kEntities, HistoryKey(et.name, id, change.at, change.run, change.seq),
+  batch.Put(Column::kEntities, HistoryKey(type, id, change.at, change.run, change.seq),
             EncodeValue(Value::Map(std::move(h))));
 }
 

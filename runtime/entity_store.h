@@ -13,7 +13,8 @@
 //                             survivor does not: the survivor's key
 //   E \x05 key                the record's provenance: created, updated, run,
 //                             step, transform
-//   E \x06 key \0 at run \0 seq   one change of the record (at: big-endian
+//   E \x07 key                the record's summary (E.summary)
+//   E \x06 key \0 at run \0 seq   one change (or note) of the record (at: big-endian
 //                             nanoseconds): {kind, run, step, seq, transform?,
 //                             into?, from?, before?, after?}; a run's change
 //                             points at its event (run, seq), a migration's
@@ -65,6 +66,15 @@ struct Change {
   uint64_t seq = 0;   // the run's event that holds before and after; 0: held here
   Value extra;        // a map of more fields for the history entry (into, from, before, after)
 };
+
+// Keeps a history entry of record `id` (kind, run, step, seq, transform and
+// `extra`'s fields), in `batch`; Write does it for every write, E.note for
+// a note.
+void AddHistory(WriteBatch& batch, const std::string& type, const std::string& id, const Change& change);
+
+// Column::kEntities key of the record's summary (E.summary):
+// {text, covers: the last history key it covers, model}.
+std::string SummaryKey(const std::string& type, const std::string& id);
 
 // Writes record `id` (null `after`: deletes it) with its index entries,
 // provenance and history entry, in `batch`.

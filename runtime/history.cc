@@ -55,27 +55,30 @@ Value FieldChanges(const Value& before, const Value& after) {
 }
 
 std::vector<HistoryEntry> RecordHistory(Store& store, const std::string& type, const std::string& key,
-                                        std::string* into) {
+                                        const HistoryQuery& q) {
   std::vector<HistoryEntry> out;
   std::map<std::string, Value> decisions;  // by run
   const std::string prefix = entities::HistoryPrefix(type, key);
   std::vector<std::pair<std::string, Value>> raw;
-  store.Scan(Column::kEntities, prefix, prefix, [&](std::string_view k, std::string_view v) {
+  const std::string start = q.after.empty() ? prefix : q.after + std::string(1, '\0');
+  store.Scan(Column::kEntities, prefix, start, [&](std::string_view k, std::string_view v) {
     Value h;
-    if (DecodeValue(v, &h) && k.size() >= prefix.size() + 8) {
-      raw.emplace_back(std::string(k.substr(prefix.size(), 8)), std::move(h));
-    }
+    if (DecodeValue(v, &h) && k.size() >= prefix.size() + 8) raw.emplace_back(std::string(k), std::move(h));
     return true;
   });
-  for (auto& [at, h] : raw) {
+  for (auto& [entry_key, h] : raw) {
     HistoryEntry e;
-    e.at = static_cast<int64_t>(GetBigEndian64(at));
+    e.entry_key = entry_key;
+    e.at = static_cast<int64_t>(GetBigEndian64(std::string_view(entry_key).substr(prefix.size(), 8)));
+    if (const Value* t = h.Find("text")) e.note = t->ToDisplayString();
     e.kind = Str(h.Find("kind"));
     e.run = Str(h.Find("run"));
     e.step = Str(h.Find("step"));
     e.transform = Str(h.Find("transform"));
     const int64_t seq = h.Find("seq") && h.Find("seq")->kind() == ValueKind::kInt ? h.Find("seq")->as_int() : 0;
-    if (h.Find("before") || h.Find("after")) {
+    if (e.kind == "note") {
+      // A note holds its text, not a change.
+    } else if (h.Find("before") || h.Find("after")) {
       // A migration holds its change itself.
       if (h.Find("before")) e.before = *h.Find("before");
       if (h.Find("after")) e.after = *h.Find("after");
@@ -98,9 +101,9 @@ std::vector<HistoryEntry> RecordHistory(Store& store, const std::string& type, c
     }
     if (e.kind == "migrated") detail.emplace_back(S("migration"), S(e.run));
     e.detail = Value::Map(std::move(detail));
-    if (into && h.Find("into")) *into = Str(h.Find("into"));
+    if (q.into && h.Find("into")) *q.into = Str(h.Find("into"));
     e.changes = FieldChanges(e.before, e.after);
-    if (e.kind != "migrated" && !e.run.empty()) {
+    if (q.decisions && e.kind != "migrated" && e.kind != "note" && !e.run.empty()) {
       auto d = decisions.find(e.run);
       if (d == decisions.end()) d = decisions.emplace(e.run, Decisions(store, e.run)).first;
       e.decisions = d->second;
@@ -112,11 +115,27 @@ std::vector<HistoryEntry> RecordHistory(Store& store, const std::string& type, c
 
 Value RecordAt(Store& store, const std::string& type, const std::string& key, int64_t at) {
   Value state;
-  for (const HistoryEntry& e : RecordHistory(store, type, key)) {
+  HistoryQuery q;
+  q.decisions = false;
+  for (const HistoryEntry& e : RecordHistory(store, type, key, q)) {
     if (e.at > at) break;
-    state = e.after;
+    if (e.kind != "note") state = e.after;
   }
   return state;
+}
+
+std::string HistoryLine(const HistoryEntry& e) {
+  std::string out = FormatTimestamp(Timestamp{e.at}) + " " + e.kind;
+  if (!e.transform.empty()) out += " via " + e.transform;
+  if (e.kind == "note") return out + ": " + e.note;
+  if (e.changes.kind() == ValueKind::kMap) {
+    const char* sep = ": ";
+    for (const auto& [field, ba] : e.changes.as_map()) {
+      out += sep + field.ToDisplayString() + " " + ba.as_list()[0].ToJson() + " -> " + ba.as_list()[1].ToJson();
+      sep = "; ";
+    }
+  }
+  return out;
 }
 
 }  // namespace aos

@@ -24,12 +24,24 @@ struct HistoryEntry {
   Value changes;        // {field: [old, new]} for the fields that differ
   Value detail;         // merged: {into} or {from: [...]}; migrated: {migration}
   Value decisions;      // the run's approvals: [{name, approved, by, at, comment}]
+  std::string note;     // kind "note": the text E.note attached
+  std::string entry_key;  // where the entry is stored (for "what is new since")
 };
 
-// The changes of record KEY of entity TYPE, oldest first. A key merged into
-// another ends with its merge; `*into` (when given) is set to the survivor.
+struct HistoryQuery {
+  std::string after;            // only entries stored after this entry_key
+  bool decisions = true;        // read each run's decisions (a scan of its events)
+  std::string* into = nullptr;  // set to the survivor when the key was merged
+};
+
+// The changes and notes of record KEY of entity TYPE, oldest first. A key
+// merged into another ends with its merge.
 std::vector<HistoryEntry> RecordHistory(Store& store, const std::string& type, const std::string& key,
-                                        std::string* into = nullptr);
+                                        const HistoryQuery& q = {});
+
+// One entry as a line of text for a model (E.summary): the time, what
+// happened, the fields that changed or the note.
+std::string HistoryLine(const HistoryEntry& e);
 
 // The record as it was at `at` (nanoseconds): the state its last change at
 // or before then left; null when it did not exist then.

@@ -9,6 +9,7 @@
 #include "lang/eval_functions.h"
 #include "runtime/codec.h"
 #include "runtime/entity_store.h"
+#include "runtime/history.h"
 #include "runtime/runner_impl.h"
 
 namespace aos {
@@ -74,6 +75,7 @@ void Runner::Impl::InlineEntity(const TypeDecl& et, CallOp op, const Args& a, in
     case CallOp::kEntityFind: return InlineFind(et, a, s, node, key);
     case CallOp::kEntityUpsert: return InlineUpsert(et, a, s, node, key);
     case CallOp::kEntityResolve: return InlineResolve(et, a, s, node, key);
+    case CallOp::kEntityNote: return InlineNote(et, a, s, node, key);
     default: break;
   }
   // get and delete: by the key, or the key it was merged into.
@@ -329,6 +331,109 @@ void Runner::Impl::InlineUpsert(const TypeDecl& et, const Args& a, int s, uint32
   WriteRecord(et, into, survivor, after, key, kind, std::move(extra));
   Complete(s, node, key, after);
   log.Flush(opt.durability == Durability::kStrict);
+}
+
+void Runner::Impl::InlineNote(const TypeDecl& et, const Args& a, int s, uint32_t node, const std::string& key) {
+  const std::string id = Follow(et.name, a.positional.empty() ? "" : a.positional[0].ToDisplayString());
+  if (LoadRecord(et.name, id).is_null()) return Complete(s, node, key, Value::Bool(false));
+  Change c;
+  c.at = clock.NowNanos();
+  c.kind = "note";
+  c.run = st.run_id;
+  c.step = key;
+  c.seq = st.next_seq;  // the note's StepCompleted, which holds no change
+  c.extra = M({{S("text"), S(a.positional.size() > 1 ? a.positional[1].ToDisplayString() : "")}});
+  AddHistory(log.batch(), et.name, id, c);
+  Complete(s, node, key, Value::Bool(true));
+}
+
+namespace {
+
+constexpr const char* kSummarySystem =
+    "You keep short, plain-language summaries for a small business's records. Write only the summary: facts, "
+    "no preamble.";
+
+struct KeptSummary {
+  std::string text, covers, model;
+};
+
+KeptSummary LoadSummary(Store& store, const std::string& type, const std::string& id) {
+  KeptSummary k;
+  Value v;
+  if (auto raw = store.Get(Column::kEntities, SummaryKey(type, id)); raw && DecodeValue(*raw, &v)) {
+    if (const Value* t = v.Find("text")) k.text = t->ToDisplayString();
+    if (const Value* c = v.Find("covers"); c && c->kind() == ValueKind::kBytes) k.covers = c->as_bytes();
+    if (const Value* m = v.Find("model")) k.model = m->ToDisplayString();
+  }
+  return k;
+}
+
+}  // namespace
+
+Value Runner::Impl::SummaryArgs(const Value& model, const Value& max_tokens, const std::string& previous,
+                                const std::vector<std::string>& texts) {
+  std::string prompt = previous.empty() ? "Summarize:\n" : "The summary so far:\n" + previous +
+                                                                "\n\nWhat is new since (update the summary):\n";
+  for (const auto& t : texts) prompt += "- " + t + "\n";
+  return M({{S("model"), model},
+            {S("system"), S(kSummarySystem)},
+            {S("prompt"), S(prompt)},
+            {S("temperature"), Value()},
+            {S("max_tokens"), max_tokens},
+            {S("typed"), Value::Bool(false)},
+            {S("schema"), Value()}});
+}
+
+bool Runner::Impl::SummaryFromStore(const TypeDecl& et, const Args& a, int s, uint32_t node, const std::string& key) {
+  const std::string id = Follow(et.name, a.positional.empty() ? "" : a.positional[0].ToDisplayString());
+  const KeptSummary kept = LoadSummary(StoreOf(), et.name, id);
+  HistoryQuery q;
+  q.after = kept.covers;
+  q.decisions = false;
+  if (!RecordHistory(StoreOf(), et.name, id, q).empty()) return false;
+  // Nothing happened since: the kept summary, at no cost.
+  Complete(s, node, key,
+           M({{S("text"), S(kept.text)},
+              {S("data"), Value()},
+              {S("model"), S(kept.model)},
+              {S("tokens_in"), Value::Int(0)},
+              {S("tokens_out"), Value::Int(0)},
+              {S("cost"), Value()},
+              {S("summary"), S("kept")}}));
+  return true;
+}
+
+bool Runner::Impl::SummaryRequest(const TypeDecl& et, const Args& a, CallRequest* req, std::string*, std::string*) {
+  const std::string id = Follow(et.name, a.positional.empty() ? "" : a.positional[0].ToDisplayString());
+  const KeptSummary kept = LoadSummary(StoreOf(), et.name, id);
+  HistoryQuery q;
+  q.after = kept.covers;
+  q.decisions = false;
+  std::vector<std::string> lines;
+  std::string last = kept.covers;
+  for (const HistoryEntry& e : RecordHistory(StoreOf(), et.name, id, q)) {
+    lines.push_back(HistoryLine(e));
+    last = e.entry_key;
+  }
+  if (kept.text.empty()) lines.insert(lines.begin(), et.name + " " + id + ", as it is now: " + LoadRecord(et.name, id).ToJson());
+  const Value* model = a.Named("model");
+  const Value* max_tokens = a.Named("max_tokens");
+  Value args = SummaryArgs(model ? *model : Value(), max_tokens ? *max_tokens : Value(), kept.text, lines);
+  ValueMap m = args.as_map();
+  // Read back by FinishSummary; the model handler reads only its own fields.
+  m.emplace_back(S("summary_of"), M({{S("type"), S(et.name)}, {S("key"), S(id)}, {S("covers"), Value::BytesOf(last)}}));
+  req->args = Value::Map(std::move(m));
+  return true;
+}
+
+void Runner::Impl::FinishSummary(const CallRequest& req, const CallResult& r) {
+  const Value* of = req.args.Find("summary_of");
+  if (!of || !r.ok) return;
+  const Value* text = r.value.Find("text");
+  log.batch().Put(Column::kEntities, SummaryKey(StrOf(of->Find("type")), StrOf(of->Find("key"))),
+                  EncodeValue(M({{S("text"), text ? *text : S("")},
+                                 {S("covers"), *of->Find("covers")},
+                                 {S("model"), r.value.Find("model") ? *r.value.Find("model") : Value()}})));
 }
 
 // E.resolve({F: value, ...}): the key the identities lead to (the oldest

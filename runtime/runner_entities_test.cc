@@ -406,5 +406,60 @@ TEST_CASE("a payload that does not fit its transform is schema drift: the statem
   CHECK(r.error.Find("kind")->ToDisplayString() == "schema.drift");
 }
 
+TEST_CASE("E.summary is progressive: the model sees only what is new, nothing new costs nothing", "[runner]") {
+  MemoryStore store;
+  ManualClock clock(kStart);
+  FakeCalls calls;
+  calls.AnswerWith({S("Ann: score 3, likes the newsletter"), S("Ann: score 4")});
+  const std::string decls = "entity Lead { key email: string  score: int = 0 }\n";
+  auto run = [&](const std::string& body) {
+    clock.Advance(1'000'000'000);
+    Loaded w = Load("s.aos", decls + "workflow s() {\n" + body + "}\n");
+    RunOutcome o = Drive(store, clock, calls, w, Value::Map({}), 0).outcome;
+    REQUIRE(o.status == RunStatus::kCompleted);
+    return o.output;
+  };
+  run("  for i in [1, 2, 3] max 1 {\n    step p = Lead.patch(\"ann@x\", {score: it.score + 1})\n  }\n"
+      "  step n = Lead.note(\"ann@x\", \"asked about pricing\") after p\n  output n\n");
+  const Value first = run("  step s = Lead.summary(\"ann@x\", model: \"small\")\n  output s\n");
+  REQUIRE(calls.prompts().size() == 1);
+  const std::string p1 = calls.prompts()[0];
+  CHECK(p1.find("asked about pricing") != std::string::npos);
+  CHECK(p1.find("score 2 -> 3") != std::string::npos);
+  // Nothing new: the kept summary, no model call, zero tokens.
+  const Value kept = run("  step s = Lead.summary(\"ann@x\", model: \"small\")\n  output s\n");
+  CHECK(calls.prompts().size() == 1);
+  CHECK(kept.Find("text")->ToDisplayString() == first.Find("text")->ToDisplayString());
+  CHECK(kept.Find("tokens_in")->as_int() == 0);
+  // One change: the model gets the kept summary and that change only.
+  run("  step p = Lead.patch(\"ann@x\", {score: it.score + 1})\n  output p\n");
+  run("  step s = Lead.summary(\"ann@x\", model: \"small\")\n  output s\n");
+  REQUIRE(calls.prompts().size() == 2);
+  const std::string p2 = calls.prompts()[1];
+  CHECK(p2.find("The summary so far:") != std::string::npos);
+  CHECK(p2.find("likes the newsletter") != std::string::npos);
+  CHECK(p2.find("score 3 -> 4") != std::string::npos);
+  CHECK(p2.find("score 2 -> 3") == std::string::npos);
+  CHECK(p2.find("asked about pricing") == std::string::npos);
+}
+
+TEST_CASE("llm.summarize with previous: sends the previous summary and the new texts", "[runner]") {
+  MemoryStore store;
+  ManualClock clock(kStart);
+  FakeCalls calls;
+  calls.AnswerWith({S("short")});
+  Loaded w = Load("m.aos",
+                  "workflow m() {\n"
+                  "  step s = llm.summarize([\"met at the fair\", \"wants a demo\"], model: \"small\", "
+                  "previous: \"a lead from March\")\n"
+                  "  output s.text\n}\n");
+  RunOutcome o = Drive(store, clock, calls, w, Value::Map({}), 0).outcome;
+  REQUIRE(o.status == RunStatus::kCompleted);
+  REQUIRE(calls.prompts().size() == 1);
+  CHECK(calls.prompts()[0] ==
+        "The summary so far:\na lead from March\n\nWhat is new since (update the summary):\n- met at the fair\n"
+        "- wants a demo\n");
+}
+
 }  // namespace
 }  // namespace aos

@@ -97,6 +97,7 @@ void Runner::Impl::Finish(Done& d) {
   const int64_t ms = (clock.NowNanos() - d.job.started) / 1'000'000;
   CheckTypedAnswer(node, d.result);
   FinishKb(d.job.req, d.result);
+  FinishSummary(d.job.req, d.result);
   if (d.result.ok && DeeperThan(d.result.value, kMaxValueDepth)) {
     d.result.ok = false;
     d.result.error_kind = "expr.error";

@@ -366,6 +366,18 @@ struct Runner::Impl {
   void InlineList(const TypeDecl& et, const Args& a, int s, uint32_t node, const std::string& key);
   void InlineFind(const TypeDecl& et, const Args& a, int s, uint32_t node, const std::string& key);
   void InlineResolve(const TypeDecl& et, const Args& a, int s, uint32_t node, const std::string& key);
+  void InlineNote(const TypeDecl& et, const Args& a, int s, uint32_t node, const std::string& key);
+  // E.summary (state.md §4): when nothing happened to the record since its
+  // kept summary, completes the step with it (no model call) and returns
+  // true; else SummaryRequest asks the model about what is new, and
+  // FinishSummary keeps the answer with the step's completion.
+  bool SummaryFromStore(const TypeDecl& et, const Args& a, int s, uint32_t node, const std::string& key);
+  bool SummaryRequest(const TypeDecl& et, const Args& a, CallRequest* req, std::string* error_kind,
+                      std::string* error);
+  void FinishSummary(const CallRequest& req, const CallResult& r);
+  // A model request that summarizes `texts`, after `previous` when given.
+  static Value SummaryArgs(const Value& model, const Value& max_tokens, const std::string& previous,
+                           const std::vector<std::string>& texts);
   // Writes record `id` (null `after`: deletes it) in the batch with its
   // index entries, provenance and history (runtime/entity_store.h), and
   // appends EntityChanged. `kind` and `extra`: the history entry's.

@@ -185,6 +185,19 @@ bool Runner::Impl::BuildRequest(const CallTarget& k, const Args& a, int s, const
     case CallOp::kEmbed:
       req->args = M({{S("model"), named("model")}, {S("text"), named("text")}});
       return true;
+    case CallOp::kSummarize: {
+      std::vector<std::string> texts;
+      if (pos(0).kind() == ValueKind::kList) {
+        for (const Value& t : pos(0).as_list()) texts.push_back(t.ToDisplayString());
+      } else {
+        texts.push_back(pos(0).ToDisplayString());
+      }
+      req->args = SummaryArgs(named("model"), named("max_tokens"),
+                              named("previous").is_null() ? "" : named("previous").ToDisplayString(), texts);
+      return true;
+    }
+    case CallOp::kEntitySummary:
+      return SummaryRequest(*k.entity(), a, req, error_kind, error);
     case CallOp::kKbAdd:
     case CallOp::kKbSearch: {
       // The text is embedded by the config's kb model; FinishKb stores the
@@ -242,6 +255,10 @@ void Runner::Impl::InlineKv(const CallTarget& k, const Args& a, int s, uint32_t 
 }
 
 bool Runner::Impl::InlineCall(const CallTarget& k, const Args& a, int s, uint32_t node, const std::string& key) {
+  if (k.known() && k.spec->op == CallOp::kEntitySummary) {
+    SeeOwnWrites();
+    return SummaryFromStore(*k.entity(), a, s, node, key);  // nothing new: no model call
+  }
   if (!k.known() || RequestOf(k.spec->op) != RequestKind::kInline) return false;
   SeeOwnWrites();
   if (k.ns == CallNs::kKv) {

@@ -174,7 +174,9 @@ int CmdHistory(Context& c) {
   const std::string& type = c.opt.positional[0];
   const std::string& key = c.opt.positional[1];
   std::string into;
-  const auto entries = aos::RecordHistory(*c.store, type, key, &into);
+  aos::HistoryQuery q;
+  q.into = &into;
+  const auto entries = aos::RecordHistory(*c.store, type, key, q);
   if (entries.empty()) {
     std::cerr << "aosrun: no history of " << type << " " << key << "\n";
     return kExitNoRun;
@@ -189,6 +191,7 @@ int CmdHistory(Context& c) {
                                {Value::String("transform"), e.transform.empty() ? Value() : Value::String(e.transform)},
                                {Value::String("changes"), e.changes},
                                {Value::String("detail"), e.detail},
+                               {Value::String("note"), e.note.empty() ? Value() : Value::String(e.note)},
                                {Value::String("decisions"), e.decisions.is_null() ? Value::List({}) : e.decisions}})
                        .ToJson()
                 << "\n";
@@ -198,6 +201,7 @@ int CmdHistory(Context& c) {
               << (e.transform.empty() ? "" : "  via " + e.transform) << "\n";
     if (const Value* f = e.detail.Find("from")) std::cout << "    merged from " << f->ToJson() << "\n";
     if (const Value* i = e.detail.Find("into")) std::cout << "    merged into " << i->ToDisplayString() << "\n";
+    if (!e.note.empty()) std::cout << "    " << e.note << "\n";
     if (e.changes.kind() == aos::ValueKind::kMap) {
       for (const auto& [field, ba] : e.changes.as_map()) {
         std::cout << "    " << field.ToDisplayString() << ": " << ba.as_list()[0].ToJson() << " -> "
