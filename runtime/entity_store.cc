@@ -15,7 +15,6 @@ std::string AliasKey(const std::string& type, const std::string& id) { return ty
 std::string HeldIdentity(const std::string& type, std::string_view field, const std::string& enc) {
   return type + '\x04' + std::string(field) + '\0' + enc;
 }
-std::string MetaKey(const std::string& type, const std::string& id) { return type + '\x05' + id; }
 std::string HistoryPrefix(const std::string& type, const std::string& id) { return type + '\x06' + id + '\0'; }
 std::string HistoryKey(const std::string& type, const std::string& id, int64_t at, const std::string& run,
                        uint64_t seq) {
@@ -40,11 +39,14 @@ Value Load(Store& store, const std::string& type, const std::string& id) {
   return Value();
 }
 
-std::string Follow(Store& store, const std::string& type, const std::string& id) {
+std::string Follow(Store& store, const std::string& type, const std::string& id, Value* found) {
   std::string at = id;
   // A merge writes one step of the chain; 64 bounds a damaged one.
   for (int i = 0; i < 64; ++i) {
-    if (store.Get(Column::kEntities, RecordPrefix(type) + at)) return at;
+    if (auto raw = store.Get(Column::kEntities, RecordPrefix(type) + at)) {
+      if (found && !DecodeValue(*raw, found)) *found = Value();
+      return at;
+    }
     auto next = store.Get(Column::kEntities, AliasKey(type, at));
     if (!next) return at;
     at = *next;
@@ -52,11 +54,30 @@ std::string Follow(Store& store, const std::string& type, const std::string& id)
   return at;
 }
 
+int64_t Created(Store& store, const std::string& type, const std::string& id) {
+  const std::string prefix = HistoryPrefix(type, id);
+  int64_t at = 0;
+  store.Scan(Column::kEntities, prefix, prefix, [&](std::string_view k, std::string_view) {
+    if (k.size() >= prefix.size() + 8) at = static_cast<int64_t>(GetBigEndian64(k.substr(prefix.size(), 8)));
+    return false;
+  });
+  return at;
+}
+
 Value Provenance(Store& store, const std::string& type, const std::string& id) {
-  auto raw = store.Get(Column::kEntities, MetaKey(type, id));
-  Value v;
-  if (raw && DecodeValue(*raw, &v)) return v;
-  return Value();
+  const std::string prefix = HistoryPrefix(type, id);
+  auto last = store.LastKey(Column::kEntities, prefix);
+  if (!last || last->size() < prefix.size() + 8) return Value();
+  Value h;
+  auto raw = store.Get(Column::kEntities, *last);
+  if (!raw || !DecodeValue(*raw, &h)) return Value();
+  const auto updated = static_cast<int64_t>(GetBigEndian64(std::string_view(*last).substr(prefix.size(), 8)));
+  ValueMap out = {{Value::String("created"), Value::Int(Created(store, type, id))},
+                  {Value::String("updated"), Value::Int(updated)}};
+  for (const char* f : {"run", "step", "transform"}) {
+    if (const Value* v = h.Find(f)) out.emplace_back(Value::String(f), *v);
+  }
+  return Value::Map(std::move(out));
 }
 
 void Reindex(Store& store, WriteBatch& batch, const TypeDecl& et, const std::string& id, const Value& before,
@@ -86,21 +107,8 @@ void Write(Store& store, WriteBatch& batch, const TypeDecl& et, const std::strin
            const Value& after, const Change& change) {
   if (after.is_null()) {
     batch.Delete(Column::kEntities, RecordPrefix(et.name) + id);
-    batch.Delete(Column::kEntities, MetaKey(et.name, id));
   } else {
     batch.Put(Column::kEntities, RecordPrefix(et.name) + id, EncodeValue(after));
-    // When the record was made, and which run, step and transform wrote it last.
-    int64_t created = change.at;
-    if (!before.is_null()) {
-      const Value meta = Provenance(store, et.name, id);
-      created = meta.Find("created") ? meta.Find("created")->as_int() : 0;
-    }
-    ValueMap meta = {{Value::String("created"), Value::Int(created)},
-                     {Value::String("updated"), Value::Int(change.at)},
-                     {Value::String("run"), Value::String(change.run)},
-                     {Value::String("step"), Value::String(change.step)}};
-    if (!change.transform.empty()) meta.emplace_back(Value::String("transform"), Value::String(change.transform));
-    batch.Put(Column::kEntities, MetaKey(et.name, id), EncodeValue(Value::Map(std::move(meta))));
   }
   Reindex(store, batch, et, id, before, after);
   AddHistory(batch, et.name, id, change);

@@ -11,8 +11,6 @@
 //   E \x03 key                a merged key: the key it now leads to
 //   E \x04 field \0 enc       an identity value a merged record held that its
 //                             survivor does not: the survivor's key
-//   E \x05 key                the record's provenance: created, updated, run,
-//                             step, transform
 //   E \x07 key                the record's summary (E.summary)
 //   E \x06 key \0 at run \0 seq   one change (or note) of the record (at: big-endian
 //                             nanoseconds): {kind, run, step, seq, transform?,
@@ -46,10 +44,15 @@ std::optional<std::string> FieldEncoding(const Value& r, std::string_view field)
 
 // The stored record of `type` with key `id`; null when absent or damaged.
 Value Load(Store& store, const std::string& type, const std::string& id);
-// The key `id` leads to: itself when stored, else the record it was merged into.
-std::string Follow(Store& store, const std::string& type, const std::string& id);
-// The record's provenance map (null when none).
+// The key `id` leads to: itself when stored, else the record it was merged
+// into. With `found`, the record there (null when none).
+std::string Follow(Store& store, const std::string& type, const std::string& id, Value* found = nullptr);
+// The record's provenance, from its history: {created (the first change's
+// time), updated, run, step, transform (the last change's)}; null when it
+// has no history.
 Value Provenance(Store& store, const std::string& type, const std::string& id);
+// When the record was made (its first change), 0 when it has no history.
+int64_t Created(Store& store, const std::string& type, const std::string& id);
 
 // Keeps the index entries of et's indexed fields (declared, identities, and
 // those built by any program) in `batch` as a record changes from `before`
@@ -76,8 +79,8 @@ void AddHistory(WriteBatch& batch, const std::string& type, const std::string& i
 // {text, covers: the last history key it covers, model}.
 std::string SummaryKey(const std::string& type, const std::string& id);
 
-// Writes record `id` (null `after`: deletes it) with its index entries,
-// provenance and history entry, in `batch`.
+// Writes record `id` (null `after`: deletes it) with its index entries and
+// history entry (which is its provenance), in `batch`.
 void Write(Store& store, WriteBatch& batch, const TypeDecl& et, const std::string& id, const Value& before,
            const Value& after, const Change& change);
 

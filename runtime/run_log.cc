@@ -2,6 +2,7 @@
 
 #include "runtime/metrics.h"
 
+#include <algorithm>
 #include <random>
 
 #include <spdlog/spdlog.h>
@@ -310,7 +311,11 @@ void RunLog::Flush(bool sync) {
     if (!due.empty()) batch_.Put(Column::kDue, due, "");
     due_key_ = std::move(due);
   }
-  if (snapshot_every && state_.next_seq - last_snapshot_ >= snapshot_every) {
+  // Every snapshot_every events, or a quarter of the log when that is more:
+  // a snapshot encodes the whole state, so on a long run fixed spacing
+  // would make the snapshots' cost grow with the square of its length,
+  // while a resume replays at most a quarter of the log.
+  if (snapshot_every && state_.next_seq - last_snapshot_ >= std::max(snapshot_every, state_.next_seq / 4)) {
     std::string snap = EncodeValue(state_.ToSnapshot());
     PutFixed32(snap, Crc32c(snap));
     batch_.Put(Column::kSnapshots, state_.run_id, std::move(snap));

@@ -89,7 +89,8 @@ class RunLog {
   // idempotency record of an effect, an entity's new state).
   WriteBatch& batch() { return batch_; }
   // Writes the pending batch (with the run index entry, and a snapshot every
-  // snapshot_every events); with `sync`, durable on return.
+  // snapshot_every events, or every quarter of the log when more); with
+  // `sync`, durable on return.
   void Flush(bool sync);
   size_t pending() const { return static_cast<size_t>(batch_.events); }
   // The seq the last Load replayed events from: after its snapshot, or 0

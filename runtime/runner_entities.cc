@@ -129,7 +129,10 @@ std::vector<std::pair<std::string, Value>> Runner::Impl::Indexed(const TypeDecl&
   const std::string mark = IndexMarks(et.name) + std::string(field);
   Store& store = StoreOf();
   std::vector<std::pair<std::string, Value>> hits;
-  if (!store.Get(Column::kEntities, mark)) {
+  // A mark, once written, stays: the ones seen are not read again.
+  const bool built = built_marks.count(mark) || store.Get(Column::kEntities, mark).has_value();
+  if (built) built_marks.insert(mark);
+  if (!built) {
     // First use: build the index from every record, and answer from them.
     store.Scan(Column::kEntities, records, records, [&](std::string_view k, std::string_view raw) {
       Value v;
@@ -181,25 +184,25 @@ std::set<std::string> Runner::Impl::IdentityKeys(const TypeDecl& et, std::string
   return keys;
 }
 
-std::vector<std::string> Runner::Impl::SameRecords(const TypeDecl& et, const std::string& id, const Value& rec) {
-  // The records `rec` (to be stored at id) is the same as: the one at id,
-  // those sharing one of its identities, and so on through theirs (a record
-  // may share an email with one and a handle with another).
+std::vector<std::string> Runner::Impl::SameRecords(const TypeDecl& et, const std::string& id, const Value& stored,
+                                                   const Value& rec) {
+  // The records `rec` (to be stored at id, where `stored` is) is the same
+  // as: the one at id, those sharing one of its identities, and so on
+  // through theirs (a record may share an email with one and a handle with
+  // another).
   std::set<std::string> seen;
+  std::set<std::pair<std::string, std::string>> asked;  // (field, value) looked up
   std::vector<Value> todo = {rec};
-  if (!id.empty()) {
-    Value stored = LoadRecord(et.name, id);
-    if (!stored.is_null()) {
-      seen.insert(id);
-      todo.push_back(std::move(stored));
-    }
+  if (!id.empty() && !stored.is_null()) {
+    seen.insert(id);
+    todo.push_back(stored);
   }
   while (!todo.empty()) {
     const Value r = std::move(todo.back());
     todo.pop_back();
     for (const auto& f : et.fields) {
       const Value* v = f.is_identity ? NonNull(r, f.name) : nullptr;
-      if (!v) continue;
+      if (!v || !asked.emplace(f.name, EncodeValue(*v)).second) continue;
       for (const std::string& k : IdentityKeys(et, f.name, *v)) {
         if (seen.insert(k).second) todo.push_back(LoadRecord(et.name, k));
       }
@@ -207,8 +210,7 @@ std::vector<std::string> Runner::Impl::SameRecords(const TypeDecl& et, const std
   }
   std::vector<std::pair<int64_t, std::string>> aged;
   for (const std::string& k : seen) {
-    const Value meta = Provenance(StoreOf(), et.name, k);
-    aged.emplace_back(meta.Find("created") ? meta.Find("created")->as_int() : 0, k);
+    aged.emplace_back(Created(StoreOf(), et.name, k), k);
   }
   std::sort(aged.begin(), aged.end());  // oldest first; records from before provenance count as oldest
   std::vector<std::string> out;
@@ -258,8 +260,9 @@ void Runner::Impl::InlineUpsert(const TypeDecl& et, const Args& a, int s, uint32
   }
   std::lock_guard<std::mutex> lock(patch_mu);
   const std::string given = idv ? idv->ToDisplayString() : "";
-  const std::string id = idv ? Follow(et.name, given) : "";
-  const std::vector<std::string> same = SameRecords(et, id, rec);
+  Value stored;
+  const std::string id = idv ? entities::Follow(StoreOf(), et.name, given, &stored) : "";
+  const std::vector<std::string> same = SameRecords(et, id, stored, rec);
   if (same.empty() || (same.size() == 1 && same[0] == id)) {
     // A new record, or the one its key names and no other: replaced.
     Value fields = rec;
@@ -277,7 +280,7 @@ void Runner::Impl::InlineUpsert(const TypeDecl& et, const Args& a, int s, uint32
     }
     const Value after = WithDefaults(et, fields);
     if (TooDeep(key, after) || !RefsExist(et, after, key)) return;
-    WriteRecord(et, at, LoadRecord(et.name, at), after, key);
+    WriteRecord(et, at, idv ? stored : Value(), after, key);  // a made key names no record (NewKey)
     Complete(s, node, key, after);
     log.Flush(opt.durability == Durability::kStrict);
     return;
@@ -451,7 +454,7 @@ void Runner::Impl::InlineResolve(const TypeDecl& et, const Args& a, int s, uint3
       return;
     }
   }
-  const std::vector<std::string> same = SameRecords(et, "", given);
+  const std::vector<std::string> same = SameRecords(et, "", Value(), given);
   const Value rec = same.empty() ? Value() : LoadRecord(et.name, same[0]);
   const Field* kf = et.KeyField();
   Complete(s, node, key, kf && rec.Find(kf->name) ? *rec.Find(kf->name) : Value());

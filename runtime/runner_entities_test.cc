@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "runtime/codec.h"
+#include "runtime/entity_store.h"
 #include "runtime/runner_test_support.h"
 
 namespace aos {
@@ -375,9 +376,8 @@ TEST_CASE("a transform makes the record it upserts, named in the record's proven
   Value v;
   REQUIRE(DecodeValue(*rec, &v));
   CHECK(v.ToJson() == R"({"id":"ga4-1","email":"ann@x","kind":"view","weight":1.0})");
-  auto meta = store.Get(Column::kEntities, std::string("Signal") + '\x05' + "ga4-1");
-  REQUIRE(meta);
-  REQUIRE(DecodeValue(*meta, &v));
+  v = entities::Provenance(store, "Signal", "ga4-1");
+  REQUIRE(v.kind() == ValueKind::kMap);
   CHECK(v.Find("transform")->ToDisplayString() == "ga4_signal@v2");
   CHECK(v.Find("run")->ToDisplayString() == "ga4-run");
   CHECK(v.Find("step")->ToDisplayString() == "s[0]");

@@ -393,9 +393,11 @@ struct Runner::Impl {
                                                      const std::string& enc);
   // The stored records an identity value leads to (merged ones to their survivor).
   std::set<std::string> IdentityKeys(const TypeDecl& et, std::string_view field, const Value& value);
-  // The stored records that are the same as `rec` (at key id, "" for none):
-  // through its identities and theirs, oldest first.
-  std::vector<std::string> SameRecords(const TypeDecl& et, const std::string& id, const Value& rec);
+  // The stored records that are the same as `rec` (at key id, "" for none,
+  // where `stored` is): through its identities and theirs, oldest first.
+  std::vector<std::string> SameRecords(const TypeDecl& et, const std::string& id, const Value& stored,
+                                       const Value& rec);
+  std::set<std::string> built_marks;  // index marks seen in the store (Indexed)
   // A key for a record given by its identities only; "" when it has none.
   std::string NewKey(const TypeDecl& et, const Value& rec);
   // Whether every ref<T> field of `rec` names a stored T record; else the
