@@ -111,7 +111,7 @@ AOS_ERROR(assign, "E001", "expected '=' after the name", nullptr, false)
 AOS_ERROR(on_timeout_action, "E001", "expected what happens on timeout",
           "on_timeout takes reject, approve, fail or escalate", false)
 AOS_ERROR(close_approval, "E003", "expected an approval setting or '}'",
-          "approval settings are ask, show, timeout, returns and approvers", true)
+          "approval settings are ask, show, explain, timeout, returns and approvers", true)
 AOS_ERROR(wait_how, "E001", "expected 'for' or 'until' after the wait's name",
           "write for example: wait cool_off for 2h", false)
 AOS_ERROR(close_signal, "E003", "expected 'timeout' or '}'", nullptr, true)

@@ -110,6 +110,7 @@ struct kw_confirm : TAO_PEGTL_KEYWORD("confirm") {};
 struct kw_describe : TAO_PEGTL_KEYWORD("describe") {};
 struct kw_ask : TAO_PEGTL_KEYWORD("ask") {};
 struct kw_show : TAO_PEGTL_KEYWORD("show") {};
+struct kw_explain : TAO_PEGTL_KEYWORD("explain") {};
 struct kw_on_timeout : TAO_PEGTL_KEYWORD("on_timeout") {};
 struct kw_returns : TAO_PEGTL_KEYWORD("returns") {};
 struct kw_approvers : TAO_PEGTL_KEYWORD("approvers") {};
@@ -438,12 +439,14 @@ struct effect_stmt : opened<open_kind::stmt, if_must<kw_effect, _, stmt_name, _,
 struct on_timeout_action : word {};
 struct approval_ask : if_must<kw_ask, _, expr_expected> {};
 struct approval_show : if_must<kw_show, _, expr_expected> {};
+// `explain EXPR`: why the decision is asked for (often a model's rationale).
+struct approval_explain : if_must<kw_explain, _, expr_expected> {};
 struct approval_timeout
     : if_must<kw_timeout, _, expr_expected,
               opt<_, if_must<kw_on_timeout, _, on_timeout_action>>> {};
 struct approval_returns : if_must<kw_returns, _, type_expected> {};
 struct approval_approvers : if_must<kw_approvers, _, expr_expected> {};
-struct approval_item : sor<approval_ask, approval_show, approval_timeout,
+struct approval_item : sor<approval_ask, approval_show, approval_explain, approval_timeout,
                            approval_returns, approval_approvers> {};
 struct close_approval : one<'}'> {};
 struct approval_stmt
@@ -699,6 +702,7 @@ AOS_SELECT(effect_stmt, effect_stmt)
 AOS_SELECT(approval_stmt, approval_stmt)
 AOS_SELECT(approval_ask, approval_ask)
 AOS_SELECT(approval_show, approval_show)
+AOS_SELECT(approval_explain, approval_explain)
 AOS_SELECT(approval_timeout, approval_timeout)
 AOS_SELECT(on_timeout_action, on_timeout_action)
 AOS_SELECT(approval_returns, approval_returns)

@@ -299,6 +299,7 @@ struct WaitParts {
   // approval
   ExprPtr ask = nullptr;
   ExprPtr show = nullptr;
+  ExprPtr explain = nullptr;  // shown beside ask; part of the payload hash
   TypeRefPtr returns;
   ExprPtr approvers = nullptr;
   // approval, signal

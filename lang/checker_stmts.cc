@@ -106,7 +106,8 @@ void WorkflowChecker::CheckNode(uint32_t id) {
         d.hints.push_back("add: ask \"Publish this?\"");
       }
       CheckExprAs(s.waits().ask, c, Kind::kString, "the question");
-      if (s.waits().show) CheckExpr(*s.waits().show, c);
+      if (s.waits().show) LintShowSize(*s.waits().show, CheckExpr(*s.waits().show, c), c);
+      CheckExprAs(s.waits().explain, c, Kind::kString, "the explanation");
       CheckExprAs(s.waits().timeout, c, Kind::kDuration, "the timeout");
       if (s.waits().approvers) {
         TypePtr t = CheckExpr(*s.waits().approvers, c);
@@ -354,6 +355,48 @@ void WorkflowChecker::LintParallelUpserts(uint32_t for_node) {
     d.hints.push_back("use " + ent->name + ".patch(key, {field: expr using it}): every change counts; or run the "
                       "items one at a time with max 1");
   }
+}
+
+namespace {
+
+// Whether a value of type t has no useful size bound: a list of records,
+// maps or lists, a map, or a record holding one or an `any` (a whole HTTP
+// response, a model's whole reply). A bare `any` (a field read from JSON)
+// and a list of scalars (tags, section titles) are not counted.
+bool Unbounded(const TypePtr& t, bool nested) {
+  if (!t) return nested;
+  switch (t->kind) {
+    case Type::Kind::kAny: return nested;
+    case Type::Kind::kList:
+      return t->elem && (t->elem->kind == Type::Kind::kRecord || t->elem->kind == Type::Kind::kMap ||
+                         t->elem->kind == Type::Kind::kList || (nested && t->elem->kind == Type::Kind::kAny));
+    case Type::Kind::kMap: return true;
+    case Type::Kind::kRecord:
+      for (const auto& [name, f] : t->fields) {
+        if (Unbounded(f, true)) return true;
+      }
+      return false;
+    default: return false;
+  }
+}
+
+}  // namespace
+
+void WorkflowChecker::LintShowSize(const Expr& show, const TypePtr& type, Ctx& c) {
+  // A map or list written out is as big as what it holds.
+  if (show.kind == ExprKind::kMap || show.kind == ExprKind::kList) {
+    const size_t from = show.kind == ExprKind::kMap ? 1 : 0, step = show.kind == ExprKind::kMap ? 2 : 1;
+    for (size_t i = from; i < show.args().size(); i += step) {
+      Ctx quiet = c;
+      quiet.report = false;
+      LintShowSize(*show.args()[i], CheckExpr(*show.args()[i], quiet), c);
+    }
+    return;
+  }
+  if (!Unbounded(type, false)) return;
+  auto& d = d_.Warning(src_, show.span, "W207",
+                       "this show can exceed 4 KB (" + TypeToString(*type) + "): an approver decides from what is shown");
+  d.hints.push_back("show the few fields that matter, or a summary (llm.summarize)");
 }
 
 void WorkflowChecker::Lint() {

@@ -671,6 +671,8 @@ class Converter {
         s->mutable_waits().ask = BuildExpr(c + 1);
       } else if (k == NodeKind::approval_show) {
         s->mutable_waits().show = BuildExpr(c + 1);
+      } else if (k == NodeKind::approval_explain) {
+        s->mutable_waits().explain = BuildExpr(c + 1);
       } else if (k == NodeKind::approval_timeout || k == NodeKind::signal_timeout) {
         s->mutable_waits().timeout = BuildExpr(c + 1);
         if (uint32_t a = Child(c, NodeKind::on_timeout_action)) {

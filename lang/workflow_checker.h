@@ -184,6 +184,8 @@ class WorkflowChecker {
 
   void Lint();
   void LintParallelUpserts(uint32_t for_node);
+  // W207: an approval's `show` whose value can exceed 4 KB.
+  void LintShowSize(const Expr& show, const TypePtr& type, Ctx& c);
 
   Program& prog_;
   const SourceFile* src_;

@@ -143,9 +143,10 @@ struct ApprovalRequested {
   std::optional<int64_t> due{};             // with a timeout (unix nanos)
   std::optional<std::string> on_timeout{};  // approval statements
   std::optional<Value> approvers{};         // list: who may decide
+  std::optional<std::string> explain{};     // `explain`: why; in the hash
   template <class E, class F> static void Fields(E& e, F&& f) {
     f("purpose", e.purpose), f("ask", e.ask), f("payload", e.payload), f("payload_hash", e.payload_hash);
-    f("due", e.due), f("on_timeout", e.on_timeout), f("approvers", e.approvers);
+    f("due", e.due), f("on_timeout", e.on_timeout), f("approvers", e.approvers), f("explain", e.explain);
   }
 };
 

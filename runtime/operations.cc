@@ -89,6 +89,7 @@ std::vector<InboxItem> Inbox(Store& store, Clock& clock, std::vector<std::string
       item.name = name;
       auto str = [&](const char* k) { return in.request.Find(k) ? in.request.Find(k)->ToDisplayString() : ""; };
       item.ask = str("ask");
+      item.explain = str("explain");
       item.payload_hash = str("payload_hash");
       if (const Value* p = in.request.Find("payload")) item.show = *p;
       if (const Value* a = in.request.Find("approvers")) item.approvers = *a;
@@ -104,7 +105,8 @@ std::vector<InboxItem> Inbox(Store& store, Clock& clock, std::vector<std::string
 
 std::string InboxItemJson(const InboxItem& i) {
   return "{\"run_id\":" + JsonQuote(i.run_id) + ",\"workflow\":" + JsonQuote(i.workflow) +
-         ",\"name\":" + JsonQuote(i.name) + ",\"ask\":" + JsonQuote(i.ask) + ",\"show\":" + i.show.ToJson() +
+         ",\"name\":" + JsonQuote(i.name) + ",\"ask\":" + JsonQuote(i.ask) + ",\"explain\":" + (i.explain.empty() ? "null" : JsonQuote(i.explain)) +
+         ",\"show\":" + i.show.ToJson() +
          ",\"payload_hash\":" + JsonQuote(i.payload_hash) + ",\"approvers\":" + i.approvers.ToJson() +
          ",\"due\":" + i.due.ToJson() + ",\"requested\":" + i.requested.ToJson() + "}";
 }

@@ -59,6 +59,7 @@ std::string OutcomeJson(const std::string& run_id, const RunOutcome& o);
 // API's /api/inbox, the page).
 struct InboxItem {
   std::string run_id, workflow, name, ask, payload_hash;
+  std::string explain;  // `explain`, "" when none
   Value show;       // the payload shown to the approver
   Value approvers;  // list, or null: anyone
   Value due;        // timestamp, or null

@@ -57,6 +57,31 @@ TEST_CASE("a refused decision says why and records nothing", "[operations]") {
   CHECK(r.message.find("already decided") != std::string::npos);
 }
 
+TEST_CASE("an approval's explain is in the inbox and in the payload hash", "[operations]") {
+  MemoryStore store;
+  ManualClock clock(kStart);
+  FakeCalls calls;
+  auto gate = [&](const std::string& why, const std::string& id) {
+    Loaded w = Load("x.aos", "workflow x() {\n  approval ok {\n    ask \"Send?\"\n    show {n: 3}\n" +
+                                 (why.empty() ? std::string() : "    explain \"" + why + "\"\n") +
+                                 "    timeout 1h\n  }\n  output ok.approved\n}\n");
+    REQUIRE(Start(store, clock, calls, w, id).status == RunStatus::kWaiting);
+  };
+  gate("the model found 3 new leads", "with");
+  gate("another reason", "other");
+  gate("", "without");
+  std::vector<std::string> damaged;
+  std::map<std::string, InboxItem> items;
+  for (auto& i : Inbox(store, clock, &damaged)) items[i.run_id] = i;
+  REQUIRE(items.size() == 3);
+  CHECK(items["with"].explain == "the model found 3 new leads");
+  CHECK(InboxItemJson(items["with"]).find("\"explain\":\"the model found 3 new leads\"") != std::string::npos);
+  CHECK(InboxItemJson(items["without"]).find("\"explain\":null") != std::string::npos);
+  // The same payload with another explanation is another decision.
+  CHECK(items["with"].payload_hash != items["other"].payload_hash);
+  CHECK(items["with"].payload_hash != items["without"].payload_hash);
+}
+
 TEST_CASE("cancel compensates what the run did; an ended run is refused", "[operations]") {
   MemoryStore store;
   ManualClock clock(kStart);

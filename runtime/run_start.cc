@@ -39,7 +39,7 @@ void CollectEnvStmt(const Stmt& s, std::set<std::string>& out) {
       for (const auto& a : m.call->args) CollectEnv(a, out);
     }
   }
-  for (const Expr* e : {s.waits().ask, s.waits().show, s.waits().timeout, s.waits().approvers,
+  for (const Expr* e : {s.waits().ask, s.waits().show, s.waits().explain, s.waits().timeout, s.waits().approvers,
                         s.waits().wait_for, s.waits().wait_until, s.value, s.when}) {
     CollectEnv(e, out);
   }
@@ -78,7 +78,7 @@ void CollectRequiredEnvStmt(const Program& program, const Stmt& s, std::map<std:
     CollectRequiredEnv(m.value, where, out);
     if (m.call) callee(*m.call);
   }
-  for (const Expr* e : {s.waits().ask, s.waits().show, s.waits().timeout, s.waits().approvers, s.waits().wait_for,
+  for (const Expr* e : {s.waits().ask, s.waits().show, s.waits().explain, s.waits().timeout, s.waits().approvers, s.waits().wait_for,
                         s.waits().wait_until, s.value, s.when}) {
     CollectRequiredEnv(e, where, out);
   }

@@ -261,7 +261,7 @@ struct Runner::Impl {
   // confirm gate, escalations), timers, signals
   void RequestApproval(const std::string& key, const std::string& purpose, const std::string& ask,
                        const Value& payload, int64_t due, const std::string& on_timeout,
-                       const Value& approvers = Value());
+                       const Value& approvers = Value(), const std::string& explain = "");
 
   // Times out an undecided approval when its due time has passed; true when
   // a decision now exists.

@@ -6,9 +6,13 @@ namespace aos {
 
 void Runner::Impl::RequestApproval(const std::string& key, const std::string& purpose,
                                    const std::string& ask, const Value& payload, int64_t due,
-                                   const std::string& on_timeout, const Value& approvers) {
-  const std::string hash = Digest(EncodeValue(payload));
+                                   const std::string& on_timeout, const Value& approvers, const std::string& explain) {
+  // The explanation is part of what is decided on: the hash covers it
+  // (and is the payload's alone without one, as before it existed).
+  const std::string hash = Digest(explain.empty() ? EncodeValue(payload)
+                                                  : EncodeValue(Value::List({payload, Value::String(explain)})));
   events::ApprovalRequested e{.purpose = purpose, .ask = ask, .payload = payload, .payload_hash = hash};
+  if (!explain.empty()) e.explain = explain;
   if (due) e.due = due;
   if (!on_timeout.empty()) e.on_timeout = on_timeout;
   // Who may decide (`approvers [...]`): aosrun approve --as checks it.
@@ -63,10 +67,12 @@ void Runner::Impl::AdvanceApproval(int s, uint32_t node, const std::string& key,
       if (!EvalOrFail(*stmt.waits().timeout, s, key, &timeout, "timeout", node)) return;
       if (timeout.kind() == ValueKind::kDuration) due = clock.NowNanos() + timeout.as_duration().nanos;
     }
-    Value approvers;
+    Value approvers, explain;
     if (stmt.waits().approvers && !EvalOrFail(*stmt.waits().approvers, s, key, &approvers, "approvers", node)) return;
+    if (stmt.waits().explain && !EvalOrFail(*stmt.waits().explain, s, key, &explain, "explain", node)) return;
     RequestApproval(key, "approval", ask.ToDisplayString(), payload, due,
-                    stmt.waits().on_timeout.empty() ? "reject" : std::string(stmt.waits().on_timeout), approvers);
+                    stmt.waits().on_timeout.empty() ? "reject" : std::string(stmt.waits().on_timeout), approvers,
+                    explain.is_null() ? "" : explain.ToDisplayString());
   }
   Instance& i2 = st.At(key);
   if (!i2.decided && !TimeoutApproval(key, i2)) {

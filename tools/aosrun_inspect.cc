@@ -64,6 +64,7 @@ int CmdInbox(Context& c) {
       std::cout << aos::InboxItemJson(i) << "\n";
     } else {
       std::cout << i.run_id << "  " << i.workflow << "  " << i.name << ": " << i.ask << "\n";
+      if (!i.explain.empty()) std::cout << "    why: " << i.explain << "\n";
       if (!i.show.is_null()) std::cout << "    " << i.show.ToJson() << "\n";
       std::cout << "    aosrun approve " << i.run_id << " " << i.name << Where(c) << "   |   aosrun reject " << i.run_id
                 << " " << i.name << Where(c) << "\n";

@@ -12,7 +12,7 @@ const char kStyle[] =
     ".card{background:#fff;border:1px solid #ddd;border-radius:.5rem;padding:1rem;margin:0 0 1rem}"
     "h1{font-size:1.3rem}h2{font-size:1.1rem;margin:.2rem 0 .5rem}table{border-collapse:collapse;width:100%}"
     "td,th{border-bottom:1px solid #eee;padding:.3rem .4rem;text-align:left;vertical-align:top;font-size:.95rem}"
-    "th{color:#555;font-weight:600}.muted{color:#666;font-size:.9rem}.overdue{color:#a4161a;font-weight:600}"
+    "th{color:#555;font-weight:600}.muted{color:#666;font-size:.9rem}.explain{border-left:3px solid #8aa;padding-left:.6rem;color:#333}.overdue{color:#a4161a;font-weight:600}"
     "textarea,input[type=text],input[type=password],select{width:100%;box-sizing:border-box;font-size:1rem;"
     "padding:.5rem;margin:.3rem 0}button{font-size:1rem;padding:.6rem 1.1rem;border-radius:.4rem;border:0;"
     "margin:.3rem .4rem .3rem 0;cursor:pointer}.approve{background:#2b7a3d;color:#fff}"
@@ -140,6 +140,7 @@ std::string Inbox(const std::vector<aos::InboxItem>& items, const std::vector<st
                         : " · due in " + Ago(due - now);
     }
     body += "</p>";
+    if (!i.explain.empty()) body += "<p class=explain>" + Escape(i.explain) + "</p>";
     if (!i.show.is_null()) body += Readable(i.show);
     const bool named = i.approvers.kind() == aos::ValueKind::kList && !i.approvers.as_list().empty();
     if (named) body += "<p class=muted>May decide: " + Readable(i.approvers) + "</p>";
