@@ -140,7 +140,15 @@ std::string DumpType(const TypeRef& t) {
 std::string DumpField(const Field& f) {
   std::string out = std::string(f.is_key ? "key " : f.is_identity ? "identity " : "") + f.name + ": " +
                     (f.type ? DumpType(*f.type) : "?");
-  if (f.default_value) out += " = " + DumpExpr(*f.default_value);
+  if (const Expr* d = f.default_value) {
+    // Literals as written: a default is usually one.
+    const bool empty_list = d->kind == ExprKind::kList && d->args().empty();
+    const bool empty_map = d->kind == ExprKind::kMap && d->args().empty();
+    out += " = " + (d->kind == ExprKind::kLiteral ? d->literal().ToJson()
+                    : empty_list                  ? std::string("[]")
+                    : empty_map                   ? std::string("{}")
+                                                  : DumpExpr(*d));
+  }
   return out;
 }
 

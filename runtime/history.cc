@@ -103,7 +103,7 @@ std::vector<HistoryEntry> RecordHistory(Store& store, const std::string& type, c
     e.detail = Value::Map(std::move(detail));
     if (q.into && h.Find("into")) *q.into = Str(h.Find("into"));
     e.changes = FieldChanges(e.before, e.after);
-    if (q.decisions && e.kind != "migrated" && e.kind != "note" && !e.run.empty()) {
+    if (q.decisions && e.kind != "migrated" && !e.run.empty()) {
       auto d = decisions.find(e.run);
       if (d == decisions.end()) d = decisions.emplace(e.run, Decisions(store, e.run)).first;
       e.decisions = d->second;

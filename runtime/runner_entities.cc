@@ -101,7 +101,7 @@ void Runner::Impl::WriteRecord(const TypeDecl& et, const std::string& id, const 
   c.kind = kind;
   c.run = st.run_id;
   c.step = key;
-  if (auto t = transforms_used.find(key); t != transforms_used.end()) c.transform = t->second;
+  if (auto t = transforms_used.find(key); t != transforms_used.end()) c.transform = t->second->Tag();
   c.seq = log.Append(key, events::EntityChanged{et.name, id, before, after});
   c.extra = std::move(extra);
   entities::Write(StoreOf(), log.batch(), et, id, before, after, c);
@@ -292,7 +292,18 @@ void Runner::Impl::InlineUpsert(const TypeDecl& et, const Args& a, int s, uint32
   const Value survivor = LoadRecord(et.name, into);
   ValueMap merged = WithDefaults(et, survivor).as_map();
   for (size_t i = 1; i < same.size(); ++i) Join(merged, LoadRecord(et.name, same[i]), false);
-  Join(merged, rec, true);
+  // The write's fields win: those it gives. A record made by a transform has
+  // every field (defaults filled in); only those its body sets count.
+  Value given_fields = rec;
+  if (auto t = transforms_used.find(key); t != transforms_used.end() && t->second->result &&
+                                          t->second->result->name == et.name) {
+    ValueMap set;
+    for (const auto& f : t->second->fields) {
+      if (const Value* v = rec.Find(f.key)) set.emplace_back(S(f.key), *v);
+    }
+    given_fields = Value::Map(std::move(set));
+  }
+  Join(merged, given_fields, true);
   for (auto& [name, v] : merged) {
     if (name.as_string() == key_field->name) v = *survivor.Find(key_field->name);
   }

@@ -77,7 +77,7 @@ std::optional<Value> Runner::Impl::InstEnv::Secret(std::string_view name) {
 std::optional<EvalResult> Runner::Impl::InstEnv::Declared(std::string_view name, const std::vector<Value>& args) {
   auto t = r_.program.transforms.find(std::string(name));
   if (t == r_.program.transforms.end()) return std::nullopt;
-  r_.transforms_used[inst_] = t->second->Tag();
+  r_.transforms_used[inst_] = t->second;
   return ApplyTransform(r_.program, *t->second, args);
 }
 

@@ -134,7 +134,7 @@ struct Runner::Impl {
   std::set<std::string> secret_values;
   // The transform (name@vN) an instance's evaluation ran last, until it
   // completes: the provenance of the records it writes.
-  std::map<std::string, std::string> transforms_used;
+  std::map<std::string, const TransformDecl*> transforms_used;
   int64_t reserved_nanos = 0;   // budget held by model calls in flight
   std::unordered_map<std::string, int64_t> reserved;
 

@@ -159,7 +159,7 @@ struct Loaded {
   const Dag* dag = nullptr;
 };
 
-inline Loaded Load(const std::string& path, std::string source) {
+inline Loaded Load(const std::string& path, std::string source, const std::string& workflow = "") {
   Loaded l;
   l.source = source;
   Diagnostics diags;
@@ -168,16 +168,16 @@ inline Loaded Load(const std::string& path, std::string source) {
     if (d.severity == Severity::kError) FAIL(RenderText(d));
   }
   std::string error;
-  l.dag = l.program->FindWorkflow("", &error);
+  l.dag = l.program->FindWorkflow(workflow, &error);
   REQUIRE(l.dag);
   return l;
 }
 
-inline Loaded LoadFile(const std::string& path) {
+inline Loaded LoadFile(const std::string& path, const std::string& workflow = "") {
   std::ifstream in(path);
   std::stringstream ss;
   ss << in.rdbuf();
-  return Load(path, ss.str());
+  return Load(path, ss.str(), workflow);
 }
 
 struct Driven {
@@ -253,6 +253,17 @@ inline Value Inputs(const std::string& workflow) {
   }
   if (workflow == "invoice_followup") return Value::Map({{S("number"), S("INV-7")}, {S("days_overdue"), Value::Int(45)}});
   if (workflow == "follow_up") return Value::Map({{S("client"), S("Analytical")}, {S("proposal"), S("P-1")}});
+  if (workflow == "nudge") return Value::Map({{S("email"), S("ann@example.com")}});
+  if (workflow == "ingest_signals") {
+    auto row = [](const char* id, const char* email, const char* name) {
+      return Value::Map({{S("event_id"), S(id)}, {S("user_email"), S(email)}, {S("event_name"), S(name)}});
+    };
+    auto ev = [](const char* id, const char* handle, Value email) {
+      return Value::Map({{S("id"), S(id)}, {S("handle"), S(handle)}, {S("email"), email}, {S("kind"), S("open")}});
+    };
+    return Value::Map({{S("ga4"), Value::List({row("1", "Ann@x", "purchase"), row("2", "bob@x", "view")})},
+                       {S("mail"), Value::List({ev("m1", "@ann", Value()), ev("m2", "@ann", S("ann@x"))})}});
+  }
   if (workflow == "lead_intake") {
     return Value::Map({{S("email"), S("ada@example.com")}, {S("name"), S("Ada")},
                        {S("company"), S("Analytical")}, {S("message"), S("Hi")}});

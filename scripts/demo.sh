@@ -10,7 +10,11 @@
 # just before Monday 09:00 Berlin time), a contact form's webhook starts the
 # lead intake, both approvals are decided from the CLI through serve's API,
 # and a client's reply arrives as a signed webhook and completes the
-# follow-up that waited for it.
+# follow-up that waited for it. Between the two, the canonical state:
+# subscriber signals from two sources through versioned transforms into one
+# Subscriber per person (an identity merge), a migration to a second
+# version, a follow-up agent reading the subscriber's summary and the
+# playbook from the knowledge base, and `aosrun history` of one subscriber.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
@@ -84,6 +88,48 @@ echo "== aosrun verify"
 "$AOSRUN" verify
 
 echo
+echo "== canonical state: subscriber signals from two sources, one record per person"
+cat >signals.json <<'JSON'
+{"ga4": [{"event_id": "1", "user_email": "Ann@Example.com", "event_name": "purchase"},
+         {"event_id": "2", "user_email": "bob@example.com", "event_name": "page_view"}],
+ "mail": [{"id": "m1", "handle": "@ann", "kind": "open"},
+          {"id": "m2", "handle": "@ann", "email": "ann@example.com", "kind": "click"},
+          {"id": "m3", "handle": "@cy", "kind": "open"}]}
+JSON
+echo "== aosrun subscriber_signals.aos --input-json @signals.json"
+"$AOSRUN" "$ROOT/examples/subscriber_signals.aos" --input-json @signals.json --run-id signals-1
+echo "== aosrun state Subscriber (@ann's newsletter record merged into Ann's analytics record)"
+"$AOSRUN" state Subscriber
+echo
+echo "== aosrun history Subscriber ga4:ann@example.com"
+"$AOSRUN" history Subscriber ga4:ann@example.com
+echo
+echo "== the follow-up file declares Subscriber v2 (a tier): its migration runs first"
+"$AOSRUN" "$ROOT/examples/subscriber_follow_up.aos" --workflow playbook --run-id playbook-1
+"$AOSRUN" schema Subscriber
+echo
+# A real SMTP server on loopback receives the note once it is released.
+mkdir -p mail
+/usr/bin/python3 "$ROOT/tests/standin/smtp_sink.py" --outdir mail --port-file smtp_port >smtp.log 2>&1 &
+SMTP=$!
+trap 'kill $SMTP 2>/dev/null || true; kill $STANDIN 2>/dev/null || true' EXIT
+for _ in $(seq 50); do [ -s smtp_port ] && break; sleep 0.1; done
+sed -i "s/127.0.0.1:2525/127.0.0.1:$(cat smtp_port)/" aos.yaml
+echo "== aosrun subscriber_follow_up.aos --workflow nudge --input email=ann@example.com"
+set +e
+"$AOSRUN" "$ROOT/examples/subscriber_follow_up.aos" --workflow nudge --input email=ann@example.com --run-id nudge-ann
+rc=$?
+set -e
+[ $rc = 75 ] || { echo "demo: expected the nudge to wait for its release (75)"; exit 1; }
+"$AOSRUN" inbox
+"$AOSRUN" approve nudge-ann release --comment "nice"
+ls mail/*.eml >/dev/null 2>&1 || { echo "demo: the note did not reach the SMTP server"; exit 1; }
+echo "(the SMTP server received $(ls mail/*.eml | wc -l) message)"
+kill $SMTP 2>/dev/null || true
+echo
+echo "== aosrun history Subscriber ga4:ann@example.com (now with the migration and the note)"
+"$AOSRUN" history Subscriber ga4:ann@example.com | tail -n 8
+echo
 echo "== aosrun serve: the workforce runs by itself"
 export CRM_URL="http://127.0.0.1:$PORT" CRM_TOKEN="demo-crm-$RANDOM"
 export LEAD_HOOK_TOKEN="demo-lead-$RANDOM$RANDOM" MAIL_HOOK_SECRET="demo-mail-$RANDOM$RANDOM"
@@ -101,7 +147,7 @@ SERVE_DATA="$DEMO/serve-data"
 AOS_CLOCK_OFFSET=$OFFSET "$AOSRUN" serve "$ROOT/examples/weekly_newsletter.aos" "$ROOT/examples/lead_intake.aos" \
     "$ROOT/examples/follow_up.aos" --data-dir "$SERVE_DATA" --listen 127.0.0.1:0 2>serve.log &
 SERVE=$!
-trap 'kill $SERVE 2>/dev/null || true; kill $STANDIN 2>/dev/null || true' EXIT
+trap 'kill $SERVE 2>/dev/null || true; kill $STANDIN 2>/dev/null || true; kill $SMTP 2>/dev/null || true' EXIT
 for _ in $(seq 100); do [ -s "$SERVE_DATA/serve.json" ] && break; sleep 0.1; done
 cat serve.log
 python3 - "$SERVE_DATA" <<'PY'
