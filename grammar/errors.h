@@ -152,6 +152,7 @@ AOS_ERROR(migration_arrow, "E001", "expected '->' between the versions",
           "write for example: migration Subscriber v1 -> v2 { ... }", false)
 AOS_ERROR(migration_to, "E001", "expected the new version after '->'",
           "write for example: migration Subscriber v1 -> v2 { ... }", false)
+AOS_ERROR(budget_period, "E001", "expected month or day after 'per'", "write for example: budget 30.00 usd per month", false)
 AOS_ERROR(drop_field, "E001", "expected a field name after 'drop'", "write for example: drop first, last", false)
 AOS_ERROR(close_migration, "E003", "expected a field, 'drop' or '}'",
           "a migration's body is fields of the new declaration (name: expression using it) and drop lines", true)

@@ -92,6 +92,7 @@ struct kw_identity : TAO_PEGTL_KEYWORD("identity") {};  // contextual: entity bo
 struct kw_transform : TAO_PEGTL_KEYWORD("transform") {};  // contextual: top level
 struct kw_migration : TAO_PEGTL_KEYWORD("migration") {};  // contextual: top level
 struct kw_drop : TAO_PEGTL_KEYWORD("drop") {};            // contextual: migration bodies
+struct kw_per : TAO_PEGTL_KEYWORD("per") {};              // contextual: after a budget
 struct kw_ref : TAO_PEGTL_KEYWORD("ref") {};      // contextual: before '<' in a type
 struct kw_budget : TAO_PEGTL_KEYWORD("budget") {};
 struct kw_concurrency : TAO_PEGTL_KEYWORD("concurrency") {};
@@ -488,7 +489,10 @@ struct for_item : stmt {};
 struct for_body
     : nest<star<not_at<block_end>, recover<must<for_item>, stmt_keyword, decl_keyword>, _>> {};
 
-struct set_budget : if_must<kw_budget, _, expr_expected> {};
+// `budget 30.00 usd per month`: counted over every run of the period.
+struct budget_period : word {};
+struct budget_per : seq<kw_per, _, must<budget_period>> {};
+struct set_budget : if_must<kw_budget, _, expr_expected, opt<_, budget_per>> {};
 struct set_concurrency : if_must<kw_concurrency, _, int_expected> {};
 struct set_retry : if_must<kw_retry, _, retry_spec> {};
 struct failure_policy : word {};
@@ -703,6 +707,7 @@ AOS_SELECT(approval_stmt, approval_stmt)
 AOS_SELECT(approval_ask, approval_ask)
 AOS_SELECT(approval_show, approval_show)
 AOS_SELECT(approval_explain, approval_explain)
+AOS_SELECT(budget_period, budget_period)
 AOS_SELECT(approval_timeout, approval_timeout)
 AOS_SELECT(on_timeout_action, on_timeout_action)
 AOS_SELECT(approval_returns, approval_returns)

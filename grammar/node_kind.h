@@ -43,7 +43,7 @@ namespace aos::grammar {
   X(index_decl) X(index_field) X(ref_type)  \
   X(identity_field) X(transform_decl) X(transform_version) X(transform_result)   \
   X(body_field) X(body_field_name) X(migration_decl) X(migration_from)         \
-  X(migration_to) X(migration_drop) X(drop_field) X(approval_explain)
+  X(migration_to) X(migration_drop) X(drop_field) X(approval_explain) X(budget_period)
 
 enum class NodeKind : uint16_t {
 #define AOS_X(k) k,

@@ -385,6 +385,7 @@ struct WorkflowDecl {
   TypeRefPtr return_type;  // may be null
 
   ExprPtr budget = nullptr;                       // may be null
+  std::string_view budget_per;  // "month" or "day": over every run of the period; "" per run
   std::optional<int64_t> concurrency;
   std::optional<RetrySpec> retry;
   FailurePolicy on_failure = FailurePolicy::kDefault;

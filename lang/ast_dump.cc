@@ -216,7 +216,9 @@ std::string DumpModule(const Module& m) {
     out += ")";
     if (w.return_type) out += " -> " + DumpType(*w.return_type);
     out += "\n";
-    if (w.budget) out += "  budget " + DumpExpr(*w.budget) + "\n";
+    if (w.budget) {
+      out += "  budget " + DumpExpr(*w.budget) + (w.budget_per.empty() ? "" : " per " + std::string(w.budget_per)) + "\n";
+    }
     if (w.concurrency) out += "  concurrency " + std::to_string(*w.concurrency) + "\n";
     for (const auto& s : w.body) DumpStmt(*s, "  ", out);
   }

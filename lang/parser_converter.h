@@ -747,6 +747,10 @@ class Converter {
       if (k == NodeKind::set_budget) {
         w.budget = BuildExpr(c + 1);
         w.settings_span = SpanOf(c);
+        if (uint32_t p = Child(c, NodeKind::budget_period)) {
+          CheckWord(p, {"month", "day"}, "a budget period");
+          w.budget_per = Text(p);
+        }
       } else if (k == NodeKind::set_concurrency) {
         w.concurrency = IntOf(c + 1);
       } else if (k == NodeKind::set_retry) {

@@ -59,7 +59,8 @@ Config Parse(const YAML::Node& root, const std::string& path) {
   Config c;
   c.path = path;
   if (root.IsNull()) return c;
-  OnlyKeys(root, "", {"data_dir", "models", "smtp", "concurrency", "log", "secrets_file", "kb", "serve", "workflows"});
+  OnlyKeys(root, "", {"data_dir", "models", "smtp", "concurrency", "log", "secrets_file", "kb", "serve", "workflows",
+                      "budgets"});
   if (auto n = root["workflows"]) {
     if (!n.IsSequence()) Fail(n, "'workflows' must be a list of workflow files or directories");
     for (const auto& item : n) c.workflows.push_back(String(item, "workflows"));
@@ -131,6 +132,17 @@ Config Parse(const YAML::Node& root, const std::string& path) {
       auto d = ParseDurationText(String(n, "serve.grace"));
       if (!d || d->nanos < 0) Fail(n, "'serve.grace' must be a duration such as 10s");
       c.serve_grace_nanos = d->nanos;
+    }
+  }
+  if (auto b = root["budgets"]) {
+    OnlyKeys(b, "budgets", {"month", "day"});
+    for (const char* period : {"month", "day"}) {
+      auto n = b[period];
+      if (!n) continue;
+      const std::string where = std::string("budgets.") + period;
+      auto m = ParseMoneyText(String(n, where));
+      if (!m || m->nanos <= 0) Fail(n, "'" + where + "' must be an amount such as \"200 usd\"");
+      (std::string(period) == "month" ? c.budget_month : c.budget_day) = *m;
     }
   }
   if (auto kb = root["kb"]) {

@@ -51,6 +51,9 @@ struct Config {
   // What `aosrun serve` serves when given no FILE (workflows: [...]): files
   // or directories (their *.aos files), relative to the config file.
   std::vector<std::string> workflows;
+  // budgets: {month: "200 usd", day: "20 usd"}: model spending of every
+  // workflow together, per calendar month and day (UTC). Absent: no cap.
+  std::optional<Money> budget_month, budget_day;
 };
 
 // What the checker must know of a config: its model names (a workflow

@@ -243,18 +243,21 @@ OpResult UpgradeRun(RunLog& log, const Dag& current, const Dag& next, const std:
   return {};
 }
 
-std::vector<CostRow> Costs(Store& store, const std::vector<RunIndexEntry>& runs) {
+std::vector<CostRow> Costs(Store& store, const std::vector<RunIndexEntry>& runs, int64_t since) {
   std::vector<CostRow> out;
   for (const auto& r : runs) {
-    std::map<std::string, CostRow> by_model;
+    std::map<std::pair<std::string, std::string>, CostRow> by_model;  // model, day
     ScanRunEvents(store, r.run_id, [&](uint64_t, const Event* e, const std::string&) {
+      if (e && e->at_nanos < since) return true;
       std::optional<Value> usage;
       if (e && e->type == EventType::kStepCompleted) usage = events::Read<events::StepCompleted>(*e).usage;
       if (e && e->type == EventType::kAttemptFailed) usage = events::Read<events::AttemptFailed>(*e).usage;
       if (!usage || usage->kind() != ValueKind::kMap) return true;
       const Value* model = usage->Find("model");
       const std::string name = model && model->kind() == ValueKind::kString ? model->as_string() : "";
-      CostRow& row = by_model[name];
+      const std::string day = FormatTimestamp(Timestamp{e->at_nanos}).substr(0, 10);
+      CostRow& row = by_model[{name, day}];
+      row.day = day;
       ++row.calls;
       if (const Value* v = usage->Find("tokens_in"); v && v->kind() == ValueKind::kInt) row.tokens_in += v->as_int();
       if (const Value* v = usage->Find("tokens_out"); v && v->kind() == ValueKind::kInt) row.tokens_out += v->as_int();
@@ -264,10 +267,10 @@ std::vector<CostRow> Costs(Store& store, const std::vector<RunIndexEntry>& runs)
       }
       return true;
     });
-    for (auto& [model, row] : by_model) {
+    for (auto& [model_day, row] : by_model) {
       row.run_id = r.run_id;
       row.workflow = r.workflow;
-      row.model = model;
+      row.model = model_day.first;
       out.push_back(std::move(row));
     }
   }

@@ -115,12 +115,14 @@ OpResult UpgradeRun(RunLog& log, const Dag& current, const Dag& next, const std:
 
 // What model calls cost: one row per run and model, from the runs' events
 // (completed calls, and answered calls that failed: both were paid for).
+// Also per day (UTC, of the event); with `since`, only calls recorded at or
+// after it (unix nanos).
 struct CostRow {
-  std::string run_id, workflow, model;
+  std::string run_id, workflow, model, day;
   int64_t calls = 0, tokens_in = 0, tokens_out = 0;
   Money cost{0, "usd"};
 };
-std::vector<CostRow> Costs(Store& store, const std::vector<RunIndexEntry>& runs);
+std::vector<CostRow> Costs(Store& store, const std::vector<RunIndexEntry>& runs, int64_t since = 0);
 
 }  // namespace aos
 

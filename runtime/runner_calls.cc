@@ -8,64 +8,6 @@
 
 namespace aos {
 
-int64_t Runner::Impl::BudgetNanos() const {
-  if (!wf.budget || wf.budget->kind != ExprKind::kLiteral || wf.budget->literal().kind() != ValueKind::kMoney) {
-    return -1;
-  }
-  return wf.budget->literal().as_money().nanos;
-}
-
-int64_t Runner::Impl::SatAdd(int64_t a, int64_t b) {
-  int64_t r;
-  if (__builtin_add_overflow(a, b, &r)) return b > 0 ? INT64_MAX : INT64_MIN;
-  return r;
-}
-
-int64_t Runner::Impl::EstimateNanos(const CallRequest& req) const {
-  if (!opt.config) return 0;
-  const std::string model = StrOf(req.args.Find("model"));
-  auto it = opt.config->models.find(model);
-  if (it == opt.config->models.end()) return 0;
-  const Value* mt = req.args.Find("max_tokens");
-  return EstimateModelCostNanos(StrOf(req.args.Find("system")).size() + StrOf(req.args.Find("prompt")).size(),
-                                mt && mt->kind() == ValueKind::kInt ? mt->as_int() : kDefaultMaxTokens,
-                                it->second.input_per_mtok, it->second.output_per_mtok);
-}
-
-bool Runner::Impl::BudgetAllows(int s, uint32_t node, const std::string& key, const CallRequest& req) {
-  const int64_t budget = BudgetNanos();
-  if (budget < 0) return true;
-  const int64_t est = EstimateNanos(req);
-  const int64_t cap = SatAdd(budget, st.budget_raised_nanos);
-  if (SatAdd(SatAdd(st.spent_nanos, reserved_nanos), est) <= cap) return true;
-  const Instance& in = st.At(key);
-  const bool asked = in.requested && StrOf(in.request.Find("purpose")) == "budget";
-  if (asked && !in.decided) {
-    Block(s, node);
-    return false;
-  }
-  if (asked && in.decided) {
-    const Value* ap = in.decision.Find("approved");
-    if (!ap || ap->kind() != ValueKind::kBool || !ap->as_bool()) {
-      FailStep(key, "budget.exceeded", "the model call would exceed the workflow's budget, and the raise was refused");
-      return false;
-    }
-  }
-  const std::string cur = wf.budget->literal().as_money().currency;
-  auto money = [&](int64_t n) { return FormatMoneyAmount(Money{n, cur}) + " " + cur; };
-  RequestApproval(key, "budget",
-                  "Model call " + key + " would bring spending to about " + money(st.spent_nanos + est) +
-                      ", over the budget of " + money(cap) + ". Approve to raise the budget by " + money(budget) +
-                      ", or reject to fail the call (budget.exceeded).",
-                  M({{S("spent"), Value::MoneyOf(Money{st.spent_nanos, cur})},
-                     {S("estimate"), Value::MoneyOf(Money{est, cur})},
-                     {S("budget"), Value::MoneyOf(Money{cap, cur})},
-                     {S("raise_by"), Value::MoneyOf(Money{budget, cur})}}),
-                  0, "");
-  Block(s, node);
-  return false;
-}
-
 std::string Runner::Impl::CacheKey(const CallRequest& req) const {
   std::string model;
   if (req.kind == RequestKind::kLlm && opt.config) {

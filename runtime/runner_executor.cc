@@ -115,6 +115,7 @@ void Runner::Impl::Finish(Done& d) {
     } else if (!d.result.usage.is_null()) {
       done_event.usage = d.result.usage;  // embeddings
     }
+    if (done_event.usage) Spend(*done_event.usage);
     CacheStore(node, d.job.cache_key, d.result.value);
     log.Append(key, done_event);
     MarkFinished(s, node, true);
@@ -170,6 +171,7 @@ void Runner::Impl::OnAttemptFailed(int s, uint32_t node, const std::string& key,
   // fit its type) was paid for: its usage counts like a completed one's.
   if (const Value* cost = r.value.Find("cost"); cost && cost->kind() == ValueKind::kMoney) {
     failed.usage = ModelUsage(r.value);
+    Spend(*failed.usage);
   }
   log.Append(key, failed);
   Instance& i2 = st.At(key);

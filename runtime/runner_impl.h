@@ -295,6 +295,20 @@ struct Runner::Impl {
   // raises the budget by its original amount; reject fails the call with
   // budget.exceeded).
   bool BudgetAllows(int s, uint32_t node, const std::string& key, const CallRequest& req);
+  // Every cap that applies to this run's model calls (runner_budgets.cc):
+  // the run's budget, or the workflow's per period; the config's budgets.
+  struct BudgetCap {
+    int64_t amount, spent;
+    std::string currency;
+    std::string what;  // "the budget of " (an amount follows)
+  };
+  std::vector<BudgetCap> BudgetCaps();
+  // The ledger of spending across runs: this run's keys as written, and
+  // the cost of a completed (or paid-for failed) call added to them.
+  std::map<std::string, int64_t> ledger;
+  void Spend(const Value& usage);
+  int64_t PeriodSpent(const std::string& prefix);
+  static std::string PeriodKey(int64_t nanos, bool month);  // "2026-11" or "2026-11-30", UTC
 
   // ---- the cache modifier and the inference cache (runtime.md §7)
   // Not a security boundary: a 64-bit digest (docs/runtime.md). For model

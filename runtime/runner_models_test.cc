@@ -223,5 +223,43 @@ TEST_CASE("an answered model call that fails its type is still charged", "[runne
   CHECK(log.state().spent_nanos == 300'000'000);  // three answers, three charges
 }
 
+TEST_CASE("a budget per day counts every run of the workflow that day; the config's counts all", "[runner][budget]") {
+  Loaded w = Load("d.aos",
+                  "agent a { model: \"small\" }\n"
+                  "workflow daily() {\n  budget 0.50 usd per day\n  step one = a.ask(\"one\")\n  output one.cost\n}\n");
+  MemoryStore store;
+  ManualClock clock(kStart);
+  FakeCalls calls;
+  calls.SetModelCost(Money{300'000'000, "usd"});  // 0.30 usd a call
+  CHECK(Start(store, clock, calls, w, "d1").status == RunStatus::kCompleted);
+  CHECK(Start(store, clock, calls, w, "d2").status == RunStatus::kCompleted);  // 0.30 spent before it
+  RunOutcome third = Start(store, clock, calls, w, "d3");                     // 0.60 spent: over
+  REQUIRE(third.status == RunStatus::kWaiting);
+  CHECK(third.waiting_on.as_list()[0].Find("ask")->as_string().find("daily's budget per day (all its runs) of 0.50") !=
+        std::string::npos);
+  CHECK(calls.calls() == 2);
+  // The next day starts afresh.
+  clock.Advance(24LL * 3600 * 1'000'000'000);
+  CHECK(Start(store, clock, calls, w, "d4").status == RunStatus::kCompleted);
+  CHECK(calls.calls() == 3);
+  // The config's budget of all workflows per month: 0.90 spent this month.
+  Config config;
+  config.budget_month = Money{1'000'000'000, "usd"};
+  Loaded other = Load("o.aos", "agent a { model: \"small\" }\nworkflow other() {\n  step one = a.ask(\"x\")\n  output 1\n}\n");
+  RunOptions ro;
+  ro.config = &config;
+  auto start = [&](const std::string& id) {
+    RunLog log(store, clock);
+    log.Begin(id);
+    std::string error;
+    REQUIRE(StartRun(log, *other.program, *other.dag, "o.aos", other.source, Value::Map({}), false, &error));
+    return Runner(log, *other.program, *other.dag, calls, clock, ro).Run();
+  };
+  CHECK(start("o1").status == RunStatus::kCompleted);  // 0.90 before it
+  RunOutcome over = start("o2");                        // 1.20: over 1.00
+  REQUIRE(over.status == RunStatus::kWaiting);
+  CHECK(over.waiting_on.as_list()[0].Find("ask")->as_string().find("all workflows per month") != std::string::npos);
+}
+
 }  // namespace
 }  // namespace aos

@@ -271,6 +271,19 @@ try:
 
     rc, out, err = run("cost", "news-1", "--data", d)
     check("cost RUN prints a table with a total", rc == 0 and "total" in out and "small" in out, show(rc, out, err))
+    rc, out, err = run("cost", "--by", "workflow", "--json", "--data", d)
+    grouped = [json.loads(l) for l in out.splitlines() if l.strip()]
+    check("cost --by workflow: one object per workflow, the same total",
+          rc == 0 and [g["workflow"] for g in grouped] == ["weekly_issue"]
+          and abs(float(grouped[0]["cost"]["amount"]) - sum(float(r["cost"]["amount"]) for r in rows)) < 1e-9,
+          show(rc, out, err))
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    rc, out, err = run("cost", "--by", "day", "--data", d)
+    check("cost --by day names today", rc == 0 and today in out, show(rc, out, err))
+    rc, out, err = run("cost", "--since", "2200-01-01", "--json", "--data", d)
+    check("cost --since a later date counts nothing", rc == 0 and out.strip() == "", show(rc, out, err))
+    rc, out, err = run("cost", "--by", "week", "--data", d)
+    check("cost --by with another word is 64", rc == 64, show(rc, out, err))
 
     # A decided approval stays decided: 64 and no new event.
     rc, before = log_lines("news-1", d)

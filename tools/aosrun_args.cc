@@ -28,10 +28,12 @@ const char kUsage[] =
     "       aosrun approve RUN NAME [--comment C] [--payload J] [--as WHO]\n"
     "       aosrun reject RUN NAME [--comment C] [--as WHO]\n"
     "       aosrun signal RUN NAME [--payload J]\n"
-    "       aosrun status [RUN] | runs | inbox | log RUN | state ENTITY\n"
+    "       aosrun status [RUN] | runs | inbox | log RUN\n"
+    "       aosrun state ENTITY [KEY] [--at TIME] | history ENTITY KEY\n"
+    "       aosrun schema [ENTITY] | migrate ENTITY FILE   kept entity declarations\n"
     "       aosrun cancel RUN                 cancel, compensating completed effects\n"
     "       aosrun retry RUN [--from STEP]    continue a failed run from where it failed\n"
-    "       aosrun cost [RUN]                 model spending by run, workflow and model\n"
+    "       aosrun cost [RUN] [--since DATE] [--by workflow|model|day|run]\n"
     "       aosrun trace RUN [--otlp FILE]    the run as a timeline, or OTLP/JSON\n"
     "       aosrun verify                     check the data directory\n"
     "       aosrun serve [FILE|DIR]... [--listen HOST:PORT]   run the workforce (the API)\n"
@@ -121,9 +123,12 @@ const std::map<std::string, std::string> kHelp = {
      "--json prints {entity: text}.\n"},
     {"cancel", "aosrun cancel RUN - cancel a run, compensating its completed effects\n"},
     {"cost",
-     "aosrun cost [RUN] - model spending recorded in the data directory, by run,\n"
-     "workflow and model (calls, tokens in and out, cost at the config's prices).\n"
-     "--json prints one object per run and model.\n"},
+     "aosrun cost [RUN] [--since DATE] [--by workflow|model|day|run] - model\n"
+     "spending recorded in the data directory, by run, workflow and model (calls,\n"
+     "tokens in and out, cost at the config's prices; embeddings and paid-for\n"
+     "failed calls included). --since counts calls from DATE (2026-11-01, UTC)\n"
+     "or an RFC 3339 time; --by prints one line per workflow, model, day or run.\n"
+     "--json prints one object per run and model (with --by, per group).\n"},
     {"serve",
      "aosrun serve [FILE|DIR]... [--listen HOST:PORT] - run the workforce: a\n"
      "long-running process that owns the data directory\n\n"
@@ -196,6 +201,10 @@ void AddOptions(CLI::App& app, const std::string& cmd, Options* o) {
   }
   if (cmd == "trace") opt("--otlp", &o->otlp);
   if (cmd == "state") opt("--at", &o->at);
+  if (cmd == "cost") {
+    opt("--since", &o->since);
+    opt("--by", &o->by);
+  }
   if (cmd == "retry") opt("--from", &o->from);
   if (cmd == "serve") opt("--listen", &o->listen);
 }

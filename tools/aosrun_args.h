@@ -20,6 +20,7 @@ struct Options {
   std::string expect_hash;  // approve/reject --expect-hash H
   std::string from;         // retry --from STEP
   std::string at;           // state --at TIME
+  std::string since, by;    // cost --since DATE --by workflow|model|day|run
   std::string listen = "127.0.0.1:7070";  // serve --listen HOST:PORT
   std::string durability;   // --durability default|strict
   bool json = false, help = false, replay_effects = false, strict = false, no_continue = false;

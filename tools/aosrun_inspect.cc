@@ -111,6 +111,17 @@ int CmdLog(Context& c) {
 // run, workflow and model.
 int CmdCost(Context& c) {
   if (c.opt.positional.size() > 1) return Usage("cost takes at most one RUN");
+  if (!c.opt.by.empty() && c.opt.by != "workflow" && c.opt.by != "model" && c.opt.by != "day" && c.opt.by != "run") {
+    return Usage("--by takes workflow, model, day or run");
+  }
+  int64_t since = 0;
+  if (!c.opt.since.empty()) {
+    // A date is its first moment (UTC); a time is itself.
+    const std::string text = c.opt.since.size() == 10 ? c.opt.since + "T00:00:00Z" : c.opt.since;
+    auto t = aos::ParseTimestampText(text);
+    if (!t) return Usage("--since takes a date (2026-11-01) or an RFC 3339 time");
+    since = t->nanos;
+  }
   if (int rc = LoadContext(c, false)) return rc;
   std::vector<aos::RunIndexEntry> runs;
   if (c.opt.positional.empty()) {
@@ -135,9 +146,9 @@ int CmdCost(Context& c) {
     std::string currency;
   };
   std::map<std::tuple<std::string, std::string, std::string>, Row> rows;  // run, workflow, model
-  std::map<std::string, Row> by_workflow, by_model;
+  std::map<std::string, Row> by_workflow, by_model, by_day, grouped;
   Row total;
-  for (const aos::CostRow& cr : aos::Costs(*c.store, runs)) {
+  for (const aos::CostRow& cr : aos::Costs(*c.store, runs, since)) {
     auto add = [&](Row& row) {
       row.calls += cr.calls;
       row.in += cr.tokens_in;
@@ -148,23 +159,44 @@ int CmdCost(Context& c) {
     add(rows[{cr.run_id, cr.workflow, cr.model}]);
     add(by_workflow[cr.workflow]);
     add(by_model[cr.model]);
+    add(by_day[cr.day]);
+    if (!c.opt.by.empty()) {
+      add(grouped[c.opt.by == "workflow" ? cr.workflow : c.opt.by == "model" ? cr.model : c.opt.by == "day" ? cr.day
+                                                                                                         : cr.run_id]);
+    }
     add(total);
   }
   auto money = [](const Row& r) {
     const std::string cur = r.currency.empty() ? "usd" : r.currency;
     return aos::FormatMoneyAmount(aos::Money{r.nanos, cur}) + " " + cur;
   };
+  auto money_json = [](const Row& r) {
+    return Value::MoneyOf(aos::Money{r.nanos, r.currency.empty() ? "usd" : r.currency}).ToJson();
+  };
+  if (!c.opt.by.empty()) {
+    // One line per workflow, model, day or run.
+    for (const auto& [k, r] : grouped) {
+      if (c.opt.json) {
+        std::cout << "{" << Q(c.opt.by) << ":" << Q(k) << ",\"calls\":" << r.calls << ",\"tokens_in\":" << r.in
+                  << ",\"tokens_out\":" << r.out << ",\"cost\":" << money_json(r) << "}\n";
+      } else {
+        std::printf("%-34s %6lld calls %10lld in %10lld out  %s\n", k.c_str(), static_cast<long long>(r.calls),
+                    static_cast<long long>(r.in), static_cast<long long>(r.out), money(r).c_str());
+      }
+    }
+    if (!c.opt.json) std::printf("total %28lld calls  %s\n", static_cast<long long>(total.calls), money(total).c_str());
+    return kExitOk;
+  }
   if (c.opt.json) {
     for (const auto& [k, r] : rows) {
       std::cout << "{\"run_id\":" << Q(std::get<0>(k)) << ",\"workflow\":" << Q(std::get<1>(k))
                 << ",\"model\":" << Q(std::get<2>(k)) << ",\"calls\":" << r.calls << ",\"tokens_in\":" << r.in
-                << ",\"tokens_out\":" << r.out << ",\"cost\":"
-                << Value::MoneyOf(aos::Money{r.nanos, r.currency.empty() ? "usd" : r.currency}).ToJson() << "}\n";
+                << ",\"tokens_out\":" << r.out << ",\"cost\":" << money_json(r) << "}\n";
     }
     return kExitOk;
   }
   if (rows.empty()) {
-    std::cerr << "no model calls recorded\n";
+    std::cerr << "no model calls recorded" << (since ? " since " + c.opt.since : "") << "\n";
     return kExitOk;
   }
   std::printf("%-22s %-20s %-12s %6s %10s %10s  %s\n", "run", "workflow", "model", "calls", "tokens in",
