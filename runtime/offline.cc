@@ -9,6 +9,9 @@
 #include <sstream>
 
 #include "runtime/clock.h"
+#include "runtime/codec.h"
+#include "runtime/entity_store.h"
+#include "runtime/schema.h"
 #include "runtime/driver.h"
 #include "runtime/run_log.h"
 #include "runtime/store.h"
@@ -127,7 +130,31 @@ std::optional<Mock> LoadMock(const std::string& path, std::string* error) {
     Mock m;
     m.inputs = Value::Map({});
     if (root.IsNull()) return m;
-    Only(root, "the mock file", {"inputs", "calls", "approvals", "signals"});
+    Only(root, "the mock file", {"inputs", "calls", "approvals", "signals", "seed"});
+    if (auto n = root["seed"]) {
+      Only(n, "seed", {"entities", "kv", "kb"});
+      if (auto e = n["entities"]) {
+        if (!e.IsMap()) throw MockError{LineOf(e), "'seed.entities' must map entity names to lists of records"};
+        for (const auto& kv : e) {
+          if (!kv.second.IsSequence()) throw MockError{LineOf(kv.second), "seed.entities." + kv.first.Scalar() + " must be a list of records"};
+          for (const auto& r : kv.second) {
+            if (!r.IsMap()) throw MockError{LineOf(r), "a seeded " + kv.first.Scalar() + " record must be a mapping of fields"};
+          }
+        }
+      }
+      if (auto k = n["kv"]; k && !k.IsMap()) throw MockError{LineOf(k), "'seed.kv' must map keys to values"};
+      if (auto k = n["kb"]) {
+        if (!k.IsMap()) throw MockError{LineOf(k), "'seed.kb' must map collections to lists of entries"};
+        for (const auto& kv : k) {
+          if (!kv.second.IsSequence()) throw MockError{LineOf(kv.second), "seed.kb." + kv.first.Scalar() + " must be a list of entries"};
+          for (const auto& entry : kv.second) {
+            Only(entry, "a kb entry", {"id", "text", "meta", "vector"});
+            if (!entry["id"] || !entry["text"]) throw MockError{LineOf(entry), "a kb entry needs 'id' and 'text'"};
+          }
+        }
+      }
+      m.seed = ToValue(n);
+    }
     if (auto n = root["inputs"]) {
       if (!n.IsMap()) throw MockError{LineOf(n), "'inputs' must be a mapping"};
       m.inputs = ToValue(n);
@@ -178,6 +205,61 @@ std::optional<Mock> LoadMock(const std::string& path, std::string* error) {
   return std::nullopt;
 }
 
+namespace {
+
+// The mock's seed, written to the run's store as runs write them: entity
+// records with their index entries and a history entry, kv values, kb
+// entries. "" or what is wrong.
+std::string Seed(Store& store, Clock& clock, const Program& program, const Value& seed) {
+  if (seed.kind() != ValueKind::kMap) return "";
+  WriteBatch batch;
+  if (const Value* ents = seed.Find("entities"); ents && ents->kind() == ValueKind::kMap) {
+    for (const auto& [name, records] : ents->as_map()) {
+      auto t = program.types.find(name.ToDisplayString());
+      if (t == program.types.end() || !t->second->is_entity) return name.ToDisplayString() + " is not an entity of the file";
+      const TypeDecl& et = *t->second;
+      const Field* kf = et.KeyField();
+      TypeRef type;
+      type.name = et.name;
+      for (const Value& r : records.as_list()) {
+        Value rec;
+        if (std::string why = CheckValue(program, &type, r, &rec, true, et.name); !why.empty()) return why;
+        const Value* key = kf ? rec.Find(kf->name) : nullptr;
+        if (!key || key->is_null()) return "a seeded " + et.name + " has no " + (kf ? kf->name : "key");
+        entities::Change c;
+        c.at = clock.NowNanos();
+        c.run = "seed";
+        c.step = "seed";
+        c.seq = batch.ops.size();
+        entities::Write(store, batch, et, key->ToDisplayString(), Value(), rec, c);
+      }
+    }
+  }
+  if (const Value* kv = seed.Find("kv"); kv && kv->kind() == ValueKind::kMap) {
+    for (const auto& [k, v] : kv->as_map()) {
+      batch.Put(Column::kKv, k.ToDisplayString(),
+                EncodeValue(Value::Map({{Value::String("v"), v}, {Value::String("exp"), Value::Int(0)}})));
+    }
+  }
+  if (const Value* kb = seed.Find("kb"); kb && kb->kind() == ValueKind::kMap) {
+    for (const auto& [collection, entries] : kb->as_map()) {
+      for (const Value& e : entries.as_list()) {
+        auto f = [&](const char* n) { return e.Find(n) ? *e.Find(n) : Value(); };
+        const std::string id = f("id").ToDisplayString();
+        batch.Put(Column::kKb, collection.ToDisplayString() + std::string(1, '\0') + id,
+                  EncodeValue(Value::Map({{Value::String("id"), Value::String(id)},
+                                          {Value::String("text"), f("text")},
+                                          {Value::String("meta"), f("meta")},
+                                          {Value::String("vector"), f("vector").is_null() ? Value::List({}) : f("vector")}})));
+      }
+    }
+  }
+  store.Write(batch, true);
+  return "";
+}
+
+}  // namespace
+
 OfflineResult RunOffline(std::shared_ptr<Program> program, const Dag& dag, const std::string& source,
                          const Mock& mock, const Config* config) {
   OfflineResult res;
@@ -191,6 +273,12 @@ OfflineResult RunOffline(std::shared_ptr<Program> program, const Dag& dag, const
   RunOptions opt;
   opt.config = config;
   opt.placeholder_secrets = true;  // no credentials are needed to test offline
+  if (std::string why = Seed(store, clock, *program, mock.seed); !why.empty()) {
+    res.outcome.status = RunStatus::kFailed;
+    res.outcome.error = Value::Map({{Value::String("kind"), Value::String("input")},
+                                    {Value::String("message"), Value::String("seed: " + why)}});
+    return res;
+  }
   Driver driver(store, clock, calls, opt, /*workers=*/1);
   driver.AddProgram(program, source);
   const std::string run_id = "offline";

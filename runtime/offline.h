@@ -16,6 +16,10 @@
 //     review: {approved: true, by: tester, comment: ok, data: null}
 //   signals:
 //     invoice.paid: {amount: 5}
+//   seed:                                 # stored before the run starts
+//     entities: {Lead: [{email: a@x, score: 0.9}]}   # records, by entity
+//     kv: {last_week: "2026-W47"}
+//     kb: {playbook: [{id: p1, text: "...", meta: {}, vector: [0.1, ...]}]}
 // A call with no match fails with kind `effect.unknown`, naming the call.
 // secret("NAME") reads the environment or the config's secrets file, else
 // the placeholder "<secret NAME>": no credentials are needed offline.
@@ -47,6 +51,8 @@ struct Mock {
   std::vector<MockAnswer> calls;
   std::vector<std::pair<std::string, Value>> approvals;  // name -> decision map
   std::vector<std::pair<std::string, Value>> signals;    // name -> data
+  // seed: {entities: {Type: [record]}, kv: {key: value}, kb: {collection: [entry]}}
+  Value seed;
 };
 
 // Reads a mock file; nullopt with *error as "FILE:LINE: message".

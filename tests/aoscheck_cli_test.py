@@ -161,6 +161,33 @@ check("test without --mock is a usage error", rc == 64 and "--mock" in err, err)
 rc, out, err = run("test", "--help")
 check("test --help", rc == 0 and "offline" in out, out)
 
+# test seeds the store: entities (the seeded record is found by its
+# identity, summarized, followed up), kb entries; a bad seed is refused.
+p = subprocess.run([AOSCHECK, "test", "examples/subscriber_follow_up.aos", "--workflow", "nudge", "--config",
+                    "examples/aos.yaml", "--mock", "examples/mocks/subscriber_follow_up.yaml", "--json"],
+                   capture_output=True, text=True, cwd=ROOT)
+t = json.loads(p.stdout or "{}")
+check("test: seeded entities and kb entries are there for the run", p.returncode == 0
+      and t.get("output") == {"subscriber": "ga4:ann@example.com", "tier": "customer", "sent": True},
+      p.stdout + p.stderr)
+seeded = write('entity Lead { key email: string  score: double = 0.0 }\n'
+               'workflow s() {\n  step l = Lead.get("a@x")\n  step k = kv.get("week")\n'
+               '  output {score: l.score, week: k}\n}\n')
+mock = write("seed:\n  entities:\n    Lead: [{email: a@x, score: 0.5}]\n  kv: {week: W47}\n")
+rc, out, err = run("test", seeded, "--mock", mock, "--json")
+t = json.loads(out or "{}")
+check("test: a seeded record and kv value are read", rc == 0 and t.get("output") == {"score": 0.5, "week": "W47"},
+      out + err)
+mock = write("seed:\n  entities:\n    Lead: [{email: a@x, colour: red}]\n")
+rc, out, err = run("test", seeded, "--mock", mock)
+check("test: a seeded record with an undeclared field fails, named", rc == 1 and "colour" in out, out + err)
+mock = write("seed:\n  entities:\n    Nobody: [{id: x}]\n")
+rc, out, err = run("test", seeded, "--mock", mock)
+check("test: seeding an unknown entity fails, named", rc == 1 and "Nobody is not an entity" in out, out + err)
+mock = write("seed:\n  kb:\n    docs: [{text: no id}]\n")
+rc, out, err = run("test", seeded, "--mock", mock)
+check("test: a kb entry without an id is a bad mock (64) with its line", rc == 64 and "needs 'id'" in err, err)
+
 # test decides approvals as aosrun approve does: approvers and returns hold.
 gated = write('type Terms { days: int }\nworkflow g() {\n'
               '  approval ok { ask "go?" approvers ["ada"] returns Terms timeout 1h }\n'
