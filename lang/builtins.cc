@@ -105,8 +105,10 @@ std::vector<MethodSpec> MakeTable() {
                "the value stored under key, or null"});
   t.push_back({CallNs::kKb, "add", CallOp::kKbAdd, {{"collection"}, {"id"}, {"text"}}, {{"meta", A::kAny}},
                Returns::kKbAdded, true, "embeds text with the config's kb model and stores it with meta"});
-  t.push_back({CallNs::kKb, "search", CallOp::kKbSearch, {{"collection"}, {"query"}}, {{"k", A::kInt}},
-               Returns::kKbHits, false, "the k entries (5 by default) nearest to query, best first"});
+  t.push_back({CallNs::kKb, "search", CallOp::kKbSearch, {{"collection"}, {"query"}},
+               {{"k", A::kInt}, {"where", A::kBool, false, true}}, Returns::kKbHits, false,
+               "the k entries (5 by default) nearest to query, best first; where: keeps only entries for which it "
+               "holds (it: {id, text, meta, score})"});
   t.push_back({CallNs::kKb, "delete", CallOp::kKbDelete, {{"collection"}, {"id"}}, {}, Returns::kBool, true,
                "removes the entry; whether there was one"});
   t.push_back({CallNs::kEntity, "upsert", CallOp::kEntityUpsert, {{"record"}}, {}, Returns::kRecord, true,

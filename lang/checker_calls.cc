@@ -247,7 +247,14 @@ TypePtr WorkflowChecker::CheckCall(const Call& call, Ctx& c, StmtKind kind) {
     c.secret = false;
     // A patch's changes see `it`, the record as stored when the step runs.
     const bool it = ArgSeesIt(k, call, i);
-    if (it) c.locals.emplace_back("it", DeclaredType(k.entity()->name));
+    // kb.search's where sees `it`, an entry: {id, text, meta, score}.
+    if (it) {
+      c.locals.emplace_back("it", k.entity() ? DeclaredType(k.entity()->name)
+                                             : RecordType("kb entry", {{"id", ScalarType(Kind::kString)},
+                                                                       {"text", ScalarType(Kind::kString)},
+                                                                       {"meta", AnyType()},
+                                                                       {"score", ScalarType(Kind::kDouble)}}));
+    }
     args.push_back(CheckExpr(*call.args[i], c));
     if (it) c.locals.pop_back();
     secret_in_args = secret_in_args || c.secret;

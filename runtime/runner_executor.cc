@@ -96,7 +96,7 @@ void Runner::Impl::Finish(Done& d) {
   const Stmt& stmt = StmtOf(node);
   const int64_t ms = (clock.NowNanos() - d.job.started) / 1'000'000;
   CheckTypedAnswer(node, d.result);
-  FinishKb(d.job.req, d.result);
+  FinishKb(d.job, d.result);
   FinishSummary(d.job.req, d.result);
   if (d.result.ok && DeeperThan(d.result.value, kMaxValueDepth)) {
     d.result.ok = false;

@@ -355,7 +355,7 @@ struct Runner::Impl {
   // The knowledge base: an embedding came back for kb.add (store the entry
   // with the step's completion) or kb.search (rank the collection by cosine
   // similarity, best first).
-  void FinishKb(const CallRequest& req, CallResult& r);
+  void FinishKb(const Job& job, CallResult& r);
 
   // Builds the handler request of an http, connector, model, kb or email
   // call (by the method's CallOp). false with *error_kind/*error when it

@@ -26,7 +26,8 @@ double Runner::Impl::Cosine(const Value& a, const Value& b) {
   return na > 0 && nb > 0 ? dot / std::sqrt(na * nb) : 0;
 }
 
-void Runner::Impl::FinishKb(const CallRequest& req, CallResult& r) {
+void Runner::Impl::FinishKb(const Job& job, CallResult& r) {
+  const CallRequest& req = job.req;
   if (!r.ok || req.args.Find("kb") == nullptr) return;
   const std::string op = StrOf(req.args.Find("kb"));
   const std::string prefix = StrOf(req.args.Find("collection")) + std::string(1, '\0');
@@ -52,13 +53,34 @@ void Runner::Impl::FinishKb(const CallRequest& req, CallResult& r) {
   std::stable_sort(hits.begin(), hits.end(), [](const auto& x, const auto& y) { return x.first > y.first; });
   const Value* kv = req.args.Find("k");
   const size_t k = kv && kv->kind() == ValueKind::kInt && kv->as_int() > 0 ? static_cast<size_t>(kv->as_int()) : 5;
+  // where: evaluated on the entries best first, until k pass.
+  const Expr* where = nullptr;
+  if (const Call* call = StmtOf(job.node).call.get()) {
+    for (size_t i = 0; i < call->args.size(); ++i) {
+      if (call->arg_names[i] == "where") where = call->args[i];
+    }
+  }
   ValueList out;
-  for (size_t i = 0; i < hits.size() && i < k; ++i) {
+  for (size_t i = 0; i < hits.size() && out.size() < k; ++i) {
     const Value& e = hits[i].second;
-    out.push_back(M({{S("id"), *e.Find("id")},
+    Value entry = M({{S("id"), *e.Find("id")},
                      {S("text"), e.Find("text") ? *e.Find("text") : Value()},
                      {S("meta"), e.Find("meta") ? *e.Find("meta") : Value()},
-                     {S("score"), Value::Double(hits[i].first)}}));
+                     {S("score"), Value::Double(hits[i].first)}});
+    if (where) {
+      InstEnv env(*this, job.scope, job.inst);
+      env.BindIt(&entry);
+      EvalResult keep = EvalIn(*where, env);
+      if (!keep.ok() || keep.value().kind() != ValueKind::kBool) {
+        r.ok = false;
+        r.error_kind = "expr.error";
+        r.message = "where: " + (keep.ok() ? "is " + std::string(KindName(keep.value().kind())) + ", not bool"
+                                           : keep.error().message);
+        return;
+      }
+      if (!keep.value().as_bool()) continue;
+    }
+    out.push_back(std::move(entry));
   }
   r.value = Value::List(std::move(out));
 }

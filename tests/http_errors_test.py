@@ -170,6 +170,23 @@ try:
     rc, o, ev, err = run_wf(kbd, "--config", kcfg)
     check("kb.delete removes an entry once; the search no longer finds it", rc == 0 and o.get("output") ==
           {"d1": True, "d2": False, "ids": ["n1"]}, (rc, o, err))
+    # where: keeps the entries it holds for (it: {id, text, meta, score}), best first.
+    kbw = ('workflow k() {\n' + adds +
+           '  step c = kb.add("notes", "n3", "pricing pages that convert", meta: {tag: "a"})\n'
+           '  step found = kb.search("notes", "cost control for model calls", k: 5, '
+           'where: it.meta != null && it.meta.tag == "a") after a, b, c\n'
+           '  step none = kb.search("notes", "x", where: it.score > 2.0) after c\n'
+           '  output {ids: found.map(h, h.id).sort(), none: size(none)}\n}\n')
+    rc, o, ev, err = run_wf(kbw, "--config", kcfg)
+    check("kb.search where: only the entries it holds for", rc == 0 and o.get("output") ==
+          {"ids": ["n1", "n3"], "none": 0}, (rc, o, err))
+    kbx = ('workflow k() {\n' + adds +
+           '  step found = kb.search("notes", "x", where: it.meta.tag == "a") after a, b\n'
+           '  output size(found)\n}\n')
+    rc, o, ev, err = run_wf(kbx, "--config", kcfg)
+    check("kb.search where: that fails on an entry fails the step (expr.error)", rc == 1 and
+          o.get("error", {}).get("kind") == "expr.error" and "where:" in o.get("error", {}).get("message", ""),
+          (rc, o, err))
     rc, o, ev, err = run_wf(kb)  # no kb model configured
     check("kb without kb.model in the config: llm.config", rc == 1 and o.get("error", {}).get("kind") == "llm.config"
           and "kb: {model" in o.get("error", {}).get("message", ""), (rc, o, err))
