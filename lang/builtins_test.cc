@@ -84,7 +84,10 @@ TEST_CASE("the checker accepts every call of the table with its arguments, and r
       } else {
         // A value the argument takes: an order_by names a field of E; a
         // where that sees `it` uses it.
-        const std::string good = a.name == "order_by" ? "\"n\"" : a.sees_it ? "it.n > 0" : ValueOf(a.type, false);
+        // (kb.search's `it` is an entry: {id, text, meta, score}.)
+        const std::string good = a.name == "order_by" ? "\"n\""
+                                 : a.sees_it          ? (m.ns == aos::CallNs::kKb ? "it.score > 0.5" : "it.n > 0")
+                                                      : ValueOf(a.type, false);
         CHECK(Check(m, CallOf(m, "", std::string(a.name) + ": " + good)) == "");
       }
       if (a.type != aos::ArgType::kAny && !a.required) {
