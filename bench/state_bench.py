@@ -11,6 +11,10 @@
       same event-log writes, so the difference is the lookup).
   S3  E.list(where:) over the 100,000 records: one step, the run's wall time
       less that of a run whose one step is a kv.get.
+  S4  E.summary on a record with 1,000 changes, then again after one more
+      change: the tokens the second model call is sent (from the run's
+      recorded usage, as the OpenAI-compatible stand-in counts them), against
+      the first call's; and a third call with nothing new (0 tokens).
 
 Usage: bench/state_bench.py [--aosrun build/aosrun] [--records 100000] [--runs 3]
 Prints one table; the issue's targets are in the last column.
@@ -26,6 +30,8 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests", "standin"))
+from harness import Standin  # noqa: E402
 
 ENTITY = ("type Row { email: string  company: string  score: double }\n"
           "entity Subscriber {\n  key id: string\n  identity email: string\n  company: string\n"
@@ -41,6 +47,38 @@ def timed(cmd):
     if p.returncode != 0:
         sys.exit("bench: %s exited %d: %s" % (" ".join(cmd[:2]), p.returncode, p.stderr[-500:]))
     return wall
+
+
+def summary_tokens(aosrun, tmp, write):
+    """S4: tokens_in of E.summary over 1,000 changes, after one more, and with none."""
+    stand = Standin(tmp)
+    try:
+        cfg = write("aos.yaml", "models:\n  small:\n    base_url: %s/v1\n    model: m\n"
+                                "    price: {input_per_mtok: 0.15, output_per_mtok: 0.60}\n" % stand.url)
+        ent = "entity Account { key id: string  visits: int = 0  plan: string = \"free\" }\n"
+        changes = write("changes.aos", ent + "workflow c(xs: list<int>) {\n  for x in xs max 1 {\n"
+                        "    step p = Account.patch(\"acme\", {visits: it.visits + 1})\n  }\n  output size(p)\n}\n")
+        one = write("one_more.aos", ent + "workflow m() {\n"
+                    "  step p = Account.patch(\"acme\", {plan: \"pro\"})\n  output p.plan\n}\n")
+        summ = write("summary.aos", ent + "workflow s() {\n"
+                     "  step s = Account.summary(\"acme\", model: \"small\", max_tokens: 100)\n  output s.tokens_in\n}\n")
+        data = os.path.join(tmp, "summary-data")
+        base = [aosrun, "--data", data, "--config", cfg, "--json"]
+
+        def run(f, *extra):
+            p = subprocess.run([aosrun, f] + base[1:] + list(extra), capture_output=True, text=True)
+            if p.returncode != 0:
+                sys.exit("bench: %s exited %d: %s" % (f, p.returncode, p.stderr[-500:]))
+            return json.loads(p.stdout.splitlines()[-1])["output"]
+
+        run(changes, "--input-json", json.dumps({"xs": list(range(1000))}))
+        first = run(summ)
+        run(one)
+        second = run(summ)
+        third = run(summ)
+        return first, second, third
+    finally:
+        stand.stop()
 
 
 def main():
@@ -103,6 +141,11 @@ def main():
                                   "%.1f us" % statistics.median(find_us), "<= 50 us"))
         print("%-44s %-14s %s" % ("S3 E.list(where:) over %d records" % n,
                                   "%.1f ms" % statistics.median(list_ms), "<= 100 ms"))
+        first, second, third = summary_tokens(o.aosrun, tmp, write)
+        print("%-44s %-14s %s" % ("S4 E.summary after 1 new change (of 1,000)",
+                                  "%d tokens in" % second, "one call over the new change only"))
+        print("%-44s %-14s %s" % ("   (the first summary, over 1,000 changes)", "%d tokens in" % first, ""))
+        print("%-44s %-14s %s" % ("   (again with nothing new)", "%d tokens in" % third, "0, no call"))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
