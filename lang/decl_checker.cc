@@ -46,8 +46,12 @@ void DeclChecker::Register(const Module& m, const SourceFile* src) {
   }
   for (const auto& mg : m.migrations) {
     for (const MigrationDecl* other : prog_.migrations) {
-      if (other->entity == mg.entity && other->from == mg.from) {
-        d_.Error(src, mg.span, "E150", "a second migration of " + Quote(mg.entity) + " from v" + std::to_string(mg.from));
+      if (other->entity == mg.entity) {
+        // Its target is the file's declaration: one step, from the kept version.
+        auto& d = d_.Error(src, mg.entity_span, "E182", "a second migration of " + Quote(mg.entity) +
+                                                            ": a file migrates an entity once, to its declaration");
+        d.hints.push_back("migrate to each version with its own file, one after another");
+        break;
       }
     }
     prog_.migrations.push_back(&mg);

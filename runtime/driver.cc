@@ -13,6 +13,7 @@
 #include "lang/eval.h"
 #include "runtime/metrics.h"
 #include "runtime/operations.h"
+#include "runtime/transforms.h"
 #include "runtime/run_log.h"
 
 namespace aos {
@@ -177,9 +178,9 @@ const TriggerDecl* Driver::Webhook(const std::string& path, std::shared_ptr<Prog
 namespace {
 
 // A trigger's expressions: its binding (fired_at or request), and secret().
-class TriggerEnv : public MapEnv {
+class TriggerEnv : public TransformEnv {
  public:
-  explicit TriggerEnv(Driver& d) : d_(d) {}
+  TriggerEnv(Driver& d, const Program& program) : TransformEnv(program), d_(d) {}
   std::optional<Value> Secret(std::string_view name) override {
     if (auto v = d_.Secret(std::string(name))) return Value::String(*v);
     return std::nullopt;
@@ -194,7 +195,7 @@ class TriggerEnv : public MapEnv {
 RunOutcome Driver::Fire(const Program& program, const TriggerDecl& t, const std::string& bound_name,
                         const Value& binding, const std::string& run_id, int* http, std::string* error,
                         std::string* fired_run) {
-  TriggerEnv env(*this);
+  TriggerEnv env(*this, program);
   env.Set(bound_name, binding);
   auto eval = [&](const Expr& e, Value* out) {
     EvalResult r = Evaluate(e, env);

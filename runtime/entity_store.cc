@@ -48,34 +48,62 @@ std::string Follow(Store& store, const std::string& type, const std::string& id,
       return at;
     }
     auto next = store.Get(Column::kEntities, AliasKey(type, at));
-    if (!next) return at;
+    // A chain that ends at no record (the survivor was deleted) leads
+    // nowhere: the key stands for itself again.
+    if (!next) return id;
     at = *next;
   }
-  return at;
+  return id;
 }
 
-int64_t Created(Store& store, const std::string& type, const std::string& id) {
+namespace {
+
+// The record's history entries that changed it (notes do not), in order;
+// `visit` gets each one's time and fields, until it returns false.
+void ForEachChange(Store& store, const std::string& type, const std::string& id,
+                   const std::function<bool(int64_t at, const Value& h)>& visit) {
   const std::string prefix = HistoryPrefix(type, id);
+  store.Scan(Column::kEntities, prefix, prefix, [&](std::string_view k, std::string_view raw) {
+    Value h;
+    if (k.size() < prefix.size() + 8 || !DecodeValue(raw, &h)) return true;
+    if (const Value* kind = h.Find("kind"); kind && kind->ToDisplayString() == "note") return true;
+    return visit(static_cast<int64_t>(GetBigEndian64(k.substr(prefix.size(), 8))), h);
+  });
+}
+
+}  // namespace
+
+int64_t Created(Store& store, const std::string& type, const std::string& id) {
+  // The first write after the last deletion: a key deleted and made again
+  // is a new record.
   int64_t at = 0;
-  store.Scan(Column::kEntities, prefix, prefix, [&](std::string_view k, std::string_view) {
-    if (k.size() >= prefix.size() + 8) at = static_cast<int64_t>(GetBigEndian64(k.substr(prefix.size(), 8)));
-    return false;
+  ForEachChange(store, type, id, [&](int64_t when, const Value& h) {
+    const Value* kind = h.Find("kind");
+    const bool gone = kind && (kind->ToDisplayString() == "deleted" || kind->ToDisplayString() == "merged") &&
+                      !h.Find("from");
+    if (gone) {
+      at = 0;
+    } else if (at == 0) {
+      at = when;
+    }
+    return true;
   });
   return at;
 }
 
 Value Provenance(Store& store, const std::string& type, const std::string& id) {
-  const std::string prefix = HistoryPrefix(type, id);
-  auto last = store.LastKey(Column::kEntities, prefix);
-  if (!last || last->size() < prefix.size() + 8) return Value();
-  Value h;
-  auto raw = store.Get(Column::kEntities, *last);
-  if (!raw || !DecodeValue(*raw, &h)) return Value();
-  const auto updated = static_cast<int64_t>(GetBigEndian64(std::string_view(*last).substr(prefix.size(), 8)));
+  Value last;
+  int64_t updated = 0;
+  ForEachChange(store, type, id, [&](int64_t when, const Value& h) {
+    last = h;
+    updated = when;
+    return true;
+  });
+  if (last.is_null()) return Value();
   ValueMap out = {{Value::String("created"), Value::Int(Created(store, type, id))},
                   {Value::String("updated"), Value::Int(updated)}};
   for (const char* f : {"run", "step", "transform"}) {
-    if (const Value* v = h.Find(f)) out.emplace_back(Value::String(f), *v);
+    if (const Value* v = last.Find(f)) out.emplace_back(Value::String(f), *v);
   }
   return Value::Map(std::move(out));
 }

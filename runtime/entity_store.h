@@ -20,6 +20,7 @@
 #ifndef AOS_RUNTIME_ENTITY_STORE_H_
 #define AOS_RUNTIME_ENTITY_STORE_H_
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -34,7 +35,6 @@ std::string IndexHead(const std::string& type, std::string_view field);
 std::string IndexMarks(const std::string& type);
 std::string AliasKey(const std::string& type, const std::string& id);
 std::string HeldIdentity(const std::string& type, std::string_view field, const std::string& enc);
-std::string MetaKey(const std::string& type, const std::string& id);
 std::string HistoryPrefix(const std::string& type, const std::string& id);
 std::string HistoryKey(const std::string& type, const std::string& id, int64_t at, const std::string& run,
                        uint64_t seq);
@@ -45,11 +45,12 @@ std::optional<std::string> FieldEncoding(const Value& r, std::string_view field)
 // The stored record of `type` with key `id`; null when absent or damaged.
 Value Load(Store& store, const std::string& type, const std::string& id);
 // The key `id` leads to: itself when stored, else the record it was merged
-// into. With `found`, the record there (null when none).
+// into (itself again when that record is gone). With `found`, the record
+// there (null when none).
 std::string Follow(Store& store, const std::string& type, const std::string& id, Value* found = nullptr);
-// The record's provenance, from its history: {created (the first change's
-// time), updated, run, step, transform (the last change's)}; null when it
-// has no history.
+// The record's provenance, from its history (notes aside): {created (the
+// first change since it was last deleted or merged away), updated, run,
+// step, transform (the last change's)}; null when it has no history.
 Value Provenance(Store& store, const std::string& type, const std::string& id);
 // When the record was made (its first change), 0 when it has no history.
 int64_t Created(Store& store, const std::string& type, const std::string& id);

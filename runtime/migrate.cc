@@ -7,6 +7,7 @@
 #include "runtime/entity_schemas.h"
 #include "runtime/entity_store.h"
 #include "runtime/schema.h"
+#include "runtime/transforms.h"
 
 namespace aos {
 
@@ -26,7 +27,7 @@ std::string MigrateRecord(const Program& program, const TypeDecl& et, const Migr
       return "its field '" + f + "' is not declared: add `drop " + f + "` to the migration, or declare it";
     }
   }
-  MapEnv env;
+  TransformEnv env(program);
   env.Set("it", old);
   ValueMap fields;
   for (const auto& f : et.fields) {
@@ -86,6 +87,16 @@ MigrateOutcome Migrate(Store& store, Clock& clock, const Program& program, const
   int64_t done = 0;
   Value state;
   if (auto raw = store.Get(Column::kMeta, MigratingKey(m.entity)); raw && DecodeValue(*raw, &state)) {
+    const Value* from = state.Find("from");
+    const Value* to = state.Find("to");
+    if (!from || !to || from->kind() != ValueKind::kInt || to->kind() != ValueKind::kInt || from->as_int() != m.from ||
+        to->as_int() != m.to) {
+      // Records before the cursor have the other migration's shape.
+      o.error = "an unfinished migration of " + m.entity + " (v" + (from ? from->ToDisplayString() : "?") + " -> v" +
+                (to ? to->ToDisplayString() : "?") + ") is in the data directory: finish it with the file that " +
+                "declares it";
+      return o;
+    }
     if (const Value* c = state.Find("cursor")) cursor = c->ToDisplayString();
     if (const Value* n = state.Find("migrated"); n && n->kind() == ValueKind::kInt) done = n->as_int();
   }

@@ -5,6 +5,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <fstream>
+#include <set>
 #include <mutex>
 #include <sstream>
 
@@ -213,6 +214,7 @@ namespace {
 std::string Seed(Store& store, Clock& clock, const Program& program, const Value& seed) {
   if (seed.kind() != ValueKind::kMap) return "";
   WriteBatch batch;
+  std::set<std::string> seen;
   if (const Value* ents = seed.Find("entities"); ents && ents->kind() == ValueKind::kMap) {
     for (const auto& [name, records] : ents->as_map()) {
       auto t = program.types.find(name.ToDisplayString());
@@ -226,11 +228,16 @@ std::string Seed(Store& store, Clock& clock, const Program& program, const Value
         if (std::string why = CheckValue(program, &type, r, &rec, true, et.name); !why.empty()) return why;
         const Value* key = kf ? rec.Find(kf->name) : nullptr;
         if (!key || key->is_null()) return "a seeded " + et.name + " has no " + (kf ? kf->name : "key");
+        if (!seen.insert(et.name + '\0' + key->ToDisplayString()).second) {
+          return "two seeded " + et.name + " records have the key " + key->ToDisplayString();
+        }
         entities::Change c;
         c.at = clock.NowNanos();
         c.run = "seed";
         c.step = "seed";
         c.seq = batch.ops.size();
+        // No run event holds the change: the entry does, as a migration's.
+        c.extra = Value::Map({{Value::String("before"), Value()}, {Value::String("after"), rec}});
         entities::Write(store, batch, et, key->ToDisplayString(), Value(), rec, c);
       }
     }

@@ -263,8 +263,10 @@ void Runner::Impl::InlineUpsert(const TypeDecl& et, const Args& a, int s, uint32
   Value stored;
   const std::string id = idv ? entities::Follow(StoreOf(), et.name, given, &stored) : "";
   const std::vector<std::string> same = SameRecords(et, id, stored, rec);
-  if (same.empty() || (same.size() == 1 && same[0] == id)) {
-    // A new record, or the one its key names and no other: replaced.
+  if (same.empty() || (same.size() == 1 && same[0] == id && id == given)) {
+    // A new record, or the one its key names and no other: replaced. (A
+    // key merged into another leads to the survivor: merged below, keeping
+    // the survivor's key and what the merge brought.)
     Value fields = rec;
     std::string at = id;
     if (!idv) {

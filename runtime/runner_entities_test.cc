@@ -280,6 +280,13 @@ TEST_CASE("identities: a record found by any of them, merged when a write joins 
   // A patch by the merged key changes the survivor.
   CHECK(Ask(store, clock, calls, R"(Subscriber.patch("@ann", {score: it.score + 1.0}))").Find("score")->as_double() ==
         1.5);
+  // An upsert by the merged key goes to the survivor: merged in, the
+  // survivor's key and what the merge brought kept.
+  RunOutcome by_old = Upsert(store, clock, calls, R"({id: "@ann", sources: ["sms"]})");
+  CHECK(by_old.output.Find("id")->ToDisplayString() == "ann@x");
+  CHECK(by_old.output.Find("handle")->ToDisplayString() == "@ann");
+  CHECK(by_old.output.Find("sources")->ToJson() == R"(["ga4","x","crm","sms"])");
+  CHECK(Stored(store, "Subscriber") == 1);
   // A key the write names that no record had leads to the record its
   // identity found.
   Upsert(store, clock, calls, R"({id: "crm-7", email: "ann@x", name: "Ann B"})");

@@ -120,7 +120,7 @@ const std::map<std::string, std::string> kHelp = {
      "aosrun schema [ENTITY] - the entity declarations the data directory keeps\n\n"
      "The first run that writes an entity keeps its declaration; a file that\n"
      "declares it otherwise is refused (65) while records of it are stored.\n"
-     "--json prints {entity: text}.\n"},
+     "--json prints {ENTITY: {version, text}}.\n"},
     {"cancel", "aosrun cancel RUN - cancel a run, compensating its completed effects\n"},
     {"cost",
      "aosrun cost [RUN] [--since DATE] [--by workflow|model|day|run] - model\n"

@@ -109,7 +109,7 @@ int CmdMigrate(Context& c);
 int CmdHistory(Context& c);
 // Runs the migrations `program` needs (runtime/migrate.h), reporting
 // progress; kExitInvalid when one stops.
-int RunMigrations(Context& c, const aos::Program& program, std::ostream& report);
+int RunMigrations(Context& c, const aos::Program& program, std::ostream& report, const std::string& only = "");
 
 }  // namespace aosrun
 

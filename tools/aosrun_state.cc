@@ -43,8 +43,9 @@ int CmdSchema(Context& c) {
   return kExitOk;
 }
 
-int RunMigrations(Context& c, const aos::Program& program, std::ostream& report) {
+int RunMigrations(Context& c, const aos::Program& program, std::ostream& report, const std::string& only) {
   for (const aos::MigrationDecl* m : aos::PendingMigrations(*c.store, program)) {
+    if (!only.empty() && m->entity != only) continue;
     const std::string what =
         "migration " + m->entity + " v" + std::to_string(m->from) + " -> v" + std::to_string(m->to);
     report << what << ": started\n";
@@ -106,7 +107,7 @@ int CmdMigrate(Context& c) {
     return kExitOk;
   }
   std::ostringstream quiet;
-  const int rc = RunMigrations(c, *program, c.opt.json ? quiet : std::cerr);
+  const int rc = RunMigrations(c, *program, c.opt.json ? quiet : std::cerr, entity);
   if (c.opt.json) {
     const aos::StoredSchema now = aos::LoadSchema(*c.store, entity);
     std::cout << "{\"entity\":" << Q(entity) << ",\"ok\":" << (rc == kExitOk ? "true" : "false")
