@@ -15,7 +15,7 @@ struct ErrorKind {
   bool retried_by_default;  // caught by a `retry` that names no kinds
 };
 
-inline constexpr std::array<ErrorKind, 19> kErrorKinds = {{
+inline constexpr std::array<ErrorKind, 20> kErrorKinds = {{
     {"net", true},
     {"timeout", true},
     {"http.4xx", false},  // a class: every 4xx status but 429
@@ -34,6 +34,7 @@ inline constexpr std::array<ErrorKind, 19> kErrorKinds = {{
     {"compensation.failed", false},
     {"signal.timeout", false},
     {"entity.ref", false},  // a ref<T> field names no stored T record
+    {"entity.schema", false},  // the entity was migrated to another shape since the run started
     {"schema.drift", false},  // a payload that does not fit its transform's parameter
 }};
 

@@ -8,6 +8,7 @@
 
 #include "lang/eval_functions.h"
 #include "runtime/codec.h"
+#include "runtime/entity_schemas.h"
 #include "runtime/entity_store.h"
 #include "runtime/history.h"
 #include "runtime/runner_impl.h"
@@ -67,8 +68,26 @@ std::mutex patch_mu;
 
 }  // namespace
 
+bool Runner::Impl::ShapeAgrees(const TypeDecl& et, const std::string& key) {
+  // A run that started before its entity was migrated (it waited across
+  // `aosrun migrate`) must not read or write records of the other shape.
+  auto known = shape_checked.find(et.name);
+  if (known == shape_checked.end()) {
+    const StoredSchema kept = LoadSchema(StoreOf(), et.name);
+    const bool agrees = kept.text.empty() || Shape(kept.text) == Shape(EntitySchemaText(program, et));
+    known = shape_checked.emplace(et.name, agrees ? 0 : kept.version).first;
+  }
+  if (known->second == 0) return true;
+  FailStep(key, "entity.schema",
+           "entity " + et.name + " is now stored as v" + std::to_string(known->second) +
+               ", another shape than this run's file declares: continue the run on the new file with aosrun "
+               "resume RUN --upgrade FILE");
+  return false;
+}
+
 void Runner::Impl::InlineEntity(const TypeDecl& et, CallOp op, const Args& a, int s, uint32_t node,
                                 const std::string& key) {
+  if (!ShapeAgrees(et, key)) return;
   switch (op) {
     case CallOp::kEntityList: return InlineList(et, a, s, node, key);
     case CallOp::kEntityPatch: return InlinePatch(et, a, s, node, key);

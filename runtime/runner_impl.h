@@ -375,6 +375,10 @@ struct Runner::Impl {
 
   // ====== entity calls (runner_entities.cc; its head shows the layout)
   void InlineEntity(const TypeDecl& et, CallOp op, const Args& a, int s, uint32_t node, const std::string& key);
+  // Whether the stored schema of et has this program's shape; else the step
+  // fails with entity.schema (checked once per type and run).
+  bool ShapeAgrees(const TypeDecl& et, const std::string& key);
+  std::map<std::string, int> shape_checked;  // type -> 0 agrees, else the stored version
   void InlineUpsert(const TypeDecl& et, const Args& a, int s, uint32_t node, const std::string& key);
   void InlinePatch(const TypeDecl& et, const Args& a, int s, uint32_t node, const std::string& key);
   void InlineList(const TypeDecl& et, const Args& a, int s, uint32_t node, const std::string& key);

@@ -169,6 +169,29 @@ def migrations():
           show(rc, out, err))
 
 
+def waiting_across_migration():
+    # A run of v1 waits for a decision; the entity is migrated meanwhile;
+    # continued, its entity call fails with entity.schema instead of
+    # writing a record of the old shape.
+    data = os.path.join(TMP, "across")
+    v1 = write("a1.aos", PERSON_V1 + "workflow w() {\n"
+               '  step u = Person.upsert({id: "p1", first: "A", last: "B"})\n'
+               '  approval go {\n    ask "go?"\n    timeout 1h\n  } after u\n'
+               '  step v = Person.upsert({id: "p2", first: "C", last: "D"}) after go\n  output v.id\n}\n')
+    rc, out, err = run(v1, "--data", data, "--run-id", "across-1")
+    check("a v1 run waits for its approval (75)", rc == 75, show(rc, out, err))
+    v2 = write("a2.aos", PERSON_V2 + 'workflow r() {\n  step p = Person.get("p1")\n  output p.name\n}\n'
+               + MIGRATION.replace("SIZE", "1"))
+    rc, out, err = run("migrate", "Person", v2, "--data", data)
+    check("the entity is migrated while the run waits", rc == 0, show(rc, out, err))
+    rc, out, err = run("approve", "across-1", "go", "--data", data, "--json")
+    got = last_json(out) or {}
+    check("the continued v1 run fails its entity call with entity.schema, writing nothing of the old shape",
+          got.get("status") == "failed" and got.get("error", {}).get("kind") == "entity.schema", show(rc, out, err))
+    rc, out, err = run("state", "Person", "--data", data)
+    check("no record of the old shape was written", rc == 0 and '"first"' not in out, show(rc, out, err))
+
+
 def history_of_merges():
     data = os.path.join(TMP, "merges")
     rc, out, err = run("history", "Subscriber", "ann@x", "--data", data)
@@ -193,6 +216,7 @@ try:
     schemas()
     merges()
     migrations()
+    waiting_across_migration()
     history_of_merges()
 finally:
     if failed == 0:
