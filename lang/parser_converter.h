@@ -485,7 +485,6 @@ class Converter {
   TriggerDecl BuildTrigger(uint32_t i);
   TransformDecl BuildTransform(uint32_t i);
   MigrationDecl BuildMigration(uint32_t i);
-  Setting BuildBodyField(uint32_t i);
   int VersionOf(uint32_t i);  // "v3" -> 3
 
   RetrySpec BuildRetry(uint32_t i) {

@@ -86,7 +86,8 @@ Setting Converter::BuildSetting(uint32_t i) {
     return s;
   }
   for (uint32_t c : Kids(i)) {
-    if (n_[c].kind == NodeKind::setting_key) {
+    // A setting's key, or a transform's or migration's field name.
+    if (n_[c].kind == NodeKind::setting_key || n_[c].kind == NodeKind::body_field_name) {
       s.key = std::string(Text(c));
       s.key_span = SpanOf(c);
     } else if (n_[c].kind == NodeKind::expr) {
@@ -168,20 +169,6 @@ int Converter::VersionOf(uint32_t i) {
   return v;
 }
 
-Setting Converter::BuildBodyField(uint32_t i) {
-  Setting s;
-  s.span = SpanOf(i);
-  for (uint32_t c : Kids(i)) {
-    if (n_[c].kind == NodeKind::body_field_name) {
-      s.key = std::string(Text(c));
-      s.key_span = SpanOf(c);
-    } else if (n_[c].kind == NodeKind::expr) {
-      s.value = BuildExpr(c);
-    }
-  }
-  return s;
-}
-
 TransformDecl Converter::BuildTransform(uint32_t i) {
   TransformDecl d;
   d.span = SpanOf(i);
@@ -199,7 +186,7 @@ TransformDecl Converter::BuildTransform(uint32_t i) {
         d.result = BuildTypeRef(c + 1);
         break;
       case NodeKind::body_field:
-        d.fields.push_back(BuildBodyField(c));
+        d.fields.push_back(BuildSetting(c));
         break;
       default:
         break;
@@ -223,7 +210,7 @@ MigrationDecl Converter::BuildMigration(uint32_t i) {
         d.to_span = SpanOf(c);
         break;
       case NodeKind::body_field:
-        d.fields.push_back(BuildBodyField(c));
+        d.fields.push_back(BuildSetting(c));
         break;
       case NodeKind::migration_drop:
         for (uint32_t f : Kids(c)) {

@@ -6,6 +6,7 @@
 #include "lang/ast_dump.h"
 #include "lang/transform_check.h"
 #include "runtime/codec.h"
+#include "runtime/entity_store.h"
 
 namespace aos {
 
@@ -43,7 +44,7 @@ void UsedTypes(const Program& program, const TypeRef& t, std::set<std::string>& 
 }  // namespace
 
 bool HasRecords(Store& store, const std::string& type) {
-  const std::string prefix = type + '\0';
+  const std::string prefix = entities::RecordPrefix(type);
   bool any = false;
   store.Scan(Column::kEntities, prefix, prefix, [&](std::string_view, std::string_view) {
     any = true;

@@ -12,6 +12,7 @@
 #include "runtime/clock.h"
 #include "runtime/codec.h"
 #include "runtime/entity_store.h"
+#include "runtime/kv_kb.h"
 #include "runtime/schema.h"
 #include "runtime/driver.h"
 #include "runtime/run_log.h"
@@ -244,8 +245,7 @@ std::string Seed(Store& store, Clock& clock, const Program& program, const Value
   }
   if (const Value* kv = seed.Find("kv"); kv && kv->kind() == ValueKind::kMap) {
     for (const auto& [k, v] : kv->as_map()) {
-      batch.Put(Column::kKv, k.ToDisplayString(),
-                EncodeValue(Value::Map({{Value::String("v"), v}, {Value::String("exp"), Value::Int(0)}})));
+      batch.Put(Column::kKv, k.ToDisplayString(), EncodeValue(KvRecord(v, 0)));
     }
   }
   if (const Value* kb = seed.Find("kb"); kb && kb->kind() == ValueKind::kMap) {
@@ -253,11 +253,8 @@ std::string Seed(Store& store, Clock& clock, const Program& program, const Value
       for (const Value& e : entries.as_list()) {
         auto f = [&](const char* n) { return e.Find(n) ? *e.Find(n) : Value(); };
         const std::string id = f("id").ToDisplayString();
-        batch.Put(Column::kKb, collection.ToDisplayString() + std::string(1, '\0') + id,
-                  EncodeValue(Value::Map({{Value::String("id"), Value::String(id)},
-                                          {Value::String("text"), f("text")},
-                                          {Value::String("meta"), f("meta")},
-                                          {Value::String("vector"), f("vector").is_null() ? Value::List({}) : f("vector")}})));
+        batch.Put(Column::kKb, KbKey(collection.ToDisplayString(), id),
+                  EncodeValue(KbEntry(id, f("text"), f("meta"), f("vector").is_null() ? Value::List({}) : f("vector"))));
       }
     }
   }

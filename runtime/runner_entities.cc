@@ -113,13 +113,18 @@ std::string Runner::Impl::Follow(const std::string& type, const std::string& id)
   return entities::Follow(StoreOf(), type, id);
 }
 
-void Runner::Impl::WriteRecord(const TypeDecl& et, const std::string& id, const Value& before, const Value& after,
-                               const std::string& key, const char* kind, Value extra) {
+Change Runner::Impl::ChangeFor(const std::string& key, const char* kind) {
   Change c;
   c.at = clock.NowNanos();
   c.kind = kind;
   c.run = st.run_id;
   c.step = key;
+  return c;
+}
+
+void Runner::Impl::WriteRecord(const TypeDecl& et, const std::string& id, const Value& before, const Value& after,
+                               const std::string& key, const char* kind, Value extra) {
+  Change c = ChangeFor(key, kind);
   if (auto t = transforms_used.find(key); t != transforms_used.end()) c.transform = t->second->Tag();
   c.seq = log.Append(key, events::EntityChanged{et.name, id, before, after});
   c.extra = std::move(extra);
@@ -347,11 +352,7 @@ void Runner::Impl::InlineUpsert(const TypeDecl& et, const Args& a, int s, uint32
     log.batch().Put(Column::kEntities, AliasKey(et.name, from), into);
     hold(gone);
     // The merged record's history ends here, pointing at the survivor.
-    Change c;
-    c.at = clock.NowNanos();
-    c.kind = "merged";
-    c.run = st.run_id;
-    c.step = key;
+    Change c = ChangeFor(key, "merged");
     c.seq = log.Append(key, events::EntitiesMerged{et.name, into, from, gone});
     c.extra = M({{S("into"), S(into)}});
     entities::Write(StoreOf(), log.batch(), et, from, gone, Value(), c);
@@ -371,11 +372,7 @@ void Runner::Impl::InlineUpsert(const TypeDecl& et, const Args& a, int s, uint32
 void Runner::Impl::InlineNote(const TypeDecl& et, const Args& a, int s, uint32_t node, const std::string& key) {
   const std::string id = Follow(et.name, a.positional.empty() ? "" : a.positional[0].ToDisplayString());
   if (LoadRecord(et.name, id).is_null()) return Complete(s, node, key, Value::Bool(false));
-  Change c;
-  c.at = clock.NowNanos();
-  c.kind = "note";
-  c.run = st.run_id;
-  c.step = key;
+  Change c = ChangeFor(key, "note");
   c.seq = st.next_seq;  // the note's StepCompleted, which holds no change
   c.extra = M({{S("text"), S(a.positional.size() > 1 ? a.positional[1].ToDisplayString() : "")}});
   AddHistory(log.batch(), et.name, id, c);
@@ -403,6 +400,22 @@ KeptSummary LoadSummary(Store& store, const std::string& type, const std::string
   return k;
 }
 
+// A record's kept summary and the history entries since it.
+struct SummaryState {
+  KeptSummary kept;
+  std::vector<HistoryEntry> fresh;
+};
+
+SummaryState SummaryOf(Store& store, const std::string& type, const std::string& id) {
+  SummaryState s;
+  s.kept = LoadSummary(store, type, id);
+  HistoryQuery q;
+  q.after = s.kept.covers;
+  q.decisions = false;
+  s.fresh = RecordHistory(store, type, id, q);
+  return s;
+}
+
 }  // namespace
 
 Value Runner::Impl::SummaryArgs(const Value& model, const Value& max_tokens, const std::string& previous,
@@ -421,11 +434,9 @@ Value Runner::Impl::SummaryArgs(const Value& model, const Value& max_tokens, con
 
 bool Runner::Impl::SummaryFromStore(const TypeDecl& et, const Args& a, int s, uint32_t node, const std::string& key) {
   const std::string id = Follow(et.name, a.positional.empty() ? "" : a.positional[0].ToDisplayString());
-  const KeptSummary kept = LoadSummary(StoreOf(), et.name, id);
-  HistoryQuery q;
-  q.after = kept.covers;
-  q.decisions = false;
-  if (!RecordHistory(StoreOf(), et.name, id, q).empty()) return false;
+  const SummaryState now = SummaryOf(StoreOf(), et.name, id);
+  if (!now.fresh.empty()) return false;
+  const KeptSummary& kept = now.kept;
   // Nothing happened since: the kept summary, at no cost.
   Complete(s, node, key,
            M({{S("text"), S(kept.text)},
@@ -440,13 +451,11 @@ bool Runner::Impl::SummaryFromStore(const TypeDecl& et, const Args& a, int s, ui
 
 bool Runner::Impl::SummaryRequest(const TypeDecl& et, const Args& a, CallRequest* req, std::string*, std::string*) {
   const std::string id = Follow(et.name, a.positional.empty() ? "" : a.positional[0].ToDisplayString());
-  const KeptSummary kept = LoadSummary(StoreOf(), et.name, id);
-  HistoryQuery q;
-  q.after = kept.covers;
-  q.decisions = false;
+  const SummaryState now = SummaryOf(StoreOf(), et.name, id);
+  const KeptSummary& kept = now.kept;
   std::vector<std::string> lines;
   std::string last = kept.covers;
-  for (const HistoryEntry& e : RecordHistory(StoreOf(), et.name, id, q)) {
+  for (const HistoryEntry& e : now.fresh) {
     lines.push_back(HistoryLine(e));
     last = e.entry_key;
   }

@@ -314,11 +314,7 @@ TEST_CASE("a merge records EntitiesMerged and follows a third record sharing an 
   Loaded w = Load("m.aos", std::string(kSubscriber) +
                                "workflow m() {\n  step u = Subscriber.upsert({email: \"a@x\", handle: \"@b\"})\n"
                                "  output u\n}\n");
-  RunLog log(store, clock);
-  log.Begin("merge-run");
-  std::string error;
-  REQUIRE(StartRun(log, *w.program, *w.dag, "m.aos", w.source, Value::Map({}), false, &error));
-  RunOutcome o = Runner(log, *w.program, *w.dag, calls, clock, RunOptions{}).Run();
+  RunOutcome o = Start(store, clock, calls, w, "merge-run");
   REQUIRE(o.status == RunStatus::kCompleted);
   CHECK(Stored(store, "Subscriber") == 1);
   CHECK(o.output.Find("id")->ToDisplayString() == "a");
@@ -369,13 +365,8 @@ TEST_CASE("a transform makes the record it upserts, named in the record's proven
   ManualClock clock(kStart);
   FakeCalls calls;
   Loaded w = Load("g.aos", kGa4);
-  RunLog log(store, clock);
-  log.Begin("ga4-run");
-  std::string error;
-  REQUIRE(StartRun(log, *w.program, *w.dag, "g.aos", w.source,
-                   Rows(R"([{"event_id": "1", "user_email": "Ann@X", "event_name": "view", "extra": 1}])"), false,
-                   &error));
-  RunOutcome o = Runner(log, *w.program, *w.dag, calls, clock, RunOptions{}).Run();
+  RunOutcome o = Start(store, clock, calls, w, "ga4-run",
+                       Rows(R"([{"event_id": "1", "user_email": "Ann@X", "event_name": "view", "extra": 1}])"));
   REQUIRE(o.status == RunStatus::kCompleted);
   CHECK(o.output.ToJson() == R"(["ga4-1"])");
   auto rec = store.Get(Column::kEntities, std::string("Signal") + '\0' + "ga4-1");
@@ -395,13 +386,8 @@ TEST_CASE("a payload that does not fit its transform is schema drift: the statem
   ManualClock clock(kStart);
   FakeCalls calls;
   Loaded w = Load("g.aos", kGa4);
-  RunLog log(store, clock);
-  log.Begin("drift");
-  std::string error;
   // user_email renamed upstream.
-  REQUIRE(StartRun(log, *w.program, *w.dag, "g.aos", w.source,
-                   Rows(R"([{"event_id": "1", "email": "a@x", "event_name": "view"}])"), false, &error));
-  RunOutcome o = Runner(log, *w.program, *w.dag, calls, clock, RunOptions{}).Run();
+  RunOutcome o = Start(store, clock, calls, w, "drift", Rows(R"([{"event_id": "1", "email": "a@x", "event_name": "view"}])"));
   REQUIRE(o.status == RunStatus::kWaiting);
   const std::string waiting = o.waiting_on.ToJson();
   CHECK(waiting.find("ga4_signal@v2") != std::string::npos);

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "lang/eval.h"
+#include "runtime/entity_store.h"
 #include "runtime/runner.h"
 
 namespace aos {
@@ -399,6 +400,8 @@ struct Runner::Impl {
   // Writes record `id` (null `after`: deletes it) in the batch with its
   // index entries, provenance and history (runtime/entity_store.h), and
   // appends EntityChanged. `kind` and `extra`: the history entry's.
+  // A history entry's run, step, kind and time for a change by instance `key`.
+  entities::Change ChangeFor(const std::string& key, const char* kind);
   void WriteRecord(const TypeDecl& et, const std::string& id, const Value& before, const Value& after,
                    const std::string& key, const char* kind = "changed", Value extra = Value());
   // The stored record of entity `type` with key `id`; null when absent.

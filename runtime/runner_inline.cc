@@ -5,6 +5,7 @@
 #include "lang/allow.h"
 #include "lang/eval_functions.h"
 #include "runtime/codec.h"
+#include "runtime/kv_kb.h"
 #include "runtime/schema.h"
 
 namespace aos {
@@ -33,11 +34,9 @@ void Runner::Impl::FinishKb(const Job& job, CallResult& r) {
   const std::string prefix = StrOf(req.args.Find("collection")) + std::string(1, '\0');
   if (op == "add") {
     const std::string id = StrOf(req.args.Find("id"));
-    log.batch().Put(Column::kKb, prefix + id,
-                    EncodeValue(M({{S("id"), S(id)},
-                                   {S("text"), *req.args.Find("text")},
-                                   {S("meta"), req.args.Find("meta") ? *req.args.Find("meta") : Value()},
-                                   {S("vector"), r.value}})));
+    log.batch().Put(Column::kKb, KbKey(StrOf(req.args.Find("collection")), id),
+                    EncodeValue(KbEntry(id, *req.args.Find("text"),
+                                        req.args.Find("meta") ? *req.args.Find("meta") : Value(), r.value)));
     r.value = M({{S("id"), S(id)}, {S("collection"), *req.args.Find("collection")}});
     return;
   }
@@ -261,7 +260,7 @@ void Runner::Impl::InlineKv(const CallTarget& k, const Args& a, int s, uint32_t 
     if (const Value* ttl = a.Named("ttl"); ttl && ttl->kind() == ValueKind::kDuration) {
       expires = clock.NowNanos() + ttl->as_duration().nanos;
     }
-    log.batch().Put(Column::kKv, kk, EncodeValue(M({{S("v"), v}, {S("exp"), Value::Int(expires)}})));
+    log.batch().Put(Column::kKv, kk, EncodeValue(KvRecord(v, expires)));
     Complete(s, node, key, v);
     return;
   }
@@ -288,9 +287,9 @@ bool Runner::Impl::InlineCall(const CallTarget& k, const Args& a, int s, uint32_
     return true;
   }
   if (k.spec->op == CallOp::kKbDelete) {
-    // The entry FinishKb stored: collection \0 id.
-    const std::string ekey = (a.positional.size() > 0 ? a.positional[0].ToDisplayString() : "") + std::string(1, '\0') +
-                             (a.positional.size() > 1 ? a.positional[1].ToDisplayString() : "");
+    // The entry FinishKb stored.
+    const std::string ekey = KbKey(a.positional.size() > 0 ? a.positional[0].ToDisplayString() : "",
+                                   a.positional.size() > 1 ? a.positional[1].ToDisplayString() : "");
     const bool had = StoreOf().Get(Column::kKb, ekey).has_value();
     if (had) log.batch().Delete(Column::kKb, ekey);
     Complete(s, node, key, Value::Bool(had));

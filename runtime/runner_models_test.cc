@@ -248,15 +248,8 @@ TEST_CASE("a budget per day counts every run of the workflow that day; the confi
   Loaded other = Load("o.aos", "agent a { model: \"small\" }\nworkflow other() {\n  step one = a.ask(\"x\")\n  output 1\n}\n");
   RunOptions ro;
   ro.config = &config;
-  auto start = [&](const std::string& id) {
-    RunLog log(store, clock);
-    log.Begin(id);
-    std::string error;
-    REQUIRE(StartRun(log, *other.program, *other.dag, "o.aos", other.source, Value::Map({}), false, &error));
-    return Runner(log, *other.program, *other.dag, calls, clock, ro).Run();
-  };
-  CHECK(start("o1").status == RunStatus::kCompleted);  // 0.90 before it
-  RunOutcome over = start("o2");                        // 1.20: over 1.00
+  CHECK(Start(store, clock, calls, other, "o1", Value::Map({}), ro).status == RunStatus::kCompleted);  // 0.90 before
+  RunOutcome over = Start(store, clock, calls, other, "o2", Value::Map({}), ro);                       // 1.20: over 1.00
   REQUIRE(over.status == RunStatus::kWaiting);
   CHECK(over.waiting_on.as_list()[0].Find("ask")->as_string().find("all workflows per month") != std::string::npos);
 }

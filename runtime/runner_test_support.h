@@ -276,12 +276,12 @@ inline void SetSecrets() {
 }
 
 inline RunOutcome Start(MemoryStore& store, ManualClock& clock, CallHandler& calls, const Loaded& w,
-                 const std::string& id, const Value& inputs = Value::Map({})) {
+                 const std::string& id, const Value& inputs = Value::Map({}), RunOptions options = {}) {
   RunLog log(store, clock);
   log.Begin(id);
   std::string error;
   REQUIRE(StartRun(log, *w.program, *w.dag, "t.aos", w.source, inputs, false, &error));
-  return Runner(log, *w.program, *w.dag, calls, clock, RunOptions{}).Run();
+  return Runner(log, *w.program, *w.dag, calls, clock, options).Run();
 }
 
 inline RunOutcome Decide(MemoryStore& store, ManualClock& clock, CallHandler& calls, const Loaded& w,

@@ -143,30 +143,36 @@ def migrate_killed(rng, data, people, totals):
         return
     kills = 0
     for _ in range(KILLS + 20):
-        p = subprocess.Popen([AOSRUN, "migrate", "Person", people, "--data", data], cwd=TMP, env=ENV,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        killed = False
-        if kills < KILLS:
-            try:
-                p.wait(timeout=rng.uniform(0.010, 0.150))
-            except subprocess.TimeoutExpired:
-                p.send_signal(signal.SIGKILL)
-                killed = True
-        out, err = p.communicate(timeout=120)
-        if killed and p.returncode == -signal.SIGKILL:
+        killed, rc, out, err = run_killed([AOSRUN, "migrate", "Person", people, "--data", data],
+                                          rng.uniform(0.010, 0.150) if kills < KILLS else None)
+        if killed:
             kills += 1
             rc, sout, _ = aosrun("schema", "Person", "--json", "--data", data)
             st = last_json(sout) if rc == 0 else None
             if isinstance(st, dict) and st.get("Person", {}).get("version") == 1:
                 totals["mid_run"] += 1
             continue
-        if p.returncode == 0:
+        if rc == 0:
             totals["kills"] += kills
             print("migration: %d kills" % kills, flush=True)
             break
-        fail("migrate exited %d after %d kills\n%s%s" % (p.returncode, kills, out[-400:], err[-400:]))
+        fail("migrate exited %d after %d kills\n%s%s" % (rc, kills, out[-400:], err[-400:]))
         return
     check("migration", data, people, [], {"n": MIGRATED, "once": MIGRATED})
+
+
+def run_killed(cmd, after):
+    """Runs cmd; SIGKILLs it `after` seconds in (None: never). (killed, rc, stdout, stderr)."""
+    p = subprocess.Popen(cmd, cwd=TMP, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    killed = False
+    if after is not None:
+        try:
+            p.wait(timeout=after)
+        except subprocess.TimeoutExpired:
+            p.send_signal(signal.SIGKILL)
+            killed = True
+    out, err = p.communicate(timeout=120)
+    return killed and p.returncode == -signal.SIGKILL, p.returncode, out, err
 
 
 def killed_until_done(rng, label, wf, data, run_id, inputs, totals):
@@ -174,16 +180,8 @@ def killed_until_done(rng, label, wf, data, run_id, inputs, totals):
     resume = [AOSRUN, "resume", run_id, "--data", data]
     cmd, kills = start, 0
     for _ in range(KILLS + 20):
-        p = subprocess.Popen(cmd, cwd=TMP, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        killed = False
-        if kills < KILLS:
-            try:
-                p.wait(timeout=rng.uniform(0.005, 0.060))
-            except subprocess.TimeoutExpired:
-                p.send_signal(signal.SIGKILL)
-                killed = True
-        out, err = p.communicate(timeout=120)
-        if killed and p.returncode == -signal.SIGKILL:
+        killed, rc, out, err = run_killed(cmd, rng.uniform(0.005, 0.060) if kills < KILLS else None)
+        if killed:
             kills += 1
             rc, sout, _ = aosrun("status", run_id, "--json", "--data", data)
             st = last_json(sout) if rc == 0 else None
@@ -191,15 +189,15 @@ def killed_until_done(rng, label, wf, data, run_id, inputs, totals):
                 totals["mid_run"] += 1
             cmd = resume
             continue
-        if p.returncode == 0:
+        if rc == 0:
             totals["kills"] += kills
             print("%s: %d kills" % (label, kills), flush=True)
             return True
-        if cmd is resume and (p.returncode == 66 or (p.returncode == 74 and (
+        if cmd is resume and (rc == 66 or (rc == 74 and (
                 "does not exist" in err or "holds no runs" in err))):
             cmd = start  # killed before the run was recorded: start it again, same id
             continue
-        fail("%s: exited %d after %d kills\n%s%s" % (label, p.returncode, kills, out[-400:], err[-400:]))
+        fail("%s: exited %d after %d kills\n%s%s" % (label, rc, kills, out[-400:], err[-400:]))
         return False
     fail("%s: no completion" % label)
     return False

@@ -150,7 +150,7 @@ int CmdState(Context& c) {
     return kExitIo;
   }
   if (c.opt.positional.size() == 2) return StateOfRecord(c, c.opt.positional[0], c.opt.positional[1]);
-  const std::string prefix = c.opt.positional[0] + std::string(1, '\0');
+  const std::string prefix = aos::entities::RecordPrefix(c.opt.positional[0]);
   int n = 0, bad = 0;
   c.store->Scan(aos::Column::kEntities, prefix, prefix, [&](std::string_view k, std::string_view raw) {
     Value v;
