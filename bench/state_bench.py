@@ -15,8 +15,15 @@
       change: the tokens the second model call is sent (from the run's
       recorded usage, as the OpenAI-compatible stand-in counts them), against
       the first call's; and a third call with nothing new (0 tokens).
+  S5  kb.search, exact, over 100,000 entries of 768 dimensions (added by
+      kb.add through the OpenAI-compatible stand-in, not timed): a search
+      once the collection is in memory (runs of 11 searches less runs of 1,
+      each less the same runs over an empty collection, so the embedding
+      calls and the process start cancel), and a process's first search,
+      which loads the collection from the data directory.
 
 Usage: bench/state_bench.py [--aosrun build/aosrun] [--records 100000] [--runs 3]
+                            [--kb-entries 100000]
 Prints one table; the issue's targets are in the last column.
 """
 import argparse
@@ -81,11 +88,42 @@ def summary_tokens(aosrun, tmp, write):
         stand.stop()
 
 
+def kb_search(aosrun, tmp, write, entries, runs):
+    """S5: ms per warm kb.search over `entries` x 768, and the first search's ms."""
+    stand = Standin(tmp, "--embedding-dims", "768")
+    try:
+        cfg = write("kb.yaml", "models:\n  embed:\n    base_url: %s/v1\n    model: e\n"
+                               "kb: {model: embed}\n" % stand.url)
+        fill = write("fill.aos", "workflow fill(ids: list<int>) {\n  for i in ids max 64 {\n"
+                     "    step a = kb.add(\"docs\", \"d${i}\", \"entry ${i} of the knowledge base\")\n"
+                     "  }\n  output size(a)\n}\n")
+        search = write("search.aos", "workflow search(c: string, qs: list<int>) {\n  for q in qs max 1 {\n"
+                       "    step s = kb.search(c, \"question ${q}\", k: 5)\n  }\n  output size(s)\n}\n")
+        data = os.path.join(tmp, "kb-data")
+        ids = write("ids.json", json.dumps({"ids": list(range(entries))}))
+        timed([aosrun, fill, "--data", data, "--config", cfg, "--input-json", "@" + ids, "--json"])
+
+        def t(c, n):
+            return timed([aosrun, search, "--data", data, "--config", cfg, "--json",
+                          "--input-json", json.dumps({"c": c, "qs": list(range(n))})])
+
+        warm, first = [], []
+        for _ in range(runs):
+            one, eleven = t("docs", 1), t("docs", 11)
+            one0, eleven0 = t("none", 1), t("none", 11)
+            warm.append(((eleven - one) - (eleven0 - one0)) / 10 * 1000)
+            first.append((one - one0) * 1000)
+        return statistics.median(warm), statistics.median(first)
+    finally:
+        stand.stop()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--aosrun", default=os.path.join(ROOT, "build", "aosrun"))
     ap.add_argument("--records", type=int, default=100000)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--kb-entries", type=int, default=100000)
     o = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="aos-state-bench-")
     try:
@@ -146,6 +184,9 @@ def main():
                                   "%d tokens in" % second, "one call over the new change only"))
         print("%-44s %-14s %s" % ("   (the first summary, over 1,000 changes)", "%d tokens in" % first, ""))
         print("%-44s %-14s %s" % ("   (again with nothing new)", "%d tokens in" % third, "0, no call"))
+        warm, first = kb_search(o.aosrun, tmp, write, o.kb_entries, o.runs)
+        print("%-44s %-14s %s" % ("S5 kb.search over %d x 768, exact" % o.kb_entries, "%.1f ms" % warm, "<= 50 ms"))
+        print("%-44s %-14s %s" % ("   (a process's first search, loading them)", "%.0f ms" % first, ""))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

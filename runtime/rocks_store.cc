@@ -310,6 +310,7 @@ void RocksStore::Write(const WriteBatch& batch, bool sync) {
   wo.sync = sync;
   rocksdb::Status s = impl_->db->Write(wo, &wb);
   if (!s.ok()) Throw(impl_->dir, s, "write failed");
+  if (batch.state_writes) TellViews(batch);
 }
 
 void RocksStore::SyncWal() {

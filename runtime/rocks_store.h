@@ -49,6 +49,7 @@ class RocksStore : public Store {
   std::vector<std::string> CheckFiles(std::optional<Column> c) override;
   void SyncWal();
   void Sync() override { SyncWal(); }
+  bool SoleWriter() const override { return !read_only(); }
 
  private:
   struct Impl;

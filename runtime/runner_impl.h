@@ -351,7 +351,6 @@ struct Runner::Impl {
 
   // ====== inline calls (runner_inline.cc): requests for the handler, and
   // the entity, kv and kb calls that run in the process
-  static double Cosine(const Value& a, const Value& b);
 
   // The knowledge base: an embedding came back for kb.add (store the entry
   // with the step's completion) or kb.search (rank the collection by cosine

@@ -5,51 +5,26 @@
 #include "lang/allow.h"
 #include "lang/eval_functions.h"
 #include "runtime/codec.h"
+#include "runtime/kb_index.h"
 #include "runtime/kv_kb.h"
 #include "runtime/schema.h"
 
 namespace aos {
 
-double Runner::Impl::Cosine(const Value& a, const Value& b) {
-  if (a.kind() != ValueKind::kList || b.kind() != ValueKind::kList || a.as_list().size() != b.as_list().size()) {
-    return 0;
-  }
-  auto num = [](const Value& v) {
-    return v.kind() == ValueKind::kDouble ? v.as_double() : v.kind() == ValueKind::kInt ? static_cast<double>(v.as_int()) : 0.0;
-  };
-  double dot = 0, na = 0, nb = 0;
-  for (size_t i = 0; i < a.as_list().size(); ++i) {
-    const double x = num(a.as_list()[i]), y = num(b.as_list()[i]);
-    dot += x * y;
-    na += x * x;
-    nb += y * y;
-  }
-  return na > 0 && nb > 0 ? dot / std::sqrt(na * nb) : 0;
-}
-
 void Runner::Impl::FinishKb(const Job& job, CallResult& r) {
   const CallRequest& req = job.req;
   if (!r.ok || req.args.Find("kb") == nullptr) return;
   const std::string op = StrOf(req.args.Find("kb"));
-  const std::string prefix = StrOf(req.args.Find("collection")) + std::string(1, '\0');
+  const std::string collection = StrOf(req.args.Find("collection"));
   if (op == "add") {
     const std::string id = StrOf(req.args.Find("id"));
-    log.batch().Put(Column::kKb, KbKey(StrOf(req.args.Find("collection")), id),
+    log.batch().Put(Column::kKb, KbKey(collection, id),
                     EncodeValue(KbEntry(id, *req.args.Find("text"),
                                         req.args.Find("meta") ? *req.args.Find("meta") : Value(), r.value)));
     r.value = M({{S("id"), S(id)}, {S("collection"), *req.args.Find("collection")}});
     return;
   }
   SeeOwnWrites();
-  std::vector<std::pair<double, Value>> hits;
-  StoreOf().Scan(Column::kKb, prefix, prefix, [&](std::string_view, std::string_view raw) {
-    Value e;
-    if (DecodeValue(raw, &e) && e.Find("vector")) {
-      hits.emplace_back(Cosine(r.value, *e.Find("vector")), e);
-    }
-    return true;
-  });
-  std::stable_sort(hits.begin(), hits.end(), [](const auto& x, const auto& y) { return x.first > y.first; });
   const Value* kv = req.args.Find("k");
   const size_t k = kv && kv->kind() == ValueKind::kInt && kv->as_int() > 0 ? static_cast<size_t>(kv->as_int()) : 5;
   // where: evaluated on the entries best first, until k pass.
@@ -59,27 +34,38 @@ void Runner::Impl::FinishKb(const Job& job, CallResult& r) {
       if (call->arg_names[i] == "where") where = call->args[i];
     }
   }
+  // The index (kb_index.h) yields the entries best first; each is read for
+  // its text and meta, and where: is evaluated on it, until k pass.
   ValueList out;
-  for (size_t i = 0; i < hits.size() && out.size() < k; ++i) {
-    const Value& e = hits[i].second;
-    Value entry = M({{S("id"), *e.Find("id")},
+  std::string error;
+  const std::vector<float> query = UnpackVector(&r.value);
+  KbIndex::Of(StoreOf())->Rank(StoreOf(), collection, query, [&](const std::string& id, double score) {
+    Value e;
+    auto raw = StoreOf().Get(Column::kKb, KbKey(collection, id));
+    if (!raw || !DecodeValue(*raw, &e)) return true;
+    Value entry = M({{S("id"), S(id)},
                      {S("text"), e.Find("text") ? *e.Find("text") : Value()},
                      {S("meta"), e.Find("meta") ? *e.Find("meta") : Value()},
-                     {S("score"), Value::Double(hits[i].first)}});
+                     {S("score"), Value::Double(score)}});
     if (where) {
       InstEnv env(*this, job.scope, job.inst);
       env.BindIt(&entry);
       EvalResult keep = EvalIn(*where, env);
       if (!keep.ok() || keep.value().kind() != ValueKind::kBool) {
-        r.ok = false;
-        r.error_kind = "expr.error";
-        r.message = "where: " + (keep.ok() ? "is " + std::string(KindName(keep.value().kind())) + ", not bool"
-                                           : keep.error().message);
-        return;
+        error = "where: " + (keep.ok() ? "is " + std::string(KindName(keep.value().kind())) + ", not bool"
+                                       : keep.error().message);
+        return false;
       }
-      if (!keep.value().as_bool()) continue;
+      if (!keep.value().as_bool()) return true;
     }
     out.push_back(std::move(entry));
+    return out.size() < k;
+  });
+  if (!error.empty()) {
+    r.ok = false;
+    r.error_kind = "expr.error";
+    r.message = error;
+    return;
   }
   r.value = Value::List(std::move(out));
 }

@@ -36,6 +36,32 @@ std::string EventKey(std::string_view run_id, uint64_t seq) {
   return k;
 }
 
+std::shared_ptr<StoreView> Store::View(const std::string& name,
+                                       const std::function<std::shared_ptr<StoreView>()>& make) {
+  if (!SoleWriter()) return nullptr;
+  std::lock_guard<std::mutex> lock(views_mu_);
+  for (const auto& [n, v] : views_) {
+    if (n == name) return v;
+  }
+  views_.emplace_back(name, make());
+  return views_.back().second;
+}
+
+void Store::TellViews(const WriteBatch& batch) {
+  std::vector<std::shared_ptr<StoreView>> views;
+  {
+    std::lock_guard<std::mutex> lock(views_mu_);
+    if (views_.empty()) return;
+    for (const auto& v : views_) views.push_back(v.second);
+  }
+  for (const auto& v : views) v->Applied(batch);
+}
+
+void Store::DropViews() {
+  std::lock_guard<std::mutex> lock(views_mu_);
+  views_.clear();
+}
+
 namespace {
 
 template <typename Table>
@@ -54,17 +80,22 @@ void Apply(Table* tables, const WriteBatch& batch) {
 }  // namespace
 
 void MemoryStore::Write(const WriteBatch& batch, bool sync) {
-  std::lock_guard<std::recursive_mutex> lock(mu_);
-  Apply(live_, batch);
-  unsynced_.push_back(batch);
-  if (sync) {
-    for (const auto& b : unsynced_) Apply(durable_, b);
-    unsynced_.clear();
-    ++syncs_;
+  bool crash = false;
+  {
+    std::lock_guard<std::recursive_mutex> lock(mu_);
+    Apply(live_, batch);
+    unsynced_.push_back(batch);
+    if (sync) {
+      for (const auto& b : unsynced_) Apply(durable_, b);
+      unsynced_.clear();
+      ++syncs_;
+    }
+    const uint64_t before = appends_;
+    appends_ += static_cast<uint64_t>(batch.events);
+    crash = crash_at_ && before < crash_at_ && appends_ >= crash_at_;
   }
-  const uint64_t before = appends_;
-  appends_ += static_cast<uint64_t>(batch.events);
-  if (crash_at_ && before < crash_at_ && appends_ >= crash_at_) throw SimulatedCrash{};
+  if (batch.state_writes) TellViews(batch);
+  if (crash) throw SimulatedCrash{};
 }
 
 void MemoryStore::Crash() {
@@ -72,6 +103,7 @@ void MemoryStore::Crash() {
   for (int i = 0; i < kColumnCount; ++i) live_[i] = durable_[i];
   unsynced_.clear();
   crash_at_ = 0;
+  DropViews();  // they saw writes the store just forgot
 }
 
 void MemoryStore::CrashProcess() {

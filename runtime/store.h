@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -69,6 +70,15 @@ struct WriteBatch {
   }
 };
 
+// A view of a store's contents kept in memory (the kb index, kb_index.h). The
+// store owns its views and tells each of every batch once it is applied, so
+// a view follows the writes of its process without scanning again.
+class StoreView {
+ public:
+  virtual ~StoreView() = default;
+  virtual void Applied(const WriteBatch& batch) = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -94,6 +104,24 @@ class Store {
     (void)c;
     return {};
   }
+  // Whether every write to the store goes through this object (a data
+  // directory leased by this process). Only then can a view trust that
+  // Applied told it of every change.
+  virtual bool SoleWriter() const { return true; }
+
+  // The view named `name`, made by `make` on first use; nullptr when the
+  // store is not its sole writer.
+  std::shared_ptr<StoreView> View(const std::string& name, const std::function<std::shared_ptr<StoreView>()>& make);
+
+ protected:
+  // Implementations call these after applying a batch (outside their own
+  // locks: a view may read the store), and when writes are forgotten.
+  void TellViews(const WriteBatch& batch);
+  void DropViews();
+
+ private:
+  std::mutex views_mu_;
+  std::vector<std::pair<std::string, std::shared_ptr<StoreView>>> views_;
 };
 
 // Thrown by MemoryStore::Write when the planned crash point is reached.

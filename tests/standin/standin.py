@@ -20,7 +20,11 @@ the model endpoint fail with a 500, fail with a 429 and Retry-After: 1,
 answer with content that is not JSON, or answer with "content": null (as a
 refusal or a tool call does).
 
-Usage: standin.py --port 0 --port-file F [--delay-ms N]
+Embeddings have 8 dimensions, or the request's "dimensions" (as OpenAI's
+text-embedding-3 models take it), or --embedding-dims N: deterministic
+numbers in [-1, 1] from the text's SHAKE-256 digest.
+
+Usage: standin.py --port 0 --port-file F [--delay-ms N] [--embedding-dims N]
 The bound port is written to F (atomically) once the server accepts
 connections. SIGTERM and SIGINT stop it cleanly. Standard library only.
 """
@@ -91,10 +95,14 @@ def _draft(prompt):
 class Handler(BaseHTTPRequestHandler):
     server_version = "AosStandin/1.0"
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: with Nagle's algorithm the body
+    # of a large answer waits for the client's delayed ACK (40 ms).
+    disable_nagle_algorithm = True
 
     # Set on the class by main().
     state = None
     delay_ms = 0
+    embedding_dims = 8
 
     def log_message(self, format, *args):  # noqa: A002 - the base class's name
         pass
@@ -347,9 +355,14 @@ class Handler(BaseHTTPRequestHandler):
         if not isinstance(inputs, list) or not all(isinstance(i, str) for i in inputs):
             return self._send(400, {"error": {"message": "input must be a string or list",
                                               "type": "invalid_request_error"}})
+        dims = req.get("dimensions") if isinstance(req.get("dimensions"), int) else self.embedding_dims
+        dims = max(1, min(dims, 4096))
         data = []
         for i, text in enumerate(inputs):
-            words = struct.unpack(">8I", _digest(text))
+            if dims == 8:  # the first stand-in's numbers, which tests were written against
+                words = struct.unpack(">8I", _digest(text))
+            else:
+                words = struct.unpack(">%dI" % dims, hashlib.shake_256(text.encode("utf-8")).digest(4 * dims))
             data.append({
                 "object": "embedding",
                 "index": i,
@@ -384,10 +397,12 @@ def main(argv):
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--delay-ms", type=int, default=0)
+    ap.add_argument("--embedding-dims", type=int, default=8)
     args = ap.parse_args(argv)
 
     Handler.state = State()
     Handler.delay_ms = max(0, args.delay_ms)
+    Handler.embedding_dims = args.embedding_dims
     server = Server(("127.0.0.1", args.port), Handler)
 
     def stop(signum, frame):
