@@ -638,8 +638,8 @@ OpResult Driver::Upgrade(const std::string& run_id, const std::string& file, con
   if (!next) {
     return {OpStatus::kInvalid, file + " does not check, or has no workflow " + s.workflow + " (aoscheck " + file + ")"};
   }
-  const OpResult r = s.Finished() ? UpgradeRun(log, *next->dag, *next->dag, file, text, force, blockers)
-                                  : UpgradeRun(log, *current->dag, *next->dag, file, text, force, blockers);
+  const OpResult r = UpgradeRun(log, *next->program, s.Finished() ? *next->dag : *current->dag, *next->dag, file,
+                                text, force, blockers);
   if (!r.ok()) return r;
   *out = RunIt(log, *next);
   return {};

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "lang/spelling.h"
+#include "runtime/entity_schemas.h"
 #include "runtime/schema.h"
 
 namespace aos {
@@ -225,8 +226,9 @@ OpResult CancelRun(RunLog& log, const Program& program, const Dag& dag, CallHand
   return {};
 }
 
-OpResult UpgradeRun(RunLog& log, const Dag& current, const Dag& next, const std::string& file,
-                    const std::string& source, bool force, std::vector<std::string>* blockers) {
+OpResult UpgradeRun(RunLog& log, const Program& program, const Dag& current, const Dag& next,
+                    const std::string& file, const std::string& source, bool force,
+                    std::vector<std::string>* blockers) {
   const RunState& s = log.state();
   if (s.Finished()) {
     return {OpStatus::kEnded,
@@ -238,6 +240,10 @@ OpResult UpgradeRun(RunLog& log, const Dag& current, const Dag& next, const std:
                                      ": completed steps changed (they keep their recorded results; force "
                                      "upgrades anyway)"};
   }
+  if (std::string conflicts = StoredConflicts(log.store(), program); !conflicts.empty()) {
+    return {OpStatus::kInvalid, "run " + s.run_id + " cannot move to " + file + ": " + conflicts};
+  }
+  RecordSchemas(log.store(), log.batch(), program);
   log.Append("", events::RunUpgraded{file, source, Digest(source), force, *blockers});
   log.Flush(true);
   return {};

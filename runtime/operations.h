@@ -107,11 +107,16 @@ OpResult CancelRun(RunLog& log, const Program& program, const Dag& dag, CallHand
                    RunOptions options, RunOutcome* out);
 
 // Moves the run loaded in `log` (not ended) from its workflow `current` to
-// `next`, the text `source` of `file`, recording RunUpgraded (synced).
-// Refused (kConflict) when completed statements changed (*blockers lists
-// them, UpgradeBlockers) unless `force`.
-OpResult UpgradeRun(RunLog& log, const Dag& current, const Dag& next, const std::string& file,
-                    const std::string& source, bool force, std::vector<std::string>* blockers);
+// `next` (of `program`, the text `source` of `file`), recording RunUpgraded
+// (synced) with the entity schemas and transform bodies the data directory
+// does not keep yet, as a run's start does. Refused (kConflict) when
+// completed statements changed (*blockers lists them, UpgradeBlockers)
+// unless `force`; refused (kInvalid, whatever `force`) when `program`
+// declares an entity otherwise than its stored records, or a kept transform
+// version with another body (entity_schemas.h StoredConflicts).
+OpResult UpgradeRun(RunLog& log, const Program& program, const Dag& current, const Dag& next,
+                    const std::string& file, const std::string& source, bool force,
+                    std::vector<std::string>* blockers);
 
 // What model calls cost: one row per run and model, from the runs' events
 // (completed calls, and answered calls that failed: both were paid for).

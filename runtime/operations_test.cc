@@ -118,13 +118,13 @@ TEST_CASE("an upgrade that changes completed steps is refused unless forced", "[
   REQUIRE(log.Load("u1", &error));
   std::vector<std::string> blockers;
   const uint64_t before = log.state().next_seq;
-  OpResult r = UpgradeRun(log, *w1.dag, *w2.dag, "u2.aos", v2, false, &blockers);
+  OpResult r = UpgradeRun(log, *w2.program, *w1.dag, *w2.dag, "u2.aos", v2, false, &blockers);
   CHECK(r.status == OpStatus::kConflict);
   REQUIRE(blockers.size() == 1);
   CHECK(blockers[0].rfind("a:", 0) == 0);
   CHECK(log.state().next_seq == before);
   // A change to a pending statement only: allowed, and the run uses it.
-  REQUIRE(UpgradeRun(log, *w1.dag, *w3.dag, "u3.aos", v3, false, &blockers).ok());
+  REQUIRE(UpgradeRun(log, *w3.program, *w1.dag, *w3.dag, "u3.aos", v3, false, &blockers).ok());
   CHECK(blockers.empty());
   CHECK(log.state().source == v3);
   CHECK(log.state().file == "u3.aos");

@@ -192,6 +192,44 @@ def waiting_across_migration():
     check("no record of the old shape was written", rc == 0 and '"first"' not in out, show(rc, out, err))
 
 
+def upgrade_keeps_schemas():
+    # resume --upgrade keeps what the new file brings (a transform version),
+    # as a run's start does, and refuses a file that disagrees with the data
+    # directory, leaving the run where it was.
+    data = os.path.join(TMP, "upgrade")
+    row = "type Row { name: string }\n"
+    t1 = 'transform lead_of v1 (r: Row) -> Lead {\n  email: "${r.name}@x"\n  name: r.name\n}\n'
+    t2 = 'transform lead_of v2 (r: Row) -> Lead {\n  email: "${r.name}@x"\n  name: upper(r.name)\n}\n'
+    flow = ('workflow w() {\n  step u = Lead.upsert(lead_of({name: "a"}))\n'
+            '  approval go {\n    ask "go?"\n    timeout 1h\n  } after u\n'
+            '  step v = Lead.upsert(VERSION({name: "b"})) after go\n  output v.name\n}\n')
+    v1 = write("up1.aos", row + LEAD + t1 + flow.replace("VERSION", "lead_of"))
+    rc, out, err = run(v1, "--data", data, "--run-id", "up-1")
+    check("upgrade: a v1 run waits for its approval (75)", rc == 75, show(rc, out, err))
+    other_body = write("up-bad.aos", row + LEAD + t1.replace("name: r.name", "name: lower(r.name)")
+                       + flow.replace("VERSION", "lead_of"))
+    rc, out, err = run("resume", "up-1", "--upgrade", other_body, "--data", data)
+    check("upgrade to a kept transform version with another body: 65, E181",
+          rc == 65 and "E181" in err and "lead_of" in err, show(rc, out, err))
+    other_shape = write("up-shape.aos", row + LEAD.replace("score: double", "score: int").replace("0.0", "0") + t1
+                        + flow.replace("VERSION", "lead_of"))
+    rc, out, err = run("resume", "up-1", "--upgrade", other_shape, "--data", data, "--force")
+    check("upgrade to another shape of a stored entity: 65, even with --force",
+          rc == 65 and "score" in err, show(rc, out, err))
+    rc, out, err = run("status", "up-1", "--data", data, "--json")
+    check("the refused upgrades left the run waiting", rc == 0 and (last_json(out) or {}).get("status") == "waiting",
+          show(rc, out, err))
+    v2 = write("up2.aos", row + LEAD + t2 + flow.replace("VERSION", "lead_of"))
+    rc, out, err = run("resume", "up-1", "--upgrade", v2, "--data", data)
+    check("upgrade to a file with a new transform version: accepted, still waiting", rc == 75, show(rc, out, err))
+    rc, out, err = run("approve", "up-1", "go", "--data", data, "--json")
+    check("the upgraded run uses v2", (last_json(out) or {}).get("output") == "B", show(rc, out, err))
+    changed_v2 = write("up3.aos", row + LEAD + t2.replace("upper(", "lower(") + flow.replace("VERSION", "lead_of"))
+    rc, out, err = run(changed_v2, "--data", data)
+    check("the upgrade kept v2's body: another body under v2 is refused (E181)",
+          rc == 65 and "E181" in err, show(rc, out, err))
+
+
 def history_of_merges():
     data = os.path.join(TMP, "merges")
     rc, out, err = run("history", "Subscriber", "ann@x", "--data", data)
@@ -217,6 +255,7 @@ try:
     merges()
     migrations()
     waiting_across_migration()
+    upgrade_keeps_schemas()
     history_of_merges()
 finally:
     if failed == 0:

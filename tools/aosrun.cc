@@ -641,11 +641,12 @@ int CmdResume(Context& c) {
   if (int rc = LoadWorkflow(c, s.file, s.source, s.workflow, &old_w)) return rc;
   if (int rc = LoadWorkflow(c, c.opt.upgrade, text, s.workflow, &new_w)) return rc;
   std::vector<std::string> blockers;
-  const aos::OpResult r = aos::UpgradeRun(log, *old_w.dag, *new_w.dag, c.opt.upgrade, text, c.opt.force, &blockers);
+  const aos::OpResult r =
+      aos::UpgradeRun(log, *new_w.program, *old_w.dag, *new_w.dag, c.opt.upgrade, text, c.opt.force, &blockers);
   if (!r.ok()) {
     if (r.status != aos::OpStatus::kConflict) {
       std::cerr << "aosrun: " << r.message << "\n";
-      return kExitUsage;
+      return r.status == aos::OpStatus::kInvalid ? kExitInvalid : kExitUsage;
     }
     std::cerr << "aosrun: run " << s.run_id << " cannot move to " << c.opt.upgrade << ":\n";
     for (const auto& b : blockers) std::cerr << "  " << b << "\n";
