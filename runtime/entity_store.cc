@@ -26,6 +26,14 @@ std::string HistoryKey(const std::string& type, const std::string& id, int64_t a
   return k;
 }
 
+int64_t NextAt(Store& store, const std::string& type, const std::string& id, int64_t now) {
+  const std::string prefix = HistoryPrefix(type, id);
+  const auto last = store.LastKey(Column::kEntities, prefix);
+  if (!last || last->size() < prefix.size() + 8) return now;
+  const int64_t at = static_cast<int64_t>(GetBigEndian64(std::string_view(*last).substr(prefix.size(), 8)));
+  return at >= now ? at + 1 : now;
+}
+
 std::optional<std::string> FieldEncoding(const Value& r, std::string_view field) {
   const Value* f = r.kind() == ValueKind::kMap ? r.Find(field) : nullptr;
   if (!f || f->is_null()) return std::nullopt;

@@ -71,6 +71,12 @@ struct Change {
   Value extra;        // a map of more fields for the history entry (into, from, before, after)
 };
 
+// The time of a new history entry of record `id`: `now`, or just after the
+// record's last entry when that is not earlier (a clock set back, or two
+// writes in one nanosecond): entries of a record are in the order they were
+// committed, which the writers' lock makes their order of writing.
+int64_t NextAt(Store& store, const std::string& type, const std::string& id, int64_t now);
+
 // Keeps a history entry of record `id` (kind, run, step, seq, transform and
 // `extra`'s fields), in `batch`; Write does it for every write, E.note for
 // a note.

@@ -60,10 +60,13 @@ void Join(ValueMap& into, const Value& from, bool wins) {
   }
 }
 
-// Writes to records that others may change at once (patches, identity
-// upserts) are read, changed and written under this lock, and the write is
-// flushed before it is released: none reads a record another has changed
-// but not yet written. One process writes a data directory (rocks_store.cc).
+// Every write of a record (upsert, patch, delete, note, merge) reads,
+// changes and writes it under this lock, and is flushed before the lock is
+// released: none reads a record another has changed but not yet written
+// (its index entries included), and each history entry is committed with a
+// position after every entry committed before it (entities::NextAt), so a
+// summary's `covers` never passes over a write that lands later. One
+// process writes a data directory (rocks_store.cc).
 std::mutex patch_mu;
 
 }  // namespace
@@ -101,8 +104,12 @@ void Runner::Impl::InlineEntity(const TypeDecl& et, CallOp op, const Args& a, in
   const std::string id = Follow(et.name, a.positional.empty() ? "" : a.positional[0].ToDisplayString());
   Value before = LoadRecord(et.name, id);
   if (op == CallOp::kEntityGet) return Complete(s, node, key, before);
-  if (!before.is_null()) WriteRecord(et, id, before, Value(), key, "deleted");
-  Complete(s, node, key, Value::Bool(!before.is_null()));
+  std::lock_guard<std::mutex> lock(patch_mu);
+  const std::string gone = Follow(et.name, a.positional.empty() ? "" : a.positional[0].ToDisplayString());
+  const Value stored = LoadRecord(et.name, gone);  // read again under the lock
+  if (!stored.is_null()) WriteRecord(et, gone, stored, Value(), key, "deleted");
+  Complete(s, node, key, Value::Bool(!stored.is_null()));
+  log.Flush(opt.durability == Durability::kStrict);
 }
 
 Value Runner::Impl::LoadRecord(const std::string& type, const std::string& id) {
@@ -113,18 +120,25 @@ std::string Runner::Impl::Follow(const std::string& type, const std::string& id)
   return entities::Follow(StoreOf(), type, id);
 }
 
-Change Runner::Impl::ChangeFor(const std::string& key, const char* kind) {
+Change Runner::Impl::ChangeFor(const std::string& type, const std::string& id, const std::string& key,
+                                const char* kind) {
   Change c;
-  c.at = clock.NowNanos();
+  c.at = entities::NextAt(StoreOf(), type, id, clock.NowNanos());
   c.kind = kind;
   c.run = st.run_id;
   c.step = key;
   return c;
 }
 
+bool Runner::Impl::BadKey(const TypeDecl& et, const std::string& key, const std::string& id) {
+  if (id.find('\0') == std::string::npos) return false;
+  FailStep(key, "expr.error", et.name + ": a key cannot hold the NUL character (\\u0000)");
+  return true;
+}
+
 void Runner::Impl::WriteRecord(const TypeDecl& et, const std::string& id, const Value& before, const Value& after,
                                const std::string& key, const char* kind, Value extra) {
-  Change c = ChangeFor(key, kind);
+  Change c = ChangeFor(et.name, id, key, kind);
   if (auto t = transforms_used.find(key); t != transforms_used.end()) c.transform = t->second->Tag();
   c.seq = log.Append(key, events::EntityChanged{et.name, id, before, after});
   c.extra = std::move(extra);
@@ -268,6 +282,7 @@ void Runner::Impl::InlineUpsert(const TypeDecl& et, const Args& a, int s, uint32
     return;
   }
   const Value* idv = NonNull(rec, key_field->name);
+  std::lock_guard<std::mutex> lock(patch_mu);
   if (!et.HasIdentity()) {
     // By the key alone: the record is replaced.
     if (!idv) {
@@ -277,12 +292,12 @@ void Runner::Impl::InlineUpsert(const TypeDecl& et, const Args& a, int s, uint32
     const Value after = WithDefaults(et, rec);
     const std::string id = idv->ToDisplayString();
     // Checked before anything is written: the step fails with nothing queued.
-    if (TooDeep(key, after) || !RefsExist(et, after, key)) return;
+    if (BadKey(et, key, id) || TooDeep(key, after) || !RefsExist(et, after, key)) return;
     WriteRecord(et, id, LoadRecord(et.name, id), after, key);
     Complete(s, node, key, after);
+    log.Flush(opt.durability == Durability::kStrict);
     return;
   }
-  std::lock_guard<std::mutex> lock(patch_mu);
   const std::string given = idv ? idv->ToDisplayString() : "";
   Value stored;
   const std::string id = idv ? entities::Follow(StoreOf(), et.name, given, &stored) : "";
@@ -305,7 +320,7 @@ void Runner::Impl::InlineUpsert(const TypeDecl& et, const Args& a, int s, uint32
       fields = Value::Map(std::move(m));
     }
     const Value after = WithDefaults(et, fields);
-    if (TooDeep(key, after) || !RefsExist(et, after, key)) return;
+    if (BadKey(et, key, at) || TooDeep(key, after) || !RefsExist(et, after, key)) return;
     WriteRecord(et, at, idv ? stored : Value(), after, key);  // a made key names no record (NewKey)
     Complete(s, node, key, after);
     log.Flush(opt.durability == Durability::kStrict);
@@ -352,7 +367,7 @@ void Runner::Impl::InlineUpsert(const TypeDecl& et, const Args& a, int s, uint32
     log.batch().Put(Column::kEntities, AliasKey(et.name, from), into);
     hold(gone);
     // The merged record's history ends here, pointing at the survivor.
-    Change c = ChangeFor(key, "merged");
+    Change c = ChangeFor(et.name, from, key, "merged");
     c.seq = log.Append(key, events::EntitiesMerged{et.name, into, from, gone});
     c.extra = M({{S("into"), S(into)}});
     entities::Write(StoreOf(), log.batch(), et, from, gone, Value(), c);
@@ -370,13 +385,15 @@ void Runner::Impl::InlineUpsert(const TypeDecl& et, const Args& a, int s, uint32
 }
 
 void Runner::Impl::InlineNote(const TypeDecl& et, const Args& a, int s, uint32_t node, const std::string& key) {
+  std::lock_guard<std::mutex> lock(patch_mu);
   const std::string id = Follow(et.name, a.positional.empty() ? "" : a.positional[0].ToDisplayString());
   if (LoadRecord(et.name, id).is_null()) return Complete(s, node, key, Value::Bool(false));
-  Change c = ChangeFor(key, "note");
+  Change c = ChangeFor(et.name, id, key, "note");
   c.seq = st.next_seq;  // the note's StepCompleted, which holds no change
   c.extra = M({{S("text"), S(a.positional.size() > 1 ? a.positional[1].ToDisplayString() : "")}});
   AddHistory(log.batch(), et.name, id, c);
   Complete(s, node, key, Value::Bool(true));
+  log.Flush(opt.durability == Durability::kStrict);
 }
 
 namespace {
@@ -590,7 +607,7 @@ void Runner::Impl::InlinePatch(const TypeDecl& et, const Args& a, int s, uint32_
     at->second = value;
   }
   Value after = Value::Map(std::move(fields));
-  if (TooDeep(key, after) || !RefsExist(et, after, key)) return;
+  if (BadKey(et, key, id) || TooDeep(key, after) || !RefsExist(et, after, key)) return;
   WriteRecord(et, id, before, after, key);
   Complete(s, node, key, after);
   log.Flush(opt.durability == Durability::kStrict);

@@ -76,6 +76,70 @@ TEST_CASE("patches of one record by two runs at once all count", "[runner]") {
   CHECK(v.Find("n")->as_int() == 100);
 }
 
+TEST_CASE("upserts of one record by two runs at once: its index holds its value only, its history every write in order",
+          "[runner]") {
+  MemoryStore store;
+  ManualClock clock(kStart);  // the clock stands still: every write has the same "now"
+  FakeCalls calls;
+  Loaded w = Load("l.aos",
+                  "entity Lead { key email: string  company: string\n  index company }\n"
+                  "workflow w(c: string, xs: list<int>) {\n"
+                  "  for x in xs max 4 {\n    step u = Lead.upsert({email: \"l\", company: c})\n  }\n"
+                  "  output size(u)\n}\n");
+  auto input = [](const char* c) {
+    Value in = Items(40);
+    ValueMap m = in.as_map();
+    m.emplace_back(S("c"), S(c));
+    return Value::Map(std::move(m));
+  };
+  RunOutcome a, b;
+  std::thread t([&] { a = Start(store, clock, calls, w, "run-a", input("a")); });
+  b = Start(store, clock, calls, w, "run-b", input("b"));
+  t.join();
+  REQUIRE(a.status == RunStatus::kCompleted);
+  REQUIRE(b.status == RunStatus::kCompleted);
+  // Each write read the record under the writers' lock: the index entry of
+  // the value it replaced is gone, whichever run wrote last.
+  Loaded f = Load("f.aos", "entity Lead { key email: string  company: string\n  index company }\n"
+                           "workflow f() {\n  step a = Lead.find(company: \"a\")\n"
+                           "  step b = Lead.find(company: \"b\")\n  output size(a) + size(b)\n}\n");
+  CHECK(Start(store, clock, calls, f, "run-f", Value::Map({})).output == Value::Int(1));
+  // History: 80 entries at 80 distinct times, in the order they were
+  // committed; the last is the write of the run whose value stands.
+  std::vector<int64_t> times;
+  std::string last_run;
+  const std::string prefix = entities::HistoryPrefix("Lead", "l");
+  store.Scan(Column::kEntities, prefix, prefix, [&](std::string_view k, std::string_view raw) {
+    times.push_back(static_cast<int64_t>(GetBigEndian64(k.substr(prefix.size(), 8))));
+    Value h;
+    REQUIRE(DecodeValue(raw, &h));
+    last_run = h.Find("run")->ToDisplayString();
+    return true;
+  });
+  CHECK(times.size() == 80);
+  CHECK(std::adjacent_find(times.begin(), times.end(), std::greater_equal<int64_t>()) == times.end());
+  const Value rec = entities::Load(store, "Lead", "l");
+  CHECK(last_run == "run-" + rec.Find("company")->ToDisplayString());
+}
+
+TEST_CASE("a key holding NUL is refused: the step fails and nothing is written", "[runner]") {
+  MemoryStore store;
+  ManualClock clock(kStart);
+  FakeCalls calls;
+  for (const char* call : {R"(Lead.upsert({email: "a\u0000b", name: "A"}))", R"(Lead.patch("a\u0000b", {name: "B"}))"}) {
+    Loaded w = Load("n.aos", std::string("entity Lead { key email: string  name: string? }\n"
+                                         "workflow n() {\n  step u = ") + call + "\n  output 1 after u\n}\n");
+    Driven d = Drive(store, clock, calls, w, Value::Map({}), 0);
+    INFO(call);
+    REQUIRE(d.outcome.status == RunStatus::kFailed);
+    CHECK(d.outcome.error.Find("message")->ToDisplayString().find("NUL") != std::string::npos);
+  }
+  const std::string prefix = entities::RecordPrefix("Lead");
+  int records = 0;
+  store.Scan(Column::kEntities, prefix, prefix, [&](std::string_view, std::string_view) { return ++records, true; });
+  CHECK(records == 0);
+}
+
 TEST_CASE("a patch that cannot apply fails its step and writes nothing", "[runner]") {
   MemoryStore store;
   ManualClock clock(kStart);

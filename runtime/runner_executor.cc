@@ -96,13 +96,17 @@ void Runner::Impl::Finish(Done& d) {
   const Stmt& stmt = StmtOf(node);
   const int64_t ms = (clock.NowNanos() - d.job.started) / 1'000'000;
   CheckTypedAnswer(node, d.result);
+  auto too_deep = [&] {
+    if (d.result.ok && DeeperThan(d.result.value, kMaxValueDepth)) {
+      d.result.ok = false;
+      d.result.error_kind = "expr.error";
+      d.result.message = TooDeepMessage(key);
+    }
+  };
+  too_deep();  // the answer, before kb.add or E.summary keeps anything of it
   FinishKb(d.job, d.result);
   FinishSummary(d.job.req, d.result);
-  if (d.result.ok && DeeperThan(d.result.value, kMaxValueDepth)) {
-    d.result.ok = false;
-    d.result.error_kind = "expr.error";
-    d.result.message = TooDeepMessage(key);
-  }
+  too_deep();  // what kb.search made of it
   if (d.result.ok) {
     if (stmt.kind == StmtKind::kEffect) {
       const Instance& in = st.At(key);

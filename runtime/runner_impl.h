@@ -396,11 +396,15 @@ struct Runner::Impl {
   // A model request that summarizes `texts`, after `previous` when given.
   static Value SummaryArgs(const Value& model, const Value& max_tokens, const std::string& previous,
                            const std::vector<std::string>& texts);
+  // A history entry's run, step, kind and time (entities::NextAt) for a
+  // change of record `id` by instance `key`.
+  entities::Change ChangeFor(const std::string& type, const std::string& id, const std::string& key, const char* kind);
+  // A key a record cannot have (it holds NUL, which separates the parts of
+  // the store's keys): fails the step.
+  bool BadKey(const TypeDecl& et, const std::string& key, const std::string& id);
   // Writes record `id` (null `after`: deletes it) in the batch with its
   // index entries, provenance and history (runtime/entity_store.h), and
   // appends EntityChanged. `kind` and `extra`: the history entry's.
-  // A history entry's run, step, kind and time for a change by instance `key`.
-  entities::Change ChangeFor(const std::string& key, const char* kind);
   void WriteRecord(const TypeDecl& et, const std::string& id, const Value& before, const Value& after,
                    const std::string& key, const char* kind = "changed", Value extra = Value());
   // The stored record of entity `type` with key `id`; null when absent.
