@@ -10,9 +10,9 @@ namespace aos {
 
 namespace {
 
-// One dot product per row, summed in double (exact enough that ranking does
-// not depend on summation order). Memory-bound: 100,000 x 768 takes about
-// 10 ms on one core; AVX2 where the machine has it.
+// One dot product per row, summed in double: the AVX2 and plain builds add
+// in other orders, which moves a score in its last bits only. Memory-bound:
+// 100,000 x 768 takes about 10 ms on one core; AVX2 where the machine has it.
 __attribute__((target_clones("avx2", "default"))) void Dots(const float* rows, size_t n, size_t dim,
                                                              const double* q, double* out) {
   for (size_t r = 0; r < n; ++r) {
@@ -75,8 +75,9 @@ void KbIndex::Load(Store& store, const std::string& collection, Collection& c) {
   });
 }
 
-void KbIndex::Refresh(Store& store, const std::string& collection, Collection& c) {
-  for (const std::string& id : c.stale) {
+void KbIndex::Refresh(Store& store, const std::string& collection, Collection& c,
+                      const std::set<std::string>& stale) {
+  for (const std::string& id : stale) {
     Value e;
     auto raw = store.Get(Column::kKb, KbKey(collection, id));
     if (raw && DecodeValue(*raw, &e)) {
@@ -85,18 +86,18 @@ void KbIndex::Refresh(Store& store, const std::string& collection, Collection& c
       Remove(c, id);
     }
   }
-  c.stale.clear();
 }
 
 void KbIndex::Applied(const WriteBatch& batch) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (collections_.empty()) return;
+  if (std::none_of(batch.ops.begin(), batch.ops.end(), [](const auto& op) { return op.column == Column::kKb; })) {
+    return;
+  }
+  std::lock_guard<std::mutex> lock(stale_mu_);
   for (const auto& op : batch.ops) {
-    if (op.column != Column::kKb) continue;
-    const size_t nul = op.key.find('\0');
+    const size_t nul = op.column == Column::kKb ? op.key.find('\0') : std::string::npos;
     if (nul == std::string::npos) continue;
-    auto it = collections_.find(op.key.substr(0, nul));
-    if (it != collections_.end()) it->second.stale.insert(op.key.substr(nul + 1));
+    auto it = stale_.find(op.key.substr(0, nul));
+    if (it != stale_.end()) it->second.insert(op.key.substr(nul + 1));
   }
 }
 
@@ -106,41 +107,63 @@ long KbIndex::Loaded(const std::string& collection) {
   return it == collections_.end() ? -1 : static_cast<long>(it->second.where.size());
 }
 
-void KbIndex::Rank(Store& store, const std::string& collection, const std::vector<float>& query,
+void KbIndex::Rank(Store& store, const std::string& collection, const std::vector<double>& query,
                    const std::function<bool(const std::string&, double)>& visit) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto [it, fresh] = collections_.try_emplace(collection);
-  Collection& c = it->second;
-  if (fresh) {
-    Load(store, collection, c);
-  } else {
-    Refresh(store, collection, c);
-  }
-  // Scores: the query's dimension by the matrix; every other entry 0.
-  std::vector<std::pair<double, const std::string*>> hits;  // score, id
-  hits.reserve(c.where.size());
-  const double q_inv = InverseNorm(query.data(), query.size());
-  for (const auto& [dim, m] : c.by_dim) {
-    const size_t n = m.ids.size();
-    if (dim == query.size() && q_inv > 0 && dim > 0) {
-      std::vector<double> q(query.begin(), query.end()), dots(n);
-      Dots(m.rows.data(), n, dim, q.data(), dots.data());
-      for (size_t r = 0; r < n; ++r) {
-        const double score = dots[r] * m.inv_norm[r] * q_inv;
-        hits.emplace_back(std::isnan(score) ? 0.0 : score, &m.ids[r]);  // a NaN would break the order
+  std::vector<std::pair<double, std::string>> hits;  // score, id
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = collections_.find(collection);
+    if (it == collections_.end()) {
+      {
+        // From here on writes to the collection are marked: one that lands
+        // while it loads is read again below.
+        std::lock_guard<std::mutex> marks(stale_mu_);
+        stale_[collection];
       }
-    } else {
-      for (size_t r = 0; r < n; ++r) hits.emplace_back(0.0, &m.ids[r]);
+      Collection c;
+      try {
+        Load(store, collection, c);
+      } catch (...) {
+        std::lock_guard<std::mutex> marks(stale_mu_);
+        stale_.erase(collection);
+        throw;
+      }
+      it = collections_.emplace(collection, std::move(c)).first;
+    }
+    std::set<std::string> stale;
+    {
+      std::lock_guard<std::mutex> marks(stale_mu_);
+      stale.swap(stale_[collection]);
+    }
+    Refresh(store, collection, it->second, stale);
+    // Scores: the query's dimension by the matrix; every other entry 0.
+    const Collection& c = it->second;
+    hits.reserve(c.where.size());
+    double q_sq = 0;
+    for (double x : query) q_sq += x * x;
+    const double q_inv = q_sq > 0 ? 1 / std::sqrt(q_sq) : 0;
+    for (const auto& [dim, m] : c.by_dim) {
+      const size_t n = m.ids.size();
+      if (dim == query.size() && q_inv > 0 && dim > 0) {
+        std::vector<double> dots(n);
+        Dots(m.rows.data(), n, dim, query.data(), dots.data());
+        for (size_t r = 0; r < n; ++r) {
+          const double score = dots[r] * m.inv_norm[r] * q_inv;
+          hits.emplace_back(std::isnan(score) ? 0.0 : score, m.ids[r]);  // a NaN would break the order
+        }
+      } else {
+        for (size_t r = 0; r < n; ++r) hits.emplace_back(0.0, m.ids[r]);
+      }
     }
   }
   // Best first, lazily: a heap, popped until the visitor has enough.
-  using Hit = std::pair<double, const std::string*>;
-  auto worse = [](const Hit& a, const Hit& b) { return a.first != b.first ? a.first < b.first : *a.second > *b.second; };
+  using Hit = std::pair<double, std::string>;
+  auto worse = [](const Hit& a, const Hit& b) { return a.first != b.first ? a.first < b.first : a.second > b.second; };
   std::make_heap(hits.begin(), hits.end(), worse);
   for (auto end = hits.end(); end != hits.begin(); --end) {
     std::pop_heap(hits.begin(), end, worse);
-    const auto& best = *(end - 1);
-    if (!visit(*best.second, best.first)) break;
+    const Hit& best = *(end - 1);
+    if (!visit(best.second, best.first)) break;
   }
 }
 

@@ -32,8 +32,9 @@ class KbIndex : public StoreView {
 
   // Visits the entries of `collection` best first by cosine similarity to
   // `query` (entries of another dimension, or a zero vector, score 0), until
-  // `visit` returns false. `visit` may read the store.
-  void Rank(Store& store, const std::string& collection, const std::vector<float>& query,
+  // `visit` returns false. `visit` runs with no lock of the index held: it
+  // may read and write the store.
+  void Rank(Store& store, const std::string& collection, const std::vector<double>& query,
             const std::function<bool(const std::string& id, double score)>& visit);
 
   void Applied(const WriteBatch& batch) override;
@@ -52,15 +53,18 @@ class KbIndex : public StoreView {
   struct Collection {
     std::map<size_t, Matrix> by_dim;
     std::unordered_map<std::string, std::pair<size_t, size_t>> where;  // id -> (dim, row)
-    std::set<std::string> stale;                                        // ids written since
   };
-  void Load(Store& store, const std::string& collection, Collection& c);
-  void Refresh(Store& store, const std::string& collection, Collection& c);
+  static void Load(Store& store, const std::string& collection, Collection& c);
+  static void Refresh(Store& store, const std::string& collection, Collection& c, const std::set<std::string>& stale);
   static void Put(Collection& c, const std::string& id, const std::vector<float>& v);
   static void Remove(Collection& c, const std::string& id);
 
-  std::mutex mu_;
+  std::mutex mu_;  // the collections; held while one is loaded or scored
   std::unordered_map<std::string, Collection> collections_;
+  // Ids written since each loaded collection last read them: Applied only
+  // takes this small lock, so writers never wait for a search.
+  std::mutex stale_mu_;
+  std::unordered_map<std::string, std::set<std::string>> stale_;
 };
 
 }  // namespace aos

@@ -36,7 +36,7 @@ void Delete(Store& s, const std::string& collection, const std::string& id) {
 std::vector<std::pair<std::string, double>> Ranked(Store& s, const std::string& collection,
                                                    const std::vector<float>& q, size_t k) {
   std::vector<std::pair<std::string, double>> out;
-  KbIndex::Of(s)->Rank(s, collection, q, [&](const std::string& id, double score) {
+  KbIndex::Of(s)->Rank(s, collection, std::vector<double>(q.begin(), q.end()), [&](const std::string& id, double score) {
     out.emplace_back(id, score);
     return out.size() < k;
   });
@@ -133,6 +133,13 @@ TEST_CASE("kb index: other dimensions and zero vectors score 0, ties go by id, l
   CHECK(r[0].first == "w");
   CHECK(r[0].second == Approx(1));
   CHECK(Ranked(s, "none", {1, 0, 0}, 5).empty());
+  // An entry replaced by a vector of another dimension moves to that one.
+  Add(s, "c", "a", {0, 2});
+  r = Ranked(s, "c", {0, 1}, 1);
+  CHECK(r[0] == std::make_pair(std::string("a"), 1.0));
+  r = Ranked(s, "c", {2, 1, 0}, 2);
+  CHECK(r[0].first == "b");
+  CHECK(r[1].first == "l");
 }
 
 TEST_CASE("kb index: stays loaded across writes, and a crashed store's index starts again") {

@@ -24,11 +24,11 @@ inline Value KvRecord(const Value& v, int64_t expires) {
 inline std::string KbKey(const std::string& collection, const std::string& id) {
   return collection + std::string(1, '\0') + id;
 }
-inline float VectorNumber(const Value& x) {
+inline double VectorNumber(const Value& x) {
   switch (x.kind()) {
-    case ValueKind::kDouble: return static_cast<float>(x.as_double());
-    case ValueKind::kInt: return static_cast<float>(x.as_int());
-    case ValueKind::kUint: return static_cast<float>(x.as_uint());
+    case ValueKind::kDouble: return x.as_double();
+    case ValueKind::kInt: return static_cast<double>(x.as_int());
+    case ValueKind::kUint: return static_cast<double>(x.as_uint());
     default: return 0;
   }
 }
@@ -37,7 +37,7 @@ inline Value PackedVector(const Value& numbers) {
   if (numbers.kind() == ValueKind::kList) {
     bytes.resize(numbers.as_list().size() * sizeof(float));
     for (size_t i = 0; i < numbers.as_list().size(); ++i) {
-      const float f = VectorNumber(numbers.as_list()[i]);
+      const float f = static_cast<float>(VectorNumber(numbers.as_list()[i]));
       std::memcpy(&bytes[i * sizeof(float)], &f, sizeof(float));
     }
   }
@@ -50,7 +50,7 @@ inline std::vector<float> UnpackVector(const Value* v) {
     out.resize(v->as_bytes().size() / sizeof(float));
     if (!out.empty()) std::memcpy(out.data(), v->as_bytes().data(), out.size() * sizeof(float));
   } else if (v && v->kind() == ValueKind::kList) {
-    for (const Value& x : v->as_list()) out.push_back(VectorNumber(x));
+    for (const Value& x : v->as_list()) out.push_back(static_cast<float>(VectorNumber(x)));
   }
   return out;
 }

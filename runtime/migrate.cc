@@ -122,7 +122,7 @@ MigrateOutcome Migrate(Store& store, Clock& clock, const Program& program, const
         break;
       }
       entities::Change c;
-      c.at = clock.NowNanos();
+      c.at = entities::NextAt(store, m.entity, id, clock.NowNanos());
       c.kind = "migrated";
       c.run = run;
       c.seq = static_cast<uint64_t>(++done);

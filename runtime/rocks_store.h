@@ -21,11 +21,6 @@
 
 namespace aos {
 
-class StoreBusy : public StoreError {
- public:
-  using StoreError::StoreError;
-};
-
 // The data directory's format marker, in Column::kMeta under "format".
 inline constexpr const char* kDataDirFormat = "aos-data-dir 1";
 

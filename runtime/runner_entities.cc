@@ -101,15 +101,14 @@ void Runner::Impl::InlineEntity(const TypeDecl& et, CallOp op, const Args& a, in
     default: break;
   }
   // get and delete: by the key, or the key it was merged into.
-  const std::string id = Follow(et.name, a.positional.empty() ? "" : a.positional[0].ToDisplayString());
-  Value before = LoadRecord(et.name, id);
-  if (op == CallOp::kEntityGet) return Complete(s, node, key, before);
+  const std::string given = a.positional.empty() ? "" : a.positional[0].ToDisplayString();
+  if (op == CallOp::kEntityGet) return Complete(s, node, key, LoadRecord(et.name, Follow(et.name, given)));
   std::lock_guard<std::mutex> lock(patch_mu);
-  const std::string gone = Follow(et.name, a.positional.empty() ? "" : a.positional[0].ToDisplayString());
-  const Value stored = LoadRecord(et.name, gone);  // read again under the lock
-  if (!stored.is_null()) WriteRecord(et, gone, stored, Value(), key, "deleted");
-  Complete(s, node, key, Value::Bool(!stored.is_null()));
-  log.Flush(opt.durability == Durability::kStrict);
+  const std::string id = Follow(et.name, given);
+  const Value before = LoadRecord(et.name, id);
+  if (!before.is_null()) WriteRecord(et, id, before, Value(), key, "deleted");
+  Complete(s, node, key, Value::Bool(!before.is_null()));
+  if (!before.is_null()) log.Flush(opt.durability == Durability::kStrict);
 }
 
 Value Runner::Impl::LoadRecord(const std::string& type, const std::string& id) {

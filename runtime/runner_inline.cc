@@ -38,7 +38,10 @@ void Runner::Impl::FinishKb(const Job& job, CallResult& r) {
   // its text and meta, and where: is evaluated on it, until k pass.
   ValueList out;
   std::string error;
-  const std::vector<float> query = UnpackVector(&r.value);
+  std::vector<double> query;  // as the embedding came, in double
+  if (r.value.kind() == ValueKind::kList) {
+    for (const Value& x : r.value.as_list()) query.push_back(VectorNumber(x));
+  }
   KbIndex::Of(StoreOf())->Rank(StoreOf(), collection, query, [&](const std::string& id, double score) {
     Value e;
     auto raw = StoreOf().Get(Column::kKb, KbKey(collection, id));
@@ -215,6 +218,12 @@ bool Runner::Impl::BuildRequest(const CallTarget& k, const Args& a, int s, const
         return false;
       }
       const bool add = k.spec->op == CallOp::kKbAdd;
+      if (pos(0).ToDisplayString().find('\0') != std::string::npos ||
+          (add && pos(1).ToDisplayString().find('\0') != std::string::npos)) {
+        *error_kind = "expr.error";
+        *error = req->callee + ": a collection or id cannot hold the NUL character (\\u0000)";
+        return false;
+      }
       ValueMap m = {{S("model"), S(opt.config->kb_model)},
                     {S("text"), S(pos(add ? 2 : 1).ToDisplayString())},
                     {S("kb"), S(add ? "add" : "search")},
@@ -274,8 +283,12 @@ bool Runner::Impl::InlineCall(const CallTarget& k, const Args& a, int s, uint32_
   }
   if (k.spec->op == CallOp::kKbDelete) {
     // The entry FinishKb stored.
-    const std::string ekey = KbKey(a.positional.size() > 0 ? a.positional[0].ToDisplayString() : "",
-                                   a.positional.size() > 1 ? a.positional[1].ToDisplayString() : "");
+    const std::string collection = a.positional.size() > 0 ? a.positional[0].ToDisplayString() : "";
+    if (collection.find('\0') != std::string::npos) {
+      FailStep(key, "expr.error", "kb.delete: a collection cannot hold the NUL character (\\u0000)");
+      return true;
+    }
+    const std::string ekey = KbKey(collection, a.positional.size() > 1 ? a.positional[1].ToDisplayString() : "");
     const bool had = StoreOf().Get(Column::kKb, ekey).has_value();
     if (had) log.batch().Delete(Column::kKb, ekey);
     Complete(s, node, key, Value::Bool(had));

@@ -42,6 +42,11 @@ class StoreError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
+// The store is held by another process (a data directory's lock).
+class StoreBusy : public StoreError {
+ public:
+  using StoreError::StoreError;
+};
 
 struct WriteBatch {
   struct Op {
@@ -105,9 +110,10 @@ class Store {
     return {};
   }
   // Whether every write to the store goes through this object (a data
-  // directory leased by this process). Only then can a view trust that
-  // Applied told it of every change.
-  virtual bool SoleWriter() const { return true; }
+  // directory leased by this process) and the implementation calls
+  // TellViews. Only then can a view trust that Applied told it of every
+  // change; otherwise View gives none.
+  virtual bool SoleWriter() const { return false; }
 
   // The view named `name`, made by `make` on first use; nullptr when the
   // store is not its sole writer.
@@ -134,6 +140,7 @@ class MemoryStore : public Store {
   void Scan(Column c, std::string_view prefix, std::string_view start,
             const std::function<bool(std::string_view, std::string_view)>& visit) override;
   std::optional<std::string> LastKey(Column c, std::string_view prefix) override;
+  bool SoleWriter() const override { return true; }
 
   // The batch that holds the k-th event append (1-based, counted from now)
   // is applied, then Write throws SimulatedCrash. 0: never.
