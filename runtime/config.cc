@@ -1,6 +1,7 @@
 #include "runtime/config.h"
 
 #include "lang/value.h"
+#include "runtime/pg_store.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -59,13 +60,17 @@ Config Parse(const YAML::Node& root, const std::string& path) {
   Config c;
   c.path = path;
   if (root.IsNull()) return c;
-  OnlyKeys(root, "", {"data_dir", "models", "smtp", "concurrency", "log", "secrets_file", "kb", "serve", "workflows",
-                      "budgets"});
+  OnlyKeys(root, "", {"data_dir", "store", "models", "smtp", "concurrency", "log", "secrets_file", "kb", "serve",
+                      "workflows", "budgets"});
   if (auto n = root["workflows"]) {
     if (!n.IsSequence()) Fail(n, "'workflows' must be a list of workflow files or directories");
     for (const auto& item : n) c.workflows.push_back(String(item, "workflows"));
   }
   if (auto n = root["data_dir"]) c.data_dir = String(n, "data_dir");
+  if (auto n = root["store"]) {
+    c.store = String(n, "store");
+    if (!IsPgUrl(c.store)) Fail(n, "'store' must be a postgresql:// URL (a data directory is data_dir)");
+  }
   if (auto n = root["secrets_file"]) {
     c.secrets_file = String(n, "secrets_file");
     c.secrets_file_line = LineOf(n);

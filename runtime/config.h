@@ -33,6 +33,8 @@ struct Config {
   // Relative to the config file's directory (LoadConfig resolves it), so a
   // config names one data directory whatever the working directory.
   std::string data_dir = ".aos";
+  // store: a postgresql:// URL: the PostgreSQL store (docs/cluster.md); "" the data directory's.
+  std::string store;
   std::map<std::string, ModelConfig> models;
   std::optional<SmtpConfig> smtp;
   int concurrency = 8;

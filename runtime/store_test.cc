@@ -11,6 +11,7 @@
 
 #include "runtime/rocks_store.h"
 #include "runtime/store.h"
+#include "runtime/store_conformance.h"
 
 namespace aos {
 namespace {
@@ -21,29 +22,6 @@ fs::path TempDir(const std::string& name) {
   fs::path p = fs::temp_directory_path() / ("aos-store-test-" + std::to_string(getpid()) + "-" + name);
   fs::remove_all(p);
   return p;
-}
-
-void Exercise(Store& s) {
-  WriteBatch b;
-  for (uint64_t seq : {0, 1, 2, 255, 256}) b.Put(Column::kEvents, EventKey("ab", seq), "ab" + std::to_string(seq));
-  b.Put(Column::kEvents, EventKey("abc", 0), "abc0");
-  b.Put(Column::kRuns, "ab", "index");
-  s.Write(b, true);
-  std::vector<std::string> seen;
-  s.Scan(Column::kEvents, EventPrefix("ab"), EventPrefix("ab"), [&](std::string_view, std::string_view v) {
-    seen.emplace_back(v);
-    return true;
-  });
-  CHECK(seen == std::vector<std::string>{"ab0", "ab1", "ab2", "ab255", "ab256"});
-  CHECK(*s.LastKey(Column::kEvents, EventPrefix("ab")) == EventKey("ab", 256));
-  CHECK(*s.LastKey(Column::kEvents, EventPrefix("abc")) == EventKey("abc", 0));
-  CHECK_FALSE(s.LastKey(Column::kEvents, EventPrefix("zz")));
-  CHECK(*s.Get(Column::kRuns, "ab") == "index");
-  CHECK_FALSE(s.Get(Column::kIdempotency, "ab"));
-  WriteBatch d;
-  d.Delete(Column::kRuns, "ab");
-  s.Write(d, false);
-  CHECK_FALSE(s.Get(Column::kRuns, "ab"));
 }
 
 TEST_CASE("MemoryStore: ordered scans, prefixes, deletes", "[store]") {

@@ -12,6 +12,7 @@ PACKAGES=(
   libspdlog-dev catch2 nlohmann-json3-dev libcli11-dev libcpp-httplib-dev libjemalloc-dev libre2-dev
   clang libclang-rt-14-dev python3-aiosmtpd strace
   chromium chromium-driver python3-selenium libhowardhinnant-date-dev tzdata python3-croniter libssl-dev
+  libpq-dev postgresql
 )
 
 missing=()

@@ -35,7 +35,8 @@
 #include "runtime/config.h"
 #include "runtime/entity_schemas.h"
 #include "runtime/offline.h"
-#include "runtime/rocks_store.h"
+#include "runtime/open_store.h"
+#include "runtime/pg_store.h"
 #include "runtime/run_log.h"
 #include "runtime/runner.h"
 #include "tools/cli_parse.h"
@@ -246,13 +247,13 @@ void PrintDiagnostics(const aos::Diagnostics& diags, bool json) {
   for (const auto& d : diags.all()) std::cerr << aos::RenderText(d);
 }
 
-// --against DATA (a data directory): whether FILE agrees with what the
-// data directory keeps, the schemas of its entities and the bodies of its
-// transform versions (E181), as a run start would check.
+// --against DATA (a data directory, or a postgresql:// store): whether
+// FILE agrees with what the store keeps, the schemas of its entities and the
+// bodies of its transform versions (E181), as a run start would check.
 int CheckAgainstData(const Options& o, const aos::Program& program) {
-  std::unique_ptr<aos::RocksStore> store;
+  std::unique_ptr<aos::Store> store;
   try {
-    store = aos::RocksStore::OpenReadOnly(o.against);
+    store = aos::OpenStoreToRead(o.against);
   } catch (const aos::StoreError& e) {
     std::cerr << "aoscheck: " << e.what() << "\n";
     return kExitIo;
@@ -263,7 +264,7 @@ int CheckAgainstData(const Options& o, const aos::Program& program) {
   const std::string schemas = aos::SchemaConflicts(*store, program);
   if (!schemas.empty()) std::cerr << "aoscheck: " << schemas << "\n";
   if (diags.has_errors() || !schemas.empty()) return kExitInvalid;
-  if (!o.json) std::cout << o.positional[0] << " agrees with " << o.against << "\n";
+  if (!o.json) std::cout << o.positional[0] << " agrees with " << aos::RedactedUrl(o.against) << "\n";
   return kExitOk;
 }
 
@@ -276,15 +277,19 @@ int CheckAgainst(const Options& o, aos::Diagnostics& all,
     if (programs.size() != 1 && !all.has_errors()) return Usage("--against takes one FILE");
     return std::max(status, kExitInvalid);
   }
-  if (std::filesystem::is_directory(o.against)) return CheckAgainstData(o, *programs.front());
-  std::string dir = o.data;
-  if (dir.empty()) {
-    const char* env = std::getenv("AOS_DATA");
-    dir = env && *env ? env : ".aos";
+  if (aos::IsPgUrl(o.against) || std::filesystem::is_directory(o.against)) {
+    return CheckAgainstData(o, *programs.front());
   }
-  std::unique_ptr<aos::RocksStore> store;
+  // The run's store: --data DIR|URL, $AOS_STORE, $AOS_DATA, or .aos.
+  std::string dir = o.data;
+  for (const char* name : {"AOS_STORE", "AOS_DATA"}) {
+    const char* env = std::getenv(name);
+    if (dir.empty() && env && *env) dir = env;
+  }
+  if (dir.empty()) dir = ".aos";
+  std::unique_ptr<aos::Store> store;
   try {
-    store = aos::RocksStore::Open(dir, false);
+    store = aos::OpenStore(dir, false);
   } catch (const aos::StoreBusy& e) {
     std::cerr << "aoscheck: " << e.what() << "\n";
     return 73;

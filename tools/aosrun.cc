@@ -33,7 +33,7 @@
 #include "runtime/entity_schemas.h"
 #include "runtime/config.h"
 #include "runtime/operations.h"
-#include "runtime/rocks_store.h"
+#include "runtime/pg_store.h"
 #include "runtime/run_log.h"
 #include "runtime/runner.h"
 #include "runtime/schema.h"
@@ -80,6 +80,12 @@ int LoadSettings(Context& c) {
   }
   c.data_dir = !c.opt.data.empty() ? c.opt.data : c.config.data_dir;
   if (const char* e = std::getenv("AOS_DATA"); e && c.opt.data.empty() && *e) c.data_dir = e;
+  c.store_url = !c.opt.store.empty() ? c.opt.store : c.config.store;
+  if (const char* e = std::getenv("AOS_STORE"); e && c.opt.store.empty() && *e) c.store_url = e;
+  if (!c.store_url.empty() && !aos::IsPgUrl(c.store_url)) {
+    return Usage("--store takes a postgresql:// URL, not '" + aos::RedactedUrl(c.store_url) +
+                 "' (a data directory is --data-dir DIR)");
+  }
   int64_t offset = 0;
   if (const char* off = std::getenv("AOS_CLOCK_OFFSET"); off && *off) {
     auto d = aos::ParseDurationText(off);
@@ -131,13 +137,27 @@ bool ReadsOnly(const std::string& command) {
 }
 
 int OpenStore(Context& c, bool create) {
+  if (!c.store_url.empty()) {
+    try {
+      c.store = aos::OpenStore(c.store_url, create);
+    } catch (const aos::StoreError& e) {
+      std::cerr << "aosrun: " << e.what() << "\n";
+      return kExitIo;
+    }
+    // The data directory keeps this machine's files: the process log, and
+    // serve's address and token.
+    std::error_code ec;
+    std::filesystem::create_directories(c.data_dir, ec);
+    SetupLog(c);
+    return kExitOk;
+  }
   try {
-    c.store = aos::RocksStore::Open(c.data_dir, create);
+    c.store = aos::OpenStore(c.data_dir, create);
     SetupLog(c);
   } catch (const aos::StoreBusy& e) {
     if (ReadsOnly(c.opt.command)) {
       try {
-        c.store = aos::RocksStore::OpenReadOnly(c.data_dir);
+        c.store = aos::OpenStoreToRead(c.data_dir);
         if (c.opt.verbose) std::cerr << "aosrun: another process holds " << c.data_dir << ": reading a view of it\n";
         return kExitOk;  // no process log: the holder writes it
       } catch (const aos::StoreError& e2) {
@@ -184,6 +204,7 @@ std::string Where(const Context& c) {
     return v.find_first_of(" '\"$\\") == std::string::npos ? v : "'" + v + "'";
   };
   if (!c.opt.data.empty()) out += " --data-dir " + quote(c.opt.data);
+  if (!c.opt.store.empty()) out += " --store " + quote(aos::RedactedUrl(c.opt.store));
   if (!c.opt.config.empty()) out += " --config " + quote(c.opt.config);
   return out;
 }
@@ -365,7 +386,7 @@ int RunBatch(Context& c, Loaded& w, const std::string& path, const std::string& 
   constexpr size_t kGroup = 256;
   std::vector<std::string> pending_lines;
   auto commit = [&] {
-    c.store->SyncWal();
+    c.store->Sync();
     for (const auto& l : pending_lines) WriteLine(l);
     pending_lines.clear();
     last_sync = std::chrono::steady_clock::now();
@@ -441,7 +462,7 @@ int CmdStart(Context& c) {
   // While serve holds the data directory, the start goes through its API.
   const bool via_serve = aosrun::FindServe(c.data_dir, c.config).has_value();
   if (!via_serve && !c.opt.run_id.empty() && c.opt.batch.empty() && aos::ValidRunId(c.opt.run_id) &&
-      access((c.data_dir + "/CURRENT").c_str(), F_OK) == 0) {
+      c.store_url.empty() && aos::DataDirExists(c.data_dir)) {
     opening = std::async(std::launch::async, [&c, &preloaded, &preload_error] {
       if (int rc = OpenStore(c, false)) return rc;
       if (!c.store->Get(aos::Column::kRuns, c.opt.run_id)) return kExitOk;
@@ -858,6 +879,7 @@ int Main(int argc, char** argv) {
     if (cmd == "migrate") return CmdMigrate(c);
     if (cmd == "history") return CmdHistory(c);
     if (cmd == "verify") return CmdVerify(c);
+    if (cmd == "migrate-store") return CmdMigrateStore(c);
     if (cmd == "cost") return CmdCost(c);
     if (cmd == "trace") return CmdTrace(c);
   } catch (const aos::StoreError& e) {

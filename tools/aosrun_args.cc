@@ -42,7 +42,9 @@ const char kUsage[] =
     "Common options: --data-dir DIR (or --data DIR; default: $AOS_DATA, the\n"
     "  config's data_dir, or .aos), --config aos.yaml (default: ./aos.yaml if\n"
     "  present), --json, -h/--help, -v (the process log, also kept in\n"
-    "  DATA/aosrun.log, on stderr too). `--` ends the options.\n"
+    "  DATA/aosrun.log, on stderr too), --store postgresql://USER@HOST/DB (the\n"
+    "  PostgreSQL store instead of the data directory's; also $AOS_STORE or the\n"
+    "  config's store:). `--` ends the options.\n"
     "Exit status: 0 completed, 1 failed, 64 usage, 65 invalid workflow, 66 no such\n"
     "run, 73 data directory in use, 74 storage error, 75 waiting.\n";
 
@@ -162,12 +164,16 @@ const std::map<std::string, std::string> kHelp = {
     {"verify",
      "aosrun verify - check every record of the data directory (events decode,\n"
      "checksums match, sequences have no gaps, every run starts with RunStarted)\n"},
+    {"migrate-store",
+     "aosrun migrate-store --store postgresql://USER@HOST:PORT/DB - make the AOS\n"
+     "tables of a PostgreSQL store, or bring them to this aosrun's schema version\n"
+     "(a run's start makes them too). Prints the version; refuses a newer one.\n"},
 };
 
 
 const std::vector<std::string> kCommands = {"resume", "approve", "reject", "signal", "status", "runs",
                                             "inbox",  "log",     "state",  "schema", "migrate", "history", "cancel", "verify", "cost",
-                                            "trace",  "retry",   "serve",  "reload", "help"};
+                                            "trace",  "retry",   "serve",  "reload", "migrate-store", "help"};
 
 bool IsCommand(const std::string& w) {
   return std::find(kCommands.begin(), kCommands.end(), w) != kCommands.end();
@@ -245,6 +251,7 @@ bool ParseArgs(int argc, char** argv, Options* o, std::string* problem) {
   // a shorter spelling).
   app.add_option("--data-dir,--data", o->data)->expected(1);
   app.add_option("--config", o->config)->expected(1);
+  app.add_option("--store", o->store)->expected(1);
   AddOptions(app, o->command, o);
   std::vector<std::string> after;
   SplitPositionals(&args, &after);

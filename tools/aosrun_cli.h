@@ -14,7 +14,7 @@
 #include "lang/checker.h"
 #include "runtime/config.h"
 #include "runtime/operations.h"
-#include "runtime/rocks_store.h"
+#include "runtime/open_store.h"
 #include "runtime/run_log.h"
 #include "runtime/runner.h"
 #include "stdlib/std_calls.h"
@@ -38,8 +38,9 @@ struct Context {
   Options opt;
   aos::Config config;
   std::string config_hash;  // digest of aos.yaml's text, "" for the defaults
-  std::string data_dir;
-  std::unique_ptr<aos::RocksStore> store;
+  std::string data_dir;   // the data directory: the store, or with store_url the local files (log, serve)
+  std::string store_url;  // a postgresql:// URL (--store, $AOS_STORE, the config's store:), or ""
+  std::unique_ptr<aos::Store> store;
   std::unique_ptr<aos::Clock> clock;
   std::unique_ptr<aos::StdCalls> calls;
 };
@@ -104,6 +105,9 @@ int CmdState(Context& c);
 int CmdCost(Context& c);
 int CmdTrace(Context& c);
 int CmdVerify(Context& c);
+int CmdMigrateStore(Context& c);
+// The store's name in messages: the data directory, or the URL without its password.
+std::string StoreName(const Context& c);
 int CmdSchema(Context& c);
 int CmdMigrate(Context& c);
 int CmdHistory(Context& c);

@@ -9,6 +9,7 @@
 #include <tuple>
 
 #include "runtime/operations.h"
+#include "runtime/pg_store.h"
 #include "runtime/trace.h"
 #include "runtime/verify.h"
 #include "tools/aosrun_cli.h"
@@ -49,7 +50,7 @@ int CmdRuns(Context& c, const std::string& only) {
                   static_cast<unsigned long long>(r.events));
     }
   }
-  if (runs.empty() && !c.opt.json) std::cerr << "no runs in " << c.data_dir << "\n";
+  if (runs.empty() && !c.opt.json) std::cerr << "no runs in " << StoreName(c) << "\n";
   return kExitOk;
 }
 
@@ -249,11 +250,31 @@ int CmdTrace(Context& c) {
   return kExitOk;
 }
 
+std::string StoreName(const Context& c) {
+  return c.store_url.empty() ? c.data_dir : aos::RedactedUrl(c.store_url);
+}
+
+int CmdMigrateStore(Context& c) {
+  if (int rc = LoadSettings(c)) return rc;
+  if (c.store_url.empty()) {
+    return Usage("migrate-store makes or upgrades the tables of a PostgreSQL store: --store postgresql://... "
+                 "(a data directory's format is kept by aosrun itself)");
+  }
+  if (int rc = OpenStore(c, true)) return rc;
+  const int version = dynamic_cast<aos::PgStore&>(*c.store).schema_version();
+  if (c.opt.json) {
+    std::cout << "{\"store\":" << Q(StoreName(c)) << ",\"schema\":" << version << "}\n";
+  } else {
+    std::cout << "postgresql store " << StoreName(c) << " has AOS schema v" << version << "\n";
+  }
+  return kExitOk;
+}
+
 int CmdVerify(Context& c) {
   if (int rc = LoadContext(c, false)) return rc;
   const aos::VerifyReport r = aos::VerifyDataDir(*c.store);
   for (const auto& p : r.problems) std::cout << p << "\n";
-  std::cout << "verified " << r.runs << " runs, " << r.events << " events in " << c.data_dir << ": "
+  std::cout << "verified " << r.runs << " runs, " << r.events << " events in " << StoreName(c) << ": "
             << (r.problems.empty() ? std::string("no problems") : std::to_string(r.problems.size()) + " problems")
             << "\n";
   return r.problems.empty() ? kExitOk : kExitIo;

@@ -1,0 +1,267 @@
+#include "runtime/pg_store.h"
+
+#include <libpq-fe.h>
+
+#include <array>
+#include <vector>
+
+namespace aos {
+
+namespace {
+
+constexpr int kScanChunk = 256;  // rows a scan reads per query
+constexpr int kPipelineChunk = 256;  // statements a batch sends before reading their results
+
+std::string Table(Column c) { return std::string("aos_") + ColumnName(c); }
+int Index(Column c) { return static_cast<int>(c); }
+
+// The key just above every key that begins with `prefix`; "" when none is
+// (the prefix is empty or all 0xff).
+std::string PrefixEnd(std::string_view prefix) {
+  std::string end(prefix);
+  while (!end.empty() && static_cast<unsigned char>(end.back()) == 0xff) end.pop_back();
+  if (!end.empty()) end.back() = static_cast<char>(static_cast<unsigned char>(end.back()) + 1);
+  return end;
+}
+
+// A PGresult freed on scope exit.
+class Result {
+ public:
+  explicit Result(PGresult* r) : r_(r) {}
+  ~Result() {
+    if (r_) PQclear(r_);
+  }
+  Result(Result&& o) noexcept : r_(o.r_) { o.r_ = nullptr; }
+  Result(const Result&) = delete;
+  Result& operator=(const Result&) = delete;
+  PGresult* get() const { return r_; }
+  ExecStatusType status() const { return r_ ? PQresultStatus(r_) : PGRES_FATAL_ERROR; }
+  bool ok() const { return status() == PGRES_COMMAND_OK || status() == PGRES_TUPLES_OK; }
+  int rows() const { return PQntuples(r_); }
+  std::string_view bytes(int row, int col) const {
+    return std::string_view(PQgetvalue(r_, row, col), static_cast<size_t>(PQgetlength(r_, row, col)));
+  }
+
+ private:
+  PGresult* r_;
+};
+
+void Quiet(void*, const char*) {}  // NOTICEs ("relation already exists") are not errors
+
+}  // namespace
+
+bool IsPgUrl(const std::string& where) {
+  return where.rfind("postgresql://", 0) == 0 || where.rfind("postgres://", 0) == 0;
+}
+
+std::string RedactedUrl(const std::string& url) {
+  const size_t scheme = url.find("://");
+  if (scheme == std::string::npos) return url;
+  const size_t at = url.find('@', scheme + 3);
+  if (at == std::string::npos) return url;
+  const size_t colon = url.find(':', scheme + 3);
+  if (colon == std::string::npos || colon > at) return url;
+  return url.substr(0, colon + 1) + "***" + url.substr(at);
+}
+
+struct PgStore::Impl {
+  PGconn* conn = nullptr;
+  std::string where;  // the redacted URL, for messages
+
+  ~Impl() {
+    if (conn) PQfinish(conn);
+  }
+
+  [[noreturn]] void Fail(const std::string& what, const char* detail = nullptr) {
+    std::string m = detail ? detail : PQerrorMessage(conn);
+    while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
+    throw StoreError("postgresql store " + where + ": " + what + ": " + m);
+  }
+
+  Result Exec(const std::string& sql, const char* what) {
+    Result r(PQexec(conn, sql.c_str()));
+    if (!r.ok()) Fail(what, r.get() ? PQresultErrorMessage(r.get()) : nullptr);
+    return r;
+  }
+
+  // A prepared statement with binary parameters and results.
+  Result Run(const std::string& name, std::initializer_list<std::string_view> params, const char* what) {
+    std::array<const char*, 2> values{};
+    std::array<int, 2> lengths{}, formats{1, 1};
+    int n = 0;
+    for (std::string_view p : params) {
+      values[n] = p.data();
+      lengths[n] = static_cast<int>(p.size());
+      ++n;
+    }
+    Result r(PQexecPrepared(conn, name.c_str(), n, values.data(), lengths.data(), formats.data(), 1));
+    if (!r.ok()) Fail(what, r.get() ? PQresultErrorMessage(r.get()) : nullptr);
+    return r;
+  }
+
+  void Prepare(const std::string& name, const std::string& sql, int params) {
+    Result r(PQprepare(conn, name.c_str(), sql.c_str(), params, nullptr));
+    if (!r.ok()) Fail("cannot prepare " + name, r.get() ? PQresultErrorMessage(r.get()) : nullptr);
+  }
+
+  void PrepareAll() {
+    for (int i = 0; i < kColumnCount; ++i) {
+      const std::string t = Table(static_cast<Column>(i)), n = std::to_string(i);
+      Prepare("g" + n, "SELECT v FROM " + t + " WHERE k = $1", 1);
+      Prepare("p" + n, "INSERT INTO " + t + " (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v", 2);
+      Prepare("d" + n, "DELETE FROM " + t + " WHERE k = $1", 1);
+      Prepare("s" + n, "SELECT k, v FROM " + t + " WHERE k >= $1 AND k < $2 ORDER BY k LIMIT " + std::to_string(kScanChunk), 2);
+      Prepare("S" + n, "SELECT k, v FROM " + t + " WHERE k >= $1 ORDER BY k LIMIT " + std::to_string(kScanChunk), 1);
+      Prepare("l" + n, "SELECT k FROM " + t + " WHERE k >= $1 AND k < $2 ORDER BY k DESC LIMIT 1", 2);
+      Prepare("L" + n, "SELECT k FROM " + t + " WHERE k >= $1 ORDER BY k DESC LIMIT 1", 1);
+    }
+  }
+
+  // Makes the tables (one creator at a time: a transaction-scoped advisory
+  // lock), or checks the version of those there.
+  void Schema(bool create) {
+    Result has = Exec("SELECT to_regclass('aos_schema') IS NOT NULL", "cannot read the schema");
+    if (std::string_view(PQgetvalue(has.get(), 0, 0)) != "t") {
+      if (!create) {
+        throw StoreError("postgresql store " + where +
+                         " holds no AOS tables (aosrun migrate-store --store URL makes them)");
+      }
+      std::string sql = "BEGIN; SELECT pg_advisory_xact_lock(7306001);"
+                        " CREATE TABLE IF NOT EXISTS aos_schema (version integer NOT NULL);";
+      for (int i = 0; i < kColumnCount; ++i) {
+        sql += " CREATE TABLE IF NOT EXISTS " + Table(static_cast<Column>(i)) +
+               " (k bytea PRIMARY KEY, v bytea NOT NULL);";
+      }
+      sql += " INSERT INTO aos_schema SELECT " + std::to_string(kPgSchemaVersion) +
+             " WHERE NOT EXISTS (SELECT 1 FROM aos_schema); COMMIT;";
+      Exec(sql, "cannot make the AOS tables");
+    }
+    Result v = Exec("SELECT max(version) FROM aos_schema", "cannot read the schema version");
+    const int version = PQgetisnull(v.get(), 0, 0) ? 0 : std::atoi(PQgetvalue(v.get(), 0, 0));
+    if (version > kPgSchemaVersion) {
+      throw StoreError("postgresql store " + where + " has AOS schema v" + std::to_string(version) +
+                       ", newer than this aosrun's v" + std::to_string(kPgSchemaVersion) + ": use a newer aosrun");
+    }
+    if (version < 1) throw StoreError("postgresql store " + where + ": aos_schema holds no version");
+  }
+};
+
+PgStore::PgStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+PgStore::~PgStore() = default;
+
+std::unique_ptr<PgStore> PgStore::Open(const std::string& url, bool create) {
+  auto impl = std::make_unique<Impl>();
+  impl->where = RedactedUrl(url);
+  impl->conn = PQconnectdb(url.c_str());
+  if (!impl->conn) throw StoreError("postgresql store " + impl->where + ": out of memory");
+  if (PQstatus(impl->conn) != CONNECTION_OK) impl->Fail("cannot connect");
+  PQsetNoticeProcessor(impl->conn, Quiet, nullptr);
+  impl->Schema(create);
+  impl->PrepareAll();
+  return std::unique_ptr<PgStore>(new PgStore(std::move(impl)));
+}
+
+int PgStore::schema_version() {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  Result v = impl_->Exec("SELECT max(version) FROM aos_schema", "cannot read the schema version");
+  return std::atoi(PQgetvalue(v.get(), 0, 0));
+}
+
+void PgStore::DropAllForTests() {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  std::string sql = "DROP TABLE IF EXISTS aos_schema";
+  for (int i = 0; i < kColumnCount; ++i) sql += ", " + Table(static_cast<Column>(i));
+  impl_->Exec(sql, "cannot drop the tables");
+}
+
+void PgStore::Write(const WriteBatch& batch, bool sync) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  PGconn* conn = impl_->conn;
+  // BEGIN, the ops in order, COMMIT: sent in chunks, each chunk's results
+  // read before the next is sent (so neither side blocks on a full socket).
+  std::string error;
+  bool in_pipeline = PQenterPipelineMode(conn) == 1;
+  if (!in_pipeline) impl_->Fail("cannot enter pipeline mode");
+  int pending = 0;
+  auto send_text = [&](const char* sql) {
+    if (!error.empty()) return;
+    if (PQsendQueryParams(conn, sql, 0, nullptr, nullptr, nullptr, nullptr, 0)) {
+      ++pending;
+    } else {
+      error = PQerrorMessage(conn);
+    }
+  };
+  auto drain = [&] {
+    if (!PQpipelineSync(conn)) error = PQerrorMessage(conn);
+    for (; pending > 0; --pending) {
+      while (PGresult* r = PQgetResult(conn)) {
+        const ExecStatusType s = PQresultStatus(r);
+        if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK && error.empty()) {
+          error = s == PGRES_PIPELINE_ABORTED ? "aborted" : PQresultErrorMessage(r);
+        }
+        PQclear(r);
+      }
+    }
+    Result sync_point(PQgetResult(conn));  // PGRES_PIPELINE_SYNC
+  };
+  send_text("BEGIN");
+  if (!sync) send_text("SET LOCAL synchronous_commit TO off");
+  if (batch.ops.empty()) send_text("SELECT txid_current()");  // a commit record to wait for
+  for (const auto& op : batch.ops) {
+    const std::string n = std::to_string(Index(op.column));
+    const char* values[2] = {op.key.data(), op.value ? op.value->data() : nullptr};
+    const int lengths[2] = {static_cast<int>(op.key.size()), op.value ? static_cast<int>(op.value->size()) : 0};
+    const int formats[2] = {1, 1};
+    if (PQsendQueryPrepared(conn, ((op.value ? "p" : "d") + n).c_str(), op.value ? 2 : 1, values, lengths, formats,
+                            1)) {
+      ++pending;
+    } else {
+      error = PQerrorMessage(conn);
+    }
+    if (pending >= kPipelineChunk && error.empty()) drain();
+    if (!error.empty()) break;
+  }
+  send_text("COMMIT");
+  drain();
+  PQexitPipelineMode(conn);
+  if (!error.empty()) {
+    Result rollback(PQexec(conn, "ROLLBACK"));
+    impl_->Fail("write failed", error.c_str());
+  }
+  TellViews(batch);
+}
+
+void PgStore::Sync() { Write(WriteBatch{}, true); }
+
+std::optional<std::string> PgStore::Get(Column c, std::string_view key) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  Result r = impl_->Run("g" + std::to_string(Index(c)), {key}, "read failed");
+  if (r.rows() == 0) return std::nullopt;
+  return std::string(r.bytes(0, 0));
+}
+
+void PgStore::Scan(Column c, std::string_view prefix, std::string_view start,
+                   const std::function<bool(std::string_view, std::string_view)>& visit) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  const std::string end = PrefixEnd(prefix), n = std::to_string(Index(c));
+  std::string from(start < prefix ? prefix : start);
+  for (;;) {
+    Result r = end.empty() ? impl_->Run("S" + n, {from}, "scan failed")
+                           : impl_->Run("s" + n, {from, end}, "scan failed");
+    for (int i = 0; i < r.rows(); ++i) {
+      if (!visit(r.bytes(i, 0), r.bytes(i, 1))) return;
+    }
+    if (r.rows() < kScanChunk) return;
+    from = std::string(r.bytes(r.rows() - 1, 0)) + std::string(1, '\0');  // just after the last key read
+  }
+}
+
+std::optional<std::string> PgStore::LastKey(Column c, std::string_view prefix) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  const std::string end = PrefixEnd(prefix), n = std::to_string(Index(c));
+  Result r = end.empty() ? impl_->Run("L" + n, {prefix}, "read failed") : impl_->Run("l" + n, {prefix, end}, "read failed");
+  if (r.rows() == 0) return std::nullopt;
+  return std::string(r.bytes(0, 0));
+}
+
+}  // namespace aos

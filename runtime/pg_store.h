@@ -1,0 +1,68 @@
+// PgStore: the Store (store.h) on a PostgreSQL database, for an operator
+// whose workforce outgrows one machine (docs/cluster.md). Each Column is a
+// table `aos_<column>` of (k bytea primary key, v bytea): bytea compares
+// byte by byte, so scans see keys in the order RocksDB gives them, and the
+// values are the same bytes (event records with their CRCs). A batch is one
+// transaction, sent in one round trip (libpq's pipeline mode, statements
+// prepared once per connection); a synced batch commits with
+// synchronous_commit on, an unsynced one with it off (durable at the next
+// synced commit, as an unsynced RocksDB write is at the next synced one).
+//
+// The tables are created and versioned here: `aos_schema` holds the
+// version; opening refuses a newer one, and a database without the tables
+// unless asked to create them (`aosrun migrate-store`, or a run's start).
+// One connection per store, used by one thread at a time.
+//
+// Not the sole writer: other processes (workers) write the same database,
+// so in-memory views (the kb index) are not kept (Store::SoleWriter).
+#ifndef AOS_RUNTIME_PG_STORE_H_
+#define AOS_RUNTIME_PG_STORE_H_
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "runtime/store.h"
+
+namespace aos {
+
+// The version of the tables this build reads and writes.
+inline constexpr int kPgSchemaVersion = 1;
+
+// Whether `where` names a PostgreSQL store (postgresql:// or postgres://).
+bool IsPgUrl(const std::string& where);
+// `url` with any password replaced by "***", for messages.
+std::string RedactedUrl(const std::string& url);
+
+class PgStore : public Store {
+ public:
+  // Connects to `url`; with `create`, makes the tables when the database
+  // has none. Throws StoreError saying why it cannot (the server does not
+  // answer, no AOS tables and not `create`, a newer schema, a database
+  // holding other tables named aos_*).
+  static std::unique_ptr<PgStore> Open(const std::string& url, bool create);
+  ~PgStore() override;
+
+  void Write(const WriteBatch& batch, bool sync) override;
+  std::optional<std::string> Get(Column c, std::string_view key) override;
+  void Scan(Column c, std::string_view prefix, std::string_view start,
+            const std::function<bool(std::string_view, std::string_view)>& visit) override;
+  std::optional<std::string> LastKey(Column c, std::string_view prefix) override;
+  void Sync() override;
+  bool SoleWriter() const override { return false; }
+
+  // The schema version the database holds (after Open: kPgSchemaVersion).
+  int schema_version();
+  // Drops every aos_* table: for tests, which share one server.
+  void DropAllForTests();
+
+ private:
+  struct Impl;
+  explicit PgStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+  std::recursive_mutex mu_;  // one connection; a scan's visitor may Get
+};
+
+}  // namespace aos
+
+#endif  // AOS_RUNTIME_PG_STORE_H_

@@ -1,0 +1,104 @@
+// PgStore on a private PostgreSQL server (tests/pg/pg_cluster.py; CTest
+// starts it and names its state file in AOS_TEST_PG): the store's
+// conformance, reopening, unsynced writes made durable by Sync, an atomic
+// batch that fails as a whole, and the refusals (no tables without
+// `create`, a newer schema, a server that does not answer). Hidden from a
+// plain `aos_tests` run: `aos_tests [pg]` with AOS_TEST_PG set.
+#include <catch2/catch.hpp>
+
+#include <libpq-fe.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "runtime/pg_store.h"
+#include "runtime/store_conformance.h"
+
+namespace aos {
+namespace {
+
+// The test server's URL, from the state file pg_cluster.py wrote.
+std::string TestUrl() {
+  const char* state = std::getenv("AOS_TEST_PG");
+  REQUIRE(state != nullptr);
+  std::ifstream in(state);
+  std::stringstream text;
+  text << in.rdbuf();
+  const std::string s = text.str();
+  const size_t at = s.find("\"url\": \"");
+  REQUIRE(at != std::string::npos);
+  return s.substr(at + 8, s.find('"', at + 8) - at - 8);
+}
+
+// A fresh set of tables on the test server.
+std::unique_ptr<PgStore> Fresh() {
+  auto s = PgStore::Open(TestUrl(), true);
+  s->DropAllForTests();
+  return PgStore::Open(TestUrl(), true);
+}
+
+void Sql(const std::string& sql) {
+  PGconn* c = PQconnectdb(TestUrl().c_str());
+  PGresult* r = PQexec(c, sql.c_str());
+  INFO(PQerrorMessage(c));
+  CHECK((PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK));
+  PQclear(r);
+  PQfinish(c);
+}
+
+TEST_CASE("PgStore: the store's conformance, and it survives reopening", "[.pg]") {
+  {
+    auto s = Fresh();
+    CHECK(s->schema_version() == kPgSchemaVersion);
+    Exercise(*s);
+  }
+  auto s = PgStore::Open(TestUrl(), false);
+  CHECK(*s->Get(Column::kEvents, EventKey("ab", 255)) == "ab255");
+  CHECK_FALSE(s->SoleWriter());
+}
+
+TEST_CASE("PgStore: unsynced writes are visible at once; a batch that fails writes nothing", "[.pg]") {
+  auto s = Fresh();
+  WriteBatch a;
+  a.Put(Column::kRuns, "r1", "one");
+  s->Write(a, false);
+  CHECK(*s->Get(Column::kRuns, "r1") == "one");
+  s->Sync();
+  // Past one pipeline chunk, then a key PostgreSQL's index cannot hold:
+  // the transaction fails whole.
+  WriteBatch big;
+  for (int i = 0; i < 700; ++i) big.Put(Column::kEntities, "e" + std::to_string(i), std::string(100, 'v'));
+  std::string long_key = "long-";  // 9,000 bytes that do not compress
+  for (uint32_t x = 1; long_key.size() < 9000;) long_key.push_back(static_cast<char>((x = x * 1103515245 + 12345) >> 24));
+  big.Put(Column::kEntities, long_key, std::string(2, 'x'));
+  CHECK_THROWS_WITH(s->Write(big, true), Catch::Contains("write failed"));
+  CHECK_FALSE(s->Get(Column::kEntities, "e0"));
+  CHECK_FALSE(s->Get(Column::kEntities, "e699"));
+  // The connection is usable after the failure.
+  big.ops.pop_back();
+  s->Write(big, true);
+  CHECK(s->Get(Column::kEntities, "e699"));
+}
+
+TEST_CASE("PgStore refuses a database without its tables, a newer schema, a server that does not answer", "[.pg]") {
+  {
+    auto s = PgStore::Open(TestUrl(), true);
+    s->DropAllForTests();
+  }
+  CHECK_THROWS_WITH(PgStore::Open(TestUrl(), false), Catch::Contains("holds no AOS tables"));
+  PgStore::Open(TestUrl(), true);
+  Sql("UPDATE aos_schema SET version = " + std::to_string(kPgSchemaVersion + 1));
+  CHECK_THROWS_WITH(PgStore::Open(TestUrl(), true), Catch::Contains("newer than this aosrun"));
+  Sql("UPDATE aos_schema SET version = " + std::to_string(kPgSchemaVersion));
+  CHECK_THROWS_WITH(PgStore::Open("postgresql://aos:secret@127.0.0.1:1/none", false),
+                    Catch::Contains("cannot connect") && Catch::Contains("aos:***@") &&
+                        !Catch::Contains("secret"));
+  CHECK(RedactedUrl("postgresql://u:p@h:5/db") == "postgresql://u:***@h:5/db");
+  CHECK(RedactedUrl("postgresql://u@h/db") == "postgresql://u@h/db");
+  CHECK(IsPgUrl("postgres://h/db"));
+  CHECK_FALSE(IsPgUrl("/var/aos"));
+}
+
+}  // namespace
+}  // namespace aos
