@@ -56,10 +56,12 @@ std::string CallOf(const aos::MethodSpec& m, std::string_view skip = "", const s
   return s + ")";
 }
 
-// The diagnostics of a workflow making `call` (as an effect when it writes).
+// The diagnostics of a workflow making `call` (as an effect when it writes
+// outside the run; a write inside the runtime is a step, E128).
 std::string Check(const aos::MethodSpec& m, const std::string& call) {
+  const bool effect = m.writes && aos::RequestOf(m.op) != aos::RequestKind::kInline;
   std::string text = std::string(kPrelude) + "workflow w() {\n  " +
-                     (m.writes ? "effect r = " + call + " {\n    key \"k\"\n  }\n" : "step r = " + call + "\n") +
+                     (effect ? "effect r = " + call + " {\n    key \"k\"\n  }\n" : "step r = " + call + "\n") +
                      "  output r\n}\n";
   aos::Diagnostics d;
   auto p = aos::LoadProgram("t.aos", text, aos::CheckOptions{}, d);

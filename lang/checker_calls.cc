@@ -273,6 +273,12 @@ TypePtr WorkflowChecker::CheckCall(const Call& call, Ctx& c, StmtKind kind) {
                        "effect with a key");
     d.hints.push_back("write: effect name = email.send(...) { key \"...\" }");
   }
+  if (kind == StmtKind::kEffect && RequestOf(k.spec->op) == RequestKind::kInline) {
+    auto& d = d_.Error(src_, call.callee_span, "E128",
+                       Quote(call.callee) + " runs inside the runtime, so it cannot be an effect: its write is "
+                       "recorded with its step, exactly once");
+    d.hints.push_back("write it as a step: step name = " + call.callee + "(...)");
+  }
   if ((k.ns == CallNs::kLlm || k.ns == CallNs::kAgent) && secret_in_args) {
     auto& d = d_.Warning(src_, call.span, "W201", "a secret flows into the prompt of " + Quote(call.callee));
     d.hints.push_back("model providers may log prompts; pass the secret to a connector instead");
