@@ -174,6 +174,13 @@ void PgStore::DropAllForTests() {
   impl_->Exec(sql, "cannot drop the tables");
 }
 
+void PgStore::ClearForTests() {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  std::string sql = "TRUNCATE ";
+  for (int i = 0; i < kColumnCount; ++i) sql += (i ? ", " : "") + Table(static_cast<Column>(i));
+  impl_->Exec(sql, "cannot empty the tables");
+}
+
 void PgStore::Write(const WriteBatch& batch, bool sync) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   PGconn* conn = impl_->conn;

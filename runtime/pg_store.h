@@ -53,8 +53,9 @@ class PgStore : public Store {
 
   // The schema version the database holds (after Open: kPgSchemaVersion).
   int schema_version();
-  // Drops every aos_* table: for tests, which share one server.
+  // Drops every aos_* table / empties them: for tests, which share one server.
   void DropAllForTests();
+  void ClearForTests();
 
  private:
   struct Impl;

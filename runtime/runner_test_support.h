@@ -9,8 +9,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
+#include <optional>
+#include <vector>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -195,7 +199,47 @@ struct Driven {
 // lost) or a process kill (everything written survives).
 enum class CrashKind { kPower, kProcess };
 
-inline Driven Drive(MemoryStore& store, ManualClock& clock, CallHandler& calls, const Loaded& w, const Value& inputs,
+// A store that ends its "process" after the batch holding the k-th event
+// append, losing nothing it was given (as after SIGKILL): the crash tests of
+// a store that keeps every committed write (PgStore). It has the memory
+// store's crash hooks, so Drive takes either.
+class CrashingStore : public Store {
+ public:
+  explicit CrashingStore(Store& inner) : inner_(inner) {}
+  void Write(const WriteBatch& batch, bool sync) override {
+    inner_.Write(batch, sync);
+    std::lock_guard<std::mutex> lock(mu_);
+    const uint64_t before = appends_;
+    appends_ += static_cast<uint64_t>(batch.events);
+    if (crash_at_ && before < crash_at_ && appends_ >= crash_at_) {
+      crash_at_ = 0;
+      throw SimulatedCrash{};
+    }
+  }
+  std::optional<std::string> Get(Column c, std::string_view key) override { return inner_.Get(c, key); }
+  void Scan(Column c, std::string_view prefix, std::string_view start,
+            const std::function<bool(std::string_view, std::string_view)>& visit) override {
+    inner_.Scan(c, prefix, start, visit);
+  }
+  std::optional<std::string> LastKey(Column c, std::string_view prefix) override { return inner_.LastKey(c, prefix); }
+  void Sync() override { inner_.Sync(); }
+  void CrashAfterAppends(uint64_t k) {
+    std::lock_guard<std::mutex> lock(mu_);
+    crash_at_ = k ? appends_ + k : 0;
+  }
+  void Crash() {}  // what was committed stays
+  void CrashProcess() {}
+  uint64_t appends() const { return appends_; }
+
+ private:
+  Store& inner_;
+  std::mutex mu_;
+  uint64_t appends_ = 0, crash_at_ = 0;
+};
+
+// StoreT: MemoryStore, or a CrashingStore over another store.
+template <class StoreT>
+inline Driven Drive(StoreT& store, ManualClock& clock, CallHandler& calls, const Loaded& w, const Value& inputs,
                     uint64_t crash_at, Durability durability = Durability::kDefault, CrashKind kind = CrashKind::kPower) {
   Driven d;
   if (crash_at) store.CrashAfterAppends(crash_at);
@@ -269,6 +313,48 @@ inline Value Inputs(const std::string& workflow) {
                        {S("company"), S("Analytical")}, {S("message"), S("Hi")}});
   }
   return Value::Map({});
+}
+
+// A run crashed once and resumed matches the run that never crashed: its
+// status and output, and the receiver saw the same keys; a key arrives twice
+// only when the crash fell between its intent and its completion (a retry
+// carrying the same key, which the receiver deduplicates): at most once per
+// effect in doubt at the crash (parallel effects can be several).
+inline void SameAsUncrashed(const Driven& base, FakeCalls& base_calls, const Driven& d, FakeCalls& calls) {
+  CHECK(d.crashes == 1);
+  CHECK(d.outcome.status == base.outcome.status);
+  CHECK(d.outcome.output == base.outcome.output);
+  auto got = calls.receipts();
+  auto want = base_calls.receipts();
+  CHECK(got.size() == want.size());
+  int extra = 0;
+  for (const auto& [key, n] : got) {
+    CHECK(want.count(key));
+    CHECK(n >= 1);
+    CHECK(n <= 2);
+    extra += n - 1;
+  }
+  CHECK(extra <= d.in_doubt);
+}
+
+// Every workflow of every example: (file, workflow).
+inline std::vector<std::pair<std::filesystem::path, std::string>> ExampleWorkflows() {
+  namespace fs = std::filesystem;
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(fs::path(AOS_SOURCE_DIR) / "examples")) {
+    if (e.path().extension() == ".aos") files.push_back(e.path());
+  }
+  std::sort(files.begin(), files.end());
+  std::vector<std::pair<fs::path, std::string>> runs;
+  for (const auto& f : files) {
+    std::ifstream in(f);
+    std::stringstream text;
+    text << in.rdbuf();
+    Diagnostics diags;
+    auto program = LoadProgram(f.string(), text.str(), CheckOptions{}, diags);
+    for (const auto& dag : program->workflows) runs.emplace_back(f, dag->workflow->name);
+  }
+  return runs;
 }
 
 inline void SetSecrets() {
