@@ -164,6 +164,41 @@ def served():
     check("the served run is in the store", rc == 0 and "hello" in out, show(rc, out, err))
 
 
+def copied():
+    # A data directory with a finished run and a waiting one, copied into
+    # PostgreSQL: the same runs and records, and the waiting run goes on
+    # there; then copied back into a new data directory.
+    data = os.path.join(TMP, "copy-src")
+    rc, out, err = run(WAITS, "--data-dir", data, "--input-json", '{"xs": [1, 2, 3]}', "--run-id", "c-done")
+    rc2, out2, err2 = run("approve", "c-done", "go", "--data-dir", data)
+    rc3, out3, err3 = run(WAITS, "--data-dir", data, "--input-json", '{"xs": [1]}', "--run-id", "c-wait")
+    check("the source holds a finished run and a waiting one", (rc, rc2, rc3) == (75, 0, 75),
+          show(rc3, out3, err3))
+    url = database("aos_cli_copy")
+    rc, out, err = run("copy", "--from", data, "--to", url, "--json")
+    got = json.loads(out.splitlines()[-1]) if rc == 0 and out.strip() else {}
+    check("copy into PostgreSQL: every record, verified", rc == 0 and got.get("records", 0) > 10
+          and got.get("runs") == 2 and got.get("problems") == 0, show(rc, out, err))
+    store = ["--store", url, "--data-dir", os.path.join(TMP, "local-copy")]
+    rc, out, err = run("runs", *store)
+    check("the copy lists both runs", rc == 0 and "c-done" in out and "c-wait" in out, show(rc, out, err))
+    rc, out, err = run("state", "Lead", "a", *store)
+    check("the copy holds the records", rc == 0 and '"n":4' in out, show(rc, out, err))
+    rc, out, err = run("approve", "c-wait", "go", *store, "--json")
+    check("the waiting run goes on in PostgreSQL", rc == 0 and '"completed"' in out, show(rc, out, err))
+    rc, out, err = run("copy", "--from", data, "--to", url)
+    check("copy into a store that holds records: 64, nothing written", rc == 64 and "empty store" in err,
+          show(rc, out, err))
+    back = os.path.join(TMP, "copy-back")
+    rc, out, err = run("copy", "--from", url, "--to", back)
+    check("copy back into a new data directory, verified", rc == 0 and "no problems" in out, show(rc, out, err))
+    rc, out, err = run("status", "c-wait", "--data-dir", back, "--json")
+    check("the copy back holds what PostgreSQL held: the run completed there",
+          rc == 0 and '"completed"' in out, show(rc, out, err))
+    rc, out, err = run("copy", "--from", data)
+    check("copy without --to: 64", rc == 64, show(rc, out, err))
+
+
 def refusals():
     rc, out, err = run(WAITS, "--store", "postgresql://aos:hunter2@127.0.0.1:1/none", "--input-json", '{"xs": []}')
     check("a server that does not answer: 74, named without its password",
@@ -183,6 +218,7 @@ try:
     waits_and_reads()
     killed_and_resumed()
     served()
+    copied()
     refusals()
 finally:
     if failed == 0:

@@ -880,6 +880,7 @@ int Main(int argc, char** argv) {
     if (cmd == "history") return CmdHistory(c);
     if (cmd == "verify") return CmdVerify(c);
     if (cmd == "migrate-store") return CmdMigrateStore(c);
+    if (cmd == "copy") return CmdCopy(c);
     if (cmd == "cost") return CmdCost(c);
     if (cmd == "trace") return CmdTrace(c);
   } catch (const aos::StoreError& e) {

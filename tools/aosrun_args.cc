@@ -164,6 +164,13 @@ const std::map<std::string, std::string> kHelp = {
     {"verify",
      "aosrun verify - check every record of the data directory (events decode,\n"
      "checksums match, sequences have no gaps, every run starts with RunStarted)\n"},
+    {"copy",
+     "aosrun copy --from DIR|URL --to DIR|URL - copy every record of one store\n"
+     "into another, empty one: a data directory into PostgreSQL\n"
+     "(postgresql://USER@HOST:PORT/DB) or back. Records are copied byte for byte\n"
+     "(event CRCs kept), then the target is verified as `aosrun verify` does.\n"
+     "The source must not be written meanwhile (stop serve first). Progress on\n"
+     "stderr; --json prints {records, bytes, runs, events, problems}.\n"},
     {"migrate-store",
      "aosrun migrate-store --store postgresql://USER@HOST:PORT/DB - make the AOS\n"
      "tables of a PostgreSQL store, or bring them to this aosrun's schema version\n"
@@ -173,7 +180,7 @@ const std::map<std::string, std::string> kHelp = {
 
 const std::vector<std::string> kCommands = {"resume", "approve", "reject", "signal", "status", "runs",
                                             "inbox",  "log",     "state",  "schema", "migrate", "history", "cancel", "verify", "cost",
-                                            "trace",  "retry",   "serve",  "reload", "migrate-store", "help"};
+                                            "trace",  "retry",   "serve",  "reload", "migrate-store", "copy", "help"};
 
 bool IsCommand(const std::string& w) {
   return std::find(kCommands.begin(), kCommands.end(), w) != kCommands.end();
@@ -213,6 +220,10 @@ void AddOptions(CLI::App& app, const std::string& cmd, Options* o) {
   }
   if (cmd == "retry") opt("--from", &o->from);
   if (cmd == "serve") opt("--listen", &o->listen);
+  if (cmd == "copy") {
+    opt("--from", &o->copy_from);
+    opt("--to", &o->copy_to);
+  }
 }
 
 }  // namespace

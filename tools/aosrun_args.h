@@ -17,6 +17,7 @@ struct Options {
   std::string input_json, run_id, data, config, workflow, batch, comment, payload, as;
   std::string upgrade;
   std::string store;        // --store postgresql://... (docs/cluster.md)
+  std::string copy_from, copy_to;  // copy --from WHERE --to WHERE
   std::string otlp;         // trace --otlp FILE
   std::string expect_hash;  // approve/reject --expect-hash H
   std::string from;         // retry --from STEP

@@ -106,6 +106,7 @@ int CmdCost(Context& c);
 int CmdTrace(Context& c);
 int CmdVerify(Context& c);
 int CmdMigrateStore(Context& c);
+int CmdCopy(Context& c);
 // The store's name in messages: the data directory, or the URL without its password.
 std::string StoreName(const Context& c);
 int CmdSchema(Context& c);

@@ -1,6 +1,7 @@
 // The aosrun commands that only read: runs/status, inbox, log, state, cost,
 // trace, verify. They work on a read-only view while another process holds
 // the data directory.
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -9,6 +10,7 @@
 #include <tuple>
 
 #include "runtime/operations.h"
+#include "runtime/copy_store.h"
 #include "runtime/pg_store.h"
 #include "runtime/trace.h"
 #include "runtime/verify.h"
@@ -268,6 +270,50 @@ int CmdMigrateStore(Context& c) {
     std::cout << "postgresql store " << StoreName(c) << " has AOS schema v" << version << "\n";
   }
   return kExitOk;
+}
+
+int CmdCopy(Context& c) {
+  if (c.opt.copy_from.empty() || c.opt.copy_to.empty()) return Usage("copy takes --from DIR|URL --to DIR|URL");
+  if (c.opt.copy_from == c.opt.copy_to) return Usage("copy --from and --to name the same store");
+  if (int rc = LoadSettings(c)) return rc;
+  std::unique_ptr<aos::Store> from, to;
+  try {
+    from = aos::OpenStore(c.opt.copy_from, false);
+    to = aos::OpenStore(c.opt.copy_to, true);
+  } catch (const aos::StoreBusy& e) {
+    std::cerr << "aosrun: " << e.what() << " (stop the process that holds it: a copy needs the source still)\n";
+    return kExitBusy;
+  } catch (const aos::StoreError& e) {
+    std::cerr << "aosrun: " << e.what() << "\n";
+    return kExitIo;
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  auto last = t0;
+  const aos::CopyReport r = aos::CopyStore(*from, *to, [&](size_t records) {
+    const auto now = std::chrono::steady_clock::now();
+    if (!c.opt.json && now - last > std::chrono::seconds(1)) {
+      std::cerr << "copied " << records << " records\n";
+      last = now;
+    }
+  });
+  if (!r.refused.empty()) {
+    std::cerr << "aosrun: " << aos::RedactedUrl(c.opt.copy_to) << ": " << r.refused << "\n";
+    return kExitUsage;
+  }
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (c.opt.json) {
+    std::cout << "{\"records\":" << r.records << ",\"bytes\":" << r.bytes << ",\"runs\":" << r.verified.runs
+              << ",\"events\":" << r.verified.events << ",\"problems\":" << r.verified.problems.size() << "}\n";
+  } else {
+    for (const auto& p : r.verified.problems) std::cout << p << "\n";
+    std::cout << "copied " << r.records << " records (" << r.bytes << " bytes) from " << aos::RedactedUrl(c.opt.copy_from)
+              << " to " << aos::RedactedUrl(c.opt.copy_to) << " in " << static_cast<int>(secs * 1000)
+              << " ms; verified " << r.verified.runs << " runs, " << r.verified.events << " events: "
+              << (r.verified.problems.empty() ? std::string("no problems")
+                                              : std::to_string(r.verified.problems.size()) + " problems")
+              << "\n";
+  }
+  return r.verified.problems.empty() ? kExitOk : kExitIo;
 }
 
 int CmdVerify(Context& c) {
