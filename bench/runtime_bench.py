@@ -17,7 +17,11 @@ peak memory is the largest resident set of the aosrun processes involved.
 The RocksDB floor is db_bench (Debian's rocksdb-tools) fillseq with sync on
 and off, in the same temporary directory.
 
-Usage: bench/runtime_bench.py [--aosrun build/aosrun] [--runs 5] [W1 W2 ...]
+With --pg, the runs use the PostgreSQL store instead (docs/cluster.md): a
+private PostgreSQL 15 started for the bench (tests/pg/pg_cluster.py), a new
+database per run; W1-W3 and W5 apply.
+
+Usage: bench/runtime_bench.py [--aosrun build/aosrun] [--runs 5] [--pg] [W1 W2 ...]
 """
 import argparse
 import json
@@ -91,20 +95,26 @@ APPROVAL = """workflow gate() {
 
 
 class Bench:
-    def __init__(self, aosrun, runs, tmp):
+    def __init__(self, aosrun, runs, tmp, pg_server=None):
         self.aosrun = aosrun
         self.runs = runs
         self.tmp = tmp
         self.n = 0
+        self.pg_server = pg_server  # a PostgreSQL server's URL: a database per run there
 
     def data(self):
+        """A new store: the options naming it."""
         self.n += 1
         d = os.path.join(self.tmp, "data%d" % self.n)
         shutil.rmtree(d, ignore_errors=True)
-        return d
+        if not self.pg_server:
+            return ["--data", d]
+        db = "bench%d" % self.n
+        subprocess.run(["psql", self.pg_server, "-q", "-c", "CREATE DATABASE %s" % db], check=True)
+        return ["--store", self.pg_server.rsplit("/", 1)[0] + "/" + db, "--data", d]
 
     def start(self, path, *extra):
-        return run([self.aosrun, path, "--data", self.data()] + list(extra))
+        return run([self.aosrun, path] + self.data() + list(extra))
 
     def w1(self):
         f = os.path.join(self.tmp, "w1.aos")
@@ -149,12 +159,12 @@ class Bench:
         # fixed delay lands anywhere).
         for _ in range(30):
             data = self.data()
-            proc = subprocess.Popen([self.aosrun, f, "--data", data, "--run-id", "w4"],
+            proc = subprocess.Popen([self.aosrun, f, *data, "--run-id", "w4"],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(kill_after)
             proc.send_signal(signal.SIGKILL)
             proc.wait()
-            _, _, _, out = run([self.aosrun, "runs", "--json", "--data", data], check=False)
+            _, _, _, out = run([self.aosrun, "runs", "--json", *data], check=False)
             events = json.loads(out.splitlines()[0])["events"] if out.strip() else 0
             if events < 3500:
                 kill_after *= 1.15
@@ -165,10 +175,10 @@ class Bench:
         t0 = time.time()
         # Starting with the same --run-id continues the run (or starts it, if
         # the kill came before anything was written).
-        wall, rss, code, _ = run([self.aosrun, f, "--run-id", "w4", "--data", data])
+        wall, rss, code, _ = run([self.aosrun, f, "--run-id", "w4", *data])
         if code != 0:
             sys.exit("bench: W4 resume exited %d" % code)
-        _, _, _, log = run([self.aosrun, "log", "w4", "--data", data, "--json"])
+        _, _, _, log = run([self.aosrun, "log", "w4", *data, "--json"])
         events = [json.loads(line) for line in log.splitlines()]
         done = {}
         first_new = None
@@ -195,8 +205,8 @@ class Bench:
         # timestamps; the crashed runs are killed then.
         data = self.data()
         t_spawn = time.time()
-        total = run([self.aosrun, f, "--data", data, "--run-id", "w4"])[0]
-        _, _, _, log = run([self.aosrun, "log", "w4", "--data", data, "--json"])
+        total = run([self.aosrun, f, *data, "--run-id", "w4"])[0]
+        _, _, _, log = run([self.aosrun, "log", "w4", *data, "--json"])
         at = [json.loads(l)["at"] for l in log.splitlines() if '"step":"s4999"' in l][0]
         kill_after = parse_time(at) - t_spawn
         samples = [self.w4_once(f, kill_after) for _ in range(self.runs)]
@@ -216,9 +226,9 @@ class Bench:
         samples = []
         for _ in range(self.runs):
             data = self.data()
-            _, _, code, _ = run([self.aosrun, f, "--data", data, "--run-id", "w5"])
+            _, _, code, _ = run([self.aosrun, f, *data, "--run-id", "w5"])
             assert code == 75, code
-            wall, rss, code, out = run([self.aosrun, "approve", "w5", "ok", "--data-dir", data])
+            wall, rss, code, out = run([self.aosrun, "approve", "w5", "ok", *data])
             assert code == 0 and json.loads(out) == {"approved": True}, (code, out)
             samples.append((wall, rss))
         return [("W5 approve -> completed (CLI)", "%.1f ms" % (statistics.median(s[0] for s in samples) * 1000),
@@ -262,17 +272,28 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--aosrun", default=os.path.join(ROOT, "build", "aosrun"))
     ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("which", nargs="*", default=["W1", "W2", "W3", "W4", "W5", "floor"])
+    ap.add_argument("--pg", action="store_true", help="on a private PostgreSQL server instead of RocksDB")
+    ap.add_argument("which", nargs="*", default=None)
     args = ap.parse_args()
+    if not args.which:
+        args.which = ["W1", "W2", "W3", "W5"] if args.pg else ["W1", "W2", "W3", "W4", "W5", "floor"]
     tmp = tempfile.mkdtemp(prefix="aos-bench-", dir=os.environ.get("AOS_BENCH_DIR"))
+    pg_state = os.path.join(tmp, "pg.json")
+    cluster = os.path.join(ROOT, "tests", "pg", "pg_cluster.py")
     try:
-        b = Bench(os.path.abspath(args.aosrun), args.runs, tmp)
+        server = None
+        if args.pg:
+            server = subprocess.run([sys.executable, cluster, "start", pg_state], check=True,
+                                    capture_output=True, text=True).stdout.strip()
+        b = Bench(os.path.abspath(args.aosrun), args.runs, tmp, server)
         print("%-34s %-16s %-8s %-10s %s" % ("benchmark", "figure", "peak MB", "target", "notes"))
         for w in args.which:
             for name, fig, notes, rss, target in getattr(b, w.lower())():
                 print("%-34s %-16s %-8s %-10s %s" % (name, fig, "%.1f" % rss if rss else "", target, notes),
                       flush=True)
     finally:
+        if args.pg:
+            subprocess.run([sys.executable, cluster, "stop", pg_state])
         shutil.rmtree(tmp, ignore_errors=True)
 
 
