@@ -2,7 +2,12 @@
 
 #include <libpq-fe.h>
 
+#include <unistd.h>
+
 #include <array>
+#include <cstdio>
+#include <random>
+#include <set>
 #include <vector>
 
 namespace aos {
@@ -64,9 +69,38 @@ std::string RedactedUrl(const std::string& url) {
   return url.substr(0, colon + 1) + "***" + url.substr(at);
 }
 
+// What each schema version adds, in order: version N's statements take a
+// database at N-1 to N.
+const char* const kSchemaSteps[] = {
+    nullptr,  // v1: the column tables (made in Schema, one per Column)
+    // v2: leases, and the fence every leased append runs in its transaction.
+    // FOR SHARE keeps the lease row until the append commits, so a takeover
+    // (an UPDATE of the row) waits for it, and every append after the
+    // takeover fails.
+    "CREATE TABLE IF NOT EXISTS aos_leases (run_id text PRIMARY KEY, owner text NOT NULL,"
+    " epoch bigint NOT NULL, lease_until timestamptz NOT NULL);"
+    " CREATE OR REPLACE FUNCTION aos_fence(r text, o text, e bigint) RETURNS void AS $$"
+    " BEGIN"
+    "   PERFORM 1 FROM aos_leases WHERE run_id = r AND owner = o AND epoch = e FOR SHARE;"
+    "   IF NOT FOUND THEN RAISE EXCEPTION 'the lease of run % (epoch %) was taken over', r, e"
+    "     USING ERRCODE = 'AOS01'; END IF;"
+    " END $$ LANGUAGE plpgsql;",
+};
+
+std::string RandomOwner() {
+  char host[256] = {0};
+  gethostname(host, sizeof host - 1);
+  std::random_device rd;
+  char tail[17];
+  std::snprintf(tail, sizeof tail, "%08x%08x", rd(), rd());
+  return std::string(host) + ":" + std::to_string(getpid()) + ":" + tail;
+}
+
 struct PgStore::Impl {
   PGconn* conn = nullptr;
   std::string where;  // the redacted URL, for messages
+  std::string owner = RandomOwner();
+  std::map<std::string, int64_t> leases;  // run -> epoch, held by this store
 
   ~Impl() {
     if (conn) PQfinish(conn);
@@ -132,17 +166,38 @@ struct PgStore::Impl {
         sql += " CREATE TABLE IF NOT EXISTS " + Table(static_cast<Column>(i)) +
                " (k bytea PRIMARY KEY, v bytea NOT NULL);";
       }
-      sql += " INSERT INTO aos_schema SELECT " + std::to_string(kPgSchemaVersion) +
-             " WHERE NOT EXISTS (SELECT 1 FROM aos_schema); COMMIT;";
+      sql += " INSERT INTO aos_schema SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM aos_schema); COMMIT;";
       Exec(sql, "cannot make the AOS tables");
     }
-    Result v = Exec("SELECT max(version) FROM aos_schema", "cannot read the schema version");
-    const int version = PQgetisnull(v.get(), 0, 0) ? 0 : std::atoi(PQgetvalue(v.get(), 0, 0));
+    int version = Version();
     if (version > kPgSchemaVersion) {
       throw StoreError("postgresql store " + where + " has AOS schema v" + std::to_string(version) +
                        ", newer than this aosrun's v" + std::to_string(kPgSchemaVersion) + ": use a newer aosrun");
     }
     if (version < 1) throw StoreError("postgresql store " + where + ": aos_schema holds no version");
+    if (version < kPgSchemaVersion && !create) {
+      throw StoreError("postgresql store " + where + " has AOS schema v" + std::to_string(version) +
+                       ", older than this aosrun's v" + std::to_string(kPgSchemaVersion) +
+                       ": aosrun migrate-store --store URL upgrades it");
+    }
+    // Upgrades, each version in its own transaction, one upgrader at a time
+    // (the version is read again under the lock).
+    while (version < kPgSchemaVersion) {
+      Exec("BEGIN; SELECT pg_advisory_xact_lock(7306001);", "cannot upgrade the schema");
+      const int now = Version();
+      if (now == version) {
+        Exec(std::string(kSchemaSteps[version]) + " UPDATE aos_schema SET version = " + std::to_string(version + 1) +
+                 ";",
+             "cannot upgrade the schema");
+      }
+      Exec("COMMIT", "cannot upgrade the schema");
+      version = Version();
+    }
+  }
+
+  int Version() {
+    Result v = Exec("SELECT max(version) FROM aos_schema", "cannot read the schema version");
+    return PQgetisnull(v.get(), 0, 0) ? 0 : std::atoi(PQgetvalue(v.get(), 0, 0));
   }
 };
 
@@ -169,16 +224,18 @@ int PgStore::schema_version() {
 
 void PgStore::DropAllForTests() {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  std::string sql = "DROP TABLE IF EXISTS aos_schema";
+  std::string sql = "DROP TABLE IF EXISTS aos_schema, aos_leases";
   for (int i = 0; i < kColumnCount; ++i) sql += ", " + Table(static_cast<Column>(i));
-  impl_->Exec(sql, "cannot drop the tables");
+  impl_->Exec(sql + "; DROP FUNCTION IF EXISTS aos_fence", "cannot drop the tables");
+  impl_->leases.clear();
 }
 
 void PgStore::ClearForTests() {
   std::lock_guard<std::recursive_mutex> lock(mu_);
-  std::string sql = "TRUNCATE ";
-  for (int i = 0; i < kColumnCount; ++i) sql += (i ? ", " : "") + Table(static_cast<Column>(i));
+  std::string sql = "TRUNCATE aos_leases";
+  for (int i = 0; i < kColumnCount; ++i) sql += ", " + Table(static_cast<Column>(i));
   impl_->Exec(sql, "cannot empty the tables");
+  impl_->leases.clear();
 }
 
 void PgStore::Write(const WriteBatch& batch, bool sync) {
@@ -186,7 +243,7 @@ void PgStore::Write(const WriteBatch& batch, bool sync) {
   PGconn* conn = impl_->conn;
   // BEGIN, the ops in order, COMMIT: sent in chunks, each chunk's results
   // read before the next is sent (so neither side blocks on a full socket).
-  std::string error;
+  std::string error, sqlstate;
   bool in_pipeline = PQenterPipelineMode(conn) == 1;
   if (!in_pipeline) impl_->Fail("cannot enter pipeline mode");
   int pending = 0;
@@ -205,6 +262,7 @@ void PgStore::Write(const WriteBatch& batch, bool sync) {
         const ExecStatusType s = PQresultStatus(r);
         if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK && error.empty()) {
           error = s == PGRES_PIPELINE_ABORTED ? "aborted" : PQresultErrorMessage(r);
+          if (const char* code = PQresultErrorField(r, PG_DIAG_SQLSTATE)) sqlstate = code;
         }
         PQclear(r);
       }
@@ -214,6 +272,22 @@ void PgStore::Write(const WriteBatch& batch, bool sync) {
   send_text("BEGIN");
   if (!sync) send_text("SET LOCAL synchronous_commit TO off");
   if (batch.ops.empty()) send_text("SELECT txid_current()");  // a commit record to wait for
+  // The fence of each leased run the batch appends to, first.
+  std::set<std::string> fenced;
+  for (const auto& op : batch.ops) {
+    if (op.column != Column::kEvents) continue;
+    const std::string run = op.key.substr(0, op.key.find('\0'));
+    auto lease = impl_->leases.find(run);
+    if (lease == impl_->leases.end() || !fenced.insert(run).second) continue;
+    const std::string epoch = std::to_string(lease->second);
+    const char* values[3] = {run.c_str(), impl_->owner.c_str(), epoch.c_str()};
+    if (error.empty() && PQsendQueryParams(conn, "SELECT aos_fence($1, $2, $3::bigint)", 3, nullptr, values, nullptr,
+                                           nullptr, 0)) {
+      ++pending;
+    } else if (error.empty()) {
+      error = PQerrorMessage(conn);
+    }
+  }
   for (const auto& op : batch.ops) {
     const std::string n = std::to_string(Index(op.column));
     const char* values[2] = {op.key.data(), op.value ? op.value->data() : nullptr};
@@ -233,12 +307,74 @@ void PgStore::Write(const WriteBatch& batch, bool sync) {
   PQexitPipelineMode(conn);
   if (!error.empty()) {
     Result rollback(PQexec(conn, "ROLLBACK"));
+    if (sqlstate == "AOS01") {
+      while (!error.empty() && (error.back() == '\n' || error.back() == ' ')) error.pop_back();
+      throw LeaseLost("postgresql store " + impl_->where + ": " + error + " (this worker no longer runs it)");
+    }
     impl_->Fail("write failed", error.c_str());
   }
   TellViews(batch);
 }
 
 void PgStore::Sync() { Write(WriteBatch{}, true); }
+
+const std::string& PgStore::owner() const { return impl_->owner; }
+
+std::optional<int64_t> PgStore::ClaimRun(const std::string& run_id, int64_t lease_ms) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  const std::string ms = std::to_string(lease_ms);
+  const char* values[3] = {run_id.c_str(), impl_->owner.c_str(), ms.c_str()};
+  Result r(PQexecParams(impl_->conn,
+                        "INSERT INTO aos_leases (run_id, owner, epoch, lease_until)"
+                        " VALUES ($1, $2, 1, clock_timestamp() + $3::bigint * interval '1 millisecond')"
+                        " ON CONFLICT (run_id) DO UPDATE SET owner = EXCLUDED.owner, epoch = aos_leases.epoch + 1,"
+                        " lease_until = EXCLUDED.lease_until"
+                        " WHERE aos_leases.lease_until < clock_timestamp() OR aos_leases.owner = EXCLUDED.owner"
+                        " RETURNING epoch",
+                        3, nullptr, values, nullptr, nullptr, 0));
+  if (!r.ok()) impl_->Fail("cannot claim run " + run_id, PQresultErrorMessage(r.get()));
+  if (r.rows() == 0) {
+    impl_->leases.erase(run_id);
+    return std::nullopt;
+  }
+  const int64_t epoch = std::atoll(PQgetvalue(r.get(), 0, 0));
+  impl_->leases[run_id] = epoch;
+  return epoch;
+}
+
+std::vector<std::string> PgStore::RenewLeases(int64_t lease_ms) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  std::vector<std::string> lost;
+  const std::string ms = std::to_string(lease_ms);
+  for (auto it = impl_->leases.begin(); it != impl_->leases.end();) {
+    const std::string epoch = std::to_string(it->second);
+    const char* values[4] = {it->first.c_str(), impl_->owner.c_str(), epoch.c_str(), ms.c_str()};
+    Result r(PQexecParams(impl_->conn,
+                          "UPDATE aos_leases SET lease_until = clock_timestamp() + $4::bigint * interval '1 millisecond'"
+                          " WHERE run_id = $1 AND owner = $2 AND epoch = $3::bigint",
+                          4, nullptr, values, nullptr, nullptr, 0));
+    if (!r.ok()) impl_->Fail("cannot renew leases", PQresultErrorMessage(r.get()));
+    if (std::string_view(PQcmdTuples(r.get())) == "0") {
+      lost.push_back(it->first);
+      it = impl_->leases.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return lost;
+}
+
+void PgStore::ReleaseRun(const std::string& run_id) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  auto it = impl_->leases.find(run_id);
+  if (it == impl_->leases.end()) return;
+  const std::string epoch = std::to_string(it->second);
+  const char* values[3] = {run_id.c_str(), impl_->owner.c_str(), epoch.c_str()};
+  Result r(PQexecParams(impl_->conn, "DELETE FROM aos_leases WHERE run_id = $1 AND owner = $2 AND epoch = $3::bigint", 3,
+                        nullptr, values, nullptr, nullptr, 0));
+  impl_->leases.erase(it);
+  if (!r.ok()) impl_->Fail("cannot release run " + run_id, PQresultErrorMessage(r.get()));
+}
 
 std::optional<std::string> PgStore::Get(Column c, std::string_view key) {
   std::lock_guard<std::recursive_mutex> lock(mu_);

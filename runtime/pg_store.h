@@ -18,16 +18,27 @@
 #ifndef AOS_RUNTIME_PG_STORE_H_
 #define AOS_RUNTIME_PG_STORE_H_
 
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "runtime/store.h"
 
 namespace aos {
 
-// The version of the tables this build reads and writes.
-inline constexpr int kPgSchemaVersion = 1;
+// The version of the tables this build reads and writes (1: the columns;
+// 2: aos_leases and the aos_fence function).
+inline constexpr int kPgSchemaVersion = 2;
+
+// A batch appended to a run whose lease this store held and lost (another
+// worker took the run over): nothing of the batch was written.
+class LeaseLost : public StoreError {
+ public:
+  using StoreError::StoreError;
+};
 
 // Whether `where` names a PostgreSQL store (postgresql:// or postgres://).
 bool IsPgUrl(const std::string& where);
@@ -53,6 +64,22 @@ class PgStore : public Store {
 
   // The schema version the database holds (after Open: kPgSchemaVersion).
   int schema_version();
+
+  // Leases (docs/cluster.md): one worker at a time executes a run. This
+  // store's worker claims run `run_id` for `lease_ms` when no worker holds
+  // it or the holder's lease has run out; the lease's epoch, or nullopt
+  // when another worker holds it. From then on every batch this store
+  // writes that appends to the run is fenced: it commits only while this
+  // lease is the run's (aos_fence, in the batch's transaction), else
+  // throws LeaseLost.
+  std::optional<int64_t> ClaimRun(const std::string& run_id, int64_t lease_ms);
+  // Extends every lease this store holds; returns the runs whose lease was
+  // lost (taken over), which it no longer holds.
+  std::vector<std::string> RenewLeases(int64_t lease_ms);
+  // Gives the run up (it waits, or it ended).
+  void ReleaseRun(const std::string& run_id);
+  // This store's worker: host, process and a random part.
+  const std::string& owner() const;
   // Drops every aos_* table / empties them: for tests, which share one server.
   void DropAllForTests();
   void ClearForTests();

@@ -94,10 +94,58 @@ TEST_CASE("PgStore refuses a database without its tables, a newer schema, a serv
   CHECK_THROWS_WITH(PgStore::Open("postgresql://aos:secret@127.0.0.1:1/none", false),
                     Catch::Contains("cannot connect") && Catch::Contains("aos:***@") &&
                         !Catch::Contains("secret"));
+  // A database at v1 (before leases) is upgraded by an opening that may
+  // create, refused by one that may not.
+  Sql("DROP TABLE aos_leases; DROP FUNCTION aos_fence; UPDATE aos_schema SET version = 1");
+  CHECK_THROWS_WITH(PgStore::Open(TestUrl(), false), Catch::Contains("older than this aosrun") &&
+                                                         Catch::Contains("migrate-store"));
+  CHECK(PgStore::Open(TestUrl(), true)->schema_version() == kPgSchemaVersion);
   CHECK(RedactedUrl("postgresql://u:p@h:5/db") == "postgresql://u:***@h:5/db");
   CHECK(RedactedUrl("postgresql://u@h/db") == "postgresql://u@h/db");
   CHECK(IsPgUrl("postgres://h/db"));
   CHECK_FALSE(IsPgUrl("/var/aos"));
+}
+
+WriteBatch Append(const std::string& run, uint64_t seq, const std::string& also) {
+  WriteBatch b;
+  b.Put(Column::kEvents, EventKey(run, seq), "event");
+  b.Put(Column::kKv, also, "written");
+  return b;
+}
+
+TEST_CASE("PgStore leases: one worker holds a run; a worker that lost its lease appends nothing", "[.pg]") {
+  auto a = Fresh();
+  auto b = PgStore::Open(TestUrl(), false);
+  CHECK(a->owner() != b->owner());
+  auto ea = a->ClaimRun("r", 60'000);
+  REQUIRE(ea);
+  CHECK_FALSE(b->ClaimRun("r", 60'000));  // held and not run out
+  a->Write(Append("r", 0, "a0"), true);   // fenced, holding: written
+  CHECK(a->Get(Column::kKv, "a0"));
+  // A pauses past its lease (SIGSTOP, a partition): B takes the run over.
+  Sql("UPDATE aos_leases SET lease_until = clock_timestamp() - interval '1 second'");
+  auto eb = b->ClaimRun("r", 60'000);
+  REQUIRE(eb);
+  CHECK(*eb == *ea + 1);
+  // A comes back and appends: refused, nothing of its batch written.
+  CHECK_THROWS_AS(a->Write(Append("r", 1, "a1"), true), LeaseLost);
+  CHECK_FALSE(b->Get(Column::kKv, "a1"));
+  CHECK_FALSE(b->Get(Column::kEvents, EventKey("r", 1)));
+  // A learns it when renewing; B appends.
+  CHECK(a->RenewLeases(60'000) == std::vector<std::string>{"r"});
+  b->Write(Append("r", 1, "b1"), true);
+  CHECK(*b->Get(Column::kEvents, EventKey("r", 1)) == "event");
+  CHECK(b->RenewLeases(60'000).empty());
+  // Other runs' appends are not fenced by A's lost lease; B gives r up and
+  // A can claim it again.
+  a->Write(Append("other", 0, "a2"), true);
+  CHECK_FALSE(a->ClaimRun("r", 60'000));
+  b->ReleaseRun("r");
+  auto again = a->ClaimRun("r", 60'000);
+  REQUIRE(again);
+  CHECK(*again == 1);  // a released run starts a new lease
+  a->Write(Append("r", 2, "a3"), true);
+  CHECK(a->Get(Column::kKv, "a3"));
 }
 
 }  // namespace
