@@ -19,32 +19,63 @@
 namespace aos {
 
 // Holds a run's lock for a scope; the thread that holds it may take it again.
+// On a store several workers share it holds the run's lease too: claimed
+// after the lock (waiting up to `wait_ms` for another worker to give the run
+// up, else RunBusy), given up with it.
 class Driver::RunGuard {
  public:
-  RunGuard(Driver& d, const std::string& id) : d_(d), id_(id) {
+  RunGuard(Driver& d, const std::string& id, int64_t wait_ms = kLeaseWaitMs) : d_(d), id_(id) {
     thread_local std::set<std::string>* held = nullptr;
     if (!held) held = new std::set<std::string>();  // per thread, for the thread's life
     held_ = held;
     if (held_->count(id_)) return;
-    std::unique_lock<std::mutex> lock(d_.runs_mu_);
-    d_.runs_cv_.wait(lock, [&] { return !d_.busy_.count(id_); });
-    d_.busy_.insert(id_);
-    held_->insert(id_);
-    owned_ = true;
+    {
+      std::unique_lock<std::mutex> lock(d_.runs_mu_);
+      d_.runs_cv_.wait(lock, [&] { return !d_.busy_.count(id_); });
+      d_.busy_.insert(id_);
+      held_->insert(id_);
+      owned_ = true;
+    }
+    if (!d_.store_.Shared()) return;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+    try {
+      while (!d_.store_.ClaimRun(id_)) {
+        if (std::chrono::steady_clock::now() >= deadline) {
+          throw RunBusy("run " + id_ + " is being run by another worker");
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    } catch (...) {
+      Unlock();
+      throw;
+    }
+    leased_ = true;
   }
   ~RunGuard() {
-    if (!owned_) return;
-    std::lock_guard<std::mutex> lock(d_.runs_mu_);
-    d_.busy_.erase(id_);
-    held_->erase(id_);
-    d_.runs_cv_.notify_all();
+    if (leased_) {
+      try {
+        d_.store_.ReleaseRun(id_);
+      } catch (const std::exception& e) {
+        spdlog::warn("serve: run {}: cannot give its lease up: {}", id_, e.what());  // it runs out
+      }
+    }
+    if (owned_) Unlock();
   }
 
  private:
+  void Unlock() {
+    std::lock_guard<std::mutex> lock(d_.runs_mu_);
+    d_.busy_.erase(id_);
+    held_->erase(id_);
+    owned_ = false;
+    d_.runs_cv_.notify_all();
+  }
+
   Driver& d_;
   std::string id_;
   std::set<std::string>* held_ = nullptr;
   bool owned_ = false;
+  bool leased_ = false;
 };
 
 Driver::Driver(Store& store, Clock& clock, CallHandler& calls, RunOptions base, int workers, bool foreground)
@@ -53,6 +84,7 @@ Driver::Driver(Store& store, Clock& clock, CallHandler& calls, RunOptions base, 
     base_.max_inline_wait_ms = 0;  // every wait goes to the due index
     base_.progress = nullptr;
   }
+  if (store_.Shared()) leases_ = std::thread([this] { Leases(); });
   for (int i = 0; i < workers; ++i) {
     pool_.emplace_back([this] {
       for (;;) {
@@ -80,6 +112,14 @@ Driver::Driver(Store& store, Clock& clock, CallHandler& calls, RunOptions base, 
 }
 
 Driver::~Driver() {
+  if (leases_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(leases_mu_);
+      leases_stop_ = true;
+    }
+    leases_cv_.notify_all();
+    leases_.join();
+  }
   {
     std::lock_guard<std::mutex> lock(pool_mu_);
     pool_stop_ = true;
@@ -486,11 +526,7 @@ void Driver::Recover() {
   }
   cv_.notify_all();
   for (const auto& run : running) {
-    Submit([this, run] {
-      RunOutcome o;
-      std::string error;
-      Continue(run, &o, &error);  // a damaged run stays as it is
-    });
+    Submit([this, run] { ContinueIfFree(run); });
   }
 }
 
@@ -583,8 +619,66 @@ Driver::Started Driver::Start(const std::string& name, const Value& inputs, cons
   return s;
 }
 
-bool Driver::Continue(const std::string& run_id, RunOutcome* out, std::string* error) {
-  RunGuard guard(*this, run_id);
+void Driver::ContinueIfFree(const std::string& run_id) {
+  RunOutcome o;
+  std::string error;
+  try {
+    Continue(run_id, &o, &error, 0);  // a damaged run stays as it is
+  } catch (const RunBusy&) {
+    // Another worker has it: its work, not ours.
+  }
+}
+
+void Driver::Leases() {
+  // Renew often enough that a lease never runs out while this worker
+  // lives; look for due and orphaned runs twice a second.
+  int tick = 0;
+  std::unique_lock<std::mutex> lock(leases_mu_);
+  while (!leases_stop_) {
+    leases_cv_.wait_for(lock, std::chrono::milliseconds(200));
+    if (leases_stop_) break;
+    lock.unlock();
+    try {
+      if (tick % 5 == 0) {
+        for (const auto& lost : store_.RenewLeases()) spdlog::warn("serve: run {}: its lease was taken over", lost);
+      }
+      if (tick % 2 == 0 && recovered_) {
+        const int64_t now = clock_.NowNanos();
+        std::vector<std::string> found;
+        store_.Scan(Column::kDue, "", "", [&](std::string_view k, std::string_view) {
+          int64_t due = 0;
+          std::string run;
+          SplitDueKey(k, &due, &run);
+          if (due > now) return false;  // in due order: the rest are later
+          found.push_back(run);
+          return true;
+        });
+        for (const auto& run : found) {
+          {
+            std::lock_guard<std::mutex> runs(runs_mu_);
+            if (busy_.count(run)) continue;
+          }
+          {
+            std::lock_guard<std::mutex> polled(leases_mu_);
+            if (!polled_.insert(run).second) continue;
+          }
+          Submit([this, run] {
+            ContinueIfFree(run);
+            std::lock_guard<std::mutex> polled(leases_mu_);
+            polled_.erase(run);
+          });
+        }
+      }
+    } catch (const std::exception& e) {
+      spdlog::error("serve: leases: {}", e.what());
+    }
+    ++tick;
+    lock.lock();
+  }
+}
+
+bool Driver::Continue(const std::string& run_id, RunOutcome* out, std::string* error, int64_t wait_ms) {
+  RunGuard guard(*this, run_id, wait_ms);
   RunLog log(store_, clock_);
   if (!ValidRunId(run_id) || !log.Load(run_id, error)) return false;
   if (log.state().Finished()) {
@@ -726,11 +820,7 @@ void Driver::Loop() {
       due_.erase(due_.begin());
       due_of_.erase(run);
       lock.unlock();
-      Submit([this, run] {
-        RunOutcome o;
-        std::string error;
-        Continue(run, &o, &error);
-      });
+      Submit([this, run] { ContinueIfFree(run); });
       lock.lock();
       continue;
     }

@@ -14,6 +14,7 @@
 #ifndef AOS_RUNTIME_DRIVER_H_
 #define AOS_RUNTIME_DRIVER_H_
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -36,6 +37,13 @@
 #include "runtime/store.h"
 
 namespace aos {
+
+// A run another worker executes (a store several workers share), and did
+// not give up within the wait.
+class RunBusy : public StoreError {
+ public:
+  using StoreError::StoreError;
+};
 
 class Driver {
  public:
@@ -98,8 +106,12 @@ class Driver {
   // run's stored text, already checked: `aosrun resume`, a decision).
   RunOutcome Run(RunLog& log, std::shared_ptr<Program> program, const Dag& dag);
   // Continues a run (after a decision or a signal, or when due). false with
-  // *error when it cannot be loaded.
-  bool Continue(const std::string& run_id, RunOutcome* out, std::string* error);
+  // *error when it cannot be loaded. On a shared store it first claims the
+  // run's lease, waiting up to `wait_ms` for another worker to give it up
+  // (then RunBusy).
+  bool Continue(const std::string& run_id, RunOutcome* out, std::string* error, int64_t wait_ms = kLeaseWaitMs);
+  // How long an operation waits for another worker to give a run up.
+  static constexpr int64_t kLeaseWaitMs = 8000;
   // Cancels a run, compensating its effects.
   bool Cancel(const std::string& run_id, RunOutcome* out, std::string* error);
   // Moves a run to `text` (the file `file`) and continues it
@@ -186,7 +198,7 @@ class Driver {
   std::map<std::string, int64_t> due_of_;     // run -> its entry in due_
   std::map<std::string, int64_t> fire_at_;    // timed trigger -> its next fire time
   bool stopping_ = false;
-  bool recovered_ = false;
+  std::atomic<bool> recovered_{false};  // read by the leases thread
 
   // Per-run locks: the runs being worked on.
   class RunGuard;
@@ -202,6 +214,18 @@ class Driver {
   std::deque<std::function<void()>> jobs_;
   std::vector<std::thread> pool_;
   bool pool_stop_ = false;
+
+  // A store several workers share (Store::Shared): this worker renews its
+  // leases, and looks in the due column for runs due or left running by a
+  // worker that stopped (their lease ran out), since it hears of no other
+  // worker's runs. Continues each in the pool if it can claim it.
+  void Leases();
+  void ContinueIfFree(const std::string& run_id);
+  std::thread leases_;
+  std::mutex leases_mu_;
+  std::condition_variable leases_cv_;
+  bool leases_stop_ = false;
+  std::set<std::string> polled_;  // runs handed to the pool by Leases, not yet done
 };
 
 }  // namespace aos

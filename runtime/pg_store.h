@@ -77,7 +77,14 @@ class PgStore : public Store {
   // lost (taken over), which it no longer holds.
   std::vector<std::string> RenewLeases(int64_t lease_ms);
   // Gives the run up (it waits, or it ended).
-  void ReleaseRun(const std::string& run_id);
+  void ReleaseRun(const std::string& run_id) override;
+
+  // The Store's lease hooks, with kLeaseMs: a worker that stops renewing
+  // loses its runs after it (serve renews every kLeaseMs / 5).
+  static constexpr int64_t kLeaseMs = 5000;
+  bool Shared() const override { return true; }
+  bool ClaimRun(const std::string& run_id) override { return ClaimRun(run_id, kLeaseMs).has_value(); }
+  std::vector<std::string> RenewLeases() override { return RenewLeases(kLeaseMs); }
   // This store's worker: host, process and a random part.
   const std::string& owner() const;
   // Drops every aos_* table / empties them: for tests, which share one server.

@@ -115,6 +115,21 @@ class Store {
   // change; otherwise View gives none.
   virtual bool SoleWriter() const { return false; }
 
+  // Leases, for a store several workers share (docs/cluster.md): a run is
+  // executed by the one worker holding its lease, and the store refuses an
+  // append to a run whose lease this worker lost (LeaseLost, pg_store.h).
+  // A store one process holds has no other worker: every claim is granted.
+  virtual bool Shared() const { return false; }
+  // Claims run `run_id` for this worker: false when another worker holds it.
+  virtual bool ClaimRun(const std::string& run_id) {
+    (void)run_id;
+    return true;
+  }
+  // Extends every lease this worker holds; the runs whose lease was lost.
+  virtual std::vector<std::string> RenewLeases() { return {}; }
+  // Gives run `run_id` up (its work here is done: it waits or ended).
+  virtual void ReleaseRun(const std::string& run_id) { (void)run_id; }
+
   // The view named `name`, made by `make` on first use; nullptr when the
   // store is not its sole writer.
   std::shared_ptr<StoreView> View(const std::string& name, const std::function<std::shared_ptr<StoreView>()>& make);

@@ -204,6 +204,10 @@ class Api {
       std::string what = "unknown";
       try {
         std::rethrow_exception(ep);
+      } catch (const aos::RunBusy& e) {
+        // Another worker runs it (a store several workers share): try again.
+        res.set_header("Retry-After", "1");
+        return Error(res, 409, "busy", e.what());
       } catch (const std::exception& e) {
         what = e.what();
       } catch (...) {
