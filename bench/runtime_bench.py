@@ -21,7 +21,10 @@ With --pg, the runs use the PostgreSQL store instead (docs/cluster.md): a
 private PostgreSQL 15 started for the bench (tests/pg/pg_cluster.py), a new
 database per run; W1-W3 and W5 apply.
 
-Usage: bench/runtime_bench.py [--aosrun build/aosrun] [--runs 5] [--pg] [W1 W2 ...]
+W3workers (with --pg): W3's runs split over 1, 2 and 4 `--batch` processes
+at once on one database.
+
+Usage: bench/runtime_bench.py [--aosrun build/aosrun] [--runs 5] [--pg] [W1 W2 ... W3workers]
 """
 import argparse
 import json
@@ -152,6 +155,41 @@ class Bench:
         wall = statistics.median(s[0] for s in samples)
         return [("W3 1,000 runs x 3 steps", "%.0f runs/s" % (1000 / wall), "%.3f s in all" % wall,
                  max(s[1] for s in samples), ">= 3,000 runs/s")]
+
+    def w3workers(self):
+        """W3 split over 1, 2 and 4 `aosrun --batch` processes at once, one
+        store (on PostgreSQL: several workers on one database)."""
+        f = os.path.join(self.tmp, "w3.aos")
+        write(f, SMALL)
+        rows = []
+        total = 2000
+        for procs in (1, 2, 4):
+            walls = []
+            for _ in range(self.runs):
+                store = self.data()
+                parts = []
+                for p in range(procs):
+                    part = os.path.join(self.tmp, "w3-%d-%d.jsonl" % (procs, p))
+                    write(part, "".join('{"n": %d}\n' % i for i in range(p, total, procs)))
+                    parts.append(part)
+                # Each process its own local directory beside the one store.
+                cmds = [[self.aosrun, f] + store[:-1] + [store[-1] + "-p%d" % p] if self.pg_server
+                        else [self.aosrun, f] + store for p in range(procs)]
+                if not self.pg_server and procs > 1:
+                    break  # a data directory has one writer
+                t0 = time.perf_counter()
+                ps = [subprocess.Popen(cmds[p] + ["--batch", parts[p]], stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.PIPE) for p in range(procs)]
+                for p in ps:
+                    if p.wait() != 0:
+                        sys.exit("bench: W3 worker exited %d: %s" % (p.returncode, p.stderr.read()[-500:]))
+                walls.append(time.perf_counter() - t0)
+            if walls:
+                wall = statistics.median(walls)
+                rows.append(("W3 %d runs, %d process%s" % (total, procs, "es" if procs > 1 else ""),
+                             "%.0f runs/s" % (total / wall), "%.3f s in all" % wall, 0,
+                             ">= 2,000 runs/s (4)" if self.pg_server else ""))
+        return rows
 
     def w4_once(self, f, kill_after):
         # Kill, then look from outside how far the run got; aim for 35-65% of
