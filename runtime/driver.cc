@@ -112,6 +112,13 @@ Driver::Driver(Store& store, Clock& clock, CallHandler& calls, RunOptions base, 
 }
 
 Driver::~Driver() {
+  // The pool finishes its runs first, while their leases are still renewed.
+  {
+    std::lock_guard<std::mutex> lock(pool_mu_);
+    pool_stop_ = true;
+  }
+  pool_cv_.notify_all();
+  for (auto& t : pool_) t.join();
   if (leases_.joinable()) {
     {
       std::lock_guard<std::mutex> lock(leases_mu_);
@@ -120,12 +127,6 @@ Driver::~Driver() {
     leases_cv_.notify_all();
     leases_.join();
   }
-  {
-    std::lock_guard<std::mutex> lock(pool_mu_);
-    pool_stop_ = true;
-  }
-  pool_cv_.notify_all();
-  for (auto& t : pool_) t.join();
 }
 
 void Driver::Submit(std::function<void()> job) {
@@ -483,7 +484,6 @@ void Driver::SetDue(const std::string& run_id, int64_t due) {
 }
 
 void Driver::Recover() {
-  recovered_ = true;
   PlanTriggers(true);
   // Start-up reads the due column, not every run: the runs that were
   // running and the due times of the waiting ones. A data directory written
@@ -528,6 +528,7 @@ void Driver::Recover() {
   for (const auto& run : running) {
     Submit([this, run] { ContinueIfFree(run); });
   }
+  recovered_ = true;
 }
 
 Driver::Started Driver::Start(const std::string& name, const Value& inputs, const std::string& run_id) {
@@ -536,6 +537,12 @@ Driver::Started Driver::Start(const std::string& name, const Value& inputs, cons
 
 RunOutcome Driver::Run(RunLog& log, std::shared_ptr<Program> program, const Dag& dag) {
   RunGuard guard(*this, log.state().run_id);
+  if (store_.Shared()) {
+    // Loaded before the lease was ours: another worker may have gone on.
+    std::string error;
+    const std::string id = log.state().run_id;
+    if (!log.Load(id, &error)) throw StoreError(error);
+  }
   if (log.state().Finished()) return OutcomeOf(log.state());
   return RunIt(log, Loaded{std::move(program), &dag});
 }
@@ -626,6 +633,8 @@ void Driver::ContinueIfFree(const std::string& run_id) {
     Continue(run_id, &o, &error, 0);  // a damaged run stays as it is
   } catch (const RunBusy&) {
     // Another worker has it: its work, not ours.
+  } catch (const LeaseLost& e) {
+    spdlog::warn("serve: run {}: {}", run_id, e.what());  // taken over meanwhile: the new owner goes on
   }
 }
 
@@ -642,7 +651,7 @@ void Driver::Leases() {
       if (tick % 5 == 0) {
         for (const auto& lost : store_.RenewLeases()) spdlog::warn("serve: run {}: its lease was taken over", lost);
       }
-      if (tick % 2 == 0 && recovered_) {
+      if (tick % 2 == 0 && recovered_ && accepting()) {
         const int64_t now = clock_.NowNanos();
         std::vector<std::string> found;
         store_.Scan(Column::kDue, "", "", [&](std::string_view k, std::string_view) {
@@ -663,9 +672,15 @@ void Driver::Leases() {
             if (!polled_.insert(run).second) continue;
           }
           Submit([this, run] {
+            struct Done {  // whatever ContinueIfFree throws, the run can be polled again
+              Driver& d;
+              const std::string& run;
+              ~Done() {
+                std::lock_guard<std::mutex> polled(d.leases_mu_);
+                d.polled_.erase(run);
+              }
+            } done{*this, run};
             ContinueIfFree(run);
-            std::lock_guard<std::mutex> polled(leases_mu_);
-            polled_.erase(run);
           });
         }
       }

@@ -26,9 +26,9 @@ std::string PgUrl() {
   const std::string s = text.str();
   const size_t at = s.find("\"url\": \"");
   REQUIRE(at != std::string::npos);
-  // A database of its own: the store tests use the server's default one.
-  std::string url = s.substr(at + 8, s.find('"', at + 8) - at - 8);
-  return url;
+  // The server's default database, which the store tests use too: the
+  // tests of aos_tests run one after another, each emptying the tables.
+  return s.substr(at + 8, s.find('"', at + 8) - at - 8);
 }
 
 TEST_CASE("PgStore: killed at every append, every example resumes to the uncrashed output", "[.pg][crash]") {

@@ -60,13 +60,19 @@ bool IsPgUrl(const std::string& where) {
 }
 
 std::string RedactedUrl(const std::string& url) {
-  const size_t scheme = url.find("://");
-  if (scheme == std::string::npos) return url;
-  const size_t at = url.find('@', scheme + 3);
-  if (at == std::string::npos) return url;
-  const size_t colon = url.find(':', scheme + 3);
-  if (colon == std::string::npos || colon > at) return url;
-  return url.substr(0, colon + 1) + "***" + url.substr(at);
+  std::string out = url;
+  // user:PASSWORD@host
+  const size_t scheme = out.find("://");
+  const size_t at = scheme == std::string::npos ? std::string::npos : out.find('@', scheme + 3);
+  const size_t colon = at == std::string::npos ? std::string::npos : out.find(':', scheme + 3);
+  if (colon != std::string::npos && colon < at) out = out.substr(0, colon + 1) + "***" + out.substr(at);
+  // ?password=PASSWORD&...
+  for (size_t p = out.find("password="); p != std::string::npos; p = out.find("password=", p + 1)) {
+    if (p > 0 && out[p - 1] != '?' && out[p - 1] != '&') continue;
+    const size_t end = out.find('&', p);
+    out = out.substr(0, p + 9) + "***" + (end == std::string::npos ? "" : out.substr(end));
+  }
+  return out;
 }
 
 // What each schema version adds, in order: version N's statements take a
@@ -101,6 +107,14 @@ struct PgStore::Impl {
   std::string where;  // the redacted URL, for messages
   std::string owner = RandomOwner();
   std::map<std::string, int64_t> leases;  // run -> epoch, held by this store
+  // Runs whose lease this store held and lost (renewal or a claim found it
+  // taken over): every append to them is refused until ReleaseRun, or a new
+  // claim, however the thread appending learns of it.
+  std::set<std::string> lost;
+  void Lose(const std::string& run) {
+    leases.erase(run);
+    lost.insert(run);
+  }
 
   ~Impl() {
     if (conn) PQfinish(conn);
@@ -109,7 +123,21 @@ struct PgStore::Impl {
   [[noreturn]] void Fail(const std::string& what, const char* detail = nullptr) {
     std::string m = detail ? detail : PQerrorMessage(conn);
     while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
+    if (PQstatus(conn) == CONNECTION_BAD) Reset();  // the next call finds a working connection, if the server is back
     throw StoreError("postgresql store " + where + ": " + what + ": " + m);
+  }
+
+  // Connects again (the server restarted, failed over, or the connection
+  // was left in a state no call can use); prepared statements go with the
+  // old session, so they are made again. Quiet: the caller throws.
+  void Reset() {
+    PQreset(conn);
+    if (PQstatus(conn) != CONNECTION_OK) return;
+    PQsetNoticeProcessor(conn, Quiet, nullptr);
+    try {
+      PrepareAll();
+    } catch (const StoreError&) {
+    }
   }
 
   Result Exec(const std::string& sql, const char* what) {
@@ -142,7 +170,12 @@ struct PgStore::Impl {
     for (int i = 0; i < kColumnCount; ++i) {
       const std::string t = Table(static_cast<Column>(i)), n = std::to_string(i);
       Prepare("g" + n, "SELECT v FROM " + t + " WHERE k = $1", 1);
-      Prepare("p" + n, "INSERT INTO " + t + " (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v", 2);
+      // Events are appended, never replaced: a second write of one sequence
+      // number (two writers of a run) fails its whole batch.
+      Prepare("p" + n, "INSERT INTO " + t + " (k, v) VALUES ($1, $2)" +
+                           (static_cast<Column>(i) == Column::kEvents ? std::string()
+                                                                      : " ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v"),
+              2);
       Prepare("d" + n, "DELETE FROM " + t + " WHERE k = $1", 1);
       Prepare("s" + n, "SELECT k, v FROM " + t + " WHERE k >= $1 AND k < $2 ORDER BY k LIMIT " + std::to_string(kScanChunk), 2);
       Prepare("S" + n, "SELECT k, v FROM " + t + " WHERE k >= $1 ORDER BY k LIMIT " + std::to_string(kScanChunk), 1);
@@ -228,6 +261,7 @@ void PgStore::DropAllForTests() {
   for (int i = 0; i < kColumnCount; ++i) sql += ", " + Table(static_cast<Column>(i));
   impl_->Exec(sql + "; DROP FUNCTION IF EXISTS aos_fence", "cannot drop the tables");
   impl_->leases.clear();
+  impl_->lost.clear();
 }
 
 void PgStore::ClearForTests() {
@@ -236,11 +270,20 @@ void PgStore::ClearForTests() {
   for (int i = 0; i < kColumnCount; ++i) sql += ", " + Table(static_cast<Column>(i));
   impl_->Exec(sql, "cannot empty the tables");
   impl_->leases.clear();
+  impl_->lost.clear();
 }
 
 void PgStore::Write(const WriteBatch& batch, bool sync) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   PGconn* conn = impl_->conn;
+  for (const auto& op : batch.ops) {
+    if (op.column != Column::kEvents || impl_->lost.empty()) continue;
+    const std::string run = op.key.substr(0, op.key.find('\0'));
+    if (impl_->lost.count(run)) {
+      throw LeaseLost("postgresql store " + impl_->where + ": the lease of run " + run +
+                      " was taken over (this worker no longer runs it)");
+    }
+  }
   // BEGIN, the ops in order, COMMIT: sent in chunks, each chunk's results
   // read before the next is sent (so neither side blocks on a full socket).
   std::string error, sqlstate;
@@ -270,7 +313,8 @@ void PgStore::Write(const WriteBatch& batch, bool sync) {
     Result sync_point(PQgetResult(conn));  // PGRES_PIPELINE_SYNC
   };
   send_text("BEGIN");
-  if (!sync) send_text("SET LOCAL synchronous_commit TO off");
+  // Synced: the commit waits for the WAL flush whatever the server's default.
+  send_text(sync ? "SET LOCAL synchronous_commit TO on" : "SET LOCAL synchronous_commit TO off");
   if (batch.ops.empty()) send_text("SELECT txid_current()");  // a commit record to wait for
   // The fence of each leased run the batch appends to, first.
   std::set<std::string> fenced;
@@ -304,9 +348,16 @@ void PgStore::Write(const WriteBatch& batch, bool sync) {
   }
   send_text("COMMIT");
   drain();
-  PQexitPipelineMode(conn);
+  if (!PQexitPipelineMode(conn)) {
+    // Results still pending: the session is unusable, and its transaction
+    // must not meet the next batch's COMMIT. A new connection drops it.
+    if (error.empty()) error = PQerrorMessage(conn);
+    impl_->Reset();
+    impl_->Fail("write failed", error.c_str());
+  }
   if (!error.empty()) {
     Result rollback(PQexec(conn, "ROLLBACK"));
+    if (!rollback.ok()) impl_->Reset();
     if (sqlstate == "AOS01") {
       while (!error.empty() && (error.back() == '\n' || error.back() == ' ')) error.pop_back();
       throw LeaseLost("postgresql store " + impl_->where + ": " + error + " (this worker no longer runs it)");
@@ -334,11 +385,12 @@ std::optional<int64_t> PgStore::ClaimRun(const std::string& run_id, int64_t leas
                         3, nullptr, values, nullptr, nullptr, 0));
   if (!r.ok()) impl_->Fail("cannot claim run " + run_id, PQresultErrorMessage(r.get()));
   if (r.rows() == 0) {
-    impl_->leases.erase(run_id);
+    if (impl_->leases.count(run_id)) impl_->Lose(run_id);
     return std::nullopt;
   }
   const int64_t epoch = std::atoll(PQgetvalue(r.get(), 0, 0));
   impl_->leases[run_id] = epoch;
+  impl_->lost.erase(run_id);
   return epoch;
 }
 
@@ -356,6 +408,7 @@ std::vector<std::string> PgStore::RenewLeases(int64_t lease_ms) {
     if (!r.ok()) impl_->Fail("cannot renew leases", PQresultErrorMessage(r.get()));
     if (std::string_view(PQcmdTuples(r.get())) == "0") {
       lost.push_back(it->first);
+      impl_->lost.insert(it->first);
       it = impl_->leases.erase(it);
     } else {
       ++it;
@@ -366,6 +419,7 @@ std::vector<std::string> PgStore::RenewLeases(int64_t lease_ms) {
 
 void PgStore::ReleaseRun(const std::string& run_id) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
+  impl_->lost.erase(run_id);
   auto it = impl_->leases.find(run_id);
   if (it == impl_->leases.end()) return;
   const std::string epoch = std::to_string(it->second);

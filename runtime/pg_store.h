@@ -33,12 +33,6 @@ namespace aos {
 // 2: aos_leases and the aos_fence function).
 inline constexpr int kPgSchemaVersion = 2;
 
-// A batch appended to a run whose lease this store held and lost (another
-// worker took the run over): nothing of the batch was written.
-class LeaseLost : public StoreError {
- public:
-  using StoreError::StoreError;
-};
 
 // Whether `where` names a PostgreSQL store (postgresql:// or postgres://).
 bool IsPgUrl(const std::string& where);

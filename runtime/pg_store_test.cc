@@ -102,6 +102,9 @@ TEST_CASE("PgStore refuses a database without its tables, a newer schema, a serv
   CHECK(PgStore::Open(TestUrl(), true)->schema_version() == kPgSchemaVersion);
   CHECK(RedactedUrl("postgresql://u:p@h:5/db") == "postgresql://u:***@h:5/db");
   CHECK(RedactedUrl("postgresql://u@h/db") == "postgresql://u@h/db");
+  CHECK(RedactedUrl("postgresql://u@h/db?sslmode=require&password=p2&x=1") ==
+        "postgresql://u@h/db?sslmode=require&password=***&x=1");
+  CHECK(RedactedUrl("postgres://h/db?password=p3") == "postgres://h/db?password=***");
   CHECK(IsPgUrl("postgres://h/db"));
   CHECK_FALSE(IsPgUrl("/var/aos"));
 }
@@ -133,8 +136,12 @@ TEST_CASE("PgStore leases: one worker holds a run; a worker that lost its lease 
   CHECK_FALSE(b->Get(Column::kEvents, EventKey("r", 1)));
   // A learns it when renewing; B appends.
   CHECK(a->RenewLeases(60'000) == std::vector<std::string>{"r"});
+  CHECK_THROWS_AS(a->Write(Append("r", 5, "a5"), true), LeaseLost);  // still refused once known lost
   b->Write(Append("r", 1, "b1"), true);
   CHECK(*b->Get(Column::kEvents, EventKey("r", 1)) == "event");
+  // An event is never overwritten: a second write of a sequence fails whole.
+  CHECK_THROWS_WITH(b->Write(Append("r", 1, "dup"), true), Catch::Contains("write failed"));
+  CHECK_FALSE(b->Get(Column::kKv, "dup"));
   CHECK(b->RenewLeases(60'000).empty());
   // Other runs' appends are not fenced by A's lost lease; B gives r up and
   // A can claim it again.

@@ -47,6 +47,12 @@ class StoreBusy : public StoreError {
  public:
   using StoreError::StoreError;
 };
+// A batch appended to a run whose lease this worker held and lost (another
+// worker took the run over): nothing of the batch was written.
+class LeaseLost : public StoreError {
+ public:
+  using StoreError::StoreError;
+};
 
 struct WriteBatch {
   struct Op {

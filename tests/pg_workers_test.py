@@ -125,18 +125,26 @@ deciding = threading.Event()
 
 
 def pause():
-    """Once decisions flow (runs go on at every worker), SIGSTOP worker 1
-    past its lease (5 s), then resume it."""
+    """Once decisions flow, worker 1 is given eight decisions and, while
+    their runs' second effects are in flight there, SIGSTOPped past its
+    lease (5 s); other workers take the runs over; then it is resumed."""
     global paused
     deciding.wait()
-    time.sleep(0.5)
+    w = workers[1]
+    held = [threading.Thread(target=w.call, args=("POST", "/api/runs/job-%d/approvals/ok" % n, {"decision": "approve"}))
+            for n in range(RUNS - 8, RUNS)]
+    for t in held:
+        t.start()
+    time.sleep(0.1)
     with lock:
-        paused = workers[1]
-        paused.p.send_signal(signal.SIGSTOP)
+        paused = w
+        w.p.send_signal(signal.SIGSTOP)
     stop_chaos.wait(7)
     with lock:
-        paused.p.send_signal(signal.SIGCONT)
+        w.p.send_signal(signal.SIGCONT)
         paused = None
+    for t in held:
+        t.join()
 
 
 def each(n_items, attempt, seconds):
@@ -194,6 +202,8 @@ try:
     errs = "".join(open(os.path.join(TMP, "w%d.err" % i)).read() for i in range(3))
     print("workers killed %d times; %d keys sent again; %d appends refused after a takeover; %d busy answers"
           % (kills, len(repeats), errs.count("taken over"), errs.count("another worker")), flush=True)
+    check("the paused worker, resumed, had its appends to the runs taken from it refused",
+          errs.count("taken over") >= 1, errs[-1500:])
     # A key sent again is an effect in doubt when its worker died or paused:
     # retried with the same key (the receiver deduplicates it).
     check("a key is sent again only for effects in doubt (few, at most twice)",

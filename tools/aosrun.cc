@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <thread>
 #include <fstream>
 #include <future>
 #include <iostream>
@@ -397,6 +398,27 @@ int RunBatch(Context& c, Loaded& w, const std::string& path, const std::string& 
     const std::string& id = ids[i];
     std::string error;
     aos::RunOutcome o;
+    // A store several workers share: each run under its lease, given up
+    // after it (a serve worker must not take a run the batch is running).
+    struct Lease {
+      aos::Store& store;
+      const std::string& id;
+      bool held = false;
+      ~Lease() {
+        try {
+          if (held) store.ReleaseRun(id);
+        } catch (const aos::StoreError&) {
+        }
+      }
+    } lease{*c.store, id};
+    if (c.store->Shared()) {
+      lease.held = c.store->ClaimRun(id);
+      if (!lease.held) {
+        std::cerr << "aosrun: run " << id << " is being run by another worker: skipped\n";
+        worst = std::max(worst, kExitBusy);
+        continue;
+      }
+    }
     if (c.store->Get(aos::Column::kRuns, id)) {
       ++existing;
       if (!log.Load(id, &error)) {
@@ -612,6 +634,19 @@ int LoadRun(Context& c, const std::string& run_id, aos::RunLog& log) {
   if (!aos::ValidRunId(run_id)) {
     std::cerr << "aosrun: '" << run_id << "' is not a run id (aosrun runs lists them)\n";
     return kExitNoRun;
+  }
+  // On a store several workers share, a command that changes a run holds
+  // its lease from before it reads the run (ReleaseLeases gives it up).
+  if (c.store->Shared() && !ReadsOnly(c.opt.command)) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(aos::Driver::kLeaseWaitMs);
+    while (!c.store->ClaimRun(run_id)) {
+      if (std::chrono::steady_clock::now() >= deadline) {
+        std::cerr << "aosrun: run " << run_id << " is being run by another worker; try again\n";
+        return kExitBusy;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    c.leased.push_back(run_id);
   }
   std::string error;
   if (!log.Load(run_id, &error)) {
@@ -835,6 +870,7 @@ int CmdCancel(Context& c) {
 }  // namespace aosrun
 
 int Main(int argc, char** argv);
+int Command(aosrun::Context& c);
 
 int main(int argc, char** argv) {
   // A reader piped into `head` finishes (and removes its read-only view's
@@ -860,6 +896,20 @@ int Main(int argc, char** argv) {
     std::cout << aosrun::HelpText(cmd);
     return kExitOk;
   }
+  const int rc = Command(c);
+  for (const auto& run : c.leased) {  // a shared store: the runs this command held go back
+    try {
+      c.store->ReleaseRun(run);
+    } catch (const aos::StoreError&) {
+      // It runs out by itself.
+    }
+  }
+  return rc;
+}
+
+int Command(aosrun::Context& c) {
+  using namespace aosrun;
+  const std::string& cmd = c.opt.command;
   try {
     if (cmd == "start") return CmdStart(c);
     if (cmd == "resume") return CmdResume(c);

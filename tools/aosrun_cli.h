@@ -43,6 +43,7 @@ struct Context {
   std::unique_ptr<aos::Store> store;
   std::unique_ptr<aos::Clock> clock;
   std::unique_ptr<aos::StdCalls> calls;
+  std::vector<std::string> leased;  // runs this command claimed (a shared store), given up at its end
 };
 
 struct Loaded {
