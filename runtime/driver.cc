@@ -654,6 +654,8 @@ void Driver::Leases() {
       if (tick % 2 == 0 && recovered_ && accepting()) {
         const int64_t now = clock_.NowNanos();
         std::vector<std::string> found;
+        const std::vector<std::string> leased_list = store_.LeasedRuns();  // another worker's, or ours
+        const std::set<std::string> leased(leased_list.begin(), leased_list.end());
         store_.Scan(Column::kDue, "", "", [&](std::string_view k, std::string_view) {
           int64_t due = 0;
           std::string run;
@@ -663,6 +665,7 @@ void Driver::Leases() {
           return true;
         });
         for (const auto& run : found) {
+          if (leased.count(run)) continue;  // someone runs it: not ours to try
           {
             std::lock_guard<std::mutex> runs(runs_mu_);
             if (busy_.count(run)) continue;

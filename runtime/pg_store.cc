@@ -106,6 +106,9 @@ struct PgStore::Impl {
   PGconn* conn = nullptr;
   std::string where;  // the redacted URL, for messages
   std::string owner = RandomOwner();
+  PGconn* lease_conn = nullptr;  // claims, renewals, releases (lease_mu)
+  std::mutex lease_mu;
+  std::mutex map_mu;  // leases and lost: read by Write, changed by the lease calls
   std::map<std::string, int64_t> leases;  // run -> epoch, held by this store
   // Runs whose lease this store held and lost (renewal or a claim found it
   // taken over): every append to them is refused until ReleaseRun, or a new
@@ -118,7 +121,23 @@ struct PgStore::Impl {
 
   ~Impl() {
     if (conn) PQfinish(conn);
+    if (lease_conn) PQfinish(lease_conn);
   }
+
+  // Leases go over a connection of their own, so that a renewal never waits
+  // behind a long scan on the main one (a lease that runs out while its
+  // worker lives would hand its runs to another). Caller holds lease_mu.
+  Result LeaseExec(const char* sql, int n, const char* const* values, const std::string& what) {
+    Result r(PQexecParams(lease_conn, sql, n, nullptr, values, nullptr, nullptr, 0));
+    if (!r.ok()) {
+      std::string m = r.get() ? PQresultErrorMessage(r.get()) : PQerrorMessage(lease_conn);
+      while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
+      if (PQstatus(lease_conn) == CONNECTION_BAD) PQreset(lease_conn);
+      throw StoreError("postgresql store " + where + ": " + what + ": " + m);
+    }
+    return r;
+  }
+
 
   [[noreturn]] void Fail(const std::string& what, const char* detail = nullptr) {
     std::string m = detail ? detail : PQerrorMessage(conn);
@@ -246,6 +265,9 @@ std::unique_ptr<PgStore> PgStore::Open(const std::string& url, bool create) {
   PQsetNoticeProcessor(impl->conn, Quiet, nullptr);
   impl->Schema(create);
   impl->PrepareAll();
+  impl->lease_conn = PQconnectdb(url.c_str());
+  if (!impl->lease_conn || PQstatus(impl->lease_conn) != CONNECTION_OK) impl->Fail("cannot connect for leases",
+      impl->lease_conn ? PQerrorMessage(impl->lease_conn) : "out of memory");
   return std::unique_ptr<PgStore>(new PgStore(std::move(impl)));
 }
 
@@ -260,6 +282,7 @@ void PgStore::DropAllForTests() {
   std::string sql = "DROP TABLE IF EXISTS aos_schema, aos_leases";
   for (int i = 0; i < kColumnCount; ++i) sql += ", " + Table(static_cast<Column>(i));
   impl_->Exec(sql + "; DROP FUNCTION IF EXISTS aos_fence", "cannot drop the tables");
+  std::lock_guard<std::mutex> maps(impl_->map_mu);
   impl_->leases.clear();
   impl_->lost.clear();
 }
@@ -269,6 +292,7 @@ void PgStore::ClearForTests() {
   std::string sql = "TRUNCATE aos_leases";
   for (int i = 0; i < kColumnCount; ++i) sql += ", " + Table(static_cast<Column>(i));
   impl_->Exec(sql, "cannot empty the tables");
+  std::lock_guard<std::mutex> maps(impl_->map_mu);
   impl_->leases.clear();
   impl_->lost.clear();
 }
@@ -276,12 +300,18 @@ void PgStore::ClearForTests() {
 void PgStore::Write(const WriteBatch& batch, bool sync) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   PGconn* conn = impl_->conn;
-  for (const auto& op : batch.ops) {
-    if (op.column != Column::kEvents || impl_->lost.empty()) continue;
-    const std::string run = op.key.substr(0, op.key.find('\0'));
-    if (impl_->lost.count(run)) {
-      throw LeaseLost("postgresql store " + impl_->where + ": the lease of run " + run +
-                      " was taken over (this worker no longer runs it)");
+  // The leases this batch's appends run under: refused at once when lost.
+  std::map<std::string, int64_t> fence;
+  {
+    std::lock_guard<std::mutex> maps(impl_->map_mu);
+    for (const auto& op : batch.ops) {
+      if (op.column != Column::kEvents || (impl_->leases.empty() && impl_->lost.empty())) continue;
+      const std::string run = op.key.substr(0, op.key.find('\0'));
+      if (impl_->lost.count(run)) {
+        throw LeaseLost("postgresql store " + impl_->where + ": the lease of run " + run +
+                        " was taken over (this worker no longer runs it)");
+      }
+      if (auto lease = impl_->leases.find(run); lease != impl_->leases.end()) fence[run] = lease->second;
     }
   }
   // BEGIN, the ops in order, COMMIT: sent in chunks, each chunk's results
@@ -317,13 +347,8 @@ void PgStore::Write(const WriteBatch& batch, bool sync) {
   send_text(sync ? "SET LOCAL synchronous_commit TO on" : "SET LOCAL synchronous_commit TO off");
   if (batch.ops.empty()) send_text("SELECT txid_current()");  // a commit record to wait for
   // The fence of each leased run the batch appends to, first.
-  std::set<std::string> fenced;
-  for (const auto& op : batch.ops) {
-    if (op.column != Column::kEvents) continue;
-    const std::string run = op.key.substr(0, op.key.find('\0'));
-    auto lease = impl_->leases.find(run);
-    if (lease == impl_->leases.end() || !fenced.insert(run).second) continue;
-    const std::string epoch = std::to_string(lease->second);
+  for (const auto& [run, e] : fence) {
+    const std::string epoch = std::to_string(e);
     const char* values[3] = {run.c_str(), impl_->owner.c_str(), epoch.c_str()};
     if (error.empty() && PQsendQueryParams(conn, "SELECT aos_fence($1, $2, $3::bigint)", 3, nullptr, values, nullptr,
                                            nullptr, 0)) {
@@ -372,18 +397,17 @@ void PgStore::Sync() { Write(WriteBatch{}, true); }
 const std::string& PgStore::owner() const { return impl_->owner; }
 
 std::optional<int64_t> PgStore::ClaimRun(const std::string& run_id, int64_t lease_ms) {
-  std::lock_guard<std::recursive_mutex> lock(mu_);
+  std::lock_guard<std::mutex> lock(impl_->lease_mu);
   const std::string ms = std::to_string(lease_ms);
   const char* values[3] = {run_id.c_str(), impl_->owner.c_str(), ms.c_str()};
-  Result r(PQexecParams(impl_->conn,
-                        "INSERT INTO aos_leases (run_id, owner, epoch, lease_until)"
-                        " VALUES ($1, $2, 1, clock_timestamp() + $3::bigint * interval '1 millisecond')"
-                        " ON CONFLICT (run_id) DO UPDATE SET owner = EXCLUDED.owner, epoch = aos_leases.epoch + 1,"
-                        " lease_until = EXCLUDED.lease_until"
-                        " WHERE aos_leases.lease_until < clock_timestamp() OR aos_leases.owner = EXCLUDED.owner"
-                        " RETURNING epoch",
-                        3, nullptr, values, nullptr, nullptr, 0));
-  if (!r.ok()) impl_->Fail("cannot claim run " + run_id, PQresultErrorMessage(r.get()));
+  Result r = impl_->LeaseExec("INSERT INTO aos_leases (run_id, owner, epoch, lease_until)"
+                       " VALUES ($1, $2, 1, clock_timestamp() + $3::bigint * interval '1 millisecond')"
+                       " ON CONFLICT (run_id) DO UPDATE SET owner = EXCLUDED.owner, epoch = aos_leases.epoch + 1,"
+                       " lease_until = EXCLUDED.lease_until"
+                       " WHERE aos_leases.lease_until < clock_timestamp() OR aos_leases.owner = EXCLUDED.owner"
+                       " RETURNING epoch",
+                       3, values, "cannot claim run " + run_id);
+  std::lock_guard<std::mutex> maps(impl_->map_mu);
   if (r.rows() == 0) {
     if (impl_->leases.count(run_id)) impl_->Lose(run_id);
     return std::nullopt;
@@ -395,39 +419,55 @@ std::optional<int64_t> PgStore::ClaimRun(const std::string& run_id, int64_t leas
 }
 
 std::vector<std::string> PgStore::RenewLeases(int64_t lease_ms) {
-  std::lock_guard<std::recursive_mutex> lock(mu_);
+  std::lock_guard<std::mutex> lock(impl_->lease_mu);
+  std::map<std::string, int64_t> held;
+  {
+    std::lock_guard<std::mutex> maps(impl_->map_mu);
+    held = impl_->leases;
+  }
   std::vector<std::string> lost;
   const std::string ms = std::to_string(lease_ms);
-  for (auto it = impl_->leases.begin(); it != impl_->leases.end();) {
-    const std::string epoch = std::to_string(it->second);
-    const char* values[4] = {it->first.c_str(), impl_->owner.c_str(), epoch.c_str(), ms.c_str()};
-    Result r(PQexecParams(impl_->conn,
-                          "UPDATE aos_leases SET lease_until = clock_timestamp() + $4::bigint * interval '1 millisecond'"
-                          " WHERE run_id = $1 AND owner = $2 AND epoch = $3::bigint",
-                          4, nullptr, values, nullptr, nullptr, 0));
-    if (!r.ok()) impl_->Fail("cannot renew leases", PQresultErrorMessage(r.get()));
-    if (std::string_view(PQcmdTuples(r.get())) == "0") {
-      lost.push_back(it->first);
-      impl_->lost.insert(it->first);
-      it = impl_->leases.erase(it);
-    } else {
-      ++it;
+  for (const auto& [run, e] : held) {
+    const std::string epoch = std::to_string(e);
+    const char* values[4] = {run.c_str(), impl_->owner.c_str(), epoch.c_str(), ms.c_str()};
+    Result r = impl_->LeaseExec("UPDATE aos_leases SET lease_until = clock_timestamp() + $4::bigint * interval '1 millisecond'"
+                         " WHERE run_id = $1 AND owner = $2 AND epoch = $3::bigint",
+                         4, values, "cannot renew leases");
+    if (std::string_view(PQcmdTuples(r.get())) != "0") continue;
+    std::lock_guard<std::mutex> maps(impl_->map_mu);
+    auto it = impl_->leases.find(run);
+    if (it != impl_->leases.end() && it->second == e) {  // not claimed again meanwhile
+      impl_->Lose(run);
+      lost.push_back(run);
     }
   }
   return lost;
 }
 
 void PgStore::ReleaseRun(const std::string& run_id) {
-  std::lock_guard<std::recursive_mutex> lock(mu_);
-  impl_->lost.erase(run_id);
-  auto it = impl_->leases.find(run_id);
-  if (it == impl_->leases.end()) return;
-  const std::string epoch = std::to_string(it->second);
+  std::lock_guard<std::mutex> lock(impl_->lease_mu);
+  int64_t e = 0;
+  {
+    std::lock_guard<std::mutex> maps(impl_->map_mu);
+    impl_->lost.erase(run_id);
+    auto it = impl_->leases.find(run_id);
+    if (it == impl_->leases.end()) return;
+    e = it->second;
+    impl_->leases.erase(it);
+  }
+  const std::string epoch = std::to_string(e);
   const char* values[3] = {run_id.c_str(), impl_->owner.c_str(), epoch.c_str()};
-  Result r(PQexecParams(impl_->conn, "DELETE FROM aos_leases WHERE run_id = $1 AND owner = $2 AND epoch = $3::bigint", 3,
-                        nullptr, values, nullptr, nullptr, 0));
-  impl_->leases.erase(it);
-  if (!r.ok()) impl_->Fail("cannot release run " + run_id, PQresultErrorMessage(r.get()));
+  impl_->LeaseExec("DELETE FROM aos_leases WHERE run_id = $1 AND owner = $2 AND epoch = $3::bigint", 3, values,
+            "cannot release run " + run_id);
+}
+
+std::vector<std::string> PgStore::LeasedRuns() {
+  std::lock_guard<std::mutex> lock(impl_->lease_mu);
+  Result r = impl_->LeaseExec("SELECT run_id FROM aos_leases WHERE lease_until > clock_timestamp()", 0, nullptr,
+                       "cannot read the leases");
+  std::vector<std::string> out;
+  for (int i = 0; i < r.rows(); ++i) out.emplace_back(PQgetvalue(r.get(), i, 0));
+  return out;
 }
 
 std::optional<std::string> PgStore::Get(Column c, std::string_view key) {

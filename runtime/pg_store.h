@@ -81,6 +81,8 @@ class PgStore : public Store {
   std::vector<std::string> RenewLeases() override { return RenewLeases(kLeaseMs); }
   // This store's worker: host, process and a random part.
   const std::string& owner() const;
+  // The runs some worker holds a live lease of.
+  std::vector<std::string> LeasedRuns() override;
   // Drops every aos_* table / empties them: for tests, which share one server.
   void DropAllForTests();
   void ClearForTests();

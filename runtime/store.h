@@ -135,6 +135,8 @@ class Store {
   virtual std::vector<std::string> RenewLeases() { return {}; }
   // Gives run `run_id` up (its work here is done: it waits or ended).
   virtual void ReleaseRun(const std::string& run_id) { (void)run_id; }
+  // The runs some worker holds a live lease of (not worth claiming).
+  virtual std::vector<std::string> LeasedRuns() { return {}; }
 
   // The view named `name`, made by `make` on first use; nullptr when the
   // store is not its sole writer.
