@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "runtime/pg_store.h"
+#include "runtime/pg_test_support.h"
 #include "runtime/runner_test_support.h"
 
 namespace aos {
@@ -17,23 +18,9 @@ namespace {
 
 using namespace runner_test;
 
-std::string PgUrl() {
-  const char* state = std::getenv("AOS_TEST_PG");
-  REQUIRE(state != nullptr);
-  std::ifstream in(state);
-  std::stringstream text;
-  text << in.rdbuf();
-  const std::string s = text.str();
-  const size_t at = s.find("\"url\": \"");
-  REQUIRE(at != std::string::npos);
-  // The server's default database, which the store tests use too: the
-  // tests of aos_tests run one after another, each emptying the tables.
-  return s.substr(at + 8, s.find('"', at + 8) - at - 8);
-}
-
 TEST_CASE("PgStore: killed at every append, every example resumes to the uncrashed output", "[.pg][crash]") {
   SetSecrets();
-  auto pg = PgStore::Open(PgUrl(), true);
+  auto pg = PgStore::Open(PgTestUrl(), true);
   const auto runs = ExampleWorkflows();
   REQUIRE(runs.size() >= 8);
   for (const auto& [f, workflow] : runs) {

@@ -13,33 +13,21 @@
 #include <sstream>
 
 #include "runtime/pg_store.h"
+#include "runtime/pg_test_support.h"
 #include "runtime/store_conformance.h"
 
 namespace aos {
 namespace {
 
-// The test server's URL, from the state file pg_cluster.py wrote.
-std::string TestUrl() {
-  const char* state = std::getenv("AOS_TEST_PG");
-  REQUIRE(state != nullptr);
-  std::ifstream in(state);
-  std::stringstream text;
-  text << in.rdbuf();
-  const std::string s = text.str();
-  const size_t at = s.find("\"url\": \"");
-  REQUIRE(at != std::string::npos);
-  return s.substr(at + 8, s.find('"', at + 8) - at - 8);
-}
-
 // A fresh set of tables on the test server.
 std::unique_ptr<PgStore> Fresh() {
-  auto s = PgStore::Open(TestUrl(), true);
+  auto s = PgStore::Open(PgTestUrl(), true);
   s->DropAllForTests();
-  return PgStore::Open(TestUrl(), true);
+  return PgStore::Open(PgTestUrl(), true);
 }
 
 void Sql(const std::string& sql) {
-  PGconn* c = PQconnectdb(TestUrl().c_str());
+  PGconn* c = PQconnectdb(PgTestUrl().c_str());
   PGresult* r = PQexec(c, sql.c_str());
   INFO(PQerrorMessage(c));
   CHECK((PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK));
@@ -53,7 +41,7 @@ TEST_CASE("PgStore: the store's conformance, and it survives reopening", "[.pg]"
     CHECK(s->schema_version() == kPgSchemaVersion);
     Exercise(*s);
   }
-  auto s = PgStore::Open(TestUrl(), false);
+  auto s = PgStore::Open(PgTestUrl(), false);
   CHECK(*s->Get(Column::kEvents, EventKey("ab", 255)) == "ab255");
   CHECK_FALSE(s->SoleWriter());
 }
@@ -83,13 +71,13 @@ TEST_CASE("PgStore: unsynced writes are visible at once; a batch that fails writ
 
 TEST_CASE("PgStore refuses a database without its tables, a newer schema, a server that does not answer", "[.pg]") {
   {
-    auto s = PgStore::Open(TestUrl(), true);
+    auto s = PgStore::Open(PgTestUrl(), true);
     s->DropAllForTests();
   }
-  CHECK_THROWS_WITH(PgStore::Open(TestUrl(), false), Catch::Contains("holds no AOS tables"));
-  PgStore::Open(TestUrl(), true);
+  CHECK_THROWS_WITH(PgStore::Open(PgTestUrl(), false), Catch::Contains("holds no AOS tables"));
+  PgStore::Open(PgTestUrl(), true);
   Sql("UPDATE aos_schema SET version = " + std::to_string(kPgSchemaVersion + 1));
-  CHECK_THROWS_WITH(PgStore::Open(TestUrl(), true), Catch::Contains("newer than this aosrun"));
+  CHECK_THROWS_WITH(PgStore::Open(PgTestUrl(), true), Catch::Contains("newer than this aosrun"));
   Sql("UPDATE aos_schema SET version = " + std::to_string(kPgSchemaVersion));
   CHECK_THROWS_WITH(PgStore::Open("postgresql://aos:secret@127.0.0.1:1/none", false),
                     Catch::Contains("cannot connect") && Catch::Contains("aos:***@") &&
@@ -97,9 +85,9 @@ TEST_CASE("PgStore refuses a database without its tables, a newer schema, a serv
   // A database at v1 (before leases) is upgraded by an opening that may
   // create, refused by one that may not.
   Sql("DROP TABLE aos_leases; DROP FUNCTION aos_fence; UPDATE aos_schema SET version = 1");
-  CHECK_THROWS_WITH(PgStore::Open(TestUrl(), false), Catch::Contains("older than this aosrun") &&
+  CHECK_THROWS_WITH(PgStore::Open(PgTestUrl(), false), Catch::Contains("older than this aosrun") &&
                                                          Catch::Contains("migrate-store"));
-  CHECK(PgStore::Open(TestUrl(), true)->schema_version() == kPgSchemaVersion);
+  CHECK(PgStore::Open(PgTestUrl(), true)->schema_version() == kPgSchemaVersion);
   CHECK(RedactedUrl("postgresql://u:p@h:5/db") == "postgresql://u:***@h:5/db");
   CHECK(RedactedUrl("postgresql://u@h/db") == "postgresql://u@h/db");
   CHECK(RedactedUrl("postgresql://u@h/db?sslmode=require&password=p2&x=1") ==
@@ -118,7 +106,7 @@ WriteBatch Append(const std::string& run, uint64_t seq, const std::string& also)
 
 TEST_CASE("PgStore leases: one worker holds a run; a worker that lost its lease appends nothing", "[.pg]") {
   auto a = Fresh();
-  auto b = PgStore::Open(TestUrl(), false);
+  auto b = PgStore::Open(PgTestUrl(), false);
   CHECK(a->owner() != b->owner());
   auto ea = a->ClaimRun("r", 60'000);
   REQUIRE(ea);
