@@ -167,8 +167,8 @@ struct PgStore::Impl {
 
   // A prepared statement with binary parameters and results.
   Result Run(const std::string& name, std::initializer_list<std::string_view> params, const char* what) {
-    std::array<const char*, 2> values{};
-    std::array<int, 2> lengths{}, formats{1, 1};
+    std::array<const char*, 3> values{};
+    std::array<int, 3> lengths{}, formats{1, 1, 1};
     int n = 0;
     for (std::string_view p : params) {
       values[n] = p.data();
@@ -196,6 +196,9 @@ struct PgStore::Impl {
                                                                       : " ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v"),
               2);
       Prepare("d" + n, "DELETE FROM " + t + " WHERE k = $1", 1);
+      // CompareAndSet: each one statement, so atomic against every worker's.
+      Prepare("i" + n, "INSERT INTO " + t + " (k, v) VALUES ($1, $2) ON CONFLICT (k) DO NOTHING", 2);
+      Prepare("c" + n, "UPDATE " + t + " SET v = $3 WHERE k = $1 AND v = $2", 3);
       Prepare("s" + n, "SELECT k, v FROM " + t + " WHERE k >= $1 AND k < $2 ORDER BY k LIMIT " + std::to_string(kScanChunk), 2);
       Prepare("S" + n, "SELECT k, v FROM " + t + " WHERE k >= $1 ORDER BY k LIMIT " + std::to_string(kScanChunk), 1);
       Prepare("l" + n, "SELECT k FROM " + t + " WHERE k >= $1 AND k < $2 ORDER BY k DESC LIMIT 1", 2);
@@ -468,6 +471,20 @@ std::vector<std::string> PgStore::LeasedRuns() {
   std::vector<std::string> out;
   for (int i = 0; i < r.rows(); ++i) out.emplace_back(PQgetvalue(r.get(), i, 0));
   return out;
+}
+
+bool PgStore::CompareAndSet(Column c, std::string_view key, const std::optional<std::string>& expected,
+                            const std::string& value, std::optional<std::string>* current) {
+  std::lock_guard<std::recursive_mutex> lock(mu_);
+  const std::string n = std::to_string(Index(c));
+  Result r = expected ? impl_->Run("c" + n, {key, *expected, value}, "compare-and-set failed")
+                      : impl_->Run("i" + n, {key, value}, "compare-and-set failed");
+  if (std::string_view(PQcmdTuples(r.get())) == "1") {
+    *current = value;
+    return true;
+  }
+  *current = Get(c, key);
+  return false;
 }
 
 std::optional<std::string> PgStore::Get(Column c, std::string_view key) {

@@ -54,6 +54,8 @@ class PgStore : public Store {
             const std::function<bool(std::string_view, std::string_view)>& visit) override;
   std::optional<std::string> LastKey(Column c, std::string_view prefix) override;
   void Sync() override;
+  bool CompareAndSet(Column c, std::string_view key, const std::optional<std::string>& expected,
+                     const std::string& value, std::optional<std::string>* current) override;
   bool SoleWriter() const override { return false; }
 
   // The schema version the database holds (after Open: kPgSchemaVersion).

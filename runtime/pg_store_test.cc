@@ -46,6 +46,13 @@ TEST_CASE("PgStore: the store's conformance, and it survives reopening", "[.pg]"
   CHECK_FALSE(s->SoleWriter());
 }
 
+TEST_CASE("PgStore: a claim is won by one worker of several", "[.pg]") {
+  auto a = Fresh();
+  auto b = PgStore::Open(PgTestUrl(), false);
+  auto c = PgStore::Open(PgTestUrl(), false);
+  RaceClaims({a.get(), b.get(), c.get()});
+}
+
 TEST_CASE("PgStore: unsynced writes are visible at once; a batch that fails writes nothing", "[.pg]") {
   auto s = Fresh();
   WriteBatch a;

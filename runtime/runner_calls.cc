@@ -139,6 +139,7 @@ bool Runner::Impl::Escalated(int s, uint32_t node, const std::string& key, Insta
     return true;
   }
   if (data && data->Find("skip")) {
+    DropClaim(key);
     Complete(s, node, key, *data->Find("skip"));
     return true;
   }
@@ -187,16 +188,47 @@ bool Runner::Impl::EffectMayGo(int s, uint32_t node, const std::string& key, con
   }
   // Across runs: a completed key returns its recorded result.
   if (!st.replay_effects) {
-    if (auto raw = StoreOf().Get(Column::kIdempotency, IdempotencyKey(*ekey))) {
-      Value prior;
-      if (DecodeValue(*raw, &prior)) {
-        log.Append(key, events::EffectCompleted{.key = *ekey, .result = prior, .reused = true});
-        Complete(s, node, key, prior);
-        return false;
-      }
+    IdemRecord prior = DecodeIdemRecord(StoreOf().Get(Column::kIdempotency, IdempotencyKey(*ekey)));
+    if (prior.kind == IdemRecord::Kind::kDone) {
+      log.Append(key, events::EffectCompleted{.key = *ekey, .result = prior.result, .reused = true});
+      Complete(s, node, key, prior.result);
+      return false;
     }
   }
   return Confirmed(s, node, key, *ekey);
+}
+
+bool Runner::Impl::ClaimKey(int s, uint32_t node, const std::string& key, const std::string& ekey) {
+  if (st.replay_effects) return true;  // the operator asked to send again
+  // The run's index first: a run that claims a key must be found running
+  // by another looking at its claim, never taken for one that is gone.
+  if (log.pending() > 0) log.Flush(false);
+  const ClaimOutcome c = ClaimIdempotencyKey(StoreOf(), IdempotencyKey(ekey), st.run_id, key);
+  if (c.kind == ClaimOutcome::Kind::kHeld) {
+    // Look again after 1, 2, 4, 8 and 16 s, then every 5 minutes: past
+    // max_inline_wait_ms the run waits, and serve or `resume` looks again.
+    KeyWait& w = key_waits[key];
+    const int64_t delay_ms = w.turns < 5 ? (1000LL << w.turns) : 300'000;
+    ++w.turns;
+    w.due = clock.NowNanos() + delay_ms * 1'000'000;
+    w.holder = c.holder_run;
+    Block(s, node);
+    return false;
+  }
+  key_waits.erase(key);
+  if (c.kind == ClaimOutcome::Kind::kDone) {
+    log.Append(key, events::EffectCompleted{.key = ekey, .result = c.result, .reused = true});
+    Complete(s, node, key, c.result);
+    return false;
+  }
+  return true;
+}
+
+void Runner::Impl::DropClaim(const std::string& key) {
+  const Instance* in = st.Find(key);
+  if (st.replay_effects || !in || in->key.empty() || in->request_digest.empty()) return;
+  const std::string record = IdempotencyKey(in->key);
+  if (HoldsClaim(StoreOf(), record, st.run_id, key)) log.batch().Delete(Column::kIdempotency, record);
 }
 
 bool Runner::Impl::Confirmed(int s, uint32_t node, const std::string& key, const std::string& ekey) {
@@ -278,6 +310,13 @@ void Runner::Impl::AdvanceCall(int s, uint32_t node, const std::string& key, Ins
     Block(s, node);
     return;
   }
+  if (auto w = key_waits.find(key); w != key_waits.end() && w->second.due) {
+    if (w->second.due > clock.NowNanos()) {
+      Block(s, node);
+      return;
+    }
+    w->second.due = 0;  // look at the key again now (a due passed is no wake-up)
+  }
   if (in_flight >= opt.concurrency) {
     deferred.emplace_back(s, node);
     return;
@@ -311,6 +350,7 @@ void Runner::Impl::AdvanceCall(int s, uint32_t node, const std::string& key, Ins
   std::string ckey;
   if (CachedAnswer(s, node, key, req, &ckey)) return;
   if (req.kind == RequestKind::kLlm && !BudgetAllows(s, node, key, req)) return;
+  if (effect && !ClaimKey(s, node, key, ekey)) return;
   StartAttempt(s, node, key, a, ekey, std::move(req), std::move(ckey));
 }
 

@@ -28,6 +28,7 @@
 
 #include "lang/eval.h"
 #include "runtime/entity_store.h"
+#include "runtime/idempotency.h"
 #include "runtime/runner.h"
 
 namespace aos {
@@ -138,6 +139,14 @@ struct Runner::Impl {
   std::map<std::string, const TransformDecl*> transforms_used;
   int64_t reserved_nanos = 0;   // budget held by model calls in flight
   std::unordered_map<std::string, int64_t> reserved;
+  // Effects whose key another run is sending (idempotency.h): when to look
+  // again, each look later than the one before, and who holds the key.
+  struct KeyWait {
+    int64_t due = 0;
+    int turns = 0;
+    std::string holder;
+  };
+  std::map<std::string, KeyWait> key_waits;
 
   Impl(RunLog& l, const Program& p, const Dag& d, CallHandler& c, Clock& k, RunOptions o);
   ~Impl() { StopWorkers(); }
@@ -435,7 +444,7 @@ struct Runner::Impl {
   static bool Retryable(const RetrySpec* r, const std::string& kind);
 
   // The cross-run idempotency record of an effect key: workflow \0 key.
-  std::string IdempotencyKey(const std::string& key) const { return wf.name + std::string(1, '\0') + key; }
+  std::string IdempotencyKey(const std::string& key) const { return IdempotencyRecordKey(wf.name, key); }
 
   // Reads of the store (entities, kv, kb) must see this run's own pending
   // writes: flush them first.
@@ -453,6 +462,13 @@ struct Runner::Impl {
   // gate: true when the effect may be attempted now.
   bool EffectMayGo(int s, uint32_t node, const std::string& key, const Args& a, std::string* ekey);
   bool Confirmed(int s, uint32_t node, const std::string& key, const std::string& ekey);
+  // The effect's key claimed across runs (idempotency.h) before its
+  // intent: true when this instance may send; else it completed with the
+  // recorded result, or waits for the run that holds the key.
+  bool ClaimKey(int s, uint32_t node, const std::string& key, const std::string& ekey);
+  // Gives up this instance's claim of its effect key (its effect failed
+  // for good, or the operator skipped it), in the batch being written.
+  void DropClaim(const std::string& key);
   // A `cache` statement answered from the cache (*ckey: where a fresh
   // result will go).
   bool CachedAnswer(int s, uint32_t node, const std::string& key, const CallRequest& req, std::string* ckey);

@@ -140,6 +140,7 @@ bool Runner::Impl::TooDeep(const std::string& key, const Value& v) {
 
 void Runner::Impl::FailStep(const std::string& key, const std::string& kind, const std::string& raw_message) {
   const std::string message = RedactSecrets(raw_message);
+  DropClaim(key);
   log.Append(key, events::StepFailed{kind, message});
   if (!failing) {
     failing = true;
@@ -311,6 +312,13 @@ Value Runner::Impl::WaitingList() {
     } else if (stmt.kind == StmtKind::kSignal) {
       m = {{S("kind"), S("signal")}, {S("name"), S(key)}, {S("signal"), S(SignalName(stmt))}};
       if (in.timer) m.emplace_back(S("due"), Value::Time(Timestamp{in.due}));  // its timeout
+    } else if (auto w = key_waits.find(key); w != key_waits.end() && w->second.due) {
+      // Another run sends an effect with this key: its result, or the key
+      // once that run gives it up.
+      m = {{S("kind"), S("effect_key")},
+           {S("name"), S(key)},
+           {S("held_by"), S(w->second.holder)},
+           {S("due"), Value::Time(Timestamp{w->second.due})}};
     } else {
       m = {{S("kind"), S("retry")}, {S("name"), S(key)}, {S("due"), Value::Time(Timestamp{in.retry_due})}};
     }
@@ -325,7 +333,9 @@ int64_t Runner::Impl::NextDue() {
     if (t && (!best || t < best)) best = t;
   };
   for (const auto& [s, node] : blocked) {
-    const Instance& in = st.At(Key(s, node));
+    const std::string key = Key(s, node);
+    const Instance& in = st.At(key);
+    if (auto w = key_waits.find(key); w != key_waits.end() && w->second.due) take(w->second.due);
     if (in.requested && !in.decided) {
       if (const Value* due = in.request.Find("due")) take(due->as_int());
     } else if (in.timer) {

@@ -223,6 +223,15 @@ class CrashingStore : public Store {
   }
   std::optional<std::string> LastKey(Column c, std::string_view prefix) override { return inner_.LastKey(c, prefix); }
   void Sync() override { inner_.Sync(); }
+  bool CompareAndSet(Column c, std::string_view key, const std::optional<std::string>& expected,
+                     const std::string& value, std::optional<std::string>* current) override {
+    return inner_.CompareAndSet(c, key, expected, value, current);
+  }
+  bool Shared() const override { return inner_.Shared(); }
+  bool ClaimRun(const std::string& run_id) override { return inner_.ClaimRun(run_id); }
+  std::vector<std::string> RenewLeases() override { return inner_.RenewLeases(); }
+  void ReleaseRun(const std::string& run_id) override { inner_.ReleaseRun(run_id); }
+  std::vector<std::string> LeasedRuns() override { return inner_.LeasedRuns(); }
   void CrashAfterAppends(uint64_t k) {
     std::lock_guard<std::mutex> lock(mu_);
     crash_at_ = k ? appends_ + k : 0;

@@ -36,6 +36,18 @@ std::string EventKey(std::string_view run_id, uint64_t seq) {
   return k;
 }
 
+bool Store::CompareAndSet(Column c, std::string_view key, const std::optional<std::string>& expected,
+                          const std::string& value, std::optional<std::string>* current) {
+  std::lock_guard<std::mutex> lock(cas_mu_);
+  *current = Get(c, key);
+  if (*current != expected) return false;
+  WriteBatch b;
+  b.Put(c, std::string(key), value);
+  Write(b, false);
+  *current = value;
+  return true;
+}
+
 std::shared_ptr<StoreView> Store::View(const std::string& name,
                                        const std::function<std::shared_ptr<StoreView>()>& make) {
   if (!SoleWriter()) return nullptr;

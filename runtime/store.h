@@ -115,6 +115,16 @@ class Store {
     (void)c;
     return {};
   }
+  // Sets `key` of column `c` to `value` when it holds `expected` (nullopt:
+  // when it is absent), as one step no other CompareAndSet of any writer of
+  // the store comes between: true when set, else false with what the key
+  // holds in *current (nullopt: absent). Not synced. For cross-run claims
+  // (idempotency.h), whose keys plain writes touch only from their holder.
+  // The default serves a store one process writes: it holds a lock every
+  // CompareAndSet of this object takes. A shared store overrides it.
+  virtual bool CompareAndSet(Column c, std::string_view key, const std::optional<std::string>& expected,
+                             const std::string& value, std::optional<std::string>* current);
+
   // Whether every write to the store goes through this object (a data
   // directory leased by this process) and the implementation calls
   // TellViews. Only then can a view trust that Applied told it of every
@@ -151,6 +161,7 @@ class Store {
  private:
   std::mutex views_mu_;
   std::vector<std::pair<std::string, std::shared_ptr<StoreView>>> views_;
+  std::mutex cas_mu_;
 };
 
 // Thrown by MemoryStore::Write when the planned crash point is reached.

@@ -7,7 +7,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "runtime/store.h"
@@ -85,6 +88,45 @@ inline void Exercise(Store& s) {
     return false;
   });
   CHECK(first_key == std::string("\0", 1));
+
+  // CompareAndSet: set when absent, refused with what is there, replaced
+  // only from the value expected; binary values compare byte for byte.
+  std::optional<std::string> cur;
+  const std::string claim("\x80r\0i", 4);
+  CHECK(s.CompareAndSet(Column::kIdempotency, "wf\0k", std::nullopt, claim, &cur));
+  CHECK(cur == claim);
+  CHECK_FALSE(s.CompareAndSet(Column::kIdempotency, "wf\0k", std::nullopt, "other", &cur));
+  CHECK(cur == claim);
+  CHECK_FALSE(s.CompareAndSet(Column::kIdempotency, "wf\0k", std::string("\x80r\0j", 4), "other", &cur));
+  CHECK(cur == claim);
+  CHECK(*s.Get(Column::kIdempotency, "wf\0k") == claim);
+  CHECK(s.CompareAndSet(Column::kIdempotency, "wf\0k", claim, "done", &cur));
+  CHECK(*s.Get(Column::kIdempotency, "wf\0k") == "done");
+  CHECK_FALSE(s.CompareAndSet(Column::kIdempotency, "absent", std::string("x"), "y", &cur));
+  CHECK_FALSE(cur);
+  CHECK_FALSE(s.Get(Column::kIdempotency, "absent"));
+}
+
+// Threads (or workers: one store each) racing to claim the same keys: each
+// key is won exactly once.
+inline void RaceClaims(const std::vector<Store*>& stores) {
+  constexpr int kKeys = 50;
+  std::atomic<int> wins[kKeys] = {};
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < stores.size() * 2; ++t) {
+    threads.emplace_back([&, t] {
+      Store& s = *stores[t % stores.size()];
+      for (int k = 0; k < kKeys; ++k) {
+        std::optional<std::string> cur;
+        if (s.CompareAndSet(Column::kIdempotency, "race\0" + std::to_string(k), std::nullopt,
+                            "claim by " + std::to_string(t), &cur)) {
+          ++wins[k];
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int k = 0; k < kKeys; ++k) CHECK(wins[k] == 1);
 }
 
 }  // namespace aos

@@ -27,6 +27,7 @@ fs::path TempDir(const std::string& name) {
 TEST_CASE("MemoryStore: ordered scans, prefixes, deletes", "[store]") {
   MemoryStore s;
   Exercise(s);
+  RaceClaims({&s});
 }
 
 TEST_CASE("RocksStore: the same, and it survives reopening", "[store]") {
@@ -34,6 +35,7 @@ TEST_CASE("RocksStore: the same, and it survives reopening", "[store]") {
   {
     auto s = RocksStore::Open(dir.string(), true);
     Exercise(*s);
+    RaceClaims({s.get()});
     CHECK((fs::status(dir).permissions() & fs::perms::others_all) == fs::perms::none);
   }
   auto s = RocksStore::Open(dir.string(), false);

@@ -58,7 +58,10 @@ with open(WF, "w") as f:
             '  effect a = http.post("%s/sleep/300") { key "a-${n}" }\n'
             '  approval ok {\n    ask "go ${n}?"\n    timeout 1h\n  } after a\n'
             '  effect b = http.post("%s/sleep/300") { key "b-${n}" } after ok\n'
-            '  output n\n}\n' % (STAND.url, STAND.url))
+            '  output n\n}\n'
+            'workflow shared(n: int) {\n'
+            '  effect s = http.post("%s/sleep/300") { key "s-${n %% 5}" }\n'
+            '  output n\n}\n' % (STAND.url, STAND.url, STAND.url))
 
 
 class Worker:
@@ -208,6 +211,28 @@ try:
     # retried with the same key (the receiver deduplicates it).
     check("a key is sent again only for effects in doubt (few, at most twice)",
           all(v <= 3 for v in repeats.values()) and len(repeats) <= 8 * (kills + 1), repeats)
+    # Runs sharing an effect key, started at once across the workers: the
+    # key is claimed in the store (idempotency.h), so one run sends it and
+    # the others take its result.
+    SHARED = 30
+
+    def start_shared(n):
+        code, _ = workers[n % 3].call("POST", "/api/runs",
+                                      {"workflow": "shared", "input": {"n": n}, "run_id": "shared-%d" % n})
+        return code in (200, 201)
+
+    def shared_done(n):
+        code, st = any_worker().call("GET", "/api/runs/shared-%d" % n)
+        return code == 200 and st and st.get("status") == "completed"
+
+    with ThreadPoolExecutor(SHARED) as pool:
+        started = list(pool.map(start_shared, range(SHARED)))
+    check("the runs sharing keys were started", all(started), started)
+    left = each(SHARED, shared_done, 60)
+    check("every run sharing a key completed", not left, sorted(left)[:10])
+    by_key = STAND.stats().get("requests_by_key", {})
+    check("each shared key was sent once, by one of the six runs holding it",
+          all(by_key.get("s-%d" % k) == 1 for k in range(5)), {k: v for k, v in by_key.items() if k[0] == "s"})
     rc = subprocess.run([AOSRUN, "verify", "--store", URL, "--data-dir", os.path.join(TMP, "verify")],
                         capture_output=True, text=True)
     check("every run's log verifies: no append from a worker that had lost its lease broke a sequence",
