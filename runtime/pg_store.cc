@@ -107,6 +107,9 @@ struct PgStore::Impl {
   std::string where;  // the redacted URL, for messages
   std::string owner = RandomOwner();
   PGconn* lease_conn = nullptr;  // claims, renewals, releases (lease_mu)
+  std::string url;                // to open lock_conn on first use
+  PGconn* lock_conn = nullptr;    // the entity writers' advisory lock (lock_mu)
+  std::mutex lock_mu;
   std::mutex lease_mu;
   std::mutex map_mu;  // leases and lost: read by Write, changed by the lease calls
   std::map<std::string, int64_t> leases;  // run -> epoch, held by this store
@@ -122,6 +125,7 @@ struct PgStore::Impl {
   ~Impl() {
     if (conn) PQfinish(conn);
     if (lease_conn) PQfinish(lease_conn);
+    if (lock_conn) PQfinish(lock_conn);
   }
 
   // Leases go over a connection of their own, so that a renewal never waits
@@ -262,6 +266,7 @@ PgStore::~PgStore() = default;
 std::unique_ptr<PgStore> PgStore::Open(const std::string& url, bool create) {
   auto impl = std::make_unique<Impl>();
   impl->where = RedactedUrl(url);
+  impl->url = url;
   impl->conn = PQconnectdb(url.c_str());
   if (!impl->conn) throw StoreError("postgresql store " + impl->where + ": out of memory");
   if (PQstatus(impl->conn) != CONNECTION_OK) impl->Fail("cannot connect");
@@ -462,6 +467,40 @@ void PgStore::ReleaseRun(const std::string& run_id) {
   const char* values[3] = {run_id.c_str(), impl_->owner.c_str(), epoch.c_str()};
   impl_->LeaseExec("DELETE FROM aos_leases WHERE run_id = $1 AND owner = $2 AND epoch = $3::bigint", 3, values,
             "cannot release run " + run_id);
+}
+
+// The key of the entity writers' advisory lock (aos_schema's upgrades hold 7306001).
+constexpr const char* kEntityLockSql = "SELECT pg_advisory_lock(7306002)";
+constexpr const char* kEntityUnlockSql = "SELECT pg_advisory_unlock(7306002)";
+
+void PgStore::LockEntities() {
+  impl_->lock_mu.lock();
+  Impl& i = *impl_;
+  auto fail = [&](const std::string& m) {
+    i.lock_mu.unlock();
+    throw StoreError("postgresql store " + i.where + ": cannot take the entity writers' lock: " + m);
+  };
+  if (!i.lock_conn || PQstatus(i.lock_conn) != CONNECTION_OK) {
+    if (i.lock_conn) PQfinish(i.lock_conn);
+    i.lock_conn = PQconnectdb(i.url.c_str());
+    if (!i.lock_conn || PQstatus(i.lock_conn) != CONNECTION_OK) {
+      fail(i.lock_conn ? PQerrorMessage(i.lock_conn) : "out of memory");
+    }
+  }
+  Result r(PQexec(i.lock_conn, kEntityLockSql));
+  if (!r.ok()) fail(r.get() ? PQresultErrorMessage(r.get()) : PQerrorMessage(i.lock_conn));
+}
+
+void PgStore::UnlockEntities() {
+  Impl& i = *impl_;
+  Result r(PQexec(i.lock_conn, kEntityUnlockSql));
+  // Not given back (the connection broke): its session, and the lock with
+  // it, is gone, or is ended here.
+  if (!r.ok()) {
+    PQfinish(i.lock_conn);
+    i.lock_conn = nullptr;
+  }
+  i.lock_mu.unlock();
 }
 
 std::vector<std::string> PgStore::LeasedRuns() {

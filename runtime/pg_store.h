@@ -85,6 +85,10 @@ class PgStore : public Store {
   const std::string& owner() const;
   // The runs some worker holds a live lease of.
   std::vector<std::string> LeasedRuns() override;
+  // A session advisory lock, on a connection of its own (waiting for it
+  // never holds up this process's reads and writes).
+  void LockEntities() override;
+  void UnlockEntities() override;
   // Drops every aos_* table / empties them: for tests, which share one server.
   void DropAllForTests();
   void ClearForTests();

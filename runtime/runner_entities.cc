@@ -65,9 +65,28 @@ void Join(ValueMap& into, const Value& from, bool wins) {
 // released: none reads a record another has changed but not yet written
 // (its index entries included), and each history entry is committed with a
 // position after every entry committed before it (entities::NextAt), so a
-// summary's `covers` never passes over a write that lands later. One
-// process writes a data directory (rocks_store.cc).
+// summary's `covers` never passes over a write that lands later. The
+// process's threads take patch_mu; then the store's lock holds off other
+// workers sharing the store (PostgreSQL; a data directory has one process).
 std::mutex patch_mu;
+
+class EntityWriters {
+ public:
+  explicit EntityWriters(Store& store) : lock_(patch_mu), store_(store) { store_.LockEntities(); }
+  ~EntityWriters() {
+    try {
+      store_.UnlockEntities();
+    } catch (const StoreError&) {
+      // The lock went with its connection.
+    }
+  }
+  EntityWriters(const EntityWriters&) = delete;
+  EntityWriters& operator=(const EntityWriters&) = delete;
+
+ private:
+  std::lock_guard<std::mutex> lock_;
+  Store& store_;
+};
 
 }  // namespace
 
@@ -103,7 +122,7 @@ void Runner::Impl::InlineEntity(const TypeDecl& et, CallOp op, const Args& a, in
   // get and delete: by the key, or the key it was merged into.
   const std::string given = a.positional.empty() ? "" : a.positional[0].ToDisplayString();
   if (op == CallOp::kEntityGet) return Complete(s, node, key, LoadRecord(et.name, Follow(et.name, given)));
-  std::lock_guard<std::mutex> lock(patch_mu);
+  EntityWriters lock(StoreOf());
   const std::string id = Follow(et.name, given);
   const Value before = LoadRecord(et.name, id);
   if (!before.is_null()) WriteRecord(et, id, before, Value(), key, "deleted");
@@ -281,7 +300,7 @@ void Runner::Impl::InlineUpsert(const TypeDecl& et, const Args& a, int s, uint32
     return;
   }
   const Value* idv = NonNull(rec, key_field->name);
-  std::lock_guard<std::mutex> lock(patch_mu);
+  EntityWriters lock(StoreOf());
   if (!et.HasIdentity()) {
     // By the key alone: the record is replaced.
     if (!idv) {
@@ -384,7 +403,7 @@ void Runner::Impl::InlineUpsert(const TypeDecl& et, const Args& a, int s, uint32
 }
 
 void Runner::Impl::InlineNote(const TypeDecl& et, const Args& a, int s, uint32_t node, const std::string& key) {
-  std::lock_guard<std::mutex> lock(patch_mu);
+  EntityWriters lock(StoreOf());
   const std::string id = Follow(et.name, a.positional.empty() ? "" : a.positional[0].ToDisplayString());
   if (LoadRecord(et.name, id).is_null()) return Complete(s, node, key, Value::Bool(false));
   Change c = ChangeFor(et.name, id, key, "note");
@@ -581,7 +600,7 @@ void Runner::Impl::InlinePatch(const TypeDecl& et, const Args& a, int s, uint32_
     FailStep(key, "expr.error", et.name + ".patch needs the key of a record");
     return;
   }
-  std::lock_guard<std::mutex> lock(patch_mu);
+  EntityWriters lock(StoreOf());
   const std::string id = Follow(et.name, idv.ToDisplayString());
   const Value before = LoadRecord(et.name, id);
   // `it`: the stored record, its absent fields at their defaults (a record

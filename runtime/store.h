@@ -147,6 +147,13 @@ class Store {
   virtual void ReleaseRun(const std::string& run_id) { (void)run_id; }
   // The runs some worker holds a live lease of (not worth claiming).
   virtual std::vector<std::string> LeasedRuns() { return {}; }
+  // Holds the entity writers' lock of every process sharing the store, until
+  // UnlockEntities: entity writes read, change and write records under it
+  // (runner_entities.cc; a process's own threads take its lock first). A
+  // store one process holds has no other writer: nothing to hold. A worker
+  // that dies holding it gives it up (PostgreSQL: a session's advisory lock).
+  virtual void LockEntities() {}
+  virtual void UnlockEntities() {}
 
   // The view named `name`, made by `make` on first use; nullptr when the
   // store is not its sole writer.

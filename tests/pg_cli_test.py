@@ -136,6 +136,27 @@ def killed_and_resumed():
     check("the killed run's log verifies", rc == 0 and "no problems" in out, show(rc, out, err))
 
 
+def patched_by_two():
+    """Two processes (two workers) patching one record at once: every
+    patch reads the other's last write (the entity writers' lock is the
+    store's, not only a process's)."""
+    url = database("aos_cli_patch")
+    inc = write("inc.aos", 'entity Counter { key id: string  n: int = 0 }\n'
+                'workflow inc(xs: list<int>) {\n  for x in xs max 4 {\n'
+                '    step p = Counter.patch("c", {n: it.n + 1})\n  }\n'
+                '  output size(p)\n}\n')
+    n = 300
+    procs = [subprocess.Popen([AOSRUN, inc, "--store", url, "--data-dir", os.path.join(TMP, "local-inc%d" % i),
+                               "--input-json", json.dumps({"xs": list(range(n))}), "--run-id", "inc-%d" % i],
+                              cwd=TMP, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for i in range(2)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    check("both patching runs completed", all(p.returncode == 0 for p in procs),
+          [(p.returncode, o[1][-300:]) for p, o in zip(procs, outs)])
+    rc, out, err = run("state", "Counter", "c", "--store", url, "--data-dir", os.path.join(TMP, "local-inc0"))
+    check("no patch of one worker lost to the other's", '"n":%d' % (2 * n) in out, show(rc, out, err))
+
+
 def served():
     url = database("aos_cli_serve")
     local = os.path.join(TMP, "local-serve")
@@ -217,6 +238,7 @@ def refusals():
 try:
     waits_and_reads()
     killed_and_resumed()
+    patched_by_two()
     served()
     copied()
     refusals()
