@@ -378,10 +378,22 @@ void Driver::FireTimed(const std::string& name, int64_t at) {
   }
   const Timed* it_timed = &timed;
   const std::string stamp = FormatTimestamp(Timestamp{at});
+  const std::string run_id = FireRunId(name, at);
   int http = 0;
   std::string error, run;
-  Fire(*it_timed->program, *it_timed->trigger, "fired_at", Value::Time(Timestamp{at}), FireRunId(name, at), &http,
-       &error, &run);
+  // Several workers on one store each fire every time; the run id makes it
+  // one run. The first starts it; the others find it started (or held by
+  // the worker starting it) and only record the fire: the run goes on at
+  // its owner, or through the due poll if that owner dies.
+  const bool started_elsewhere = store_.Shared() && store_.Get(Column::kRuns, run_id);
+  if (!started_elsewhere) {
+    try {
+      Fire(*it_timed->program, *it_timed->trigger, "fired_at", Value::Time(Timestamp{at}), run_id, &http, &error,
+           &run);
+    } catch (const RunBusy&) {
+      http = 0;  // another worker runs it
+    }
+  }
   if (http >= 400) {
     spdlog::error("serve: trigger {} at {} did not start its run: {}", name, stamp, error);
     std::fprintf(stderr, "serve: trigger %s at %s did not start its run: %s\n", name.c_str(), stamp.c_str(),

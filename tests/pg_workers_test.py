@@ -6,7 +6,10 @@ SIGKILLed and restarted every few seconds and another is paused (SIGSTOP)
 past its lease and then resumed. Every run completes; every effect key
 reaches the receiver, never from two workers at once beyond a retry of an
 effect in doubt; no decision is lost; and the paused worker, resumed,
-appends nothing to the runs taken over from it.
+appends nothing to the runs taken over from it. Meanwhile an `every 1s`
+schedule fires at all three workers: one run per fire time, each completed.
+Then 30 runs sharing five effect keys, started at once across the workers:
+each key is sent once (the key is claimed in the store).
 
 Usage: pg_workers_test.py PATH/TO/aosrun PG_STATE_FILE   (run by CTest)
 Prints 'N passed, M failed' and exits non-zero on any failure.
@@ -61,7 +64,13 @@ with open(WF, "w") as f:
             '  output n\n}\n'
             'workflow shared(n: int) {\n'
             '  effect s = http.post("%s/sleep/300") { key "s-${n %% 5}" }\n'
-            '  output n\n}\n' % (STAND.url, STAND.url, STAND.url))
+            '  output n\n}\n'
+            'workflow tick(at: string) {\n'
+            '  effect t = http.post("%s/sleep/50") { key "tick-${at}" }\n'
+            '  output at\n}\n'
+            'trigger ticker {\n  every 1s\n'
+            '  start tick(at: format_time(fired_at, "%%Y%%m%%dT%%H%%M%%S", "UTC"))\n}\n'
+            % (STAND.url, STAND.url, STAND.url, STAND.url))
 
 
 class Worker:
@@ -233,6 +242,23 @@ try:
     by_key = STAND.stats().get("requests_by_key", {})
     check("each shared key was sent once, by one of the six runs holding it",
           all(by_key.get("s-%d" % k) == 1 for k in range(5)), {k: v for k, v in by_key.items() if k[0] == "s"})
+    # The schedule, fired every second by all three workers (killed and
+    # paused among them): one run per fire time, each sending its key once
+    # (twice only for an effect in doubt at a kill).
+    code, ticks = any_worker().call("GET", "/api/runs?workflow=tick")
+    ticks = ticks if code == 200 and isinstance(ticks, list) else []
+    stamps = sorted(r["run_id"] for r in ticks)
+    check("the schedule fired about once a second while the workers ran", len(stamps) >= 15, (code, stamps[:5]))
+    left = each(len(stamps), lambda i: (any_worker().call("GET", "/api/runs/" + stamps[i])[1] or {}).get("status")
+                == "completed", 60)
+    check("every fire's run completed", not left, [stamps[i] for i in sorted(left)][:10])
+    tick_keys = {k: v for k, v in STAND.stats().get("requests_by_key", {}).items() if k.startswith("tick-")}
+    check("each fire's key reached the receiver, none from two workers at once",
+          len(tick_keys) == len(stamps) and sum(v - 1 for v in tick_keys.values()) <= kills + 1,
+          (len(tick_keys), len(stamps), {k: v for k, v in tick_keys.items() if v > 1}))
+    errs = "".join(open(os.path.join(TMP, "w%d.err" % i)).read() for i in range(3))
+    check("no worker reported a fire it could not start", "did not start its run" not in errs
+          and "being run by another worker" not in errs, errs[-1500:])
     rc = subprocess.run([AOSRUN, "verify", "--store", URL, "--data-dir", os.path.join(TMP, "verify")],
                         capture_output=True, text=True)
     check("every run's log verifies: no append from a worker that had lost its lease broke a sequence",
