@@ -652,51 +652,43 @@ void Driver::ContinueIfFree(const std::string& run_id) {
 
 void Driver::Leases() {
   // Renew often enough that a lease never runs out while this worker
-  // lives; look for due and orphaned runs twice a second.
+  // lives. Claim due runs when the earliest due time known comes (another
+  // worker's notification, or this worker's last look), and every second
+  // for runs left running by a worker that stopped (their lease ran out).
   int tick = 0;
+  int64_t next_due = 0, last_look = 0;
   std::unique_lock<std::mutex> lock(leases_mu_);
   while (!leases_stop_) {
-    leases_cv_.wait_for(lock, std::chrono::milliseconds(200));
+    lock.unlock();
+    int64_t notified = 0;
+    try {
+      notified = store_.WaitForDue(200);  // also the tick: Stop waits for at most this
+    } catch (const std::exception& e) {
+      spdlog::error("serve: leases: {}", e.what());
+    }
+    lock.lock();
     if (leases_stop_) break;
     lock.unlock();
+    if (notified && (!next_due || notified < next_due)) next_due = notified;
     try {
       if (tick % 5 == 0) {
         for (const auto& lost : store_.RenewLeases()) spdlog::warn("serve: run {}: its lease was taken over", lost);
       }
-      if (tick % 2 == 0 && recovered_ && accepting()) {
-        const int64_t now = clock_.NowNanos();
-        std::vector<std::string> found;
-        const std::vector<std::string> leased_list = store_.LeasedRuns();  // another worker's, or ours
-        const std::set<std::string> leased(leased_list.begin(), leased_list.end());
-        store_.Scan(Column::kDue, "", "", [&](std::string_view k, std::string_view) {
-          int64_t due = 0;
-          std::string run;
-          SplitDueKey(k, &due, &run);
-          if (due > now) return false;  // in due order: the rest are later
-          found.push_back(run);
-          return true;
-        });
-        for (const auto& run : found) {
-          if (leased.count(run)) continue;  // someone runs it: not ours to try
-          {
-            std::lock_guard<std::mutex> runs(runs_mu_);
-            if (busy_.count(run)) continue;
-          }
-          {
-            std::lock_guard<std::mutex> polled(leases_mu_);
-            if (!polled_.insert(run).second) continue;
-          }
-          Submit([this, run] {
-            struct Done {  // whatever ContinueIfFree throws, the run can be polled again
-              Driver& d;
-              const std::string& run;
-              ~Done() {
-                std::lock_guard<std::mutex> polled(d.leases_mu_);
-                d.polled_.erase(run);
-              }
-            } done{*this, run};
-            ContinueIfFree(run);
-          });
+      const int64_t now = clock_.NowNanos();
+      if (recovered_ && accepting() && (now - last_look >= 1'000'000'000 || (next_due && next_due <= now))) {
+        last_look = now;
+        // Claimed here, run in the pool: no more than it can start soon.
+        int room = 0;
+        {
+          std::lock_guard<std::mutex> pool(pool_mu_);
+          room = static_cast<int>(pool_.size()) * 2 - static_cast<int>(jobs_.size());
+        }
+        // Each claimed run is this worker's (no other claims it while the
+        // lease lives): its job takes the run's guard (after any thread
+        // here that has it), claims the lease again as its own and gives it
+        // up at the end, whatever happens.
+        for (const auto& run : store_.ClaimDueRuns(now, room, &next_due)) {
+          Submit([this, run] { ContinueIfFree(run); });
         }
       }
     } catch (const std::exception& e) {

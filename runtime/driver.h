@@ -216,16 +216,16 @@ class Driver {
   bool pool_stop_ = false;
 
   // A store several workers share (Store::Shared): this worker renews its
-  // leases, and looks in the due column for runs due or left running by a
-  // worker that stopped (their lease ran out), since it hears of no other
-  // worker's runs. Continues each in the pool if it can claim it.
+  // leases, and claims from the due column runs due or left running by a
+  // worker that stopped (their lease ran out), when the earliest due time
+  // it knows of comes (other workers notify theirs) and every second; it
+  // continues each in the pool.
   void Leases();
   void ContinueIfFree(const std::string& run_id);
   std::thread leases_;
   std::mutex leases_mu_;
   std::condition_variable leases_cv_;
   bool leases_stop_ = false;
-  std::set<std::string> polled_;  // runs handed to the pool by Leases, not yet done
 };
 
 }  // namespace aos

@@ -2,13 +2,18 @@
 
 #include <libpq-fe.h>
 
+#include <poll.h>
 #include <unistd.h>
 
 #include <array>
+#include <chrono>
+#include <thread>
 #include <cstdio>
 #include <random>
 #include <set>
 #include <vector>
+
+#include "runtime/codec.h"
 
 namespace aos {
 
@@ -110,6 +115,7 @@ struct PgStore::Impl {
   std::string url;                // to open lock_conn on first use
   PGconn* lock_conn = nullptr;    // the entity writers' advisory lock (lock_mu)
   std::mutex lock_mu;
+  PGconn* listen_conn = nullptr;  // LISTEN aos_due (WaitForDue, one thread)
   std::mutex lease_mu;
   std::mutex map_mu;  // leases and lost: read by Write, changed by the lease calls
   std::map<std::string, int64_t> leases;  // run -> epoch, held by this store
@@ -126,6 +132,7 @@ struct PgStore::Impl {
     if (conn) PQfinish(conn);
     if (lease_conn) PQfinish(lease_conn);
     if (lock_conn) PQfinish(lock_conn);
+    if (listen_conn) PQfinish(listen_conn);
   }
 
   // Leases go over a connection of their own, so that a renewal never waits
@@ -379,6 +386,18 @@ void PgStore::Write(const WriteBatch& batch, bool sync) {
     if (pending >= kPipelineChunk && error.empty()) drain();
     if (!error.empty()) break;
   }
+  // A waiting run's due time (not a running run's 1): other workers' due
+  // polls wake for it (WaitForDue) instead of finding it at their next poll.
+  uint64_t notify = 0;
+  for (const auto& op : batch.ops) {
+    if (op.column != Column::kDue || !op.value || op.key.size() < 8) continue;
+    const uint64_t due = GetBigEndian64(op.key);
+    if (due > 1 && (!notify || due < notify)) notify = due;
+  }
+  if (notify && error.empty()) {
+    const std::string sql = "SELECT pg_notify('aos_due', '" + std::to_string(notify) + "')";
+    send_text(sql.c_str());
+  }
   send_text("COMMIT");
   drain();
   if (!PQexitPipelineMode(conn)) {
@@ -503,13 +522,71 @@ void PgStore::UnlockEntities() {
   i.lock_mu.unlock();
 }
 
-std::vector<std::string> PgStore::LeasedRuns() {
-  std::lock_guard<std::mutex> lock(impl_->lease_mu);
-  Result r = impl_->LeaseExec("SELECT run_id FROM aos_leases WHERE lease_until > clock_timestamp()", 0, nullptr,
-                       "cannot read the leases");
+std::vector<std::string> PgStore::ClaimDueRuns(int64_t now, int limit, int64_t* next_due) {
+  *next_due = 0;
   std::vector<std::string> out;
-  for (int i = 0; i < r.rows(); ++i) out.emplace_back(PQgetvalue(r.get(), i, 0));
+  if (limit <= 0) return out;
+  std::lock_guard<std::mutex> lock(impl_->lease_mu);
+  std::string upto, hex;
+  PutBigEndian64(upto, static_cast<uint64_t>(now) + 1);  // keys below: due at or before now
+  for (unsigned char c : upto) {
+    static const char* digits = "0123456789abcdef";
+    hex += digits[c >> 4];
+    hex += digits[c & 15];
+  }
+  const std::string lim = std::to_string(limit), ms = std::to_string(kLeaseMs);
+  const char* values[4] = {hex.c_str(), lim.c_str(), impl_->owner.c_str(), ms.c_str()};
+  // encode(..., 'escape') reads any bytes as text (run ids are plain ASCII).
+  Result r = impl_->LeaseExec(
+      "WITH due AS (SELECT encode(substring(d.k from 9), 'escape') AS run_id FROM aos_due d"
+      "  WHERE d.k < decode($1, 'hex') AND NOT EXISTS (SELECT 1 FROM aos_leases l"
+      "    WHERE l.run_id = encode(substring(d.k from 9), 'escape') AND l.lease_until > clock_timestamp())"
+      "  ORDER BY d.k LIMIT $2::int FOR UPDATE OF d SKIP LOCKED)"
+      " INSERT INTO aos_leases (run_id, owner, epoch, lease_until)"
+      " SELECT DISTINCT run_id, $3, 1, clock_timestamp() + $4::bigint * interval '1 millisecond' FROM due"
+      " ON CONFLICT (run_id) DO UPDATE SET owner = EXCLUDED.owner, epoch = aos_leases.epoch + 1,"
+      " lease_until = EXCLUDED.lease_until WHERE aos_leases.lease_until < clock_timestamp()"
+      " RETURNING run_id, epoch",
+      4, values, "cannot claim due runs");
+  {
+    std::lock_guard<std::mutex> maps(impl_->map_mu);
+    for (int i = 0; i < r.rows(); ++i) {
+      out.emplace_back(PQgetvalue(r.get(), i, 0));
+      impl_->leases[out.back()] = std::atoll(PQgetvalue(r.get(), i, 1));
+      impl_->lost.erase(out.back());
+    }
+  }
+  Result next = impl_->LeaseExec(
+      "SELECT ('x' || encode(substring(k from 1 for 8), 'hex'))::bit(64)::bigint FROM aos_due"
+      " WHERE k >= decode($1, 'hex') ORDER BY k LIMIT 1",
+      1, values, "cannot read the next due time");
+  if (next.rows() > 0) *next_due = std::atoll(PQgetvalue(next.get(), 0, 0));
   return out;
+}
+
+int64_t PgStore::WaitForDue(int ms) {
+  Impl& i = *impl_;
+  if (!i.listen_conn || PQstatus(i.listen_conn) != CONNECTION_OK) {
+    if (i.listen_conn) PQfinish(i.listen_conn);
+    i.listen_conn = PQconnectdb(i.url.c_str());
+    Result r(i.listen_conn && PQstatus(i.listen_conn) == CONNECTION_OK ? PQexec(i.listen_conn, "LISTEN aos_due")
+                                                                         : nullptr);
+    if (!r.ok()) {
+      // No listener now: a plain wait, and the next call tries again.
+      std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+      return 0;
+    }
+  }
+  pollfd p{PQsocket(i.listen_conn), POLLIN, 0};
+  poll(&p, 1, ms);  // a notification, or the time is up
+  PQconsumeInput(i.listen_conn);
+  int64_t earliest = 0;
+  while (PGnotify* n = PQnotifies(i.listen_conn)) {
+    const int64_t due = std::atoll(n->extra);
+    if (due > 0 && (!earliest || due < earliest)) earliest = due;
+    PQfreemem(n);
+  }
+  return earliest;
 }
 
 bool PgStore::CompareAndSet(Column c, std::string_view key, const std::optional<std::string>& expected,

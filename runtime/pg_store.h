@@ -83,8 +83,13 @@ class PgStore : public Store {
   std::vector<std::string> RenewLeases() override { return RenewLeases(kLeaseMs); }
   // This store's worker: host, process and a random part.
   const std::string& owner() const;
-  // The runs some worker holds a live lease of.
-  std::vector<std::string> LeasedRuns() override;
+  // One statement: the due rows FOR UPDATE SKIP LOCKED, their leases
+  // inserted (or taken over when run out) and returned.
+  std::vector<std::string> ClaimDueRuns(int64_t now, int limit, int64_t* next_due) override;
+  // Every batch that writes a waiting run's due time notifies channel
+  // aos_due with it (pg_notify, delivered at commit); this listens on a
+  // connection of its own.
+  int64_t WaitForDue(int ms) override;
   // A session advisory lock, on a connection of its own (waiting for it
   // never holds up this process's reads and writes).
   void LockEntities() override;

@@ -8,10 +8,14 @@
 
 #include <libpq-fe.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <set>
 #include <sstream>
+#include <thread>
 
+#include "runtime/codec.h"
 #include "runtime/pg_store.h"
 #include "runtime/pg_test_support.h"
 #include "runtime/store_conformance.h"
@@ -148,6 +152,75 @@ TEST_CASE("PgStore leases: one worker holds a run; a worker that lost its lease 
   CHECK(*again == 1);  // a released run starts a new lease
   a->Write(Append("r", 2, "a3"), true);
   CHECK(a->Get(Column::kKv, "a3"));
+}
+
+std::string Due(int64_t at, const std::string& run) {
+  std::string k;
+  PutBigEndian64(k, static_cast<uint64_t>(at));
+  return k + run;
+}
+
+TEST_CASE("PgStore: due runs are claimed by one worker each; a due time written wakes the others", "[.pg]") {
+  auto a = Fresh();
+  auto b = PgStore::Open(PgTestUrl(), false);
+  const int64_t now = 1'800'000'000'000'000'000;
+  WriteBatch w;
+  w.Put(Column::kDue, Due(1, "running"), "");  // left running: always due
+  w.Put(Column::kDue, Due(now - 5, "timer"), "");
+  w.Put(Column::kDue, Due(now, "now"), "");
+  w.Put(Column::kDue, Due(now - 1, "held"), "");
+  w.Put(Column::kDue, Due(now + 7, "later"), "");
+  a->Write(w, true);
+  REQUIRE(b->ClaimRun("held", 60'000));
+  int64_t next = 0;
+  auto got = a->ClaimDueRuns(now, 10, &next);
+  std::sort(got.begin(), got.end());
+  CHECK(got == std::vector<std::string>{"now", "running", "timer"});
+  CHECK(next == now + 7);
+  // Held by a now: b finds nothing to claim, and a's leases are live ones.
+  CHECK(b->ClaimDueRuns(now, 10, &next).empty());
+  CHECK_FALSE(b->ClaimRun("timer", 60'000));
+  a->Write(Append("timer", 0, "fenced"), true);  // a's claim fences its appends like any lease
+  CHECK(a->ClaimDueRuns(now, 0, &next).empty());  // no room: nothing claimed
+  a->ReleaseRun("timer");
+  CHECK(b->ClaimDueRuns(now, 10, &next) == std::vector<std::string>{"timer"});
+
+  // Two workers claiming 200 due runs ten at a time, at once: each run once.
+  WriteBatch many;
+  for (int i = 0; i < 200; ++i) many.Put(Column::kDue, Due(now - 1000 + i, "m" + std::to_string(i)), "");
+  a->Write(many, false);
+  std::vector<std::string> by[2];
+  std::vector<std::thread> ts;
+  PgStore* stores[2] = {a.get(), b.get()};
+  for (int t = 0; t < 2; ++t) {
+    ts.emplace_back([&, t] {
+      int64_t n = 0;
+      for (;;) {
+        auto claimed = stores[t]->ClaimDueRuns(now, 10, &n);
+        if (claimed.empty()) break;
+        by[t].insert(by[t].end(), claimed.begin(), claimed.end());
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  std::set<std::string> all;
+  for (const auto& v : by) all.insert(v.begin(), v.end());
+  CHECK(all.size() == 200);  // "later" is not due, "timer" is b's
+  CHECK(by[0].size() + by[1].size() == all.size());
+  CHECK_FALSE(all.count("later"));
+
+  // A waiting run's due time, written by one worker, wakes another's wait;
+  // a running run's (1) does not.
+  CHECK(b->WaitForDue(0) == 0);  // listening from here
+  WriteBatch waits;
+  waits.Put(Column::kDue, Due(now + 99, "w1"), "");
+  waits.Put(Column::kDue, Due(now + 42, "w2"), "");
+  a->Write(waits, false);
+  CHECK(b->WaitForDue(5000) == now + 42);
+  WriteBatch running;
+  running.Put(Column::kDue, Due(1, "r1"), "");
+  a->Write(running, false);
+  CHECK(b->WaitForDue(300) == 0);
 }
 
 }  // namespace

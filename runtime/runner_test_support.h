@@ -231,7 +231,9 @@ class CrashingStore : public Store {
   bool ClaimRun(const std::string& run_id) override { return inner_.ClaimRun(run_id); }
   std::vector<std::string> RenewLeases() override { return inner_.RenewLeases(); }
   void ReleaseRun(const std::string& run_id) override { inner_.ReleaseRun(run_id); }
-  std::vector<std::string> LeasedRuns() override { return inner_.LeasedRuns(); }
+  std::vector<std::string> ClaimDueRuns(int64_t now, int limit, int64_t* next_due) override {
+    return inner_.ClaimDueRuns(now, limit, next_due);
+  }
   void CrashAfterAppends(uint64_t k) {
     std::lock_guard<std::mutex> lock(mu_);
     crash_at_ = k ? appends_ + k : 0;

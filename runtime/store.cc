@@ -2,6 +2,9 @@
 
 #include "runtime/codec.h"
 
+#include <chrono>
+#include <thread>
+
 namespace aos {
 
 const char* ColumnName(Column c) {
@@ -34,6 +37,11 @@ std::string EventKey(std::string_view run_id, uint64_t seq) {
   k.push_back('\0');
   PutBigEndian64(k, seq);
   return k;
+}
+
+int64_t Store::WaitForDue(int ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  return 0;
 }
 
 bool Store::CompareAndSet(Column c, std::string_view key, const std::optional<std::string>& expected,

@@ -145,8 +145,22 @@ class Store {
   virtual std::vector<std::string> RenewLeases() { return {}; }
   // Gives run `run_id` up (its work here is done: it waits or ended).
   virtual void ReleaseRun(const std::string& run_id) { (void)run_id; }
-  // The runs some worker holds a live lease of (not worth claiming).
-  virtual std::vector<std::string> LeasedRuns() { return {}; }
+  // Claims for this worker up to `limit` runs whose due key (Column::kDue)
+  // is at or before `now` (a running run's is always) and that no worker
+  // holds a live lease of. Rows another worker is claiming at that moment
+  // are skipped, so workers polling together split the work. *next_due:
+  // the earliest due time after `now`, 0 when none. The runs returned are
+  // this worker's until ReleaseRun. A store one process holds: none (that
+  // process's Driver keeps its own timers).
+  virtual std::vector<std::string> ClaimDueRuns(int64_t now, int limit, int64_t* next_due) {
+    (void)now;
+    (void)limit;
+    *next_due = 0;
+    return {};
+  }
+  // Waits up to `ms` for another worker to write a due time; the earliest
+  // one written meanwhile, 0 when none (the default only sleeps).
+  virtual int64_t WaitForDue(int ms);
   // Holds the entity writers' lock of every process sharing the store, until
   // UnlockEntities: entity writes read, change and write records under it
   // (runner_entities.cc; a process's own threads take its lock first). A
