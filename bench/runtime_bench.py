@@ -21,6 +21,8 @@ With --pg, the runs use the PostgreSQL store instead (docs/cluster.md): a
 private PostgreSQL 15 started for the bench (tests/pg/pg_cluster.py), a new
 database per run; W1-W3 and W5 apply.
 
+W3serve   W3's runs started through serve's API (bench/api_load.py clients):
+          with --pg 1, 2 and 4 serve workers on one database, else one serve
 W3workers (with --pg): W3's runs split over 1, 2 and 4 `--batch` processes
 at once on one database.
 
@@ -189,6 +191,61 @@ class Bench:
                 rows.append(("W3 %d runs, %d process%s" % (total, procs, "es" if procs > 1 else ""),
                              "%.0f runs/s" % (total / wall), "%.3f s in all" % wall, 0,
                              ">= 2,000 runs/s (4)" if self.pg_server else ""))
+        return rows
+
+    def w3serve(self):
+        """W3's runs started through the API of 1, 2 and 4 `aosrun serve`
+        workers on one store (each answer after its run's end), from 4
+        client processes of 8 keep-alive connections each, spread over the
+        workers. On RocksDB: one worker (a data directory has one)."""
+        f = os.path.join(self.tmp, "w3.aos")
+        write(f, SMALL)
+        load = os.path.join(ROOT, "bench", "api_load.py")
+        rows = []
+        total, clients = 2000, 4
+        for workers in (1, 2, 4) if self.pg_server else (1,):
+            walls = []
+            for _ in range(self.runs):
+                store = self.data()
+                procs, addresses = [], []
+                try:
+                    for w in range(workers):
+                        local = store[-1] + "-w%d" % w
+                        os.makedirs(local, exist_ok=True)
+                        # --data names each worker's own local directory (with --pg,
+                        # beside the one database).
+                        cmd = [self.aosrun, "serve", f, *store[:-1], local, "--listen", "127.0.0.1:0"]
+                        procs.append(subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
+                        info = os.path.join(local, "serve.json")
+                        deadline = time.monotonic() + 20
+                        while not os.path.exists(info):
+                            if procs[-1].poll() is not None or time.monotonic() > deadline:
+                                sys.exit("bench: serve did not start: %s" % procs[-1].stderr.read()[-500:])
+                            time.sleep(0.02)
+                        time.sleep(0.05)  # the file is written whole, then read
+                        with open(info) as i, open(os.path.join(local, "serve.token")) as t:
+                            addresses.append("%s=%s" % (json.load(i)["address"], t.read().strip()))
+                    share = total // clients
+                    t0 = time.perf_counter()
+                    cs = [subprocess.Popen([sys.executable, load, "small", str(c * share), str((c + 1) * share), "8",
+                                            *(addresses[(c + k) % workers] for k in range(workers))],
+                                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                          for c in range(clients)]
+                    outs = [c.communicate() for c in cs]
+                    wall = time.perf_counter() - t0
+                    for c, (out, err) in zip(cs, outs):
+                        if c.returncode != 0 or int(out.strip() or 0) != share:
+                            sys.exit("bench: W3serve client failed: %s %s" % (out[-200:], err[-500:]))
+                    walls.append(wall)
+                finally:
+                    for p in procs:
+                        p.terminate()
+                    for p in procs:
+                        p.wait(30)
+            wall = statistics.median(walls)
+            rows.append(("W3 %d runs via API, %d serve%s" % (total, workers, "s" if workers > 1 else ""),
+                         "%.0f runs/s" % (total / wall), "%.3f s in all; 4 clients x 8 connections" % wall, 0,
+                         ">= 2,000 runs/s (4)" if self.pg_server else ""))
         return rows
 
     def w4_once(self, f, kill_after):

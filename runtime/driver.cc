@@ -439,7 +439,11 @@ RunOutcome Driver::RunIt(RunLog& log, const Loaded& w) {
   // Many runs at once (serve): their ends are synced together (GroupSync).
   // One run in the foreground syncs its own end, in the same write.
   if (!foreground_) opt.sync_at_end = false;
+  // The caller's RunGuard gives the lease up after this; the run's last
+  // batch can do it in its own transaction instead.
+  log.release_with_end = store_.Shared();
   RunOutcome o = Runner(log, *w.program, *w.dag, calls_, clock_, opt).Run();
+  log.release_with_end = false;
   if (!foreground_) GroupSync();
   Index(log.state().run_id, o);
   return o;

@@ -398,6 +398,22 @@ void PgStore::Write(const WriteBatch& batch, bool sync) {
     const std::string sql = "SELECT pg_notify('aos_due', '" + std::to_string(notify) + "')";
     send_text(sql.c_str());
   }
+  // The lease the batch gives up (WriteBatch::release_run), if this store
+  // holds it: after the fence, in the same transaction.
+  int64_t released_epoch = 0;
+  if (!batch.release_run.empty()) {
+    if (auto held = fence.find(batch.release_run); held != fence.end() && error.empty()) {
+      released_epoch = held->second;
+      const std::string epoch = std::to_string(released_epoch);
+      const char* values[3] = {batch.release_run.c_str(), impl_->owner.c_str(), epoch.c_str()};
+      if (PQsendQueryParams(conn, "DELETE FROM aos_leases WHERE run_id = $1 AND owner = $2 AND epoch = $3::bigint", 3,
+                            nullptr, values, nullptr, nullptr, 0)) {
+        ++pending;
+      } else {
+        error = PQerrorMessage(conn);
+      }
+    }
+  }
   send_text("COMMIT");
   drain();
   if (!PQexitPipelineMode(conn)) {
@@ -415,6 +431,12 @@ void PgStore::Write(const WriteBatch& batch, bool sync) {
       throw LeaseLost("postgresql store " + impl_->where + ": " + error + " (this worker no longer runs it)");
     }
     impl_->Fail("write failed", error.c_str());
+  }
+  if (released_epoch) {
+    std::lock_guard<std::mutex> maps(impl_->map_mu);
+    if (auto it = impl_->leases.find(batch.release_run); it != impl_->leases.end() && it->second == released_epoch) {
+      impl_->leases.erase(it);  // ReleaseRun then has nothing to do
+    }
   }
   TellViews(batch);
 }

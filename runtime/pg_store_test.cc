@@ -154,6 +154,32 @@ TEST_CASE("PgStore leases: one worker holds a run; a worker that lost its lease 
   CHECK(a->Get(Column::kKv, "a3"));
 }
 
+TEST_CASE("PgStore: a run's last batch gives its lease up in its own transaction", "[.pg]") {
+  auto a = Fresh();
+  auto b = PgStore::Open(PgTestUrl(), false);
+  REQUIRE(a->ClaimRun("r", 60'000));
+  WriteBatch last = Append("r", 0, "end");
+  last.release_run = "r";
+  a->Write(last, true);
+  CHECK(a->Get(Column::kKv, "end"));
+  auto eb = b->ClaimRun("r", 60'000);  // at once: the row went with the commit
+  REQUIRE(eb);
+  CHECK(*eb == 1);
+  a->ReleaseRun("r");  // a holds nothing of r now: b's lease stays
+  b->Write(Append("r", 1, "b"), true);
+  CHECK(b->Get(Column::kKv, "b"));
+  // A batch that fails gives nothing up; a run this store does not hold is
+  // left alone.
+  WriteBatch dup = Append("r", 1, "dup");
+  dup.release_run = "r";
+  CHECK_THROWS(b->Write(dup, true));
+  CHECK_FALSE(a->ClaimRun("r", 60'000));
+  WriteBatch other = Append("r2", 0, "x");
+  other.release_run = "r";
+  a->Write(other, false);
+  CHECK_FALSE(a->ClaimRun("r", 60'000));
+}
+
 std::string Due(int64_t at, const std::string& run) {
   std::string k;
   PutBigEndian64(k, static_cast<uint64_t>(at));

@@ -288,6 +288,10 @@ uint64_t RunLog::Append(EventType type, std::string step, Value data) {
   e.data = std::move(data);
   const uint64_t seq = state_.next_seq;
   batch_.Put(Column::kEvents, EventKey(state_.run_id, seq), EncodeEvent(e));
+  if (release_with_end && (type == EventType::kRunWaiting || type == EventType::kRunCompleted ||
+                           type == EventType::kRunFailed || type == EventType::kRunCancelled)) {
+    batch_.release_run = state_.run_id;
+  }
   state_.Apply(e);
   LogEvent(logger_.get(), state_.run_id, seq, e);
   metrics::CountEvent(e.type, e.data);

@@ -98,6 +98,10 @@ class RunLog {
   uint64_t loaded_from() const { return loaded_from_; }
 
   uint64_t snapshot_every = 10'000;
+  // Set by a caller that gives the run's lease up once the run waits or
+  // ends (the Driver): the batch with that event gives it up in its own
+  // transaction (WriteBatch::release_run). Nothing may append after it.
+  bool release_with_end = false;
   uint64_t flushes = 0;
 
  private:

@@ -63,6 +63,10 @@ struct WriteBatch {
   std::vector<Op> ops;
   int events = 0;       // how many ops append to kEvents
   int state_writes = 0;  // ops on kEntities and kKv (reads must see them)
+  // A leased run whose work here this batch ends (it waits or ended): a
+  // shared store gives its lease up in the batch's transaction, one round
+  // trip fewer than ReleaseRun after it. Other stores ignore it.
+  std::string release_run;
 
   void Put(Column c, std::string key, std::string value) {
     if (c == Column::kEvents) ++events;
@@ -78,6 +82,7 @@ struct WriteBatch {
     ops.clear();
     events = 0;
     state_writes = 0;
+    release_run.clear();
   }
 };
 

@@ -394,6 +394,7 @@ int RunBatch(Context& c, Loaded& w, const std::string& path, const std::string& 
   };
   aos::RunOptions ro = MakeRunOptions(c, nullptr);
   ro.sync_at_end = false;  // the batch syncs a group of ends at once
+  log.release_with_end = c.store->Shared();  // each run's lease goes with its last batch
   for (size_t i = 0; i < inputs.size(); ++i) {
     const std::string& id = ids[i];
     std::string error;
