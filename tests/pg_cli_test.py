@@ -175,6 +175,11 @@ def served():
         rc, out, err = run(hello, "--store", url, "--data-dir", local, "--input", "name=Ann", "--json")
         got = json.loads(out.splitlines()[-1]) if rc == 0 and out.strip() else {}
         check("a run started through serve completes", got.get("output") == "hello Ann", show(rc, out, err))
+        # The process log's lines carry the writer's pid: serve's, not the CLI's.
+        with open(os.path.join(local, "aosrun.log")) as f:
+            started = [l.split() for l in f if " run %s started" % got.get("run_id") in l]
+        check("... and serve ran it (its pid wrote the start)", len(started) == 1 and started[0][1] == str(p.pid),
+              (p.pid, started))
     finally:
         p.send_signal(signal.SIGTERM)
         try:
