@@ -143,12 +143,22 @@ struct PgStore::Impl {
     if (!r.ok()) {
       std::string m = r.get() ? PQresultErrorMessage(r.get()) : PQerrorMessage(lease_conn);
       while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
-      if (PQstatus(lease_conn) == CONNECTION_BAD) PQreset(lease_conn);
+      if (PQstatus(lease_conn) == CONNECTION_BAD) {
+        PQreset(lease_conn);
+        UnsyncedLeases();
+      }
       throw StoreError("postgresql store " + where + ": " + what + ": " + m);
     }
     return r;
   }
 
+
+  // Lease statements commit without waiting for the WAL flush: a lease lost
+  // with a server crash only ends its holder's work (the fence finds no
+  // row), and a claim that waited for a flush would cost a disk write per run.
+  void UnsyncedLeases() {
+    Result r(PQexec(lease_conn, "SET synchronous_commit TO off"));
+  }
 
   [[noreturn]] void Fail(const std::string& what, const char* detail = nullptr) {
     std::string m = detail ? detail : PQerrorMessage(conn);
@@ -196,7 +206,10 @@ struct PgStore::Impl {
     if (!r.ok()) Fail("cannot prepare " + name, r.get() ? PQresultErrorMessage(r.get()) : nullptr);
   }
 
+  // The session: unsynced commits by default (a synced batch sets it on for
+  // its own transaction), and the statements prepared.
   void PrepareAll() {
+    Exec("SET synchronous_commit TO off", "cannot set the session up");
     for (int i = 0; i < kColumnCount; ++i) {
       const std::string t = Table(static_cast<Column>(i)), n = std::to_string(i);
       Prepare("g" + n, "SELECT v FROM " + t + " WHERE k = $1", 1);
@@ -283,6 +296,7 @@ std::unique_ptr<PgStore> PgStore::Open(const std::string& url, bool create) {
   impl->lease_conn = PQconnectdb(url.c_str());
   if (!impl->lease_conn || PQstatus(impl->lease_conn) != CONNECTION_OK) impl->Fail("cannot connect for leases",
       impl->lease_conn ? PQerrorMessage(impl->lease_conn) : "out of memory");
+  impl->UnsyncedLeases();
   return std::unique_ptr<PgStore>(new PgStore(std::move(impl)));
 }
 
@@ -358,8 +372,9 @@ void PgStore::Write(const WriteBatch& batch, bool sync) {
     Result sync_point(PQgetResult(conn));  // PGRES_PIPELINE_SYNC
   };
   send_text("BEGIN");
-  // Synced: the commit waits for the WAL flush whatever the server's default.
-  send_text(sync ? "SET LOCAL synchronous_commit TO on" : "SET LOCAL synchronous_commit TO off");
+  // Synced: the commit waits for the WAL flush (the session's default is
+  // off, PrepareAll).
+  if (sync) send_text("SET LOCAL synchronous_commit TO on");
   if (batch.ops.empty()) send_text("SELECT txid_current()");  // a commit record to wait for
   // The fence of each leased run the batch appends to, first.
   for (const auto& [run, e] : fence) {
@@ -475,14 +490,18 @@ std::vector<std::string> PgStore::RenewLeases(int64_t lease_ms) {
     held = impl_->leases;
   }
   std::vector<std::string> lost;
+  if (held.empty()) return lost;
+  // Every row of this owner in one statement; a held lease it does not
+  // return (with its epoch) was taken over.
   const std::string ms = std::to_string(lease_ms);
+  const char* values[2] = {impl_->owner.c_str(), ms.c_str()};
+  Result r = impl_->LeaseExec("UPDATE aos_leases SET lease_until = clock_timestamp() + $2::bigint * interval '1 millisecond'"
+                              " WHERE owner = $1 RETURNING run_id, epoch",
+                              2, values, "cannot renew leases");
+  std::map<std::string, int64_t> renewed;
+  for (int i = 0; i < r.rows(); ++i) renewed[PQgetvalue(r.get(), i, 0)] = std::atoll(PQgetvalue(r.get(), i, 1));
   for (const auto& [run, e] : held) {
-    const std::string epoch = std::to_string(e);
-    const char* values[4] = {run.c_str(), impl_->owner.c_str(), epoch.c_str(), ms.c_str()};
-    Result r = impl_->LeaseExec("UPDATE aos_leases SET lease_until = clock_timestamp() + $4::bigint * interval '1 millisecond'"
-                         " WHERE run_id = $1 AND owner = $2 AND epoch = $3::bigint",
-                         4, values, "cannot renew leases");
-    if (std::string_view(PQcmdTuples(r.get())) != "0") continue;
+    if (auto it = renewed.find(run); it != renewed.end() && it->second == e) continue;
     std::lock_guard<std::mutex> maps(impl_->map_mu);
     auto it = impl_->leases.find(run);
     if (it != impl_->leases.end() && it->second == e) {  // not claimed again meanwhile
