@@ -21,10 +21,11 @@ namespace aos {
 // Holds a run's lock for a scope; the thread that holds it may take it again.
 // On a store several workers share it holds the run's lease too: claimed
 // after the lock (waiting up to `wait_ms` for another worker to give the run
-// up, else RunBusy), given up with it.
+// up, else RunBusy), given up with it. With `claim` false the caller claims
+// once it knows whether the run exists (Claim, ClaimNew).
 class Driver::RunGuard {
  public:
-  RunGuard(Driver& d, const std::string& id, int64_t wait_ms = kLeaseWaitMs) : d_(d), id_(id) {
+  RunGuard(Driver& d, const std::string& id, int64_t wait_ms = kLeaseWaitMs, bool claim = true) : d_(d), id_(id) {
     thread_local std::set<std::string>* held = nullptr;
     if (!held) held = new std::set<std::string>();  // per thread, for the thread's life
     held_ = held;
@@ -36,7 +37,16 @@ class Driver::RunGuard {
       held_->insert(id_);
       owned_ = true;
     }
-    if (!d_.store_.Shared()) return;
+    if (claim) Claim(wait_ms);
+  }
+  // A run not in the store yet: its first batch claims it, in its own
+  // transaction (Store::ClaimNewRun).
+  void ClaimNew() {
+    if (!owned_ || leased_ || !d_.store_.Shared()) return;
+    leased_ = d_.store_.ClaimNewRun(id_);
+  }
+  void Claim(int64_t wait_ms = kLeaseWaitMs) {
+    if (!owned_ || leased_ || !d_.store_.Shared()) return;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
     try {
       while (!d_.store_.ClaimRun(id_)) {
@@ -392,6 +402,8 @@ void Driver::FireTimed(const std::string& name, int64_t at) {
            &run);
     } catch (const RunBusy&) {
       http = 0;  // another worker runs it
+    } catch (const LeaseLost&) {
+      http = 0;  // another worker started it first
     }
   }
   if (http >= 400) {
@@ -585,9 +597,10 @@ Driver::Started Driver::Start(const std::string& name, const Value& inputs, cons
     started = found->second;
   }
   const Loaded* w_loaded = &started;
-  RunGuard guard(*this, id);
+  RunGuard guard(*this, id, kLeaseWaitMs, /*claim=*/false);
   RunLog log(store_, clock_);
   if (store_.Get(Column::kRuns, id)) {
+    guard.Claim();  // then read: what it holds now is the owner's last word
     if (!log.Load(id, &s.error)) {
       s.status = 500;
       return s;
@@ -623,6 +636,7 @@ Driver::Started Driver::Start(const std::string& name, const Value& inputs, cons
     s.error = missing;
     return s;
   }
+  guard.ClaimNew();
   log.Begin(id);
   const std::string& text = w_loaded->dag->source->text();
   if (!StartRun(log, *w_loaded->program, *w_loaded->dag, w_loaded->dag->source->path(), text, typed,

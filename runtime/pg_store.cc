@@ -56,6 +56,66 @@ class Result {
   PGresult* r_;
 };
 
+// One transaction sent in libpq's pipeline mode: statements are queued,
+// their results read in chunks (Drain); the first error and its SQLSTATE
+// are kept, and the first value of chosen statements captured.
+class Pipeline {
+ public:
+  explicit Pipeline(PGconn* conn) : conn_(conn) {}
+  bool Enter() { return PQenterPipelineMode(conn_) == 1; }
+  bool Exit() { return PQexitPipelineMode(conn_) == 1; }
+  void Text(const char* sql) { Sent(error_.empty() && PQsendQueryParams(conn_, sql, 0, nullptr, nullptr, nullptr, nullptr, 0)); }
+  // Text parameters, text results.
+  void Params(const char* sql, std::initializer_list<const char*> values) {
+    std::vector<const char*> v(values);
+    Sent(error_.empty() &&
+         PQsendQueryParams(conn_, sql, static_cast<int>(v.size()), nullptr, v.data(), nullptr, nullptr, 0));
+  }
+  // A prepared statement with binary parameters and results.
+  void Prepared(const std::string& name, int n, const char* const* values, const int* lengths) {
+    const int formats[2] = {1, 1};
+    Sent(error_.empty() && PQsendQueryPrepared(conn_, name.c_str(), n, values, lengths, formats, 1));
+  }
+  // The next statement sent writes its first value to *out.
+  void CaptureNext(std::string* out) { captures_[sent_] = out; }
+  void Drain() {
+    if (!PQpipelineSync(conn_) && error_.empty()) error_ = PQerrorMessage(conn_);
+    for (; pending_ > 0; --pending_) {
+      const int64_t at = got_++;
+      while (PGresult* r = PQgetResult(conn_)) {
+        const ExecStatusType s = PQresultStatus(r);
+        if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK && error_.empty()) {
+          error_ = s == PGRES_PIPELINE_ABORTED ? "aborted" : PQresultErrorMessage(r);
+          if (const char* code = PQresultErrorField(r, PG_DIAG_SQLSTATE)) sqlstate_ = code;
+        }
+        if (auto c = captures_.find(at); c != captures_.end() && s == PGRES_TUPLES_OK && PQntuples(r) > 0) {
+          *c->second = PQgetvalue(r, 0, 0);
+        }
+        PQclear(r);
+      }
+    }
+    Result sync_point(PQgetResult(conn_));  // PGRES_PIPELINE_SYNC
+  }
+  int pending() const { return pending_; }
+  const std::string& error() const { return error_; }
+  const std::string& sqlstate() const { return sqlstate_; }
+
+ private:
+  void Sent(bool ok) {
+    if (ok) {
+      ++pending_;
+      ++sent_;
+    } else if (error_.empty()) {
+      error_ = PQerrorMessage(conn_);
+    }
+  }
+  PGconn* conn_;
+  int pending_ = 0;
+  int64_t sent_ = 0, got_ = 0;
+  std::map<int64_t, std::string*> captures_;
+  std::string error_, sqlstate_;
+};
+
 void Quiet(void*, const char*) {}  // NOTICEs ("relation already exists") are not errors
 
 }  // namespace
@@ -96,6 +156,20 @@ const char* const kSchemaSteps[] = {
     "   IF NOT FOUND THEN RAISE EXCEPTION 'the lease of run % (epoch %) was taken over', r, e"
     "     USING ERRCODE = 'AOS01'; END IF;"
     " END $$ LANGUAGE plpgsql;",
+    // v3: a lease claimed inside a batch's transaction (a new run's first
+    // batch), failing the transaction when another worker holds the run.
+    "CREATE OR REPLACE FUNCTION aos_claim(r text, o text, ms bigint) RETURNS bigint AS $$"
+    " DECLARE e bigint;"
+    " BEGIN"
+    "   INSERT INTO aos_leases (run_id, owner, epoch, lease_until)"
+    "     VALUES (r, o, 1, clock_timestamp() + ms * interval '1 millisecond')"
+    "     ON CONFLICT (run_id) DO UPDATE SET owner = EXCLUDED.owner, epoch = aos_leases.epoch + 1,"
+    "       lease_until = EXCLUDED.lease_until"
+    "     WHERE aos_leases.lease_until < clock_timestamp() OR aos_leases.owner = EXCLUDED.owner"
+    "     RETURNING epoch INTO e;"
+    "   IF e IS NULL THEN RAISE EXCEPTION 'run % is held by another worker', r USING ERRCODE = 'AOS01'; END IF;"
+    "   RETURN e;"
+    " END $$ LANGUAGE plpgsql;",
 };
 
 std::string RandomOwner() {
@@ -123,6 +197,8 @@ struct PgStore::Impl {
   // taken over): every append to them is refused until ReleaseRun, or a new
   // claim, however the thread appending learns of it.
   std::set<std::string> lost;
+  // Runs claimed with their first batch (ClaimNewRun), not written yet.
+  std::set<std::string> first_claims;
   void Lose(const std::string& run) {
     leases.erase(run);
     lost.insert(run);
@@ -310,9 +386,10 @@ void PgStore::DropAllForTests() {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   std::string sql = "DROP TABLE IF EXISTS aos_schema, aos_leases";
   for (int i = 0; i < kColumnCount; ++i) sql += ", " + Table(static_cast<Column>(i));
-  impl_->Exec(sql + "; DROP FUNCTION IF EXISTS aos_fence", "cannot drop the tables");
+  impl_->Exec(sql + "; DROP FUNCTION IF EXISTS aos_fence; DROP FUNCTION IF EXISTS aos_claim", "cannot drop the tables");
   std::lock_guard<std::mutex> maps(impl_->map_mu);
   impl_->leases.clear();
+  impl_->first_claims.clear();
   impl_->lost.clear();
 }
 
@@ -323,83 +400,68 @@ void PgStore::ClearForTests() {
   impl_->Exec(sql, "cannot empty the tables");
   std::lock_guard<std::mutex> maps(impl_->map_mu);
   impl_->leases.clear();
+  impl_->first_claims.clear();
   impl_->lost.clear();
+}
+
+// The leases a batch's appends run under, and the new runs it claims.
+struct PgStore::Fences {
+  std::map<std::string, int64_t> held;  // run -> epoch: aos_fence
+  std::set<std::string> first;          // ClaimNewRun, first batch: aos_claim
+};
+
+PgStore::Fences PgStore::FencesOf(const WriteBatch& batch) {
+  Fences f;
+  std::lock_guard<std::mutex> maps(impl_->map_mu);
+  if (impl_->leases.empty() && impl_->lost.empty() && impl_->first_claims.empty()) return f;
+  for (const auto& op : batch.ops) {
+    if (op.column != Column::kEvents) continue;
+    const std::string run = op.key.substr(0, op.key.find('\0'));
+    if (impl_->lost.count(run)) {
+      throw LeaseLost("postgresql store " + impl_->where + ": the lease of run " + run +
+                      " was taken over (this worker no longer runs it)");
+    }
+    if (auto lease = impl_->leases.find(run); lease != impl_->leases.end()) {
+      f.held[run] = lease->second;
+    } else if (impl_->first_claims.count(run)) {
+      f.first.insert(run);
+    }
+  }
+  return f;
 }
 
 void PgStore::Write(const WriteBatch& batch, bool sync) {
   std::lock_guard<std::recursive_mutex> lock(mu_);
   PGconn* conn = impl_->conn;
-  // The leases this batch's appends run under: refused at once when lost.
-  std::map<std::string, int64_t> fence;
-  {
-    std::lock_guard<std::mutex> maps(impl_->map_mu);
-    for (const auto& op : batch.ops) {
-      if (op.column != Column::kEvents || (impl_->leases.empty() && impl_->lost.empty())) continue;
-      const std::string run = op.key.substr(0, op.key.find('\0'));
-      if (impl_->lost.count(run)) {
-        throw LeaseLost("postgresql store " + impl_->where + ": the lease of run " + run +
-                        " was taken over (this worker no longer runs it)");
-      }
-      if (auto lease = impl_->leases.find(run); lease != impl_->leases.end()) fence[run] = lease->second;
-    }
-  }
+  const Fences fences = FencesOf(batch);  // refused at once when a lease was lost
   // BEGIN, the ops in order, COMMIT: sent in chunks, each chunk's results
   // read before the next is sent (so neither side blocks on a full socket).
-  std::string error, sqlstate;
-  bool in_pipeline = PQenterPipelineMode(conn) == 1;
-  if (!in_pipeline) impl_->Fail("cannot enter pipeline mode");
-  int pending = 0;
-  auto send_text = [&](const char* sql) {
-    if (!error.empty()) return;
-    if (PQsendQueryParams(conn, sql, 0, nullptr, nullptr, nullptr, nullptr, 0)) {
-      ++pending;
-    } else {
-      error = PQerrorMessage(conn);
-    }
-  };
-  auto drain = [&] {
-    if (!PQpipelineSync(conn)) error = PQerrorMessage(conn);
-    for (; pending > 0; --pending) {
-      while (PGresult* r = PQgetResult(conn)) {
-        const ExecStatusType s = PQresultStatus(r);
-        if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK && error.empty()) {
-          error = s == PGRES_PIPELINE_ABORTED ? "aborted" : PQresultErrorMessage(r);
-          if (const char* code = PQresultErrorField(r, PG_DIAG_SQLSTATE)) sqlstate = code;
-        }
-        PQclear(r);
-      }
-    }
-    Result sync_point(PQgetResult(conn));  // PGRES_PIPELINE_SYNC
-  };
-  send_text("BEGIN");
+  Pipeline p(conn);
+  if (!p.Enter()) impl_->Fail("cannot enter pipeline mode");
+  p.Text("BEGIN");
   // Synced: the commit waits for the WAL flush (the session's default is
   // off, PrepareAll).
-  if (sync) send_text("SET LOCAL synchronous_commit TO on");
-  if (batch.ops.empty()) send_text("SELECT txid_current()");  // a commit record to wait for
-  // The fence of each leased run the batch appends to, first.
-  for (const auto& [run, e] : fence) {
+  if (sync) p.Text("SET LOCAL synchronous_commit TO on");
+  if (batch.ops.empty()) p.Text("SELECT txid_current()");  // a commit record to wait for
+  // First the claims of new runs (their epochs read back), then the fence
+  // of each leased run the batch appends to.
+  const std::string owner = impl_->owner, ms = std::to_string(kLeaseMs);
+  std::map<std::string, std::string> claimed;
+  for (const auto& run : fences.first) {
+    p.CaptureNext(&claimed[run]);
+    p.Params("SELECT aos_claim($1, $2, $3::bigint)", {run.c_str(), owner.c_str(), ms.c_str()});
+  }
+  for (const auto& [run, e] : fences.held) {
     const std::string epoch = std::to_string(e);
-    const char* values[3] = {run.c_str(), impl_->owner.c_str(), epoch.c_str()};
-    if (error.empty() && PQsendQueryParams(conn, "SELECT aos_fence($1, $2, $3::bigint)", 3, nullptr, values, nullptr,
-                                           nullptr, 0)) {
-      ++pending;
-    } else if (error.empty()) {
-      error = PQerrorMessage(conn);
-    }
+    p.Params("SELECT aos_fence($1, $2, $3::bigint)", {run.c_str(), owner.c_str(), epoch.c_str()});
   }
   for (const auto& op : batch.ops) {
     const std::string n = std::to_string(Index(op.column));
     const char* values[2] = {op.key.data(), op.value ? op.value->data() : nullptr};
     const int lengths[2] = {static_cast<int>(op.key.size()), op.value ? static_cast<int>(op.value->size()) : 0};
-    const int formats[2] = {1, 1};
-    if (PQsendQueryPrepared(conn, ((op.value ? "p" : "d") + n).c_str(), op.value ? 2 : 1, values, lengths, formats,
-                            1)) {
-      ++pending;
-    } else {
-      error = PQerrorMessage(conn);
-    }
-    if (pending >= kPipelineChunk && error.empty()) drain();
-    if (!error.empty()) break;
+    p.Prepared((op.value ? "p" : "d") + n, op.value ? 2 : 1, values, lengths);
+    if (p.pending() >= kPipelineChunk && p.error().empty()) p.Drain();
+    if (!p.error().empty()) break;
   }
   // A waiting run's due time (not a running run's 1): other workers' due
   // polls wake for it (WaitForDue) instead of finding it at their next poll.
@@ -409,29 +471,23 @@ void PgStore::Write(const WriteBatch& batch, bool sync) {
     const uint64_t due = GetBigEndian64(op.key);
     if (due > 1 && (!notify || due < notify)) notify = due;
   }
-  if (notify && error.empty()) {
-    const std::string sql = "SELECT pg_notify('aos_due', '" + std::to_string(notify) + "')";
-    send_text(sql.c_str());
-  }
+  if (notify) p.Text(("SELECT pg_notify('aos_due', '" + std::to_string(notify) + "')").c_str());
   // The lease the batch gives up (WriteBatch::release_run), if this store
-  // holds it: after the fence, in the same transaction.
-  int64_t released_epoch = 0;
-  if (!batch.release_run.empty()) {
-    if (auto held = fence.find(batch.release_run); held != fence.end() && error.empty()) {
-      released_epoch = held->second;
-      const std::string epoch = std::to_string(released_epoch);
-      const char* values[3] = {batch.release_run.c_str(), impl_->owner.c_str(), epoch.c_str()};
-      if (PQsendQueryParams(conn, "DELETE FROM aos_leases WHERE run_id = $1 AND owner = $2 AND epoch = $3::bigint", 3,
-                            nullptr, values, nullptr, nullptr, 0)) {
-        ++pending;
-      } else {
-        error = PQerrorMessage(conn);
-      }
-    }
+  // holds or claims it here: in the same transaction.
+  const std::string& release = batch.release_run;
+  const auto held = fences.held.find(release);
+  const int64_t released_epoch = release.empty() || held == fences.held.end() ? 0 : held->second;
+  if (released_epoch) {
+    const std::string epoch = std::to_string(released_epoch);
+    p.Params("DELETE FROM aos_leases WHERE run_id = $1 AND owner = $2 AND epoch = $3::bigint",
+             {release.c_str(), owner.c_str(), epoch.c_str()});
+  } else if (!release.empty() && fences.first.count(release)) {
+    p.Params("DELETE FROM aos_leases WHERE run_id = $1 AND owner = $2", {release.c_str(), owner.c_str()});
   }
-  send_text("COMMIT");
-  drain();
-  if (!PQexitPipelineMode(conn)) {
+  p.Text("COMMIT");
+  p.Drain();
+  std::string error = p.error();
+  if (!p.Exit()) {
     // Results still pending: the session is unusable, and its transaction
     // must not meet the next batch's COMMIT. A new connection drops it.
     if (error.empty()) error = PQerrorMessage(conn);
@@ -441,19 +497,37 @@ void PgStore::Write(const WriteBatch& batch, bool sync) {
   if (!error.empty()) {
     Result rollback(PQexec(conn, "ROLLBACK"));
     if (!rollback.ok()) impl_->Reset();
-    if (sqlstate == "AOS01") {
+    if (p.sqlstate() == "AOS01") {
       while (!error.empty() && (error.back() == '\n' || error.back() == ' ')) error.pop_back();
       throw LeaseLost("postgresql store " + impl_->where + ": " + error + " (this worker no longer runs it)");
     }
     impl_->Fail("write failed", error.c_str());
   }
+  Settle(fences, claimed, release, released_epoch);
+  TellViews(batch);
+}
+
+void PgStore::Settle(const Fences& fences, const std::map<std::string, std::string>& claimed,
+                     const std::string& release, int64_t released_epoch) {
+  std::lock_guard<std::mutex> maps(impl_->map_mu);
+  for (const auto& run : fences.first) {
+    impl_->first_claims.erase(run);
+    if (run == release) continue;  // claimed and given up in one transaction
+    auto epoch = claimed.find(run);
+    if (epoch != claimed.end()) impl_->leases[run] = std::atoll(epoch->second.c_str());
+  }
   if (released_epoch) {
-    std::lock_guard<std::mutex> maps(impl_->map_mu);
-    if (auto it = impl_->leases.find(batch.release_run); it != impl_->leases.end() && it->second == released_epoch) {
+    if (auto it = impl_->leases.find(release); it != impl_->leases.end() && it->second == released_epoch) {
       impl_->leases.erase(it);  // ReleaseRun then has nothing to do
     }
   }
-  TellViews(batch);
+}
+
+bool PgStore::ClaimNewRun(const std::string& run_id) {
+  std::lock_guard<std::mutex> maps(impl_->map_mu);
+  impl_->first_claims.insert(run_id);
+  impl_->lost.erase(run_id);
+  return true;
 }
 
 void PgStore::Sync() { Write(WriteBatch{}, true); }
@@ -518,6 +592,7 @@ void PgStore::ReleaseRun(const std::string& run_id) {
   {
     std::lock_guard<std::mutex> maps(impl_->map_mu);
     impl_->lost.erase(run_id);
+    impl_->first_claims.erase(run_id);
     auto it = impl_->leases.find(run_id);
     if (it == impl_->leases.end()) return;
     e = it->second;

@@ -30,8 +30,9 @@
 namespace aos {
 
 // The version of the tables this build reads and writes (1: the columns;
-// 2: aos_leases and the aos_fence function).
-inline constexpr int kPgSchemaVersion = 2;
+// 2: aos_leases and the aos_fence function; 3: aos_claim, a claim inside a
+// batch's transaction).
+inline constexpr int kPgSchemaVersion = 3;
 
 
 // Whether `where` names a PostgreSQL store (postgresql:// or postgres://).
@@ -80,6 +81,8 @@ class PgStore : public Store {
   static constexpr int64_t kLeaseMs = 5000;
   bool Shared() const override { return true; }
   bool ClaimRun(const std::string& run_id) override { return ClaimRun(run_id, kLeaseMs).has_value(); }
+  // Claimed by the run's first batch (aos_claim in its transaction).
+  bool ClaimNewRun(const std::string& run_id) override;
   std::vector<std::string> RenewLeases() override { return RenewLeases(kLeaseMs); }
   // This store's worker: host, process and a random part.
   const std::string& owner() const;
@@ -100,7 +103,12 @@ class PgStore : public Store {
 
  private:
   struct Impl;
+  struct Fences;
   explicit PgStore(std::unique_ptr<Impl> impl);
+  Fences FencesOf(const WriteBatch& batch);
+  // After a committed batch: the new runs' leases kept, the given-up one dropped.
+  void Settle(const Fences& fences, const std::map<std::string, std::string>& claimed, const std::string& release,
+              int64_t released_epoch);
   std::unique_ptr<Impl> impl_;
   std::recursive_mutex mu_;  // one connection; a scan's visitor may Get
 };

@@ -95,7 +95,7 @@ TEST_CASE("PgStore refuses a database without its tables, a newer schema, a serv
                         !Catch::Contains("secret"));
   // A database at v1 (before leases) is upgraded by an opening that may
   // create, refused by one that may not.
-  Sql("DROP TABLE aos_leases; DROP FUNCTION aos_fence; UPDATE aos_schema SET version = 1");
+  Sql("DROP TABLE aos_leases; DROP FUNCTION aos_fence; DROP FUNCTION aos_claim; UPDATE aos_schema SET version = 1");
   CHECK_THROWS_WITH(PgStore::Open(PgTestUrl(), false), Catch::Contains("older than this aosrun") &&
                                                          Catch::Contains("migrate-store"));
   CHECK(PgStore::Open(PgTestUrl(), true)->schema_version() == kPgSchemaVersion);
@@ -178,6 +178,37 @@ TEST_CASE("PgStore: a run's last batch gives its lease up in its own transaction
   other.release_run = "r";
   a->Write(other, false);
   CHECK_FALSE(a->ClaimRun("r", 60'000));
+}
+
+TEST_CASE("PgStore: a new run is claimed by its first batch, which fails when another worker holds it", "[.pg]") {
+  auto a = Fresh();
+  auto b = PgStore::Open(PgTestUrl(), false);
+  // Claimed with the first batch: held from its commit on, fenced after.
+  REQUIRE(a->ClaimNewRun("m"));
+  CHECK(b->ClaimRun("m", 60'000));  // nothing held until a writes
+  b->ReleaseRun("m");
+  a->Write(Append("m", 0, "m0"), true);
+  CHECK_FALSE(b->ClaimRun("m", 60'000));
+  a->Write(Append("m", 1, "m1"), true);  // fenced by the claimed epoch
+  CHECK(a->RenewLeases(60'000).empty());
+  a->ReleaseRun("m");
+  CHECK(b->ClaimRun("m", 60'000));
+  // Another worker claimed the new run first: the batch writes nothing.
+  REQUIRE(a->ClaimNewRun("n"));
+  REQUIRE(b->ClaimRun("n", 60'000));
+  CHECK_THROWS_AS(a->Write(Append("n", 0, "n0"), true), LeaseLost);
+  CHECK_FALSE(a->Get(Column::kKv, "n0"));
+  CHECK_FALSE(a->Get(Column::kEvents, EventKey("n", 0)));
+  a->ReleaseRun("n");  // given up unwritten: nothing to delete, b keeps it
+  CHECK_FALSE(a->ClaimRun("n", 60'000));
+  // Claimed and given up in one batch (a run that ends in its first).
+  REQUIRE(a->ClaimNewRun("k"));
+  WriteBatch whole = Append("k", 0, "k0");
+  whole.release_run = "k";
+  a->Write(whole, false);
+  auto eb = b->ClaimRun("k", 60'000);
+  REQUIRE(eb);
+  CHECK(*eb == 1);
 }
 
 std::string Due(int64_t at, const std::string& run) {

@@ -229,6 +229,7 @@ class CrashingStore : public Store {
   }
   bool Shared() const override { return inner_.Shared(); }
   bool ClaimRun(const std::string& run_id) override { return inner_.ClaimRun(run_id); }
+  bool ClaimNewRun(const std::string& run_id) override { return inner_.ClaimNewRun(run_id); }
   std::vector<std::string> RenewLeases() override { return inner_.RenewLeases(); }
   void ReleaseRun(const std::string& run_id) override { inner_.ReleaseRun(run_id); }
   std::vector<std::string> ClaimDueRuns(int64_t now, int limit, int64_t* next_due) override {

@@ -146,6 +146,11 @@ class Store {
     (void)run_id;
     return true;
   }
+  // Claims run `run_id`, not in the store yet (a start), for this worker. A
+  // shared store may claim it with the run's first batch, in that batch's
+  // transaction (a round trip fewer); the batch then fails with LeaseLost
+  // when another worker holds the run. Only a run's first batch may follow.
+  virtual bool ClaimNewRun(const std::string& run_id) { return ClaimRun(run_id); }
   // Extends every lease this worker holds; the runs whose lease was lost.
   virtual std::vector<std::string> RenewLeases() { return {}; }
   // Gives run `run_id` up (its work here is done: it waits or ended).

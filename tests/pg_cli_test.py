@@ -93,7 +93,7 @@ def waits_and_reads():
     rc, out, err = run("verify", *store)
     check("verify finds no problems", "no problems" in out and url in out, show(rc, out, err))
     rc, out, err = run("migrate-store", "--store", url)
-    check("migrate-store reports the schema", rc == 0 and "schema v2" in out, show(rc, out, err))
+    check("migrate-store reports the schema", rc == 0 and "schema v3" in out, show(rc, out, err))
     rc, out, err = run("status", "pg-404", *store)
     check("an unknown run: 66", rc == 66, show(rc, out, err))
 

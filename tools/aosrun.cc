@@ -412,15 +412,18 @@ int RunBatch(Context& c, Loaded& w, const std::string& path, const std::string& 
         }
       }
     } lease{*c.store, id};
+    // A run in the store is claimed before it is read; a new one with its
+    // first batch (Store::ClaimNewRun).
+    const bool exists = c.store->Get(aos::Column::kRuns, id).has_value();
     if (c.store->Shared()) {
-      lease.held = c.store->ClaimRun(id);
+      lease.held = exists ? c.store->ClaimRun(id) : c.store->ClaimNewRun(id);
       if (!lease.held) {
         std::cerr << "aosrun: run " << id << " is being run by another worker: skipped\n";
         worst = std::max(worst, kExitBusy);
         continue;
       }
     }
-    if (c.store->Get(aos::Column::kRuns, id)) {
+    if (exists) {
       ++existing;
       if (!log.Load(id, &error)) {
         std::cerr << "aosrun: " << error << "\n";

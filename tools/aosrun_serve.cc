@@ -208,6 +208,12 @@ class Api {
         // Another worker runs it (a store several workers share): try again.
         res.set_header("Retry-After", "1");
         return Error(res, 409, "busy", e.what());
+      } catch (const aos::LeaseLost& e) {
+        // Another worker took the run over, or won a new run's first claim:
+        // it runs it now; asked again, this worker finds it there.
+        std::cerr << "serve: " << e.what() << "\n";
+        res.set_header("Retry-After", "1");
+        return Error(res, 409, "busy", e.what());
       } catch (const std::exception& e) {
         what = e.what();
       } catch (...) {
