@@ -56,6 +56,13 @@ class Driver::RunGuard {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
     } catch (...) {
+      // A claim that failed on the way (the connection) may have landed, or
+      // the due poll may hold the lease for this job: give it up while the
+      // run is still this thread's, or it is renewed with no one running it.
+      try {
+        d_.store_.ReleaseRun(id_);
+      } catch (const std::exception&) {
+      }
       Unlock();
       throw;
     }
@@ -395,7 +402,25 @@ void Driver::FireTimed(const std::string& name, int64_t at) {
   // one run. The first starts it; the others find it started (or held by
   // the worker starting it) and only record the fire: the run goes on at
   // its owner, or through the due poll if that owner dies.
-  const bool started_elsewhere = store_.Shared() && store_.Get(Column::kRuns, run_id);
+  // The fire's lease is claimed before anything runs, so the workers that
+  // lose it run none of its steps (a new run's lease otherwise comes with
+  // its first batch); given up at the end whatever happens.
+  bool started_elsewhere = store_.Shared() && store_.Get(Column::kRuns, run_id);
+  struct FireLease {
+    Store& store;
+    const std::string& run;
+    bool held = false;
+    ~FireLease() {
+      try {
+        if (held) store.ReleaseRun(run);
+      } catch (const std::exception&) {
+      }
+    }
+  } fire_lease{store_, run_id};
+  if (!started_elsewhere && store_.Shared()) {
+    fire_lease.held = store_.ClaimRun(run_id);
+    started_elsewhere = !fire_lease.held;
+  }
   if (!started_elsewhere) {
     try {
       Fire(*it_timed->program, *it_timed->trigger, "fired_at", Value::Time(Timestamp{at}), run_id, &http, &error,
@@ -673,8 +698,8 @@ void Driver::Leases() {
   // lives. Claim due runs when the earliest due time known comes (another
   // worker's notification, or this worker's last look), and every second
   // for runs left running by a worker that stopped (their lease ran out).
-  int tick = 0;
   int64_t next_due = 0, last_look = 0;
+  auto last_renewal = std::chrono::steady_clock::now();
   std::unique_lock<std::mutex> lock(leases_mu_);
   while (!leases_stop_) {
     lock.unlock();
@@ -689,7 +714,9 @@ void Driver::Leases() {
     lock.unlock();
     if (notified && (!next_due || notified < next_due)) next_due = notified;
     try {
-      if (tick % 5 == 0) {
+      // Every second, however often notifications wake the loop.
+      if (std::chrono::steady_clock::now() - last_renewal >= std::chrono::seconds(1)) {
+        last_renewal = std::chrono::steady_clock::now();
         for (const auto& lost : store_.RenewLeases()) spdlog::warn("serve: run {}: its lease was taken over", lost);
       }
       const int64_t now = clock_.NowNanos();
@@ -712,7 +739,6 @@ void Driver::Leases() {
     } catch (const std::exception& e) {
       spdlog::error("serve: leases: {}", e.what());
     }
-    ++tick;
     lock.lock();
   }
 }

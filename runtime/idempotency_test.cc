@@ -116,6 +116,13 @@ TEST_CASE("a run whose effect key another run holds waits for it, then takes its
   CHECK(on.Find("name")->as_string() == "e");
   CHECK(on.Find("held_by")->as_string() == "a");
   CHECK(clock.NowNanos() - kStart >= 31'000'000'000LL);
+  CHECK(on.Find("turns")->as_int() == 6);
+  // Resumed (serve at the due time) while a still holds it: the next look
+  // is 5 minutes on, not back to 1 s (the turns come back from the wait).
+  o = Resume(store, clock, calls, w, "b");
+  REQUIRE(o.status == RunStatus::kWaiting);
+  CHECK(o.waiting_on.as_list()[0].Find("due")->as_time().nanos - clock.NowNanos() == 300'000'000'000LL);
+  CHECK(o.waiting_on.as_list()[0].Find("turns")->as_int() == 7);
   // Run a completes the effect: b takes its result without a call.
   Put(store, k, EncodeValue(Value::MapOfUnique({{Value::String("status"), Value::Int(201)}})));
   o = Resume(store, clock, calls, w, "b");

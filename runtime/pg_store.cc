@@ -168,6 +168,10 @@ const char* const kSchemaSteps[] = {
     "     WHERE aos_leases.lease_until < clock_timestamp() OR aos_leases.owner = EXCLUDED.owner"
     "     RETURNING epoch INTO e;"
     "   IF e IS NULL THEN RAISE EXCEPTION 'run % is held by another worker', r USING ERRCODE = 'AOS01'; END IF;"
+    // Another worker's first batch committed and gave the lease up at once
+    // (the run ended or waits): the run is theirs; the index says so.
+    "   IF EXISTS (SELECT 1 FROM aos_runs WHERE k = convert_to(r, 'UTF8')) THEN"
+    "     RAISE EXCEPTION 'run % was started by another worker', r USING ERRCODE = 'AOS01'; END IF;"
     "   RETURN e;"
     " END $$ LANGUAGE plpgsql;",
 };
@@ -199,6 +203,9 @@ struct PgStore::Impl {
   std::set<std::string> lost;
   // Runs claimed with their first batch (ClaimNewRun), not written yet.
   std::set<std::string> first_claims;
+  // Runs whose lease a batch being written gives up (release_run): a
+  // renewal that misses their row meanwhile has not lost them.
+  std::set<std::string> releasing;
   void Lose(const std::string& run) {
     leases.erase(run);
     lost.insert(run);
@@ -477,6 +484,21 @@ void PgStore::Write(const WriteBatch& batch, bool sync) {
   const std::string& release = batch.release_run;
   const auto held = fences.held.find(release);
   const int64_t released_epoch = release.empty() || held == fences.held.end() ? 0 : held->second;
+  struct Releasing {  // marked while the batch is in flight, whatever happens
+    Impl& impl;
+    const std::string& run;
+    bool on;
+    Releasing(Impl& i, const std::string& r, bool o) : impl(i), run(r), on(o) {
+      if (!on) return;
+      std::lock_guard<std::mutex> maps(impl.map_mu);
+      impl.releasing.insert(run);
+    }
+    ~Releasing() {
+      if (!on) return;
+      std::lock_guard<std::mutex> maps(impl.map_mu);
+      impl.releasing.erase(run);
+    }
+  } releasing{*impl_, release, released_epoch != 0};
   if (released_epoch) {
     const std::string epoch = std::to_string(released_epoch);
     p.Params("DELETE FROM aos_leases WHERE run_id = $1 AND owner = $2 AND epoch = $3::bigint",
@@ -526,7 +548,6 @@ void PgStore::Settle(const Fences& fences, const std::map<std::string, std::stri
 bool PgStore::ClaimNewRun(const std::string& run_id) {
   std::lock_guard<std::mutex> maps(impl_->map_mu);
   impl_->first_claims.insert(run_id);
-  impl_->lost.erase(run_id);
   return true;
 }
 
@@ -565,18 +586,31 @@ std::vector<std::string> PgStore::RenewLeases(int64_t lease_ms) {
   }
   std::vector<std::string> lost;
   if (held.empty()) return lost;
-  // Every row of this owner in one statement; a held lease it does not
-  // return (with its epoch) was taken over.
+  // The held leases in one statement (only those: a row of this owner the
+  // map forgot, after a release that failed, runs out); a held lease it
+  // does not return with its epoch was taken over.
+  std::string runs = "{";
+  for (const auto& [run, e] : held) {
+    if (runs.size() > 1) runs += ",";
+    runs += "\"";
+    for (char ch : run) {
+      if (ch == '"' || ch == '\\') runs += '\\';
+      runs += ch;
+    }
+    runs += "\"";
+  }
+  runs += "}";
   const std::string ms = std::to_string(lease_ms);
-  const char* values[2] = {impl_->owner.c_str(), ms.c_str()};
+  const char* values[3] = {impl_->owner.c_str(), ms.c_str(), runs.c_str()};
   Result r = impl_->LeaseExec("UPDATE aos_leases SET lease_until = clock_timestamp() + $2::bigint * interval '1 millisecond'"
-                              " WHERE owner = $1 RETURNING run_id, epoch",
-                              2, values, "cannot renew leases");
+                              " WHERE owner = $1 AND run_id = ANY($3::text[]) RETURNING run_id, epoch",
+                              3, values, "cannot renew leases");
   std::map<std::string, int64_t> renewed;
   for (int i = 0; i < r.rows(); ++i) renewed[PQgetvalue(r.get(), i, 0)] = std::atoll(PQgetvalue(r.get(), i, 1));
   for (const auto& [run, e] : held) {
     if (auto it = renewed.find(run); it != renewed.end() && it->second == e) continue;
     std::lock_guard<std::mutex> maps(impl_->map_mu);
+    if (impl_->releasing.count(run)) continue;  // given up by a batch committing now, not taken
     auto it = impl_->leases.find(run);
     if (it != impl_->leases.end() && it->second == e) {  // not claimed again meanwhile
       impl_->Lose(run);
@@ -589,14 +623,25 @@ std::vector<std::string> PgStore::RenewLeases(int64_t lease_ms) {
 void PgStore::ReleaseRun(const std::string& run_id) {
   std::lock_guard<std::mutex> lock(impl_->lease_mu);
   int64_t e = 0;
+  bool first = false;
   {
     std::lock_guard<std::mutex> maps(impl_->map_mu);
     impl_->lost.erase(run_id);
-    impl_->first_claims.erase(run_id);
+    first = impl_->first_claims.erase(run_id) > 0;
     auto it = impl_->leases.find(run_id);
-    if (it == impl_->leases.end()) return;
-    e = it->second;
-    impl_->leases.erase(it);
+    if (it != impl_->leases.end()) {
+      e = it->second;
+      impl_->leases.erase(it);
+    }
+  }
+  if (!e) {
+    if (!first) return;
+    // Claimed by a first batch that may have committed though its answer
+    // was lost: the row, if any, is this worker's whatever its epoch.
+    const char* values[2] = {run_id.c_str(), impl_->owner.c_str()};
+    impl_->LeaseExec("DELETE FROM aos_leases WHERE run_id = $1 AND owner = $2", 2, values,
+                     "cannot release run " + run_id);
+    return;
   }
   const std::string epoch = std::to_string(e);
   const char* values[3] = {run_id.c_str(), impl_->owner.c_str(), epoch.c_str()};
@@ -639,9 +684,9 @@ void PgStore::UnlockEntities() {
 }
 
 std::vector<std::string> PgStore::ClaimDueRuns(int64_t now, int limit, int64_t* next_due) {
-  *next_due = 0;
   std::vector<std::string> out;
-  if (limit <= 0) return out;
+  if (limit <= 0) return out;  // *next_due stays what the caller knows
+  *next_due = 0;
   std::lock_guard<std::mutex> lock(impl_->lease_mu);
   std::string upto, hex;
   PutBigEndian64(upto, static_cast<uint64_t>(now) + 1);  // keys below: due at or before now
@@ -668,15 +713,21 @@ std::vector<std::string> PgStore::ClaimDueRuns(int64_t now, int limit, int64_t* 
     std::lock_guard<std::mutex> maps(impl_->map_mu);
     for (int i = 0; i < r.rows(); ++i) {
       out.emplace_back(PQgetvalue(r.get(), i, 0));
+      // A run this worker lost stays refused (`lost`) until the job that
+      // continues it claims it again under the run's guard.
       impl_->leases[out.back()] = std::atoll(PQgetvalue(r.get(), i, 1));
-      impl_->lost.erase(out.back());
     }
   }
-  Result next = impl_->LeaseExec(
-      "SELECT ('x' || encode(substring(k from 1 for 8), 'hex'))::bit(64)::bigint FROM aos_due"
-      " WHERE k >= decode($1, 'hex') ORDER BY k LIMIT 1",
-      1, values, "cannot read the next due time");
-  if (next.rows() > 0) *next_due = std::atoll(PQgetvalue(next.get(), 0, 0));
+  // The runs are claimed: returned whatever the next look finds.
+  try {
+    Result next = impl_->LeaseExec(
+        "SELECT ('x' || encode(substring(k from 1 for 8), 'hex'))::bit(64)::bigint FROM aos_due"
+        " WHERE k >= decode($1, 'hex') ORDER BY k LIMIT 1",
+        1, values, "cannot read the next due time");
+    if (next.rows() > 0) *next_due = std::atoll(PQgetvalue(next.get(), 0, 0));
+  } catch (const StoreError&) {
+    *next_due = 0;  // looked for again within the second
+  }
   return out;
 }
 

@@ -201,6 +201,20 @@ TEST_CASE("PgStore: a new run is claimed by its first batch, which fails when an
   CHECK_FALSE(a->Get(Column::kEvents, EventKey("n", 0)));
   a->ReleaseRun("n");  // given up unwritten: nothing to delete, b keeps it
   CHECK_FALSE(a->ClaimRun("n", 60'000));
+  // Two workers start one new run: the first's only batch claims it and
+  // gives it up (the run ended); the second's first batch is refused, not
+  // failed on the event's key.
+  REQUIRE(a->ClaimNewRun("z"));
+  REQUIRE(b->ClaimNewRun("z"));
+  WriteBatch bz = Append("z", 0, "bz");
+  bz.Put(Column::kRuns, "z", "b's index");
+  bz.release_run = "z";
+  b->Write(bz, false);
+  WriteBatch az = Append("z", 0, "az");
+  az.Put(Column::kRuns, "z", "a's index");
+  CHECK_THROWS_AS(a->Write(az, false), LeaseLost);
+  CHECK(*a->Get(Column::kRuns, "z") == "b's index");
+  a->ReleaseRun("z");
   // Claimed and given up in one batch (a run that ends in its first).
   REQUIRE(a->ClaimNewRun("k"));
   WriteBatch whole = Append("k", 0, "k0");

@@ -52,6 +52,7 @@ Runner::Impl::Impl(RunLog& l, const Program& p, const Dag& d, CallHandler& c, Cl
 
 RunOutcome Runner::Impl::Run() {
   if (st.Finished()) return OutcomeOf(st);
+  SeedKeyWaits();  // before RunResumed clears what the run waited on
   if (st.status == RunStatus::kWaiting || st.next_seq > 1) {
     log.Append("", events::RunResumed{});
   }

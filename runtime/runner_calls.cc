@@ -224,6 +224,15 @@ bool Runner::Impl::ClaimKey(int s, uint32_t node, const std::string& key, const 
   return true;
 }
 
+void Runner::Impl::SeedKeyWaits() {
+  if (st.waiting_on.kind() != ValueKind::kList) return;
+  for (const auto& w : st.waiting_on.as_list()) {
+    const Value* turns = w.Find("turns");
+    if (StrOf(w.Find("kind")) != "effect_key" || !turns || turns->kind() != ValueKind::kInt) continue;
+    key_waits[StrOf(w.Find("name"))].turns = static_cast<int>(std::min<int64_t>(turns->as_int(), 64));
+  }
+}
+
 void Runner::Impl::DropClaim(const std::string& key) {
   const Instance* in = st.Find(key);
   if (st.replay_effects || !in || in->key.empty() || in->request_digest.empty()) return;

@@ -466,6 +466,9 @@ struct Runner::Impl {
   // intent: true when this instance may send; else it completed with the
   // recorded result, or waits for the run that holds the key.
   bool ClaimKey(int s, uint32_t node, const std::string& key, const std::string& ekey);
+  // Key waits this run waited on before (its RunWaiting's effect_key
+  // entries): looks go on from the same turn, not every second again.
+  void SeedKeyWaits();
   // Gives up this instance's claim of its effect key (its effect failed
   // for good, or the operator skipped it), in the batch being written.
   void DropClaim(const std::string& key);

@@ -318,7 +318,8 @@ Value Runner::Impl::WaitingList() {
       m = {{S("kind"), S("effect_key")},
            {S("name"), S(key)},
            {S("held_by"), S(w->second.holder)},
-           {S("due"), Value::Time(Timestamp{w->second.due})}};
+           {S("due"), Value::Time(Timestamp{w->second.due})},
+           {S("turns"), Value::Int(w->second.turns)}};
     } else {
       m = {{S("kind"), S("retry")}, {S("name"), S(key)}, {S("due"), Value::Time(Timestamp{in.retry_due})}};
     }

@@ -92,16 +92,17 @@ inline void Exercise(Store& s) {
   // CompareAndSet: set when absent, refused with what is there, replaced
   // only from the value expected; binary values compare byte for byte.
   std::optional<std::string> cur;
+  const std::string key("wf\0k", 4);  // a record key: workflow NUL key
   const std::string claim("\x80r\0i", 4);
-  CHECK(s.CompareAndSet(Column::kIdempotency, "wf\0k", std::nullopt, claim, &cur));
+  CHECK(s.CompareAndSet(Column::kIdempotency, key, std::nullopt, claim, &cur));
   CHECK(cur == claim);
-  CHECK_FALSE(s.CompareAndSet(Column::kIdempotency, "wf\0k", std::nullopt, "other", &cur));
+  CHECK_FALSE(s.CompareAndSet(Column::kIdempotency, key, std::nullopt, "other", &cur));
   CHECK(cur == claim);
-  CHECK_FALSE(s.CompareAndSet(Column::kIdempotency, "wf\0k", std::string("\x80r\0j", 4), "other", &cur));
+  CHECK_FALSE(s.CompareAndSet(Column::kIdempotency, key, std::string("\x80r\0j", 4), "other", &cur));
   CHECK(cur == claim);
-  CHECK(*s.Get(Column::kIdempotency, "wf\0k") == claim);
-  CHECK(s.CompareAndSet(Column::kIdempotency, "wf\0k", claim, "done", &cur));
-  CHECK(*s.Get(Column::kIdempotency, "wf\0k") == "done");
+  CHECK(*s.Get(Column::kIdempotency, key) == claim);
+  CHECK(s.CompareAndSet(Column::kIdempotency, key, claim, "done", &cur));
+  CHECK(*s.Get(Column::kIdempotency, key) == "done");
   CHECK_FALSE(s.CompareAndSet(Column::kIdempotency, "absent", std::string("x"), "y", &cur));
   CHECK_FALSE(cur);
   CHECK_FALSE(s.Get(Column::kIdempotency, "absent"));

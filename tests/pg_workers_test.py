@@ -257,8 +257,9 @@ try:
           len(tick_keys) == len(stamps) and sum(v - 1 for v in tick_keys.values()) <= kills + 1,
           (len(tick_keys), len(stamps), {k: v for k, v in tick_keys.items() if v > 1}))
     errs = "".join(open(os.path.join(TMP, "w%d.err" % i)).read() for i in range(3))
-    check("no worker reported a fire it could not start", "did not start its run" not in errs
-          and "being run by another worker" not in errs, errs[-1500:])
+    check("no worker reported a fire it could not start, nor work that failed",
+          "did not start its run" not in errs and "being run by another worker" not in errs
+          and "a run's work failed" not in errs, errs[-1500:])
     rc = subprocess.run([AOSRUN, "verify", "--store", URL, "--data-dir", os.path.join(TMP, "verify")],
                         capture_output=True, text=True)
     check("every run's log verifies: no append from a worker that had lost its lease broke a sequence",

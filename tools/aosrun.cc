@@ -449,7 +449,15 @@ int RunBatch(Context& c, Loaded& w, const std::string& path, const std::string& 
         worst = std::max(worst, kExitUsage);
         continue;
       }
-      o = aos::Runner(log, *w.program, *w.dag, *c.calls, *c.clock, ro).Run();
+      try {
+        o = aos::Runner(log, *w.program, *w.dag, *c.calls, *c.clock, ro).Run();
+      } catch (const aos::LeaseLost&) {
+        // Another worker started this run first (its first batch won the
+        // claim): it runs it; the batch goes on with the next line.
+        std::cerr << "aosrun: run " << id << " is being run by another worker: skipped\n";
+        worst = std::max(worst, kExitBusy);
+        continue;
+      }
     }
     pending_lines.push_back(c.opt.json ? OutcomeJson(id, o) : id + " " + aos::RunStatusName(o.status));
     if (pending_lines.size() >= kGroup ||
