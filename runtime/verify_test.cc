@@ -9,11 +9,7 @@
 namespace aos {
 namespace {
 
-using runner_test::FakeCalls;
-using runner_test::kStart;
-using runner_test::Load;
-using runner_test::Loaded;
-using runner_test::Start;
+using namespace runner_test;  // FakeCalls, Load, Start, kStart
 
 // A store whose run index listing misses run "late": it was started by
 // another worker after the listing, before the events were listed.
