@@ -56,9 +56,10 @@ class Driver::RunGuard {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
     } catch (...) {
-      // A claim that failed on the way (the connection) may have landed, or
-      // the due poll may hold the lease for this job: give it up while the
-      // run is still this thread's, or it is renewed with no one running it.
+      // The due poll may hold the lease for this job (ClaimDueRuns): give it
+      // up while the run is still this thread's, or it is renewed with no
+      // one running it. (A claim whose answer was lost is not held: its row
+      // runs out.)
       try {
         d_.store_.ReleaseRun(id_);
       } catch (const std::exception&) {
@@ -385,6 +386,27 @@ void Driver::PlanTriggers(bool recovering) {
   }
 }
 
+namespace {
+
+// Who fires a start trigger's time on a store several workers share.
+enum class FireOwner { kHere, kElsewhere, kUnknown };
+
+// kHere: this worker claimed the run's lease; kElsewhere: the run is in the
+// index (another worker started it); kUnknown: neither within `wait_ms`.
+// A worker that claimed the fire and died before its run's first batch
+// loses the lease within its time, and then this one claims it.
+FireOwner ClaimFire(Store& store, const std::string& run_id, int64_t wait_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+  for (;;) {
+    if (store.Get(Column::kRuns, run_id)) return FireOwner::kElsewhere;
+    if (store.ClaimRun(run_id)) return FireOwner::kHere;
+    if (std::chrono::steady_clock::now() >= deadline) return FireOwner::kUnknown;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+}  // namespace
+
 void Driver::FireTimed(const std::string& name, int64_t at) {
   Timed timed;
   {
@@ -399,13 +421,12 @@ void Driver::FireTimed(const std::string& name, int64_t at) {
   int http = 0;
   std::string error, run;
   // Several workers on one store each fire every time; the run id makes it
-  // one run. The first starts it; the others find it started (or held by
-  // the worker starting it) and only record the fire: the run goes on at
-  // its owner, or through the due poll if that owner dies.
-  // The fire's lease is claimed before anything runs, so the workers that
-  // lose it run none of its steps (a new run's lease otherwise comes with
-  // its first batch); given up at the end whatever happens.
-  bool started_elsewhere = store_.Shared() && store_.Get(Column::kRuns, run_id);
+  // one run. A start trigger's fire claims the run's lease before anything
+  // runs (ClaimFire), so the workers that lose it run none of its steps;
+  // they record the fire once the run is in the index. The lease is given
+  // up at the end whatever happens. (A signal trigger's delivery id is its
+  // guard: Delivered.)
+  bool started_elsewhere = false;
   struct FireLease {
     Store& store;
     const std::string& run;
@@ -417,9 +438,16 @@ void Driver::FireTimed(const std::string& name, int64_t at) {
       }
     }
   } fire_lease{store_, run_id};
-  if (!started_elsewhere && store_.Shared()) {
-    fire_lease.held = store_.ClaimRun(run_id);
-    started_elsewhere = !fire_lease.held;
+  if (store_.Shared() && it_timed->trigger->start) {
+    const FireOwner owner = ClaimFire(store_, run_id, kLeaseWaitMs);
+    if (owner == FireOwner::kUnknown) {
+      // Held, and no run yet, past a lease's time: left pending (a worker's
+      // restart fires it again under the same run id).
+      spdlog::warn("serve: trigger {} at {}: another worker holds the fire and has not started its run", name, stamp);
+      return;
+    }
+    fire_lease.held = owner == FireOwner::kHere;
+    started_elsewhere = owner == FireOwner::kElsewhere;
   }
   if (!started_elsewhere) {
     try {

@@ -547,7 +547,8 @@ void PgStore::Settle(const Fences& fences, const std::map<std::string, std::stri
 
 bool PgStore::ClaimNewRun(const std::string& run_id) {
   std::lock_guard<std::mutex> maps(impl_->map_mu);
-  impl_->first_claims.insert(run_id);
+  // Held already (a schedule's fire claims before it starts): fenced as held.
+  if (!impl_->leases.count(run_id)) impl_->first_claims.insert(run_id);
   return true;
 }
 

@@ -229,7 +229,7 @@ void Runner::Impl::SeedKeyWaits() {
   for (const auto& w : st.waiting_on.as_list()) {
     const Value* turns = w.Find("turns");
     if (StrOf(w.Find("kind")) != "effect_key" || !turns || turns->kind() != ValueKind::kInt) continue;
-    key_waits[StrOf(w.Find("name"))].turns = static_cast<int>(std::min<int64_t>(turns->as_int(), 64));
+    key_waits[StrOf(w.Find("name"))].turns = static_cast<int>(std::clamp<int64_t>(turns->as_int(), 0, 64));
   }
 }
 
