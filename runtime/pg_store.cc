@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "runtime/codec.h"
+#include "runtime/pq_shim.h"
 
 namespace aos {
 
@@ -370,6 +371,7 @@ std::unique_ptr<PgStore> PgStore::Open(const std::string& url, bool create) {
   auto impl = std::make_unique<Impl>();
   impl->where = RedactedUrl(url);
   impl->url = url;
+  if (std::string why = LibpqProblem(); !why.empty()) throw StoreError("postgresql store " + impl->where + ": " + why);
   impl->conn = PQconnectdb(url.c_str());
   if (!impl->conn) throw StoreError("postgresql store " + impl->where + ": out of memory");
   if (PQstatus(impl->conn) != CONNECTION_OK) impl->Fail("cannot connect");

@@ -6,6 +6,7 @@
 // plain `aos_tests` run: `aos_tests [pg]` with AOS_TEST_PG set.
 #include <catch2/catch.hpp>
 
+#include <dlfcn.h>
 #include <libpq-fe.h>
 
 #include <algorithm>
@@ -18,6 +19,7 @@
 #include "runtime/codec.h"
 #include "runtime/pg_store.h"
 #include "runtime/pg_test_support.h"
+#include "runtime/pq_shim.h"
 #include "runtime/store_conformance.h"
 
 namespace aos {
@@ -36,6 +38,18 @@ void Sql(const std::string& sql) {
   INFO(PQerrorMessage(c));
   CHECK((PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK));
   PQclear(r);
+  PQfinish(c);
+}
+
+TEST_CASE("libpq is loaded when first asked for, and then bound", "[pg_shim]") {
+  // Not linked (see pq_shim.h): asking loads it.
+  CHECK(aos::LibpqProblem().empty());
+  CHECK(dlopen("libpq.so.5", RTLD_NOW | RTLD_NOLOAD) != nullptr);
+  // A forwarded call reaches the library: a malformed URL is its error.
+  PGconn* c = PQconnectdb("postgresql://[bad");
+  REQUIRE(c != nullptr);
+  CHECK(PQstatus(c) == CONNECTION_BAD);
+  CHECK(std::string(PQerrorMessage(c)).find("IPv6 host address") != std::string::npos);
   PQfinish(c);
 }
 
