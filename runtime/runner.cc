@@ -10,32 +10,27 @@ Runner::Impl::Impl(RunLog& l, const Program& p, const Dag& d, CallHandler& c, Cl
   if (opt.concurrency < 1) opt.concurrency = 1;
   if (wf.concurrency && *wf.concurrency > 0) opt.concurrency = static_cast<int>(*wf.concurrency);
   const size_t n = dag.nodes.size();
-  members.resize(n + 1);
-  names.resize(n + 1);
+  names.resize(dag.bodies.size() + 2);
   pos.resize(n);
   dependents.resize(n);
   sibling_deps.assign(n, 0);
-  for (uint32_t id : dag.order) {
-    pos[id] = static_cast<uint32_t>(members[0].size());
-    members[0].push_back(id);
+  for (uint32_t i = 0; i < dag.order.size(); ++i) pos[dag.order[i]] = i;
+  for (const auto& body : dag.bodies) {
+    for (uint32_t i = 0; i < body.size(); ++i) pos[body[i]] = i;
   }
-  for (uint32_t id = 0; id < n; ++id) {
-    for (uint32_t c2 : dag.Children(id)) {
-      pos[c2] = static_cast<uint32_t>(members[id + 1].size());
-      members[id + 1].push_back(c2);
-    }
-  }
+  names[0].reserve(dag.order.size());
   for (uint32_t id = 0; id < n; ++id) {
     const DagNode& dn = dag.nodes[id];
-    std::set<uint32_t> seen;
     for (const Dep& dep : dn.deps) {
-      if (dag.nodes[dep.node].parent == dn.parent && seen.insert(dep.node).second) {
-        dependents[dep.node].push_back(id);
+      // Ids go up: a dep named twice has this id last in its dependents.
+      std::vector<uint32_t>& users = dependents[dep.node];
+      if (dag.nodes[dep.node].parent == dn.parent && (users.empty() || users.back() != id)) {
+        users.push_back(id);
         ++sibling_deps[id];
       }
     }
-    auto& nm = names[dn.parent + 1];
-    if (dn.stmt && !dn.stmt->name.empty()) nm[std::string(dn.stmt->name)] = NameRef{id, false};
+    NameMap& nm = names[NameSlot(dn.parent)];
+    if (dn.stmt && !dn.stmt->name.empty()) nm[dn.stmt->name] = NameRef{id, false};
     if (dn.stmt && dn.stmt->kind == StmtKind::kFor) {
       // Every name inside the loop, however deep, is a (nested) list after it.
       std::vector<uint32_t> stack(dag.Children(id).begin(), dag.Children(id).end());
@@ -84,7 +79,7 @@ RunOutcome Runner::Impl::Run() {
     if (failing) return EndFailed(false);
     if (scopes[0].unfinished == 0) {
       Value output;
-      for (uint32_t id : members[0]) {
+      for (uint32_t id : dag.order) {
         if (StmtOf(id).kind == StmtKind::kOutput) output = st.At(Key(0, id)).result;
       }
       log.Append("", events::RunCompleted{output});

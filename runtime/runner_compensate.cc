@@ -16,7 +16,7 @@ bool Runner::Impl::WantsCompensation() const {
 void Runner::Impl::IndexInstances() {
   where.clear();
   for (int id = 0; id < static_cast<int>(scopes.size()); ++id) {
-    for (uint32_t m : members[scopes[id].for_node + 1]) where[Key(id, m)] = {id, m};
+    for (uint32_t m : Members(scopes[id].for_node)) where[Key(id, m)] = {id, m};
   }
 }
 

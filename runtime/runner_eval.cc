@@ -17,7 +17,7 @@ Env::Lookup Runner::Impl::InstEnv::Find(std::string_view name, Value* out) const
       *out = sc.loop_value;
       return Lookup::kFound;
     }
-    const auto& nm = r_.names[sc.for_node + 1];
+    const auto& nm = r_.names[r_.NameSlot(sc.for_node)];
     auto it = nm.find(n);
     if (it == nm.end()) continue;
     if (r_.dag.nodes[it->second.node].secret) touched_secret_ = true;

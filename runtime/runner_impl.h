@@ -54,7 +54,6 @@ struct Runner::Impl {
   const WorkflowDecl& wf;
 
   // ---- static facts about the DAG, by node
-  std::vector<std::vector<uint32_t>> members;  // by parent + 1
   std::vector<uint32_t> pos;                   // index among its siblings
   std::vector<std::vector<uint32_t>> dependents;  // sibling nodes that wait for it
   std::vector<int> sibling_deps;
@@ -65,7 +64,20 @@ struct Runner::Impl {
     bool body;
     uint32_t target = 0;  // body names: the statement inside the loop (any depth)
   };
-  std::vector<std::unordered_map<std::string, NameRef>> names;
+  // Keys are views of the program's source, which outlives the run. By
+  // NameSlot: 0 the top level, b + 1 the loop whose body is dag.bodies[b],
+  // and the last (always empty) a loop without a body.
+  using NameMap = std::unordered_map<std::string_view, NameRef>;
+  std::vector<NameMap> names;
+  size_t NameSlot(int32_t for_node) const {
+    if (for_node < 0) return 0;
+    const uint32_t b = dag.nodes[for_node].body;
+    return b < dag.bodies.size() ? size_t{b} + 1 : names.size() - 1;
+  }
+  // The statements of the top level (for_node -1) or of a loop's body.
+  const std::vector<uint32_t>& Members(int32_t for_node) const {
+    return for_node < 0 ? dag.order : dag.Children(static_cast<uint32_t>(for_node));
+  }
 
   // ---- scopes: the top level and one per for item
   struct Scope {

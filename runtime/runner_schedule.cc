@@ -9,7 +9,7 @@ int Runner::Impl::NewScope(int parent, int32_t for_node, std::string suffix) {
   sc.parent = parent;
   sc.for_node = for_node;
   sc.suffix = std::move(suffix);
-  const auto& mem = members[for_node + 1];
+  const auto& mem = Members(for_node);
   sc.remaining.resize(mem.size());
   sc.finished.assign(mem.size(), false);
   sc.unfinished = static_cast<int>(mem.size());
@@ -21,7 +21,7 @@ int Runner::Impl::NewScope(int parent, int32_t for_node, std::string suffix) {
 }
 
 void Runner::Impl::Populate(int s) {
-  const auto mem = members[scopes[s].for_node + 1];
+  const auto& mem = Members(scopes[s].for_node);
   for (uint32_t m : mem) {
     const Instance* in = st.Find(Key(s, m));
     if (!in) continue;
@@ -34,7 +34,7 @@ void Runner::Impl::Populate(int s) {
 }
 
 void Runner::Impl::QueueReady(int s) {
-  for (uint32_t m : members[scopes[s].for_node + 1]) {
+  for (uint32_t m : Members(scopes[s].for_node)) {
     const size_t i = pos[m];
     if (!scopes[s].finished[i] && scopes[s].remaining[i] == 0) ready.emplace_back(s, m);
   }
