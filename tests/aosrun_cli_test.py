@@ -735,6 +735,20 @@ workflow a() {
     rc, out, err = run("resume", "up-2", "--data", data, "--force")
     check("--force without --upgrade is a usage error", rc == 64, show(rc, out, err))
 
+    # ------------------------------------------ serve is aosrun-serve beside it
+    # `aosrun serve` becomes the aosrun-serve executable next to aosrun; an
+    # aosrun copied alone says so instead of failing obscurely.
+    lone = os.path.join(TMP, "lone")
+    os.makedirs(lone)
+    shutil.copy(AOSRUN, os.path.join(lone, "aosrun"))
+    p = subprocess.run([os.path.join(lone, "aosrun"), "serve", HELLO, "--data", ddir("lone")], cwd=TMP,
+                       capture_output=True, text=True, env=ENV, timeout=60)
+    check("aosrun serve without aosrun-serve beside it: 74 naming the missing executable",
+          p.returncode == 74 and "aosrun-serve" in p.stderr and "could not be started" in p.stderr,
+          show(p.returncode, p.stdout, p.stderr))
+    check("aosrun-serve is built beside aosrun", os.access(os.path.join(os.path.dirname(AOSRUN), "aosrun-serve"),
+                                                          os.X_OK))
+
     # ------------------------------------------------------ no secret anywhere
     # Decoded too: RocksDB compresses its files, so a secret stored after a
     # look-alike can be a back-reference that a byte search of the file misses.

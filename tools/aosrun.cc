@@ -896,6 +896,7 @@ int main(int argc, char** argv) {
 int Main(int argc, char** argv) {
   using namespace aosrun;
   Context c;
+  c.argv = argv;
   std::string problem;
   if (!aosrun::ParseArgs(argc, argv, &c.opt, &problem)) return Usage(problem);
   const std::string& cmd = c.opt.command;

@@ -44,6 +44,7 @@ struct Context {
   std::unique_ptr<aos::Clock> clock;
   std::unique_ptr<aos::StdCalls> calls;
   std::vector<std::string> leased;  // runs this command claimed (a shared store), given up at its end
+  char** argv = nullptr;            // the command line, as main received it
 };
 
 struct Loaded {
@@ -95,6 +96,12 @@ int ViaServe(Context& c, const std::string& method, const std::string& path, con
 // --batch through serve; -1: no serve.
 int BatchViaServe(Context& c, const aos::Dag& dag, const std::vector<Value>& inputs,
                   const std::vector<std::string>& ids);
+// The workflow files of `serve` (FILE or DIR arguments), checked;
+// diagnostics go to `report`. 0 or an exit code.
+int LoadServed(Context& c, std::vector<std::pair<std::shared_ptr<aos::Program>, std::string>>* out,
+               std::ostream& report);
+// `aosrun serve`: tools/serve_command.cc in aosrun-serve, which holds the
+// HTTP server; tools/serve_exec.cc in aosrun, which becomes aosrun-serve.
 int CmdServe(Context& c);
 int CmdReload(Context& c);
 
