@@ -16,7 +16,10 @@ std::vector<uint32_t> OrderSiblings(Dag& dag, std::vector<uint32_t> siblings, in
   // the size of the whole DAG per for body, no list per node.
   std::sort(siblings.begin(), siblings.end());
   const size_t n = siblings.size();
+  // Ids one after another (a top level without loops) index themselves.
+  const bool dense = n == 0 || siblings.back() - siblings.front() + 1 == n;
   auto local = [&](uint32_t id) {
+    if (dense) return id - siblings.front();
     return static_cast<uint32_t>(std::lower_bound(siblings.begin(), siblings.end(), id) - siblings.begin());
   };
   auto sibling_dep = [&](uint32_t self, const Dep& d) { return dag.nodes[d.node].parent == parent && d.node != self; };
@@ -52,12 +55,13 @@ std::vector<uint32_t> OrderSiblings(Dag& dag, std::vector<uint32_t> siblings, in
       if (--indegree[u] == 0) ready.push_back(u);
     }
   }
-  std::stable_sort(out.begin(), out.end(), [&](uint32_t a, uint32_t b) {
+  auto before = [&](uint32_t a, uint32_t b) {
     if (dag.nodes[a].group != dag.nodes[b].group) {
       return dag.nodes[a].group < dag.nodes[b].group;
     }
     return a < b;
-  });
+  };
+  if (!std::is_sorted(out.begin(), out.end(), before)) std::stable_sort(out.begin(), out.end(), before);
   return out;
 }
 
