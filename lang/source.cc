@@ -4,14 +4,17 @@
 #include <sstream>
 
 #include <algorithm>
+#include <cstring>
 
 namespace aos {
 
 SourceFile::SourceFile(std::string path, std::string text)
     : path_(std::move(path)), text_(std::move(text)) {
   line_starts_.push_back(0);
-  for (uint32_t i = 0; i < text_.size(); ++i) {
-    if (text_[i] == '\n') line_starts_.push_back(i + 1);
+  const char* const begin = text_.data();
+  const char* const end = begin + text_.size();
+  for (const char* p = begin; (p = static_cast<const char*>(std::memchr(p, '\n', end - p))) != nullptr; ++p) {
+    line_starts_.push_back(static_cast<uint32_t>(p - begin + 1));
   }
 }
 
