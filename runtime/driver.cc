@@ -427,17 +427,7 @@ void Driver::FireTimed(const std::string& name, int64_t at) {
   // up at the end whatever happens. (A signal trigger's delivery id is its
   // guard: Delivered.)
   bool started_elsewhere = false;
-  struct FireLease {
-    Store& store;
-    const std::string& run;
-    bool held = false;
-    ~FireLease() {
-      try {
-        if (held) store.ReleaseRun(run);
-      } catch (const std::exception&) {
-      }
-    }
-  } fire_lease{store_, run_id};
+  HeldLease fire_lease(store_, run_id);
   if (store_.Shared() && it_timed->trigger->start) {
     const FireOwner owner = ClaimFire(store_, run_id, kLeaseWaitMs);
     if (owner == FireOwner::kUnknown) {
@@ -446,7 +436,7 @@ void Driver::FireTimed(const std::string& name, int64_t at) {
       spdlog::warn("serve: trigger {} at {}: another worker holds the fire and has not started its run", name, stamp);
       return;
     }
-    fire_lease.held = owner == FireOwner::kHere;
+    fire_lease.set_held(owner == FireOwner::kHere);
     started_elsewhere = owner == FireOwner::kElsewhere;
   }
   if (!started_elsewhere) {

@@ -39,6 +39,15 @@ std::string EventKey(std::string_view run_id, uint64_t seq) {
   return k;
 }
 
+HeldLease::~HeldLease() {
+  if (!held_) return;
+  try {
+    store_.ReleaseRun(run_id_);
+  } catch (const std::exception&) {
+    // It runs out by itself.
+  }
+}
+
 int64_t Store::WaitForDue(int ms) {
   std::this_thread::sleep_for(std::chrono::milliseconds(ms));
   return 0;

@@ -195,6 +195,24 @@ class Store {
   std::mutex cas_mu_;
 };
 
+// One claim of a run's lease, given back when the guard goes out of scope if
+// it was taken (set_held). Giving it back can fail (the store is gone): the
+// lease then runs out by itself.
+class HeldLease {
+ public:
+  HeldLease(Store& store, std::string run_id) : store_(store), run_id_(std::move(run_id)) {}
+  ~HeldLease();
+  HeldLease(const HeldLease&) = delete;
+  HeldLease& operator=(const HeldLease&) = delete;
+  void set_held(bool held) { held_ = held; }
+  bool held() const { return held_; }
+
+ private:
+  Store& store_;
+  std::string run_id_;
+  bool held_ = false;
+};
+
 // Thrown by MemoryStore::Write when the planned crash point is reached.
 struct SimulatedCrash {};
 

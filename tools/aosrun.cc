@@ -401,23 +401,13 @@ int RunBatch(Context& c, Loaded& w, const std::string& path, const std::string& 
     aos::RunOutcome o;
     // A store several workers share: each run under its lease, given up
     // after it (a serve worker must not take a run the batch is running).
-    struct Lease {
-      aos::Store& store;
-      const std::string& id;
-      bool held = false;
-      ~Lease() {
-        try {
-          if (held) store.ReleaseRun(id);
-        } catch (const aos::StoreError&) {
-        }
-      }
-    } lease{*c.store, id};
+    aos::HeldLease lease(*c.store, id);
     // A run in the store is claimed before it is read; a new one with its
     // first batch (Store::ClaimNewRun).
     const bool exists = c.store->Get(aos::Column::kRuns, id).has_value();
     if (c.store->Shared()) {
-      lease.held = exists ? c.store->ClaimRun(id) : c.store->ClaimNewRun(id);
-      if (!lease.held) {
+      lease.set_held(exists ? c.store->ClaimRun(id) : c.store->ClaimNewRun(id));
+      if (!lease.held()) {
         std::cerr << "aosrun: run " << id << " is being run by another worker: skipped\n";
         worst = std::max(worst, kExitBusy);
         continue;
