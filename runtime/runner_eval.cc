@@ -10,15 +10,14 @@ Env::Lookup Runner::Impl::InstEnv::Find(std::string_view name, Value* out) const
     *out = *it_;
     return Lookup::kFound;
   }
-  const std::string n(name);
   for (int s = scope_; s >= 0; s = r_.scopes[s].parent) {
     const Scope& sc = r_.scopes[s];
-    if (sc.loop_var && *sc.loop_var == n) {
+    if (sc.loop_var && *sc.loop_var == name) {
       *out = sc.loop_value;
       return Lookup::kFound;
     }
     const auto& nm = r_.names[r_.NameSlot(sc.for_node)];
-    auto it = nm.find(n);
+    auto it = nm.find(name);
     if (it == nm.end()) continue;
     if (r_.dag.nodes[it->second.node].secret) touched_secret_ = true;
     if (!it->second.body) return r_.LookupInstance(s, it->second.node, out);

@@ -57,8 +57,8 @@ struct Runner::Impl {
   std::vector<uint32_t> pos;                   // index among its siblings
   std::vector<std::vector<uint32_t>> dependents;  // sibling nodes that wait for it
   std::vector<int> sibling_deps;
-  // Names visible in a scope (by parent + 1): the node, and for body names of
-  // a member for loop, that for's node id with `body` set.
+  // Names visible in a scope (by NameSlot, below): the node, and for body
+  // names of a member for loop, that for's node id with `body` set.
   struct NameRef {
     uint32_t node;        // the statement, or for a body name the loop at this level
     bool body;

@@ -12,6 +12,7 @@ Prints 'N passed, M failed' and exits non-zero on any failure.
 import glob
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -748,6 +749,18 @@ workflow a() {
           show(p.returncode, p.stdout, p.stderr))
     check("aosrun-serve is built beside aosrun", os.access(os.path.join(os.path.dirname(AOSRUN), "aosrun-serve"),
                                                           os.X_OK))
+
+    # What aosrun loads at every start: not the libraries only serve or a
+    # PostgreSQL store need (they are aosrun-serve's, or loaded on first use).
+    def needed(path):
+        p = subprocess.run(["readelf", "-d", path], capture_output=True, text=True)
+        return re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", p.stdout)
+    libs = needed(AOSRUN)
+    check("aosrun's dynamic section lists its libraries", any(l.startswith("libc.so") for l in libs), libs)
+    for lib in ("libpq", "libcurl", "libcpp-httplib", "libssl", "libcrypto"):
+        check("aosrun does not load %s at start" % lib, not any(l.startswith(lib) for l in libs), libs)
+    serve_libs = needed(os.path.join(os.path.dirname(AOSRUN), "aosrun-serve"))
+    check("aosrun-serve links the HTTP server", any(l.startswith("libcpp-httplib") for l in serve_libs), serve_libs)
 
     # ------------------------------------------------------ no secret anywhere
     # Decoded too: RocksDB compresses its files, so a secret stored after a

@@ -7,6 +7,7 @@
 // serve.json, signals and a supervisor see one process.
 #include <unistd.h>
 
+#include <csignal>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -19,9 +20,26 @@ namespace aosrun {
 int CmdServe(Context& c) {
   std::error_code ec;
   const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  const std::filesystem::path serve = (ec ? std::filesystem::path() : self.parent_path()) / "aosrun-serve";
-  if (c.argv) ::execv(serve.c_str(), c.argv);
-  std::cerr << "aosrun: serve runs " << serve.string() << ", which could not be started: " << std::strerror(errno)
+  if (ec) {
+    std::cerr << "aosrun: serve runs aosrun-serve beside aosrun, and this process cannot tell where it is "
+                 "(/proc/self/exe: " << ec.message() << ")\n";
+    return kExitIo;
+  }
+  const std::filesystem::path serve = self.parent_path() / "aosrun-serve";
+  // Serve takes SIGTERM, SIGINT and SIGHUP on a thread of its own; blocked
+  // from here (the mask survives exec), one sent while aosrun-serve starts
+  // waits for that thread instead of killing the process.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  sigset_t before;
+  sigprocmask(SIG_BLOCK, &signals, &before);
+  ::execv(serve.c_str(), c.argv);
+  const int error = errno;
+  sigprocmask(SIG_SETMASK, &before, nullptr);
+  std::cerr << "aosrun: serve runs " << serve.string() << ", which could not be started: " << std::strerror(error)
             << " (install aosrun-serve beside aosrun)\n";
   return kExitIo;
 }
