@@ -24,24 +24,14 @@ if len(sys.argv) != 2:
 AOSRUN = os.path.abspath(sys.argv[1])
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "standin"))
-from harness import Standin, secret_places  # noqa: E402
+from harness import Checks, Standin, secret_places, show  # noqa: E402
 HELLO = os.path.join(ROOT, "examples", "hello.aos")
 NEWSLETTER = os.path.join(ROOT, "examples", "weekly_newsletter.aos")
 
 TMP = tempfile.mkdtemp(prefix="aosrun_cli_")
 SECRET = "cms-tok-" + os.urandom(12).hex()  # must never be written anywhere
-passed = failed = 0
+check = Checks()
 captured = []  # every stdout and stderr aosrun printed, for the secret check
-
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL: {name}\n{detail}".rstrip() + "\n", flush=True)
-    return cond
 
 
 def base_env():
@@ -63,10 +53,6 @@ def run(*args, env=None, timeout=60):
     captured.append(p.stdout)
     captured.append(p.stderr)
     return p.returncode, p.stdout, p.stderr
-
-
-def show(rc, out, err):
-    return f"  rc={rc}\n  stdout={out[-1500:]!r}\n  stderr={err[-1500:]!r}"
 
 
 def write(name, text):
@@ -774,9 +760,4 @@ finally:
     if slow:
         slow.stop()
 
-if failed == 0:
-    shutil.rmtree(TMP, ignore_errors=True)
-else:
-    print(f"(data kept in {TMP})")
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+check.finish(TMP)

@@ -14,7 +14,7 @@ Usage: /usr/bin/python3 cron_test.py PATH/TO/aoscheck
 import itertools
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 from croniter import croniter

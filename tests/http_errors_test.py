@@ -10,7 +10,6 @@ Usage: http_errors_test.py PATH/TO/aosrun
 """
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -19,15 +18,7 @@ AOSRUN = os.path.abspath(sys.argv[1])
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TMP = tempfile.mkdtemp(prefix="aos_http_errors_")
 ENV = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy") and not k.startswith("AOS_")}
-failed = 0
 n = 0
-
-
-def check(name, cond, detail=""):
-    global failed
-    if not cond:
-        failed += 1
-        print("FAIL: %s\n  %s" % (name, detail))
 
 
 def run_wf(text, *extra):
@@ -53,7 +44,9 @@ def attempts(events, step="s"):
 
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "standin"))
-from harness import Standin  # noqa: E402
+from harness import Checks, Standin  # noqa: E402
+
+check = Checks()
 
 stand = Standin(TMP)
 try:
@@ -193,8 +186,4 @@ try:
 finally:
     stand.stop()
 
-if failed:
-    print("%d failures (kept %s)" % (failed, TMP))
-    sys.exit(1)
-shutil.rmtree(TMP, ignore_errors=True)
-print("http_errors_test: passed")
+check.finish(TMP)

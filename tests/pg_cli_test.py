@@ -12,7 +12,6 @@ Prints 'N passed, M failed' and exits non-zero on any failure.
 """
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -20,7 +19,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "standin"))
-from harness import Standin  # noqa: E402
+from harness import Checks, Standin, show  # noqa: E402
 
 if len(sys.argv) != 3:
     sys.exit("usage: pg_cli_test.py PATH/TO/aosrun PG_STATE_FILE")
@@ -29,25 +28,12 @@ with open(sys.argv[2]) as f:
     SERVER = json.load(f)["url"]
 TMP = tempfile.mkdtemp(prefix="pg_cli_")
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("AOS_")}
-passed = failed = 0
-
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL: %s\n  %s" % (name, str(detail)[:1500]), flush=True)
+check = Checks()
 
 
 def run(*args, timeout=120):
     p = subprocess.run([AOSRUN, *args], cwd=TMP, env=ENV, capture_output=True, text=True, timeout=timeout)
     return p.returncode, p.stdout, p.stderr
-
-
-def show(rc, out, err):
-    return "rc=%d\nstdout=%s\nstderr=%s" % (rc, out[-800:], err[-800:])
 
 
 def write(name, text):
@@ -240,17 +226,10 @@ def refusals():
     check("migrate-store without a store: 64", rc == 64, show(rc, out, err))
 
 
-try:
-    waits_and_reads()
-    killed_and_resumed()
-    patched_by_two()
-    served()
-    copied()
-    refusals()
-finally:
-    if failed == 0:
-        shutil.rmtree(TMP, ignore_errors=True)
-    else:
-        print("(files kept in %s)" % TMP)
-print("%d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+waits_and_reads()
+killed_and_resumed()
+patched_by_two()
+served()
+copied()
+refusals()
+check.finish(TMP)

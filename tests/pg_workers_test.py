@@ -17,7 +17,6 @@ Prints 'N passed, M failed' and exits non-zero on any failure.
 import json
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
@@ -29,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "standin"))
-from harness import Standin, OPENER  # noqa: E402
+from harness import Checks, OPENER, Standin  # noqa: E402
 
 if len(sys.argv) != 3:
     sys.exit("usage: pg_workers_test.py PATH/TO/aosrun PG_STATE_FILE")
@@ -39,16 +38,7 @@ with open(sys.argv[2]) as f:
 TMP = tempfile.mkdtemp(prefix="pg_workers_")
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("AOS_")}
 RUNS = 200
-passed = failed = 0
-
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL: %s\n  %s" % (name, str(detail)[:1500]), flush=True)
+check = Checks()
 
 
 subprocess.run(["psql", SERVER, "-q", "-c", "DROP DATABASE IF EXISTS aos_workers"], capture_output=True)
@@ -278,9 +268,4 @@ finally:
         except subprocess.TimeoutExpired:
             w.p.kill()
     STAND.stop()
-    if failed == 0:
-        shutil.rmtree(TMP, ignore_errors=True)
-    else:
-        print("(files kept in %s)" % TMP)
-print("%d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+check.finish(TMP)

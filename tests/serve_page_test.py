@@ -13,7 +13,6 @@ import http.cookiejar
 import json
 import re
 import os
-import shutil
 import signal
 import subprocess
 import sys

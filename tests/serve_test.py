@@ -10,7 +10,6 @@ Prints 'N passed, M failed' and exits non-zero on any failure.
 """
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys

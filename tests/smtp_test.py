@@ -12,7 +12,6 @@ import email
 import glob
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -22,14 +21,10 @@ import time
 AOSRUN = os.path.abspath(sys.argv[1])
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TMP = tempfile.mkdtemp(prefix="aos_smtp_")
-failed = 0
+sys.path.insert(0, os.path.join(ROOT, "tests", "standin"))
+from harness import Checks  # noqa: E402
 
-
-def check(name, cond, detail=""):
-    global failed
-    if not cond:
-        failed += 1
-        print("FAIL: %s\n  %s" % (name, detail))
+check = Checks()
 
 
 def fnv64(text):
@@ -156,8 +151,4 @@ finally:
     except subprocess.TimeoutExpired:
         sink.kill()
 
-if failed:
-    print("%d failures (data kept in %s)" % (failed, TMP))
-    sys.exit(1)
-shutil.rmtree(TMP, ignore_errors=True)
-print("smtp_test: passed")
+check.finish(TMP)

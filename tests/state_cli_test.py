@@ -9,26 +9,19 @@ Prints 'N passed, M failed' and exits non-zero on any failure.
 """
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "standin"))
+from harness import Checks, show  # noqa: E402
 
 if len(sys.argv) != 2:
     sys.exit("usage: state_cli_test.py PATH/TO/aosrun")
 AOSRUN = os.path.abspath(sys.argv[1])
 TMP = tempfile.mkdtemp(prefix="state_cli_")
 ENV = {k: v for k, v in os.environ.items() if not k.startswith("AOS_")}
-passed = failed = 0
-
-
-def check(name, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL: %s\n  %s" % (name, str(detail)[:1500]), flush=True)
+check = Checks()
 
 
 def run(*args):
@@ -42,10 +35,6 @@ def last_json(out):
         return json.loads(lines[-1]) if lines else None
     except ValueError:
         return None
-
-
-def show(rc, out, err):
-    return "rc=%d\nstdout=%s\nstderr=%s" % (rc, out[-800:], err[-800:])
 
 
 def write(name, text):
@@ -250,17 +239,10 @@ def history_of_merges():
     check("state --at with a bad time: 64", rc == 64, show(rc, out, err))
 
 
-try:
-    schemas()
-    merges()
-    migrations()
-    waiting_across_migration()
-    upgrade_keeps_schemas()
-    history_of_merges()
-finally:
-    if failed == 0:
-        shutil.rmtree(TMP, ignore_errors=True)
-    else:
-        print("(data kept in %s)" % TMP)
-print("%d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+schemas()
+merges()
+migrations()
+waiting_across_migration()
+upgrade_keeps_schemas()
+history_of_merges()
+check.finish(TMP)

@@ -4,6 +4,9 @@ free loopback port as a subprocess, called without any HTTP proxy, stopped.
     stand = Standin(tmpdir, "--delay-ms", "20")
     stand.url, stand.port, stand.call("GET", "/stats"), stand.stats(),
     stand.reset(), stand.stop()
+
+and what every test script shares: its tally of checks (Checks) and how it
+shows a command's result (show).
 """
 import itertools
 import json
@@ -127,6 +130,9 @@ class Checks:
             print(f"FAIL: {name}\n  {detail}".rstrip() + "\n", flush=True)
         return cond
 
+    # check = Checks(); check("name", cond, detail) reads as a function.
+    __call__ = check
+
     def finish(self, keep=None):
         """Prints 'N passed, M failed' and exits 1 on a failure (keeping `keep`)."""
         print(f"{self.passed} passed, {self.failed} failed")
@@ -145,3 +151,8 @@ def clean_env(**extra):
     env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
     env.update(extra)
     return env
+
+
+def show(rc, out, err):
+    """A command's exit status and the ends of its output, for a failure."""
+    return "rc=%s\nstdout=%s\nstderr=%s" % (rc, out[-1500:], err[-1500:])
