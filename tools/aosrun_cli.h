@@ -6,6 +6,7 @@
 #ifndef AOS_TOOLS_AOSRUN_CLI_H_
 #define AOS_TOOLS_AOSRUN_CLI_H_
 
+#include <csignal>
 #include <memory>
 #include <optional>
 #include <string>
@@ -100,6 +101,8 @@ int BatchViaServe(Context& c, const aos::Dag& dag, const std::vector<Value>& inp
 // diagnostics go to `report`. 0 or an exit code.
 int LoadServed(Context& c, std::vector<std::pair<std::shared_ptr<aos::Program>, std::string>>* out,
                std::ostream& report);
+// The signals serve takes on a thread of its own: SIGTERM, SIGINT, SIGHUP.
+sigset_t ServeSignals();
 // `aosrun serve`: tools/serve_command.cc in aosrun-serve, which holds the
 // HTTP server; tools/serve_exec.cc in aosrun, which becomes aosrun-serve.
 int CmdServe(Context& c);

@@ -1,4 +1,5 @@
 #include "tools/aosrun_serve.h"
+#include "tools/aosrun_cli.h"
 #include "tools/aosrun_remote.h"
 
 #include <fcntl.h>
@@ -758,15 +759,6 @@ class Api {
   // session id -> its CSRF token and when it expires
   std::map<std::string, std::pair<std::string, std::chrono::steady_clock::time_point>> sessions_;
 };
-
-sigset_t ServeSignals() {
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGTERM);
-  sigaddset(&sigs, SIGINT);
-  sigaddset(&sigs, SIGHUP);
-  return sigs;
-}
 
 }  // namespace
 

@@ -155,6 +155,15 @@ int LoadServed(Context& c, std::vector<std::pair<std::shared_ptr<aos::Program>, 
   return diags.has_errors() ? kExitInvalid : kExitOk;
 }
 
+sigset_t ServeSignals() {
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGHUP);
+  return sigs;
+}
+
 // `aosrun reload`: serve reads its files again (as SIGHUP does) and says
 // whether they checked.
 int CmdReload(Context& c) {

@@ -29,11 +29,7 @@ int CmdServe(Context& c) {
   // Serve takes SIGTERM, SIGINT and SIGHUP on a thread of its own; blocked
   // from here (the mask survives exec), one sent while aosrun-serve starts
   // waits for that thread instead of killing the process.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGHUP);
+  const sigset_t signals = ServeSignals();
   sigset_t before;
   sigprocmask(SIG_BLOCK, &signals, &before);
   ::execv(serve.c_str(), c.argv);
