@@ -508,4 +508,25 @@ p = subprocess.run([AOSRUN, "serve", "--data-dir", os.path.join(TMP, "cfgdata3")
 check("serve with nothing to serve is 64, saying what it takes", p.returncode == 64
       and "workflows:" in p.stderr, (p.returncode, p.stderr))
 
+# SIGTERM while serve is still starting (checking its files, opening the
+# store) or just listening: a clean stop at once, not one that waits out the
+# grace period (10 s by default). The signal is taken by serve's signal
+# thread, which stops the server only once it listens.
+for delay in (0.05, 0.1, 0.3):
+    sp = subprocess.Popen([AOSRUN, "serve", WF, "--data-dir", os.path.join(TMP, "early-%d" % int(delay * 1000)),
+                           "--listen", "127.0.0.1:0"], cwd=TMP, env=ENV, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True)
+    time.sleep(delay)
+    t0 = time.monotonic()
+    sp.send_signal(signal.SIGTERM)
+    try:
+        src = sp.wait(timeout=8)
+    except subprocess.TimeoutExpired:
+        sp.kill()
+        sp.wait()
+        src = None
+    serr = sp.stderr.read()
+    check("SIGTERM %d ms after serve started: exit 0 within seconds, no grace period waited out" % (delay * 1000),
+          src == 0 and "grace period" not in serr and time.monotonic() - t0 < 8, (src, serr[-400:]))
+
 CHECKS.finish(TMP)

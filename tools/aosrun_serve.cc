@@ -19,6 +19,7 @@
 #include <iostream>
 #include <map>
 #include <sstream>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <thread>
@@ -828,6 +829,7 @@ int Serve(ServeSetup& s) {
   }
   std::cerr << "serving " << s.data_dir << " on " << address << " (token in " << s.data_dir
             << "/serve.token unless AOS_SERVE_TOKEN is set)\n";
+  std::atomic<bool> listen_returned{false};
   std::thread stopper([&] {
     for (;;) {
       int sig = 0;
@@ -849,9 +851,14 @@ int Serve(ServeSetup& s) {
       std::remove(info.c_str());
       std::_Exit(0);
     }).detach();
+    // A signal taken while serve was starting (they are blocked from before
+    // exec) can come before the server listens, and cpp-httplib's stop()
+    // does nothing until it does: wait for that (or for listening to end).
+    while (!srv.is_running() && !listen_returned) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     srv.stop();
   });
   srv.listen_after_bind();  // returns once the requests in hand are answered
+  listen_returned = true;
   driver.Stop();
   runs.join();
   if (stopper.joinable()) {
