@@ -7,8 +7,8 @@
 // serve.json, signals and a supervisor see one process.
 #include <unistd.h>
 
-#include <csignal>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
