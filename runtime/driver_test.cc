@@ -8,6 +8,7 @@
 #include <functional>
 #include <thread>
 
+#include "runtime/operations.h"
 #include "runtime/runner_test_support.h"
 
 namespace aos {
@@ -40,7 +41,15 @@ bool RunAppears(MemoryStore& store, const std::string& id) {
 
 const char* kFlows =
     "workflow three(n: int) {\n  let a = n + 1\n  output a * 2\n}\n"
-    "workflow later() {\n  wait w for 1h\n  output 1 after w\n}\n";
+    "workflow later() {\n  wait w for 1h\n  output 1 after w\n}\n"
+    "workflow asks() {\n  approval ok {\n    ask \"go?\"\n  }\n  output 2 after ok\n}\n";
+
+std::optional<RunStatus> StatusOf(MemoryStore& store, Clock& clock, const std::string& id) {
+  RunLog log(store, clock);
+  std::string error;
+  if (!log.Load(id, &error)) return std::nullopt;
+  return log.state().status;
+}
 
 TEST_CASE("the driver starts runs, continues an existing id, refuses another workflow's", "[driver]") {
   MemoryStore store;
@@ -126,6 +135,52 @@ TEST_CASE("a trigger's first fire missed while serve was down runs once (missed 
   const int64_t latest = (clock.NowNanos() / hour) * hour;
   REQUIRE(RunAppears(store, Driver::FireRunId("t", latest)));
   CHECK_FALSE(store.Get(Column::kRuns, Driver::FireRunId("t", latest - hour)));
+}
+
+// A process killed after recording a decision and before going on from it
+// (serve's approve, pg_workers' SIGKILL) leaves a waiting run with nothing
+// to wait for: it is due now, so the next start (or another worker) goes on.
+TEST_CASE("a decision recorded but not acted on makes the run due; recovery continues it", "[driver]") {
+  MemoryStore store;
+  ManualClock clock(kStart);
+  FakeCalls calls;
+  const std::string text = kFlows;
+  {
+    Driver d(store, clock, calls, RunOptions{}, 1);
+    d.AddProgram(Checked(text), text);
+    d.Recover();  // as serve starts: the due column is complete from here on
+    REQUIRE(d.Start("asks", Value::Map({}), "a1").status == 201);
+    CHECK(d.due_count() == 0);  // an approval without a timeout: no due time
+  }
+  auto due_keys = [&] {
+    std::vector<std::string> keys;
+    store.Scan(Column::kDue, "", "", [&](std::string_view k, std::string_view) {
+      int64_t at = 0;
+      std::string run;
+      SplitDueKey(k, &at, &run);
+      keys.push_back(run + "@" + std::to_string(at));
+      return true;
+    });
+    return keys;
+  };
+  CHECK(due_keys().empty());
+  {
+    RunLog log(store, clock);
+    std::string error;
+    REQUIRE(log.Load("a1", &error));
+    Decision yes;
+    yes.approve = true;
+    REQUIRE(Decide(log, nullptr, nullptr, "ok", yes).ok());  // and the process dies here
+    CHECK(log.state().woken);
+    RunState back;
+    REQUIRE(RunState::FromSnapshot(log.state().ToSnapshot(), &back));
+    CHECK(back.woken);
+  }
+  CHECK(due_keys() == std::vector<std::string>{"a1@1"});  // due as a running run
+  Driver again(store, clock, calls, RunOptions{}, 1);
+  again.AddProgram(Checked(text), text);
+  again.Recover();
+  CHECK(Eventually([&] { return StatusOf(store, clock, "a1") == RunStatus::kCompleted; }));
 }
 
 TEST_CASE("Wake makes a waiting run due now", "[driver]") {

@@ -87,7 +87,7 @@ std::string DueKey(const RunState& s) {
   if (s.status == RunStatus::kRunning) {
     due = 1;
   } else if (s.status == RunStatus::kWaiting) {
-    due = EarliestDue(s.waiting_on);
+    due = s.woken ? 1 : EarliestDue(s.waiting_on);  // woken: it has work now, as a running run
   }
   if (due <= 0 || s.run_id.empty()) return "";
   std::string key;

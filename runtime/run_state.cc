@@ -182,6 +182,7 @@ void RunState::Apply(const Event& e) {
       }
       break;
     case EventType::kApprovalDecided:
+      woken = status == RunStatus::kWaiting;
       if (in) {
         in->decided = true;
         in->decision = e.data;
@@ -219,6 +220,7 @@ void RunState::Apply(const Event& e) {
     case EventType::kTimerFired:
       break;
     case EventType::kSignalReceived: {
+      woken = status == RunStatus::kWaiting;
       auto ev = events::Read<events::SignalReceived>(e);
       signals[ev.name].push_back(Value::Map({{Value::String("data"), std::move(ev.data)},
                                              {Value::String("at"), Value::Time(Timestamp{e.at_nanos})}}));
@@ -248,6 +250,7 @@ void RunState::Apply(const Event& e) {
     }
     case EventType::kRunWaiting:
       status = RunStatus::kWaiting;
+      woken = false;
       waiting_on = events::Read<events::RunWaiting>(e).on;
       break;
     case EventType::kRunCompleted:
@@ -265,6 +268,7 @@ void RunState::Apply(const Event& e) {
       waiting_on = Value();
       break;
   }
+  if (status != RunStatus::kWaiting) woken = false;
 }
 
 // ------------------------------------------------------------ snapshots
@@ -371,6 +375,7 @@ Value RunState::ToSnapshot() const {
       {S("spent_nanos"), Value::Int(spent_nanos)},
       {S("budget_raised_nanos"), Value::Int(budget_raised_nanos)},
       {S("waiting_on"), waiting_on},
+      {S("woken"), Value::Bool(woken)},
   };
   return Value::MapOfUnique(std::move(m));
 }
@@ -432,6 +437,7 @@ bool RunState::FromSnapshot(const Value& v, RunState* out) {
   s.spent_nanos = Int(get("spent_nanos"));
   s.budget_raised_nanos = Int(get("budget_raised_nanos"));
   s.waiting_on = get("waiting_on");
+  s.woken = Bool(get("woken"));
   *out = std::move(s);
   return true;
 }

@@ -86,6 +86,10 @@ struct RunState {
   int64_t spent_nanos = 0;  // model spending so far (StepCompleted usage), in the budget's currency
   int64_t budget_raised_nanos = 0;  // added to the budget by approved budget escalations
   Value waiting_on;         // list of {kind, name, ask, due}
+  // A waiting run given a decision or a signal that it has not gone on from
+  // yet: due now (DueKey), so a process that dies between recording the
+  // event and continuing the run leaves it to the next worker or start.
+  bool woken = false;
 
   // Precondition: e is the event with sequence number next_seq.
   void Apply(const Event& e);
