@@ -9,6 +9,7 @@
 #include <chrono>
 #include <thread>
 #include <cstdio>
+#include <cstdlib>
 #include <random>
 #include <set>
 #include <vector>
@@ -118,6 +119,19 @@ class Pipeline {
 };
 
 void Quiet(void*, const char*) {}  // NOTICEs ("relation already exists") are not errors
+
+// A connection to `url` (a URL or a key=value string). Without a
+// connect_timeout of the URL's own or $PGCONNECT_TIMEOUT, it gives up after
+// kConnectTimeout seconds: libpq's default is to wait, and a host that drops
+// packets held a worker's start (and its SIGTERM) for the kernel's TCP
+// timeout, minutes. Entries before the expanded URL give way to its own.
+constexpr const char* kConnectTimeout = "10";
+PGconn* Connect(const std::string& url) {
+  const char* env = std::getenv("PGCONNECT_TIMEOUT");
+  const char* keys[] = {"connect_timeout", "dbname", nullptr};
+  const char* values[] = {env && *env ? "" : kConnectTimeout, url.c_str(), nullptr};
+  return PQconnectdbParams(keys, values, /*expand_dbname=*/1);
+}
 
 }  // namespace
 
@@ -372,13 +386,19 @@ std::unique_ptr<PgStore> PgStore::Open(const std::string& url, bool create) {
   impl->where = RedactedUrl(url);
   impl->url = url;
   if (std::string why = LibpqProblem(); !why.empty()) throw StoreError("postgresql store " + impl->where + ": " + why);
-  impl->conn = PQconnectdb(url.c_str());
+  impl->conn = Connect(url);
   if (!impl->conn) throw StoreError("postgresql store " + impl->where + ": out of memory");
-  if (PQstatus(impl->conn) != CONNECTION_OK) impl->Fail("cannot connect");
+  if (PQstatus(impl->conn) != CONNECTION_OK) {
+    // Not Fail: its reset would connect again, doubling the wait for a
+    // server that does not answer.
+    std::string m = PQerrorMessage(impl->conn);
+    while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
+    throw StoreError("postgresql store " + impl->where + ": cannot connect: " + m);
+  }
   PQsetNoticeProcessor(impl->conn, Quiet, nullptr);
   impl->Schema(create);
   impl->PrepareAll();
-  impl->lease_conn = PQconnectdb(url.c_str());
+  impl->lease_conn = Connect(url);
   if (!impl->lease_conn || PQstatus(impl->lease_conn) != CONNECTION_OK) impl->Fail("cannot connect for leases",
       impl->lease_conn ? PQerrorMessage(impl->lease_conn) : "out of memory");
   impl->UnsyncedLeases();
@@ -665,7 +685,7 @@ void PgStore::LockEntities() {
   };
   if (!i.lock_conn || PQstatus(i.lock_conn) != CONNECTION_OK) {
     if (i.lock_conn) PQfinish(i.lock_conn);
-    i.lock_conn = PQconnectdb(i.url.c_str());
+    i.lock_conn = Connect(i.url);
     if (!i.lock_conn || PQstatus(i.lock_conn) != CONNECTION_OK) {
       fail(i.lock_conn ? PQerrorMessage(i.lock_conn) : "out of memory");
     }
@@ -738,7 +758,7 @@ int64_t PgStore::WaitForDue(int ms) {
   Impl& i = *impl_;
   if (!i.listen_conn || PQstatus(i.listen_conn) != CONNECTION_OK) {
     if (i.listen_conn) PQfinish(i.listen_conn);
-    i.listen_conn = PQconnectdb(i.url.c_str());
+    i.listen_conn = Connect(i.url);
     Result r(i.listen_conn && PQstatus(i.listen_conn) == CONNECTION_OK ? PQexec(i.listen_conn, "LISTEN aos_due")
                                                                          : nullptr);
     if (!r.ok()) {

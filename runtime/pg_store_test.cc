@@ -6,8 +6,12 @@
 // plain `aos_tests` run: `aos_tests [pg]` with AOS_TEST_PG set.
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
 #include <dlfcn.h>
 #include <libpq-fe.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -52,6 +56,35 @@ TEST_CASE("libpq is loaded when first asked for, and then bound", "[pg_shim]") {
   CHECK(PQstatus(c) == CONNECTION_BAD);
   CHECK(std::string(PQerrorMessage(c)).find("IPv6 host address") != std::string::npos);
   PQfinish(c);
+}
+
+// A server that takes the connection and never answers: the store gives up
+// (the URL's connect_timeout, else $PGCONNECT_TIMEOUT, else 10 s) instead of
+// holding its caller, a worker's start among them, for as long as TCP waits.
+TEST_CASE("PgStore gives up on a server that never answers", "[pg_shim]") {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&a), len) == 0);
+  REQUIRE(listen(fd, 8) == 0);  // the kernel completes the handshake; nobody reads
+  REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+  // sslmode=disable: with the default "prefer" libpq tries twice, each with the timeout.
+  const std::string url =
+      "postgresql://aos@127.0.0.1:" + std::to_string(ntohs(a.sin_port)) + "/aos?sslmode=disable";
+  auto refused = [&](const std::string& u) {
+    const auto t0 = std::chrono::steady_clock::now();
+    CHECK_THROWS_WITH(PgStore::Open(u, false), Catch::Contains("cannot connect") && Catch::Contains("timeout"));
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - t0).count();
+  };
+  CHECK(refused(url + "&connect_timeout=2") < 9);  // the URL's own
+  setenv("PGCONNECT_TIMEOUT", "2", 1);
+  CHECK(refused(url) < 9);
+  unsetenv("PGCONNECT_TIMEOUT");
+  CHECK(refused(url) >= 9);  // the default, 10 s
+  close(fd);
 }
 
 TEST_CASE("PgStore: the store's conformance, and it survives reopening", "[.pg]") {

@@ -13,6 +13,8 @@
 // arguments.
 #define AOS_LIBPQ_FUNCTIONS(X)                                                                                   \
   X(PGconn*, PQconnectdb, (const char* conninfo), (conninfo))                                                    \
+  X(PGconn*, PQconnectdbParams, (const char* const* keywords, const char* const* values, int expand_dbname),    \
+    (keywords, values, expand_dbname))                                                                           \
   X(ConnStatusType, PQstatus, (const PGconn* conn), (conn))                                                      \
   X(char*, PQerrorMessage, (const PGconn* conn), (conn))                                                         \
   X(void, PQfinish, (PGconn * conn), (conn))                                                                     \
@@ -85,7 +87,7 @@ const Libpq& Lib() {
   return l;
 }
 
-// Only PQconnectdb can be reached without the library (a connection or a
+// Only PQconnectdb(Params) can be reached without the library (a connection or a
 // result is needed for the others), and PgStore::Open asks LibpqProblem
 // before it; the rest stop here rather than jump through a null pointer.
 const Libpq& Bound() {
