@@ -48,6 +48,40 @@ HeldLease::~HeldLease() {
   }
 }
 
+LeaseRenewal::LeaseRenewal(Store& store) : store_(store) {
+  if (!store_.Shared()) return;
+  thread_ = std::thread([this] {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_; })) {
+      lock.unlock();
+      std::vector<std::string> lost;
+      try {
+        lost = store_.RenewLeases();
+      } catch (const std::exception&) {
+        // The server is away: the next turn tries again; a lease that runs
+        // out meanwhile is lost, and the run's next append says so.
+      }
+      lock.lock();
+      lost_.insert(lost_.end(), lost.begin(), lost.end());
+    }
+  });
+}
+
+LeaseRenewal::~LeaseRenewal() {
+  if (!thread_.joinable()) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+std::vector<std::string> LeaseRenewal::lost() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return lost_;
+}
+
 int64_t Store::WaitForDue(int ms) {
   std::this_thread::sleep_for(std::chrono::milliseconds(ms));
   return 0;

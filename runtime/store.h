@@ -9,6 +9,7 @@
 #ifndef AOS_RUNTIME_STORE_H_
 #define AOS_RUNTIME_STORE_H_
 
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -18,6 +19,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -212,6 +214,28 @@ class HeldLease {
   Store& store_;
   std::string run_id_;
   bool held_ = false;
+};
+
+// Renews every lease this process holds on a shared store, once a second,
+// while it lives: a CLI command or a --batch that runs a run for longer
+// than a lease (5 s) would otherwise have it taken over, and its appends
+// refused. (serve's Driver renews its own.) Nothing for other stores.
+class LeaseRenewal {
+ public:
+  explicit LeaseRenewal(Store& store);
+  ~LeaseRenewal();
+  LeaseRenewal(const LeaseRenewal&) = delete;
+  LeaseRenewal& operator=(const LeaseRenewal&) = delete;
+  // The runs whose lease was found taken over so far.
+  std::vector<std::string> lost();
+
+ private:
+  Store& store_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::vector<std::string> lost_;
+  std::thread thread_;
 };
 
 // Thrown by MemoryStore::Write when the planned crash point is reached.

@@ -176,6 +176,41 @@ def served():
     check("the served run is in the store", rc == 0 and "hello" in out, show(rc, out, err))
 
 
+def long_command_keeps_its_lease():
+    # `aosrun --batch` runs its runs in its own process, here one through an
+    # effect of 7 s, longer than a lease (5 s), while a serve worker polls
+    # the store for runs whose lease ran out: the command renews its leases,
+    # so the worker never takes the run over and the key is sent once.
+    # (approve, resume and a single start go through a Driver, which renews.)
+    url = database("aos_cli_long")
+    local = os.path.join(TMP, "local-long")
+    store = ["--store", url, "--data-dir", local]
+    stand = Standin(TMP)
+    flow = write("long.aos", 'workflow long() {\n  effect e = http.post("%s/sleep/7000") { key "long-1" }\n'
+                 '  output 1 after e\n}\n' % stand.url)
+    inputs = write("long.jsonl", "{}\n")
+    serve_dir = os.path.join(TMP, "local-long-serve")
+    p = subprocess.Popen([AOSRUN, "serve", flow, "--store", url, "--data-dir", serve_dir, "--listen", "127.0.0.1:0"],
+                         cwd=TMP, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(0.5)  # serve is polling (its start is not waited for: the batch is the test)
+        rc, out, err = run(flow, "--batch", inputs, *store)
+        check("the batch's run goes on past its lease's 5 s and completes",
+              rc == 0 and "1 completed" in err, show(rc, out, err))
+        sent = stand.stats().get("requests_by_key", {}).get("long-1")
+        check("... its effect sent once: no worker took the run over meanwhile", sent == 1, sent)
+    finally:
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(20)
+        except subprocess.TimeoutExpired:
+            p.kill()
+        stand.stop()
+    with open(os.path.join(serve_dir, "aosrun.log")) as f:
+        served = [line for line in f if " run " in line]
+    check("the serve worker went on with no run (its process log)", not served, served[:3])
+
+
 def copied():
     # A data directory with a finished run and a waiting one, copied into
     # PostgreSQL: the same runs and records, and the waiting run goes on
@@ -230,6 +265,7 @@ waits_and_reads()
 killed_and_resumed()
 patched_by_two()
 served()
+long_command_keeps_its_lease()
 copied()
 refusals()
 check.finish(TMP)

@@ -145,6 +145,7 @@ int OpenStore(Context& c, bool create) {
       std::cerr << "aosrun: " << e.what() << "\n";
       return kExitIo;
     }
+    if (c.opt.command != "serve") c.renewal = std::make_unique<aos::LeaseRenewal>(*c.store);
     // The data directory keeps this machine's files: the process log, and
     // serve's address and token.
     std::error_code ec;
@@ -441,10 +442,11 @@ int RunBatch(Context& c, Loaded& w, const std::string& path, const std::string& 
       }
       try {
         o = aos::Runner(log, *w.program, *w.dag, *c.calls, *c.clock, ro).Run();
-      } catch (const aos::LeaseLost&) {
+      } catch (const aos::LeaseLost& e) {
         // Another worker started this run first (its first batch won the
-        // claim): it runs it; the batch goes on with the next line.
-        std::cerr << "aosrun: run " << id << " is being run by another worker: skipped\n";
+        // claim), or took it over (this process could not renew its lease
+        // in time): it goes on there; the batch goes on with the next line.
+        std::cerr << "aosrun: run " << id << " is being run by another worker: skipped (" << e.what() << ")\n";
         worst = std::max(worst, kExitBusy);
         continue;
       }

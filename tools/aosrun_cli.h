@@ -42,6 +42,7 @@ struct Context {
   std::string data_dir;   // the data directory: the store, or with store_url the local files (log, serve)
   std::string store_url;  // a postgresql:// URL (--store, $AOS_STORE, the config's store:), or ""
   std::unique_ptr<aos::Store> store;
+  std::unique_ptr<aos::LeaseRenewal> renewal;  // a shared store: this command's leases, renewed (not serve's)
   std::unique_ptr<aos::Clock> clock;
   std::unique_ptr<aos::StdCalls> calls;
   std::vector<std::string> leased;  // runs this command claimed (a shared store), given up at its end
