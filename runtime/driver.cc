@@ -703,7 +703,8 @@ void Driver::ContinueIfFree(const std::string& run_id) {
   RunOutcome o;
   std::string error;
   try {
-    Continue(run_id, &o, &error, 0);  // a damaged run stays as it is
+    // A damaged run, or one whose text no longer checks, stays as it is.
+    if (!Continue(run_id, &o, &error, 0)) spdlog::error("serve: run {}: {}", run_id, error);
   } catch (const RunBusy&) {
     // Another worker has it: its work, not ours.
   } catch (const LeaseLost& e) {

@@ -137,50 +137,105 @@ TEST_CASE("a trigger's first fire missed while serve was down runs once (missed 
   CHECK_FALSE(store.Get(Column::kRuns, Driver::FireRunId("t", latest - hour)));
 }
 
-// A process killed after recording a decision and before going on from it
-// (serve's approve, pg_workers' SIGKILL) leaves a waiting run with nothing
-// to wait for: it is due now, so the next start (or another worker) goes on.
-TEST_CASE("a decision recorded but not acted on makes the run due; recovery continues it", "[driver]") {
+// The due column as "run@time" strings.
+std::vector<std::string> DueKeys(MemoryStore& store) {
+  std::vector<std::string> keys;
+  store.Scan(Column::kDue, "", "", [&](std::string_view k, std::string_view) {
+    int64_t at = 0;
+    std::string run;
+    SplitDueKey(k, &at, &run);
+    keys.push_back(run + "@" + std::to_string(at));
+    return true;
+  });
+  return keys;
+}
+
+// A process killed after recording a decision or a signal and before going
+// on from it (serve's approve, pg_workers' SIGKILL) leaves a waiting run
+// with nothing new to wait for: it is due now, so the next start (or
+// another worker) goes on, once.
+TEST_CASE("a decision or signal recorded but not acted on makes the run due; recovery continues it", "[driver]") {
+  const std::string text =
+      "workflow asks() {\n  approval ok {\n    ask \"go?\"\n  }\n  output 2 after ok\n}\n"
+      "workflow two() {\n  approval a {\n    ask \"a?\"\n  }\n  approval b {\n    ask \"b?\"\n  }\n"
+      "  let x = 1 after a\n  output 3 after b, x\n}\n"
+      "workflow hears() {\n  signal paid \"paid\"\n  output paid\n}\n";
+  struct Case {
+    const char* workflow;
+    const char* event;  // "approval NAME" or "signal NAME"
+    RunStatus after;    // once recovery went on from it
+    bool snapshot;      // the recording flush writes a snapshot, which Load starts from
+  };
+  const Case cases[] = {{"asks", "approval ok", RunStatus::kCompleted, false},
+                        {"asks", "approval ok", RunStatus::kCompleted, true},
+                        {"two", "approval a", RunStatus::kWaiting, false},  // b still asked: waits again
+                        {"hears", "signal paid", RunStatus::kCompleted, true}};
+  for (const Case& c : cases) {
+    INFO(c.workflow << " " << c.event << (c.snapshot ? " (snapshot)" : ""));
+    MemoryStore store;
+    ManualClock clock(kStart);
+    FakeCalls calls;
+    Loaded w = Load("d.aos", text, c.workflow);
+    {
+      Driver d(store, clock, calls, RunOptions{}, 1);
+      d.AddProgram(Checked(text), text);
+      d.Recover();  // as serve starts: the due column is complete from here on
+      REQUIRE(d.Start(c.workflow, Value::Map({}), "r").status == 201);
+    }
+    CHECK(DueKeys(store).empty());  // no timeouts: nothing is due
+    {
+      RunLog log(store, clock);
+      if (c.snapshot) log.snapshot_every = 1;
+      std::string error;
+      REQUIRE(log.Load("r", &error));
+      const std::string event = c.event;
+      const std::string name = event.substr(event.find(' ') + 1);
+      if (event.rfind("approval", 0) == 0) {
+        Decision yes;
+        REQUIRE(Decide(log, w.program.get(), w.dag, name, yes).ok());
+      } else {
+        REQUIRE(DeliverSignal(log, w.dag, name, S("paid")).ok());
+      }
+      CHECK(log.state().woken);  // ... and the process dies here
+    }
+    CHECK(DueKeys(store) == std::vector<std::string>{"r@1"});  // due as a running run
+    {
+      RunLog log(store, clock);
+      std::string error;
+      REQUIRE(log.Load("r", &error));
+      CHECK(log.state().woken);  // from the snapshot too
+    }
+    {
+      Driver again(store, clock, calls, RunOptions{}, 1);
+      again.AddProgram(Checked(text), text);
+      again.Recover();
+      CHECK(Eventually([&] { return StatusOf(store, clock, "r") == c.after; }));
+    }  // the pool's jobs end with it
+    CHECK(DueKeys(store).empty());  // gone on from once: nothing left due
+    RunLog log(store, clock);
+    std::string error;
+    REQUIRE(log.Load("r", &error));
+    CHECK_FALSE(log.state().woken);
+  }
+}
+
+// A run whose stored text no longer checks is not decided: nothing could go
+// on from the decision, and the run would be due for good.
+TEST_CASE("a decision for a run whose workflow cannot be checked is refused", "[driver]") {
   MemoryStore store;
   ManualClock clock(kStart);
   FakeCalls calls;
   const std::string text = kFlows;
-  {
-    Driver d(store, clock, calls, RunOptions{}, 1);
-    d.AddProgram(Checked(text), text);
-    d.Recover();  // as serve starts: the due column is complete from here on
-    REQUIRE(d.Start("asks", Value::Map({}), "a1").status == 201);
-    CHECK(d.due_count() == 0);  // an approval without a timeout: no due time
-  }
-  auto due_keys = [&] {
-    std::vector<std::string> keys;
-    store.Scan(Column::kDue, "", "", [&](std::string_view k, std::string_view) {
-      int64_t at = 0;
-      std::string run;
-      SplitDueKey(k, &at, &run);
-      keys.push_back(run + "@" + std::to_string(at));
-      return true;
-    });
-    return keys;
-  };
-  CHECK(due_keys().empty());
-  {
-    RunLog log(store, clock);
-    std::string error;
-    REQUIRE(log.Load("a1", &error));
-    Decision yes;
-    yes.approve = true;
-    REQUIRE(Decide(log, nullptr, nullptr, "ok", yes).ok());  // and the process dies here
-    CHECK(log.state().woken);
-    RunState back;
-    REQUIRE(RunState::FromSnapshot(log.state().ToSnapshot(), &back));
-    CHECK(back.woken);
-  }
-  CHECK(due_keys() == std::vector<std::string>{"a1@1"});  // due as a running run
-  Driver again(store, clock, calls, RunOptions{}, 1);
-  again.AddProgram(Checked(text), text);
-  again.Recover();
-  CHECK(Eventually([&] { return StatusOf(store, clock, "a1") == RunStatus::kCompleted; }));
+  Driver d(store, clock, calls, RunOptions{}, 1);
+  d.AddProgram(Checked(text), text);
+  REQUIRE(d.Start("asks", Value::Map({}), "a1").status == 201);
+  RunLog log(store, clock);
+  std::string error;
+  REQUIRE(log.Load("a1", &error));
+  const OpResult r = Decide(log, nullptr, nullptr, "ok", Decision{});
+  CHECK(r.status == OpStatus::kConflict);
+  CHECK_THAT(r.message, Catch::Contains("no longer checks") && Catch::Contains("--upgrade"));
+  CHECK_FALSE(log.state().Find("ok")->decided);
 }
 
 TEST_CASE("Wake makes a waiting run due now", "[driver]") {

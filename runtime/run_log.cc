@@ -310,8 +310,10 @@ void RunLog::Flush(bool sync) {
   idx.waiting_on = state_.waiting_on;
   idx.error = state_.error;
   batch_.Put(Column::kRuns, state_.run_id, EncodeRunIndex(idx));
-  if (std::string due = DueKey(state_); due != due_key_) {
-    if (!due_key_.empty()) batch_.Delete(Column::kDue, due_key_);
+  // A woken run's record is written again (a log from before `woken`
+  // existed has none, though Load works it out as written).
+  if (std::string due = DueKey(state_); due != due_key_ || state_.woken) {
+    if (!due_key_.empty() && due != due_key_) batch_.Delete(Column::kDue, due_key_);
     if (!due.empty()) batch_.Put(Column::kDue, due, "");
     due_key_ = std::move(due);
   }

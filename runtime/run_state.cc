@@ -82,6 +82,7 @@ void RunState::Apply(const Event& e) {
       }
       break;
     case EventType::kRunUpgraded: {
+      woken = status == RunStatus::kWaiting;  // the new text may go on where the old one waited
       auto ev = events::Read<events::RunUpgraded>(e);
       source = std::move(ev.source);
       source_hash = std::move(ev.source_hash);
@@ -235,6 +236,7 @@ void RunState::Apply(const Event& e) {
     case EventType::kEntitiesMerged:
       break;  // the projection lives in the entities column
     case EventType::kCompensationStarted: {
+      woken = status == RunStatus::kWaiting;  // a cancel of a waiting run: its undos go on after a crash
       auto ev = events::Read<events::CompensationStarted>(e);
       compensating = true;
       cancelling = ev.cancel;
