@@ -10,6 +10,7 @@ with passwords kept out of every message.
 Usage: pg_cli_test.py PATH/TO/aosrun PG_STATE_FILE   (run by CTest)
 Prints 'N passed, M failed' and exits non-zero on any failure.
 """
+import contextlib
 import json
 import os
 import signal
@@ -143,13 +144,11 @@ def patched_by_two():
     check("no patch of one worker lost to the other's", '"n":%d' % (2 * n) in out, show(rc, out, err))
 
 
-def served():
-    url = database("aos_cli_serve")
-    local = os.path.join(TMP, "local-serve")
-    hello = write("hello.aos", 'workflow hello(name: string) {\n  step k = kv.put("greeted", name)\n'
-                  '  output "hello ${name}"\n}\n')
-    p = subprocess.Popen([AOSRUN, "serve", hello, "--store", url, "--data-dir", local, "--listen", "127.0.0.1:0"],
-                         cwd=TMP, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+@contextlib.contextmanager
+def serving(flow, url, local):
+    """`aosrun serve FLOW` on the store, started (checked) and stopped."""
+    p = subprocess.Popen([AOSRUN, "serve", flow, "--store", url, "--data-dir", local, "--listen", "127.0.0.1:0"],
+                         cwd=TMP, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 20
         while not os.path.exists(os.path.join(local, "serve.json")) and time.monotonic() < deadline:
@@ -158,6 +157,21 @@ def served():
             time.sleep(0.05)
         check("serve starts on the PostgreSQL store", p.poll() is None and
               os.path.exists(os.path.join(local, "serve.json")), p.stderr.read() if p.poll() is not None else "")
+        yield p
+    finally:
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(20)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+def served():
+    url = database("aos_cli_serve")
+    local = os.path.join(TMP, "local-serve")
+    hello = write("hello.aos", 'workflow hello(name: string) {\n  step k = kv.put("greeted", name)\n'
+                  '  output "hello ${name}"\n}\n')
+    with serving(hello, url, local) as p:
         rc, out, err = run(hello, "--store", url, "--data-dir", local, "--input", "name=Ann", "--json")
         got = json.loads(out.splitlines()[-1]) if rc == 0 and out.strip() else {}
         check("a run started through serve completes", got.get("output") == "hello Ann", show(rc, out, err))
@@ -166,12 +180,6 @@ def served():
             started = [l.split() for l in f if " run %s started" % got.get("run_id") in l]
         check("... and serve ran it (its pid wrote the start)", len(started) == 1 and started[0][1] == str(p.pid),
               (p.pid, started))
-    finally:
-        p.send_signal(signal.SIGTERM)
-        try:
-            p.wait(20)
-        except subprocess.TimeoutExpired:
-            p.kill()
     rc, out, err = run("runs", "--store", url, "--data-dir", local, "--json")
     check("the served run is in the store", rc == 0 and "hello" in out, show(rc, out, err))
 
@@ -190,22 +198,13 @@ def long_command_keeps_its_lease():
                  '  output 1 after e\n}\n' % stand.url)
     inputs = write("long.jsonl", "{}\n")
     serve_dir = os.path.join(TMP, "local-long-serve")
-    p = subprocess.Popen([AOSRUN, "serve", flow, "--store", url, "--data-dir", serve_dir, "--listen", "127.0.0.1:0"],
-                         cwd=TMP, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        time.sleep(0.5)  # serve is polling (its start is not waited for: the batch is the test)
+    with serving(flow, url, serve_dir):
         rc, out, err = run(flow, "--batch", inputs, *store)
         check("the batch's run goes on past its lease's 5 s and completes",
               rc == 0 and "1 completed" in err, show(rc, out, err))
         sent = stand.stats().get("requests_by_key", {}).get("long-1")
         check("... its effect sent once: no worker took the run over meanwhile", sent == 1, sent)
-    finally:
-        p.send_signal(signal.SIGTERM)
-        try:
-            p.wait(20)
-        except subprocess.TimeoutExpired:
-            p.kill()
-        stand.stop()
+    stand.stop()
     with open(os.path.join(serve_dir, "aosrun.log")) as f:
         served = [line for line in f if " run " in line]
     check("the serve worker went on with no run (its process log)", not served, served[:3])
