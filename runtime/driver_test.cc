@@ -219,25 +219,6 @@ TEST_CASE("a decision or signal recorded but not acted on makes the run due; rec
   }
 }
 
-// A run whose stored text no longer checks is not decided: nothing could go
-// on from the decision, and the run would be due for good.
-TEST_CASE("a decision for a run whose workflow cannot be checked is refused", "[driver]") {
-  MemoryStore store;
-  ManualClock clock(kStart);
-  FakeCalls calls;
-  const std::string text = kFlows;
-  Driver d(store, clock, calls, RunOptions{}, 1);
-  d.AddProgram(Checked(text), text);
-  REQUIRE(d.Start("asks", Value::Map({}), "a1").status == 201);
-  RunLog log(store, clock);
-  std::string error;
-  REQUIRE(log.Load("a1", &error));
-  const OpResult r = Decide(log, nullptr, nullptr, "ok", Decision{});
-  CHECK(r.status == OpStatus::kConflict);
-  CHECK_THAT(r.message, Catch::Contains("no longer checks") && Catch::Contains("--upgrade"));
-  CHECK_FALSE(log.state().Find("ok")->decided);
-}
-
 TEST_CASE("Wake makes a waiting run due now", "[driver]") {
   MemoryStore store;
   ManualClock clock(kStart);

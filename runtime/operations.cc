@@ -139,11 +139,6 @@ OpResult Decide(RunLog& log, const Program* program, const Dag* dag, const std::
                                     " by " + (by ? by->ToDisplayString() : "") + "); a decision is final"};
   }
   if (s.Finished()) return {OpStatus::kEnded, "run " + s.run_id + " has ended (" + RunStatusName(s.status) + ")"};
-  if (!program || !dag) {
-    return {OpStatus::kConflict, "the workflow text stored with run " + s.run_id +
-                                     " no longer checks; upgrade the run first (aosrun resume " + s.run_id +
-                                     " --upgrade FILE)"};
-  }
   const Value* hash = in->request.Find("payload_hash");
   const std::string shown = hash ? hash->ToDisplayString() : "";
   if (!d.expect_hash.empty() && shown != d.expect_hash) {
@@ -166,7 +161,7 @@ OpResult Decide(RunLog& log, const Program* program, const Dag* dag, const std::
     }
   }
   // `returns T`: an approval's data must be a T.
-  const TypeRef* returns = d.approve && !d.data.is_null() ? ApprovalReturns(*dag, name) : nullptr;
+  const TypeRef* returns = d.approve && !d.data.is_null() && program && dag ? ApprovalReturns(*dag, name) : nullptr;
   if (returns) {
     Value typed;
     const std::string err = CheckValue(*program, returns, d.data, &typed);

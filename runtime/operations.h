@@ -89,10 +89,8 @@ const TypeRef* ApprovalReturns(const Dag& dag, const std::string& name);
 // it returns. Refused when nothing by that name waits (the message lists
 // what does), it was already decided (a decision is final), the run ended,
 // the payload changed since the approver saw it (expect_hash), `by` is not
-// among its approvers, the data does not fit its `returns` type, or the
-// run has not ended and `program` and `dag`, its workflow, are null (its
-// stored text no longer checks): a decision makes the run due at once
-// (RunState::woken), and no worker could go on from it.
+// among its approvers, or the data does not fit its `returns` type (checked
+// when `program` and `dag`, the run's workflow, are given).
 OpResult Decide(RunLog& log, const Program* program, const Dag* dag, const std::string& name, Decision d);
 
 // Continues a failed run from its failed statements: they are attempted

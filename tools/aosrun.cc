@@ -766,19 +766,19 @@ int CmdDecide(Context& c, bool approve) {
   d.data = data;
   d.expect_hash = c.opt.expect_hash;
   d.at_nanos = c.clock->NowNanos();
-  // The run's workflow: the data is checked against `returns T`, and the
-  // run goes on with it (a run whose text no longer checks is refused).
+  // The run's workflow, to check the data against `returns T` (only needed,
+  // and only loaded, when there is data).
   Loaded w;
-  const bool loaded = !log.state().Finished() &&
-                      LoadWorkflow(c, log.state().file, log.state().source, log.state().workflow, &w) == kExitOk;
-  const aos::OpResult r = aos::Decide(log, loaded ? w.program.get() : nullptr, loaded ? w.dag : nullptr, name, d);
+  const bool typed = approve && !data.is_null() && !log.state().Finished() &&
+                     LoadWorkflow(c, log.state().file, log.state().source, log.state().workflow, &w) == kExitOk;
+  const aos::OpResult r = aos::Decide(log, typed ? w.program.get() : nullptr, typed ? w.dag : nullptr, name, d);
   if (r.status != aos::OpStatus::kDone) {
     std::cerr << "aosrun: " << r.message << "\n";
     return kExitUsage;
   }
   if (!c.opt.json) std::cerr << (approve ? "approved " : "rejected ") << name << " of run " << run << "\n";
   if (c.opt.no_continue) return kExitOk;
-  return Continue(c, log, &w);
+  return Continue(c, log);
 }
 
 int CmdSignal(Context& c) {

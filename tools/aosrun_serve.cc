@@ -370,6 +370,10 @@ class Api {
     d.at_nanos = d_.clock().NowNanos();
     const aos::Program* program = nullptr;
     const aos::Dag* dag = log.state().Finished() ? nullptr : d_.DagOf(log.state(), &program);
+    if (!log.state().Finished() && !dag) {
+      // Nothing here could go on from the decision: the run would be due for good.
+      return Error(res, 409, "refused", "the workflow text stored with run " + log.state().run_id + " no longer checks");
+    }
     const aos::OpResult r = aos::Decide(log, program, dag, req.matches[2], d);
     if (!r.ok()) return Refused(res, r);
     ContinueUnlessAsked(body, log, res);
