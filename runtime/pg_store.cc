@@ -120,6 +120,12 @@ class Pipeline {
 
 void Quiet(void*, const char*) {}  // NOTICEs ("relation already exists") are not errors
 
+// libpq's message without its trailing newline.
+std::string Trimmed(std::string m) {
+  while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
+  return m;
+}
+
 // A connection to `url` (a URL or a key=value string). Without a
 // connect_timeout of the URL's own or $PGCONNECT_TIMEOUT, it gives up after
 // kConnectTimeout seconds: libpq's default is to wait, and a host that drops
@@ -239,8 +245,7 @@ struct PgStore::Impl {
   Result LeaseExec(const char* sql, int n, const char* const* values, const std::string& what) {
     Result r(PQexecParams(lease_conn, sql, n, nullptr, values, nullptr, nullptr, 0));
     if (!r.ok()) {
-      std::string m = r.get() ? PQresultErrorMessage(r.get()) : PQerrorMessage(lease_conn);
-      while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
+      const std::string m = Trimmed(r.get() ? PQresultErrorMessage(r.get()) : PQerrorMessage(lease_conn));
       if (PQstatus(lease_conn) == CONNECTION_BAD) {
         PQreset(lease_conn);
         UnsyncedLeases();
@@ -259,8 +264,7 @@ struct PgStore::Impl {
   }
 
   [[noreturn]] void Fail(const std::string& what, const char* detail = nullptr) {
-    std::string m = detail ? detail : PQerrorMessage(conn);
-    while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
+    const std::string m = Trimmed(detail ? detail : PQerrorMessage(conn));
     if (PQstatus(conn) == CONNECTION_BAD) Reset();  // the next call finds a working connection, if the server is back
     throw StoreError("postgresql store " + where + ": " + what + ": " + m);
   }
@@ -391,9 +395,7 @@ std::unique_ptr<PgStore> PgStore::Open(const std::string& url, bool create) {
   if (PQstatus(impl->conn) != CONNECTION_OK) {
     // Not Fail: its reset would connect again, doubling the wait for a
     // server that does not answer.
-    std::string m = PQerrorMessage(impl->conn);
-    while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
-    throw StoreError("postgresql store " + impl->where + ": cannot connect: " + m);
+    throw StoreError("postgresql store " + impl->where + ": cannot connect: " + Trimmed(PQerrorMessage(impl->conn)));
   }
   PQsetNoticeProcessor(impl->conn, Quiet, nullptr);
   impl->Schema(create);

@@ -54,15 +54,13 @@ LeaseRenewal::LeaseRenewal(Store& store) : store_(store) {
     std::unique_lock<std::mutex> lock(mu_);
     while (!cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stop_; })) {
       lock.unlock();
-      std::vector<std::string> lost;
       try {
-        lost = store_.RenewLeases();
+        store_.RenewLeases();  // a lease taken over is refused at the run's next append, which says so
       } catch (const std::exception&) {
         // The server is away: the next turn tries again; a lease that runs
         // out meanwhile is lost, and the run's next append says so.
       }
       lock.lock();
-      lost_.insert(lost_.end(), lost.begin(), lost.end());
     }
   });
 }
@@ -75,11 +73,6 @@ LeaseRenewal::~LeaseRenewal() {
   }
   cv_.notify_all();
   thread_.join();
-}
-
-std::vector<std::string> LeaseRenewal::lost() {
-  std::lock_guard<std::mutex> lock(mu_);
-  return lost_;
 }
 
 int64_t Store::WaitForDue(int ms) {

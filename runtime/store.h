@@ -226,15 +226,12 @@ class LeaseRenewal {
   ~LeaseRenewal();
   LeaseRenewal(const LeaseRenewal&) = delete;
   LeaseRenewal& operator=(const LeaseRenewal&) = delete;
-  // The runs whose lease was found taken over so far.
-  std::vector<std::string> lost();
 
  private:
   Store& store_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
-  std::vector<std::string> lost_;
   std::thread thread_;
 };
 
